@@ -1,0 +1,72 @@
+// The seed's example in C++: a blocking scheduler runs `print_task` every 15 seconds until Ctrl-C.
+//
+//   print_task [--runs N] [--interval SECONDS]
+//
+// --runs stops it after N runs (for scripts); --interval changes the 15 seconds.
+
+#include <sked/sked.hpp>
+
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+#include <string_view>
+#include <thread>
+
+int main(int argc, char** argv) {
+  int max_runs = 0;
+  long interval = 15;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg{argv[i]};
+    if (arg == "--runs" && i + 1 < argc) {
+      max_runs = std::atoi(argv[++i]);
+    } else if (arg == "--interval" && i + 1 < argc) {
+      interval = std::atol(argv[++i]);
+    } else {
+      std::cerr << "usage: print_task [--runs N] [--interval SECONDS]\n";
+      return 2;
+    }
+  }
+
+  // Block SIGINT/SIGTERM before any thread starts so that only the watcher below receives them; the
+  // scheduler is then shut down from an ordinary thread, never from a signal handler.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  sked::BlockingScheduler scheduler{{.logger = sked::stderr_logger(sked::LogLevel::info)}};
+  scheduler.add_executor(std::make_shared<sked::ThreadPoolExecutor>(1));
+
+  std::atomic<int> runs{0};
+  scheduler.tasks().add("print_task", [&](const sked::JobContext& ctx) {
+    std::cout << "Hello, the time is " << sked::format_time(ctx.scheduled_run_time(), scheduler.timezone())
+              << std::endl;
+    if (max_runs > 0 && ++runs >= max_runs) scheduler.shutdown(false);
+  });
+
+  scheduler.add_job({.id = "print_task__job",
+                     .task = "print_task",
+                     .trigger = sked::IntervalTrigger{std::chrono::seconds{interval}},
+                     .max_instances = 1,
+                     .replace_existing = true});
+
+  std::jthread watcher([&](std::stop_token stop) {
+    // Polls with a timeout so the thread can also end when the scheduler stops by itself (--runs).
+    const timespec tick{0, 200'000'000};
+    while (!stop.stop_requested()) {
+      if (sigtimedwait(&signals, nullptr, &tick) > 0) {
+        std::cerr << "Stopping scheduler..." << std::endl;
+        scheduler.shutdown(false);
+        return;
+      }
+    }
+  });
+
+  std::cerr << "Starting scheduler..." << std::endl;
+  scheduler.start();  // blocks until shutdown
+  watcher.request_stop();
+  scheduler.shutdown(true);
+  std::cerr << "Scheduler shut down successfully!" << std::endl;
+  return 0;
+}

@@ -1,0 +1,121 @@
+#pragma once
+// What a caller adds (JobSpec), what a store holds (Job), and what a task sees (JobContext).
+
+#include <sked/time.hpp>
+#include <sked/trigger.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <string>
+
+namespace sked {
+
+class Job;
+
+/// What a running task sees. Lives for the duration of one run.
+class JobContext {
+ public:
+  JobContext(const Job& job, TimePoint scheduled_run_time, std::stop_token stop) noexcept
+      : job_(job), scheduled_run_time_(scheduled_run_time), stop_(std::move(stop)) {}
+
+  [[nodiscard]] const std::string& job_id() const noexcept;
+  [[nodiscard]] const std::string& job_name() const noexcept;
+  [[nodiscard]] const nlohmann::json& args() const noexcept;
+  /// The fire time this run is for (not the moment it started).
+  [[nodiscard]] TimePoint scheduled_run_time() const noexcept { return scheduled_run_time_; }
+  /// Set when the scheduler shuts down without waiting, or the run times out: return soon.
+  [[nodiscard]] const std::stop_token& stop_token() const noexcept { return stop_; }
+  [[nodiscard]] bool stop_requested() const noexcept { return stop_.stop_requested(); }
+
+ private:
+  const Job& job_;
+  TimePoint scheduled_run_time_;
+  std::stop_token stop_;
+};
+
+/// A task: throws to report failure. Must be safe to call from any thread.
+using TaskFn = std::function<void(const JobContext&)>;
+
+/// Defaults for what a JobSpec leaves open. Unlike APScheduler's (1 s grace), a busy machine does not
+/// silently lose runs: a run up to a minute late still runs, overdue runs fold into one, one at a time.
+struct JobDefaults {
+  Duration misfire_grace_time = std::chrono::seconds{60};
+  bool coalesce = true;
+  int max_instances = 1;
+};
+
+/// What a caller asks for in `Scheduler::add_job`.
+///
+/// **Example**:
+///   scheduler.add_job({.id = "report", .task = "send_report", .args = {{"to", "ops"}},
+///                      .trigger = sked::IntervalTrigger{std::chrono::hours{1}}});
+struct JobSpec {
+  /// Empty: a random id.
+  std::string id{};
+  /// Empty: the task name (or the id for a callable).
+  std::string name{};
+  /// A task registered with `Scheduler::tasks()`. Jobs naming a task can be persisted.
+  std::string task{};
+  /// Instead of `task`: a callable, for jobs that live in a memory store only.
+  TaskFn callable{};
+  nlohmann::json args = nlohmann::json::object();
+  /// Empty: run once, now.
+  TriggerPtr trigger{};
+  std::string executor = "default";
+  std::string jobstore = "default";
+  std::optional<Duration> misfire_grace_time{};
+  std::optional<bool> coalesce{};
+  std::optional<int> max_instances{};
+  /// Overrides the trigger's first fire time.
+  std::optional<TimePoint> next_run_time{};
+  /// Added paused: stored, but not scheduled until resumed.
+  bool paused = false;
+  /// Replace a job with the same id instead of failing with `ConflictingIdError`.
+  bool replace_existing = false;
+};
+
+/// Changes for `Scheduler::modify_job`; empty fields stay as they are.
+struct JobChanges {
+  std::optional<std::string> name{};
+  std::optional<std::string> task{};
+  std::optional<nlohmann::json> args{};
+  std::optional<TriggerPtr> trigger{};
+  std::optional<std::string> executor{};
+  std::optional<Duration> misfire_grace_time{};
+  std::optional<bool> coalesce{};
+  std::optional<int> max_instances{};
+  std::optional<TimePoint> next_run_time{};
+};
+
+/// A scheduled job as a store holds it. A value: changing it changes nothing until it is handed back
+/// to the scheduler.
+class Job {
+ public:
+  std::string id;
+  std::string name;
+  std::string task;
+  /// Set only for jobs bound to a plain callable (memory stores only).
+  std::shared_ptr<const TaskFn> callable;
+  nlohmann::json args = nlohmann::json::object();
+  std::shared_ptr<const Trigger> trigger;
+  std::string executor = "default";
+  Duration misfire_grace_time{0};
+  bool coalesce = true;
+  int max_instances = 1;
+  /// Empty while the job is paused.
+  std::optional<TimePoint> next_run_time;
+
+  [[nodiscard]] bool paused() const noexcept { return !next_run_time.has_value(); }
+  /// "print_task__job (trigger: interval[0:00:15], next run at: 2026-...)", as APScheduler prints jobs.
+  [[nodiscard]] std::string describe(const TimeZone& zone = TimeZone{}) const;
+
+  /// Throws `InvalidArgument` naming the job and the field that is wrong.
+  void validate() const;
+};
+
+}  // namespace sked

@@ -1,0 +1,201 @@
+#pragma once
+// The scheduler: one loop that claims due jobs from its stores and hands them to its executors.
+
+#include <sked/events.hpp>
+#include <sked/execution.hpp>
+#include <sked/executor.hpp>
+#include <sked/job.hpp>
+#include <sked/job_store.hpp>
+#include <sked/tasks.hpp>
+#include <sked/time.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <functional>
+#include <iosfwd>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace sked {
+
+enum class SchedulerState { stopped, running, paused };
+enum class LogLevel { debug, info, warning, error };
+
+/// Receives the scheduler's log messages. Job arguments and outputs are only ever logged at debug level.
+using Logger = std::function<void(LogLevel, std::string_view message)>;
+
+/// Writes warnings and errors to stderr as `sked: WARNING: ...`.
+[[nodiscard]] Logger stderr_logger(LogLevel threshold = LogLevel::warning);
+
+struct SchedulerOptions {
+  /// Empty: the real clock.
+  std::shared_ptr<Clock> clock{};
+  /// The zone for triggers that name none. Empty: the machine's local zone.
+  std::optional<TimeZone> timezone{};
+  JobDefaults job_defaults{};
+  /// The longest the loop sleeps between checks, so a wall-clock jump or a change made to a store by
+  /// another process is never missed for longer.
+  Duration max_wait = std::chrono::seconds{1};
+  /// How many due jobs one claim takes from a store.
+  std::size_t claim_batch = 512;
+  /// Empty: `stderr_logger()`.
+  Logger logger{};
+};
+
+/// The scheduler core. Use `BlockingScheduler` or `BackgroundScheduler`, which differ only in which
+/// thread runs the loop. Every member function is thread-safe and may be called from tasks and
+/// listeners, except that a task must not `shutdown(true)` the scheduler running it.
+///
+/// Job stores and executors are added by alias; a job names its store and executor, "default" when it
+/// names none, and the scheduler creates a `MemoryJobStore` and a `ThreadPoolExecutor` as "default"
+/// when none was added.
+class Scheduler {
+ public:
+  explicit Scheduler(SchedulerOptions options = {});
+  /// Shuts down (waiting for running jobs) if still running.
+  virtual ~Scheduler();
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  [[nodiscard]] TaskRegistry& tasks() noexcept { return tasks_; }
+  [[nodiscard]] const TimeZone& timezone() const noexcept { return timezone_; }
+  [[nodiscard]] Clock& clock() const noexcept { return *clock_; }
+  [[nodiscard]] const JobDefaults& job_defaults() const noexcept { return options_.job_defaults; }
+
+  /// Throws `InvalidArgument` when the alias is taken.
+  void add_jobstore(std::shared_ptr<JobStore> store, std::string alias = "default");
+  /// Throws `AliasNotFound`.
+  void remove_jobstore(const std::string& alias);
+  /// Throws `InvalidArgument` when the alias is taken.
+  void add_executor(std::shared_ptr<Executor> executor, std::string alias = "default");
+  /// Shuts the executor down (waiting for its runs) and removes it. Throws `AliasNotFound`.
+  void remove_executor(const std::string& alias);
+  [[nodiscard]] std::shared_ptr<JobStore> jobstore(const std::string& alias = "default") const;
+
+  /// Adds a job and returns it as stored. Throws `ConflictingIdError` (unless `replace_existing`),
+  /// `InvalidArgument` for a spec that cannot run (no task or callable, bad max_instances, ...),
+  /// `AliasNotFound` for an unknown store or executor.
+  Job add_job(JobSpec spec);
+  /// Throws `JobNotFound`.
+  Job modify_job(const std::string& id, const JobChanges& changes);
+  /// Replaces the trigger and recomputes the next run time from now. Throws `JobNotFound`.
+  Job reschedule_job(const std::string& id, TriggerPtr trigger);
+  Job pause_job(const std::string& id);
+  /// Recomputes the next run time from now; a trigger that will not fire again removes the job.
+  std::optional<Job> resume_job(const std::string& id);
+  void remove_job(const std::string& id);
+  void remove_all_jobs();
+  [[nodiscard]] std::optional<Job> get_job(const std::string& id) const;
+  /// Every job in every store, soonest first.
+  [[nodiscard]] std::vector<Job> get_jobs() const;
+  /// Lists the jobs per store, as APScheduler's print_jobs does.
+  void print_jobs(std::ostream& out) const;
+  [[nodiscard]] std::vector<Execution> get_executions(const ExecutionQuery& query,
+                                                      const std::string& jobstore = "default") const;
+
+  ListenerId add_listener(Listener listener, EventMask mask = all_events);
+  void remove_listener(ListenerId id);
+
+  /// Starts scheduling (paused: jobs are kept but not run until `resume()`). BlockingScheduler returns
+  /// only after shutdown. Throws `SchedulerStateError` when already running.
+  virtual void start(bool paused = false) = 0;
+  /// Stops the loop and the executors. With `wait`, waits for running jobs. Does nothing when stopped.
+  void shutdown(bool wait = true);
+  void pause();
+  void resume();
+  /// Makes the loop re-evaluate now instead of at its next planned wake-up.
+  void wakeup();
+
+  [[nodiscard]] SchedulerState state() const;
+  /// When the loop is asleep: the time by the scheduler's clock it will wake at.
+  [[nodiscard]] std::optional<TimePoint> waiting_until() const;
+  /// Blocks (up to `timeout` of real time) until the loop is asleep with no wake-up pending and no
+  /// submitted run unfinished. Returns whether that happened. Meant for tests with a ManualClock.
+  [[nodiscard]] bool wait_idle(std::chrono::milliseconds timeout = std::chrono::seconds{10}) const;
+
+  /// One pass of the loop: claims due jobs from every store, submits them, returns when the next job is
+  /// due (empty when none is scheduled). Never throws: store and executor failures are logged.
+  std::optional<TimePoint> process_jobs();
+
+ protected:
+  /// Prepares stores and executors and enters `running` or `paused`.
+  void begin(bool paused);
+  /// Runs the loop on the calling thread until shutdown.
+  void run_loop();
+  /// Whether the calling thread is the loop's.
+  [[nodiscard]] bool on_loop_thread() const;
+
+  /// BackgroundScheduler's loop thread; joined by `shutdown`.
+  std::thread background_thread_;
+
+ private:
+  struct Listening {
+    ListenerId id{};
+    Listener fn{};
+    EventMask mask{};
+  };
+  using StoreMap = std::map<std::string, std::shared_ptr<JobStore>, std::less<>>;
+
+  void log(LogLevel level, std::string_view message) const;
+  void dispatch(const Event& event) const;
+  void submit_run(const std::string& alias, const ClaimedJob& claim, const Execution& execution);
+  void complete_run(const std::string& alias, const Run& run, Outcome outcome);
+  void settle_unrunnable(const std::string& alias, const Run& run, std::string why);
+  [[nodiscard]] std::pair<std::string, std::shared_ptr<JobStore>> find_job(const std::string& id,
+                                                                           Job& out) const;
+  [[nodiscard]] std::shared_ptr<JobStore> store_or_default(const std::string& alias);
+  [[nodiscard]] StoreMap stores_snapshot() const;
+  void ensure_defaults();
+  void note_run_finished();
+
+  SchedulerOptions options_;
+  std::shared_ptr<Clock> clock_;
+  TimeZone timezone_;
+  Logger logger_;
+  TaskRegistry tasks_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  mutable std::condition_variable idle_cv_;
+  SchedulerState state_ = SchedulerState::stopped;
+  bool wakeup_pending_ = false;
+  bool loop_active_ = false;
+  bool sleeping_ = false;
+  std::thread::id loop_thread_;
+  std::optional<TimePoint> waiting_until_;
+  std::size_t in_flight_ = 0;
+  StoreMap stores_;
+  std::map<std::string, std::shared_ptr<Executor>, std::less<>> executors_;
+
+  mutable std::mutex listeners_mutex_;
+  std::shared_ptr<const std::vector<Listening>> listeners_ = std::make_shared<std::vector<Listening>>();
+  ListenerId next_listener_ = 1;
+
+  Subscription clock_subscription_;
+};
+
+/// Runs the loop in the thread that calls `start()`, which returns after `shutdown()` (from a signal
+/// watcher, a task or a listener).
+class BlockingScheduler final : public Scheduler {
+ public:
+  using Scheduler::Scheduler;
+  ~BlockingScheduler() override;
+  void start(bool paused = false) override;
+};
+
+/// Runs the loop in a thread of its own; `start()` returns at once.
+class BackgroundScheduler final : public Scheduler {
+ public:
+  using Scheduler::Scheduler;
+  ~BackgroundScheduler() override;
+  void start(bool paused = false) override;
+};
+
+}  // namespace sked

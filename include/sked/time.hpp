@@ -1,0 +1,142 @@
+#pragma once
+// Instants, durations, clocks and time zones.
+//
+// An instant is always UTC (`TimePoint`); wall-clock times are `date::local_time` and only ever meet an
+// instant through a `TimeZone`, which reports DST gaps and repeats as data rather than guessing.
+
+#include <date/tz.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace sked {
+
+using Duration = std::chrono::microseconds;
+using TimePoint = std::chrono::sys_time<Duration>;
+using LocalTime = date::local_time<Duration>;
+
+/// An IANA time zone from the OS tz database. Cheap to copy; compares by identity.
+class TimeZone {
+ public:
+  /// UTC.
+  TimeZone() noexcept;
+  /// Looks a zone up by IANA name ("Europe/Berlin"). Throws `TimeZoneNotFound` naming it when unknown.
+  [[nodiscard]] static TimeZone locate(std::string_view name);
+  [[nodiscard]] static TimeZone utc() noexcept { return TimeZone{}; }
+  /// The machine's zone (TZ, then /etc/localtime); UTC when it cannot be determined.
+  [[nodiscard]] static TimeZone local() noexcept;
+
+  [[nodiscard]] std::string_view name() const noexcept;
+  [[nodiscard]] const date::time_zone* get() const noexcept { return zone_; }
+
+  [[nodiscard]] LocalTime to_local(TimePoint t) const;
+  /// Offset from UTC in force at `t`.
+  [[nodiscard]] std::chrono::seconds offset(TimePoint t) const;
+  /// How a wall-clock time maps to instants: unique, nonexistent (in a gap) or ambiguous (repeated).
+  [[nodiscard]] date::local_info info(LocalTime t) const;
+
+  friend bool operator==(const TimeZone& a, const TimeZone& b) noexcept { return a.zone_ == b.zone_; }
+
+ private:
+  explicit TimeZone(const date::time_zone* zone) noexcept : zone_(zone) {}
+  const date::time_zone* zone_ = nullptr;  // nullptr means UTC
+};
+
+/// Parses an ISO-8601 instant: `2026-03-29T03:00:00+02:00`, `...Z`, fractional seconds to the
+/// microsecond. Without an offset the text is a wall time in `zone` (the earlier instant when it is
+/// repeated, the first instant after the gap when it does not exist). Throws `Error` naming the text.
+[[nodiscard]] TimePoint parse_time(std::string_view text, const TimeZone& zone = TimeZone{});
+
+/// Formats an instant as ISO-8601 in `zone` with its offset (`2026-03-29T03:00:00+02:00`); fractional
+/// seconds only when the instant has them.
+[[nodiscard]] std::string format_time(TimePoint t, const TimeZone& zone = TimeZone{});
+
+/// Formats a duration as APScheduler prints a timedelta: `0:00:03`, `1 day, 2:00:00`, `0:00:00.250000`.
+[[nodiscard]] std::string format_duration(Duration d);
+
+/// Unsubscribes on destruction. Move-only.
+class Subscription {
+ public:
+  Subscription() = default;
+  explicit Subscription(std::function<void()> cancel) : cancel_(std::move(cancel)) {}
+  Subscription(Subscription&& other) noexcept : cancel_(std::exchange(other.cancel_, nullptr)) {}
+  Subscription& operator=(Subscription&& other) noexcept {
+    if (this != &other) {
+      reset();
+      cancel_ = std::exchange(other.cancel_, nullptr);
+    }
+    return *this;
+  }
+  Subscription(const Subscription&) = delete;
+  Subscription& operator=(const Subscription&) = delete;
+  ~Subscription() { reset(); }
+  void reset() noexcept {
+    if (cancel_) std::exchange(cancel_, nullptr)();
+  }
+
+ private:
+  std::function<void()> cancel_;
+};
+
+/// Where the scheduler reads the time and sleeps. Implementations are thread-safe.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  [[nodiscard]] virtual TimePoint now() const = 0;
+  /// Blocks on `cv` (with `lock` held on entry and exit) until this clock reaches `deadline` or `cv` is
+  /// notified. Spurious returns are allowed; callers re-check their state.
+  virtual void wait_until(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
+                          TimePoint deadline) const = 0;
+  /// Calls `fn` whenever the clock is moved by hand, so sleepers can re-evaluate. The real clock never
+  /// calls it. `fn` runs on the thread that moved the clock and must not block.
+  [[nodiscard]] virtual Subscription on_jump(std::function<void()> fn) { (void)fn; return {}; }
+};
+
+/// The real wall clock (std::chrono::system_clock).
+class SystemClock final : public Clock {
+ public:
+  [[nodiscard]] TimePoint now() const override;
+  void wait_until(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
+                  TimePoint deadline) const override;
+  /// A shared instance.
+  [[nodiscard]] static std::shared_ptr<SystemClock> instance();
+};
+
+/// A clock that moves only when told to. Sleepers never wake because real time passes, only when the
+/// clock is advanced or set, so tests are exact and never sleep.
+///
+/// **Example**:
+///   auto clock = std::make_shared<sked::ManualClock>(sked::parse_time("2026-01-01T00:00:00Z"));
+///   clock->advance(std::chrono::seconds{15});   // wakes a scheduler waiting on it
+class ManualClock final : public Clock {
+ public:
+  explicit ManualClock(TimePoint start = TimePoint{});
+  [[nodiscard]] TimePoint now() const override;
+  void wait_until(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
+                  TimePoint deadline) const override;
+  [[nodiscard]] Subscription on_jump(std::function<void()> fn) override;
+
+  /// Moves the clock forward (or backward, for a negative `d`) and wakes every sleeper.
+  void advance(Duration d);
+  /// Sets the clock, forward or backward, and wakes every sleeper.
+  void set(TimePoint t);
+
+ private:
+  void notify();
+
+  std::atomic<std::int64_t> now_us_;
+  mutable std::mutex listeners_mutex_;
+  std::uint64_t next_listener_ = 0;
+  std::vector<std::pair<std::uint64_t, std::function<void()>>> listeners_;
+};
+
+}  // namespace sked

@@ -1,0 +1,43 @@
+#include <sked/executor.hpp>
+
+#include <cxxabi.h>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <typeinfo>
+
+namespace sked {
+namespace {
+
+std::string type_name(const std::type_info& type) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> name{abi::__cxa_demangle(type.name(), nullptr, nullptr, &status),
+                                              std::free};
+  return status == 0 && name ? std::string{name.get()} : std::string{type.name()};
+}
+
+}  // namespace
+
+Outcome run_task(const Run& run, std::stop_token stop) {
+  Outcome outcome;
+  const auto started = std::chrono::steady_clock::now();
+  try {
+    const JobContext context{*run.job, run.execution.run_time, std::move(stop)};
+    (*run.task)(context);
+    outcome.status = ExecutionStatus::executed;
+  } catch (const std::exception& e) {
+    outcome.status = ExecutionStatus::error;
+    outcome.exception = fmt::format("{}: {}", type_name(typeid(e)), e.what());
+  } catch (...) {
+    outcome.status = ExecutionStatus::error;
+    const auto* type = abi::__cxa_current_exception_type();
+    outcome.exception = type ? fmt::format("{} (not derived from std::exception)", type_name(*type))
+                             : std::string{"unknown exception"};
+  }
+  outcome.duration = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - started);
+  return outcome;
+}
+
+}  // namespace sked

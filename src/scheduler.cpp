@@ -1,0 +1,682 @@
+#include <sked/errors.hpp>
+#include <sked/executors/thread_pool.hpp>
+#include <sked/scheduler.hpp>
+#include <sked/stores/memory.hpp>
+#include <sked/triggers/date.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <ostream>
+#include <random>
+
+namespace sked {
+namespace {
+
+std::string_view level_name(LogLevel level) {
+  switch (level) {
+    case LogLevel::debug: return "DEBUG";
+    case LogLevel::info: return "INFO";
+    case LogLevel::warning: return "WARNING";
+    case LogLevel::error: return "ERROR";
+  }
+  return "?";
+}
+
+std::string random_id() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  return fmt::format("{:016x}{:016x}", rng(), rng());
+}
+
+// How many misses of one job one claim logs individually before summarising.
+constexpr std::size_t max_miss_warnings = 5;
+
+}  // namespace
+
+Logger stderr_logger(LogLevel threshold) {
+  return [threshold](LogLevel level, std::string_view message) {
+    if (level < threshold) return;
+    static std::mutex mutex;
+    std::lock_guard lock(mutex);
+    fmt::print(stderr, "sked: {}: {}\n", level_name(level), message);
+  };
+}
+
+Scheduler::Scheduler(SchedulerOptions options)
+    : options_(std::move(options)),
+      clock_(options_.clock ? options_.clock : SystemClock::instance()),
+      timezone_(options_.timezone.value_or(TimeZone::local())),
+      logger_(options_.logger ? options_.logger : stderr_logger()) {
+  if (options_.max_wait <= Duration::zero()) throw InvalidArgument("scheduler: max_wait must be positive");
+  if (options_.claim_batch == 0) throw InvalidArgument("scheduler: claim_batch must be at least 1");
+  if (options_.job_defaults.max_instances < 1) {
+    throw InvalidArgument("scheduler: job_defaults.max_instances must be at least 1");
+  }
+  if (options_.job_defaults.misfire_grace_time < Duration::zero()) {
+    throw InvalidArgument("scheduler: job_defaults.misfire_grace_time must not be negative");
+  }
+  clock_subscription_ = clock_->on_jump([this] { wakeup(); });
+}
+
+Scheduler::~Scheduler() {
+  clock_subscription_.reset();
+  try {
+    shutdown(true);
+    if (background_thread_.joinable() && !on_loop_thread()) background_thread_.join();
+    decltype(executors_) executors;
+    {
+      std::lock_guard lock(mutex_);
+      executors = executors_;
+    }
+    // Completion callbacks point at this scheduler: no run may outlive it, even after shutdown(false).
+    for (auto& [alias, executor] : executors) executor->shutdown(true);
+  } catch (...) {
+    // Destructors never throw.
+  }
+}
+
+void Scheduler::log(LogLevel level, std::string_view message) const {
+  try {
+    logger_(level, message);
+  } catch (...) {
+    // A broken logger must not break scheduling.
+  }
+}
+
+void Scheduler::dispatch(const Event& event) const {
+  std::shared_ptr<const std::vector<Listening>> listeners;
+  {
+    std::lock_guard lock(listeners_mutex_);
+    listeners = listeners_;
+  }
+  for (const auto& l : *listeners) {
+    if ((l.mask & static_cast<EventMask>(event.kind)) == 0) continue;
+    try {
+      l.fn(event);
+    } catch (const std::exception& e) {
+      log(LogLevel::error, fmt::format("Listener {} failed on {}: {}", l.id, to_string(event.kind), e.what()));
+    } catch (...) {
+      log(LogLevel::error, fmt::format("Listener {} failed on {}", l.id, to_string(event.kind)));
+    }
+  }
+}
+
+ListenerId Scheduler::add_listener(Listener listener, EventMask mask) {
+  if (!listener) throw InvalidArgument("add_listener: the listener is empty");
+  std::lock_guard lock(listeners_mutex_);
+  auto next = std::make_shared<std::vector<Listening>>(*listeners_);
+  const ListenerId id = next_listener_++;
+  next->push_back(Listening{id, std::move(listener), mask});
+  listeners_ = std::move(next);
+  return id;
+}
+
+void Scheduler::remove_listener(ListenerId id) {
+  std::lock_guard lock(listeners_mutex_);
+  auto next = std::make_shared<std::vector<Listening>>(*listeners_);
+  std::erase_if(*next, [id](const Listening& l) { return l.id == id; });
+  listeners_ = std::move(next);
+}
+
+void Scheduler::wakeup() {
+  std::lock_guard lock(mutex_);
+  wakeup_pending_ = true;
+  cv_.notify_all();
+}
+
+SchedulerState Scheduler::state() const {
+  std::lock_guard lock(mutex_);
+  return state_;
+}
+
+std::optional<TimePoint> Scheduler::waiting_until() const {
+  std::lock_guard lock(mutex_);
+  return waiting_until_;
+}
+
+bool Scheduler::wait_idle(std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mutex_);
+  return idle_cv_.wait_for(lock, timeout, [&] {
+    const bool loop_idle = (sleeping_ && !wakeup_pending_) || !loop_active_;
+    return loop_idle && in_flight_ == 0;
+  });
+}
+
+bool Scheduler::on_loop_thread() const {
+  std::lock_guard lock(mutex_);
+  return loop_active_ && loop_thread_ == std::this_thread::get_id();
+}
+
+// ---- stores and executors ----------------------------------------------------------------------
+
+void Scheduler::add_jobstore(std::shared_ptr<JobStore> store, std::string alias) {
+  if (!store) throw InvalidArgument("add_jobstore: the store is empty");
+  {
+    std::lock_guard lock(mutex_);
+    if (stores_.contains(alias)) {
+      throw InvalidArgument(fmt::format("a job store with the alias '{}' was already added", alias));
+    }
+    stores_.emplace(alias, std::move(store));
+  }
+  dispatch(Event{.kind = EventKind::jobstore_added, .alias = alias});
+  wakeup();
+}
+
+void Scheduler::remove_jobstore(const std::string& alias) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stores_.erase(alias) == 0) throw AliasNotFound("job store", alias);
+  }
+  dispatch(Event{.kind = EventKind::jobstore_removed, .alias = alias});
+}
+
+std::shared_ptr<JobStore> Scheduler::jobstore(const std::string& alias) const {
+  std::lock_guard lock(mutex_);
+  const auto it = stores_.find(alias);
+  if (it == stores_.end()) throw AliasNotFound("job store", alias);
+  return it->second;
+}
+
+void Scheduler::add_executor(std::shared_ptr<Executor> executor, std::string alias) {
+  if (!executor) throw InvalidArgument("add_executor: the executor is empty");
+  bool started = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (executors_.contains(alias)) {
+      throw InvalidArgument(fmt::format("an executor with the alias '{}' was already added", alias));
+    }
+    started = state_ != SchedulerState::stopped;
+    executors_.emplace(alias, executor);
+  }
+  if (started) executor->start();
+  dispatch(Event{.kind = EventKind::executor_added, .alias = alias});
+}
+
+void Scheduler::remove_executor(const std::string& alias) {
+  std::shared_ptr<Executor> executor;
+  {
+    std::lock_guard lock(mutex_);
+    const auto it = executors_.find(alias);
+    if (it == executors_.end()) throw AliasNotFound("executor", alias);
+    executor = std::move(it->second);
+    executors_.erase(it);
+  }
+  executor->shutdown(true);
+  dispatch(Event{.kind = EventKind::executor_removed, .alias = alias});
+}
+
+std::shared_ptr<JobStore> Scheduler::store_or_default(const std::string& alias) {
+  {
+    std::lock_guard lock(mutex_);
+    if (const auto it = stores_.find(alias); it != stores_.end()) return it->second;
+  }
+  if (alias != "default") throw AliasNotFound("job store", alias);
+  ensure_defaults();
+  return jobstore(alias);
+}
+
+void Scheduler::ensure_defaults() {
+  bool added_store = false;
+  bool added_executor = false;
+  std::shared_ptr<Executor> executor;
+  {
+    std::lock_guard lock(mutex_);
+    if (!stores_.contains("default")) {
+      stores_.emplace("default", std::make_shared<MemoryJobStore>());
+      added_store = true;
+    }
+    if (!executors_.contains("default")) {
+      executor = std::make_shared<ThreadPoolExecutor>();
+      executors_.emplace("default", executor);
+      added_executor = true;
+    }
+  }
+  if (added_store) dispatch(Event{.kind = EventKind::jobstore_added, .alias = "default"});
+  if (added_executor) dispatch(Event{.kind = EventKind::executor_added, .alias = "default"});
+}
+
+Scheduler::StoreMap Scheduler::stores_snapshot() const {
+  std::lock_guard lock(mutex_);
+  return stores_;
+}
+
+// ---- jobs --------------------------------------------------------------------------------------
+
+Job Scheduler::add_job(JobSpec spec) {
+  Job job;
+  job.id = spec.id.empty() ? random_id() : std::move(spec.id);
+  if (!spec.task.empty() && spec.callable) {
+    throw InvalidArgument(fmt::format("job '{}': give either a task name or a callable, not both", job.id));
+  }
+  job.task = std::move(spec.task);
+  if (spec.callable) job.callable = std::make_shared<const TaskFn>(std::move(spec.callable));
+  job.name = !spec.name.empty() ? std::move(spec.name) : !job.task.empty() ? job.task : job.id;
+  job.args = std::move(spec.args);
+  const TimePoint now = clock_->now();
+  std::shared_ptr<const Trigger> trigger =
+      spec.trigger ? spec.trigger.shared() : std::make_shared<const DateTrigger>(now);
+  if (auto bound = trigger->bind(now, timezone_)) trigger = std::move(bound);
+  job.trigger = trigger;
+  job.executor = std::move(spec.executor);
+  job.misfire_grace_time = spec.misfire_grace_time.value_or(options_.job_defaults.misfire_grace_time);
+  job.coalesce = spec.coalesce.value_or(options_.job_defaults.coalesce);
+  job.max_instances = spec.max_instances.value_or(options_.job_defaults.max_instances);
+  job.validate();
+  if (job.executor != "default") {
+    std::lock_guard lock(mutex_);
+    if (!executors_.contains(job.executor)) throw AliasNotFound("executor", job.executor);
+  }
+  if (!spec.paused) {
+    job.next_run_time = spec.next_run_time ? spec.next_run_time : trigger->next_fire_time(std::nullopt, now);
+    if (!job.next_run_time) {
+      throw InvalidArgument(
+          fmt::format("job '{}': its trigger {} will never fire", job.id, trigger->describe()));
+    }
+  }
+  const auto store = store_or_default(spec.jobstore);
+  if (spec.replace_existing) {
+    try {
+      store->add_job(job);
+    } catch (const ConflictingIdError&) {
+      store->update_job(job);
+    }
+  } else {
+    store->add_job(job);
+  }
+  wakeup();
+  if (!job.task.empty() && !tasks_.contains(job.task)) {
+    log(LogLevel::warning, fmt::format("Job '{}' names task '{}', which is not registered in this process",
+                                       job.id, job.task));
+  }
+  log(LogLevel::info, fmt::format("Added job '{}' to job store '{}'", job.name, spec.jobstore));
+  dispatch(Event{.kind = EventKind::job_added, .alias = spec.jobstore, .job_id = job.id});
+  return job;
+}
+
+std::pair<std::string, std::shared_ptr<JobStore>> Scheduler::find_job(const std::string& id, Job& out) const {
+  for (const auto& [alias, store] : stores_snapshot()) {
+    if (auto job = store->lookup_job(id)) {
+      out = std::move(*job);
+      return {alias, store};
+    }
+  }
+  throw JobNotFound(id);
+}
+
+Job Scheduler::modify_job(const std::string& id, const JobChanges& changes) {
+  Job job;
+  const auto [alias, store] = find_job(id, job);
+  const TimePoint now = clock_->now();
+  if (changes.name) job.name = *changes.name;
+  if (changes.task) {
+    job.task = *changes.task;
+    job.callable.reset();
+  }
+  if (changes.args) job.args = *changes.args;
+  if (changes.trigger) {
+    if (!*changes.trigger) throw InvalidArgument(fmt::format("job '{}': the new trigger is empty", id));
+    job.trigger = changes.trigger->shared();
+    if (auto bound = job.trigger->bind(now, timezone_)) job.trigger = std::move(bound);
+  }
+  if (changes.executor) job.executor = *changes.executor;
+  if (changes.misfire_grace_time) job.misfire_grace_time = *changes.misfire_grace_time;
+  if (changes.coalesce) job.coalesce = *changes.coalesce;
+  if (changes.max_instances) job.max_instances = *changes.max_instances;
+  if (changes.next_run_time) job.next_run_time = *changes.next_run_time;
+  job.validate();
+  store->update_job(job);
+  wakeup();
+  dispatch(Event{.kind = EventKind::job_modified, .alias = alias, .job_id = id});
+  return job;
+}
+
+Job Scheduler::reschedule_job(const std::string& id, TriggerPtr trigger) {
+  if (!trigger) throw InvalidArgument(fmt::format("job '{}': the new trigger is empty", id));
+  const TimePoint now = clock_->now();
+  std::shared_ptr<const Trigger> bound = trigger.shared();
+  if (auto b = bound->bind(now, timezone_)) bound = std::move(b);
+  const auto next = bound->next_fire_time(std::nullopt, now);
+  if (!next) {
+    throw InvalidArgument(fmt::format("job '{}': the trigger {} will never fire", id, bound->describe()));
+  }
+  JobChanges changes;
+  changes.trigger = TriggerPtr{bound};
+  changes.next_run_time = next;
+  return modify_job(id, changes);
+}
+
+Job Scheduler::pause_job(const std::string& id) {
+  Job job;
+  const auto [alias, store] = find_job(id, job);
+  job.next_run_time.reset();
+  store->update_job(job);
+  wakeup();
+  dispatch(Event{.kind = EventKind::job_modified, .alias = alias, .job_id = id});
+  return job;
+}
+
+std::optional<Job> Scheduler::resume_job(const std::string& id) {
+  Job job;
+  const auto [alias, store] = find_job(id, job);
+  job.next_run_time = job.trigger->next_fire_time(std::nullopt, clock_->now());
+  if (!job.next_run_time) {
+    store->remove_job(id);
+    dispatch(Event{.kind = EventKind::job_removed, .alias = alias, .job_id = id});
+    return std::nullopt;
+  }
+  store->update_job(job);
+  wakeup();
+  dispatch(Event{.kind = EventKind::job_modified, .alias = alias, .job_id = id});
+  return job;
+}
+
+void Scheduler::remove_job(const std::string& id) {
+  for (const auto& [alias, store] : stores_snapshot()) {
+    try {
+      store->remove_job(id);
+    } catch (const JobNotFound&) {
+      continue;
+    }
+    log(LogLevel::info, fmt::format("Removed job '{}'", id));
+    dispatch(Event{.kind = EventKind::job_removed, .alias = alias, .job_id = id});
+    return;
+  }
+  throw JobNotFound(id);
+}
+
+void Scheduler::remove_all_jobs() {
+  for (const auto& [alias, store] : stores_snapshot()) {
+    store->remove_all_jobs();
+    dispatch(Event{.kind = EventKind::all_jobs_removed, .alias = alias});
+  }
+}
+
+std::optional<Job> Scheduler::get_job(const std::string& id) const {
+  for (const auto& [alias, store] : stores_snapshot()) {
+    if (auto job = store->lookup_job(id)) return job;
+  }
+  return std::nullopt;
+}
+
+std::vector<Job> Scheduler::get_jobs() const {
+  std::vector<Job> out;
+  for (const auto& [alias, store] : stores_snapshot()) {
+    auto jobs = store->get_all_jobs();
+    std::move(jobs.begin(), jobs.end(), std::back_inserter(out));
+  }
+  std::stable_sort(out.begin(), out.end(), [](const Job& a, const Job& b) {
+    if (!a.next_run_time || !b.next_run_time) return a.next_run_time.has_value() && !b.next_run_time;
+    return *a.next_run_time < *b.next_run_time;
+  });
+  return out;
+}
+
+void Scheduler::print_jobs(std::ostream& out) const {
+  for (const auto& [alias, store] : stores_snapshot()) {
+    out << "Jobstore " << alias << ":\n";
+    const auto jobs = store->get_all_jobs();
+    if (jobs.empty()) out << "    No scheduled jobs\n";
+    for (const auto& job : jobs) out << "    " << job.describe(timezone_) << '\n';
+  }
+}
+
+std::vector<Execution> Scheduler::get_executions(const ExecutionQuery& query, const std::string& alias) const {
+  return jobstore(alias)->get_executions(query);
+}
+
+// ---- the loop ----------------------------------------------------------------------------------
+
+void Scheduler::begin(bool paused) {
+  {
+    std::lock_guard lock(mutex_);
+    if (state_ != SchedulerState::stopped) throw SchedulerStateError("the scheduler is already running");
+    if (loop_active_) throw SchedulerStateError("the scheduler's previous loop has not exited yet");
+  }
+  if (background_thread_.joinable()) background_thread_.join();
+  ensure_defaults();
+  decltype(executors_) executors;
+  {
+    std::lock_guard lock(mutex_);
+    executors = executors_;
+  }
+  for (auto& [alias, executor] : executors) executor->start();
+  {
+    std::lock_guard lock(mutex_);
+    state_ = paused ? SchedulerState::paused : SchedulerState::running;
+    wakeup_pending_ = true;
+    // Active from here, not from when the loop's thread gets going, so shutdown() and wait_idle() called
+    // right after start() wait for the loop instead of racing it.
+    loop_active_ = true;
+    loop_thread_ = {};
+  }
+  log(LogLevel::info, paused ? "Scheduler started, paused" : "Scheduler started");
+  dispatch(Event{.kind = EventKind::scheduler_started});
+}
+
+void Scheduler::shutdown(bool wait) {
+  {
+    std::unique_lock lock(mutex_);
+    if (state_ == SchedulerState::stopped) return;
+    state_ = SchedulerState::stopped;
+    cv_.notify_all();
+    const bool on_loop = loop_active_ && loop_thread_ == std::this_thread::get_id();
+    // The loop finishes its current pass before it exits; never wait for it from inside it.
+    if (!on_loop) idle_cv_.wait(lock, [&] { return !loop_active_; });
+  }
+  if (background_thread_.joinable() && !on_loop_thread()) background_thread_.join();
+  decltype(executors_) executors;
+  {
+    std::lock_guard lock(mutex_);
+    executors = executors_;
+  }
+  for (auto& [alias, executor] : executors) executor->shutdown(wait);
+  log(LogLevel::info, "Scheduler has been shut down");
+  dispatch(Event{.kind = EventKind::scheduler_shutdown});
+}
+
+void Scheduler::pause() {
+  {
+    std::lock_guard lock(mutex_);
+    if (state_ != SchedulerState::running) return;
+    state_ = SchedulerState::paused;
+    cv_.notify_all();
+  }
+  log(LogLevel::info, "Paused scheduler job processing");
+  dispatch(Event{.kind = EventKind::scheduler_paused});
+}
+
+void Scheduler::resume() {
+  {
+    std::lock_guard lock(mutex_);
+    if (state_ != SchedulerState::paused) return;
+    state_ = SchedulerState::running;
+    wakeup_pending_ = true;
+    cv_.notify_all();
+  }
+  log(LogLevel::info, "Resumed scheduler job processing");
+  dispatch(Event{.kind = EventKind::scheduler_resumed});
+}
+
+void Scheduler::run_loop() {
+  std::unique_lock lock(mutex_);
+  loop_thread_ = std::this_thread::get_id();
+  while (state_ != SchedulerState::stopped) {
+    wakeup_pending_ = false;
+    std::optional<TimePoint> next;
+    if (state_ == SchedulerState::running) {
+      lock.unlock();
+      next = process_jobs();
+      lock.lock();
+      if (state_ == SchedulerState::stopped) break;
+      if (wakeup_pending_) continue;
+    }
+    sleeping_ = true;
+    idle_cv_.notify_all();
+    if (state_ == SchedulerState::paused) {
+      cv_.wait(lock);
+    } else {
+      const TimePoint now = clock_->now();
+      TimePoint deadline = now + options_.max_wait;
+      if (next && *next < deadline) deadline = *next;
+      if (deadline > now) {
+        waiting_until_ = deadline;
+        clock_->wait_until(cv_, lock, deadline);
+        waiting_until_.reset();
+      }
+    }
+    sleeping_ = false;
+  }
+  loop_active_ = false;
+  sleeping_ = false;
+  idle_cv_.notify_all();
+}
+
+std::optional<TimePoint> Scheduler::process_jobs() {
+  if (state() != SchedulerState::running) return std::nullopt;
+  const TimePoint now = clock_->now();
+  std::optional<TimePoint> next;
+  const auto sooner = [&next](TimePoint t) {
+    if (!next || t < *next) next = t;
+  };
+  for (const auto& [alias, store] : stores_snapshot()) {
+    bool failed = false;
+    for (bool more = true; more;) {
+      std::vector<ClaimedJob> claims;
+      try {
+        claims = store->claim_due_jobs(now, options_.claim_batch);
+      } catch (const std::exception& e) {
+        // Retry after max_wait; asking the store for its next run time now would report the job we just
+        // failed to claim as due and spin the loop.
+        log(LogLevel::error, fmt::format("Error getting due jobs from job store '{}': {}", alias, e.what()));
+        sooner(now + options_.max_wait);
+        failed = true;
+        break;
+      }
+      more = claims.size() == options_.claim_batch;
+      if (more) sooner(now);
+      for (const auto& claim : claims) {
+        std::size_t misses = 0;
+        for (const auto& execution : claim.executions) {
+          const Event event{.kind = EventKind::job_missed, .alias = alias, .job_id = claim.job->id,
+                            .scheduled_run_time = execution.run_time, .execution = execution};
+          switch (execution.status) {
+            case ExecutionStatus::missed:
+              if (++misses <= max_miss_warnings) {
+                log(LogLevel::warning, fmt::format("Run time of job '{}' was missed by {}", claim.job->name,
+                                                   format_duration(now - execution.run_time)));
+              }
+              dispatch(event);
+              break;
+            case ExecutionStatus::max_instances: {
+              log(LogLevel::warning,
+                  fmt::format("Execution of job '{}' skipped: maximum number of running instances reached ({})",
+                              claim.job->name, claim.job->max_instances));
+              Event skipped = event;
+              skipped.kind = EventKind::job_max_instances;
+              dispatch(skipped);
+              break;
+            }
+            default:
+              submit_run(alias, claim, execution);
+              break;
+          }
+        }
+        if (misses > max_miss_warnings) {
+          log(LogLevel::warning, fmt::format("Job '{}' missed {} run times in all (the first {} are logged above)",
+                                             claim.job->name, misses, max_miss_warnings));
+        }
+      }
+    }
+    if (failed) continue;
+    try {
+      if (const auto t = store->next_run_time()) sooner(*t);
+    } catch (const std::exception& e) {
+      log(LogLevel::error, fmt::format("Error reading the next run time of job store '{}': {}", alias, e.what()));
+      sooner(now + options_.max_wait);
+    }
+  }
+  return next;
+}
+
+void Scheduler::submit_run(const std::string& alias, const ClaimedJob& claim, const Execution& execution) {
+  const Job& job = *claim.job;
+  Run run{claim.job, execution, job.callable ? job.callable : tasks_.find(job.task)};
+  std::shared_ptr<Executor> executor;
+  {
+    std::lock_guard lock(mutex_);
+    ++in_flight_;
+    if (const auto it = executors_.find(job.executor); it != executors_.end()) executor = it->second;
+  }
+  if (!run.task) {
+    settle_unrunnable(alias, run, fmt::format("task '{}' is not registered in this process", job.task));
+    return;
+  }
+  if (!executor) {
+    settle_unrunnable(alias, run, fmt::format("executor '{}' was not found", job.executor));
+    return;
+  }
+  dispatch(Event{.kind = EventKind::job_submitted, .alias = alias, .job_id = job.id,
+                 .scheduled_run_time = execution.run_time, .execution = execution});
+  try {
+    executor->submit(run, [this, alias](const Run& r, Outcome o) { complete_run(alias, r, std::move(o)); });
+  } catch (const std::exception& e) {
+    settle_unrunnable(alias, run, fmt::format("executor '{}' refused the run: {}", job.executor, e.what()));
+  }
+}
+
+void Scheduler::settle_unrunnable(const std::string& alias, const Run& run, std::string why) {
+  Outcome outcome;
+  outcome.status = ExecutionStatus::error;
+  outcome.exception = "sked::Error: " + std::move(why);
+  complete_run(alias, run, std::move(outcome));
+}
+
+void Scheduler::complete_run(const std::string& alias, const Run& run, Outcome outcome) {
+  Execution record = run.execution;
+  record.status = outcome.status;
+  record.duration = outcome.duration;
+  record.finished = clock_->now();
+  record.exception = std::move(outcome.exception);
+  record.traceback = std::move(outcome.traceback);
+  try {
+    jobstore(alias)->complete_execution(record);
+  } catch (const std::exception& e) {
+    log(LogLevel::error, fmt::format("Could not record the {} run of job '{}' at {}: {}", to_string(record.status),
+                                     run.job->id, format_time(record.run_time), e.what()));
+  }
+  if (record.status == ExecutionStatus::executed) {
+    log(LogLevel::info, fmt::format("Job '{}' executed successfully", run.job->name));
+  } else {
+    log(LogLevel::error, fmt::format("Run of job '{}' at {} failed: {}", run.job->name,
+                                     format_time(record.run_time, timezone_), record.exception));
+  }
+  dispatch(Event{.kind = record.status == ExecutionStatus::executed ? EventKind::job_executed : EventKind::job_error,
+                 .alias = alias, .job_id = run.job->id, .scheduled_run_time = record.run_time,
+                 .execution = record});
+  note_run_finished();
+}
+
+void Scheduler::note_run_finished() {
+  std::lock_guard lock(mutex_);
+  --in_flight_;
+  idle_cv_.notify_all();
+}
+
+// ---- the two schedulers ------------------------------------------------------------------------
+
+BlockingScheduler::~BlockingScheduler() { shutdown(true); }
+
+void BlockingScheduler::start(bool paused) {
+  begin(paused);
+  run_loop();
+}
+
+BackgroundScheduler::~BackgroundScheduler() { shutdown(true); }
+
+void BackgroundScheduler::start(bool paused) {
+  begin(paused);
+  background_thread_ = std::thread([this] { run_loop(); });
+}
+
+}  // namespace sked

@@ -1,0 +1,118 @@
+#include <sked/errors.hpp>
+#include <sked/serialization.hpp>
+#include <sked/triggers/date.hpp>
+#include <sked/triggers/interval.hpp>
+
+#include <fmt/format.h>
+
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+
+namespace sked {
+namespace {
+
+struct Readers {
+  std::shared_mutex mutex;
+  std::map<std::string, TriggerReader, std::less<>> by_type;
+
+  Readers() {
+    by_type["date"] = [](const nlohmann::json& j) { return std::make_shared<DateTrigger>(DateTrigger::from_json(j)); };
+    by_type["interval"] = [](const nlohmann::json& j) {
+      return std::make_shared<IntervalTrigger>(IntervalTrigger::from_json(j));
+    };
+  }
+};
+
+Readers& readers() {
+  static Readers instance;
+  return instance;
+}
+
+}  // namespace
+
+void register_trigger_type(std::string type, TriggerReader reader) {
+  auto& r = readers();
+  std::unique_lock lock(r.mutex);
+  r.by_type[std::move(type)] = std::move(reader);
+}
+
+std::shared_ptr<const Trigger> trigger_from_json(const nlohmann::json& j) {
+  if (!j.is_object() || !j.contains("type") || !j["type"].is_string()) {
+    throw SerializationError(fmt::format("trigger: expected an object with a string 'type', got {}",
+                                         j.dump().substr(0, 200)));
+  }
+  const auto type = j["type"].get<std::string>();
+  TriggerReader reader;
+  {
+    auto& r = readers();
+    std::shared_lock lock(r.mutex);
+    const auto it = r.by_type.find(type);
+    if (it == r.by_type.end()) {
+      throw SerializationError(fmt::format("trigger: unknown type '{}'", type));
+    }
+    reader = it->second;
+  }
+  try {
+    return reader(j);
+  } catch (const SerializationError&) {
+    throw;
+  } catch (const std::exception& e) {
+    // Trigger errors already name the trigger ("interval trigger: ...").
+    throw SerializationError(e.what());
+  }
+}
+
+nlohmann::json job_state_to_json(const Job& job) {
+  if (job.callable) {
+    throw SerializationError(fmt::format(
+        "job '{}' runs a plain callable, which cannot be persisted: register a task by name instead",
+        job.id));
+  }
+  if (!job.trigger) throw SerializationError(fmt::format("job '{}' has no trigger", job.id));
+  return {{"version", job_state_version},
+          {"name", job.name},
+          {"task", job.task},
+          {"args", job.args},
+          {"trigger", job.trigger->to_json()},
+          {"executor", job.executor},
+          {"misfire_grace_time_us", job.misfire_grace_time.count()},
+          {"coalesce", job.coalesce},
+          {"max_instances", job.max_instances}};
+}
+
+Job job_from_state_json(std::string id, std::optional<TimePoint> next_run_time, const nlohmann::json& state) {
+  const std::string job_id = id;
+  const auto fail = [&job_id](const std::string& why) {
+    return SerializationError(fmt::format("job '{}': {}", job_id, why));
+  };
+  if (!state.is_object()) throw fail("job_state is not a JSON object");
+  const int version = state.value("version", 0);
+  if (version < 1 || version > job_state_version) {
+    throw fail(fmt::format("job_state version {} is not one this sked reads (1 to {})", version,
+                           job_state_version));
+  }
+  Job job;
+  job.id = std::move(id);
+  job.next_run_time = next_run_time;
+  try {
+    job.name = state.at("name").get<std::string>();
+    job.task = state.at("task").get<std::string>();
+    job.args = state.value("args", nlohmann::json::object());
+    job.executor = state.value("executor", std::string{"default"});
+    job.misfire_grace_time = Duration{state.at("misfire_grace_time_us").get<std::int64_t>()};
+    job.coalesce = state.at("coalesce").get<bool>();
+    job.max_instances = state.at("max_instances").get<int>();
+  } catch (const nlohmann::json::exception& e) {
+    throw fail(e.what());
+  }
+  if (!state.contains("trigger")) throw fail("'trigger' is missing");
+  try {
+    job.trigger = trigger_from_json(state["trigger"]);
+  } catch (const SerializationError& e) {
+    throw fail(e.what());
+  }
+  return job;
+}
+
+}  // namespace sked

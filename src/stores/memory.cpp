@@ -1,0 +1,152 @@
+#include <sked/errors.hpp>
+#include <sked/stores/memory.hpp>
+
+#include <algorithm>
+
+namespace sked {
+
+MemoryJobStore::MemoryJobStore(std::size_t max_executions) : max_executions_(max_executions) {}
+
+void MemoryJobStore::index(const Entry& entry) {
+  if (entry.job->next_run_time) by_time_.emplace(Key{*entry.job->next_run_time, entry.seq}, entry.job->id);
+}
+
+void MemoryJobStore::unindex(const Entry& entry) {
+  if (entry.job->next_run_time) by_time_.erase(Key{*entry.job->next_run_time, entry.seq});
+}
+
+void MemoryJobStore::add_job(const Job& job) {
+  std::lock_guard lock(mutex_);
+  if (jobs_.contains(job.id)) throw ConflictingIdError(job.id);
+  auto [it, inserted] = jobs_.emplace(job.id, Entry{std::make_shared<const Job>(job), next_seq_++});
+  index(it->second);
+}
+
+void MemoryJobStore::update_job(const Job& job) {
+  std::lock_guard lock(mutex_);
+  const auto it = jobs_.find(job.id);
+  if (it == jobs_.end()) throw JobNotFound(job.id);
+  unindex(it->second);
+  it->second.job = std::make_shared<const Job>(job);
+  index(it->second);
+}
+
+void MemoryJobStore::remove_job(std::string_view id) {
+  std::lock_guard lock(mutex_);
+  const auto it = jobs_.find(id);
+  if (it == jobs_.end()) throw JobNotFound(std::string{id});
+  unindex(it->second);
+  jobs_.erase(it);
+}
+
+void MemoryJobStore::remove_all_jobs() {
+  std::lock_guard lock(mutex_);
+  by_time_.clear();
+  jobs_.clear();
+}
+
+std::optional<Job> MemoryJobStore::lookup_job(std::string_view id) const {
+  std::lock_guard lock(mutex_);
+  const auto it = jobs_.find(id);
+  if (it == jobs_.end()) return std::nullopt;
+  return *it->second.job;
+}
+
+std::vector<Job> MemoryJobStore::get_all_jobs() const {
+  std::lock_guard lock(mutex_);
+  std::vector<Job> out;
+  out.reserve(jobs_.size());
+  for (const auto& [key, id] : by_time_) out.push_back(*jobs_.find(id)->second.job);
+  std::vector<Job> paused;
+  for (const auto& [id, entry] : jobs_) {
+    if (!entry.job->next_run_time) paused.push_back(*entry.job);
+  }
+  std::sort(paused.begin(), paused.end(), [](const Job& a, const Job& b) { return a.id < b.id; });
+  std::move(paused.begin(), paused.end(), std::back_inserter(out));
+  return out;
+}
+
+std::optional<TimePoint> MemoryJobStore::next_run_time() const {
+  std::lock_guard lock(mutex_);
+  if (by_time_.empty()) return std::nullopt;
+  return by_time_.begin()->first.first;
+}
+
+std::size_t MemoryJobStore::size() const {
+  std::lock_guard lock(mutex_);
+  return jobs_.size();
+}
+
+void MemoryJobStore::record(Execution execution) {
+  if (max_executions_ == 0) return;
+  executions_.push_back(std::move(execution));
+  while (executions_.size() > max_executions_) executions_.pop_front();
+}
+
+std::vector<ClaimedJob> MemoryJobStore::claim_due_jobs(TimePoint now, std::size_t limit) {
+  std::lock_guard lock(mutex_);
+  std::vector<ClaimedJob> out;
+  while (out.size() < limit && !by_time_.empty() && by_time_.begin()->first.first <= now) {
+    const auto node = by_time_.begin();
+    const auto it = jobs_.find(node->second);
+    Entry& entry = it->second;
+    const auto running = running_.find(entry.job->id);
+    FirePlan plan = plan_fire(*entry.job, now, running == running_.end() ? 0 : running->second);
+
+    ClaimedJob claim{entry.job, {}};
+    claim.executions.reserve(plan.executions.size());
+    int started = 0;
+    for (auto& e : plan.executions) {
+      e.id = next_execution_id_++;
+      if (e.status == ExecutionStatus::started) ++started;
+      record(e);
+      claim.executions.push_back(std::move(e));
+    }
+    if (started > 0) running_[entry.job->id] += started;
+
+    by_time_.erase(node);
+    if (plan.next_run_time) {
+      auto advanced = std::make_shared<Job>(*entry.job);
+      advanced->next_run_time = plan.next_run_time;
+      entry.job = std::move(advanced);
+      index(entry);
+    } else {
+      jobs_.erase(it);
+    }
+    out.push_back(std::move(claim));
+  }
+  return out;
+}
+
+void MemoryJobStore::complete_execution(const Execution& execution) {
+  std::lock_guard lock(mutex_);
+  if (const auto r = running_.find(execution.job_id); r != running_.end()) {
+    if (--r->second <= 0) running_.erase(r);
+  }
+  const auto it = std::lower_bound(executions_.begin(), executions_.end(), execution.id,
+                                   [](const Execution& e, std::int64_t id) { return e.id < id; });
+  if (it != executions_.end() && it->id == execution.id) *it = execution;
+}
+
+std::vector<Execution> MemoryJobStore::get_executions(const ExecutionQuery& query) const {
+  std::lock_guard lock(mutex_);
+  std::vector<Execution> out;
+  for (auto it = executions_.rbegin(); it != executions_.rend() && out.size() < query.limit; ++it) {
+    if (query.job_id && it->job_id != *query.job_id) continue;
+    if (query.status && it->status != *query.status) continue;
+    if (query.since && it->run_time < *query.since) continue;
+    out.push_back(*it);
+  }
+  return out;
+}
+
+std::size_t MemoryJobStore::delete_old_executions(TimePoint cutoff) {
+  std::lock_guard lock(mutex_);
+  const auto before = executions_.size();
+  std::erase_if(executions_, [cutoff](const Execution& e) {
+    return e.run_time < cutoff && e.status != ExecutionStatus::started;
+  });
+  return before - executions_.size();
+}
+
+}  // namespace sked

@@ -1,0 +1,268 @@
+#include <sked/errors.hpp>
+#include <sked/time.hpp>
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cstdlib>
+
+namespace sked {
+
+TimeZone::TimeZone() noexcept = default;
+
+TimeZone TimeZone::locate(std::string_view name) {
+  if (name.empty()) throw TimeZoneNotFound(std::string{name});
+  if (name == "UTC" || name == "Etc/UTC" || name == "Z") return TimeZone{};
+  try {
+    return TimeZone{date::locate_zone(name)};
+  } catch (const std::exception&) {
+    throw TimeZoneNotFound(std::string{name});
+  }
+}
+
+TimeZone TimeZone::local() noexcept {
+  if (const char* tz = std::getenv("TZ"); tz != nullptr && *tz != '\0') {
+    std::string_view name{tz};
+    if (name.front() == ':') name.remove_prefix(1);
+    try {
+      return locate(name);
+    } catch (const std::exception&) {
+      // Fall through to the system's zone: a bad TZ must not stop a scheduler from starting.
+    }
+  }
+  try {
+    return TimeZone{date::current_zone()};
+  } catch (const std::exception&) {
+    return TimeZone{};
+  }
+}
+
+std::string_view TimeZone::name() const noexcept {
+  if (zone_ == nullptr) return "UTC";
+  return zone_->name();
+}
+
+LocalTime TimeZone::to_local(TimePoint t) const {
+  if (!zone_) return LocalTime{t.time_since_epoch()};
+  return zone_->to_local(t);
+}
+
+std::chrono::seconds TimeZone::offset(TimePoint t) const {
+  if (!zone_) return std::chrono::seconds{0};
+  return zone_->get_info(t).offset;
+}
+
+date::local_info TimeZone::info(LocalTime t) const {
+  if (!zone_) {
+    date::local_info li{};
+    li.result = date::local_info::unique;
+    li.first.offset = std::chrono::seconds{0};
+    li.first.begin = date::sys_seconds::min();
+    li.first.end = date::sys_seconds::max();
+    li.first.abbrev = "UTC";
+    return li;
+  }
+  return zone_->get_info(date::floor<std::chrono::seconds>(t));
+}
+
+namespace {
+
+[[noreturn]] void bad_time(std::string_view text, std::string_view why) {
+  throw InvalidArgument(fmt::format("cannot read '{}' as an ISO-8601 time: {}", text, why));
+}
+
+// Reads exactly `n` digits at `pos`.
+int digits(std::string_view text, std::string_view all, std::size_t& pos, std::size_t n,
+           std::string_view what) {
+  int value = 0;
+  if (pos + n > text.size()) bad_time(all, fmt::format("expected {} at column {}", what, pos + 1));
+  auto [end, ec] = std::from_chars(text.data() + pos, text.data() + pos + n, value);
+  if (ec != std::errc{} || end != text.data() + pos + n) {
+    bad_time(all, fmt::format("expected {} at column {}", what, pos + 1));
+  }
+  pos += n;
+  return value;
+}
+
+void expect(std::string_view text, std::size_t& pos, char c, std::string_view what) {
+  if (pos >= text.size() || text[pos] != c) {
+    bad_time(text, fmt::format("expected '{}' before the {} at column {}", c, what, pos + 1));
+  }
+  ++pos;
+}
+
+}  // namespace
+
+TimePoint parse_time(std::string_view text, const TimeZone& zone) {
+  using namespace std::chrono;
+  std::size_t pos = 0;
+  const int y = digits(text, text, pos, 4, "a 4-digit year");
+  expect(text, pos, '-', "month");
+  const int mo = digits(text, text, pos, 2, "a 2-digit month");
+  expect(text, pos, '-', "day");
+  const int d = digits(text, text, pos, 2, "a 2-digit day");
+  const date::year_month_day ymd{date::year{y}, date::month{static_cast<unsigned>(mo)},
+                                 date::day{static_cast<unsigned>(d)}};
+  if (!ymd.ok()) bad_time(text, "no such date");
+  int h = 0, mi = 0, s = 0;
+  Duration frac{0};
+  if (pos < text.size() && (text[pos] == 'T' || text[pos] == ' ' || text[pos] == 't')) {
+    ++pos;
+    h = digits(text, text, pos, 2, "a 2-digit hour");
+    expect(text, pos, ':', "minute");
+    mi = digits(text, text, pos, 2, "2-digit minutes");
+    if (pos < text.size() && text[pos] == ':') {
+      ++pos;
+      s = digits(text, text, pos, 2, "2-digit seconds");
+      if (pos < text.size() && (text[pos] == '.' || text[pos] == ',')) {
+        ++pos;
+        std::int64_t us = 0;
+        int n = 0;
+        while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+          if (n < 6) {
+            us = us * 10 + (text[pos] - '0');
+            ++n;
+          }
+          ++pos;
+        }
+        if (n == 0) bad_time(text, fmt::format("expected digits after the decimal point at column {}", pos + 1));
+        while (n < 6) {
+          us *= 10;
+          ++n;
+        }
+        frac = Duration{us};
+      }
+    }
+    if (h > 23 || mi > 59 || s > 59) bad_time(text, "time of day out of range");
+  }
+  const auto local = LocalTime{date::local_days{ymd}.time_since_epoch()} + hours{h} + minutes{mi} +
+                     seconds{s} + frac;
+  if (pos == text.size()) {
+    const auto li = zone.info(local);
+    switch (li.result) {
+      case date::local_info::unique:
+        return TimePoint{local.time_since_epoch() - li.first.offset};
+      case date::local_info::ambiguous:
+        return TimePoint{local.time_since_epoch() - li.first.offset};
+      case date::local_info::nonexistent:
+        return TimePoint{li.second.begin};
+    }
+  }
+  seconds offset{0};
+  if (text[pos] == 'Z' || text[pos] == 'z') {
+    ++pos;
+  } else if (text[pos] == '+' || text[pos] == '-') {
+    const int sign = text[pos] == '-' ? -1 : 1;
+    ++pos;
+    const int oh = digits(text, text, pos, 2, "a 2-digit offset hour");
+    int om = 0;
+    if (pos < text.size() && text[pos] == ':') ++pos;
+    if (pos < text.size()) om = digits(text, text, pos, 2, "2-digit offset minutes");
+    offset = sign * (hours{oh} + minutes{om});
+  } else {
+    bad_time(text, fmt::format("unexpected '{}' at column {}", text[pos], pos + 1));
+  }
+  if (pos != text.size()) bad_time(text, fmt::format("unexpected text at column {}", pos + 1));
+  return TimePoint{local.time_since_epoch() - offset};
+}
+
+std::string format_time(TimePoint t, const TimeZone& zone) {
+  using namespace std::chrono;
+  const auto offset = zone.offset(t);
+  const auto local = t.time_since_epoch() + offset;
+  const auto days = floor<date::days>(local);
+  const date::year_month_day ymd{date::sys_days{days}};
+  const date::hh_mm_ss<Duration> tod{local - days};
+  std::string out = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", static_cast<int>(ymd.year()),
+                                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                                tod.hours().count(), tod.minutes().count(), tod.seconds().count());
+  if (tod.subseconds().count() != 0) {
+    std::string us = fmt::format("{:06}", tod.subseconds().count());
+    while (us.back() == '0') us.pop_back();
+    out += '.' + us;
+  }
+  if (zone == TimeZone{}) return out + "Z";
+  const auto off_min = duration_cast<minutes>(offset).count();
+  const auto a = off_min < 0 ? -off_min : off_min;
+  out += fmt::format("{}{:02}:{:02}", off_min < 0 ? '-' : '+', a / 60, a % 60);
+  return out;
+}
+
+std::string format_duration(Duration d) {
+  using namespace std::chrono;
+  std::string sign;
+  if (d < Duration::zero()) {
+    sign = "-";
+    d = -d;
+  }
+  const auto days = duration_cast<date::days>(d);
+  d -= days;
+  const auto h = duration_cast<hours>(d);
+  d -= h;
+  const auto m = duration_cast<minutes>(d);
+  d -= m;
+  const auto s = duration_cast<seconds>(d);
+  d -= s;
+  std::string out = sign;
+  if (days.count() != 0) out += fmt::format("{} day{}, ", days.count(), days.count() == 1 ? "" : "s");
+  out += fmt::format("{}:{:02}:{:02}", h.count(), m.count(), s.count());
+  if (d.count() != 0) out += fmt::format(".{:06}", d.count());
+  return out;
+}
+
+TimePoint SystemClock::now() const {
+  return std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
+}
+
+void SystemClock::wait_until(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
+                             TimePoint deadline) const {
+  // Wait by the steady clock for the remaining time, so a wall-clock jump shortens or lengthens at most
+  // one bounded wait (the scheduler bounds each wait by max_wait).
+  const auto remaining = deadline - now();
+  if (remaining <= Duration::zero()) return;
+  cv.wait_for(lock, remaining);
+}
+
+std::shared_ptr<SystemClock> SystemClock::instance() {
+  static const auto clock = std::make_shared<SystemClock>();
+  return clock;
+}
+
+ManualClock::ManualClock(TimePoint start) : now_us_(start.time_since_epoch().count()) {}
+
+TimePoint ManualClock::now() const { return TimePoint{Duration{now_us_.load()}}; }
+
+void ManualClock::wait_until(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
+                             TimePoint deadline) const {
+  // Real time never moves this clock: only advance()/set() do, and they notify through on_jump.
+  if (now() >= deadline) return;
+  cv.wait(lock);
+}
+
+Subscription ManualClock::on_jump(std::function<void()> fn) {
+  std::lock_guard lock(listeners_mutex_);
+  const auto id = next_listener_++;
+  listeners_.emplace_back(id, std::move(fn));
+  return Subscription{[this, id] {
+    std::lock_guard l(listeners_mutex_);
+    std::erase_if(listeners_, [id](const auto& entry) { return entry.first == id; });
+  }};
+}
+
+void ManualClock::advance(Duration d) {
+  now_us_.fetch_add(d.count());
+  notify();
+}
+
+void ManualClock::set(TimePoint t) {
+  now_us_.store(t.time_since_epoch().count());
+  notify();
+}
+
+void ManualClock::notify() {
+  // Called under the lock so that an unsubscribed listener is never called afterwards.
+  std::lock_guard lock(listeners_mutex_);
+  for (const auto& [id, fn] : listeners_) fn();
+}
+
+}  // namespace sked

@@ -1,0 +1,154 @@
+#include <sked/errors.hpp>
+#include <sked/triggers/interval.hpp>
+
+#include <fmt/format.h>
+
+#include <random>
+
+namespace sked {
+namespace {
+
+using std::chrono::days;
+using std::chrono::hours;
+using std::chrono::minutes;
+using std::chrono::seconds;
+using std::chrono::weeks;
+
+Duration interval_of(const IntervalTrigger::Options& o) {
+  return weeks{o.weeks} + days{o.days} + hours{o.hours} + minutes{o.minutes} + seconds{o.seconds};
+}
+
+std::uint64_t splitmix64(std::uint64_t x) noexcept {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+std::uint64_t random_seed() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::uint64_t seed = 0;
+  while (seed == 0) seed = rng();
+  return seed;
+}
+
+// Rounds a/b up for a >= 0, b > 0.
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return a / b + (a % b != 0 ? 1 : 0); }
+// Rounds a/b down for any a, b > 0.
+std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0 && a < 0) ? 1 : 0); }
+
+}  // namespace
+
+IntervalTrigger::IntervalTrigger(Duration interval) : IntervalTrigger(interval, Options{}) {}
+
+IntervalTrigger::IntervalTrigger(Options options) : IntervalTrigger(interval_of(options), options) {}
+
+IntervalTrigger::IntervalTrigger(Duration interval, Options options)
+    : interval_(interval),
+      start_date_(options.start_date),
+      end_date_(options.end_date),
+      timezone_(options.timezone),
+      jitter_(options.jitter),
+      jitter_seed_(options.jitter_seed != 0 ? options.jitter_seed : random_seed()) {
+  validate();
+}
+
+void IntervalTrigger::validate() const {
+  if (interval_ <= Duration::zero()) {
+    throw InvalidArgument(
+        fmt::format("interval trigger: the interval must be positive, got {}", format_duration(interval_)));
+  }
+  if (start_date_ && end_date_ && *end_date_ < *start_date_) {
+    throw InvalidArgument(fmt::format("interval trigger: end_date {} is before start_date {}",
+                                      format_time(*end_date_), format_time(*start_date_)));
+  }
+  if (jitter_ < Duration::zero() || (jitter_ > Duration::zero() && jitter_ >= interval_)) {
+    throw InvalidArgument(fmt::format(
+        "interval trigger: jitter {} must be at least 0 and smaller than the interval {}",
+        format_duration(jitter_), format_duration(interval_)));
+  }
+}
+
+TimePoint IntervalTrigger::jittered(TimePoint grid_time) const noexcept {
+  if (jitter_ <= Duration::zero()) return grid_time;
+  const auto h = splitmix64(jitter_seed_ ^ static_cast<std::uint64_t>(grid_time.time_since_epoch().count()));
+  return grid_time + Duration{static_cast<std::int64_t>(h % static_cast<std::uint64_t>(jitter_.count()))};
+}
+
+std::optional<TimePoint> IntervalTrigger::next_fire_time(std::optional<TimePoint> previous,
+                                                         TimePoint now) const {
+  // An unbound trigger (no start yet) counts from `now`, as bind() would have made it.
+  const TimePoint start = start_date_.value_or(now + interval_);
+  const auto step = interval_.count();
+  TimePoint next;
+  if (previous) {
+    if (jitter_ > Duration::zero()) {
+      // The previous fire time was jittered forward by less than one interval: recover its grid slot so
+      // jitter never accumulates into drift.
+      const auto k = floor_div((*previous - start).count(), step);
+      next = start + Duration{(k + 1) * step};
+    } else {
+      next = *previous + interval_;
+    }
+  } else if (start > now) {
+    next = start;
+  } else {
+    next = start + Duration{ceil_div((now - start).count(), step) * step};
+  }
+  const TimePoint fire = jittered(next);
+  if (end_date_ && fire > *end_date_) return std::nullopt;
+  return fire;
+}
+
+std::string IntervalTrigger::describe() const {
+  std::string out = fmt::format("interval[{}", format_duration(interval_));
+  if (jitter_ > Duration::zero()) out += fmt::format(", jitter={}", format_duration(jitter_));
+  return out + "]";
+}
+
+nlohmann::json IntervalTrigger::to_json() const {
+  nlohmann::json j{{"type", "interval"}, {"version", 1}, {"interval_us", interval_.count()}};
+  if (start_date_) j["start_date"] = format_time(*start_date_);
+  if (end_date_) j["end_date"] = format_time(*end_date_);
+  if (timezone_) j["timezone"] = std::string{timezone_->name()};
+  if (jitter_ > Duration::zero()) {
+    j["jitter_us"] = jitter_.count();
+    j["jitter_seed"] = jitter_seed_;
+  }
+  return j;
+}
+
+IntervalTrigger IntervalTrigger::from_json(const nlohmann::json& j) {
+  try {
+    Options o;
+    Duration interval{0};
+    if (j.contains("interval_us")) {
+      interval = Duration{j.at("interval_us").get<std::int64_t>()};
+    } else {
+      o.weeks = j.value("weeks", std::int64_t{0});
+      o.days = j.value("days", std::int64_t{0});
+      o.hours = j.value("hours", std::int64_t{0});
+      o.minutes = j.value("minutes", std::int64_t{0});
+      o.seconds = j.value("seconds", std::int64_t{0});
+      interval = interval_of(o);
+    }
+    if (j.contains("start_date")) o.start_date = parse_time(j.at("start_date").get<std::string>());
+    if (j.contains("end_date")) o.end_date = parse_time(j.at("end_date").get<std::string>());
+    if (j.contains("timezone")) o.timezone = TimeZone::locate(j.at("timezone").get<std::string>());
+    o.jitter = Duration{j.value("jitter_us", std::int64_t{0})};
+    o.jitter_seed = j.value("jitter_seed", std::uint64_t{0});
+    return IntervalTrigger{interval, o};
+  } catch (const nlohmann::json::exception& e) {
+    throw SerializationError(fmt::format("interval trigger: {}", e.what()));
+  }
+}
+
+std::shared_ptr<const Trigger> IntervalTrigger::bind(TimePoint now, const TimeZone& default_zone) const {
+  if (start_date_ && timezone_) return nullptr;
+  auto bound = std::make_shared<IntervalTrigger>(*this);
+  if (!bound->start_date_) bound->start_date_ = now + interval_;
+  if (!bound->timezone_) bound->timezone_ = default_zone;
+  return bound;
+}
+
+}  // namespace sked

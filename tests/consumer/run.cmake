@@ -1,0 +1,17 @@
+# Installs the built sked into a scratch prefix and builds and runs tests/consumer against it.
+file(REMOVE_RECURSE ${SKED_SCRATCH})
+function(run)
+  execute_process(COMMAND ${ARGV} RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "failed (${rc}): ${ARGV}")
+  endif()
+endfunction()
+set(config ${SKED_CONFIG})
+if(NOT config)
+  set(config RelWithDebInfo)
+endif()
+run(${CMAKE_COMMAND} --install ${SKED_BINARY_DIR} --prefix ${SKED_SCRATCH}/prefix --config ${config})
+run(${CMAKE_COMMAND} -S ${SKED_CONSUMER_SOURCE} -B ${SKED_SCRATCH}/build
+    -DCMAKE_PREFIX_PATH=${SKED_SCRATCH}/prefix -DCMAKE_BUILD_TYPE=${config})
+run(${CMAKE_COMMAND} --build ${SKED_SCRATCH}/build)
+run(${SKED_SCRATCH}/build/consumer)

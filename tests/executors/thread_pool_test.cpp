@@ -1,0 +1,130 @@
+#include "support/recorder.hpp"
+
+#include <sked/errors.hpp>
+#include <sked/executors/thread_pool.hpp>
+#include <sked/triggers/date.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <future>
+
+using namespace std::chrono_literals;
+using sked::ExecutionStatus;
+
+namespace {
+
+struct Collected {
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::vector<sked::Outcome> outcomes;
+  void add(sked::Outcome o) {
+    std::lock_guard l(mutex);
+    outcomes.push_back(std::move(o));
+    cv.notify_all();
+  }
+  bool wait_for(std::size_t n) {
+    std::unique_lock l(mutex);
+    return cv.wait_for(l, 10s, [&] { return outcomes.size() >= n; });
+  }
+};
+
+sked::Run make_run(sked::TaskFn fn, std::int64_t id = 1) {
+  auto job = std::make_shared<sked::Job>();
+  job->id = "job" + std::to_string(id);
+  job->task = "t";
+  job->trigger = std::make_shared<sked::DateTrigger>(sked::TimePoint{});
+  sked::Execution e;
+  e.id = id;
+  e.job_id = job->id;
+  return sked::Run{job, e, std::make_shared<const sked::TaskFn>(std::move(fn))};
+}
+
+}  // namespace
+
+TEST_CASE("the thread pool runs at most max_workers tasks at once", "[executor][thread_pool]") {
+  const auto workers = GENERATE(1, 2, 4);
+  sked::ThreadPoolExecutor pool{static_cast<std::size_t>(workers)};
+  pool.start();
+  sked::test::Gate gate;
+  std::atomic<int> running{0};
+  std::atomic<int> peak{0};
+  Collected done;
+  const int runs = workers * 3;
+  for (int i = 0; i < runs; ++i) {
+    pool.submit(make_run([&](const sked::JobContext&) {
+                  const int now = ++running;
+                  int p = peak.load();
+                  while (now > p && !peak.compare_exchange_weak(p, now)) {
+                  }
+                  gate.wait();
+                  --running;
+                }, i),
+                [&](const sked::Run&, sked::Outcome o) { done.add(std::move(o)); });
+  }
+  REQUIRE(gate.wait_for_waiters(workers));
+  gate.open();
+  REQUIRE(done.wait_for(runs));
+  CHECK(peak.load() == workers);
+  for (const auto& o : done.outcomes) CHECK(o.status == ExecutionStatus::executed);
+}
+
+TEST_CASE("a task that throws is an error with the exception's type and message", "[executor][thread_pool]") {
+  sked::ThreadPoolExecutor pool{1};
+  pool.start();
+  Collected done;
+  pool.submit(make_run([](const sked::JobContext&) { throw std::invalid_argument("bad input 42"); }),
+              [&](const sked::Run&, sked::Outcome o) { done.add(std::move(o)); });
+  pool.submit(make_run([](const sked::JobContext&) { throw 7; }, 2),
+              [&](const sked::Run&, sked::Outcome o) { done.add(std::move(o)); });
+  pool.submit(make_run([](const sked::JobContext&) {}, 3),
+              [&](const sked::Run&, sked::Outcome o) { done.add(std::move(o)); });
+  REQUIRE(done.wait_for(3));
+  CHECK(done.outcomes[0].status == ExecutionStatus::error);
+  CHECK(done.outcomes[0].exception == "std::invalid_argument: bad input 42");
+  CHECK(done.outcomes[1].exception == "int (not derived from std::exception)");
+  CHECK(done.outcomes[2].status == ExecutionStatus::executed);  // the worker survived
+}
+
+TEST_CASE("shutdown with wait finishes queued runs; without, it stops tasks and reports queued ones",
+          "[executor][thread_pool][shutdown]") {
+  SECTION("wait") {
+    sked::ThreadPoolExecutor pool{1};
+    pool.start();
+    Collected done;
+    sked::test::Gate gate;
+    pool.submit(make_run([&](const sked::JobContext&) { gate.wait(); }),
+                [&](const sked::Run&, sked::Outcome o) { done.add(std::move(o)); });
+    pool.submit(make_run([](const sked::JobContext&) {}, 2),
+                [&](const sked::Run&, sked::Outcome o) { done.add(std::move(o)); });
+    REQUIRE(gate.wait_for_waiters(1));
+    auto stopped = std::async(std::launch::async, [&] { pool.shutdown(true); });
+    gate.open();
+    stopped.get();
+    REQUIRE(done.outcomes.size() == 2);
+    CHECK(done.outcomes[1].status == ExecutionStatus::executed);
+  }
+  SECTION("no wait") {
+    sked::ThreadPoolExecutor pool{1};
+    pool.start();
+    Collected done;
+    std::atomic<bool> entered{false};
+    pool.submit(make_run([&](const sked::JobContext& ctx) {
+                  entered = true;
+                  while (!ctx.stop_requested()) std::this_thread::yield();
+                }),
+                [&](const sked::Run&, sked::Outcome o) { done.add(std::move(o)); });
+    pool.submit(make_run([](const sked::JobContext&) {}, 2),
+                [&](const sked::Run&, sked::Outcome o) { done.add(std::move(o)); });
+    while (!entered) std::this_thread::yield();
+    pool.shutdown(false);
+    REQUIRE(done.wait_for(2));
+    CHECK(done.outcomes[0].status == ExecutionStatus::error);
+    CHECK_THAT(done.outcomes[0].exception, Catch::Contains("shut down before the run started"));
+    CHECK(done.outcomes[1].status == ExecutionStatus::executed);  // the running task returned when asked
+  }
+}
+
+TEST_CASE("a thread pool needs at least one worker", "[executor][thread_pool][errors]") {
+  CHECK_THROWS_AS(sked::ThreadPoolExecutor{0}, sked::InvalidArgument);
+}

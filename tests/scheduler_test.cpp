@@ -1,0 +1,382 @@
+#include "support/recorder.hpp"
+
+#include <sked/sked.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <future>
+#include <sstream>
+
+using namespace std::chrono_literals;
+using sked::EventKind;
+using sked::ExecutionStatus;
+using sked::test::EventRecorder;
+using sked::test::LogRecorder;
+
+namespace {
+
+const auto t0 = sked::parse_time("2026-01-01T00:00:00Z");
+
+struct Fixture {
+  std::shared_ptr<sked::ManualClock> clock = std::make_shared<sked::ManualClock>(t0);
+  LogRecorder logs;
+  EventRecorder events;
+  std::shared_ptr<sked::MemoryJobStore> store = std::make_shared<sked::MemoryJobStore>();
+  sked::BackgroundScheduler scheduler;
+
+  explicit Fixture(sked::JobDefaults defaults = {}, std::size_t workers = 2)
+      : scheduler({.clock = clock, .timezone = sked::TimeZone::utc(), .job_defaults = defaults,
+                   .logger = logs.logger()}) {
+    scheduler.add_jobstore(store);
+    scheduler.add_executor(std::make_shared<sked::ThreadPoolExecutor>(workers));
+    events.attach(scheduler);
+  }
+
+  void advance(sked::Duration d) {
+    clock->advance(d);
+    REQUIRE(scheduler.wait_idle());
+  }
+};
+
+}  // namespace
+
+TEST_CASE("an interval job runs at each interval as the clock advances", "[scheduler]") {
+  Fixture f;
+  std::atomic<int> runs{0};
+  std::vector<sked::TimePoint> scheduled;
+  std::mutex m;
+  f.scheduler.add_job({.id = "tick", .callable = [&](const sked::JobContext& ctx) {
+                         std::lock_guard l(m);
+                         scheduled.push_back(ctx.scheduled_run_time());
+                         ++runs;
+                       },
+                       .trigger = sked::IntervalTrigger{15s}});
+  f.scheduler.start();
+  REQUIRE(f.scheduler.wait_idle());
+  CHECK(runs == 0);
+  CHECK(f.scheduler.waiting_until() == t0 + 1s);  // bounded by max_wait
+  f.advance(14s);
+  CHECK(runs == 0);
+  CHECK(f.scheduler.waiting_until() == t0 + 15s);
+  f.advance(1s);
+  CHECK(runs == 1);
+  f.advance(15s);
+  CHECK(runs == 2);
+  CHECK(scheduled == std::vector{t0 + 15s, t0 + 30s});
+  CHECK(f.scheduler.get_job("tick")->next_run_time == t0 + 45s);
+}
+
+TEST_CASE("a listener sees a job's life in order", "[scheduler][events]") {
+  Fixture f;
+  f.scheduler.tasks().add("noop", [](const sked::JobContext&) {});
+  f.scheduler.start();
+  f.scheduler.add_job({.id = "j", .task = "noop", .trigger = sked::IntervalTrigger{10s}});
+  f.advance(10s);
+  f.scheduler.remove_job("j");
+  CHECK(f.events.kinds_for("j") == std::vector{EventKind::job_added, EventKind::job_submitted,
+                                               EventKind::job_executed, EventKind::job_removed});
+  const auto executed = f.events.events();
+  const auto it = std::find_if(executed.begin(), executed.end(),
+                               [](const sked::Event& e) { return e.kind == EventKind::job_executed; });
+  REQUIRE(it->execution);
+  CHECK(it->execution->status == ExecutionStatus::executed);
+  CHECK(it->scheduled_run_time == t0 + 10s);
+}
+
+TEST_CASE("a task that throws is recorded as an error and the scheduler keeps running", "[scheduler][errors]") {
+  Fixture f;
+  std::atomic<int> good_runs{0};
+  f.scheduler.tasks().add("explode", [](const sked::JobContext&) { throw std::runtime_error("disk full"); });
+  f.scheduler.tasks().add("good", [&](const sked::JobContext&) { ++good_runs; });
+  f.scheduler.add_job({.id = "bad", .task = "explode", .trigger = sked::IntervalTrigger{10s}});
+  f.scheduler.add_job({.id = "fine", .task = "good", .trigger = sked::IntervalTrigger{10s}});
+  f.scheduler.start();
+  f.advance(10s);
+  f.advance(10s);
+  const auto errors = f.scheduler.get_executions({.job_id = "bad"});
+  REQUIRE(errors.size() == 2);
+  CHECK(errors[0].status == ExecutionStatus::error);
+  CHECK(errors[0].exception == "std::runtime_error: disk full");
+  CHECK(errors[0].finished == t0 + 20s);
+  CHECK(good_runs == 2);
+  CHECK(f.scheduler.get_job("bad"));  // the recurring job still recurs
+  CHECK(f.logs.contains(sked::LogLevel::error, "disk full"));
+}
+
+TEST_CASE("runs missed beyond the grace time are recorded and logged", "[scheduler][misfire]") {
+  Fixture f{{.misfire_grace_time = 2s, .coalesce = false, .max_instances = 5}};
+  std::atomic<int> runs{0};
+  f.scheduler.add_job({.id = "m", .name = "minutely", .callable = [&](const sked::JobContext&) { ++runs; },
+                       .trigger = sked::IntervalTrigger{{.minutes = 1, .start_date = t0 + 1min}}});
+  f.scheduler.start(true);  // paused: time passes without runs
+  REQUIRE(f.scheduler.wait_idle());
+  f.clock->advance(3min + 1s);
+  f.scheduler.resume();
+  REQUIRE(f.scheduler.wait_idle());
+  // 00:01 and 00:02 are beyond the 2 s grace; 00:03 is 1 s late and runs.
+  CHECK(runs == 1);
+  CHECK(f.scheduler.get_executions({.status = ExecutionStatus::missed}).size() == 2);
+  CHECK(f.events.count(EventKind::job_missed) == 2);
+  CHECK(f.logs.contains(sked::LogLevel::warning, "Run time of job 'minutely' was missed by 0:02:01"));
+}
+
+TEST_CASE("coalesce folds overdue runs into one run", "[scheduler][coalesce]") {
+  Fixture f{{.misfire_grace_time = 1h, .coalesce = true}};
+  std::atomic<int> runs{0};
+  f.scheduler.add_job({.id = "c", .callable = [&](const sked::JobContext&) { ++runs; },
+                       .trigger = sked::IntervalTrigger{{.minutes = 1, .start_date = t0 + 1min}}});
+  f.scheduler.start(true);
+  REQUIRE(f.scheduler.wait_idle());
+  f.clock->advance(5min);
+  f.scheduler.resume();
+  REQUIRE(f.scheduler.wait_idle());
+  CHECK(runs == 1);
+  const auto executed = f.scheduler.get_executions({.status = ExecutionStatus::executed});
+  REQUIRE(executed.size() == 1);
+  CHECK(executed[0].run_time == t0 + 5min);
+  CHECK(f.scheduler.get_executions({.status = ExecutionStatus::missed}).size() == 4);
+}
+
+TEST_CASE("a job already running max_instances times is skipped and recorded", "[scheduler][max_instances]") {
+  Fixture f{{}, 4};
+  sked::test::Gate gate;
+  f.scheduler.add_job({.id = "slow", .callable = [&](const sked::JobContext&) { gate.wait(); },
+                       .trigger = sked::IntervalTrigger{10s}, .max_instances = 1});
+  f.scheduler.start();
+  f.clock->advance(10s);
+  REQUIRE(gate.wait_for_waiters(1));
+  f.clock->advance(10s);
+  REQUIRE(f.events.wait_for(EventKind::job_max_instances, 1));
+  gate.open();
+  REQUIRE(f.scheduler.wait_idle());
+  CHECK(f.scheduler.get_executions({.status = ExecutionStatus::max_instances}).size() == 1);
+  CHECK(f.scheduler.get_executions({.status = ExecutionStatus::executed}).size() == 1);
+  CHECK(f.logs.contains(sked::LogLevel::warning, "maximum number of running instances reached (1)"));
+}
+
+TEST_CASE("job ids are unique unless replace_existing", "[scheduler][jobs]") {
+  Fixture f;
+  f.scheduler.add_job({.id = "dup", .task = "a", .trigger = sked::IntervalTrigger{10s}});
+  CHECK_THROWS_AS(f.scheduler.add_job({.id = "dup", .task = "b", .trigger = sked::IntervalTrigger{10s}}),
+                  sked::ConflictingIdError);
+  CHECK(f.scheduler.get_job("dup")->task == "a");
+  f.scheduler.add_job({.id = "dup", .task = "b", .trigger = sked::IntervalTrigger{20s}, .replace_existing = true});
+  CHECK(f.scheduler.get_job("dup")->task == "b");
+  CHECK(f.scheduler.get_jobs().size() == 1);
+}
+
+TEST_CASE("jobs are modified, rescheduled, paused, resumed and removed", "[scheduler][jobs]") {
+  Fixture f;
+  f.scheduler.add_job({.id = "j", .task = "t", .trigger = sked::IntervalTrigger{10s}});
+  CHECK(f.scheduler.get_job("j")->next_run_time == t0 + 10s);
+
+  f.scheduler.modify_job("j", {.name = "renamed", .args = nlohmann::json{{"x", 1}}, .max_instances = 3});
+  auto job = *f.scheduler.get_job("j");
+  CHECK(job.name == "renamed");
+  CHECK(job.args["x"] == 1);
+  CHECK(job.max_instances == 3);
+
+  f.scheduler.reschedule_job("j", sked::IntervalTrigger{1min});
+  CHECK(f.scheduler.get_job("j")->next_run_time == t0 + 1min);
+
+  f.scheduler.pause_job("j");
+  CHECK(f.scheduler.get_job("j")->paused());
+  f.clock->advance(5min);
+  f.scheduler.resume_job("j");
+  CHECK(f.scheduler.get_job("j")->next_run_time == t0 + 5min);  // on the grid, not before now
+
+  f.scheduler.remove_job("j");
+  CHECK_FALSE(f.scheduler.get_job("j"));
+  CHECK_THROWS_AS(f.scheduler.remove_job("j"), sked::JobNotFound);
+  CHECK_THROWS_WITH(f.scheduler.pause_job("nope"), Catch::Contains("'nope'"));
+  CHECK_THROWS_AS(f.scheduler.modify_job("j", {.max_instances = 0}), sked::JobNotFound);
+
+  f.scheduler.add_job({.id = "a", .task = "t", .trigger = sked::IntervalTrigger{10s}});
+  f.scheduler.add_job({.id = "b", .task = "t", .trigger = sked::IntervalTrigger{10s}});
+  f.scheduler.remove_all_jobs();
+  CHECK(f.scheduler.get_jobs().empty());
+  CHECK(f.events.count(EventKind::all_jobs_removed) == 1);
+}
+
+TEST_CASE("a rejected change leaves the job as it was", "[scheduler][jobs][errors]") {
+  Fixture f;
+  f.scheduler.add_job({.id = "j", .task = "t", .trigger = sked::IntervalTrigger{10s}});
+  CHECK_THROWS_WITH(f.scheduler.modify_job("j", {.max_instances = 0}), Catch::Contains("max_instances"));
+  CHECK(f.scheduler.get_job("j")->max_instances == 1);
+  CHECK_THROWS_WITH(
+      f.scheduler.reschedule_job("j", sked::IntervalTrigger{{.seconds = 1, .start_date = t0 - 2h, .end_date = t0 - 1h}}),
+      Catch::Contains("will never fire"));
+  CHECK(f.scheduler.get_job("j")->next_run_time == t0 + 10s);
+}
+
+TEST_CASE("bad job specs are rejected with what is wrong", "[scheduler][jobs][errors]") {
+  Fixture f;
+  CHECK_THROWS_WITH(f.scheduler.add_job({.id = "x"}), Catch::Contains("'x'") && Catch::Contains("no task"));
+  CHECK_THROWS_WITH(f.scheduler.add_job({.id = "x", .task = "t", .executor = "gpu"}),
+                    Catch::Contains("executor") && Catch::Contains("'gpu'"));
+  CHECK_THROWS_WITH(f.scheduler.add_job({.id = "x", .task = "t", .jobstore = "redis"}),
+                    Catch::Contains("job store") && Catch::Contains("'redis'"));
+  CHECK_THROWS_WITH(f.scheduler.add_job({.id = "x", .task = "t", .callable = [](const sked::JobContext&) {}}),
+                    Catch::Contains("not both"));
+  CHECK(f.scheduler.get_jobs().empty());
+}
+
+TEST_CASE("a job without a trigger runs once, now", "[scheduler][jobs]") {
+  Fixture f;
+  std::atomic<int> runs{0};
+  f.scheduler.start();
+  f.scheduler.add_job({.callable = [&](const sked::JobContext&) { ++runs; }});
+  REQUIRE(f.scheduler.wait_idle());
+  CHECK(runs == 1);
+  CHECK(f.scheduler.get_jobs().empty());
+}
+
+TEST_CASE("a job whose task is not registered is kept and its run recorded as an error", "[scheduler][tasks]") {
+  Fixture f;
+  f.scheduler.add_job({.id = "orphan", .task = "not_here", .trigger = sked::IntervalTrigger{10s}});
+  CHECK(f.logs.contains(sked::LogLevel::warning, "not registered"));
+  f.scheduler.start();
+  f.advance(10s);
+  const auto runs = f.scheduler.get_executions({.job_id = "orphan"});
+  REQUIRE(runs.size() == 1);
+  CHECK(runs[0].status == ExecutionStatus::error);
+  CHECK_THAT(runs[0].exception, Catch::Contains("task 'not_here' is not registered"));
+  CHECK(f.scheduler.get_job("orphan"));
+  std::atomic<int> ran{0};
+  f.scheduler.tasks().add("not_here", [&](const sked::JobContext&) { ++ran; });
+  f.advance(10s);
+  CHECK(ran == 1);
+}
+
+TEST_CASE("tasks see their id, arguments and scheduled time", "[scheduler][tasks]") {
+  Fixture f;
+  std::promise<std::tuple<std::string, nlohmann::json, sked::TimePoint>> seen;
+  f.scheduler.tasks().add("echo", [&](const sked::JobContext& ctx) {
+    seen.set_value({ctx.job_id(), ctx.args(), ctx.scheduled_run_time()});
+  });
+  f.scheduler.add_job({.id = "e", .task = "echo", .args = {{"n", 42}},
+                       .trigger = sked::DateTrigger{t0 + 5s}});
+  f.scheduler.start();
+  f.advance(5s);
+  const auto [id, args, when] = seen.get_future().get();
+  CHECK(id == "e");
+  CHECK(args == nlohmann::json{{"n", 42}});
+  CHECK(when == t0 + 5s);
+}
+
+TEST_CASE("a throwing listener or store never stalls the loop", "[scheduler][errors]") {
+  Fixture f;
+  f.scheduler.add_listener([](const sked::Event&) { throw std::runtime_error("listener broke"); });
+  std::atomic<int> runs{0};
+  f.scheduler.start();
+  // The listener throws on job_added; the add still wakes the loop, so the due job runs.
+  f.scheduler.add_job({.callable = [&](const sked::JobContext&) { ++runs; }, .trigger = sked::DateTrigger{t0}});
+  REQUIRE(f.scheduler.wait_idle());
+  CHECK(runs == 1);
+  CHECK(f.logs.contains(sked::LogLevel::error, "listener broke"));
+
+  auto broken = std::make_shared<sked::test::FailingStore>();
+  f.scheduler.add_jobstore(broken, "broken");
+  f.scheduler.add_job({.callable = [&](const sked::JobContext&) { ++runs; }, .trigger = sked::DateTrigger{t0 + 1s},
+                       .jobstore = "broken"});
+  f.scheduler.add_job({.callable = [&](const sked::JobContext&) { ++runs; }, .trigger = sked::DateTrigger{t0 + 1s}});
+  f.advance(1s);
+  CHECK(runs == 2);  // the healthy store's job ran
+  CHECK(f.logs.contains(sked::LogLevel::error, "database on fire"));
+  broken->fail_claims = false;  // the store recovers: its job runs on the next pass, not lost
+  f.advance(1s);
+  CHECK(runs == 3);
+}
+
+TEST_CASE("shutdown waits for running jobs when asked to", "[scheduler][shutdown]") {
+  Fixture f;
+  sked::test::Gate gate;
+  std::atomic<bool> finished{false};
+  f.scheduler.add_job({.callable = [&](const sked::JobContext&) {
+                         gate.wait();
+                         finished = true;
+                       },
+                       .trigger = sked::DateTrigger{t0}});
+  f.scheduler.start();
+  REQUIRE(gate.wait_for_waiters(1));
+  auto stopping = std::async(std::launch::async, [&] { f.scheduler.shutdown(true); });
+  CHECK(stopping.wait_for(50ms) == std::future_status::timeout);  // still waiting for the job
+  gate.open();
+  stopping.get();
+  CHECK(finished);
+  CHECK(f.scheduler.state() == sked::SchedulerState::stopped);
+  CHECK(f.events.count(EventKind::scheduler_shutdown) == 1);
+  CHECK(f.scheduler.get_executions({.status = ExecutionStatus::executed}).size() == 1);
+}
+
+TEST_CASE("scheduler state changes are events, and start twice is an error", "[scheduler][state]") {
+  Fixture f;
+  f.scheduler.start();
+  CHECK_THROWS_AS(f.scheduler.start(), sked::SchedulerStateError);
+  f.scheduler.pause();
+  CHECK(f.scheduler.state() == sked::SchedulerState::paused);
+  f.scheduler.resume();
+  f.scheduler.shutdown();
+  f.scheduler.shutdown();  // idempotent
+  CHECK(f.events.count(EventKind::scheduler_started) == 1);
+  CHECK(f.events.count(EventKind::scheduler_paused) == 1);
+  CHECK(f.events.count(EventKind::scheduler_resumed) == 1);
+  CHECK(f.events.count(EventKind::scheduler_shutdown) == 1);
+  // A stopped scheduler can be started again.
+  std::atomic<int> runs{0};
+  f.scheduler.add_job({.callable = [&](const sked::JobContext&) { ++runs; }, .trigger = sked::DateTrigger{t0}});
+  f.scheduler.start();
+  REQUIRE(f.scheduler.wait_idle());
+  CHECK(runs == 1);
+}
+
+TEST_CASE("listener masks select events", "[scheduler][events]") {
+  Fixture f;
+  EventRecorder only_errors;
+  f.scheduler.add_listener([&](const sked::Event& e) { only_errors.push(e); },
+                           EventKind::job_error | EventKind::job_missed);
+  const auto id = f.scheduler.add_listener([](const sked::Event&) { FAIL("removed listener called"); });
+  f.scheduler.remove_listener(id);
+  f.scheduler.add_job({.callable = [](const sked::JobContext&) { throw std::logic_error("x"); },
+                       .trigger = sked::DateTrigger{t0}});
+  f.scheduler.start();
+  REQUIRE(f.scheduler.wait_idle());
+  const auto seen = only_errors.events();
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0].kind == EventKind::job_error);
+  CHECK(seen[0].execution->exception == "std::logic_error: x");
+}
+
+TEST_CASE("the blocking scheduler runs the loop in the calling thread until shutdown", "[scheduler][blocking]") {
+  auto clock = std::make_shared<sked::ManualClock>(t0);
+  sked::BlockingScheduler scheduler{{.clock = clock, .timezone = sked::TimeZone::utc()}};
+  std::thread::id loop_thread;
+  std::atomic<int> runs{0};
+  scheduler.add_listener(
+      [&](const sked::Event&) {
+        loop_thread = std::this_thread::get_id();
+        if (++runs == 3) scheduler.shutdown(false);
+      },
+      static_cast<sked::EventMask>(EventKind::job_submitted));
+  scheduler.add_job({.callable = [](const sked::JobContext&) {}, .trigger = sked::IntervalTrigger{10s}});
+  auto mover = std::async(std::launch::async, [&] {
+    while (runs < 3 && scheduler.state() != sked::SchedulerState::stopped) {
+      if (scheduler.wait_idle(100ms)) clock->advance(10s);
+    }
+  });
+  scheduler.start();  // returns after the listener's shutdown
+  mover.get();
+  CHECK(runs == 3);
+  CHECK(loop_thread == std::this_thread::get_id());
+}
+
+TEST_CASE("print_jobs lists each store's jobs", "[scheduler][jobs]") {
+  Fixture f;
+  f.scheduler.add_job({.id = "print_task__job", .task = "print_task", .trigger = sked::IntervalTrigger{15s}});
+  std::ostringstream out;
+  f.scheduler.print_jobs(out);
+  CHECK(out.str() ==
+        "Jobstore default:\n"
+        "    print_task (trigger: interval[0:00:15], next run at: 2026-01-01T00:00:15Z)\n");
+}

@@ -1,0 +1,68 @@
+#include <sked/errors.hpp>
+#include <sked/serialization.hpp>
+#include <sked/triggers/interval.hpp>
+
+#include <catch2/catch.hpp>
+
+using namespace std::chrono_literals;
+
+TEST_CASE("a job's state round-trips through JSON", "[serialization]") {
+  sked::Job job;
+  job.id = "report";
+  job.name = "Weekly report";
+  job.task = "send_report";
+  job.args = {{"to", "ops@example.com"}, {"retries", 3}};
+  job.trigger = std::make_shared<sked::IntervalTrigger>(
+      sked::IntervalTrigger{{.weeks = 1, .start_date = sked::parse_time("2026-01-05T08:00:00Z")}});
+  job.executor = "processes";
+  job.misfire_grace_time = 90s;
+  job.coalesce = false;
+  job.max_instances = 3;
+  const auto next = sked::parse_time("2026-01-12T08:00:00Z");
+
+  const auto state = sked::job_state_to_json(job);
+  CHECK(state["version"] == sked::job_state_version);
+  const auto back = sked::job_from_state_json("report", next, state);
+  CHECK(back.id == "report");
+  CHECK(back.name == job.name);
+  CHECK(back.task == job.task);
+  CHECK(back.args == job.args);
+  CHECK(back.executor == job.executor);
+  CHECK(back.misfire_grace_time == 90s);
+  CHECK(back.coalesce == false);
+  CHECK(back.max_instances == 3);
+  CHECK(back.next_run_time == next);
+  CHECK(back.trigger->to_json() == job.trigger->to_json());
+}
+
+TEST_CASE("a job bound to a callable cannot be persisted", "[serialization][errors]") {
+  sked::Job job;
+  job.id = "lambda";
+  job.callable = std::make_shared<const sked::TaskFn>([](const sked::JobContext&) {});
+  job.trigger = std::make_shared<sked::IntervalTrigger>(1h);
+  CHECK_THROWS_WITH(sked::job_state_to_json(job), Catch::Contains("'lambda'") && Catch::Contains("callable"));
+}
+
+TEST_CASE("unreadable job state names the job and what is wrong", "[serialization][errors]") {
+  CHECK_THROWS_WITH(sked::job_from_state_json("j1", std::nullopt, nlohmann::json::array()),
+                    Catch::Contains("'j1'") && Catch::Contains("not a JSON object"));
+  CHECK_THROWS_WITH(sked::job_from_state_json("j2", std::nullopt, {{"version", 99}}),
+                    Catch::Contains("'j2'") && Catch::Contains("version 99"));
+  nlohmann::json state = {{"version", 1}, {"name", "n"}, {"task", "t"}, {"misfire_grace_time_us", 0},
+                          {"coalesce", true}, {"max_instances", 1}, {"trigger", {{"type", "lunar"}}}};
+  CHECK_THROWS_WITH(sked::job_from_state_json("j3", std::nullopt, state),
+                    Catch::Contains("'j3'") && Catch::Contains("unknown type 'lunar'"));
+  state["trigger"] = {{"type", "interval"}, {"interval_us", -5}};
+  CHECK_THROWS_WITH(sked::job_from_state_json("j4", std::nullopt, state),
+                    Catch::Contains("'j4'") && Catch::Contains("must be positive"));
+  state.erase("coalesce");
+  CHECK_THROWS_AS(sked::job_from_state_json("j5", std::nullopt, state), sked::SerializationError);
+}
+
+TEST_CASE("custom trigger types can be registered for reading", "[serialization]") {
+  sked::register_trigger_type("every_hour", [](const nlohmann::json&) {
+    return std::make_shared<sked::IntervalTrigger>(std::chrono::hours{1});
+  });
+  const auto t = sked::trigger_from_json({{"type", "every_hour"}});
+  CHECK(dynamic_cast<const sked::IntervalTrigger&>(*t).interval() == 1h);
+}

@@ -1,0 +1,167 @@
+// What every JobStore must do, run against each store in StoreFactories.
+
+#include "stores/store_factories.hpp"
+
+#include <sked/errors.hpp>
+#include <sked/serialization.hpp>
+#include <sked/triggers/date.hpp>
+#include <sked/triggers/interval.hpp>
+
+#include <catch2/catch.hpp>
+
+using namespace std::chrono_literals;
+using sked::ExecutionStatus;
+using sked::test::StoreFactories;
+
+namespace {
+
+const auto t0 = sked::parse_time("2026-01-01T00:00:00Z");
+
+sked::Job interval_job(std::string id, sked::Duration every, std::optional<sked::TimePoint> next) {
+  sked::Job job;
+  job.id = id;
+  job.name = id;
+  job.task = "task";
+  job.args = {{"id", id}};
+  job.trigger = std::make_shared<sked::IntervalTrigger>(sked::IntervalTrigger{every, {.start_date = t0}});
+  job.misfire_grace_time = 60s;
+  job.next_run_time = next;
+  return job;
+}
+
+std::vector<std::string> ids(const std::vector<sked::Job>& jobs) {
+  std::vector<std::string> out;
+  for (const auto& j : jobs) out.push_back(j.id);
+  return out;
+}
+
+}  // namespace
+
+TEMPLATE_LIST_TEST_CASE("a store adds, finds, updates and removes jobs", "[store][contract]", StoreFactories) {
+  TestType factory;
+  auto store = factory.make();
+  store->add_job(interval_job("a", 1min, t0 + 2min));
+  store->add_job(interval_job("b", 1min, t0 + 1min));
+  CHECK_THROWS_AS(store->add_job(interval_job("a", 1min, t0)), sked::ConflictingIdError);
+
+  const auto a = store->lookup_job("a");
+  REQUIRE(a);
+  CHECK(a->next_run_time == t0 + 2min);
+  CHECK(a->args == nlohmann::json{{"id", "a"}});
+  CHECK_FALSE(store->lookup_job("zzz"));
+  CHECK(store->next_run_time() == t0 + 1min);
+
+  auto moved = *a;
+  moved.next_run_time = t0 + 30s;
+  store->update_job(moved);
+  CHECK(store->next_run_time() == t0 + 30s);
+  CHECK_THROWS_AS(store->update_job(interval_job("zzz", 1min, t0)), sked::JobNotFound);
+
+  store->remove_job("a");
+  CHECK_FALSE(store->lookup_job("a"));
+  CHECK_THROWS_AS(store->remove_job("a"), sked::JobNotFound);
+  store->remove_all_jobs();
+  CHECK(store->get_all_jobs().empty());
+  CHECK_FALSE(store->next_run_time());
+}
+
+TEMPLATE_LIST_TEST_CASE("a store lists jobs soonest first and paused jobs last", "[store][contract]",
+                        StoreFactories) {
+  TestType factory;
+  auto store = factory.make();
+  store->add_job(interval_job("paused", 1min, std::nullopt));
+  store->add_job(interval_job("late", 1min, t0 + 3min));
+  store->add_job(interval_job("early", 1min, t0 + 1min));
+  CHECK(ids(store->get_all_jobs()) == std::vector<std::string>{"early", "late", "paused"});
+  CHECK(store->next_run_time() == t0 + 1min);
+}
+
+TEMPLATE_LIST_TEST_CASE("claiming takes only due jobs, advances them and records started runs",
+                        "[store][contract][claim]", StoreFactories) {
+  TestType factory;
+  auto store = factory.make();
+  store->add_job(interval_job("due", 1min, t0));
+  store->add_job(interval_job("later", 1min, t0 + 10min));
+  store->add_job(interval_job("paused", 1min, std::nullopt));
+
+  const auto claims = store->claim_due_jobs(t0 + 1s, 100);
+  REQUIRE(claims.size() == 1);
+  CHECK(claims[0].job->id == "due");
+  REQUIRE(claims[0].executions.size() == 1);
+  const auto started = claims[0].executions[0];
+  CHECK(started.status == ExecutionStatus::started);
+  CHECK(started.run_time == t0);
+  CHECK(store->lookup_job("due")->next_run_time == t0 + 1min);
+  // Claimed once: the same fire time is never handed out again.
+  CHECK(store->claim_due_jobs(t0 + 1s, 100).empty());
+
+  auto finished = started;
+  finished.status = ExecutionStatus::executed;
+  finished.duration = 1500us;
+  finished.finished = t0 + 2s;
+  store->complete_execution(finished);
+  const auto history = store->get_executions({.job_id = "due"});
+  REQUIRE(history.size() == 1);
+  CHECK(history[0] == finished);
+}
+
+TEMPLATE_LIST_TEST_CASE("claiming respects the batch limit and removes finished one-shot jobs",
+                        "[store][contract][claim]", StoreFactories) {
+  TestType factory;
+  auto store = factory.make();
+  for (int i = 0; i < 5; ++i) {
+    sked::Job job = interval_job("once" + std::to_string(i), 1min, t0);
+    job.trigger = std::make_shared<sked::DateTrigger>(t0);
+    store->add_job(job);
+  }
+  CHECK(store->claim_due_jobs(t0, 3).size() == 3);
+  CHECK(store->claim_due_jobs(t0, 3).size() == 2);
+  CHECK(store->get_all_jobs().empty());
+  CHECK(store->get_executions({.status = ExecutionStatus::started}).size() == 5);
+}
+
+TEMPLATE_LIST_TEST_CASE("max_instances counts runs that have not completed", "[store][contract][max_instances]",
+                        StoreFactories) {
+  TestType factory;
+  auto store = factory.make();
+  store->add_job(interval_job("slow", 1min, t0));
+  const auto first = store->claim_due_jobs(t0, 10);
+  REQUIRE(first.at(0).executions.at(0).status == ExecutionStatus::started);
+  const auto second = store->claim_due_jobs(t0 + 1min, 10);
+  CHECK(second.at(0).executions.at(0).status == ExecutionStatus::max_instances);
+  auto done = first[0].executions[0];
+  done.status = ExecutionStatus::executed;
+  store->complete_execution(done);
+  const auto third = store->claim_due_jobs(t0 + 2min, 10);
+  CHECK(third.at(0).executions.at(0).status == ExecutionStatus::started);
+}
+
+TEMPLATE_LIST_TEST_CASE("execution history is filtered, newest first, and old records can be deleted",
+                        "[store][contract][history]", StoreFactories) {
+  TestType factory;
+  auto store = factory.make();
+  auto job = interval_job("j", 1min, t0);
+  job.max_instances = 100;
+  job.coalesce = false;
+  store->add_job(job);
+  for (int i = 0; i < 4; ++i) {
+    const auto claims = store->claim_due_jobs(t0 + std::chrono::minutes{i}, 10);
+    auto e = claims.at(0).executions.at(0);
+    e.status = i % 2 == 0 ? ExecutionStatus::executed : ExecutionStatus::error;
+    e.exception = i % 2 == 0 ? "" : "std::runtime_error: boom";
+    store->complete_execution(e);
+  }
+  const auto all = store->get_executions({.job_id = "j"});
+  REQUIRE(all.size() == 4);
+  CHECK(all.front().run_time == t0 + 3min);
+  CHECK(all.back().run_time == t0);
+  CHECK(store->get_executions({.job_id = "j", .limit = 2}).size() == 2);
+  const auto errors = store->get_executions({.status = ExecutionStatus::error});
+  REQUIRE(errors.size() == 2);
+  CHECK(errors[0].exception == "std::runtime_error: boom");
+  CHECK(store->get_executions({.since = t0 + 2min}).size() == 2);
+  CHECK(store->get_executions({.job_id = "other"}).empty());
+
+  CHECK(store->delete_old_executions(t0 + 2min) == 2);
+  CHECK(store->get_executions({}).size() == 2);
+}
