@@ -21,6 +21,7 @@ std::string_view to_string(EventKind kind) noexcept {
     case EventKind::job_missed: return "job_missed";
     case EventKind::job_submitted: return "job_submitted";
     case EventKind::job_max_instances: return "job_max_instances";
+    case EventKind::job_task_unknown: return "job_task_unknown";
   }
   return "unknown";
 }

@@ -539,12 +539,20 @@ std::optional<TimePoint> Scheduler::process_jobs() {
   const auto sooner = [&next](TimePoint t) {
     if (!next || t < *next) next = t;
   };
+  // Jobs whose task is missing here stay in their store for a process that has it, or for later.
+  std::vector<std::pair<std::string, std::string>> unknown;  // job id, task
+  const ClaimFilter runnable = [this, &unknown](const Job& job) {
+    if (job.callable || tasks_.contains(job.task)) return true;
+    unknown.emplace_back(job.id, job.task);
+    return false;
+  };
   for (const auto& [alias, store] : stores_snapshot()) {
     bool failed = false;
+    unknown.clear();
     for (bool more = true; more;) {
       std::vector<ClaimedJob> claims;
       try {
-        claims = store->claim_due_jobs(now, options_.claim_batch);
+        claims = store->claim_due_jobs(now, options_.claim_batch, runnable);
       } catch (const std::exception& e) {
         // Retry after max_wait; asking the store for its next run time now would report the job we just
         // failed to claim as due and spin the loop.
@@ -588,15 +596,32 @@ std::optional<TimePoint> Scheduler::process_jobs() {
         }
       }
     }
+    report_unknown_tasks(alias, unknown);
     if (failed) continue;
     try {
-      if (const auto t = store->next_run_time()) sooner(*t);
+      // A due time that was not claimed belongs to a job this process cannot run: poll for it at
+      // max_wait (its task may be registered, or another process may take it) instead of spinning.
+      if (const auto t = store->next_run_time()) sooner(*t <= now ? now + options_.max_wait : *t);
     } catch (const std::exception& e) {
       log(LogLevel::error, fmt::format("Error reading the next run time of job store '{}': {}", alias, e.what()));
       sooner(now + options_.max_wait);
     }
   }
   return next;
+}
+
+void Scheduler::report_unknown_tasks(const std::string& alias,
+                                     const std::vector<std::pair<std::string, std::string>>& unknown) {
+  for (const auto& [job_id, task] : unknown) {
+    {
+      std::lock_guard lock(mutex_);
+      if (!reported_unknown_.insert(job_id).second) continue;
+    }
+    log(LogLevel::warning, fmt::format("Job '{}' is due but its task '{}' is not registered in this process; "
+                                       "it stays in job store '{}' and runs once the task is registered",
+                                       job_id, task, alias));
+    dispatch(Event{.kind = EventKind::job_task_unknown, .alias = alias, .job_id = job_id});
+  }
 }
 
 void Scheduler::submit_run(const std::string& alias, const ClaimedJob& claim, const Execution& execution) {
@@ -606,6 +631,7 @@ void Scheduler::submit_run(const std::string& alias, const ClaimedJob& claim, co
   {
     std::lock_guard lock(mutex_);
     ++in_flight_;
+    reported_unknown_.erase(job.id);
     if (const auto it = executors_.find(job.executor); it != executors_.end()) executor = it->second;
   }
   if (!run.task) {

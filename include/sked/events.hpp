@@ -30,11 +30,13 @@ enum class EventKind : std::uint32_t {
   job_missed = 1u << 14,
   job_submitted = 1u << 15,
   job_max_instances = 1u << 16,
+  /// A due job names a task this process does not have; reported once per job until it runs.
+  job_task_unknown = 1u << 17,
 };
 
 /// A set of event kinds: `sked::EventKind::job_executed | sked::EventKind::job_error`.
 using EventMask = std::uint32_t;
-inline constexpr EventMask all_events = (1u << 17) - 1;
+inline constexpr EventMask all_events = (1u << 18) - 1;
 
 [[nodiscard]] constexpr EventMask operator|(EventKind a, EventKind b) noexcept {
   return static_cast<EventMask>(a) | static_cast<EventMask>(b);

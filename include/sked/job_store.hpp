@@ -5,6 +5,7 @@
 #include <sked/job.hpp>
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -18,6 +19,10 @@ struct ClaimedJob {
   std::shared_ptr<const Job> job{};
   std::vector<Execution> executions{};
 };
+
+/// Says whether this process can run a job (its task is registered here). Jobs it rejects are left as
+/// they are for another process, or for later, instead of being claimed.
+using ClaimFilter = std::function<bool(const Job&)>;
 
 /// Stores jobs ordered by next run time and keeps their execution history.
 ///
@@ -40,9 +45,11 @@ class JobStore {
   /// The earliest next run time of any job; empty when none is scheduled.
   [[nodiscard]] virtual std::optional<TimePoint> next_run_time() const = 0;
 
-  /// Atomically takes up to `limit` jobs due at `now`: records their run times (see `plan_fire`),
-  /// advances each job to its next fire time and removes jobs that will not fire again.
-  [[nodiscard]] virtual std::vector<ClaimedJob> claim_due_jobs(TimePoint now, std::size_t limit) = 0;
+  /// Atomically takes up to `limit` jobs due at `now` that `runnable` accepts (all when it is empty):
+  /// records their run times (see `plan_fire`), advances each job to its next fire time and removes jobs
+  /// that will not fire again. Jobs `runnable` rejects stay untouched and due.
+  [[nodiscard]] virtual std::vector<ClaimedJob> claim_due_jobs(TimePoint now, std::size_t limit,
+                                                               const ClaimFilter& runnable) = 0;
   /// Records how a `started` execution ended (status, duration, finished, exception, traceback), by id.
   virtual void complete_execution(const Execution& execution) = 0;
   [[nodiscard]] virtual std::vector<Execution> get_executions(const ExecutionQuery& query) const = 0;

@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -145,6 +146,8 @@ class Scheduler {
 
   void log(LogLevel level, std::string_view message) const;
   void dispatch(const Event& event) const;
+  void report_unknown_tasks(const std::string& alias,
+                            const std::vector<std::pair<std::string, std::string>>& unknown);
   void submit_run(const std::string& alias, const ClaimedJob& claim, const Execution& execution);
   void complete_run(const std::string& alias, const Run& run, Outcome outcome);
   void settle_unrunnable(const std::string& alias, const Run& run, std::string why);
@@ -177,6 +180,8 @@ class Scheduler {
   mutable std::mutex listeners_mutex_;
   std::shared_ptr<const std::vector<Listening>> listeners_ = std::make_shared<std::vector<Listening>>();
   ListenerId next_listener_ = 1;
+
+  std::set<std::string, std::less<>> reported_unknown_;  // guarded by mutex_
 
   Subscription clock_subscription_;
 };

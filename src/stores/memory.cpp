@@ -83,13 +83,18 @@ void MemoryJobStore::record(Execution execution) {
   while (executions_.size() > max_executions_) executions_.pop_front();
 }
 
-std::vector<ClaimedJob> MemoryJobStore::claim_due_jobs(TimePoint now, std::size_t limit) {
+std::vector<ClaimedJob> MemoryJobStore::claim_due_jobs(TimePoint now, std::size_t limit,
+                                                      const ClaimFilter& runnable) {
   std::lock_guard lock(mutex_);
   std::vector<ClaimedJob> out;
-  while (out.size() < limit && !by_time_.empty() && by_time_.begin()->first.first <= now) {
-    const auto node = by_time_.begin();
+  auto node = by_time_.begin();
+  while (out.size() < limit && node != by_time_.end() && node->first.first <= now) {
     const auto it = jobs_.find(node->second);
     Entry& entry = it->second;
+    if (runnable && !runnable(*entry.job)) {
+      ++node;
+      continue;
+    }
     const auto running = running_.find(entry.job->id);
     FirePlan plan = plan_fire(*entry.job, now, running == running_.end() ? 0 : running->second);
 
@@ -104,7 +109,8 @@ std::vector<ClaimedJob> MemoryJobStore::claim_due_jobs(TimePoint now, std::size_
     }
     if (started > 0) running_[entry.job->id] += started;
 
-    by_time_.erase(node);
+    // The advanced job is re-indexed after `now`, beyond the due range this loop walks.
+    node = by_time_.erase(node);
     if (plan.next_run_time) {
       auto advanced = std::make_shared<Job>(*entry.job);
       advanced->next_run_time = plan.next_run_time;

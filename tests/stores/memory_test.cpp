@@ -23,7 +23,7 @@ TEST_CASE("100,000 jobs: finding the due ones asks only their triggers", "[store
   }
   REQUIRE(store.size() == n);
   calls = 0;
-  const auto claims = store.claim_due_jobs(t0 + 9s, 1000);
+  const auto claims = store.claim_due_jobs(t0 + 9s, 1000, {});
   CHECK(claims.size() == 10);
   // One call per due job to find its next fire time; none for the other 99,990.
   CHECK(calls.load() == 10);
@@ -42,7 +42,7 @@ TEST_CASE("the memory store keeps a bounded history, dropping the oldest first",
   job.max_instances = 10;
   job.next_run_time = t0;
   store.add_job(job);
-  (void)store.claim_due_jobs(t0 + 4min, 10);  // five runs
+  (void)store.claim_due_jobs(t0 + 4min, 10, {});  // five runs
   const auto history = store.get_executions({});
   REQUIRE(history.size() == 3);
   CHECK(history.front().run_time == t0 + 4min);

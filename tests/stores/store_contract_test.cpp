@@ -84,7 +84,7 @@ TEMPLATE_LIST_TEST_CASE("claiming takes only due jobs, advances them and records
   store->add_job(interval_job("later", 1min, t0 + 10min));
   store->add_job(interval_job("paused", 1min, std::nullopt));
 
-  const auto claims = store->claim_due_jobs(t0 + 1s, 100);
+  const auto claims = store->claim_due_jobs(t0 + 1s, 100, {});
   REQUIRE(claims.size() == 1);
   CHECK(claims[0].job->id == "due");
   REQUIRE(claims[0].executions.size() == 1);
@@ -93,7 +93,7 @@ TEMPLATE_LIST_TEST_CASE("claiming takes only due jobs, advances them and records
   CHECK(started.run_time == t0);
   CHECK(store->lookup_job("due")->next_run_time == t0 + 1min);
   // Claimed once: the same fire time is never handed out again.
-  CHECK(store->claim_due_jobs(t0 + 1s, 100).empty());
+  CHECK(store->claim_due_jobs(t0 + 1s, 100, {}).empty());
 
   auto finished = started;
   finished.status = ExecutionStatus::executed;
@@ -114,8 +114,8 @@ TEMPLATE_LIST_TEST_CASE("claiming respects the batch limit and removes finished 
     job.trigger = std::make_shared<sked::DateTrigger>(t0);
     store->add_job(job);
   }
-  CHECK(store->claim_due_jobs(t0, 3).size() == 3);
-  CHECK(store->claim_due_jobs(t0, 3).size() == 2);
+  CHECK(store->claim_due_jobs(t0, 3, {}).size() == 3);
+  CHECK(store->claim_due_jobs(t0, 3, {}).size() == 2);
   CHECK(store->get_all_jobs().empty());
   CHECK(store->get_executions({.status = ExecutionStatus::started}).size() == 5);
 }
@@ -125,14 +125,14 @@ TEMPLATE_LIST_TEST_CASE("max_instances counts runs that have not completed", "[s
   TestType factory;
   auto store = factory.make();
   store->add_job(interval_job("slow", 1min, t0));
-  const auto first = store->claim_due_jobs(t0, 10);
+  const auto first = store->claim_due_jobs(t0, 10, {});
   REQUIRE(first.at(0).executions.at(0).status == ExecutionStatus::started);
-  const auto second = store->claim_due_jobs(t0 + 1min, 10);
+  const auto second = store->claim_due_jobs(t0 + 1min, 10, {});
   CHECK(second.at(0).executions.at(0).status == ExecutionStatus::max_instances);
   auto done = first[0].executions[0];
   done.status = ExecutionStatus::executed;
   store->complete_execution(done);
-  const auto third = store->claim_due_jobs(t0 + 2min, 10);
+  const auto third = store->claim_due_jobs(t0 + 2min, 10, {});
   CHECK(third.at(0).executions.at(0).status == ExecutionStatus::started);
 }
 
@@ -145,7 +145,7 @@ TEMPLATE_LIST_TEST_CASE("execution history is filtered, newest first, and old re
   job.coalesce = false;
   store->add_job(job);
   for (int i = 0; i < 4; ++i) {
-    const auto claims = store->claim_due_jobs(t0 + std::chrono::minutes{i}, 10);
+    const auto claims = store->claim_due_jobs(t0 + std::chrono::minutes{i}, 10, {});
     auto e = claims.at(0).executions.at(0);
     e.status = i % 2 == 0 ? ExecutionStatus::executed : ExecutionStatus::error;
     e.exception = i % 2 == 0 ? "" : "std::runtime_error: boom";
@@ -164,4 +164,23 @@ TEMPLATE_LIST_TEST_CASE("execution history is filtered, newest first, and old re
 
   CHECK(store->delete_old_executions(t0 + 2min) == 2);
   CHECK(store->get_executions({}).size() == 2);
+}
+
+TEMPLATE_LIST_TEST_CASE("jobs the claim filter rejects stay due and untouched", "[store][contract][claim]",
+                        StoreFactories) {
+  TestType factory;
+  auto store = factory.make();
+  auto foreign = interval_job("foreign", 1min, t0);
+  foreign.task = "elsewhere";
+  store->add_job(foreign);
+  store->add_job(interval_job("mine", 1min, t0 + 1s));
+  const sked::ClaimFilter only_mine = [](const sked::Job& job) { return job.task != "elsewhere"; };
+
+  const auto claims = store->claim_due_jobs(t0 + 2s, 10, only_mine);
+  REQUIRE(claims.size() == 1);
+  CHECK(claims[0].job->id == "mine");
+  CHECK(store->lookup_job("foreign")->next_run_time == t0);
+  CHECK(store->get_executions({.job_id = "foreign"}).empty());
+  // Once runnable, it is claimed like any other due job.
+  CHECK(store->claim_due_jobs(t0 + 2s, 10, {}).at(0).job->id == "foreign");
 }

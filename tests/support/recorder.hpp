@@ -138,9 +138,9 @@ class FailingStore final : public JobStore {
   std::optional<Job> lookup_job(std::string_view id) const override { return inner_.lookup_job(id); }
   std::vector<Job> get_all_jobs() const override { return inner_.get_all_jobs(); }
   std::optional<TimePoint> next_run_time() const override { return inner_.next_run_time(); }
-  std::vector<ClaimedJob> claim_due_jobs(TimePoint now, std::size_t limit) override {
+  std::vector<ClaimedJob> claim_due_jobs(TimePoint now, std::size_t limit, const ClaimFilter& runnable) override {
     if (fail_claims) throw std::runtime_error("database on fire");
-    return inner_.claim_due_jobs(now, limit);
+    return inner_.claim_due_jobs(now, limit, runnable);
   }
   void complete_execution(const Execution& e) override { inner_.complete_execution(e); }
   std::vector<Execution> get_executions(const ExecutionQuery& q) const override { return inner_.get_executions(q); }

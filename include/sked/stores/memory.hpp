@@ -27,7 +27,8 @@ class MemoryJobStore final : public JobStore {
   [[nodiscard]] std::optional<Job> lookup_job(std::string_view id) const override;
   [[nodiscard]] std::vector<Job> get_all_jobs() const override;
   [[nodiscard]] std::optional<TimePoint> next_run_time() const override;
-  [[nodiscard]] std::vector<ClaimedJob> claim_due_jobs(TimePoint now, std::size_t limit) override;
+  [[nodiscard]] std::vector<ClaimedJob> claim_due_jobs(TimePoint now, std::size_t limit,
+                                                       const ClaimFilter& runnable) override;
   void complete_execution(const Execution& execution) override;
   [[nodiscard]] std::vector<Execution> get_executions(const ExecutionQuery& query) const override;
   std::size_t delete_old_executions(TimePoint cutoff) override;
