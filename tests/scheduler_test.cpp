@@ -370,8 +370,13 @@ TEST_CASE("the blocking scheduler runs the loop in the calling thread until shut
       static_cast<sked::EventMask>(EventKind::job_submitted));
   scheduler.add_job({.callable = [](const sked::JobContext&) {}, .trigger = sked::IntervalTrigger{10s}});
   auto mover = std::async(std::launch::async, [&] {
-    while (runs < 3 && scheduler.state() != sked::SchedulerState::stopped) {
-      if (scheduler.wait_idle(100ms)) clock->advance(10s);
+    // Moves the clock whenever the loop (started below, on this test's thread) has gone idle.
+    while (runs < 3) {
+      if (scheduler.state() == sked::SchedulerState::running && scheduler.wait_idle(100ms)) {
+        clock->advance(10s);
+      } else {
+        std::this_thread::yield();
+      }
     }
   });
   scheduler.start();  // returns after the listener's shutdown
