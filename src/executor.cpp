@@ -20,12 +20,24 @@ std::string type_name(const std::type_info& type) {
 
 }  // namespace
 
+std::string timed_out_message(Duration timeout) {
+  using namespace std::chrono;
+  if (timeout % seconds{1} == Duration::zero()) return fmt::format("timed out after {}s", duration_cast<seconds>(timeout).count());
+  return fmt::format("timed out after {:.3f}s", duration<double>(timeout).count());
+}
+
 Outcome run_task(const Run& run, std::stop_token stop) {
   Outcome outcome;
   const auto started = std::chrono::steady_clock::now();
   try {
     const JobContext context{*run.job, run.execution.run_time, std::move(stop)};
-    (*run.task)(context);
+    try {
+      (*run.task)(context);
+    } catch (...) {
+      outcome.traceback = context.output();
+      throw;
+    }
+    outcome.traceback = context.output();
     outcome.status = ExecutionStatus::executed;
   } catch (const std::exception& e) {
     outcome.status = ExecutionStatus::error;

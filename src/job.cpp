@@ -3,11 +3,20 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace sked {
 
 const std::string& JobContext::job_id() const noexcept { return job_.id; }
 const std::string& JobContext::job_name() const noexcept { return job_.name; }
 const nlohmann::json& JobContext::args() const noexcept { return job_.args; }
+
+Duration RetryPolicy::delay_before(int attempt) const noexcept {
+  double delay = static_cast<double>(backoff.count());
+  for (int i = 2; i < attempt && delay < static_cast<double>(max_backoff.count()); ++i) delay *= multiplier;
+  const double capped = std::min(delay, static_cast<double>(max_backoff.count()));
+  return Duration{static_cast<Duration::rep>(capped)};
+}
 
 std::string Job::describe(const TimeZone& zone) const {
   const std::string trig = trigger ? trigger->describe() : "none";
@@ -27,6 +36,13 @@ void Job::validate() const {
     throw bad(fmt::format("misfire_grace_time must not be negative, got {}", format_duration(misfire_grace_time)));
   }
   if (executor.empty()) throw bad("the executor alias must not be empty");
+  if (timeout && *timeout <= Duration::zero()) {
+    throw bad(fmt::format("timeout must be positive, got {}", format_duration(*timeout)));
+  }
+  if (retry.max_attempts < 1) throw bad(fmt::format("retry.max_attempts must be at least 1, got {}", retry.max_attempts));
+  if (retry.backoff < Duration::zero() || retry.max_backoff < Duration::zero() || retry.multiplier < 1.0) {
+    throw bad("retry backoff must not be negative and its multiplier must be at least 1");
+  }
 }
 
 }  // namespace sked

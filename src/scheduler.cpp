@@ -189,7 +189,7 @@ void Scheduler::add_executor(std::shared_ptr<Executor> executor, std::string ali
     started = state_ != SchedulerState::stopped;
     executors_.emplace(alias, executor);
   }
-  if (started) executor->start();
+  if (started) executor->start(clock_);
   dispatch(Event{.kind = EventKind::executor_added, .alias = alias});
 }
 
@@ -262,6 +262,8 @@ Job Scheduler::add_job(JobSpec spec) {
   job.misfire_grace_time = spec.misfire_grace_time.value_or(options_.job_defaults.misfire_grace_time);
   job.coalesce = spec.coalesce.value_or(options_.job_defaults.coalesce);
   job.max_instances = spec.max_instances.value_or(options_.job_defaults.max_instances);
+  job.timeout = spec.timeout;
+  job.retry = spec.retry;
   job.validate();
   if (job.executor != "default") {
     std::lock_guard lock(mutex_);
@@ -324,6 +326,8 @@ Job Scheduler::modify_job(const std::string& id, const JobChanges& changes) {
   if (changes.coalesce) job.coalesce = *changes.coalesce;
   if (changes.max_instances) job.max_instances = *changes.max_instances;
   if (changes.next_run_time) job.next_run_time = *changes.next_run_time;
+  if (changes.timeout) job.timeout = *changes.timeout;
+  if (changes.retry) job.retry = *changes.retry;
   job.validate();
   store->update_job(job);
   wakeup();
@@ -440,7 +444,7 @@ void Scheduler::begin(bool paused) {
     std::lock_guard lock(mutex_);
     executors = executors_;
   }
-  for (auto& [alias, executor] : executors) executor->start();
+  for (auto& [alias, executor] : executors) executor->start(clock_);
   {
     std::lock_guard lock(mutex_);
     state_ = paused ? SchedulerState::paused : SchedulerState::running;

@@ -70,15 +70,23 @@ nlohmann::json job_state_to_json(const Job& job) {
         job.id));
   }
   if (!job.trigger) throw SerializationError(fmt::format("job '{}' has no trigger", job.id));
-  return {{"version", job_state_version},
-          {"name", job.name},
-          {"task", job.task},
-          {"args", job.args},
-          {"trigger", job.trigger->to_json()},
-          {"executor", job.executor},
-          {"misfire_grace_time_us", job.misfire_grace_time.count()},
-          {"coalesce", job.coalesce},
-          {"max_instances", job.max_instances}};
+  nlohmann::json state{{"version", job_state_version},
+                       {"name", job.name},
+                       {"task", job.task},
+                       {"args", job.args},
+                       {"trigger", job.trigger->to_json()},
+                       {"executor", job.executor},
+                       {"misfire_grace_time_us", job.misfire_grace_time.count()},
+                       {"coalesce", job.coalesce},
+                       {"max_instances", job.max_instances}};
+  if (job.timeout) state["timeout_us"] = job.timeout->count();
+  if (job.retry != RetryPolicy{}) {
+    state["retry"] = {{"max_attempts", job.retry.max_attempts},
+                      {"backoff_us", job.retry.backoff.count()},
+                      {"multiplier", job.retry.multiplier},
+                      {"max_backoff_us", job.retry.max_backoff.count()}};
+  }
+  return state;
 }
 
 Job job_from_state_json(std::string id, std::optional<TimePoint> next_run_time, const nlohmann::json& state) {
@@ -103,6 +111,14 @@ Job job_from_state_json(std::string id, std::optional<TimePoint> next_run_time, 
     job.misfire_grace_time = Duration{state.at("misfire_grace_time_us").get<std::int64_t>()};
     job.coalesce = state.at("coalesce").get<bool>();
     job.max_instances = state.at("max_instances").get<int>();
+    if (state.contains("timeout_us")) job.timeout = Duration{state["timeout_us"].get<std::int64_t>()};
+    if (state.contains("retry")) {
+      const auto& r = state["retry"];
+      job.retry.max_attempts = r.at("max_attempts").get<int>();
+      job.retry.backoff = Duration{r.at("backoff_us").get<std::int64_t>()};
+      job.retry.multiplier = r.at("multiplier").get<double>();
+      job.retry.max_backoff = Duration{r.at("max_backoff_us").get<std::int64_t>()};
+    }
   } catch (const nlohmann::json::exception& e) {
     throw fail(e.what());
   }

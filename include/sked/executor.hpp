@@ -3,6 +3,7 @@
 
 #include <sked/execution.hpp>
 #include <sked/job.hpp>
+#include <sked/time.hpp>
 
 #include <functional>
 #include <memory>
@@ -32,8 +33,9 @@ class Executor {
  public:
   virtual ~Executor() = default;
   /// Called by the scheduler when it starts (or when the executor is added to a running scheduler), and
-  /// again after a shutdown if the scheduler is restarted.
-  virtual void start() = 0;
+  /// again after a shutdown if the scheduler is restarted. `clock` is the scheduler's: run timeouts are
+  /// measured by it, so a ManualClock drives them in tests.
+  virtual void start(std::shared_ptr<Clock> clock) = 0;
   /// Queues `run`; calls `done` exactly once when it ends, from any thread. Never blocks on the task.
   virtual void submit(Run run, CompletionFn done) = 0;
   /// With `wait`, finishes queued and running runs first; without, asks running tasks to stop and
@@ -41,7 +43,11 @@ class Executor {
   virtual void shutdown(bool wait) = 0;
 };
 
-/// Runs `run.task` and turns an exception into an error outcome with its type and message.
+/// The message recorded for a run that exceeded its timeout: `timed out after 30s`.
+[[nodiscard]] std::string timed_out_message(Duration timeout);
+
+/// Runs `run.task` and turns an exception into an error outcome with its type and message; what the task
+/// passed to `JobContext::set_output` becomes the outcome's traceback.
 [[nodiscard]] Outcome run_task(const Run& run, std::stop_token stop);
 
 }  // namespace sked

@@ -31,11 +31,15 @@ class JobContext {
   /// Set when the scheduler shuts down without waiting, or the run times out: return soon.
   [[nodiscard]] const std::stop_token& stop_token() const noexcept { return stop_; }
   [[nodiscard]] bool stop_requested() const noexcept { return stop_.stop_requested(); }
+  /// Text to keep with the execution record (its `traceback` column), such as a command's output tail.
+  void set_output(std::string output) const { output_ = std::move(output); }
+  [[nodiscard]] const std::string& output() const noexcept { return output_; }
 
  private:
   const Job& job_;
   TimePoint scheduled_run_time_;
   std::stop_token stop_;
+  mutable std::string output_;
 };
 
 /// A task: throws to report failure. Must be safe to call from any thread.
@@ -47,6 +51,22 @@ struct JobDefaults {
   Duration misfire_grace_time = std::chrono::seconds{60};
   bool coalesce = true;
   int max_instances = 1;
+};
+
+/// Runs again after a run ends in error or timeout. Each attempt is an execution record of its own; the
+/// job's regular fire times are unaffected. Attempt n (n >= 2) starts `backoff * multiplier^(n-2)` after the
+/// failure, at most `max_backoff`.
+struct RetryPolicy {
+  /// 1: no retries.
+  int max_attempts = 1;
+  Duration backoff = std::chrono::seconds{10};
+  /// 1: fixed backoff; 2: exponential.
+  double multiplier = 1.0;
+  Duration max_backoff = std::chrono::hours{1};
+
+  /// The wait before attempt `attempt` (2 for the first retry).
+  [[nodiscard]] Duration delay_before(int attempt) const noexcept;
+  friend bool operator==(const RetryPolicy&, const RetryPolicy&) = default;
 };
 
 /// What a caller asks for in `Scheduler::add_job`.
@@ -73,6 +93,10 @@ struct JobSpec {
   std::optional<int> max_instances{};
   /// Overrides the trigger's first fire time.
   std::optional<TimePoint> next_run_time{};
+  /// A run still going after this long is asked to stop (thread pool) or killed (process pool) and
+  /// recorded as an error `timed out after 30s`.
+  std::optional<Duration> timeout{};
+  RetryPolicy retry{};
   /// Added paused: stored, but not scheduled until resumed.
   bool paused = false;
   /// Replace a job with the same id instead of failing with `ConflictingIdError`.
@@ -90,6 +114,8 @@ struct JobChanges {
   std::optional<bool> coalesce{};
   std::optional<int> max_instances{};
   std::optional<TimePoint> next_run_time{};
+  std::optional<std::optional<Duration>> timeout{};
+  std::optional<RetryPolicy> retry{};
 };
 
 /// A scheduled job as a store holds it. A value: changing it changes nothing until it is handed back
@@ -109,6 +135,8 @@ class Job {
   int max_instances = 1;
   /// Empty while the job is paused.
   std::optional<TimePoint> next_run_time;
+  std::optional<Duration> timeout;
+  RetryPolicy retry;
 
   [[nodiscard]] bool paused() const noexcept { return !next_run_time.has_value(); }
   /// "print_task__job (trigger: interval[0:00:15], next run at: 2026-...)", as APScheduler prints jobs.

@@ -9,10 +9,16 @@ ThreadPoolExecutor::ThreadPoolExecutor(std::size_t max_workers) : max_workers_(m
 
 ThreadPoolExecutor::~ThreadPoolExecutor() { shutdown(true); }
 
-void ThreadPoolExecutor::start() {
+void ThreadPoolExecutor::start(std::shared_ptr<Clock> clock) {
   std::lock_guard lock(mutex_);
   if (accepting_) return;
   accepting_ = true;
+  clock_ = clock ? std::move(clock) : SystemClock::instance();
+  clock_subscription_ = clock_->on_jump([this] {
+    std::lock_guard l(watch_mutex_);
+    watch_cv_.notify_all();
+  });
+  watchdog_ = std::jthread([this](std::stop_token stop) { watch(stop); });
   // Workers are started lazily in submit(), so an idle pool holds no threads.
 }
 
@@ -36,7 +42,7 @@ void ThreadPoolExecutor::submit(Run run, CompletionFn done) {
 
 void ThreadPoolExecutor::work(std::stop_token stop) {
   for (;;) {
-    Item item;
+    auto active = std::make_shared<Active>();
     {
       std::unique_lock lock(mutex_);
       // Drain the queue before honouring a stop: shutdown(wait) promises queued runs still run.
@@ -44,11 +50,56 @@ void ThreadPoolExecutor::work(std::stop_token stop) {
       cv_.wait(lock, [&] { return !queue_.empty() || !accepting_; });
       --idle_;
       if (queue_.empty()) return;
-      item = std::move(queue_.front());
+      active->run = std::move(queue_.front().run);
+      active->done = std::move(queue_.front().done);
       queue_.pop_front();
     }
-    Outcome outcome = run_task(item.run, stop);
-    item.done(item.run, std::move(outcome));
+    // Stopping the pool without waiting stops every running task.
+    std::stop_callback forward(stop, [&active] { active->stop.request_stop(); });
+    std::multimap<TimePoint, std::shared_ptr<Active>>::iterator watched;
+    const auto& timeout = active->run.job->timeout;
+    if (timeout) {
+      std::lock_guard lock(watch_mutex_);
+      watched = deadlines_.emplace(clock_->now() + *timeout, active);
+      watch_cv_.notify_all();
+    }
+    Outcome outcome = run_task(active->run, active->stop.get_token());
+    if (timeout) {
+      std::lock_guard lock(watch_mutex_);
+      if (!active->settled.load()) deadlines_.erase(watched);
+    }
+    if (!active->settled.exchange(true)) active->done(active->run, std::move(outcome));
+  }
+}
+
+void ThreadPoolExecutor::watch(std::stop_token stop) {
+  std::unique_lock lock(watch_mutex_);
+  while (!stop.stop_requested()) {
+    const TimePoint now = clock_->now();
+    std::vector<std::shared_ptr<Active>> expired;
+    while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+      auto active = std::move(deadlines_.begin()->second);
+      deadlines_.erase(deadlines_.begin());
+      if (!active->settled.exchange(true)) expired.push_back(std::move(active));
+    }
+    if (!expired.empty()) {
+      lock.unlock();
+      for (auto& active : expired) {
+        active->stop.request_stop();
+        Outcome outcome;
+        outcome.status = ExecutionStatus::error;
+        outcome.duration = *active->run.job->timeout;
+        outcome.exception = timed_out_message(*active->run.job->timeout);
+        active->done(active->run, std::move(outcome));
+      }
+      lock.lock();
+      continue;
+    }
+    if (deadlines_.empty()) {
+      watch_cv_.wait(lock);
+    } else {
+      clock_->wait_until(watch_cv_, lock, deadlines_.begin()->first);
+    }
   }
 }
 
@@ -78,6 +129,15 @@ void ThreadPoolExecutor::shutdown(bool wait) {
       w.join();
     }
   }
+  if (watchdog_.joinable()) {
+    {
+      std::lock_guard lock(watch_mutex_);
+      watchdog_.request_stop();
+      watch_cv_.notify_all();
+    }
+    if (watchdog_.get_id() != std::this_thread::get_id()) watchdog_.join();
+  }
+  clock_subscription_.reset();
 }
 
 }  // namespace sked

@@ -45,7 +45,7 @@ sked::Run make_run(sked::TaskFn fn, std::int64_t id = 1) {
 TEST_CASE("the thread pool runs at most max_workers tasks at once", "[executor][thread_pool]") {
   const auto workers = GENERATE(1, 2, 4);
   sked::ThreadPoolExecutor pool{static_cast<std::size_t>(workers)};
-  pool.start();
+  pool.start(nullptr);
   sked::test::Gate gate;
   std::atomic<int> running{0};
   std::atomic<int> peak{0};
@@ -71,7 +71,7 @@ TEST_CASE("the thread pool runs at most max_workers tasks at once", "[executor][
 
 TEST_CASE("a task that throws is an error with the exception's type and message", "[executor][thread_pool]") {
   sked::ThreadPoolExecutor pool{1};
-  pool.start();
+  pool.start(nullptr);
   Collected done;
   pool.submit(make_run([](const sked::JobContext&) { throw std::invalid_argument("bad input 42"); }),
               [&](const sked::Run&, sked::Outcome o) { done.add(std::move(o)); });
@@ -90,7 +90,7 @@ TEST_CASE("shutdown with wait finishes queued runs; without, it stops tasks and 
           "[executor][thread_pool][shutdown]") {
   SECTION("wait") {
     sked::ThreadPoolExecutor pool{1};
-    pool.start();
+    pool.start(nullptr);
     Collected done;
     sked::test::Gate gate;
     pool.submit(make_run([&](const sked::JobContext&) { gate.wait(); }),
@@ -106,7 +106,7 @@ TEST_CASE("shutdown with wait finishes queued runs; without, it stops tasks and 
   }
   SECTION("no wait") {
     sked::ThreadPoolExecutor pool{1};
-    pool.start();
+    pool.start(nullptr);
     Collected done;
     std::atomic<bool> entered{false};
     pool.submit(make_run([&](const sked::JobContext& ctx) {
@@ -127,4 +127,32 @@ TEST_CASE("shutdown with wait finishes queued runs; without, it stops tasks and 
 
 TEST_CASE("a thread pool needs at least one worker", "[executor][thread_pool][errors]") {
   CHECK_THROWS_AS(sked::ThreadPoolExecutor{0}, sked::InvalidArgument);
+}
+
+TEST_CASE("a run past its timeout is asked to stop and recorded as timed out", "[executor][thread_pool][timeout]") {
+  auto clock = std::make_shared<sked::ManualClock>(sked::parse_time("2026-01-01T00:00:00Z"));
+  sked::ThreadPoolExecutor pool{2};
+  pool.start(clock);
+  Collected done;
+  std::atomic<bool> entered{false};
+  std::atomic<bool> saw_stop{false};
+  auto run = make_run([&](const sked::JobContext& ctx) {
+    entered = true;
+    while (!ctx.stop_requested()) std::this_thread::yield();
+    saw_stop = true;
+  });
+  std::const_pointer_cast<sked::Job>(run.job)->timeout = 30s;
+  pool.submit(run, [&](const sked::Run&, sked::Outcome o) { done.add(std::move(o)); });
+  while (!entered) std::this_thread::yield();
+  clock->advance(29s);
+  pool.submit(make_run([](const sked::JobContext&) {}, 2), [&](const sked::Run&, sked::Outcome o) { done.add(std::move(o)); });
+  REQUIRE(done.wait_for(1));
+  CHECK(done.outcomes[0].status == ExecutionStatus::executed);  // the quick run, not the timed-out one
+  clock->advance(1s);
+  REQUIRE(done.wait_for(2));
+  CHECK(done.outcomes[1].status == ExecutionStatus::error);
+  CHECK(done.outcomes[1].exception == "timed out after 30s");
+  pool.shutdown(true);
+  CHECK(saw_stop);
+  CHECK(done.outcomes.size() == 2);  // the late return is not reported twice
 }

@@ -3,17 +3,28 @@
 
 #include <sked/executor.hpp>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
+#include <map>
 #include <mutex>
+#include <stop_token>
 #include <thread>
 #include <vector>
 
 namespace sked {
 
 /// Runs tasks on up to `max_workers` threads; runs beyond that wait in a queue. A task that throws is
-/// reported as an error and the worker carries on. This class is thread-safe.
+/// reported as an error and the worker carries on.
+///
+/// A run with a `timeout` that is still going when it expires is asked to stop through its JobContext's
+/// stop token and recorded at once as an error `timed out after 30s`; the scheduler moves on. A thread
+/// cannot be killed, so a task that ignores the request keeps its worker until it returns (its late
+/// result is discarded). Use `ProcessPoolExecutor` for tasks that may hang for real.
+///
+/// This class is thread-safe.
 class ThreadPoolExecutor final : public Executor {
  public:
   /// Throws `InvalidArgument` when `max_workers` is 0.
@@ -22,7 +33,8 @@ class ThreadPoolExecutor final : public Executor {
   ThreadPoolExecutor(const ThreadPoolExecutor&) = delete;
   ThreadPoolExecutor& operator=(const ThreadPoolExecutor&) = delete;
 
-  void start() override;
+  /// `clock` may be null: the real clock.
+  void start(std::shared_ptr<Clock> clock) override;
   void submit(Run run, CompletionFn done) override;
   void shutdown(bool wait) override;
 
@@ -33,7 +45,15 @@ class ThreadPoolExecutor final : public Executor {
     Run run{};
     CompletionFn done{};
   };
+  // One run in progress; settled by whichever comes first, the task returning or its timeout.
+  struct Active {
+    Run run{};
+    CompletionFn done{};
+    std::stop_source stop{};
+    std::atomic<bool> settled{false};
+  };
   void work(std::stop_token stop);
+  void watch(std::stop_token stop);
 
   std::size_t max_workers_;
   std::mutex mutex_;
@@ -42,6 +62,13 @@ class ThreadPoolExecutor final : public Executor {
   std::vector<std::jthread> workers_;
   std::size_t idle_ = 0;
   bool accepting_ = false;
+
+  std::shared_ptr<Clock> clock_;
+  std::mutex watch_mutex_;
+  std::condition_variable watch_cv_;
+  std::multimap<TimePoint, std::shared_ptr<Active>> deadlines_;
+  std::jthread watchdog_;
+  Subscription clock_subscription_;
 };
 
 }  // namespace sked
