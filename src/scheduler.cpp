@@ -123,6 +123,7 @@ void Scheduler::wakeup() {
   std::lock_guard lock(mutex_);
   wakeup_pending_ = true;
   cv_.notify_all();
+  runs_cv_.notify_all();
 }
 
 SchedulerState Scheduler::state() const {
@@ -550,6 +551,7 @@ std::optional<TimePoint> Scheduler::process_jobs() {
     unknown.emplace_back(job.id, job.task);
     return false;
   };
+  if (const auto retry = submit_due_retries(now)) sooner(*retry);
   for (const auto& [alias, store] : stores_snapshot()) {
     bool failed = false;
     unknown.clear();
@@ -590,7 +592,7 @@ std::optional<TimePoint> Scheduler::process_jobs() {
               break;
             }
             default:
-              submit_run(alias, claim, execution);
+              submit_run(alias, claim.job, execution);
               break;
           }
         }
@@ -628,9 +630,10 @@ void Scheduler::report_unknown_tasks(const std::string& alias,
   }
 }
 
-void Scheduler::submit_run(const std::string& alias, const ClaimedJob& claim, const Execution& execution) {
-  const Job& job = *claim.job;
-  Run run{claim.job, execution, job.callable ? job.callable : tasks_.find(job.task)};
+void Scheduler::submit_run(const std::string& alias, std::shared_ptr<const Job> job_ptr,
+                           const Execution& execution, int attempt) {
+  const Job& job = *job_ptr;
+  Run run{job_ptr, execution, job.callable ? job.callable : tasks_.find(job.task), attempt};
   std::shared_ptr<Executor> executor;
   {
     std::lock_guard lock(mutex_);
@@ -684,7 +687,91 @@ void Scheduler::complete_run(const std::string& alias, const Run& run, Outcome o
   dispatch(Event{.kind = record.status == ExecutionStatus::executed ? EventKind::job_executed : EventKind::job_error,
                  .alias = alias, .job_id = run.job->id, .scheduled_run_time = record.run_time,
                  .execution = record});
+  if (record.status == ExecutionStatus::error) schedule_retry(alias, run, record);
+  {
+    std::lock_guard lock(mutex_);
+    if (const auto it = awaited_.find(record.id); it != awaited_.end()) it->second = record;
+    runs_cv_.notify_all();
+  }
   note_run_finished();
+}
+
+void Scheduler::schedule_retry(const std::string& alias, const Run& run, const Execution& failed) {
+  const RetryPolicy& policy = run.job->retry;
+  if (run.attempt >= policy.max_attempts) return;
+  const int next = run.attempt + 1;
+  const TimePoint when = clock_->now() + policy.delay_before(next);
+  log(LogLevel::warning, fmt::format("Run of job '{}' at {} failed (attempt {} of {}); retrying at {}", run.job->name,
+                                     format_time(failed.run_time, timezone_), run.attempt, policy.max_attempts,
+                                     format_time(when, timezone_)));
+  {
+    std::lock_guard lock(mutex_);
+    retries_.emplace(when, PendingRetry{alias, run.job->id, next, run.job});
+  }
+  wakeup();
+}
+
+std::optional<TimePoint> Scheduler::submit_due_retries(TimePoint now) {
+  std::vector<std::pair<TimePoint, PendingRetry>> due;
+  std::optional<TimePoint> next;
+  {
+    std::lock_guard lock(mutex_);
+    while (!retries_.empty() && retries_.begin()->first <= now) {
+      due.emplace_back(retries_.begin()->first, std::move(retries_.begin()->second));
+      retries_.erase(retries_.begin());
+    }
+    if (!retries_.empty()) next = retries_.begin()->first;
+  }
+  for (auto& [when, retry] : due) {
+    try {
+      const auto store = jobstore(retry.alias);
+      std::shared_ptr<const Job> job;
+      if (auto current = store->lookup_job(retry.job_id)) {
+        job = std::make_shared<const Job>(std::move(*current));
+      } else if (!retry.snapshot->trigger->next_fire_time(when, when)) {
+        job = retry.snapshot;  // a finished one-shot job: retry it as it was
+      } else {
+        continue;  // a recurring job removed since it failed: nothing to retry
+      }
+      const Execution started = store->begin_execution(retry.job_id, when);
+      submit_run(retry.alias, std::move(job), started, retry.attempt);
+    } catch (const std::exception& e) {
+      log(LogLevel::error, fmt::format("Could not retry job '{}': {}", retry.job_id, e.what()));
+    }
+  }
+  return next;
+}
+
+Execution Scheduler::run_job_now(const std::string& id, Duration timeout) {
+  Job job;
+  const auto [alias, store] = find_job(id, job);
+  ensure_defaults();
+  {
+    std::shared_ptr<Executor> executor;
+    bool stopped = false;
+    {
+      std::lock_guard lock(mutex_);
+      stopped = state_ == SchedulerState::stopped;
+      if (const auto it = executors_.find(job.executor); it != executors_.end()) executor = it->second;
+    }
+    if (executor && stopped) executor->start(clock_);
+  }
+  const TimePoint now = clock_->now();
+  const TimePoint deadline = now + timeout;
+  const Execution started = store->begin_execution(id, now);
+  {
+    std::lock_guard lock(mutex_);
+    awaited_.emplace(started.id, started);
+  }
+  log(LogLevel::info, fmt::format("Running job '{}' now", job.name));
+  submit_run(alias, std::make_shared<const Job>(std::move(job)), started);
+  std::unique_lock lock(mutex_);
+  while (awaited_.at(started.id).status == ExecutionStatus::started && clock_->now() < deadline) {
+    clock_->wait_until(runs_cv_, lock, deadline);
+  }
+  Execution result = awaited_.at(started.id);
+  awaited_.erase(started.id);
+  return result;
 }
 
 void Scheduler::note_run_finished() {

@@ -394,3 +394,81 @@ TEST_CASE("print_jobs lists each store's jobs", "[scheduler][jobs]") {
         "Jobstore default:\n"
         "    print_task (trigger: interval[0:00:15], next run at: 2026-01-01T00:00:15Z)\n");
 }
+
+TEST_CASE("run_job_now runs a job outside its schedule and returns its record", "[scheduler][run_now]") {
+  Fixture f;
+  std::atomic<int> runs{0};
+  f.scheduler.tasks().add("quick", [&](const sked::JobContext&) { ++runs; });
+  f.scheduler.add_job({.id = "q", .task = "quick", .trigger = sked::IntervalTrigger{1h}});
+  f.scheduler.start();
+  f.clock->advance(10min);
+  const auto record = f.scheduler.run_job_now("q", 5s);
+  CHECK(record.status == ExecutionStatus::executed);
+  CHECK(record.run_time == t0 + 10min);
+  CHECK(record.job_id == "q");
+  CHECK(runs == 1);
+  CHECK(f.scheduler.get_job("q")->next_run_time == t0 + 1h);  // the schedule is unchanged
+  CHECK_THROWS_AS(f.scheduler.run_job_now("nope"), sked::JobNotFound);
+}
+
+TEST_CASE("run_job_now reports a slow job as still running when its wait ends", "[scheduler][run_now]") {
+  Fixture f;
+  sked::test::Gate gate;
+  f.scheduler.tasks().add("slow", [&](const sked::JobContext&) { gate.wait(); });
+  f.scheduler.add_job({.id = "s", .task = "slow", .trigger = sked::IntervalTrigger{1h}});
+  f.scheduler.start();
+  auto waiting = std::async(std::launch::async, [&] { return f.scheduler.run_job_now("s", 30s); });
+  REQUIRE(gate.wait_for_waiters(1));
+  f.clock->advance(30s);  // the wait is measured by the scheduler's clock
+  const auto record = waiting.get();
+  CHECK(record.status == ExecutionStatus::started);
+  gate.open();
+  REQUIRE(f.scheduler.wait_idle());
+  CHECK(f.scheduler.get_executions({.job_id = "s"}).at(0).status == ExecutionStatus::executed);
+}
+
+TEST_CASE("a failing run is retried with backoff, each attempt its own record", "[scheduler][retry]") {
+  Fixture f;
+  std::atomic<int> attempts{0};
+  f.scheduler.tasks().add("flaky", [&](const sked::JobContext&) {
+    if (++attempts < 3) throw std::runtime_error("try again");
+  });
+  f.scheduler.add_job({.id = "r", .task = "flaky", .trigger = sked::IntervalTrigger{1h},
+                       .retry = {.max_attempts = 4, .backoff = 10s, .multiplier = 2.0, .max_backoff = 1min}});
+  f.scheduler.start();
+  f.advance(1h);
+  CHECK(attempts == 1);
+  f.advance(9s);
+  CHECK(attempts == 1);
+  f.advance(1s);  // first retry 10 s after the failure
+  CHECK(attempts == 2);
+  f.advance(20s);  // second retry 20 s after that one failed
+  CHECK(attempts == 3);
+  f.advance(10min);
+  CHECK(attempts == 3);  // succeeded: no more retries
+  const auto history = f.scheduler.get_executions({.job_id = "r"});
+  REQUIRE(history.size() == 3);
+  CHECK(history[0].status == ExecutionStatus::executed);
+  CHECK(history[0].run_time == t0 + 1h + 30s);
+  CHECK(history[1].status == ExecutionStatus::error);
+  CHECK(history[2].run_time == t0 + 1h);
+  CHECK(f.scheduler.get_job("r")->next_run_time == t0 + 2h);  // the regular schedule is unaffected
+}
+
+TEST_CASE("retries stop after max_attempts", "[scheduler][retry]") {
+  Fixture f;
+  std::atomic<int> attempts{0};
+  f.scheduler.add_job({.id = "r", .callable = [&](const sked::JobContext&) {
+                         ++attempts;
+                         throw std::runtime_error("always");
+                       },
+                       .trigger = sked::DateTrigger{t0 + 1s}, .retry = {.max_attempts = 2, .backoff = 5s}});
+  f.scheduler.start();
+  f.advance(1s);
+  CHECK(attempts == 1);
+  f.advance(5s);  // the one-shot job is gone from the store, but its retry still runs
+  CHECK(attempts == 2);
+  f.advance(1h);
+  CHECK(attempts == 2);
+  CHECK(f.scheduler.get_executions({.job_id = "r", .status = ExecutionStatus::error}).size() == 2);
+}

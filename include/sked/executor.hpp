@@ -16,6 +16,8 @@ struct Run {
   std::shared_ptr<const Job> job{};
   Execution execution{};
   std::shared_ptr<const TaskFn> task{};
+  /// 1 for a regular run; 2 and up for retries.
+  int attempt = 1;
 };
 
 /// How a run ended: `executed` or `error` (with the exception's type and message).

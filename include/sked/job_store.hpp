@@ -50,6 +50,9 @@ class JobStore {
   /// that will not fire again. Jobs `runnable` rejects stay untouched and due.
   [[nodiscard]] virtual std::vector<ClaimedJob> claim_due_jobs(TimePoint now, std::size_t limit,
                                                                const ClaimFilter& runnable) = 0;
+  /// Records a `started` execution of a job outside its schedule (run now, a retry) and counts it as a
+  /// running instance. The job may be gone from the store (a finished one-shot job being retried).
+  [[nodiscard]] virtual Execution begin_execution(std::string_view job_id, TimePoint run_time) = 0;
   /// Records how a `started` execution ended (status, duration, finished, exception, traceback), by id.
   virtual void complete_execution(const Execution& execution) = 0;
   [[nodiscard]] virtual std::vector<Execution> get_executions(const ExecutionQuery& query) const = 0;

@@ -101,6 +101,12 @@ class Scheduler {
   [[nodiscard]] std::vector<Execution> get_executions(const ExecutionQuery& query,
                                                       const std::string& jobstore = "default") const;
 
+  /// Runs a job now, outside its schedule (its next run time is unchanged), and waits up to `timeout`
+  /// by the scheduler's clock for it to finish. Returns the execution record: `executed` or `error` when
+  /// it finished, still `started` when it is still running. Throws `JobNotFound`; works while the
+  /// scheduler is stopped or paused too (the executor is started if needed).
+  Execution run_job_now(const std::string& id, Duration timeout = std::chrono::seconds{600});
+
   ListenerId add_listener(Listener listener, EventMask mask = all_events);
   void remove_listener(ListenerId id);
 
@@ -148,7 +154,10 @@ class Scheduler {
   void dispatch(const Event& event) const;
   void report_unknown_tasks(const std::string& alias,
                             const std::vector<std::pair<std::string, std::string>>& unknown);
-  void submit_run(const std::string& alias, const ClaimedJob& claim, const Execution& execution);
+  void submit_run(const std::string& alias, std::shared_ptr<const Job> job, const Execution& execution,
+                  int attempt = 1);
+  void schedule_retry(const std::string& alias, const Run& run, const Execution& failed);
+  [[nodiscard]] std::optional<TimePoint> submit_due_retries(TimePoint now);
   void complete_run(const std::string& alias, const Run& run, Outcome outcome);
   void settle_unrunnable(const std::string& alias, const Run& run, std::string why);
   [[nodiscard]] std::pair<std::string, std::shared_ptr<JobStore>> find_job(const std::string& id,
@@ -182,6 +191,15 @@ class Scheduler {
   ListenerId next_listener_ = 1;
 
   std::set<std::string, std::less<>> reported_unknown_;  // guarded by mutex_
+  struct PendingRetry {
+    std::string alias{};
+    std::string job_id{};
+    int attempt = 2;
+    std::shared_ptr<const Job> snapshot{};  // for a one-shot job that is gone from its store once it ran
+  };
+  std::multimap<TimePoint, PendingRetry> retries_;  // guarded by mutex_; kept in memory only
+  std::condition_variable runs_cv_;                   // a run completed (for run_job_now)
+  std::map<std::int64_t, Execution> awaited_;       // run_job_now's runs, by execution id
 
   Subscription clock_subscription_;
 };

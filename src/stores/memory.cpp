@@ -124,6 +124,18 @@ std::vector<ClaimedJob> MemoryJobStore::claim_due_jobs(TimePoint now, std::size_
   return out;
 }
 
+Execution MemoryJobStore::begin_execution(std::string_view job_id, TimePoint run_time) {
+  std::lock_guard lock(mutex_);
+  Execution e;
+  e.id = next_execution_id_++;
+  e.job_id = std::string{job_id};
+  e.run_time = run_time;
+  e.status = ExecutionStatus::started;
+  record(e);
+  ++running_[e.job_id];
+  return e;
+}
+
 void MemoryJobStore::complete_execution(const Execution& execution) {
   std::lock_guard lock(mutex_);
   if (const auto r = running_.find(execution.job_id); r != running_.end()) {

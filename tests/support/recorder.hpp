@@ -142,6 +142,7 @@ class FailingStore final : public JobStore {
     if (fail_claims) throw std::runtime_error("database on fire");
     return inner_.claim_due_jobs(now, limit, runnable);
   }
+  Execution begin_execution(std::string_view id, TimePoint t) override { return inner_.begin_execution(id, t); }
   void complete_execution(const Execution& e) override { inner_.complete_execution(e); }
   std::vector<Execution> get_executions(const ExecutionQuery& q) const override { return inner_.get_executions(q); }
   std::size_t delete_old_executions(TimePoint cutoff) override { return inner_.delete_old_executions(cutoff); }

@@ -29,6 +29,7 @@ class MemoryJobStore final : public JobStore {
   [[nodiscard]] std::optional<TimePoint> next_run_time() const override;
   [[nodiscard]] std::vector<ClaimedJob> claim_due_jobs(TimePoint now, std::size_t limit,
                                                        const ClaimFilter& runnable) override;
+  [[nodiscard]] Execution begin_execution(std::string_view job_id, TimePoint run_time) override;
   void complete_execution(const Execution& execution) override;
   [[nodiscard]] std::vector<Execution> get_executions(const ExecutionQuery& query) const override;
   std::size_t delete_old_executions(TimePoint cutoff) override;
