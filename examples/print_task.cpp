@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  sked::BlockingScheduler scheduler{{.logger = sked::stderr_logger(sked::LogLevel::info)}};
+  sked::BlockingScheduler scheduler{
+      {.logger = sked::stderr_logger(sked::LogLevel::info), .log_level = sked::LogLevel::info}};
   scheduler.add_executor(std::make_shared<sked::ThreadPoolExecutor>(1));
 
   std::atomic<int> runs{0};

@@ -77,6 +77,7 @@ Scheduler::~Scheduler() {
 }
 
 void Scheduler::log(LogLevel level, std::string_view message) const {
+  if (!logs(level)) return;
   try {
     logger_(level, message);
   } catch (...) {
@@ -292,7 +293,7 @@ Job Scheduler::add_job(JobSpec spec) {
     log(LogLevel::warning, fmt::format("Job '{}' names task '{}', which is not registered in this process",
                                        job.id, job.task));
   }
-  log(LogLevel::info, fmt::format("Added job '{}' to job store '{}'", job.name, spec.jobstore));
+  if (logs(LogLevel::info)) log(LogLevel::info, fmt::format("Added job '{}' to job store '{}'", job.name, spec.jobstore));
   dispatch(Event{.kind = EventKind::job_added, .alias = spec.jobstore, .job_id = job.id});
   return job;
 }
@@ -383,7 +384,7 @@ void Scheduler::remove_job(const std::string& id) {
     } catch (const JobNotFound&) {
       continue;
     }
-    log(LogLevel::info, fmt::format("Removed job '{}'", id));
+    if (logs(LogLevel::info)) log(LogLevel::info, fmt::format("Removed job '{}'", id));
     dispatch(Event{.kind = EventKind::job_removed, .alias = alias, .job_id = id});
     return;
   }
@@ -679,7 +680,7 @@ void Scheduler::complete_run(const std::string& alias, const Run& run, Outcome o
                                      run.job->id, format_time(record.run_time), e.what()));
   }
   if (record.status == ExecutionStatus::executed) {
-    log(LogLevel::info, fmt::format("Job '{}' executed successfully", run.job->name));
+    if (logs(LogLevel::info)) log(LogLevel::info, fmt::format("Job '{}' executed successfully", run.job->name));
   } else {
     log(LogLevel::error, fmt::format("Run of job '{}' at {} failed: {}", run.job->name,
                                      format_time(record.run_time, timezone_), record.exception));
@@ -763,7 +764,7 @@ Execution Scheduler::run_job_now(const std::string& id, Duration timeout) {
     std::lock_guard lock(mutex_);
     awaited_.emplace(started.id, started);
   }
-  log(LogLevel::info, fmt::format("Running job '{}' now", job.name));
+  if (logs(LogLevel::info)) log(LogLevel::info, fmt::format("Running job '{}' now", job.name));
   submit_run(alias, std::make_shared<const Job>(std::move(job)), started);
   std::unique_lock lock(mutex_);
   while (awaited_.at(started.id).status == ExecutionStatus::started && clock_->now() < deadline) {

@@ -48,6 +48,8 @@ struct SchedulerOptions {
   std::size_t claim_batch = 512;
   /// Empty: `stderr_logger()`.
   Logger logger{};
+  /// Messages below this level are neither formatted nor passed to the logger (info logs every run).
+  LogLevel log_level = LogLevel::warning;
 };
 
 /// The scheduler core. Use `BlockingScheduler` or `BackgroundScheduler`, which differ only in which
@@ -151,6 +153,7 @@ class Scheduler {
   using StoreMap = std::map<std::string, std::shared_ptr<JobStore>, std::less<>>;
 
   void log(LogLevel level, std::string_view message) const;
+  [[nodiscard]] bool logs(LogLevel level) const noexcept { return level >= options_.log_level; }
   void dispatch(const Event& event) const;
   void report_unknown_tasks(const std::string& alias,
                             const std::vector<std::pair<std::string, std::string>>& unknown);
