@@ -54,7 +54,7 @@ std::int64_t digits_value(std::string_view s) {
 struct Collected {
   std::vector<bool> values;  // indexed by value, min..max
   DayRule rule;              // the day fields' L, W, # and nth-weekday rules
-  bool used_names = false;   // a month or day name appeared (the field style refuses steps after names)
+  bool used_names = false;   // the current element has a name (the field style refuses steps after names)
 };
 
 class FieldReader {
@@ -179,8 +179,8 @@ class FieldReader {
     int b = value(body.substr(dash + 1), pos + dash + 1);
     const std::int64_t n = slash == std::string_view::npos ? 1 : step(e.substr(slash + 1), pos + slash + 1);
     if (spec_.kind == Kind::dow) {
-      // Sunday is 0 and 7: 'sat-sun' is 6-7 (as cronie reads it), '7-2' is sun-tue.
-      if (a == 7) a = 0;
+      // Sunday is 0 and 7: 'sat-sun' is 6-7 (as cronie reads it), '7-2' is sun-tue, '7-7' is Sunday.
+      if (a == 7 && b < 7) a = 0;
       if (a > b && b == 0) b = 7;
     }
     set_range(a, b, n, body, pos);
@@ -218,6 +218,7 @@ class FieldReader {
   }
 
   void fields_element(std::string_view e, std::size_t pos) {
+    out_.used_names = false;  // per element: 'jan,5/7' is fine, 'mon-fri/2' is not
     if (e.front() == '*') {
       const std::string_view rest = e.substr(1);
       if (rest.empty()) return set_range(spec_.min, spec_.max, 1, e, pos);

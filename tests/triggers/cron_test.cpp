@@ -110,6 +110,8 @@ TEST_CASE("day of week 0 and 7 are both Sunday", "[triggers][cron][crontab]") {
   CHECK(walk("0 12 * * 0", "2026-01-01T00:00:00Z", 2) == sundays);
   CHECK(walk("0 12 * * 7", "2026-01-01T00:00:00Z", 2) == sundays);
   CHECK(walk("0 12 * * sun", "2026-01-01T00:00:00Z", 2) == sundays);
+  CHECK(walk("0 12 * * 7-7", "2026-01-01T00:00:00Z", 2) == sundays);
+  CHECK(walk("0 12 * * 7-0", "2026-01-01T00:00:00Z", 2) == sundays);
   // 5-7 is Friday to Sunday.
   CHECK(walk("0 0 * * 5-7", "2026-01-01T00:00:00Z", 4) ==
         Strings{"2026-01-02T00:00:00Z", "2026-01-03T00:00:00Z", "2026-01-04T00:00:00Z",
@@ -315,6 +317,9 @@ TEST_CASE("field expressions: steps, a/n, lists with blanks, names", "[triggers]
   CHECK(walk(CronTrigger{{.minute = " 1 , 2,3 "}}, "2026-01-01T00:00:00Z", 4) ==
         Strings{"2026-01-01T00:01:00Z", "2026-01-01T00:02:00Z", "2026-01-01T00:03:00Z",
                 "2026-01-01T01:01:00Z"});
+  // Names in one element, a step in another.
+  CHECK(walk(CronTrigger{{.month = "jan,5-9/4"}}, "2026-01-01T00:00:00Z", 3) ==
+        Strings{"2026-05-01T00:00:00Z", "2026-09-01T00:00:00Z", "2027-01-01T00:00:00Z"});
   CHECK(walk(CronTrigger{{.month = "Feb-MAR,nov"}}, "2026-01-01T00:00:00Z", 3) ==
         Strings{"2026-02-01T00:00:00Z", "2026-03-01T00:00:00Z", "2026-11-01T00:00:00Z"});
 }
