@@ -1,5 +1,6 @@
 #include <sked/errors.hpp>
 #include <sked/serialization.hpp>
+#include <sked/triggers/cron.hpp>
 #include <sked/triggers/date.hpp>
 #include <sked/triggers/interval.hpp>
 
@@ -17,6 +18,7 @@ struct Readers {
   std::map<std::string, TriggerReader, std::less<>> by_type;
 
   Readers() {
+    by_type["cron"] = [](const nlohmann::json& j) { return std::make_shared<CronTrigger>(CronTrigger::from_json(j)); };
     by_type["date"] = [](const nlohmann::json& j) { return std::make_shared<DateTrigger>(DateTrigger::from_json(j)); };
     by_type["interval"] = [](const nlohmann::json& j) {
       return std::make_shared<IntervalTrigger>(IntervalTrigger::from_json(j));

@@ -14,5 +14,6 @@
 #include <sked/tasks.hpp>
 #include <sked/time.hpp>
 #include <sked/trigger.hpp>
+#include <sked/triggers/cron.hpp>
 #include <sked/triggers/date.hpp>
 #include <sked/triggers/interval.hpp>

@@ -1,0 +1,24 @@
+#pragma once
+// The `sked` tool's commands. Each lives in its own file and adds itself to the app with a
+// `register_<name>(CLI::App&)` function that main() calls; a command's callback does the work.
+//
+// Exit status: 0 ok, 1 a runtime failure, 2 bad usage or input. A command reports a failure by printing
+// `sked <command>: <message>` to stderr and throwing `CLI::RuntimeError(status)`, which main() turns into
+// the exit status.
+
+#include <CLI/CLI.hpp>
+
+#include <string_view>
+
+namespace sked::cli {
+
+inline constexpr int exit_bad_input = 2;
+inline constexpr int exit_failure = 1;
+
+/// Prints `sked <command>: <message>` to stderr and ends the command with `status`.
+[[noreturn]] void fail(std::string_view command, std::string_view message, int status);
+
+/// `sked next`: preview a cron schedule's fire times.
+void register_next(CLI::App& app);
+
+}  // namespace sked::cli

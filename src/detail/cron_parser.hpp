@@ -1,0 +1,26 @@
+#pragma once
+// Reads the two ways of writing a cron schedule into a CronSchedule. Both throw CronSyntaxError naming
+// the field, the token, its column and what is allowed.
+
+#include "detail/cron_schedule.hpp"
+
+#include <array>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sked::detail {
+
+/// The field style's fields, most significant first: year, month, day, week, day_of_week, hour, minute,
+/// second (APScheduler's order, which its defaulting rule depends on).
+inline constexpr std::array<std::string_view, 8> field_names{
+    "year", "month", "day", "week", "day_of_week", "hour", "minute", "second"};
+using FieldTexts = std::array<std::optional<std::string>, 8>;
+
+/// A crontab line with cronie's semantics (see docs/cron.md).
+[[nodiscard]] CronSchedule parse_crontab(std::string_view expression);
+
+/// APScheduler's fields; unset ones follow its defaulting rule.
+[[nodiscard]] CronSchedule parse_fields(const FieldTexts& given);
+
+}  // namespace sked::detail
