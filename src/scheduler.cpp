@@ -110,7 +110,14 @@ ListenerId Scheduler::add_listener(Listener listener, EventMask mask) {
   const ListenerId id = next_listener_++;
   next->push_back(Listening{id, std::move(listener), mask});
   listeners_ = std::move(next);
+  update_wanted();
   return id;
+}
+
+void Scheduler::update_wanted() {
+  EventMask mask = 0;
+  for (const auto& l : *listeners_) mask |= l.mask;
+  wanted_.store(mask, std::memory_order_relaxed);
 }
 
 void Scheduler::remove_listener(ListenerId id) {
@@ -118,6 +125,7 @@ void Scheduler::remove_listener(ListenerId id) {
   auto next = std::make_shared<std::vector<Listening>>(*listeners_);
   std::erase_if(*next, [id](const Listening& l) { return l.id == id; });
   listeners_ = std::move(next);
+  update_wanted();
 }
 
 void Scheduler::wakeup() {
@@ -573,25 +581,24 @@ std::optional<TimePoint> Scheduler::process_jobs() {
       for (const auto& claim : claims) {
         std::size_t misses = 0;
         for (const auto& execution : claim.executions) {
-          const Event event{.kind = EventKind::job_missed, .alias = alias, .job_id = claim.job->id,
-                            .scheduled_run_time = execution.run_time, .execution = execution};
+          const auto event = [&](EventKind kind) {
+            return Event{.kind = kind, .alias = alias, .job_id = claim.job->id,
+                         .scheduled_run_time = execution.run_time, .execution = execution};
+          };
           switch (execution.status) {
             case ExecutionStatus::missed:
               if (++misses <= max_miss_warnings) {
                 log(LogLevel::warning, fmt::format("Run time of job '{}' was missed by {}", claim.job->name,
                                                    format_duration(now - execution.run_time)));
               }
-              dispatch(event);
+              if (wants(EventKind::job_missed)) dispatch(event(EventKind::job_missed));
               break;
-            case ExecutionStatus::max_instances: {
+            case ExecutionStatus::max_instances:
               log(LogLevel::warning,
                   fmt::format("Execution of job '{}' skipped: maximum number of running instances reached ({})",
                               claim.job->name, claim.job->max_instances));
-              Event skipped = event;
-              skipped.kind = EventKind::job_max_instances;
-              dispatch(skipped);
+              if (wants(EventKind::job_max_instances)) dispatch(event(EventKind::job_max_instances));
               break;
-            }
             default:
               submit_run(alias, claim.job, execution);
               break;
@@ -650,8 +657,10 @@ void Scheduler::submit_run(const std::string& alias, std::shared_ptr<const Job> 
     settle_unrunnable(alias, run, fmt::format("executor '{}' was not found", job.executor));
     return;
   }
-  dispatch(Event{.kind = EventKind::job_submitted, .alias = alias, .job_id = job.id,
-                 .scheduled_run_time = execution.run_time, .execution = execution});
+  if (wants(EventKind::job_submitted)) {
+    dispatch(Event{.kind = EventKind::job_submitted, .alias = alias, .job_id = job.id,
+                   .scheduled_run_time = execution.run_time, .execution = execution});
+  }
   try {
     executor->submit(run, [this, alias](const Run& r, Outcome o) { complete_run(alias, r, std::move(o)); });
   } catch (const std::exception& e) {
@@ -685,16 +694,21 @@ void Scheduler::complete_run(const std::string& alias, const Run& run, Outcome o
     log(LogLevel::error, fmt::format("Run of job '{}' at {} failed: {}", run.job->name,
                                      format_time(record.run_time, timezone_), record.exception));
   }
-  dispatch(Event{.kind = record.status == ExecutionStatus::executed ? EventKind::job_executed : EventKind::job_error,
-                 .alias = alias, .job_id = run.job->id, .scheduled_run_time = record.run_time,
-                 .execution = record});
-  if (record.status == ExecutionStatus::error) schedule_retry(alias, run, record);
-  {
-    std::lock_guard lock(mutex_);
-    if (const auto it = awaited_.find(record.id); it != awaited_.end()) it->second = record;
-    runs_cv_.notify_all();
+  const auto kind = record.status == ExecutionStatus::executed ? EventKind::job_executed : EventKind::job_error;
+  if (wants(kind)) {
+    dispatch(Event{.kind = kind, .alias = alias, .job_id = run.job->id, .scheduled_run_time = record.run_time,
+                   .execution = record});
   }
-  note_run_finished();
+  if (record.status == ExecutionStatus::error) schedule_retry(alias, run, record);
+  std::lock_guard lock(mutex_);
+  if (!awaited_.empty()) {
+    if (const auto it = awaited_.find(record.id); it != awaited_.end()) {
+      it->second = std::move(record);
+      runs_cv_.notify_all();
+    }
+  }
+  --in_flight_;
+  if (in_flight_ == 0) idle_cv_.notify_all();
 }
 
 void Scheduler::schedule_retry(const std::string& alias, const Run& run, const Execution& failed) {
@@ -775,11 +789,6 @@ Execution Scheduler::run_job_now(const std::string& id, Duration timeout) {
   return result;
 }
 
-void Scheduler::note_run_finished() {
-  std::lock_guard lock(mutex_);
-  --in_flight_;
-  idle_cv_.notify_all();
-}
 
 // ---- the two schedulers ------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@
 #include <sked/tasks.hpp>
 #include <sked/time.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -155,6 +156,10 @@ class Scheduler {
   void log(LogLevel level, std::string_view message) const;
   [[nodiscard]] bool logs(LogLevel level) const noexcept { return level >= options_.log_level; }
   void dispatch(const Event& event) const;
+  [[nodiscard]] bool wants(EventKind kind) const noexcept {
+    return (wanted_.load(std::memory_order_relaxed) & static_cast<EventMask>(kind)) != 0;
+  }
+  void update_wanted();  // with listeners_mutex_ held
   void report_unknown_tasks(const std::string& alias,
                             const std::vector<std::pair<std::string, std::string>>& unknown);
   void submit_run(const std::string& alias, std::shared_ptr<const Job> job, const Execution& execution,
@@ -168,7 +173,6 @@ class Scheduler {
   [[nodiscard]] std::shared_ptr<JobStore> store_or_default(const std::string& alias);
   [[nodiscard]] StoreMap stores_snapshot() const;
   void ensure_defaults();
-  void note_run_finished();
 
   SchedulerOptions options_;
   std::shared_ptr<Clock> clock_;
@@ -192,6 +196,8 @@ class Scheduler {
   mutable std::mutex listeners_mutex_;
   std::shared_ptr<const std::vector<Listening>> listeners_ = std::make_shared<std::vector<Listening>>();
   ListenerId next_listener_ = 1;
+  // The kinds some listener wants: hot paths skip building events nobody listens to.
+  std::atomic<EventMask> wanted_{0};
 
   std::set<std::string, std::less<>> reported_unknown_;  // guarded by mutex_
   struct PendingRetry {

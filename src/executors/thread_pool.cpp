@@ -42,7 +42,7 @@ void ThreadPoolExecutor::submit(Run run, CompletionFn done) {
 
 void ThreadPoolExecutor::work(std::stop_token stop) {
   for (;;) {
-    auto active = std::make_shared<Active>();
+    Item item;
     {
       std::unique_lock lock(mutex_);
       // Drain the queue before honouring a stop: shutdown(wait) promises queued runs still run.
@@ -50,21 +50,28 @@ void ThreadPoolExecutor::work(std::stop_token stop) {
       cv_.wait(lock, [&] { return !queue_.empty() || !accepting_; });
       --idle_;
       if (queue_.empty()) return;
-      active->run = std::move(queue_.front().run);
-      active->done = std::move(queue_.front().done);
+      item = std::move(queue_.front());
       queue_.pop_front();
     }
+    if (!item.run.job->timeout) {
+      // The common case needs no watchdog: the worker's own stop token serves the run.
+      Outcome outcome = run_task(item.run, stop);
+      item.done(item.run, std::move(outcome));
+      continue;
+    }
+    auto active = std::make_shared<Active>();
+    active->run = std::move(item.run);
+    active->done = std::move(item.done);
     // Stopping the pool without waiting stops every running task.
     std::stop_callback forward(stop, [&active] { active->stop.request_stop(); });
     std::multimap<TimePoint, std::shared_ptr<Active>>::iterator watched;
-    const auto& timeout = active->run.job->timeout;
-    if (timeout) {
+    {
       std::lock_guard lock(watch_mutex_);
-      watched = deadlines_.emplace(clock_->now() + *timeout, active);
+      watched = deadlines_.emplace(clock_->now() + *active->run.job->timeout, active);
       watch_cv_.notify_all();
     }
     Outcome outcome = run_task(active->run, active->stop.get_token());
-    if (timeout) {
+    {
       std::lock_guard lock(watch_mutex_);
       if (!active->settled.load()) deadlines_.erase(watched);
     }
