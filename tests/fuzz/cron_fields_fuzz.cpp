@@ -1,5 +1,6 @@
-// libFuzzer target: arbitrary text as field-style expressions, one field per line in APScheduler's order
-// (year, month, day, week, day_of_week, hour, minute, second); an empty line leaves the field unset.
+// libFuzzer target: arbitrary text as field-style expressions, one field per line in APScheduler's
+// order (year, month, day, week, day_of_week, hour, minute, second); an empty line leaves the field
+// unset.
 
 #include "cron_fuzz_common.hpp"
 
@@ -21,7 +22,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     text = eol == std::string_view::npos ? std::string_view{} : text.substr(eol + 1);
   }
   sked::CronTrigger::Options o;
-  const auto set = [](std::optional<sked::CronTrigger::Field>& slot, const std::optional<std::string>& f) {
+  const auto set = [](std::optional<sked::CronTrigger::Field>& slot,
+                      const std::optional<std::string>& f) {
     if (f) slot = sked::CronTrigger::Field{*f};
   };
   set(o.year, fields[0]);
