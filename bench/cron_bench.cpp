@@ -1,5 +1,6 @@
-// Walks 10,000 successive fire times of each schedule in bench/cron_cases.json, in UTC and in DST zones.
-// The peers run the same walks (bench/cron_side_by_side.sh). Build with the `release` preset:
+// Walks 10,000 successive fire times of each schedule in bench/cron_cases.json, in UTC and in DST
+// zones. The peers run the same walks (bench/cron_side_by_side.sh). Build with the `release`
+// preset:
 //   cmake --preset release && cmake --build --preset release --target sked_cron_bench
 //   build/release/bench/sked_cron_bench
 
@@ -15,10 +16,12 @@
 
 namespace {
 
-void walk(benchmark::State& state, const sked::CronTrigger& trigger, sked::TimePoint start, int fires) {
+void walk(benchmark::State& state, const sked::CronTrigger& trigger, sked::TimePoint start,
+          int fires) {
   int done = 0;
   for (auto _ : state) {
-    std::optional<sked::TimePoint> t = start;  // strictly after start, as `sked next` and the peers walk
+    // Strictly after start, as `sked next` and the peers walk.
+    std::optional<sked::TimePoint> t = start;
     for (done = 0; done < fires; ++done) {
       t = trigger.next_fire_time(t, start);
       if (!t) break;
@@ -46,7 +49,8 @@ int main(int argc, char** argv) {
   for (const auto& zone_name : config.at("zones")) {
     const auto zone = sked::TimeZone::locate(zone_name.get<std::string>());
     for (const auto& c : config.at("cases")) {
-      const auto trigger = sked::CronTrigger::from_crontab(c.at("crontab").get<std::string>(), zone);
+      const auto trigger =
+          sked::CronTrigger::from_crontab(c.at("crontab").get<std::string>(), zone);
       const auto name = c.at("name").get<std::string>() + "/" + zone_name.get<std::string>();
       benchmark::RegisterBenchmark(name.c_str(), [trigger, start, fires](benchmark::State& state) {
         walk(state, trigger, start, fires);

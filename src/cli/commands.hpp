@@ -2,9 +2,9 @@
 // The `sked` tool's commands. Each lives in its own file and adds itself to the app with a
 // `register_<name>(CLI::App&)` function that main() calls; a command's callback does the work.
 //
-// Exit status: 0 ok, 1 a runtime failure, 2 bad usage or input. A command reports a failure by printing
-// `sked <command>: <message>` to stderr and throwing `CLI::RuntimeError(status)`, which main() turns into
-// the exit status.
+// Exit status: 0 ok, 1 a runtime failure, 2 bad usage or input. A command reports a failure by
+// printing `sked <command>: <message>` to stderr and throwing `CLI::RuntimeError(status)`, which
+// main() turns into the exit status.
 
 #include <CLI/CLI.hpp>
 

@@ -1,5 +1,6 @@
-// `sked next [--tz ZONE] [--from ISO8601] [-n N] EXPR` and `sked next --field NAME=VALUE ...`: the next N
-// fire times of a schedule, one per line, so a schedule can be checked before it is deployed.
+// `sked next [--tz ZONE] [--from ISO8601] [-n N] EXPR` and `sked next --field NAME=VALUE ...`: the
+// next N fire times of a schedule, one per line, so a schedule can be checked before it is
+// deployed.
 
 #include "commands.hpp"
 
@@ -24,11 +25,12 @@ struct NextArgs {
   std::string from;
   int count = 5;
   std::vector<std::string> fields;
-  std::vector<std::string> expression;  // words joined by blanks, so an unquoted crontab line works too
+  // Words joined by blanks, so an unquoted crontab line works too.
+  std::vector<std::string> expression;
 };
 
-constexpr std::array<std::string_view, 8> cron_fields{"year", "month", "day", "week", "day_of_week",
-                                                      "hour", "minute", "second"};
+constexpr std::array<std::string_view, 8> cron_fields{"year",        "month", "day",    "week",
+                                                      "day_of_week", "hour",  "minute", "second"};
 
 std::optional<CronTrigger::Field>& slot(CronTrigger::Options& o, std::string_view name) {
   if (name == "year") return o.year;
@@ -67,16 +69,18 @@ CronTrigger build_trigger(const NextArgs& args, const TimeZone& zone) {
       slot(options, name) = CronTrigger::Field{value};
       any_field = true;
     } else {
-      throw InvalidArgument(fmt::format(
-          "--field '{}': unknown field '{}' (expected year, month, day, week, day_of_week, hour, minute, "
-          "second, start_date or end_date)",
-          item, name));
+      throw InvalidArgument(
+          fmt::format("--field '{}': unknown field '{}' (expected year, month, day, week, "
+                      "day_of_week, hour, minute, "
+                      "second, start_date or end_date)",
+                      item, name));
     }
   }
   std::string expression;
   for (const auto& word : args.expression) expression += (expression.empty() ? "" : " ") + word;
   if (!expression.empty() && any_field) {
-    throw InvalidArgument("give either a crontab expression or --field NAME=VALUE fields, not both");
+    throw InvalidArgument(
+        "give either a crontab expression or --field NAME=VALUE fields, not both");
   }
   if (!expression.empty()) return CronTrigger::from_crontab(expression, options);
   if (!any_field) {
@@ -110,18 +114,21 @@ void register_next(CLI::App& app) {
   auto args = std::make_shared<NextArgs>();
   auto* cmd = app.add_subcommand("next", "Print the next fire times of a cron schedule");
   cmd->add_option("--tz", args->tz, "IANA time zone of the schedule (default: the local zone)");
-  cmd->add_option("--from", args->from,
-                  "Print fire times strictly after this ISO-8601 time; without an offset it is a wall "
-                  "time in --tz (default: now)");
+  cmd->add_option(
+      "--from", args->from,
+      "Print fire times strictly after this ISO-8601 time; without an offset it is a wall "
+      "time in --tz (default: now)");
   cmd->add_option("-n", args->count, "How many fire times to print (default: 5)")
       ->check(CLI::Range(0, 1000000));
-  cmd->add_option("--field", args->fields,
-                  "NAME=VALUE in APScheduler's field style (year, month, day, week, day_of_week, hour, "
-                  "minute, second, start_date, end_date); repeat for several")
+  cmd->add_option(
+         "--field", args->fields,
+         "NAME=VALUE in APScheduler's field style (year, month, day, week, day_of_week, hour, "
+         "minute, second, start_date, end_date); repeat for several")
       ->allow_extra_args(false);
-  cmd->add_option("expression", args->expression,
-                  "A crontab line: 'min hour dom mon dow', 6 fields with seconds first, 7 with a year "
-                  "last, or @daily and the other nicknames");
+  cmd->add_option(
+      "expression", args->expression,
+      "A crontab line: 'min hour dom mon dow', 6 fields with seconds first, 7 with a year "
+      "last, or @daily and the other nicknames");
   cmd->callback([args] { run_next(*args); });
 }
 

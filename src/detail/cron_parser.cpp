@@ -15,8 +15,10 @@ namespace {
 constexpr std::array<std::string_view, 12> month_names{"jan", "feb", "mar", "apr", "may", "jun",
                                                        "jul", "aug", "sep", "oct", "nov", "dec"};
 // Crontab counts Sunday as 0 (and 7); APScheduler counts Monday as 0.
-constexpr std::array<std::string_view, 7> cron_day_names{"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
-constexpr std::array<std::string_view, 7> aps_day_names{"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+constexpr std::array<std::string_view, 7> cron_day_names{"sun", "mon", "tue", "wed",
+                                                         "thu", "fri", "sat"};
+constexpr std::array<std::string_view, 7> aps_day_names{"mon", "tue", "wed", "thu",
+                                                        "fri", "sat", "sun"};
 
 enum class Kind { second, minute, hour, dom, month, dow, year, week };
 enum class Dialect { crontab, fields };
@@ -33,7 +35,8 @@ struct Spec {
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
          });
 }
 
@@ -41,7 +44,9 @@ bool all_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+bool is_blank(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
 
 // A digit string's value, saturated so that huge numbers stay huge instead of overflowing.
 std::int64_t digits_value(std::string_view s) {
@@ -54,7 +59,8 @@ std::int64_t digits_value(std::string_view s) {
 struct Collected {
   std::vector<bool> values;  // indexed by value, min..max
   DayRule rule;              // the day fields' L, W, # and nth-weekday rules
-  bool used_names = false;   // the current element has a name (the field style refuses steps after names)
+  // The current element has a name (the field style refuses steps after names).
+  bool used_names = false;
 };
 
 class FieldReader {
@@ -91,8 +97,8 @@ class FieldReader {
 
  private:
   [[noreturn]] void fail(std::string_view token, std::size_t pos, std::string problem) const {
-    throw CronSyntaxError(std::string{spec_.name}, std::string{token}, pos, std::string{expression_},
-                          std::move(problem));
+    throw CronSyntaxError(std::string{spec_.name}, std::string{token}, pos,
+                          std::string{expression_}, std::move(problem));
   }
 
   std::string allowed() const {
@@ -119,14 +125,16 @@ class FieldReader {
         return spec_.name_base + static_cast<int>(i);
       }
     }
-    fail(token, pos, fmt::format("'{}' is not {}", token, spec_.names ? "a number or a name" : "a number") +
-                         fmt::format(" (expected {})", allowed()));
+    fail(token, pos,
+         fmt::format("'{}' is not {}", token, spec_.names ? "a number or a name" : "a number") +
+             fmt::format(" (expected {})", allowed()));
   }
 
   std::int64_t step(std::string_view token, std::size_t pos) {
     if (!all_digits(token)) {
-      fail(token, pos, token.empty() ? std::string{"expected a step after '/'"}
-                                     : fmt::format("step '{}' is not a number", token));
+      fail(token, pos,
+           token.empty() ? std::string{"expected a step after '/'"}
+                         : fmt::format("step '{}' is not a number", token));
     }
     const auto n = digits_value(token);
     if (n == 0) fail(token, pos, "step '0' must be at least 1");
@@ -158,7 +166,8 @@ class FieldReader {
       // '?' is Quartz's "no specific value": the same as '*'.
       const std::string_view rest = e.substr(1);
       if (rest.empty()) return set_range(spec_.min, spec_.max, 1, e, pos);
-      if (rest.front() != '/') fail(e, pos, fmt::format("unexpected '{}' after '{}'", rest, e.front()));
+      if (rest.front() != '/')
+        fail(e, pos, fmt::format("unexpected '{}' after '{}'", rest, e.front()));
       return set_range(spec_.min, spec_.max, step(rest.substr(1), pos + 2), e, pos);
     }
     if (spec_.kind == Kind::dom && day_of_month_extension(e, pos)) return;
@@ -171,15 +180,18 @@ class FieldReader {
     if (dash == std::string_view::npos) {
       if (slash != std::string_view::npos) {
         // cronie rejects 'a/n'; croner and FreeBSD read it as a-max/n. Refuse rather than guess.
-        fail(e, pos, fmt::format("'{}' has a step but no range (write '{}-{}/{}' or '*/{}')", e, body,
-                                 spec_.max == 7 ? 6 : spec_.max, e.substr(slash + 1), e.substr(slash + 1)));
+        fail(e, pos,
+             fmt::format("'{}' has a step but no range (write '{}-{}/{}' or '*/{}')", e, body,
+                         spec_.max == 7 ? 6 : spec_.max, e.substr(slash + 1), e.substr(slash + 1)));
       }
       return set(spec_.kind == Kind::dow && a == 7 ? 0 : a);
     }
     int b = value(body.substr(dash + 1), pos + dash + 1);
-    const std::int64_t n = slash == std::string_view::npos ? 1 : step(e.substr(slash + 1), pos + slash + 1);
+    const std::int64_t n =
+        slash == std::string_view::npos ? 1 : step(e.substr(slash + 1), pos + slash + 1);
     if (spec_.kind == Kind::dow) {
-      // Sunday is 0 and 7: 'sat-sun' is 6-7 (as cronie reads it), '7-2' is sun-tue, '7-7' is Sunday.
+      // Sunday is 0 and 7: 'sat-sun' is 6-7 (as cronie reads it), '7-2' is sun-tue, '7-7' is
+      // Sunday.
       if (a == 7 && b < 7) a = 0;
       if (a > b && b == 0) b = 7;
     }
@@ -204,9 +216,11 @@ class FieldReader {
       const int w = value(e.substr(0, hash), pos) % 7;
       const std::string_view k = e.substr(hash + 1);
       if (!all_digits(k) || digits_value(k) < 1 || digits_value(k) > 5) {
-        fail(k, pos + hash + 1, fmt::format("'{}' is not an occurrence 1-5 (as in 5#3, the third Friday)", k));
+        fail(k, pos + hash + 1,
+             fmt::format("'{}' is not an occurrence 1-5 (as in 5#3, the third Friday)", k));
       }
-      out_.rule.nth[static_cast<std::size_t>(w)] |= static_cast<std::uint8_t>(1u << (digits_value(k) - 1));
+      out_.rule.nth[static_cast<std::size_t>(w)] |=
+          static_cast<std::uint8_t>(1u << (digits_value(k) - 1));
       return true;
     }
     if (e.size() > 1 && (e.back() == 'L' || e.back() == 'l')) {
@@ -236,7 +250,7 @@ class FieldReader {
     const std::string_view body = e.substr(0, slash);
     const std::size_t dash = body.find('-');
     const int a = value(body.substr(0, dash), pos);
-    const int b = dash != std::string_view::npos ? value(body.substr(dash + 1), pos + dash + 1)
+    const int b = dash != std::string_view::npos    ? value(body.substr(dash + 1), pos + dash + 1)
                   : slash != std::string_view::npos ? spec_.max  // APScheduler: 'a/n' runs a..max
                                                     : a;
     std::int64_t n = 1;
@@ -275,7 +289,8 @@ class FieldReader {
     if (w == aps_day_names.end()) {
       fail(day_name, pos + name_at, fmt::format("'{}' is not a day name mon-sun", day_name));
     }
-    const auto weekday = static_cast<std::size_t>((w - aps_day_names.begin() + 1) % 7);  // 0 = Sunday
+    const auto weekday =
+        static_cast<std::size_t>((w - aps_day_names.begin() + 1) % 7);  // 0 = Sunday
     out_.rule.nth[weekday] |= static_cast<std::uint8_t>(1u << (k - positions.begin()));
     return true;
   }
@@ -317,7 +332,8 @@ constexpr Spec cron_minute{Kind::minute, "minute", 0, 59};
 constexpr Spec cron_hour{Kind::hour, "hour", 0, 23};
 constexpr Spec cron_dom{Kind::dom, "day of month", 1, 31};
 constexpr Spec cron_month{Kind::month, "month", 1, 12, month_names.data(), month_names.size(), 1};
-constexpr Spec cron_dow{Kind::dow, "day of week", 0, 7, cron_day_names.data(), cron_day_names.size(), 0};
+constexpr Spec cron_dow{
+    Kind::dow, "day of week", 0, 7, cron_day_names.data(), cron_day_names.size(), 0};
 constexpr Spec cron_year{Kind::year, "year", min_year, max_year};
 
 struct Token {
@@ -366,16 +382,17 @@ CronSchedule parse_crontab(std::string_view expression) {
         return parse_crontab(meaning);
       }
     }
-    throw CronSyntaxError("expression", std::string{nick}, tokens.front().pos, std::string{expression},
-                          fmt::format("unknown nickname '{}' (expected @yearly, @annually, @monthly, "
-                                      "@weekly, @daily, @midnight or @hourly)",
-                                      nick));
+    throw CronSyntaxError(
+        "expression", std::string{nick}, tokens.front().pos, std::string{expression},
+        fmt::format("unknown nickname '{}' (expected @yearly, @annually, @monthly, "
+                    "@weekly, @daily, @midnight or @hourly)",
+                    nick));
   }
   if (tokens.size() < 5 || tokens.size() > 7) {
-    whole_expression_error(expression,
-                           fmt::format("expected 5 fields (minute hour day-of-month month day-of-week), 6 "
-                                       "(seconds first) or 7 (and a year last), got {}",
-                                       tokens.size()));
+    whole_expression_error(
+        expression, fmt::format("expected 5 fields (minute hour day-of-month month day-of-week), 6 "
+                                "(seconds first) or 7 (and a year last), got {}",
+                                tokens.size()));
   }
 
   const bool with_seconds = tokens.size() >= 6;
@@ -401,9 +418,12 @@ CronSchedule parse_crontab(std::string_view expression) {
   s.dow = dow.rule;
   s.dow.weekdays = static_cast<std::uint8_t>(to_bits<std::uint32_t>(dow, 0, 7) & 0x7f);
   if (dow.values[7]) s.dow.weekdays |= 1;  // 7 is Sunday too
-  // Vixie's rule, keyed on the text as cronie keys it: '*', '*/2' and '*,5' all count as unrestricted.
-  s.dom_or_dow = !starts_with_star(tokens[first + 2].text) && !starts_with_star(tokens[first + 4].text);
-  s.fixed_time = !starts_with_star(tokens[first].text) && !starts_with_star(tokens[first + 1].text) &&
+  // Vixie's rule, keyed on the text as cronie keys it: '*', '*/2' and '*,5' all count as
+  // unrestricted.
+  s.dom_or_dow =
+      !starts_with_star(tokens[first + 2].text) && !starts_with_star(tokens[first + 4].text);
+  s.fixed_time = !starts_with_star(tokens[first].text) &&
+                 !starts_with_star(tokens[first + 1].text) &&
                  !(with_seconds && starts_with_star(tokens[0].text));
   s.finish();
   return s;
@@ -457,13 +477,15 @@ CronSchedule parse_fields(const FieldTexts& given) {
   constexpr std::uint64_t every_week = ((std::uint64_t{1} << 54) - 1) & ~std::uint64_t{1};
   s.any_week = s.week_bits == every_week;
   for (int v = 0; v <= 6; ++v) {
-    if (c[4].values[static_cast<std::size_t>(v)]) s.dow.weekdays |= static_cast<std::uint8_t>(1u << ((v + 1) % 7));
+    if (c[4].values[static_cast<std::size_t>(v)])
+      s.dow.weekdays |= static_cast<std::uint8_t>(1u << ((v + 1) % 7));
   }
   s.hour_bits = to_bits<std::uint32_t>(c[5], 0, 23);
   s.minute_bits = to_bits<std::uint64_t>(c[6], 0, 59);
   s.second_bits = to_bits<std::uint64_t>(c[7], 0, 59);
   s.dom_or_dow = false;  // APScheduler ANDs every field
-  s.fixed_time = !starts_with_star(text[5]) && !starts_with_star(text[6]) && !starts_with_star(text[7]);
+  s.fixed_time =
+      !starts_with_star(text[5]) && !starts_with_star(text[6]) && !starts_with_star(text[7]);
   s.finish();
   return s;
 }

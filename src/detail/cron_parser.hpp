@@ -1,6 +1,6 @@
 #pragma once
-// Reads the two ways of writing a cron schedule into a CronSchedule. Both throw CronSyntaxError naming
-// the field, the token, its column and what is allowed.
+// Reads the two ways of writing a cron schedule into a CronSchedule. Both throw CronSyntaxError
+// naming the field, the token, its column and what is allowed.
 
 #include "detail/cron_schedule.hpp"
 
@@ -11,8 +11,8 @@
 
 namespace sked::detail {
 
-/// The field style's fields, most significant first: year, month, day, week, day_of_week, hour, minute,
-/// second (APScheduler's order, which its defaulting rule depends on).
+/// The field style's fields, most significant first: year, month, day, week, day_of_week, hour,
+/// minute, second (APScheduler's order, which its defaulting rule depends on).
 inline constexpr std::array<std::string_view, 8> field_names{
     "year", "month", "day", "week", "day_of_week", "hour", "minute", "second"};
 using FieldTexts = std::array<std::optional<std::string>, 8>;

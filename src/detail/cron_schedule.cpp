@@ -48,7 +48,8 @@ std::uint32_t DayRule::days_in(unsigned first_weekday, unsigned last,
     out |= 1u << (wd == 6 ? last - 1 : wd == 0 ? last - 2 : last);
   }
   for (std::uint32_t w = nearest_weekday & valid; w != 0; w &= w - 1) {
-    // Quartz's W: the nearest Monday-Friday day, never leaving the month (1W on a Saturday is Monday 3rd).
+    // Quartz's W: the nearest Monday-Friday day, never leaving the month (1W on a Saturday is
+    // Monday 3rd).
     const auto d = static_cast<unsigned>(std::countr_zero(w));
     const unsigned wd = weekday_of(first_weekday, d);
     unsigned hit = d;
@@ -107,9 +108,11 @@ bool CronSchedule::year_ok(int year) const noexcept {
 int CronSchedule::next_year(int year) const noexcept {
   if (years.empty()) return year;
   if (year < min_year) year = min_year;
-  for (auto i = static_cast<unsigned>(year - min_year); i <= static_cast<unsigned>(max_year - min_year);) {
+  for (auto i = static_cast<unsigned>(year - min_year);
+       i <= static_cast<unsigned>(max_year - min_year);) {
     const auto rest = years[i / 64] >> (i % 64);
-    if (rest != 0) return min_year + static_cast<int>(i + static_cast<unsigned>(std::countr_zero(rest)));
+    if (rest != 0)
+      return min_year + static_cast<int>(i + static_cast<unsigned>(std::countr_zero(rest)));
     i = (i / 64 + 1) * 64;
   }
   return max_year + 1;
@@ -130,14 +133,16 @@ std::uint32_t CronSchedule::day_mask(int year, unsigned month) const {
     // ISO weeks change on Mondays: look the week up on day 1 and on each Monday after it.
     unsigned week = iso_week(date::year_month_day{ym / 1});
     for (unsigned d = 1; d <= last_day; ++d) {
-      if (d > 1 && weekday_of(first_weekday, d) == 1) week = iso_week(date::year_month_day{ym / date::day{d}});
+      if (d > 1 && weekday_of(first_weekday, d) == 1)
+        week = iso_week(date::year_month_day{ym / date::day{d}});
       if ((week_bits >> week & 1u) == 0) mask &= ~(1u << d);
     }
   }
   return mask;
 }
 
-std::optional<date::local_seconds> CronSchedule::next_match(date::local_seconds from, int last_year) const {
+std::optional<date::local_seconds> CronSchedule::next_match(date::local_seconds from,
+                                                            int last_year) const {
   const auto from_day = std::chrono::floor<date::days>(from);
   const date::year_month_day ymd{from_day};
   const date::hh_mm_ss<std::chrono::seconds> tod{from - from_day};
@@ -207,7 +212,8 @@ bool CronSchedule::matches(date::local_seconds t) const {
   const auto mo = static_cast<unsigned>(ymd.month());
   return year_ok(y) && (month_bits >> mo & 1u) != 0 &&
          (day_mask(y, mo) >> static_cast<unsigned>(ymd.day()) & 1u) != 0 &&
-         (hour_bits >> tod.hours().count() & 1u) != 0 && (minute_bits >> tod.minutes().count() & 1u) != 0 &&
+         (hour_bits >> tod.hours().count() & 1u) != 0 &&
+         (minute_bits >> tod.minutes().count() & 1u) != 0 &&
          (second_bits >> tod.seconds().count() & 1u) != 0;
 }
 

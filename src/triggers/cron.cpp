@@ -30,7 +30,8 @@ std::uint64_t random_seed() {
 // The field expressions in APScheduler's order (detail::field_names).
 template <typename Options>
 auto fields_of(Options& o) {
-  return std::array{&o.year, &o.month, &o.day, &o.week, &o.day_of_week, &o.hour, &o.minute, &o.second};
+  return std::array{&o.year,        &o.month, &o.day,    &o.week,
+                    &o.day_of_week, &o.hour,  &o.minute, &o.second};
 }
 
 date::local_seconds to_local(date::sys_seconds t, seconds offset) {
@@ -70,14 +71,16 @@ CronTrigger::CronTrigger(Options options) {
 CronTrigger CronTrigger::from_crontab(std::string_view expression, Options options) {
   for (const auto* field : fields_of(options)) {
     if (*field) {
-      throw InvalidArgument(fmt::format(
-          "cron trigger: from_crontab('{}') takes its fields from the expression; options may set only "
-          "start_date, end_date, timezone and jitter",
-          expression));
+      throw InvalidArgument(
+          fmt::format("cron trigger: from_crontab('{}') takes its fields from the expression; "
+                      "options may set only "
+                      "start_date, end_date, timezone and jitter",
+                      expression));
     }
   }
   CronTrigger trigger;
-  trigger.schedule_ = std::make_shared<const detail::CronSchedule>(detail::parse_crontab(expression));
+  trigger.schedule_ =
+      std::make_shared<const detail::CronSchedule>(detail::parse_crontab(expression));
   trigger.crontab_ = std::string{trim(expression)};
   trigger.take_options(options);
   return trigger;
@@ -105,22 +108,26 @@ void CronTrigger::take_options(const Options& options) {
         fmt::format("cron trigger: jitter {} must not be negative", format_duration(jitter_)));
   }
   // A seed only matters with jitter; leaving it 0 otherwise keeps equal schedules equal.
-  if (jitter_ > Duration::zero()) jitter_seed_ = options.jitter_seed != 0 ? options.jitter_seed : random_seed();
+  if (jitter_ > Duration::zero())
+    jitter_seed_ = options.jitter_seed != 0 ? options.jitter_seed : random_seed();
 }
 
 bool CronTrigger::fixed_time() const noexcept { return schedule_->fixed_time; }
 
 TimePoint CronTrigger::jittered(TimePoint grid_time) const noexcept {
   if (jitter_ <= Duration::zero()) return grid_time;
-  const auto h = splitmix64(jitter_seed_ ^ static_cast<std::uint64_t>(grid_time.time_since_epoch().count()));
-  return grid_time + Duration{static_cast<std::int64_t>(h % static_cast<std::uint64_t>(jitter_.count()))};
+  const auto h =
+      splitmix64(jitter_seed_ ^ static_cast<std::uint64_t>(grid_time.time_since_epoch().count()));
+  return grid_time +
+         Duration{static_cast<std::int64_t>(h % static_cast<std::uint64_t>(jitter_.count()))};
 }
 
-std::optional<TimePoint> CronTrigger::next_fire_time(std::optional<TimePoint> previous, TimePoint now) const {
+std::optional<TimePoint> CronTrigger::next_fire_time(std::optional<TimePoint> previous,
+                                                     TimePoint now) const {
   TimePoint from = now;
   if (previous) {
-    // With jitter, `previous` lies up to `jitter` after its grid time: look again from there, so that
-    // no grid time is skipped and none fires twice.
+    // With jitter, `previous` lies up to `jitter` after its grid time: look again from there, so
+    // that no grid time is skipped and none fires twice.
     from = *previous + Duration{1} - jitter_;
   }
   if (start_date_ && *start_date_ > from) from = *start_date_;
@@ -141,8 +148,8 @@ std::optional<TimePoint> CronTrigger::next_grid_time(TimePoint from) const {
   using date::local_info;
   const auto& schedule = *schedule_;
   const auto start = std::chrono::ceil<seconds>(from);
-  // How far the search may go: the schedule's own limit, and no further than the end date's year (local
-  // years run at most a day ahead of UTC ones).
+  // How far the search may go: the schedule's own limit, and no further than the end date's year
+  // (local years run at most a day ahead of UTC ones).
   int last_year = schedule.search_limit(year_of(date::local_seconds{start.time_since_epoch()}) + 1);
   if (end_date_) {
     const date::year_month_day end{std::chrono::floor<date::days>(*end_date_)};
@@ -161,8 +168,8 @@ std::optional<TimePoint> CronTrigger::next_grid_time(TimePoint from) const {
   const bool wildcard = !schedule.fixed_time;
 
   if (wildcard && info.end < start + date::days{2}) {
-    // `start` may lie in the first pass of a repeated hour. A wildcard schedule fires in the rest of that
-    // pass first, then in the whole second pass, whose wall times lie *before* `lo`.
+    // `start` may lie in the first pass of a repeated hour. A wildcard schedule fires in the rest
+    // of that pass first, then in the whole second pass, whose wall times lie *before* `lo`.
     const date::sys_info next = zone->get_info(info.end);
     const auto second_pass = to_local(info.end, next.offset);
     if (next.offset < info.offset && lo >= second_pass) {
@@ -175,7 +182,8 @@ std::optional<TimePoint> CronTrigger::next_grid_time(TimePoint from) const {
   for (;;) {
     const auto match = schedule.next_match(lo, last_year);
     if (!match) return std::nullopt;
-    // Most matches lie well inside the offset period of `start`: skip the wall-clock lookup for them.
+    // Most matches lie well inside the offset period of `start`: skip the wall-clock lookup for
+    // them.
     const auto fast = to_sys(*match, info.offset);
     if (info.begin < fast - date::days{2} && fast + date::days{2} < info.end) return fast;
 
@@ -212,7 +220,8 @@ std::string CronTrigger::describe() const {
     const auto given = fields_of(fields_);
     for (std::size_t i = 0; i < given.size(); ++i) {
       if (!*given[i]) continue;
-      out += fmt::format("{}{}='{}'", first ? "" : ", ", detail::field_names[i], (*given[i])->text());
+      out +=
+          fmt::format("{}{}='{}'", first ? "" : ", ", detail::field_names[i], (*given[i])->text());
       first = false;
     }
   }
@@ -246,7 +255,8 @@ CronTrigger CronTrigger::from_json(const nlohmann::json& j) {
   try {
     const int version = j.value("version", 0);
     if (version != 1) {
-      throw SerializationError(fmt::format("cron trigger: version {} is not one this sked reads (1)", version));
+      throw SerializationError(
+          fmt::format("cron trigger: version {} is not one this sked reads (1)", version));
     }
     Options o;
     if (j.contains("start_date")) o.start_date = parse_time(j.at("start_date").get<std::string>());
@@ -278,7 +288,8 @@ CronTrigger CronTrigger::from_json(const nlohmann::json& j) {
   }
 }
 
-std::shared_ptr<const Trigger> CronTrigger::bind(TimePoint /*now*/, const TimeZone& default_zone) const {
+std::shared_ptr<const Trigger> CronTrigger::bind(TimePoint /*now*/,
+                                                 const TimeZone& default_zone) const {
   if (timezone_) return nullptr;
   auto bound = std::make_shared<CronTrigger>(*this);
   bound->timezone_ = default_zone;

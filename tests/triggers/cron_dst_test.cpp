@@ -1,11 +1,12 @@
-// The DST rules of docs/cron.md, zone by zone. Fixed-time schedules: a wall time in a gap fires once at
-// the first instant after the gap; a repeated wall time fires once, at its first occurrence. Wildcard
-// schedules: nothing in a gap, both passes of a repeated hour.
+// The DST rules of docs/cron.md, zone by zone. Fixed-time schedules: a wall time in a gap fires
+// once at the first instant after the gap; a repeated wall time fires once, at its first
+// occurrence. Wildcard schedules: nothing in a gap, both passes of a repeated hour.
 //
-// The transitions used (from the tz database): Berlin 2026-03-29 02:00->03:00, 2026-10-25 03:00->02:00;
-// New York 2026-03-08 02:00->03:00, 2026-11-01 02:00->01:00; Lord Howe (30-minute DST) 2026-04-05
-// 02:00->01:30, 2026-10-04 02:00->02:30; Chatham (+12:45/+13:45) 2026-04-05 03:45->02:45, 2026-09-27
-// 02:45->03:45; Sao Paulo (DST abolished in 2019) 2018-11-04 00:00->01:00, 2019-02-17 00:00->23:00.
+// The transitions used (from the tz database): Berlin 2026-03-29 02:00->03:00, 2026-10-25
+// 03:00->02:00; New York 2026-03-08 02:00->03:00, 2026-11-01 02:00->01:00; Lord Howe (30-minute
+// DST) 2026-04-05 02:00->01:30, 2026-10-04 02:00->02:30; Chatham (+12:45/+13:45) 2026-04-05
+// 03:45->02:45, 2026-09-27 02:45->03:45; Sao Paulo (DST abolished in 2019) 2018-11-04 00:00->01:00,
+// 2019-02-17 00:00->23:00.
 
 #include <sked/triggers/cron.hpp>
 
@@ -36,12 +37,14 @@ std::vector<std::string> walk(const CronTrigger& trigger, std::string_view from,
   return out;
 }
 
-std::vector<std::string> walk(std::string_view crontab, std::string_view zone, std::string_view from, int n) {
+std::vector<std::string> walk(std::string_view crontab, std::string_view zone,
+                              std::string_view from, int n) {
   return walk(CronTrigger::from_crontab(crontab, TimeZone::locate(zone)), from, n);
 }
 
 // Every fire time of `trigger` in [from, to).
-std::vector<sked::TimePoint> all_fire_times(const CronTrigger& trigger, sked::TimePoint from, sked::TimePoint to) {
+std::vector<sked::TimePoint> all_fire_times(const CronTrigger& trigger, sked::TimePoint from,
+                                            sked::TimePoint to) {
   std::vector<sked::TimePoint> out;
   auto t = trigger.next_fire_time(std::nullopt, from);
   while (t && *t < to) {
@@ -51,25 +54,28 @@ std::vector<sked::TimePoint> all_fire_times(const CronTrigger& trigger, sked::Ti
   return out;
 }
 
-// The rules, applied the slow way: a wildcard schedule fires at every instant (on a 15-minute grid, which
-// every zone's offset divides) whose wall time matches.
-std::vector<sked::TimePoint> wildcard_oracle(const TimeZone& zone, sked::TimePoint from, sked::TimePoint to,
-                                             const std::function<bool(int hour, int minute)>& matches) {
+// The rules, applied the slow way: a wildcard schedule fires at every instant (on a 15-minute grid,
+// which every zone's offset divides) whose wall time matches.
+std::vector<sked::TimePoint> wildcard_oracle(
+    const TimeZone& zone, sked::TimePoint from, sked::TimePoint to,
+    const std::function<bool(int hour, int minute)>& matches) {
   std::vector<sked::TimePoint> out;
   for (auto t = from; t < to; t += std::chrono::minutes{15}) {
     const auto local = zone.to_local(t);
     const date::hh_mm_ss<sked::Duration> tod{local - std::chrono::floor<date::days>(local)};
-    if (matches(static_cast<int>(tod.hours().count()), static_cast<int>(tod.minutes().count()))) out.push_back(t);
+    if (matches(static_cast<int>(tod.hours().count()), static_cast<int>(tod.minutes().count())))
+      out.push_back(t);
   }
   return out;
 }
 
-// A fixed-time schedule at hh:mm each day: the unique instant, the first of two, or the end of the gap.
-std::vector<sked::TimePoint> fixed_oracle(const TimeZone& zone, sked::TimePoint from, sked::TimePoint to,
-                                          int hour, int minute) {
+// A fixed-time schedule at hh:mm each day: the unique instant, the first of two, or the end of the
+// gap.
+std::vector<sked::TimePoint> fixed_oracle(const TimeZone& zone, sked::TimePoint from,
+                                          sked::TimePoint to, int hour, int minute) {
   std::vector<sked::TimePoint> out;
   const auto first_day = std::chrono::floor<date::days>(zone.to_local(from)) - date::days{1};
-  for (auto day = first_day; ; day += date::days{1}) {
+  for (auto day = first_day;; day += date::days{1}) {
     const sked::LocalTime wall = day + std::chrono::hours{hour} + std::chrono::minutes{minute};
     const auto info = zone.info(wall);
     sked::TimePoint t;
@@ -89,9 +95,11 @@ const std::vector<std::string> zones{"Europe/Berlin",     "America/New_York", "A
 
 }  // namespace
 
-TEST_CASE("Berlin: a fixed time in the spring gap fires once, at the end of the gap", "[triggers][cron][dst]") {
+TEST_CASE("Berlin: a fixed time in the spring gap fires once, at the end of the gap",
+          "[triggers][cron][dst]") {
   CHECK(walk("30 2 * * *", "Europe/Berlin", "2026-03-28T00:00:00+01:00", 3) ==
-        Strings{"2026-03-28T02:30:00+01:00", "2026-03-29T03:00:00+02:00", "2026-03-30T02:30:00+02:00"});
+        Strings{"2026-03-28T02:30:00+01:00", "2026-03-29T03:00:00+02:00",
+                "2026-03-30T02:30:00+02:00"});
   // Several skipped matches fire once; a match right after the gap is the same instant, once.
   CHECK(walk("0,15,30,45 2 * * *", "Europe/Berlin", "2026-03-29T01:00:00+01:00", 2) ==
         Strings{"2026-03-29T03:00:00+02:00", "2026-03-30T02:00:00+02:00"});
@@ -102,9 +110,11 @@ TEST_CASE("Berlin: a fixed time in the spring gap fires once, at the end of the 
         Strings{"2026-03-29T03:00:00+02:00"});
 }
 
-TEST_CASE("Berlin: a wildcard schedule has no fire times in the spring gap", "[triggers][cron][dst]") {
+TEST_CASE("Berlin: a wildcard schedule has no fire times in the spring gap",
+          "[triggers][cron][dst]") {
   CHECK(walk("*/30 * * * *", "Europe/Berlin", "2026-03-29T01:00:00+01:00", 3) ==
-        Strings{"2026-03-29T01:30:00+01:00", "2026-03-29T03:00:00+02:00", "2026-03-29T03:30:00+02:00"});
+        Strings{"2026-03-29T01:30:00+01:00", "2026-03-29T03:00:00+02:00",
+                "2026-03-29T03:30:00+02:00"});
   // Hour fixed but minute '*': still a wildcard schedule, so 02:xx simply does not happen that day.
   CHECK(walk("*/20 2 * * *", "Europe/Berlin", "2026-03-28T03:00:00+01:00", 1) ==
         Strings{"2026-03-30T02:00:00+02:00"});
@@ -113,18 +123,22 @@ TEST_CASE("Berlin: a wildcard schedule has no fire times in the spring gap", "[t
 TEST_CASE("Berlin: a fixed time in the repeated hour fires once, at the first occurrence",
           "[triggers][cron][dst]") {
   CHECK(walk("30 2 * * *", "Europe/Berlin", "2026-10-24T12:00:00+02:00", 3) ==
-        Strings{"2026-10-25T02:30:00+02:00", "2026-10-26T02:30:00+01:00", "2026-10-27T02:30:00+01:00"});
+        Strings{"2026-10-25T02:30:00+02:00", "2026-10-26T02:30:00+01:00",
+                "2026-10-27T02:30:00+01:00"});
   // From inside the second pass, the repeated time is over.
   CHECK(walk("0 2 * * *", "Europe/Berlin", "2026-10-25T02:10:00+01:00", 1) ==
         Strings{"2026-10-26T02:00:00+01:00"});
 }
 
-TEST_CASE("Berlin: a wildcard schedule fires in both passes of the repeated hour", "[triggers][cron][dst]") {
+TEST_CASE("Berlin: a wildcard schedule fires in both passes of the repeated hour",
+          "[triggers][cron][dst]") {
   CHECK(walk("*/30 * * * *", "Europe/Berlin", "2026-10-25T01:00:00+02:00", 6) ==
-        Strings{"2026-10-25T01:30:00+02:00", "2026-10-25T02:00:00+02:00", "2026-10-25T02:30:00+02:00",
-                "2026-10-25T02:00:00+01:00", "2026-10-25T02:30:00+01:00", "2026-10-25T03:00:00+01:00"});
+        Strings{"2026-10-25T01:30:00+02:00", "2026-10-25T02:00:00+02:00",
+                "2026-10-25T02:30:00+02:00", "2026-10-25T02:00:00+01:00",
+                "2026-10-25T02:30:00+01:00", "2026-10-25T03:00:00+01:00"});
   CHECK(walk("0 * * * *", "Europe/Berlin", "2026-10-25T01:00:00+02:00", 3) ==
-        Strings{"2026-10-25T02:00:00+02:00", "2026-10-25T02:00:00+01:00", "2026-10-25T03:00:00+01:00"});
+        Strings{"2026-10-25T02:00:00+02:00", "2026-10-25T02:00:00+01:00",
+                "2026-10-25T03:00:00+01:00"});
   // Starting in the first pass, after the pass's last match: next is the second pass, whose wall
   // times lie before the start's.
   CHECK(walk("*/30 * * * *", "Europe/Berlin", "2026-10-25T02:45:00+02:00", 2) ==
@@ -138,11 +152,11 @@ TEST_CASE("Berlin: a wildcard schedule fires in both passes of the repeated hour
 
 TEST_CASE("field-style triggers follow the same DST rules", "[triggers][cron][dst][fields]") {
   const auto berlin = TimeZone::locate("Europe/Berlin");
-  CHECK(walk(CronTrigger{{.hour = 2, .minute = 30, .timezone = berlin}}, "2026-03-29T00:00:00+01:00", 1) ==
-        Strings{"2026-03-29T03:00:00+02:00"});
+  CHECK(walk(CronTrigger{{.hour = 2, .minute = 30, .timezone = berlin}},
+             "2026-03-29T00:00:00+01:00", 1) == Strings{"2026-03-29T03:00:00+02:00"});
   CHECK(walk(CronTrigger{{.minute = "*/30", .timezone = berlin}}, "2026-10-25T01:45:00+02:00", 4) ==
-        Strings{"2026-10-25T02:00:00+02:00", "2026-10-25T02:30:00+02:00", "2026-10-25T02:00:00+01:00",
-                "2026-10-25T02:30:00+01:00"});
+        Strings{"2026-10-25T02:00:00+02:00", "2026-10-25T02:30:00+02:00",
+                "2026-10-25T02:00:00+01:00", "2026-10-25T02:30:00+01:00"});
 }
 
 TEST_CASE("New York: 02:30 in the March gap fires at 03:00 EDT; 01:30 in November fires once",
@@ -152,8 +166,9 @@ TEST_CASE("New York: 02:30 in the March gap fires at 03:00 EDT; 01:30 in Novembe
   CHECK(walk("30 1 * * *", "America/New_York", "2026-10-31T12:00:00-04:00", 2) ==
         Strings{"2026-11-01T01:30:00-04:00", "2026-11-02T01:30:00-05:00"});
   CHECK(walk("*/30 1 * * *", "America/New_York", "2026-11-01T00:45:00-04:00", 5) ==
-        Strings{"2026-11-01T01:00:00-04:00", "2026-11-01T01:30:00-04:00", "2026-11-01T01:00:00-05:00",
-                "2026-11-01T01:30:00-05:00", "2026-11-02T01:00:00-05:00"});
+        Strings{"2026-11-01T01:00:00-04:00", "2026-11-01T01:30:00-04:00",
+                "2026-11-01T01:00:00-05:00", "2026-11-01T01:30:00-05:00",
+                "2026-11-02T01:00:00-05:00"});
 }
 
 TEST_CASE("Lord Howe: half-hour DST gaps and repeats", "[triggers][cron][dst]") {
@@ -161,16 +176,19 @@ TEST_CASE("Lord Howe: half-hour DST gaps and repeats", "[triggers][cron][dst]") 
   CHECK(walk("15 2 * * *", "Australia/Lord_Howe", "2026-10-03T12:00:00+10:30", 2) ==
         Strings{"2026-10-04T02:30:00+11:00", "2026-10-05T02:15:00+11:00"});
   CHECK(walk("*/15 * * * *", "Australia/Lord_Howe", "2026-10-04T01:30:00+10:30", 3) ==
-        Strings{"2026-10-04T01:45:00+10:30", "2026-10-04T02:30:00+11:00", "2026-10-04T02:45:00+11:00"});
+        Strings{"2026-10-04T01:45:00+10:30", "2026-10-04T02:30:00+11:00",
+                "2026-10-04T02:45:00+11:00"});
   // April: 02:00 -> 01:30, so 01:30-01:59 happen twice.
   CHECK(walk("45 1 * * *", "Australia/Lord_Howe", "2026-04-04T12:00:00+11:00", 2) ==
         Strings{"2026-04-05T01:45:00+11:00", "2026-04-06T01:45:00+10:30"});
   CHECK(walk("*/15 * * * *", "Australia/Lord_Howe", "2026-04-05T01:15:00+11:00", 5) ==
-        Strings{"2026-04-05T01:30:00+11:00", "2026-04-05T01:45:00+11:00", "2026-04-05T01:30:00+10:30",
-                "2026-04-05T01:45:00+10:30", "2026-04-05T02:00:00+10:30"});
+        Strings{"2026-04-05T01:30:00+11:00", "2026-04-05T01:45:00+11:00",
+                "2026-04-05T01:30:00+10:30", "2026-04-05T01:45:00+10:30",
+                "2026-04-05T02:00:00+10:30"});
 }
 
-TEST_CASE("Chatham: +12:45 and +13:45, gaps and repeats at quarter hours", "[triggers][cron][dst]") {
+TEST_CASE("Chatham: +12:45 and +13:45, gaps and repeats at quarter hours",
+          "[triggers][cron][dst]") {
   // September: 02:45 -> 03:45.
   CHECK(walk("0 3 * * *", "Pacific/Chatham", "2026-09-26T12:00:00+12:45", 2) ==
         Strings{"2026-09-27T03:45:00+13:45", "2026-09-28T03:00:00+13:45"});
@@ -180,8 +198,9 @@ TEST_CASE("Chatham: +12:45 and +13:45, gaps and repeats at quarter hours", "[tri
   CHECK(walk("0 3 * * *", "Pacific/Chatham", "2026-04-04T12:00:00+13:45", 2) ==
         Strings{"2026-04-05T03:00:00+13:45", "2026-04-06T03:00:00+12:45"});
   CHECK(walk("*/30 * * * *", "Pacific/Chatham", "2026-04-05T02:30:00+13:45", 5) ==
-        Strings{"2026-04-05T03:00:00+13:45", "2026-04-05T03:30:00+13:45", "2026-04-05T03:00:00+12:45",
-                "2026-04-05T03:30:00+12:45", "2026-04-05T04:00:00+12:45"});
+        Strings{"2026-04-05T03:00:00+13:45", "2026-04-05T03:30:00+13:45",
+                "2026-04-05T03:00:00+12:45", "2026-04-05T03:30:00+12:45",
+                "2026-04-05T04:00:00+12:45"});
 }
 
 TEST_CASE("Sao Paulo: past DST at midnight, none since 2019", "[triggers][cron][dst]") {
@@ -192,7 +211,8 @@ TEST_CASE("Sao Paulo: past DST at midnight, none since 2019", "[triggers][cron][
   CHECK(walk("30 23 * * *", "America/Sao_Paulo", "2019-02-16T12:00:00-02:00", 2) ==
         Strings{"2019-02-16T23:30:00-02:00", "2019-02-17T23:30:00-03:00"});
   CHECK(walk("30 * * * *", "America/Sao_Paulo", "2019-02-16T22:45:00-02:00", 3) ==
-        Strings{"2019-02-16T23:30:00-02:00", "2019-02-16T23:30:00-03:00", "2019-02-17T00:30:00-03:00"});
+        Strings{"2019-02-16T23:30:00-02:00", "2019-02-16T23:30:00-03:00",
+                "2019-02-17T00:30:00-03:00"});
   // 2024-2027: -03:00 all year.
   CHECK(walk("30 2 * * *", "America/Sao_Paulo", "2026-11-01T00:00:00-03:00", 2) ==
         Strings{"2026-11-01T02:30:00-03:00", "2026-11-02T02:30:00-03:00"});
@@ -220,7 +240,8 @@ TEST_CASE("every zone, 2024-2027: fire times follow the rules computed the slow 
     for (int hour = 0; hour <= 3; ++hour) {
       for (int minute = 0; minute < 60; minute += 15) {
         INFO(hour << ":" << minute);
-        const auto trigger = CronTrigger::from_crontab(std::to_string(minute) + " " + std::to_string(hour) + " * * *", zone);
+        const auto trigger = CronTrigger::from_crontab(
+            std::to_string(minute) + " " + std::to_string(hour) + " * * *", zone);
         CHECK(all_fire_times(trigger, from, to) == fixed_oracle(zone, from, to, hour, minute));
       }
     }

@@ -1,6 +1,6 @@
 // CronTrigger: syntax, errors, calendar edge cases and JSON. The DST rules have their own file
-// (cron_dst_test.cpp). Expected fire times are worked out from the calendar by hand (2026-01-01 is a
-// Thursday) and from the rules in docs/cron.md, never taken from the implementation's output.
+// (cron_dst_test.cpp). Expected fire times are worked out from the calendar by hand (2026-01-01 is
+// a Thursday) and from the rules in docs/cron.md, never taken from the implementation's output.
 
 #include <sked/errors.hpp>
 #include <sked/serialization.hpp>
@@ -64,7 +64,8 @@ sked::CronSyntaxError fields_error(const CronTrigger::Options& options) {
 // ---------------------------------------------------------------------------------------------------------
 // Crontab syntax
 
-TEST_CASE("crontab steps, ranges and lists select the values they name", "[triggers][cron][crontab]") {
+TEST_CASE("crontab steps, ranges and lists select the values they name",
+          "[triggers][cron][crontab]") {
   CHECK(walk("*/15 * * * *", "2026-01-01T00:07:00Z", 4) ==
         Strings{"2026-01-01T00:15:00Z", "2026-01-01T00:30:00Z", "2026-01-01T00:45:00Z",
                 "2026-01-01T01:00:00Z"});
@@ -201,7 +202,8 @@ TEST_CASE("L is the last day of the month, LW its last weekday", "[triggers][cro
   CHECK(walk("0 0 LW * *", "2024-11-01T00:00:00Z", 1) == Strings{"2024-11-29T00:00:00Z"});
 }
 
-TEST_CASE("nW is the weekday nearest day n, without leaving the month", "[triggers][cron][crontab]") {
+TEST_CASE("nW is the weekday nearest day n, without leaving the month",
+          "[triggers][cron][crontab]") {
   // 2024-06-15 is a Saturday (-> Friday 14th), 2024-09-15 a Sunday (-> Monday 16th).
   CHECK(walk("0 0 15W * *", "2024-06-01T00:00:00Z", 1) == Strings{"2024-06-14T00:00:00Z"});
   CHECK(walk("0 0 15W * *", "2024-09-01T00:00:00Z", 1) == Strings{"2024-09-16T00:00:00Z"});
@@ -253,15 +255,19 @@ TEST_CASE("a day past a month's end skips that month", "[triggers][cron][calenda
 TEST_CASE("a schedule that can never match has no next fire time, and says so quickly",
           "[triggers][cron][calendar]") {
   const auto start = std::chrono::steady_clock::now();
-  for (const char* expression : {"0 0 30 2 *", "0 0 31 4,6,9,11 *", "0 0 0 31 2 *", "0 0 0 30 2 * *"}) {
+  for (const char* expression :
+       {"0 0 30 2 *", "0 0 31 4,6,9,11 *", "0 0 0 31 2 *", "0 0 0 30 2 * *"}) {
     INFO(expression);
-    CHECK_FALSE(CronTrigger::from_crontab(expression).next_fire_time(std::nullopt, parse_time("2026-01-01T00:00:00Z")));
+    CHECK_FALSE(CronTrigger::from_crontab(expression)
+                    .next_fire_time(std::nullopt, parse_time("2026-01-01T00:00:00Z")));
   }
-  CHECK_FALSE(CronTrigger{{.month = 2, .day = 30}}.next_fire_time(std::nullopt, parse_time("2026-01-01T00:00:00Z")));
+  CHECK_FALSE(CronTrigger{{.month = 2, .day = 30}}.next_fire_time(
+      std::nullopt, parse_time("2026-01-01T00:00:00Z")));
   // The 5th Friday of February only exists in leap years starting on a Friday: 2036, not "never".
   CHECK(walk(CronTrigger{{.month = 2, .day = "5th fri"}}, "2026-01-01T00:00:00Z", 1) ==
         Strings{"2036-02-29T00:00:00Z"});
-  // Generous: these searches take microseconds; this only catches a search that steps minute by minute.
+  // Generous: these searches take microseconds; this only catches a search that steps minute by
+  // minute.
   CHECK(std::chrono::steady_clock::now() - start < 2s);
 }
 
@@ -279,8 +285,10 @@ TEST_CASE("fields below the most significant given one default to their minimum"
   // minute=30: hour stays '*'.
   CHECK(walk(CronTrigger{{.minute = 30}}, "2026-01-01T00:00:00Z", 2) ==
         Strings{"2026-01-01T00:30:00Z", "2026-01-01T01:30:00Z"});
-  // Fields between given ones stay '*': hour=5, second=*/30 fires every 30 s from 05:00 to 05:59:30.
-  const auto between = walk(CronTrigger{{.hour = 5, .second = "*/30"}}, "2026-01-01T00:00:00Z", 121);
+  // Fields between given ones stay '*': hour=5, second=*/30 fires every 30 s from 05:00 to
+  // 05:59:30.
+  const auto between =
+      walk(CronTrigger{{.hour = 5, .second = "*/30"}}, "2026-01-01T00:00:00Z", 121);
   REQUIRE(between.size() == 121);
   CHECK(between[0] == "2026-01-01T05:00:00Z");
   CHECK(between[1] == "2026-01-01T05:00:30Z");
@@ -371,7 +379,8 @@ TEST_CASE("fixed-time or wildcard is read from second, minute and hour", "[trigg
 // ---------------------------------------------------------------------------------------------------------
 // Errors
 
-TEST_CASE("an out-of-range value names the field, token, column and range", "[triggers][cron][errors]") {
+TEST_CASE("an out-of-range value names the field, token, column and range",
+          "[triggers][cron][errors]") {
   const auto e = crontab_error("61 * * * *");
   CHECK(std::string{e.what()} == "minute: '61' is out of range 0-59 (at column 1 of '61 * * * *')");
   CHECK(e.field() == "minute");
@@ -421,23 +430,29 @@ TEST_CASE("bad steps, lists and ranges are errors", "[triggers][cron][errors]") 
         "hour: expected a value 0-23 (at column 5 of '0 1- * * *')");
   // cronie refuses 'a/n' (croner reads it as a-max/n); sked refuses it and says what to write.
   CHECK(std::string{crontab_error("5/15 * * * *").what()} ==
-        "minute: '5/15' has a step but no range (write '5-59/15' or '*/15') (at column 1 of '5/15 * * * *')");
+        "minute: '5/15' has a step but no range (write '5-59/15' or '*/15') (at column 1 of '5/15 "
+        "* * * *')");
   CHECK(std::string{crontab_error("0 0 1 1 * 0 2030-2027").what()} ==
         "year: range '2030-2027' runs backwards (at column 13 of '0 0 1 1 * 0 2030-2027')");
   CHECK(std::string{crontab_error("0 0 * * 5#6").what()} ==
-        "day of week: '6' is not an occurrence 1-5 (as in 5#3, the third Friday) (at column 11 of '0 0 * * 5#6')");
+        "day of week: '6' is not an occurrence 1-5 (as in 5#3, the third Friday) (at column 11 of "
+        "'0 0 * * 5#6')");
   CHECK(std::string{crontab_error("0 0 32W * *").what()} ==
         "day of month: '32' is out of range 1-31 (at column 5 of '0 0 32W * *')");
 }
 
-TEST_CASE("a wrong number of fields or an unknown nickname is an error", "[triggers][cron][errors]") {
+TEST_CASE("a wrong number of fields or an unknown nickname is an error",
+          "[triggers][cron][errors]") {
   CHECK(std::string{crontab_error("* * * *").what()} ==
-        "expression: expected 5 fields (minute hour day-of-month month day-of-week), 6 (seconds first) "
+        "expression: expected 5 fields (minute hour day-of-month month day-of-week), 6 (seconds "
+        "first) "
         "or 7 (and a year last), got 4 (at column 1 of '* * * *')");
   CHECK(crontab_error("* * * * * * * *").field() == "expression");
-  CHECK(std::string{crontab_error("   ").what()} == "expression: the expression is empty (at column 1 of '   ')");
+  CHECK(std::string{crontab_error("   ").what()} ==
+        "expression: the expression is empty (at column 1 of '   ')");
   CHECK(std::string{crontab_error("@fortnightly").what()} ==
-        "expression: unknown nickname '@fortnightly' (expected @yearly, @annually, @monthly, @weekly, "
+        "expression: unknown nickname '@fortnightly' (expected @yearly, @annually, @monthly, "
+        "@weekly, "
         "@daily, @midnight or @hourly) (at column 1 of '@fortnightly')");
   CHECK(crontab_error("@reboot").token() == "@reboot");
   CHECK(std::string{crontab_error("@daily 5").what()} ==
@@ -448,15 +463,17 @@ TEST_CASE("field-style errors name the field and follow APScheduler's validation
           "[triggers][cron][fields][errors]") {
   CHECK(std::string{fields_error({.minute = "*/60"}).what()} ==
         "minute: step 60 is larger than the range 0-59 allows (at column 3 of '*/60')");
-  CHECK(std::string{fields_error({.hour = "5-1"}).what()} ==
-        "hour: range '5-1' runs backwards (only crontab ranges wrap around) (at column 1 of '5-1')");
+  CHECK(
+      std::string{fields_error({.hour = "5-1"}).what()} ==
+      "hour: range '5-1' runs backwards (only crontab ranges wrap around) (at column 1 of '5-1')");
   CHECK(std::string{fields_error({.hour = "2-4/3"}).what()} ==
         "hour: step 3 is larger than the range 2-4 allows (at column 5 of '2-4/3')");
   CHECK(std::string{fields_error({.day_of_week = 7}).what()} ==
         "day_of_week: '7' is out of range 0-6 (at column 1 of '7')");
-  CHECK(std::string{fields_error({.day_of_week = "mon-fri/2"}).what()} ==
-        "day_of_week: 'mon-fri/2': a step after names is not supported; use numbers (at column 1 of "
-        "'mon-fri/2')");
+  CHECK(
+      std::string{fields_error({.day_of_week = "mon-fri/2"}).what()} ==
+      "day_of_week: 'mon-fri/2': a step after names is not supported; use numbers (at column 1 of "
+      "'mon-fri/2')");
   CHECK(std::string{fields_error({.day = "6th mon"}).what()} ==
         "day: '6th' is not 1st, 2nd, 3rd, 4th, 5th or last (at column 1 of '6th mon')");
   CHECK(std::string{fields_error({.day = "2nd funday"}).what()} ==
@@ -497,8 +514,9 @@ TEST_CASE("start and end dates bound the fire times, inclusively", "[triggers][c
         Strings{"2026-01-01T12:00:00Z", "2026-01-02T12:00:00Z"});
 }
 
-TEST_CASE("cron jitter delays by less than the jitter, deterministically, never twice or out of order",
-          "[triggers][cron][jitter]") {
+TEST_CASE(
+    "cron jitter delays by less than the jitter, deterministically, never twice or out of order",
+    "[triggers][cron][jitter]") {
   const CronTrigger trigger{{.minute = "*", .jitter = 20s, .jitter_seed = 7}};
   const auto start = parse_time("2026-01-01T00:00:00Z");
   std::optional<sked::TimePoint> t;
@@ -548,13 +566,20 @@ TEST_CASE("cron triggers round-trip through JSON", "[triggers][cron][serializati
   const auto berlin = sked::TimeZone::locate("Europe/Berlin");
   const std::vector<CronTrigger> triggers{
       CronTrigger::from_crontab("30 2 * * *", berlin),
-      CronTrigger::from_crontab("*/20 * * * * * 2027",
-                                CronTrigger::Options{.start_date = parse_time("2026-01-01T00:00:00Z"),
-                                                     .end_date = parse_time("2027-06-01T00:00:00.25Z"),
-                                                     .jitter = 5s,
-                                                     .jitter_seed = 99}),
-      CronTrigger{{.year = "2026-2030", .month = "jan-mar", .day = "last fri", .week = "*/2",
-                   .day_of_week = "0-4", .hour = 9, .minute = "5/20", .second = "0",
+      CronTrigger::from_crontab(
+          "*/20 * * * * * 2027",
+          CronTrigger::Options{.start_date = parse_time("2026-01-01T00:00:00Z"),
+                               .end_date = parse_time("2027-06-01T00:00:00.25Z"),
+                               .jitter = 5s,
+                               .jitter_seed = 99}),
+      CronTrigger{{.year = "2026-2030",
+                   .month = "jan-mar",
+                   .day = "last fri",
+                   .week = "*/2",
+                   .day_of_week = "0-4",
+                   .hour = 9,
+                   .minute = "5/20",
+                   .second = "0",
                    .timezone = sked::TimeZone::locate("America/New_York")}},
       CronTrigger{CronTrigger::Options{}},
   };
@@ -575,20 +600,22 @@ TEST_CASE("cron triggers round-trip through JSON", "[triggers][cron][serializati
 TEST_CASE("unreadable cron JSON is a SerializationError naming the problem",
           "[triggers][cron][serialization][errors]") {
   using sked::SerializationError;
-  CHECK_THROWS_WITH(sked::trigger_from_json({{"type", "cron"}, {"version", 1}, {"crontab", "61 * * * *"}}),
-                    Catch::Contains("cron trigger: minute: '61' is out of range 0-59"));
-  CHECK_THROWS_WITH(sked::trigger_from_json({{"type", "cron"}, {"version", 2}, {"crontab", "* * * * *"}}),
-                    Catch::Contains("version 2"));
+  CHECK_THROWS_WITH(
+      sked::trigger_from_json({{"type", "cron"}, {"version", 1}, {"crontab", "61 * * * *"}}),
+      Catch::Contains("cron trigger: minute: '61' is out of range 0-59"));
+  CHECK_THROWS_WITH(
+      sked::trigger_from_json({{"type", "cron"}, {"version", 2}, {"crontab", "* * * * *"}}),
+      Catch::Contains("version 2"));
   CHECK_THROWS_WITH(sked::trigger_from_json({{"type", "cron"}, {"version", 1}}),
                     Catch::Contains("'crontab'") && Catch::Contains("'fields'"));
   CHECK_THROWS_WITH(
       sked::trigger_from_json({{"type", "cron"}, {"version", 1}, {"fields", {{"fortnight", "1"}}}}),
       Catch::Contains("unknown field 'fortnight'"));
-  CHECK_THROWS_WITH(sked::trigger_from_json({{"type", "cron"},
-                                             {"version", 1},
-                                             {"crontab", "* * * * *"},
-                                             {"timezone", "Mars/Base"}}),
-                    Catch::Contains("Mars/Base"));
-  CHECK_THROWS_AS(sked::trigger_from_json({{"type", "cron"}, {"version", 1}, {"fields", {{"hour", 5}}}}),
-                  SerializationError);
+  CHECK_THROWS_WITH(
+      sked::trigger_from_json(
+          {{"type", "cron"}, {"version", 1}, {"crontab", "* * * * *"}, {"timezone", "Mars/Base"}}),
+      Catch::Contains("Mars/Base"));
+  CHECK_THROWS_AS(
+      sked::trigger_from_json({{"type", "cron"}, {"version", 1}, {"fields", {{"hour", 5}}}}),
+      SerializationError);
 }

@@ -14,21 +14,23 @@ namespace detail {
 struct CronSchedule;
 }  // namespace detail
 
-/// Fires whenever the wall clock in its time zone matches a schedule, written either field by field as
-/// APScheduler's CronTrigger takes it, or as a crontab line read the way cronie (Vixie cron) reads it.
-/// docs/cron.md has the full syntax, the DST rules and how sked differs from cronie, croner and
-/// APScheduler.
+/// Fires whenever the wall clock in its time zone matches a schedule, written either field by field
+/// as APScheduler's CronTrigger takes it, or as a crontab line read the way cronie (Vixie cron)
+/// reads it. docs/cron.md has the full syntax, the DST rules and how sked differs from cronie,
+/// croner and APScheduler.
 ///
-/// - Fire times are computed on the zone's wall clock and returned as UTC instants. A trigger without a
-///   zone takes the scheduler's when the job is added (`bind`); until then it computes in UTC.
-/// - DST: a *fixed-time* schedule (none of second, minute, hour starts with `*`) whose wall time falls in
-///   a spring-forward gap fires once, at the first instant after the gap, and fires once in a repeated
-///   hour, at the first occurrence. A *wildcard* schedule has no fire times in a gap and fires in both
-///   passes of a repeated hour.
-/// - A bad expression throws `CronSyntaxError` naming the field, the token, its column and the allowed
-///   range. A schedule that can never match (`0 0 30 2 *`) builds, and has no next fire time.
-/// - Jitter delays each fire time by an amount in [0, jitter) derived from the fire time and the seed, so a
-///   reloaded trigger fires identically. It should be smaller than the gap between fire times.
+/// - Fire times are computed on the zone's wall clock and returned as UTC instants. A trigger
+///   without a zone takes the scheduler's when the job is added (`bind`); until then, UTC.
+/// - DST: a *fixed-time* schedule (none of second, minute, hour starts with `*`) whose wall time
+///   falls in a spring-forward gap fires once, at the first instant after the gap, and fires once
+///   in a repeated hour, at the first occurrence. A *wildcard* schedule has no fire times in a gap
+///   and fires in both passes of a repeated hour.
+/// - A bad expression throws `CronSyntaxError` naming the field, the token, its column and the
+///   allowed range. A schedule that can never match (`0 0 30 2 *`) builds, and has no next fire
+///   time.
+/// - Jitter delays each fire time by an amount in [0, jitter) derived from the fire time and the
+///   seed, so a reloaded trigger fires identically. It should be smaller than the gap between fire
+///   times.
 ///
 /// Immutable and thread-safe; copies share the compiled schedule.
 ///
@@ -40,10 +42,10 @@ class CronTrigger final : public Trigger {
   /// One field of the field style: an expression (`"*/5"`, `"mon-fri"`, `"last fri"`) or a number.
   class Field {
    public:
-    Field(const char* text) : text_(text) {}                // NOLINT(google-explicit-constructor)
-    Field(std::string text) : text_(std::move(text)) {}     // NOLINT(google-explicit-constructor)
-    Field(std::string_view text) : text_(text) {}           // NOLINT(google-explicit-constructor)
-    Field(int value) : text_(std::to_string(value)) {}      // NOLINT(google-explicit-constructor)
+    Field(const char* text) : text_(text) {}             // NOLINT(google-explicit-constructor)
+    Field(std::string text) : text_(std::move(text)) {}  // NOLINT(google-explicit-constructor)
+    Field(std::string_view text) : text_(text) {}        // NOLINT(google-explicit-constructor)
+    Field(int value) : text_(std::to_string(value)) {}   // NOLINT(google-explicit-constructor)
     [[nodiscard]] const std::string& text() const noexcept { return text_; }
     friend bool operator==(const Field&, const Field&) = default;
 
@@ -51,10 +53,10 @@ class CronTrigger final : public Trigger {
     std::string text_;
   };
 
-  /// APScheduler's CronTrigger arguments. Unset fields more significant than the most significant set
-  /// one are `*`; unset fields less significant than it take their minimum (`hour = 5` fires at
-  /// 05:00:00 each day); with no field set at all the trigger fires every second. `day_of_week` counts
-  /// `0 = mon`, as APScheduler does.
+  /// APScheduler's CronTrigger arguments. Unset fields more significant than the most significant
+  /// set one are `*`; unset fields less significant than it take their minimum (`hour = 5` fires at
+  /// 05:00:00 each day); with no field set at all the trigger fires every second. `day_of_week`
+  /// counts `0 = mon`, as APScheduler does.
   struct Options {
     std::optional<Field> year{};
     std::optional<Field> month{};
@@ -75,13 +77,14 @@ class CronTrigger final : public Trigger {
     std::uint64_t jitter_seed = 0;
   };
 
-  /// Throws `CronSyntaxError` for a bad field and `InvalidArgument` for an end before the start or a
-  /// negative jitter.
+  /// Throws `CronSyntaxError` for a bad field and `InvalidArgument` for an end before the start or
+  /// a negative jitter.
   explicit CronTrigger(Options options);
 
-  /// Reads a crontab line as cronie does: `min hour dom mon dow`; six fields put seconds first, seven add
-  /// a year last; `@daily` and the other nicknames; Quartz's `L`, `W`, `#` and `?`. `options` may set
-  /// everything but the fields. Throws `CronSyntaxError`, or `InvalidArgument` when `options` sets a field.
+  /// Reads a crontab line as cronie does: `min hour dom mon dow`; six fields put seconds first,
+  /// seven add a year last; `@daily` and the other nicknames; Quartz's `L`, `W`, `#` and `?`.
+  /// `options` may set everything but the fields. Throws `CronSyntaxError`, or `InvalidArgument`
+  /// when `options` sets a field.
   [[nodiscard]] static CronTrigger from_crontab(std::string_view expression, Options options);
   [[nodiscard]] static CronTrigger from_crontab(std::string_view expression, const TimeZone& zone);
   [[nodiscard]] static CronTrigger from_crontab(std::string_view expression);
