@@ -370,6 +370,12 @@ TEST_CASE("the blocking scheduler runs the loop in the calling thread until shut
       static_cast<sked::EventMask>(EventKind::job_submitted));
   scheduler.add_job({.callable = [](const sked::JobContext&) {}, .trigger = sked::IntervalTrigger{10s}});
   auto mover = std::async(std::launch::async, [&] {
+    // start() is called below, maybe after this thread gets going: until then the scheduler is stopped
+    // just as it is at the end, and leaving at once would leave start() blocked for ever.
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (scheduler.state() == sked::SchedulerState::stopped && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+    }
     while (runs < 3 && scheduler.state() != sked::SchedulerState::stopped) {
       if (scheduler.wait_idle(100ms)) clock->advance(10s);
     }
