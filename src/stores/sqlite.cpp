@@ -19,11 +19,14 @@
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
+#include <exception>
 #include <map>
 #include <mutex>
 #include <random>
 #include <set>
 #include <thread>
+#include <unordered_map>
+#include <utility>
 
 namespace sked {
 namespace {
@@ -42,6 +45,8 @@ constexpr int delete_batch_size = 2000;
 // Due rows read per query while claiming (keyset pages, so rows skipped because they cannot run
 // here do not stop the jobs behind them from being claimed).
 constexpr std::size_t claim_page_size = 256;
+// Parsed jobs kept to spare claims the JSON parsing of job_state rows that have not changed.
+constexpr std::size_t max_cached_jobs = 50'000;
 
 bool is_lock_error(int code) noexcept {
   const int primary = code & 0xff;
@@ -202,6 +207,18 @@ class SqliteJobStore::Impl {
   void unregister() noexcept;
   static Execution read_execution(SQLite::Statement& s);
 
+  // Group commit: a completion waits while another thread commits, then commits every completion
+  // that queued meanwhile in one transaction. Each caller still returns only once its record is
+  // committed, but worker threads finishing together share one commit instead of queueing for one
+  // each.
+  struct PendingCompletion {
+    const Execution* execution = nullptr;
+    bool done = false;
+    std::exception_ptr error{};
+  };
+  void complete(const Execution& execution);
+  void write_completions(const std::vector<PendingCompletion*>& batch);
+
   void backoff(int attempt) const {
     // Grows to about 100 ms, jittered so that processes that collided do not collide again in step.
     const auto cap = std::min(100'000L, 1000L << std::min(attempt, 7));
@@ -223,6 +240,19 @@ class SqliteJobStore::Impl {
   TimePoint last_reap_{};
   mutable std::map<std::string, std::string, std::less<>>
       reported_bad_rows_;  // id -> job_state reported
+
+  // id -> the job_state text last read and the job it gave: claims then skip re-parsing unchanged
+  // JSON.
+  struct CachedJob {
+    std::string state{};
+    std::shared_ptr<const Job> job{};
+  };
+  mutable std::unordered_map<std::string, CachedJob> parsed_;
+
+  std::mutex completion_mutex_;
+  std::condition_variable completion_cv_;
+  std::vector<PendingCompletion*> completion_queue_;
+  bool completion_writer_ = false;
 
   std::mutex beat_mutex_;
   std::condition_variable beat_cv_;
@@ -306,7 +336,21 @@ std::shared_ptr<Job> SqliteJobStore::Impl::read_job(const std::string& id,
                                                     const std::string& state,
                                                     std::vector<std::string>& warnings) const {
   try {
-    return std::make_shared<Job>(read_job_or_throw(id, next, state));
+    if (const auto it = parsed_.find(id); it != parsed_.end() && it->second.state == state) {
+      auto job = std::make_shared<Job>(*it->second.job);
+      job->next_run_time.reset();
+      if (next) {
+        job->next_run_time = parse_db_time(*next);
+        if (!job->next_run_time) return std::make_shared<Job>(read_job_or_throw(id, next, state));
+      }
+      return job;
+    }
+    auto job = std::make_shared<Job>(read_job_or_throw(id, next, state));
+    // Bounded: a store with more jobs than this re-parses some, and stays correct.
+    if (parsed_.size() >= max_cached_jobs) parsed_.clear();
+    // A copy of its own: callers may move out of the job they get.
+    parsed_[id] = CachedJob{state, std::make_shared<const Job>(*job)};
+    return job;
   } catch (const SerializationError& e) {
     const auto it = reported_bad_rows_.find(id);
     if (it == reported_bad_rows_.end() || it->second != state) {
@@ -373,7 +417,8 @@ std::vector<ClaimedJob> SqliteJobStore::Impl::claim(TimePoint now, std::size_t l
   std::vector<ClaimedJob> claims;
   const TimePoint wall = clock_->now();
   WriteTransaction tx{db_};
-  // The claim's own heartbeat also makes sure this scheduler's row exists: the runs it starts name it.
+  // The claim's own heartbeat also makes sure this scheduler's row exists: the runs it starts name
+  // it.
   beat(wall, warnings);
   if (wall - last_reap_ >= options_.heartbeat_interval || !registered_) reap(wall, warnings);
 
@@ -486,8 +531,8 @@ void SqliteJobStore::Impl::beat(TimePoint wall, std::vector<std::string>& warnin
   s->bind(2, format_db_time(wall));
   if (s->exec() > 0) return;
   // Another scheduler took this one for dead (its heartbeat was older than stale_after: the process
-  // was stopped, or the clocks disagree) and recorded its unfinished runs interrupted; completing them
-  // records how they really ended.
+  // was stopped, or the clocks disagree) and recorded its unfinished runs interrupted; completing
+  // them records how they really ended.
   warnings.push_back(
       fmt::format("job store '{}': scheduler '{}' was taken for dead by another process and "
                   "registers again; raise stale_after if this recurs",
@@ -498,11 +543,12 @@ void SqliteJobStore::Impl::beat(TimePoint wall, std::vector<std::string>& warnin
 void SqliteJobStore::Impl::register_self(TimePoint wall, bool first,
                                          std::vector<std::string>& warnings) {
   // Runs still started under this id were left by an earlier process that used the same id.
-  const int n = !first ? 0
-                       : interrupt_runs_of(scheduler_id_,
-                                           fmt::format("sked::Interrupted: scheduler '{}' restarted "
-                                                       "while this run was in progress",
-                                                       scheduler_id_));
+  const int n = !first
+                    ? 0
+                    : interrupt_runs_of(scheduler_id_,
+                                        fmt::format("sked::Interrupted: scheduler '{}' restarted "
+                                                    "while this run was in progress",
+                                                    scheduler_id_));
   if (n > 0) {
     warnings.push_back(
         fmt::format("job store '{}': recorded {} run(s) left started by an earlier process with "
@@ -671,6 +717,60 @@ Execution SqliteJobStore::Impl::read_execution(SQLite::Statement& s) {
   return e;
 }
 
+void SqliteJobStore::Impl::complete(const Execution& execution) {
+  PendingCompletion mine{&execution};
+  std::unique_lock lock(completion_mutex_);
+  completion_queue_.push_back(&mine);
+  while (!mine.done) {
+    if (completion_writer_) {
+      completion_cv_.wait(lock);
+      continue;
+    }
+    completion_writer_ = true;
+    const auto batch = std::exchange(completion_queue_, {});
+    lock.unlock();
+    std::exception_ptr error;
+    try {
+      write_completions(batch);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    lock.lock();
+    for (auto* p : batch) {
+      p->error = error;
+      p->done = true;
+    }
+    completion_writer_ = false;
+    completion_cv_.notify_all();
+  }
+  if (mine.error) std::rethrow_exception(mine.error);
+}
+
+void SqliteJobStore::Impl::write_completions(const std::vector<PendingCompletion*>& batch) {
+  auto write = [&] {
+    WriteTransaction tx{db_};
+    for (const auto* p : batch) {
+      const Execution& e = *p->execution;
+      Use s{
+          statement("UPDATE sked_job_execution SET status = ?2, duration = ?3, finished = ?4, "
+                    "exception = ?5, traceback = ?6 WHERE id = ?1")};
+      s->bind(1, static_cast<std::int64_t>(e.id));
+      s->bind(2, status_text(e.status));
+      if (e.duration) {
+        s->bind(3, static_cast<double>(e.duration->count()) / 1e6);
+      } else {
+        s->bind(3);
+      }
+      bind_optional_time(*s, 4, e.finished);
+      s->bind(5, e.exception);
+      s->bind(6, e.traceback);
+      s->exec();
+    }
+    tx.commit();
+  };
+  locked(batch.size() == 1 ? "recording how a run ended" : "recording how runs ended", write);
+}
+
 // ---- the public face ---------------------------------------------------------------------------
 
 SqliteJobStore::SqliteJobStore(std::string path, SqliteJobStoreOptions options)
@@ -736,8 +836,9 @@ std::optional<TimePoint> SqliteJobStore::next_run_time() const {
   // One descent of the next_run_time index: as cheap as asking PRAGMA data_version whether anything
   // changed, and it always sees what other processes committed.
   auto next = [&]() -> std::optional<TimePoint> {
-    Use s{impl_->statement("SELECT id, next_run_time FROM sked_job WHERE next_run_time IS NOT NULL "
-                           "ORDER BY next_run_time LIMIT 1")};
+    Use s{
+        impl_->statement("SELECT id, next_run_time FROM sked_job WHERE next_run_time IS NOT NULL "
+                         "ORDER BY next_run_time LIMIT 1")};
     if (!s->executeStep()) return std::nullopt;
     const std::string text = s->getColumn(1).getString();
     const auto t = parse_db_time(text);
@@ -774,25 +875,7 @@ std::vector<ClaimedJob> SqliteJobStore::claim_due_jobs(TimePoint now, std::size_
   return claims;
 }
 
-void SqliteJobStore::complete_execution(const Execution& execution) {
-  auto complete = [&] {
-    Use s{
-        impl_->statement("UPDATE sked_job_execution SET status = ?2, duration = ?3, finished = ?4, "
-                         "exception = ?5, traceback = ?6 WHERE id = ?1")};
-    s->bind(1, static_cast<std::int64_t>(execution.id));
-    s->bind(2, status_text(execution.status));
-    if (execution.duration) {
-      s->bind(3, static_cast<double>(execution.duration->count()) / 1e6);
-    } else {
-      s->bind(3);
-    }
-    bind_optional_time(*s, 4, execution.finished);
-    s->bind(5, execution.exception);
-    s->bind(6, execution.traceback);
-    s->exec();
-  };
-  impl_->locked("recording how a run ended", complete);
-}
+void SqliteJobStore::complete_execution(const Execution& execution) { impl_->complete(execution); }
 
 std::vector<Execution> SqliteJobStore::get_executions(const ExecutionQuery& query) const {
   std::string sql =

@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <thread>
 
 using namespace std::chrono_literals;
 using sked::ExecutionStatus;
@@ -621,4 +622,58 @@ TEST_CASE("a scheduler taken for dead by another registers again and keeps claim
   first.status = ExecutionStatus::executed;
   store->complete_execution(first);
   CHECK(store->get_executions({.job_id = "a"}).at(0).status == ExecutionStatus::executed);
+}
+
+TEST_CASE("jobs read before are read again as the file now has them", "[store][sqlite][shared]") {
+  Fixture f;
+  auto store = f.open();
+  store->add_job(interval_job("j", 1min, t0));
+  // Listing hands out jobs the caller may move from; later reads must not be affected.
+  auto listed = store->get_all_jobs();
+  auto moved = std::move(listed.at(0));
+  (void)moved;
+  CHECK(store->get_all_jobs().at(0).task == "task");
+  const auto first = store->claim_due_jobs(t0, 10, {});
+  REQUIRE(first.size() == 1);
+  CHECK(first[0].job->id == "j");
+  CHECK(first[0].job->task == "task");
+  // Another process changes the job: the next claim runs the changed one.
+  auto changed = interval_job("j", 1min, t0 + 1min);
+  changed.task = "other_task";
+  f.open()->update_job(changed);
+  const auto claims = store->claim_due_jobs(t0 + 1min, 10, {});
+  REQUIRE(claims.size() == 1);
+  CHECK(claims[0].job->id == "j");
+  CHECK(claims[0].job->task == "other_task");
+  CHECK(claims[0].job->next_run_time == t0 + 1min);
+}
+
+TEST_CASE("completions from several threads at once are all recorded", "[store][sqlite][history]") {
+  const int threads = GENERATE(1, 2, 4);
+  Fixture f;
+  auto store = f.open();
+  for (int i = 0; i < 40; ++i) store->add_job(interval_job("j" + std::to_string(i), 1min, t0));
+  std::vector<sked::Execution> started;
+  for (const auto& claim : store->claim_due_jobs(t0, 100, {}))
+    started.push_back(claim.executions.at(0));
+  REQUIRE(started.size() == 40);
+  std::vector<std::thread> workers;
+  for (int w = 0; w < threads; ++w) {
+    workers.emplace_back([&, w] {
+      for (std::size_t i = static_cast<std::size_t>(w); i < started.size();
+           i += static_cast<std::size_t>(threads)) {
+        auto e = started[i];
+        e.status = i % 3 == 0 ? ExecutionStatus::error : ExecutionStatus::executed;
+        e.exception = i % 3 == 0 ? "std::runtime_error: " + e.job_id : "";
+        e.duration = std::chrono::microseconds{static_cast<long>(i) + 1};
+        store->complete_execution(e);
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  CHECK(store->get_executions({.status = ExecutionStatus::started}).empty());
+  const auto errors = store->get_executions({.status = ExecutionStatus::error});
+  CHECK(errors.size() == 14);
+  for (const auto& e : errors) CHECK(e.exception == "std::runtime_error: " + e.job_id);
+  CHECK(store->get_executions({.status = ExecutionStatus::executed}).size() == 26);
 }
