@@ -1,28 +1,35 @@
-// The seed's example in C++: a blocking scheduler runs `print_task` every 15 seconds until Ctrl-C.
+// The seed's example in C++: a blocking scheduler runs `print_task` every 15 seconds until Ctrl-C,
+// keeping the job and its execution history in an SQLite file, as the seed does in Django's database.
 //
-//   print_task [--runs N] [--interval SECONDS]
+//   print_task [--runs N] [--interval SECONDS] [--db PATH]
 //
-// --runs stops it after N runs (for scripts); --interval changes the 15 seconds.
+// --runs stops it after N runs (for scripts); --interval changes the 15 seconds; --db changes the file
+// (sked.sqlite3 in the working directory). Look at the history with
+//   sqlite3 sked.sqlite3 'SELECT * FROM sked_job_execution ORDER BY run_time DESC LIMIT 5'
 
 #include <sked/sked.hpp>
 
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <string>
 #include <string_view>
 #include <thread>
 
 int main(int argc, char** argv) {
   int max_runs = 0;
   long interval = 15;
+  std::string db = "sked.sqlite3";
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg{argv[i]};
     if (arg == "--runs" && i + 1 < argc) {
       max_runs = std::atoi(argv[++i]);
     } else if (arg == "--interval" && i + 1 < argc) {
       interval = std::atol(argv[++i]);
+    } else if (arg == "--db" && i + 1 < argc) {
+      db = argv[++i];
     } else {
-      std::cerr << "usage: print_task [--runs N] [--interval SECONDS]\n";
+      std::cerr << "usage: print_task [--runs N] [--interval SECONDS] [--db PATH]\n";
       return 2;
     }
   }
@@ -37,6 +44,12 @@ int main(int argc, char** argv) {
 
   sked::BlockingScheduler scheduler{
       {.logger = sked::stderr_logger(sked::LogLevel::info), .log_level = sked::LogLevel::info}};
+  try {
+    scheduler.add_jobstore(std::make_shared<sked::SqliteJobStore>(db));
+  } catch (const sked::Error& e) {
+    std::cerr << "print_task: " << e.what() << '\n';
+    return 1;
+  }
   scheduler.add_executor(std::make_shared<sked::ThreadPoolExecutor>(1));
 
   std::atomic<int> runs{0};

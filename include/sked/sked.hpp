@@ -11,6 +11,7 @@
 #include <sked/scheduler.hpp>
 #include <sked/serialization.hpp>
 #include <sked/stores/memory.hpp>
+#include <sked/stores/sqlite.hpp>
 #include <sked/tasks.hpp>
 #include <sked/time.hpp>
 #include <sked/trigger.hpp>

@@ -184,3 +184,23 @@ TEMPLATE_LIST_TEST_CASE("jobs the claim filter rejects stay due and untouched", 
   // Once runnable, it is claimed like any other due job.
   CHECK(store->claim_due_jobs(t0 + 2s, 10, {}).at(0).job->id == "foreign");
 }
+
+TEMPLATE_LIST_TEST_CASE("a run begun outside the schedule is recorded and counts as running",
+                        "[store][contract][run_now]", StoreFactories) {
+  TestType factory;
+  auto store = factory.make();
+  store->add_job(interval_job("j", 1min, t0 + 1min));
+  const auto started = store->begin_execution("j", t0 + 10s);
+  CHECK(started.status == ExecutionStatus::started);
+  CHECK(started.job_id == "j");
+  CHECK(started.id != 0);
+  CHECK(store->lookup_job("j")->next_run_time == t0 + 1min);  // the schedule is unchanged
+  // One instance is running, so the regular fire time is skipped under max_instances = 1.
+  CHECK(store->claim_due_jobs(t0 + 1min, 10, {}).at(0).executions.at(0).status == ExecutionStatus::max_instances);
+  auto done = started;
+  done.status = ExecutionStatus::executed;
+  store->complete_execution(done);
+  const auto history = store->get_executions({.job_id = "j", .status = ExecutionStatus::executed});
+  REQUIRE(history.size() == 1);
+  CHECK(history[0].run_time == t0 + 10s);
+}

@@ -1,7 +1,10 @@
 #pragma once
 // The stores the shared contract suite runs against. A new store adds a factory here.
 
+#include "support/temp_dir.hpp"
+
 #include <sked/stores/memory.hpp>
+#include <sked/stores/sqlite.hpp>
 
 #include <memory>
 #include <tuple>
@@ -13,6 +16,16 @@ struct MemoryStoreFactory {
   std::shared_ptr<JobStore> make() { return std::make_shared<MemoryJobStore>(); }
 };
 
-using StoreFactories = std::tuple<MemoryStoreFactory>;
+/// A fresh file in a scratch directory per factory.
+struct SqliteStoreFactory {
+  static constexpr const char* name = "sqlite";
+  TempDir dir;
+  std::shared_ptr<JobStore> make() {
+    return std::make_shared<SqliteJobStore>(
+        dir.file("contract.sqlite3"), SqliteJobStoreOptions{.on_warning = [](std::string_view) {}});
+  }
+};
+
+using StoreFactories = std::tuple<MemoryStoreFactory, SqliteStoreFactory>;
 
 }  // namespace sked::test

@@ -1,0 +1,104 @@
+#pragma once
+// The SQLite job store: jobs and their execution history in one file that survives restarts and can
+// be shared by several scheduler processes.
+
+#include <sked/job_store.hpp>
+#include <sked/time.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace sked {
+
+/// How `SqliteJobStore` opens and uses its file. Every field has a working default.
+struct SqliteJobStoreOptions {
+  /// How long one SQLite call waits for another connection's write lock before giving up.
+  std::chrono::milliseconds busy_timeout{5000};
+  /// How often a call that still found the database locked is retried (with growing, jittered
+  /// pauses) before it fails with `StoreError`. Locking never shows up as a job failure: a failed
+  /// claim is retried by the scheduler at its next pass.
+  int max_lock_retries = 20;
+  /// `PRAGMA synchronous`: "NORMAL" (the WAL default) makes each commit survive a crash or SIGKILL
+  /// of the process; "FULL" also survives power loss, at one fsync per commit.
+  std::string synchronous = "NORMAL";
+  /// This scheduler's id in `sked_scheduler`; must be unique among the live processes sharing the
+  /// file. Empty: `host:pid:random`.
+  std::string scheduler_id{};
+  /// How often a store that claims jobs writes its heartbeat.
+  Duration heartbeat_interval = std::chrono::seconds{5};
+  /// A scheduler whose heartbeat is older than this is dead: its `started` runs are recorded
+  /// `interrupted`. Must exceed the heartbeat interval plus the clock skew between hosts. A
+  /// scheduler on this host whose process no longer exists is known dead at once.
+  Duration stale_after = std::chrono::seconds{30};
+  /// Timestamps heartbeats and interruptions. Empty: the real clock. Tests pass a ManualClock.
+  std::shared_ptr<Clock> clock{};
+  /// Receives problems that are reported rather than thrown: a job_state that cannot be read (with
+  /// the job id), interrupted runs found. Empty: written to stderr as `sked: WARNING: ...`.
+  std::function<void(std::string_view message)> on_warning{};
+};
+
+/// Keeps jobs and execution history in an SQLite database file (tables `sked_job`,
+/// `sked_job_execution`, `sked_scheduler`; see docs/sqlite.md for the schema and how to query it).
+///
+/// Times are stored as fixed-width UTC text, `2026-01-01T09:30:00.000000Z`: exact to the
+/// microsecond, readable in the sqlite3 shell, and sorting as text sorts them in time.
+///
+/// Several processes may share one file: claims are single `BEGIN IMMEDIATE` transactions and every
+/// (job, run time) pair is written at most once (`UNIQUE(job_id, run_time)`), so no fire time runs
+/// twice. A store that claims jobs registers itself with a heartbeat; runs left `started` by a
+/// scheduler that died are recorded `interrupted` by whichever store notices first, and
+/// `max_instances` counts the `started` runs of every process. Jobs bound to a plain callable
+/// cannot be stored here
+/// (`SerializationError`). A row whose job_state cannot be read is reported once through
+/// `on_warning`, skipped and never changed or deleted; `lookup_job` throws `SerializationError`
+/// naming it.
+///
+/// The constructor creates the file when it does not exist and migrates an older sked schema
+/// forward. It throws `StoreError` naming the path for a file that is not an SQLite database, an
+/// SQLite database that is not a sked store, or a store written by a newer sked (left unchanged).
+/// Database failures throw `StoreError` with the path and SQLite result code. This class is
+/// thread-safe.
+///
+/// **Example**:
+///   scheduler.add_jobstore(std::make_shared<sked::SqliteJobStore>("sked.sqlite3"));
+class SqliteJobStore final : public JobStore {
+ public:
+  /// The schema version this sked writes (`PRAGMA user_version`).
+  static constexpr int schema_version = 2;
+
+  explicit SqliteJobStore(std::string path, SqliteJobStoreOptions options = {});
+  /// Records this store's unfinished runs as interrupted and unregisters it. Never throws.
+  ~SqliteJobStore() override;
+  SqliteJobStore(const SqliteJobStore&) = delete;
+  SqliteJobStore& operator=(const SqliteJobStore&) = delete;
+
+  void add_job(const Job& job) override;
+  void update_job(const Job& job) override;
+  void remove_job(std::string_view id) override;
+  void remove_all_jobs() override;
+  [[nodiscard]] std::optional<Job> lookup_job(std::string_view id) const override;
+  [[nodiscard]] std::vector<Job> get_all_jobs() const override;
+  [[nodiscard]] std::optional<TimePoint> next_run_time() const override;
+  [[nodiscard]] std::vector<ClaimedJob> claim_due_jobs(TimePoint now, std::size_t limit,
+                                                       const ClaimFilter& runnable) override;
+  /// A UNIQUE(job_id, run_time) clash (a run already recorded at that instant) is a StoreError.
+  [[nodiscard]] Execution begin_execution(std::string_view job_id, TimePoint run_time) override;
+  void complete_execution(const Execution& execution) override;
+  [[nodiscard]] std::vector<Execution> get_executions(const ExecutionQuery& query) const override;
+  /// Deletes in batches of a few thousand rows, each its own transaction, so schedulers sharing the
+  /// file keep claiming meanwhile. Never deletes `started` runs.
+  std::size_t delete_old_executions(TimePoint cutoff) override;
+
+  [[nodiscard]] const std::string& path() const noexcept;
+  /// This store's id in `sked_scheduler` (registered on its first claim).
+  [[nodiscard]] const std::string& scheduler_id() const noexcept;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sked

@@ -1,0 +1,971 @@
+#include <sked/errors.hpp>
+#include <sked/serialization.hpp>
+#include <sked/stores/sqlite.hpp>
+
+#include "detail/sqlite_schema.hpp"
+#include "detail/sqlite_time.hpp"
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Exception.h>
+#include <SQLiteCpp/Statement.h>
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <unistd.h>
+#include <cerrno>
+#include <cmath>
+#include <condition_variable>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+
+namespace sked {
+namespace {
+
+using detail::format_db_time;
+using detail::parse_db_time;
+
+std::optional<std::string> optional_text(const SQLite::Column& c) {
+  if (c.isNull()) return std::nullopt;
+  return c.getString();
+}
+
+// Rows per transaction when deleting old history: large enough to be quick, small enough that
+// schedulers sharing the file are never held up for long.
+constexpr int delete_batch_size = 2000;
+// Due rows read per query while claiming (keyset pages, so rows skipped because they cannot run
+// here do not stop the jobs behind them from being claimed).
+constexpr std::size_t claim_page_size = 256;
+// Parsed jobs kept to spare claims the JSON parsing of job_state rows that have not changed.
+constexpr std::size_t max_cached_jobs = 50'000;
+
+bool is_lock_error(int code) noexcept {
+  const int primary = code & 0xff;
+  return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "unknown-host";
+  return buf;
+}
+
+std::uint64_t random_u64() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  return rng();
+}
+
+// Scheduler ids of the stores alive in this process. A registered scheduler with this host and pid
+// that is not listed here was left by an earlier process that had the same pid, and is dead.
+struct LiveIds {
+  std::mutex mutex;
+  std::set<std::string, std::less<>> ids;
+};
+LiveIds& live_ids() {
+  static LiveIds instance;
+  return instance;
+}
+
+bool process_alive(long pid, const std::string& scheduler_id) {
+  if (pid == static_cast<long>(getpid())) {
+    auto& live = live_ids();
+    std::lock_guard lock(live.mutex);
+    return live.ids.contains(scheduler_id);
+  }
+  if (pid <= 0) return false;
+  // EPERM: the process exists but belongs to another user.
+  return kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+}
+
+std::string status_text(ExecutionStatus s) { return std::string{to_string(s)}; }
+
+// BEGIN IMMEDIATE takes the write lock up front, so a transaction that reads and then writes never
+// fails half-way with SQLITE_BUSY_SNAPSHOT; it rolls back unless committed.
+class WriteTransaction {
+ public:
+  explicit WriteTransaction(SQLite::Database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+  ~WriteTransaction() {
+    if (!committed_ && sqlite3_get_autocommit(db_.getHandle()) == 0) {
+      try {
+        db_.exec("ROLLBACK");
+      } catch (...) {
+        // Destructors never throw; the error that led here is the one reported.
+      }
+    }
+  }
+  WriteTransaction(const WriteTransaction&) = delete;
+  WriteTransaction& operator=(const WriteTransaction&) = delete;
+  void commit() {
+    db_.exec("COMMIT");
+    committed_ = true;
+  }
+
+ private:
+  SQLite::Database& db_;
+  bool committed_ = false;
+};
+
+// A prepared statement in use: bindings cleared on the way in, reset on the way out, so that a
+// SELECT left at a row never holds a read transaction (and an old snapshot of the file) open
+// between calls.
+class Use {
+ public:
+  explicit Use(SQLite::Statement& s) : s_(s) { s_.clearBindings(); }
+  ~Use() { (void)s_.tryReset(); }
+  Use(const Use&) = delete;
+  Use& operator=(const Use&) = delete;
+  SQLite::Statement* operator->() const noexcept { return &s_; }
+  SQLite::Statement& operator*() const noexcept { return s_; }
+
+ private:
+  SQLite::Statement& s_;
+};
+
+void bind_optional_time(SQLite::Statement& s, int index, const std::optional<TimePoint>& t) {
+  if (t) {
+    s.bind(index, format_db_time(*t));
+  } else {
+    s.bind(index);
+  }
+}
+
+}  // namespace
+
+class SqliteJobStore::Impl {
+ public:
+  Impl(std::string path, SqliteJobStoreOptions options);
+  ~Impl();
+
+  // Runs `fn` under the store's lock, retrying it while the database is locked by another
+  // connection. Any other SQLite error becomes a StoreError naming the path and `what` was being
+  // done.
+  template <typename Fn>
+  auto locked(std::string_view what, Fn&& fn) const -> decltype(fn()) {
+    std::lock_guard lock(mutex_);
+    return retrying(what, fn);
+  }
+  template <typename Fn>
+  auto retrying(std::string_view what, Fn& fn) const -> decltype(fn()) {
+    for (int attempt = 0;; ++attempt) {
+      try {
+        return fn();
+      } catch (const SQLite::Exception& e) {
+        if (is_lock_error(e.getErrorCode()) && attempt < options_.max_lock_retries) {
+          backoff(attempt);
+          continue;
+        }
+        const std::string why =
+            is_lock_error(e.getErrorCode())
+                ? fmt::format("{}: the database stayed locked through {} attempts: {}", what,
+                              attempt + 1, e.what())
+                : fmt::format("{}: {}", what, e.what());
+        throw StoreError(path_, e.getExtendedErrorCode(), why);
+      }
+    }
+  }
+
+  SQLite::Statement& statement(const char* sql) const {
+    auto& slot = statements_[sql];
+    if (!slot) slot = std::make_unique<SQLite::Statement>(db_, sql);
+    return *slot;
+  }
+
+  void warn(const std::string& message) const;
+  void warn_all(const std::vector<std::string>& messages) const {
+    for (const auto& m : messages) warn(m);
+  }
+
+  // Reads a job row; on a row that cannot be read, returns nullptr and adds a report (once per id
+  // and job_state) to `warnings`.
+  std::shared_ptr<Job> read_job(const std::string& id, const std::optional<std::string>& next,
+                                const std::string& state, std::vector<std::string>& warnings) const;
+  // Like read_job, but throws SerializationError naming the job and the path.
+  Job read_job_or_throw(const std::string& id, const std::optional<std::string>& next,
+                        const std::string& state) const;
+
+  void write_job(const Job& job, bool insert);
+  std::vector<ClaimedJob> claim(TimePoint now, std::size_t limit, const ClaimFilter& runnable,
+                                std::vector<std::string>& warnings);
+  // Inside a write transaction: registers this scheduler, or refreshes its heartbeat.
+  void beat(TimePoint wall, std::vector<std::string>& warnings);
+  void register_self(TimePoint wall, bool first, std::vector<std::string>& warnings);
+  void reap(TimePoint wall, std::vector<std::string>& warnings);
+  int interrupt_runs_of(const std::string& scheduler_id, const std::string& why);
+  void heartbeat();
+  void heartbeat_loop();
+  void start_heartbeat();
+  void stop_heartbeat() noexcept;
+  void unregister() noexcept;
+  static Execution read_execution(SQLite::Statement& s);
+
+  // Group commit: a completion waits while another thread commits, then commits every completion
+  // that queued meanwhile in one transaction. Each caller still returns only once its record is
+  // committed, but worker threads finishing together share one commit instead of queueing for one
+  // each.
+  struct PendingCompletion {
+    const Execution* execution = nullptr;
+    bool done = false;
+    std::exception_ptr error{};
+  };
+  void complete(const Execution& execution);
+  void write_completions(const std::vector<PendingCompletion*>& batch);
+
+  void backoff(int attempt) const {
+    // Grows to about 100 ms, jittered so that processes that collided do not collide again in step.
+    const auto cap = std::min(100'000L, 1000L << std::min(attempt, 7));
+    const auto pause = std::chrono::microseconds{
+        cap / 2 + static_cast<long>(random_u64() % static_cast<std::uint64_t>(cap))};
+    std::this_thread::sleep_for(pause);
+  }
+
+  std::string path_;
+  SqliteJobStoreOptions options_;
+  std::shared_ptr<Clock> clock_;
+  std::string scheduler_id_;
+  std::string host_ = host_name();
+
+  mutable std::mutex mutex_;  // guards everything below
+  mutable SQLite::Database db_;
+  mutable std::map<const char*, std::unique_ptr<SQLite::Statement>> statements_;
+  bool registered_ = false;
+  TimePoint last_reap_{};
+  mutable std::map<std::string, std::string, std::less<>>
+      reported_bad_rows_;  // id -> job_state reported
+
+  // id -> the job_state text last read and the job it gave: claims then skip re-parsing unchanged
+  // JSON.
+  struct CachedJob {
+    std::string state{};
+    std::shared_ptr<const Job> job{};
+  };
+  mutable std::unordered_map<std::string, CachedJob> parsed_;
+
+  std::mutex completion_mutex_;
+  std::condition_variable completion_cv_;
+  std::vector<PendingCompletion*> completion_queue_;
+  bool completion_writer_ = false;
+
+  std::mutex beat_mutex_;
+  std::condition_variable beat_cv_;
+  bool beat_stopping_ = false;
+  std::thread beat_thread_;
+  Subscription clock_subscription_;
+};
+
+namespace {
+
+SQLite::Database open_database(const std::string& path, const SqliteJobStoreOptions& options) {
+  try {
+    return SQLite::Database(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
+                            static_cast<int>(options.busy_timeout.count()));
+  } catch (const SQLite::Exception& e) {
+    throw StoreError(path, e.getExtendedErrorCode(), fmt::format("cannot be opened: {}", e.what()));
+  }
+}
+
+}  // namespace
+
+SqliteJobStore::Impl::Impl(std::string path, SqliteJobStoreOptions options)
+    : path_(std::move(path)),
+      options_(std::move(options)),
+      clock_(options_.clock ? options_.clock : SystemClock::instance()),
+      db_(open_database(path_, options_)) {
+  if (options_.max_lock_retries < 0)
+    throw InvalidArgument("sqlite job store: max_lock_retries must not be negative");
+  if (options_.heartbeat_interval <= Duration::zero() ||
+      options_.stale_after <= options_.heartbeat_interval) {
+    throw InvalidArgument(
+        "sqlite job store: heartbeat_interval must be positive and stale_after longer than it");
+  }
+  if (options_.synchronous != "NORMAL" && options_.synchronous != "FULL" &&
+      options_.synchronous != "EXTRA" && options_.synchronous != "OFF") {
+    throw InvalidArgument(
+        fmt::format("sqlite job store: synchronous must be OFF, NORMAL, FULL or EXTRA, got '{}'",
+                    options_.synchronous));
+  }
+  scheduler_id_ =
+      !options_.scheduler_id.empty()
+          ? options_.scheduler_id
+          : fmt::format("{}:{}:{:08x}", host_, getpid(), static_cast<std::uint32_t>(random_u64()));
+  auto prepare = [this] {
+    detail::prepare_schema(db_, path_, schema_version);
+    db_.exec("PRAGMA foreign_keys = ON");
+    db_.exec(fmt::format("PRAGMA synchronous = {}", options_.synchronous));
+    // A checkpoint fsyncs the file, and at SQLite's default of one per 1,000 WAL pages it was half
+    // the cost of a small commit here. One per 10,000 pages (about 40 MB of WAL) makes that a few
+    // percent; the WAL file is truncated back to 64 MB after a checkpoint if it grew past that.
+    db_.exec("PRAGMA wal_autocheckpoint = 10000");
+    db_.exec("PRAGMA journal_size_limit = 67108864");
+  };
+  locked("opening the store", prepare);
+  {
+    auto& live = live_ids();
+    std::lock_guard lock(live.mutex);
+    live.ids.insert(scheduler_id_);
+  }
+}
+
+SqliteJobStore::Impl::~Impl() {
+  stop_heartbeat();
+  unregister();
+  auto& live = live_ids();
+  std::lock_guard lock(live.mutex);
+  live.ids.erase(scheduler_id_);
+}
+
+void SqliteJobStore::Impl::warn(const std::string& message) const {
+  try {
+    if (options_.on_warning) {
+      options_.on_warning(message);
+    } else {
+      std::fprintf(stderr, "sked: WARNING: %s\n", message.c_str());
+    }
+  } catch (...) {
+    // A broken callback must not break the store.
+  }
+}
+
+// ---- jobs --------------------------------------------------------------------------------------
+
+std::shared_ptr<Job> SqliteJobStore::Impl::read_job(const std::string& id,
+                                                    const std::optional<std::string>& next,
+                                                    const std::string& state,
+                                                    std::vector<std::string>& warnings) const {
+  try {
+    if (const auto it = parsed_.find(id); it != parsed_.end() && it->second.state == state) {
+      auto job = std::make_shared<Job>(*it->second.job);
+      job->next_run_time.reset();
+      if (next) {
+        job->next_run_time = parse_db_time(*next);
+        if (!job->next_run_time) return std::make_shared<Job>(read_job_or_throw(id, next, state));
+      }
+      return job;
+    }
+    auto job = std::make_shared<Job>(read_job_or_throw(id, next, state));
+    // Bounded: a store with more jobs than this re-parses some, and stays correct.
+    if (parsed_.size() >= max_cached_jobs) parsed_.clear();
+    // A copy of its own: callers may move out of the job they get.
+    parsed_[id] = CachedJob{state, std::make_shared<const Job>(*job)};
+    return job;
+  } catch (const SerializationError& e) {
+    const auto it = reported_bad_rows_.find(id);
+    if (it == reported_bad_rows_.end() || it->second != state) {
+      reported_bad_rows_[id] = state;
+      warnings.push_back(fmt::format("{} (the row is left as it is; fix or remove it)", e.what()));
+    }
+    return nullptr;
+  }
+}
+
+Job SqliteJobStore::Impl::read_job_or_throw(const std::string& id,
+                                            const std::optional<std::string>& next,
+                                            const std::string& state) const {
+  const auto fail = [&](const std::string& why) {
+    return SerializationError(fmt::format("job store '{}': job '{}': {}", path_, id, why));
+  };
+  std::optional<TimePoint> next_run_time;
+  if (next) {
+    next_run_time = parse_db_time(*next);
+    if (!next_run_time) throw fail(fmt::format("next_run_time '{}' is not a UTC time", *next));
+  }
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(state);
+  } catch (const nlohmann::json::exception& e) {
+    throw fail(fmt::format("job_state is not valid JSON: {}", e.what()));
+  }
+  try {
+    return job_from_state_json(id, next_run_time, j);
+  } catch (const SerializationError& e) {
+    // job_from_state_json names the job already.
+    throw SerializationError(fmt::format("job store '{}': {}", path_, e.what()));
+  }
+}
+
+void SqliteJobStore::Impl::write_job(const Job& job, bool insert) {
+  std::string state;
+  try {
+    state = job_state_to_json(job).dump();
+  } catch (const SerializationError& e) {
+    throw SerializationError(fmt::format("job store '{}': {}", path_, e.what()));
+  }
+  auto write = [&] {
+    Use s{statement(insert
+                        ? "INSERT INTO sked_job (id, next_run_time, job_state) VALUES (?1, ?2, ?3) "
+                          "ON CONFLICT (id) DO NOTHING"
+                        : "UPDATE sked_job SET next_run_time = ?2, job_state = ?3 WHERE id = ?1")};
+    s->bind(1, job.id);
+    bind_optional_time(*s, 2, job.next_run_time);
+    s->bind(3, state);
+    return s->exec();
+  };
+  if (locked(insert ? "adding a job" : "updating a job", write) == 0) {
+    if (insert) throw ConflictingIdError(job.id);
+    throw JobNotFound(job.id, path_);
+  }
+}
+
+// ---- claiming ----------------------------------------------------------------------------------
+
+std::vector<ClaimedJob> SqliteJobStore::Impl::claim(TimePoint now, std::size_t limit,
+                                                    const ClaimFilter& runnable,
+                                                    std::vector<std::string>& warnings) {
+  std::vector<ClaimedJob> claims;
+  const TimePoint wall = clock_->now();
+  WriteTransaction tx{db_};
+  // The claim's own heartbeat also makes sure this scheduler's row exists: the runs it starts name
+  // it.
+  beat(wall, warnings);
+  if (wall - last_reap_ >= options_.heartbeat_interval || !registered_) reap(wall, warnings);
+
+  const std::string now_text = format_db_time(now);
+  std::string after_time, after_id;
+  bool first_page = true;
+  while (claims.size() < limit) {
+    std::vector<std::tuple<std::string, std::string, std::string>>
+        rows;  // id, next_run_time, job_state
+    {
+      Use s{statement(
+          first_page
+              ? "SELECT id, next_run_time, job_state FROM sked_job WHERE next_run_time <= ?1 "
+                "ORDER BY next_run_time, id LIMIT ?4"
+              : "SELECT id, next_run_time, job_state FROM sked_job WHERE next_run_time <= ?1 "
+                "AND (next_run_time > ?2 OR (next_run_time = ?2 AND id > ?3)) "
+                "ORDER BY next_run_time, id LIMIT ?4")};
+      s->bind(1, now_text);
+      if (!first_page) {
+        s->bind(2, after_time);
+        s->bind(3, after_id);
+      }
+      s->bind(4, static_cast<std::int64_t>(claim_page_size));
+      while (s->executeStep()) {
+        rows.emplace_back(s->getColumn(0).getString(), s->getColumn(1).getString(),
+                          s->getColumn(2).getString());
+      }
+    }
+    first_page = false;
+    for (auto& [id, next, state] : rows) {
+      if (claims.size() == limit) break;
+      after_time = next;
+      after_id = id;
+      const std::shared_ptr<Job> job = read_job(id, next, state, warnings);
+      if (!job || (runnable && !runnable(*job))) continue;
+
+      int running = 0;
+      {
+        Use s{statement(
+            "SELECT count(*) FROM sked_job_execution WHERE job_id = ?1 AND status = 'started'")};
+        s->bind(1, id);
+        s->executeStep();
+        running = s->getColumn(0).getInt();
+      }
+      FirePlan plan;
+      try {
+        plan = plan_fire(*job, now, running);
+      } catch (const std::exception& e) {
+        // A trigger that fails on one job must not keep the others from running.
+        warnings.push_back(
+            fmt::format("job store '{}': job '{}' could not be planned and stays due: {}", path_,
+                        id, e.what()));
+        continue;
+      }
+
+      ClaimedJob claim{job, {}};
+      claim.executions.reserve(plan.executions.size());
+      for (auto& e : plan.executions) {
+        Use s{
+            statement("INSERT INTO sked_job_execution (job_id, status, run_time, scheduler_id) "
+                      "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (job_id, run_time) DO NOTHING")};
+        s->bind(1, id);
+        s->bind(2, status_text(e.status));
+        s->bind(3, format_db_time(e.run_time));
+        s->bind(4, scheduler_id_);
+        // A conflict means this fire time was recorded before (the job was removed and added again,
+        // or rewritten with an older next_run_time): it has had its run, and does not get another.
+        if (s->exec() == 0) continue;
+        e.id = db_.getLastInsertRowid();
+        claim.executions.push_back(std::move(e));
+      }
+      if (plan.next_run_time) {
+        Use s{statement("UPDATE sked_job SET next_run_time = ?2 WHERE id = ?1")};
+        s->bind(1, id);
+        s->bind(2, format_db_time(*plan.next_run_time));
+        s->exec();
+      } else {
+        Use s{statement("DELETE FROM sked_job WHERE id = ?1")};
+        s->bind(1, id);
+        s->exec();
+      }
+      claims.push_back(std::move(claim));
+    }
+    if (rows.size() < claim_page_size) break;
+  }
+  tx.commit();
+  registered_ = true;
+  return claims;
+}
+
+// ---- schedulers sharing the file ---------------------------------------------------------------
+
+int SqliteJobStore::Impl::interrupt_runs_of(const std::string& scheduler_id,
+                                            const std::string& why) {
+  Use s{
+      statement("UPDATE sked_job_execution SET status = 'interrupted', exception = ?2 "
+                "WHERE status = 'started' AND scheduler_id = ?1")};
+  s->bind(1, scheduler_id);
+  s->bind(2, why);
+  return s->exec();
+}
+
+void SqliteJobStore::Impl::beat(TimePoint wall, std::vector<std::string>& warnings) {
+  if (!registered_) {
+    register_self(wall, true, warnings);
+    return;
+  }
+  Use s{statement("UPDATE sked_scheduler SET heartbeat = ?2 WHERE id = ?1")};
+  s->bind(1, scheduler_id_);
+  s->bind(2, format_db_time(wall));
+  if (s->exec() > 0) return;
+  // Another scheduler took this one for dead (its heartbeat was older than stale_after: the process
+  // was stopped, or the clocks disagree) and recorded its unfinished runs interrupted; completing
+  // them records how they really ended.
+  warnings.push_back(
+      fmt::format("job store '{}': scheduler '{}' was taken for dead by another process and "
+                  "registers again; raise stale_after if this recurs",
+                  path_, scheduler_id_));
+  register_self(wall, false, warnings);
+}
+
+void SqliteJobStore::Impl::register_self(TimePoint wall, bool first,
+                                         std::vector<std::string>& warnings) {
+  // Runs still started under this id were left by an earlier process that used the same id.
+  const int n = !first
+                    ? 0
+                    : interrupt_runs_of(scheduler_id_,
+                                        fmt::format("sked::Interrupted: scheduler '{}' restarted "
+                                                    "while this run was in progress",
+                                                    scheduler_id_));
+  if (n > 0) {
+    warnings.push_back(
+        fmt::format("job store '{}': recorded {} run(s) left started by an earlier process with "
+                    "scheduler id '{}' as interrupted",
+                    path_, n, scheduler_id_));
+  }
+  Use s{statement(
+      "INSERT INTO sked_scheduler (id, host, pid, started, heartbeat) VALUES (?1, ?2, ?3, ?4, ?4) "
+      "ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, "
+      "started = excluded.started, heartbeat = excluded.heartbeat")};
+  s->bind(1, scheduler_id_);
+  s->bind(2, host_);
+  s->bind(3, static_cast<std::int64_t>(getpid()));
+  s->bind(4, format_db_time(wall));
+  s->exec();
+}
+
+void SqliteJobStore::Impl::reap(TimePoint wall, std::vector<std::string>& warnings) {
+  last_reap_ = wall;
+  struct Dead {
+    std::string id, why;
+  };
+  std::vector<Dead> dead;
+  {
+    Use s{statement("SELECT id, host, pid, heartbeat FROM sked_scheduler WHERE id != ?1")};
+    s->bind(1, scheduler_id_);
+    while (s->executeStep()) {
+      const std::string id = s->getColumn(0).getString();
+      const std::string host = s->getColumn(1).getString();
+      const long pid = static_cast<long>(s->getColumn(2).getInt64());
+      const std::string beat_text = s->getColumn(3).getString();
+      const auto beat = parse_db_time(beat_text);
+      if (!beat || wall - *beat > options_.stale_after) {
+        dead.push_back(
+            {id, fmt::format("sked::Interrupted: scheduler '{}' (host {}, pid {}) stopped sending "
+                             "heartbeats (last at {}) while this run was in progress",
+                             id, host, pid, beat_text)});
+      } else if (host == host_ && !process_alive(pid, id)) {
+        dead.push_back(
+            {id, fmt::format("sked::Interrupted: the process of scheduler '{}' (host {}, pid {}) "
+                             "ended while this run was in progress",
+                             id, host, pid)});
+      }
+    }
+  }
+  for (const auto& d : dead) {
+    if (const int n = interrupt_runs_of(d.id, d.why); n > 0) {
+      warnings.push_back(
+          fmt::format("job store '{}': recorded {} run(s) of dead scheduler '{}' as interrupted",
+                      path_, n, d.id));
+    }
+    Use s{statement("DELETE FROM sked_scheduler WHERE id = ?1")};
+    s->bind(1, d.id);
+    s->exec();
+  }
+  // Started runs whose scheduler is unknown: written by schema version 1, or their scheduler's row
+  // was deleted by hand.
+  Use s{
+      statement("UPDATE sked_job_execution SET status = 'interrupted', exception = ?1 "
+                "WHERE status = 'started' AND (scheduler_id IS NULL OR scheduler_id NOT IN "
+                "(SELECT id FROM sked_scheduler))")};
+  s->bind(1,
+          std::string{
+              "sked::Interrupted: the scheduler that started this run is unknown and not running"});
+  if (const int n = s->exec(); n > 0) {
+    warnings.push_back(fmt::format(
+        "job store '{}': recorded {} run(s) of unknown schedulers as interrupted", path_, n));
+  }
+}
+
+void SqliteJobStore::Impl::heartbeat() {
+  std::vector<std::string> warnings;
+  auto refresh = [&] {
+    warnings.clear();
+    WriteTransaction tx{db_};
+    beat(clock_->now(), warnings);
+    tx.commit();
+  };
+  try {
+    locked("writing the heartbeat", refresh);
+  } catch (const std::exception& e) {
+    warnings.push_back(e.what());
+  }
+  warn_all(warnings);
+}
+
+void SqliteJobStore::Impl::start_heartbeat() {
+  std::lock_guard lock(beat_mutex_);
+  if (beat_thread_.joinable() || beat_stopping_) return;
+  // The heartbeat follows the store's clock, so a ManualClock drives it in tests as it drives
+  // everything.
+  clock_subscription_ = clock_->on_jump([this] {
+    std::lock_guard l(beat_mutex_);
+    beat_cv_.notify_all();
+  });
+  beat_thread_ = std::thread([this] { heartbeat_loop(); });
+}
+
+void SqliteJobStore::Impl::heartbeat_loop() {
+  std::unique_lock lock(beat_mutex_);
+  TimePoint next = clock_->now() + options_.heartbeat_interval;
+  while (!beat_stopping_) {
+    clock_->wait_until(beat_cv_, lock, next);
+    if (beat_stopping_) break;
+    if (clock_->now() < next) continue;
+    lock.unlock();
+    heartbeat();
+    lock.lock();
+    next = clock_->now() + options_.heartbeat_interval;
+  }
+}
+
+void SqliteJobStore::Impl::stop_heartbeat() noexcept {
+  {
+    std::lock_guard lock(beat_mutex_);
+    beat_stopping_ = true;
+    beat_cv_.notify_all();
+  }
+  if (beat_thread_.joinable()) beat_thread_.join();
+  clock_subscription_.reset();
+}
+
+void SqliteJobStore::Impl::unregister() noexcept {
+  try {
+    auto leave = [this] {
+      if (!registered_) return;
+      WriteTransaction tx{db_};
+      interrupt_runs_of(
+          scheduler_id_,
+          fmt::format("sked::Interrupted: scheduler '{}' closed its job store while this run was "
+                      "in progress",
+                      scheduler_id_));
+      Use s{statement("DELETE FROM sked_scheduler WHERE id = ?1")};
+      s->bind(1, scheduler_id_);
+      s->exec();
+      tx.commit();
+      registered_ = false;
+    };
+    locked("unregistering the scheduler", leave);
+  } catch (const std::exception& e) {
+    warn(e.what());
+  } catch (...) {
+    // Destructors never throw.
+  }
+}
+
+// ---- history -----------------------------------------------------------------------------------
+
+Execution SqliteJobStore::Impl::read_execution(SQLite::Statement& s) {
+  Execution e;
+  e.id = s.getColumn(0).getInt64();
+  e.job_id = s.getColumn(1).getString();
+  const std::string status = s.getColumn(2).getString();
+  const auto parsed = parse_execution_status(status);
+  // The CHECK constraint keeps other values out; a hand-edited row still reads as what it most
+  // likely is.
+  e.status = parsed.value_or(ExecutionStatus::error);
+  const std::string run_time = s.getColumn(3).getString();
+  e.run_time = parse_db_time(run_time).value_or(TimePoint{});
+  if (!s.getColumn(4).isNull()) {
+    e.duration = Duration{std::llround(s.getColumn(4).getDouble() * 1e6)};
+  }
+  if (!s.getColumn(5).isNull()) e.finished = parse_db_time(s.getColumn(5).getString());
+  e.exception = s.getColumn(6).getString();
+  e.traceback = s.getColumn(7).getString();
+  return e;
+}
+
+void SqliteJobStore::Impl::complete(const Execution& execution) {
+  PendingCompletion mine{&execution};
+  std::unique_lock lock(completion_mutex_);
+  completion_queue_.push_back(&mine);
+  while (!mine.done) {
+    if (completion_writer_) {
+      completion_cv_.wait(lock);
+      continue;
+    }
+    completion_writer_ = true;
+    lock.unlock();
+    std::vector<PendingCompletion*> batch;
+    std::exception_ptr error;
+    {
+      // The batch is taken only once the database is ours: completions that queue while a claim
+      // holds it join this commit instead of waiting for the next one.
+      std::lock_guard db_lock(mutex_);
+      {
+        std::lock_guard queue_lock(completion_mutex_);
+        batch = std::exchange(completion_queue_, {});
+      }
+      try {
+        write_completions(batch);
+      } catch (...) {
+        error = std::current_exception();
+      }
+    }
+    lock.lock();
+    for (auto* p : batch) {
+      p->error = error;
+      p->done = true;
+    }
+    completion_writer_ = false;
+    completion_cv_.notify_all();
+  }
+  if (mine.error) std::rethrow_exception(mine.error);
+}
+
+// With the store's lock held.
+void SqliteJobStore::Impl::write_completions(const std::vector<PendingCompletion*>& batch) {
+  auto write = [&] {
+    WriteTransaction tx{db_};
+    for (const auto* p : batch) {
+      const Execution& e = *p->execution;
+      Use s{
+          statement("UPDATE sked_job_execution SET status = ?2, duration = ?3, finished = ?4, "
+                    "exception = ?5, traceback = ?6 WHERE id = ?1")};
+      s->bind(1, static_cast<std::int64_t>(e.id));
+      s->bind(2, status_text(e.status));
+      if (e.duration) {
+        s->bind(3, static_cast<double>(e.duration->count()) / 1e6);
+      } else {
+        s->bind(3);
+      }
+      bind_optional_time(*s, 4, e.finished);
+      s->bind(5, e.exception);
+      s->bind(6, e.traceback);
+      s->exec();
+    }
+    tx.commit();
+  };
+  retrying(batch.size() == 1 ? "recording how a run ended" : "recording how runs ended", write);
+}
+
+// ---- the public face ---------------------------------------------------------------------------
+
+SqliteJobStore::SqliteJobStore(std::string path, SqliteJobStoreOptions options)
+    : impl_(std::make_unique<Impl>(std::move(path), std::move(options))) {}
+
+SqliteJobStore::~SqliteJobStore() = default;
+
+const std::string& SqliteJobStore::path() const noexcept { return impl_->path_; }
+const std::string& SqliteJobStore::scheduler_id() const noexcept { return impl_->scheduler_id_; }
+
+void SqliteJobStore::add_job(const Job& job) { impl_->write_job(job, true); }
+
+void SqliteJobStore::update_job(const Job& job) { impl_->write_job(job, false); }
+
+void SqliteJobStore::remove_job(std::string_view id) {
+  auto remove = [&] {
+    Use s{impl_->statement("DELETE FROM sked_job WHERE id = ?1")};
+    s->bind(1, std::string{id});
+    return s->exec();
+  };
+  if (impl_->locked("removing a job", remove) == 0)
+    throw JobNotFound(std::string{id}, impl_->path_);
+}
+
+void SqliteJobStore::remove_all_jobs() {
+  auto remove = [&] { impl_->db_.exec("DELETE FROM sked_job"); };
+  impl_->locked("removing all jobs", remove);
+}
+
+std::optional<Job> SqliteJobStore::lookup_job(std::string_view id) const {
+  auto lookup = [&]() -> std::optional<Job> {
+    Use s{impl_->statement("SELECT next_run_time, job_state FROM sked_job WHERE id = ?1")};
+    s->bind(1, std::string{id});
+    if (!s->executeStep()) return std::nullopt;
+    return impl_->read_job_or_throw(std::string{id}, optional_text(s->getColumn(0)),
+                                    s->getColumn(1).getString());
+  };
+  return impl_->locked("looking up a job", lookup);
+}
+
+std::vector<Job> SqliteJobStore::get_all_jobs() const {
+  std::vector<std::string> warnings;
+  auto all = [&] {
+    warnings.clear();
+    std::vector<Job> jobs;
+    Use s{
+        impl_->statement("SELECT id, next_run_time, job_state FROM sked_job "
+                         "ORDER BY next_run_time IS NULL, next_run_time, id")};
+    while (s->executeStep()) {
+      if (auto job = impl_->read_job(s->getColumn(0).getString(), optional_text(s->getColumn(1)),
+                                     s->getColumn(2).getString(), warnings)) {
+        jobs.push_back(std::move(*job));
+      }
+    }
+    return jobs;
+  };
+  auto jobs = impl_->locked("listing jobs", all);
+  impl_->warn_all(warnings);
+  return jobs;
+}
+
+std::optional<TimePoint> SqliteJobStore::next_run_time() const {
+  // One descent of the next_run_time index: as cheap as asking PRAGMA data_version whether anything
+  // changed, and it always sees what other processes committed.
+  auto next = [&]() -> std::optional<TimePoint> {
+    Use s{
+        impl_->statement("SELECT id, next_run_time FROM sked_job WHERE next_run_time IS NOT NULL "
+                         "ORDER BY next_run_time LIMIT 1")};
+    if (!s->executeStep()) return std::nullopt;
+    const std::string text = s->getColumn(1).getString();
+    const auto t = parse_db_time(text);
+    if (!t) {
+      throw StoreError(impl_->path_, SQLITE_MISMATCH,
+                       fmt::format("job '{}': next_run_time '{}' is not a UTC time",
+                                   s->getColumn(0).getString(), text));
+    }
+    return t;
+  };
+  return impl_->locked("reading the next run time", next);
+}
+
+std::vector<ClaimedJob> SqliteJobStore::claim_due_jobs(TimePoint now, std::size_t limit,
+                                                       const ClaimFilter& runnable) {
+  std::vector<std::string> warnings;
+  bool start_beating = false;
+  auto claim = [&] {
+    warnings.clear();
+    const bool was_registered = impl_->registered_;
+    auto claims = impl_->claim(now, limit, runnable, warnings);
+    start_beating = !was_registered;
+    return claims;
+  };
+  std::vector<ClaimedJob> claims;
+  try {
+    claims = impl_->locked("claiming due jobs", claim);
+  } catch (...) {
+    impl_->warn_all(warnings);
+    throw;
+  }
+  if (start_beating) impl_->start_heartbeat();
+  impl_->warn_all(warnings);
+  return claims;
+}
+
+Execution SqliteJobStore::begin_execution(std::string_view job_id, TimePoint run_time) {
+  std::vector<std::string> warnings;
+  bool start_beating = false;
+  Execution started;
+  started.job_id = std::string{job_id};
+  started.run_time = run_time;
+  started.status = ExecutionStatus::started;
+  auto begin = [&] {
+    warnings.clear();
+    start_beating = !impl_->registered_;
+    WriteTransaction tx{impl_->db_};
+    // The run names this scheduler, so its row must exist, exactly as for a claim.
+    impl_->beat(impl_->clock_->now(), warnings);
+    Use s{impl_->statement("INSERT INTO sked_job_execution (job_id, status, run_time, scheduler_id) "
+                           "VALUES (?1, 'started', ?2, ?3)")};
+    s->bind(1, started.job_id);
+    s->bind(2, format_db_time(run_time));
+    s->bind(3, impl_->scheduler_id_);
+    s->exec();
+    started.id = impl_->db_.getLastInsertRowid();
+    tx.commit();
+    impl_->registered_ = true;
+  };
+  try {
+    impl_->locked(fmt::format("recording a run of job '{}'", job_id), begin);
+  } catch (...) {
+    impl_->warn_all(warnings);
+    throw;
+  }
+  if (start_beating) impl_->start_heartbeat();
+  impl_->warn_all(warnings);
+  return started;
+}
+
+void SqliteJobStore::complete_execution(const Execution& execution) { impl_->complete(execution); }
+
+std::vector<Execution> SqliteJobStore::get_executions(const ExecutionQuery& query) const {
+  std::string sql =
+      "SELECT id, job_id, status, run_time, duration, finished, exception, traceback FROM "
+      "sked_job_execution "
+      "WHERE 1";
+  if (query.job_id) sql += " AND job_id = :job_id";
+  if (query.status) sql += " AND status = :status";
+  if (query.since) sql += " AND run_time >= :since";
+  sql += " ORDER BY run_time DESC, id DESC LIMIT :limit";
+  auto read = [&] {
+    SQLite::Statement s{impl_->db_, sql};
+    if (query.job_id) s.bind(":job_id", *query.job_id);
+    if (query.status) s.bind(":status", status_text(*query.status));
+    if (query.since) s.bind(":since", format_db_time(*query.since));
+    s.bind(":limit", static_cast<std::int64_t>(std::min<std::size_t>(query.limit, INT64_MAX)));
+    std::vector<Execution> out;
+    while (s.executeStep()) out.push_back(Impl::read_execution(s));
+    return out;
+  };
+  return impl_->locked("reading execution history", read);
+}
+
+std::size_t SqliteJobStore::delete_old_executions(TimePoint cutoff) {
+  const std::string cutoff_text = format_db_time(cutoff);
+  std::size_t total = 0;
+  for (;;) {
+    // Each batch is its own transaction and takes the lock anew, so claims interleave with a long
+    // purge.
+    auto batch = [&] {
+      Use s{impl_->statement(
+          "DELETE FROM sked_job_execution WHERE id IN (SELECT id FROM sked_job_execution "
+          "WHERE run_time < ?1 AND status != 'started' LIMIT ?2)")};
+      s->bind(1, cutoff_text);
+      s->bind(2, delete_batch_size);
+      return s->exec();
+    };
+    const int n = impl_->locked("deleting old executions", batch);
+    total += static_cast<std::size_t>(n);
+    if (n < delete_batch_size) return total;
+  }
+}
+
+}  // namespace sked
