@@ -1,8 +1,6 @@
 // What the SQLite store adds to the store contract: persistence, the file's schema and its history,
 // schedulers sharing one file, and bad data that is reported without being lost.
 //
-// Cron triggers come with the cron branch; their round trip belongs in "a reopened store reads back
-// every field of date and interval jobs" once they land.
 
 #include "support/recorder.hpp"
 #include "support/temp_dir.hpp"
@@ -114,7 +112,7 @@ void add_foreign_run(SQLite::Database& db, const std::string& scheduler, const s
 
 }  // namespace
 
-TEST_CASE("a reopened store reads back every field of date and interval jobs",
+TEST_CASE("a reopened store reads back every field of date, interval and cron jobs",
           "[store][sqlite][persistence]") {
   Fixture f;
   sked::Job every;
@@ -134,6 +132,12 @@ TEST_CASE("a reopened store reads back every field of date and interval jobs",
   every.coalesce = false;
   every.max_instances = 3;
   every.next_run_time = t0 + 123456us;
+  every.timeout = 30s;
+  every.retry = {.max_attempts = 3, .backoff = 5s, .multiplier = 2.0, .max_backoff = 1min};
+
+  sked::Job cron = interval_job("cron", 1min, t0 + 1h);
+  cron.trigger = std::make_shared<sked::CronTrigger>(
+      sked::CronTrigger::from_crontab("30 2 * * 1-5", sked::TimeZone::locate("America/New_York")));
 
   sked::Job once = interval_job("once", 1min, t0 + 7us);
   once.trigger = std::make_shared<sked::DateTrigger>(t0 + 7us);
@@ -144,6 +148,7 @@ TEST_CASE("a reopened store reads back every field of date and interval jobs",
     store->add_job(every);
     store->add_job(once);
     store->add_job(paused);
+    store->add_job(cron);
   }
   auto store = f.open();
   const auto back = store->lookup_job("every");
@@ -156,6 +161,8 @@ TEST_CASE("a reopened store reads back every field of date and interval jobs",
   CHECK_FALSE(back->coalesce);
   CHECK(back->max_instances == 3);
   CHECK(back->next_run_time == t0 + 123456us);
+  CHECK(back->timeout == 30s);
+  CHECK(back->retry == every.retry);
   const auto* interval = dynamic_cast<const sked::IntervalTrigger*>(back->trigger.get());
   REQUIRE(interval);
   CHECK(*interval == *dynamic_cast<const sked::IntervalTrigger*>(every.trigger.get()));
@@ -168,9 +175,15 @@ TEST_CASE("a reopened store reads back every field of date and interval jobs",
   CHECK(once_back->next_run_time == t0 + 7us);
   CHECK(store->lookup_job("paused")->paused());
 
+  const auto cron_back = store->lookup_job("cron");
+  REQUIRE(cron_back);
+  REQUIRE(dynamic_cast<const sked::CronTrigger*>(cron_back->trigger.get()));
+  CHECK(cron_back->trigger->to_json() == cron.trigger->to_json());
+  CHECK(cron_back->trigger->next_fire_time(std::nullopt, t0) == cron.trigger->next_fire_time(std::nullopt, t0));
+
   std::vector<std::string> order;
   for (const auto& j : store->get_all_jobs()) order.push_back(j.id);
-  CHECK(order == std::vector<std::string>{"once", "every", "paused"});
+  CHECK(order == std::vector<std::string>{"once", "every", "cron", "paused"});
 }
 
 TEST_CASE(
