@@ -5,10 +5,79 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <map>
+#include <memory>
+#include <mutex>
 
 namespace sked {
+namespace detail {
+
+// date's reader of the OS tz database knows only the transitions a zone file lists, which end in 2037;
+// after that it keeps the last offset for ever. Zones whose DST rules run to the end of the file get
+// their later years from an earlier year with the same calendar: the Gregorian calendar repeats every
+// 28 years between 1901 and 2099, so "last Sunday of March" falls on the same date.
+struct FutureRule {
+  date::sys_seconds from;  // the start of date's last, open-ended period
+};
+
+}  // namespace detail
+namespace {
+
+constexpr int last_listed_year = 2036;  // the last year whose following year's transitions are listed
+
+const detail::FutureRule* future_rule(const date::time_zone* zone) {
+  static std::mutex mutex;
+  static std::map<const date::time_zone*, std::unique_ptr<detail::FutureRule>> cache;
+  std::lock_guard lock(mutex);
+  if (const auto it = cache.find(zone); it != cache.end()) return it->second.get();
+  auto& slot = cache[zone];
+  const auto last = zone->get_info(date::sys_days{date::year{2200} / 1 / 1});
+  const date::year_month_day began{date::floor<date::days>(last.begin)};
+  // Only a zone still switching offsets when its file ends needs the rule continued.
+  if (last.end < date::sys_days{date::year{3000} / 1 / 1} || began.year() < date::year{2037}) return nullptr;
+  slot = std::make_unique<detail::FutureRule>(detail::FutureRule{last.begin});
+  return slot.get();
+}
+
+// The number of days to move a time in `year` back to an earlier year with the same calendar.
+date::days calendar_shift(date::year year) {
+  const int y = static_cast<int>(year);
+  const int back = 28 * ((y - last_listed_year + 27) / 28);
+  return date::sys_days{date::year{y - back} / 1 / 1} - date::sys_days{year / 1 / 1};
+}
+
+void shift(date::sys_info& info, date::days by) {
+  if (info.begin != date::sys_seconds::min()) info.begin -= by;
+  if (info.end != date::sys_seconds::max()) info.end -= by;
+}
+
+}  // namespace
 
 TimeZone::TimeZone() noexcept = default;
+
+TimeZone::TimeZone(const date::time_zone* zone) : zone_(zone), future_(future_rule(zone)) {}
+
+date::sys_info TimeZone::get_info(date::sys_seconds t) const {
+  if (zone_ == nullptr) return info(LocalTime{t.time_since_epoch()}).first;
+  if (future_ == nullptr || t < future_->from) return zone_->get_info(t);
+  const auto by = calendar_shift(date::year_month_day{date::floor<date::days>(t)}.year());
+  auto result = zone_->get_info(t + by);
+  shift(result, by);
+  return result;
+}
+
+date::local_info TimeZone::get_info(date::local_seconds t) const {
+  if (zone_ == nullptr) return info(LocalTime{t.time_since_epoch()});
+  // A day's margin covers any UTC offset: before it, the wall time certainly precedes the rule.
+  if (future_ == nullptr || t - date::days{1} < date::local_seconds{future_->from.time_since_epoch()}) {
+    return zone_->get_info(t);
+  }
+  const auto by = calendar_shift(date::year_month_day{date::floor<date::days>(t)}.year());
+  auto result = zone_->get_info(t + by);
+  shift(result.first, by);
+  shift(result.second, by);
+  return result;
+}
 
 TimeZone TimeZone::locate(std::string_view name) {
   if (name.empty()) throw TimeZoneNotFound(std::string{name});
@@ -42,14 +111,11 @@ std::string_view TimeZone::name() const noexcept {
   return zone_->name();
 }
 
-LocalTime TimeZone::to_local(TimePoint t) const {
-  if (!zone_) return LocalTime{t.time_since_epoch()};
-  return zone_->to_local(t);
-}
+LocalTime TimeZone::to_local(TimePoint t) const { return LocalTime{t.time_since_epoch() + offset(t)}; }
 
 std::chrono::seconds TimeZone::offset(TimePoint t) const {
   if (!zone_) return std::chrono::seconds{0};
-  return zone_->get_info(t).offset;
+  return get_info(date::floor<std::chrono::seconds>(t)).offset;
 }
 
 date::local_info TimeZone::info(LocalTime t) const {
@@ -62,7 +128,7 @@ date::local_info TimeZone::info(LocalTime t) const {
     li.first.abbrev = "UTC";
     return li;
   }
-  return zone_->get_info(date::floor<std::chrono::seconds>(t));
+  return get_info(date::floor<std::chrono::seconds>(t));
 }
 
 namespace {

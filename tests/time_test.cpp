@@ -90,3 +90,29 @@ TEST_CASE("the system clock reads the real time", "[time][clock]") {
   const auto now = sked::SystemClock{}.now();
   CHECK(now >= std::chrono::time_point_cast<sked::Duration>(before) - 1s);
 }
+
+TEST_CASE("DST keeps its rules after 2037, where the zone files' listed transitions end", "[time][dst]") {
+  const auto berlin = TimeZone::locate("Europe/Berlin");
+  CHECK(berlin.offset(parse_time("2038-07-01T12:00:00Z")) == 2h);
+  CHECK(berlin.offset(parse_time("2038-01-15T12:00:00Z")) == 1h);
+  // Last Sunday of March 2040 is the 25th: 02:30 does not exist, the first instant after the gap.
+  CHECK(parse_time("2040-03-25T02:30:00", berlin) == parse_time("2040-03-25T03:00:00+02:00"));
+  CHECK(berlin.info(sked::LocalTime{date::local_days{date::year{2040} / 10 / 28}.time_since_epoch()} + 2h + 30min)
+            .result == date::local_info::ambiguous);
+  // First Sunday of November 2099 is the 1st: 01:30 happens twice in New York.
+  const auto ny = TimeZone::locate("America/New_York");
+  CHECK(parse_time("2099-11-01T01:30:00", ny) == parse_time("2099-11-01T01:30:00-04:00"));
+  // Southern hemisphere: summer time in January.
+  const auto sydney = TimeZone::locate("Australia/Sydney");
+  CHECK(sydney.offset(parse_time("2050-01-15T00:00:00Z")) == 11h);
+  CHECK(sydney.offset(parse_time("2050-07-15T00:00:00Z")) == 10h);
+  // A zone without DST is untouched.
+  CHECK(TimeZone::locate("Asia/Kolkata").offset(parse_time("2050-07-15T00:00:00Z")) == 5h + 30min);
+  for (int year = 2038; year < 2100; ++year) {
+    const auto july = sked::TimePoint{date::sys_days{date::year{year} / 7 / 1}.time_since_epoch()};
+    const auto january = sked::TimePoint{date::sys_days{date::year{year} / 1 / 1}.time_since_epoch()};
+    CHECK(berlin.offset(july) == 2h);
+    CHECK(berlin.offset(january) == 1h);
+    CHECK(ny.offset(july) == -4h);
+  }
+}

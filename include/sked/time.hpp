@@ -19,6 +19,9 @@
 #include <vector>
 
 namespace sked {
+namespace detail {
+struct FutureRule;
+}  // namespace detail
 
 using Duration = std::chrono::microseconds;
 using TimePoint = std::chrono::sys_time<Duration>;
@@ -44,11 +47,17 @@ class TimeZone {
   /// How a wall-clock time maps to instants: unique, nonexistent (in a gap) or ambiguous (repeated).
   [[nodiscard]] date::local_info info(LocalTime t) const;
 
+  /// The offset period in force at `t`. Unlike `get()->get_info`, it keeps applying the zone's DST rule
+  /// after the last transition its tz file lists (2037): date's reader of the OS database stops there.
+  [[nodiscard]] date::sys_info get_info(date::sys_seconds t) const;
+  [[nodiscard]] date::local_info get_info(date::local_seconds t) const;
+
   friend bool operator==(const TimeZone& a, const TimeZone& b) noexcept { return a.zone_ == b.zone_; }
 
  private:
-  explicit TimeZone(const date::time_zone* zone) noexcept : zone_(zone) {}
+  explicit TimeZone(const date::time_zone* zone);
   const date::time_zone* zone_ = nullptr;  // nullptr means UTC
+  const detail::FutureRule* future_ = nullptr;
 };
 
 /// Parses an ISO-8601 instant: `2026-03-29T03:00:00+02:00`, `...Z`, fractional seconds to the

@@ -156,7 +156,7 @@ std::optional<TimePoint> CronTrigger::next_grid_time(TimePoint from) const {
     last_year = std::min(last_year, static_cast<int>(end.year()) + 1);
   }
 
-  const date::time_zone* zone = timezone_ ? timezone_->get() : nullptr;
+  const TimeZone* zone = timezone_ && timezone_->get() != nullptr ? &*timezone_ : nullptr;
   if (zone == nullptr) {
     const auto match = schedule.next_match(to_local(start, seconds{0}), last_year);
     if (!match) return std::nullopt;
