@@ -12,6 +12,7 @@
 #include <sked/serialization.hpp>
 #include <sked/stores/memory.hpp>
 #include <sked/tasks.hpp>
+#include <sked/tasks/shell.hpp>
 #include <sked/time.hpp>
 #include <sked/trigger.hpp>
 #include <sked/triggers/date.hpp>
