@@ -5,6 +5,7 @@
 #include <sked/events.hpp>
 #include <sked/execution.hpp>
 #include <sked/executor.hpp>
+#include <sked/executors/process_pool.hpp>
 #include <sked/executors/thread_pool.hpp>
 #include <sked/job.hpp>
 #include <sked/job_store.hpp>
