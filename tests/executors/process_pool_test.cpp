@@ -43,6 +43,10 @@ struct Collected {
       cv.notify_all();
     };
   }
+  std::size_t count() {
+    std::lock_guard l(mutex);
+    return outcomes.size();
+  }
   bool wait_for(std::size_t n, std::chrono::milliseconds timeout = 10s) {
     std::unique_lock l(mutex);
     return cv.wait_for(l, timeout, [&] { return outcomes.size() >= n; });
@@ -301,10 +305,10 @@ TEST_CASE("the process pool runs at most max_workers tasks at once", "[executor]
   }
   REQUIRE(wait_for_workers(*pool, workers));
   CHECK(pool->worker_pids().size() == workers);
-  CHECK(done.outcomes.empty());
+  CHECK(done.count() == 0);
   gate.release(static_cast<int>(runs));
   REQUIRE(done.wait_for(runs));
-  for (const auto& [id, o] : done.outcomes) CHECK(o.status == ExecutionStatus::executed);
+  for (std::size_t i = 0; i < runs; ++i) CHECK(done.of("r" + std::to_string(i)).status == ExecutionStatus::executed);
   CHECK(pool->worker_pids().size() == workers);
   destroy_and_check(pool);
 }
@@ -322,7 +326,7 @@ TEST_CASE("shutdown with wait lets running children finish", "[executor][process
   auto stopped = std::async(std::launch::async, [&] { pool->shutdown(true); });
   gate.release(1);
   stopped.get();
-  REQUIRE(done.outcomes.size() == 2);  // settled before shutdown returned
+  REQUIRE(done.count() == 2);  // settled before shutdown returned
   CHECK(done.of("running").status == ExecutionStatus::executed);
   CHECK(done.of("queued").status == ExecutionStatus::executed);
   CHECK(pool->worker_pids().empty());
@@ -351,7 +355,7 @@ TEST_CASE("shutdown without wait terminates running children and reports queued 
   started.wait_started(2);
   pool->submit(make_run("queued", "echo"), done.fn());
   pool->shutdown(false);
-  REQUIRE(done.outcomes.size() == 3);
+  REQUIRE(done.count() == 3);
   CHECK(done.of("queued").exception == "sked::Error: the executor shut down before the run started");
   // A task that honours the stop request returns normally, as in the thread pool.
   CHECK(done.of("polite").status == ExecutionStatus::executed);
