@@ -5,6 +5,7 @@
 #include <sked/events.hpp>
 #include <sked/execution.hpp>
 #include <sked/executor.hpp>
+#include <sked/executors/process_pool.hpp>
 #include <sked/executors/thread_pool.hpp>
 #include <sked/job.hpp>
 #include <sked/job_store.hpp>
@@ -13,6 +14,7 @@
 #include <sked/stores/memory.hpp>
 #include <sked/stores/sqlite.hpp>
 #include <sked/tasks.hpp>
+#include <sked/tasks/shell.hpp>
 #include <sked/time.hpp>
 #include <sked/trigger.hpp>
 #include <sked/triggers/cron.hpp>

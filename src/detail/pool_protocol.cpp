@@ -1,0 +1,114 @@
+#include "detail/pool_protocol.hpp"
+
+#include <sked/errors.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace sked::detail {
+
+bool send_control(int socket, const ControlMessage& message, int fd) noexcept {
+  iovec iov{const_cast<ControlMessage*>(&message), sizeof message};  // NOLINT: sendmsg takes a non-const base
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  if (fd >= 0) {
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* header = CMSG_FIRSTHDR(&msg);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(header), &fd, sizeof fd);
+  }
+  for (;;) {
+    const ssize_t n = ::sendmsg(socket, &msg, MSG_NOSIGNAL);
+    if (n == static_cast<ssize_t>(sizeof message)) return true;
+    if (n < 0 && errno == EINTR) continue;
+    return false;
+  }
+}
+
+int receive_control(int socket, ControlMessage& message, int& fd, bool dontwait) noexcept {
+  fd = -1;
+  iovec iov{&message, sizeof message};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n = 0;
+  do {
+    n = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC | (dontwait ? MSG_DONTWAIT : 0));
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return -1;
+  for (cmsghdr* header = CMSG_FIRSTHDR(&msg); header != nullptr; header = CMSG_NXTHDR(&msg, header)) {
+    if (header->cmsg_level == SOL_SOCKET && header->cmsg_type == SCM_RIGHTS) {
+      std::memcpy(&fd, CMSG_DATA(header), sizeof fd);
+    }
+  }
+  if (n == 0) return 0;
+  if (n != static_cast<ssize_t>(sizeof message)) {
+    errno = EPROTO;
+    return -1;
+  }
+  return 1;
+}
+
+std::string encode_run(const Run& run) {
+  const Job& job = *run.job;
+  return nlohmann::json{
+      {"job", {{"id", job.id}, {"name", job.name}, {"task", job.task}, {"args", job.args}}},
+      {"execution", {{"id", run.execution.id}, {"run_time_us", run.execution.run_time.time_since_epoch().count()}}},
+  }.dump();
+}
+
+Run decode_run(const std::string& text) {
+  try {
+    const auto j = nlohmann::json::parse(text);
+    auto job = std::make_shared<Job>();
+    const auto& jj = j.at("job");
+    job->id = jj.at("id").get<std::string>();
+    job->name = jj.at("name").get<std::string>();
+    job->task = jj.at("task").get<std::string>();
+    job->args = jj.at("args");
+    Run run;
+    run.execution.id = j.at("execution").at("id").get<std::int64_t>();
+    run.execution.job_id = job->id;
+    run.execution.run_time = TimePoint{Duration{j.at("execution").at("run_time_us").get<Duration::rep>()}};
+    run.job = std::move(job);
+    return run;
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string{"process pool worker: cannot read the run sent by the scheduler: "} + e.what());
+  }
+}
+
+std::string encode_outcome(const Outcome& outcome) {
+  return nlohmann::json{{"status", outcome.status == ExecutionStatus::executed ? "executed" : "error"},
+                        {"duration_us", outcome.duration.count()},
+                        {"exception", outcome.exception},
+                        {"traceback", outcome.traceback}}
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Outcome decode_outcome(const std::string& text) {
+  try {
+    const auto j = nlohmann::json::parse(text);
+    Outcome outcome;
+    outcome.status = j.at("status").get<std::string>() == "executed" ? ExecutionStatus::executed : ExecutionStatus::error;
+    outcome.duration = Duration{j.at("duration_us").get<Duration::rep>()};
+    outcome.exception = j.at("exception").get<std::string>();
+    outcome.traceback = j.at("traceback").get<std::string>();
+    return outcome;
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string{"process pool: cannot read the outcome sent by a worker: "} + e.what());
+  }
+}
+
+}  // namespace sked::detail
