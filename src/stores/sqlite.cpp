@@ -641,14 +641,19 @@ void SqliteJobStore::Impl::heartbeat() {
 }
 
 void SqliteJobStore::Impl::start_heartbeat() {
-  std::lock_guard lock(beat_mutex_);
-  if (beat_thread_.joinable() || beat_stopping_) return;
   // The heartbeat follows the store's clock, so a ManualClock drives it in tests as it drives
-  // everything.
-  clock_subscription_ = clock_->on_jump([this] {
+  // everything. Subscribe (and, if not needed, unsubscribe) outside beat_mutex_: the clock calls its
+  // listeners under its own lock, and this listener takes beat_mutex_.
+  Subscription subscription = clock_->on_jump([this] {
     std::lock_guard l(beat_mutex_);
     beat_cv_.notify_all();
   });
+  std::unique_lock lock(beat_mutex_);
+  if (beat_thread_.joinable() || beat_stopping_) {
+    lock.unlock();  // before `subscription` unsubscribes
+    return;
+  }
+  clock_subscription_ = std::move(subscription);
   beat_thread_ = std::thread([this] { heartbeat_loop(); });
 }
 
