@@ -42,6 +42,6 @@ void BM_Dispatch(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_Dispatch)->Args({2, 100'000})->Args({8, 100'000})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Dispatch)->Args({2, 1'000})->Args({2, 100'000})->Args({8, 100'000})->Unit(benchmark::kMillisecond)->UseRealTime();
 
 BENCHMARK_MAIN();
