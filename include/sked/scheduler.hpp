@@ -162,7 +162,7 @@ class Scheduler {
   void update_wanted();  // with listeners_mutex_ held
   void report_unknown_tasks(const std::string& alias,
                             const std::vector<std::pair<std::string, std::string>>& unknown);
-  void submit_run(const std::string& alias, std::shared_ptr<const Job> job, const Execution& execution,
+  void submit_run(const std::string& alias, std::shared_ptr<const Job> job, Execution execution,
                   int attempt = 1);
   void schedule_retry(const std::string& alias, const Run& run, const Execution& failed);
   [[nodiscard]] std::optional<TimePoint> submit_due_retries(TimePoint now);
@@ -189,7 +189,7 @@ class Scheduler {
   bool sleeping_ = false;
   std::thread::id loop_thread_;
   std::optional<TimePoint> waiting_until_;
-  std::size_t in_flight_ = 0;
+  std::atomic<std::size_t> in_flight_{0};  // runs submitted and not yet completed
   StoreMap stores_;
   std::map<std::string, std::shared_ptr<Executor>, std::less<>> executors_;
 
@@ -209,6 +209,9 @@ class Scheduler {
   std::multimap<TimePoint, PendingRetry> retries_;  // guarded by mutex_; kept in memory only
   std::condition_variable runs_cv_;                   // a run completed (for run_job_now)
   std::map<std::int64_t, Execution> awaited_;       // run_job_now's runs, by execution id
+  std::atomic<std::size_t> awaiting_{0};            // awaited_.size(), read without the lock
+  // Every store alias a run was submitted for, never erased: completions point at these strings.
+  std::set<std::string, std::less<>> aliases_;      // guarded by mutex_
 
   Subscription clock_subscription_;
 };
