@@ -36,8 +36,10 @@ void ThreadPoolExecutor::submit(Run run, CompletionFn done) {
         workers_.emplace_back([this](std::stop_token stop) { work(stop); });
       }
       // Busy workers take the next item without waiting: only a sleeping one needs the (system-call)
-      // wake-up, and it is woken after the lock is released so that it does not block on it at once.
-      wake = idle_ > 0;
+      // wake-up, one at a time (the woken worker wakes the next if runs are left for it), and after
+      // the lock is released so that it does not block on it at once.
+      wake = idle_ > 0 && !waking_;
+      if (wake) waking_ = true;
     }
   }
   if (wake) cv_.notify_one();
@@ -65,6 +67,7 @@ Outcome dropped_outcome() {
 void ThreadPoolExecutor::work(std::stop_token stop) {
   std::vector<Item> batch;
   for (;;) {
+    bool wake_next = false;
     {
       std::unique_lock lock(mutex_);
       // Drain the queue before honouring a stop: shutdown(wait) promises queued runs still run.
@@ -72,6 +75,9 @@ void ThreadPoolExecutor::work(std::stop_token stop) {
         ++idle_;
         cv_.wait(lock);
         --idle_;
+        // The wake-up in flight has arrived (even if another worker took the run it was for), or this
+        // return is spurious and one more may follow, which is harmless.
+        waking_ = false;
       }
       if (head_ == queue_.size()) return;
       // A fair share of a long queue at once: with trivial tasks the lock the submitter needs too was
@@ -86,7 +92,10 @@ void ThreadPoolExecutor::work(std::stop_token stop) {
         queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(head_));
         head_ = 0;
       }
+      wake_next = head_ < queue_.size() && idle_ > 0 && !waking_;
+      if (wake_next) waking_ = true;
     }
+    if (wake_next) cv_.notify_one();
     for (std::size_t i = 0; i < batch.size(); ++i) {
       // What shutdown(false) would have found still queued is reported as not started.
       if (i > 0 && stop.stop_requested()) {

@@ -64,6 +64,7 @@ class ThreadPoolExecutor final : public Executor {
   std::size_t head_ = 0;
   std::vector<std::jthread> workers_;
   std::size_t idle_ = 0;  // workers waiting on cv_
+  bool waking_ = false;   // a worker was notified and has not taken the lock since
   bool accepting_ = false;
 
   std::shared_ptr<Clock> clock_;
