@@ -29,6 +29,9 @@ std::string random_id() {
   return fmt::format("{:016x}{:016x}", rng(), rng());
 }
 
+// The size of the first claim from a store in one pass of the loop.
+constexpr std::size_t first_claim_batch = 16;
+
 // How many misses of one job one claim logs individually before summarising.
 constexpr std::size_t max_miss_warnings = 5;
 
@@ -564,10 +567,14 @@ std::optional<TimePoint> Scheduler::process_jobs() {
   for (const auto& [alias, store] : stores_snapshot()) {
     bool failed = false;
     unknown.clear();
-    for (bool more = true; more;) {
+    // The first claim is small so that the first runs of a burst start while the rest is claimed
+    // (measured: 200 jobs due at one instant all started ~0.5 ms late, the time to claim all 200
+    // before submitting any); later claims double up to claim_batch.
+    std::size_t batch = std::min(first_claim_batch, options_.claim_batch);
+    for (bool more = true; more; batch = std::min(2 * batch, options_.claim_batch)) {
       std::vector<ClaimedJob> claims;
       try {
-        claims = store->claim_due_jobs(now, options_.claim_batch, runnable);
+        claims = store->claim_due_jobs(now, batch, runnable);
       } catch (const std::exception& e) {
         // Retry after max_wait; asking the store for its next run time now would report the job we just
         // failed to claim as due and spin the loop.
@@ -576,7 +583,7 @@ std::optional<TimePoint> Scheduler::process_jobs() {
         failed = true;
         break;
       }
-      more = claims.size() == options_.claim_batch;
+      more = claims.size() == batch;
       if (more) sooner(now);
       for (auto& claim : claims) {
         std::size_t misses = 0;

@@ -45,7 +45,8 @@ struct SchedulerOptions {
   /// The longest the loop sleeps between checks, so a wall-clock jump or a change made to a store by
   /// another process is never missed for longer.
   Duration max_wait = std::chrono::seconds{1};
-  /// How many due jobs one claim takes from a store.
+  /// The most due jobs one claim takes from a store (the first claim of each pass takes at most 16, so
+  /// that the first runs of a burst start while the rest is claimed).
   std::size_t claim_batch = 512;
   /// Empty: `stderr_logger()`.
   Logger logger{};
