@@ -1,5 +1,5 @@
-// Dispatch throughput: N one-shot jobs all due at once, a trivial task, the memory store and a thread
-// pool; executions per second from start() until the last run is recorded. The peer is
+// Dispatch throughput: N one-shot jobs all due at once, a trivial task, the memory store and a
+// thread pool; executions per second from start() until the last run is recorded. The peer is
 // bench/peers/apscheduler_dispatch.py (APScheduler 3, same workload).
 
 #include <sked/sked.hpp>
@@ -18,7 +18,9 @@ namespace {
 double process_cpu_seconds() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
-  const auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6; };
+  const auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6;
+  };
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
@@ -36,14 +38,17 @@ void BM_Dispatch(benchmark::State& state) {
       scheduler.add_jobstore(std::make_shared<sked::MemoryJobStore>(static_cast<std::size_t>(n)));
       scheduler.add_executor(std::make_shared<sked::ThreadPoolExecutor>(workers));
       for (int i = 0; i < n; ++i) {
-        scheduler.add_job({.id = "job" + std::to_string(i),
-                           .callable = [&done](const sked::JobContext&) { done.fetch_add(1, std::memory_order_relaxed); },
-                           .trigger = sked::DateTrigger{t0}});
+        scheduler.add_job(
+            {.id = "job" + std::to_string(i),
+             .callable =
+                 [&done](const sked::JobContext&) { done.fetch_add(1, std::memory_order_relaxed); },
+             .trigger = sked::DateTrigger{t0}});
       }
       state.ResumeTiming();
       const double cpu_before = process_cpu_seconds();
       scheduler.start();
-      if (!scheduler.wait_idle(std::chrono::minutes{5})) state.SkipWithError("scheduler did not finish");
+      if (!scheduler.wait_idle(std::chrono::minutes{5}))
+        state.SkipWithError("scheduler did not finish");
       cpu += process_cpu_seconds() - cpu_before;
       state.PauseTiming();
       scheduler.shutdown();
@@ -57,6 +62,11 @@ void BM_Dispatch(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_Dispatch)->Args({2, 1'000})->Args({2, 100'000})->Args({8, 100'000})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Dispatch)
+    ->Args({2, 1'000})
+    ->Args({2, 100'000})
+    ->Args({8, 100'000})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 BENCHMARK_MAIN();

@@ -1,7 +1,8 @@
-// Firing lateness with the real clock: 1,000 one-shot jobs due at instants spread over 3 s, then a burst
-// of 200 jobs due at one instant, while 50 interval jobs (every 50 ms, 1,000 runs/s) keep the scheduler
-// busy. Lateness is the task's start (system clock) minus its scheduled run time; reported as p50, p99
-// and max in microseconds. The peer is bench/peers/apscheduler_lateness.py (same workload).
+// Firing lateness with the real clock: 1,000 one-shot jobs due at instants spread over 3 s, then a
+// burst of 200 jobs due at one instant, while 50 interval jobs (every 50 ms, 1,000 runs/s) keep the
+// scheduler busy. Lateness is the task's start (system clock) minus its scheduled run time;
+// reported as p50, p99 and max in microseconds. The peer is bench/peers/apscheduler_lateness.py
+// (same workload).
 
 #include <sked/sked.hpp>
 
@@ -23,8 +24,8 @@ constexpr int timed_jobs = 1000;
 constexpr int burst_jobs = 200;
 constexpr int background_jobs = 50;
 constexpr auto background_interval = 50ms;
-constexpr auto lead = 500ms;     // between adding the jobs and the first timed one
-constexpr auto spread = 3ms;     // between timed jobs: 1,000 over 3 s
+constexpr auto lead = 500ms;       // between adding the jobs and the first timed one
+constexpr auto spread = 3ms;       // between timed jobs: 1,000 over 3 s
 constexpr auto burst_gap = 300ms;  // between the last timed job and the burst
 
 struct Recorder {
@@ -44,7 +45,8 @@ double percentile(std::vector<std::int64_t> v, double p) {
   return static_cast<double>(v[std::min(i, v.size() - 1)]);
 }
 
-void report(benchmark::State& state, const std::string& prefix, const std::vector<std::int64_t>& v) {
+void report(benchmark::State& state, const std::string& prefix,
+            const std::vector<std::int64_t>& v) {
   state.counters[prefix + "p50_us"] = percentile(v, 0.50);
   state.counters[prefix + "p99_us"] = percentile(v, 0.99);
   state.counters[prefix + "max_us"] = percentile(v, 1.0);
@@ -57,18 +59,22 @@ void BM_Lateness(benchmark::State& state) {
     Recorder burst;
     std::atomic<int> background_runs{0};
     {
-      sked::BackgroundScheduler scheduler{{.timezone = sked::TimeZone::utc(),
-                                           .job_defaults = {.misfire_grace_time = std::chrono::hours{1},
-                                                            .coalesce = false, .max_instances = 1}}};
+      sked::BackgroundScheduler scheduler{
+          {.timezone = sked::TimeZone::utc(),
+           .job_defaults = {.misfire_grace_time = std::chrono::hours{1},
+                            .coalesce = false,
+                            .max_instances = 1}}};
       scheduler.add_jobstore(std::make_shared<sked::MemoryJobStore>(0));
       scheduler.add_executor(std::make_shared<sked::ThreadPoolExecutor>(workers));
       scheduler.start();
-      const auto t0 = std::chrono::time_point_cast<sked::Duration>(std::chrono::system_clock::now()) + lead;
+      const auto t0 =
+          std::chrono::time_point_cast<sked::Duration>(std::chrono::system_clock::now()) + lead;
       for (int i = 0; i < background_jobs; ++i) {
         // Each background job at its own phase, so the load is steady rather than 50 at once.
-        scheduler.add_job({.id = "background" + std::to_string(i),
-                           .callable = [&](const sked::JobContext&) { background_runs.fetch_add(1); },
-                           .trigger = sked::IntervalTrigger{background_interval, {.start_date = t0 + 1ms * i}}});
+        scheduler.add_job(
+            {.id = "background" + std::to_string(i),
+             .callable = [&](const sked::JobContext&) { background_runs.fetch_add(1); },
+             .trigger = sked::IntervalTrigger{background_interval, {.start_date = t0 + 1ms * i}}});
       }
       for (int i = 0; i < timed_jobs; ++i) {
         scheduler.add_job({.id = "timed" + std::to_string(i),

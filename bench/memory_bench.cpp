@@ -1,6 +1,7 @@
-// Memory per job: the growth of the resident set (RSS) while a scheduler holds N interval jobs, each
-// with a trigger of its own, divided by N. The trigger's own state (its shared allocation) is reported
-// separately, as the target counts bytes beyond it. The peer is bench/peers/apscheduler_memory.py.
+// Memory per job: the growth of the resident set (RSS) while a scheduler holds N interval jobs,
+// each with a trigger of its own, divided by N. The trigger's own state (its shared allocation) is
+// reported separately, as the target counts bytes beyond it. The peer is
+// bench/peers/apscheduler_memory.py.
 
 #include <sked/sked.hpp>
 
@@ -8,10 +9,10 @@
 
 #include <malloc.h>
 
+#include <unistd.h>
 #include <chrono>
 #include <fstream>
 #include <string>
-#include <unistd.h>
 
 namespace {
 
@@ -47,7 +48,8 @@ void BM_MemoryPerJob(benchmark::State& state) {
       scheduler.tasks().add("noop", [](const sked::JobContext&) {});
       for (std::int64_t i = 0; i < n; ++i) {
         // A different interval per job, so no two jobs could share a trigger.
-        scheduler.add_job({.id = "job" + std::to_string(i), .task = "noop",
+        scheduler.add_job({.id = "job" + std::to_string(i),
+                           .task = "noop",
                            .trigger = sked::IntervalTrigger{1h + sked::Duration{i}}});
       }
       after = rss_bytes();
@@ -61,6 +63,10 @@ void BM_MemoryPerJob(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_MemoryPerJob)->Arg(10'000)->Arg(1'000'000)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MemoryPerJob)
+    ->Arg(10'000)
+    ->Arg(1'000'000)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

@@ -1,8 +1,8 @@
-// Memory store scaling: the cost of one add, remove, reschedule (update_job with a new next run time),
-// claim of a due job and next_run_time() peek in a store already holding 10^3 .. 10^6 interval jobs.
-// Each iteration times a batch of 1,000 operations (manual timing); the setup that restores the store
-// between batches is not timed. The peer is bench/peers/apscheduler_store.py (APScheduler's MemoryJobStore,
-// 10^3 .. 10^5).
+// Memory store scaling: the cost of one add, remove, reschedule (update_job with a new next run
+// time), claim of a due job and next_run_time() peek in a store already holding 10^3 .. 10^6
+// interval jobs. Each iteration times a batch of 1,000 operations (manual timing); the setup that
+// restores the store between batches is not timed. The peer is bench/peers/apscheduler_store.py
+// (APScheduler's MemoryJobStore, 10^3 .. 10^5).
 
 #include <sked/sked.hpp>
 
@@ -23,8 +23,8 @@ constexpr int batch = 1000;
 const sked::TimePoint t0 = sked::parse_time("2026-01-01T00:00:00Z");
 
 std::shared_ptr<const sked::Trigger> interval_trigger() {
-  static const auto trigger =
-      std::make_shared<const sked::IntervalTrigger>(1h, sked::IntervalTrigger::Options{.start_date = t0});
+  static const auto trigger = std::make_shared<const sked::IntervalTrigger>(
+      1h, sked::IntervalTrigger::Options{.start_date = t0});
   return trigger;
 }
 
@@ -49,7 +49,8 @@ struct Fixture {
     }
   }
   sked::TimePoint random_time() {
-    return t0 + 1h + sked::Duration{std::uniform_int_distribution<std::int64_t>(0, 3'600'000'000)(rng)};
+    return t0 + 1h +
+           sked::Duration{std::uniform_int_distribution<std::int64_t>(0, 3'600'000'000)(rng)};
   }
 };
 
@@ -67,20 +68,32 @@ void batches(benchmark::State& state, Timed timed, Untimed untimed) {
 void BM_StoreAdd(benchmark::State& state) {
   Fixture f{state.range(0)};
   std::vector<sked::Job> jobs;
-  for (int i = 0; i < batch; ++i) jobs.push_back(make_job("new" + std::to_string(i), f.random_time()));
+  for (int i = 0; i < batch; ++i)
+    jobs.push_back(make_job("new" + std::to_string(i), f.random_time()));
   batches(
-      state, [&] { for (const auto& j : jobs) f.store.add_job(j); },
-      [&] { for (const auto& j : jobs) f.store.remove_job(j.id); });
+      state,
+      [&] {
+        for (const auto& j : jobs) f.store.add_job(j);
+      },
+      [&] {
+        for (const auto& j : jobs) f.store.remove_job(j.id);
+      });
 }
 
 void BM_StoreRemove(benchmark::State& state) {
   Fixture f{state.range(0)};
   std::vector<sked::Job> jobs;
-  for (int i = 0; i < batch; ++i) jobs.push_back(make_job("new" + std::to_string(i), f.random_time()));
+  for (int i = 0; i < batch; ++i)
+    jobs.push_back(make_job("new" + std::to_string(i), f.random_time()));
   for (const auto& j : jobs) f.store.add_job(j);
   batches(
-      state, [&] { for (const auto& j : jobs) f.store.remove_job(j.id); },
-      [&] { for (const auto& j : jobs) f.store.add_job(j); });
+      state,
+      [&] {
+        for (const auto& j : jobs) f.store.remove_job(j.id);
+      },
+      [&] {
+        for (const auto& j : jobs) f.store.add_job(j);
+      });
 }
 
 void BM_StoreReschedule(benchmark::State& state) {
@@ -88,12 +101,18 @@ void BM_StoreReschedule(benchmark::State& state) {
   Fixture f{n};
   std::vector<sked::Job> jobs;
   for (int i = 0; i < batch; ++i) {
-    jobs.push_back(make_job("job" + std::to_string(static_cast<std::int64_t>(f.rng() % static_cast<std::uint64_t>(n))),
-                            f.random_time()));
+    jobs.push_back(make_job(
+        "job" + std::to_string(static_cast<std::int64_t>(f.rng() % static_cast<std::uint64_t>(n))),
+        f.random_time()));
   }
   batches(
-      state, [&] { for (const auto& j : jobs) f.store.update_job(j); },
-      [&] { for (auto& j : jobs) j.next_run_time = f.random_time(); });
+      state,
+      [&] {
+        for (const auto& j : jobs) f.store.update_job(j);
+      },
+      [&] {
+        for (auto& j : jobs) j.next_run_time = f.random_time();
+      });
 }
 
 // Claims one due job at a time (limit 1) while 1,000 of the n jobs are due; the claim advances each
@@ -125,12 +144,20 @@ void BM_StoreClaimDue(benchmark::State& state) {
 
 void BM_StoreNextRunTime(benchmark::State& state) {
   Fixture f{state.range(0)};
-  batches(state, [&] { for (int i = 0; i < batch; ++i) benchmark::DoNotOptimize(f.store.next_run_time()); },
-          [] {});
+  batches(
+      state,
+      [&] {
+        for (int i = 0; i < batch; ++i) benchmark::DoNotOptimize(f.store.next_run_time());
+      },
+      [] {});
 }
 
 void sizes(benchmark::internal::Benchmark* b) {
-  b->RangeMultiplier(10)->Range(1'000, 1'000'000)->Iterations(50)->UseManualTime()->Unit(benchmark::kNanosecond);
+  b->RangeMultiplier(10)
+      ->Range(1'000, 1'000'000)
+      ->Iterations(50)
+      ->UseManualTime()
+      ->Unit(benchmark::kNanosecond);
 }
 
 }  // namespace
