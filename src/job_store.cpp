@@ -21,6 +21,19 @@ Execution record_for(const Job& job, TimePoint run_time, ExecutionStatus status)
 
 FirePlan plan_fire(const Job& job, TimePoint now, int running_instances) {
   FirePlan plan;
+  // The common case, one due run time: decided without the lists the general case below builds.
+  if (job.next_run_time && *job.next_run_time <= now) {
+    const TimePoint rt = *job.next_run_time;
+    const auto next = job.trigger->next_fire_time(rt, now);
+    if (!next || *next > now) {
+      plan.next_run_time = next;
+      const ExecutionStatus status = now - rt > job.misfire_grace_time       ? ExecutionStatus::missed
+                                     : running_instances >= job.max_instances ? ExecutionStatus::max_instances
+                                                                              : ExecutionStatus::started;
+      plan.executions.push_back(record_for(job, rt, status));
+      return plan;
+    }
+  }
   std::vector<TimePoint> due;  // nearly always one element: no deque, whose first chunk alone is 512 bytes
   std::optional<TimePoint> t = job.next_run_time;
   std::size_t steps = 0;

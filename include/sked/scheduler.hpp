@@ -45,7 +45,8 @@ struct SchedulerOptions {
   /// The longest the loop sleeps between checks, so a wall-clock jump or a change made to a store by
   /// another process is never missed for longer.
   Duration max_wait = std::chrono::seconds{1};
-  /// How many due jobs one claim takes from a store.
+  /// The most due jobs one claim takes from a store (the first claim of each pass takes at most 16, so
+  /// that the first runs of a burst start while the rest is claimed).
   std::size_t claim_batch = 512;
   /// Empty: `stderr_logger()`.
   Logger logger{};
@@ -162,7 +163,7 @@ class Scheduler {
   void update_wanted();  // with listeners_mutex_ held
   void report_unknown_tasks(const std::string& alias,
                             const std::vector<std::pair<std::string, std::string>>& unknown);
-  void submit_run(const std::string& alias, std::shared_ptr<const Job> job, const Execution& execution,
+  void submit_run(const std::string& alias, std::shared_ptr<const Job> job, Execution execution,
                   int attempt = 1);
   void schedule_retry(const std::string& alias, const Run& run, const Execution& failed);
   [[nodiscard]] std::optional<TimePoint> submit_due_retries(TimePoint now);
@@ -189,7 +190,7 @@ class Scheduler {
   bool sleeping_ = false;
   std::thread::id loop_thread_;
   std::optional<TimePoint> waiting_until_;
-  std::size_t in_flight_ = 0;
+  std::atomic<std::size_t> in_flight_{0};  // runs submitted and not yet completed
   StoreMap stores_;
   std::map<std::string, std::shared_ptr<Executor>, std::less<>> executors_;
 
@@ -209,6 +210,9 @@ class Scheduler {
   std::multimap<TimePoint, PendingRetry> retries_;  // guarded by mutex_; kept in memory only
   std::condition_variable runs_cv_;                   // a run completed (for run_job_now)
   std::map<std::int64_t, Execution> awaited_;       // run_job_now's runs, by execution id
+  std::atomic<std::size_t> awaiting_{0};            // awaited_.size(), read without the lock
+  // Every store alias a run was submitted for, never erased: completions point at these strings.
+  std::set<std::string, std::less<>> aliases_;      // guarded by mutex_
 
   Subscription clock_subscription_;
 };

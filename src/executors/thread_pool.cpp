@@ -1,6 +1,8 @@
 #include <sked/errors.hpp>
 #include <sked/executors/thread_pool.hpp>
 
+#include <algorithm>
+
 namespace sked {
 
 ThreadPoolExecutor::ThreadPoolExecutor(std::size_t max_workers) : max_workers_(max_workers) {
@@ -23,60 +25,113 @@ void ThreadPoolExecutor::start(std::shared_ptr<Clock> clock) {
 }
 
 void ThreadPoolExecutor::submit(Run run, CompletionFn done) {
+  bool queued = false;
+  bool wake = false;
   {
     std::lock_guard lock(mutex_);
     if (accepting_) {
       queue_.push_back(Item{std::move(run), std::move(done)});
-      if (workers_.size() < max_workers_ && queue_.size() > idle_) {
+      queued = true;
+      if (workers_.size() < max_workers_ && queue_.size() - head_ > idle_) {
         workers_.emplace_back([this](std::stop_token stop) { work(stop); });
       }
-      cv_.notify_one();
-      return;
+      // Busy workers take the next item without waiting: only a sleeping one needs the (system-call)
+      // wake-up, one at a time (the woken worker wakes the next if runs are left for it), and after
+      // the lock is released so that it does not block on it at once.
+      wake = idle_ > 0 && !waking_;
+      if (wake) waking_ = true;
     }
   }
+  if (wake) cv_.notify_one();
+  if (queued) return;
   Outcome refused;
   refused.status = ExecutionStatus::error;
   refused.exception = "sked::Error: the executor is shut down";
   done(run, std::move(refused));
 }
 
+namespace {
+
+// The most queued runs one worker takes per trip through the lock.
+constexpr std::size_t max_batch = 16;
+
+Outcome dropped_outcome() {
+  Outcome outcome;
+  outcome.status = ExecutionStatus::error;
+  outcome.exception = "sked::Error: the executor shut down before the run started";
+  return outcome;
+}
+
+}  // namespace
+
 void ThreadPoolExecutor::work(std::stop_token stop) {
+  std::vector<Item> batch;
   for (;;) {
-    Item item;
+    bool wake_next = false;
     {
       std::unique_lock lock(mutex_);
       // Drain the queue before honouring a stop: shutdown(wait) promises queued runs still run.
-      ++idle_;
-      cv_.wait(lock, [&] { return !queue_.empty() || !accepting_; });
-      --idle_;
-      if (queue_.empty()) return;
-      item = std::move(queue_.front());
-      queue_.pop_front();
+      while (head_ == queue_.size() && accepting_) {
+        ++idle_;
+        cv_.wait(lock);
+        --idle_;
+        // The wake-up in flight has arrived (even if another worker took the run it was for), or this
+        // return is spurious and one more may follow, which is harmless.
+        waking_ = false;
+      }
+      if (head_ == queue_.size()) return;
+      // A fair share of a long queue at once: with trivial tasks the lock the submitter needs too was
+      // the bottleneck, at one trip per run. A short queue is taken one run at a time, so no run waits
+      // behind another while a worker is free.
+      const std::size_t take = std::clamp<std::size_t>((queue_.size() - head_) / max_workers_, 1, max_batch);
+      for (std::size_t i = 0; i < take; ++i) batch.push_back(std::move(queue_[head_++]));
+      if (head_ == queue_.size()) {
+        queue_.clear();
+        head_ = 0;
+      } else if (head_ >= 256 && 2 * head_ >= queue_.size()) {
+        queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(head_));
+        head_ = 0;
+      }
+      wake_next = head_ < queue_.size() && idle_ > 0 && !waking_;
+      if (wake_next) waking_ = true;
     }
-    if (!item.run.job->timeout) {
-      // The common case needs no watchdog: the worker's own stop token serves the run.
-      Outcome outcome = run_task(item.run, stop);
-      item.done(item.run, std::move(outcome));
-      continue;
+    if (wake_next) cv_.notify_one();
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      // What shutdown(false) would have found still queued is reported as not started.
+      if (i > 0 && stop.stop_requested()) {
+        batch[i].done(batch[i].run, dropped_outcome());
+        continue;
+      }
+      run_item(batch[i], stop);
     }
-    auto active = std::make_shared<Active>();
-    active->run = std::move(item.run);
-    active->done = std::move(item.done);
-    // Stopping the pool without waiting stops every running task.
-    std::stop_callback forward(stop, [&active] { active->stop.request_stop(); });
-    std::multimap<TimePoint, std::shared_ptr<Active>>::iterator watched;
-    {
-      std::lock_guard lock(watch_mutex_);
-      watched = deadlines_.emplace(clock_->now() + *active->run.job->timeout, active);
-      watch_cv_.notify_all();
-    }
-    Outcome outcome = run_task(active->run, active->stop.get_token());
-    {
-      std::lock_guard lock(watch_mutex_);
-      if (!active->settled.load()) deadlines_.erase(watched);
-    }
-    if (!active->settled.exchange(true)) active->done(active->run, std::move(outcome));
+    batch.clear();
   }
+}
+
+void ThreadPoolExecutor::run_item(Item& item, std::stop_token stop) {
+  if (!item.run.job->timeout) {
+    // The common case needs no watchdog: the worker's own stop token serves the run.
+    Outcome outcome = run_task(item.run, std::move(stop));
+    item.done(item.run, std::move(outcome));
+    return;
+  }
+  auto active = std::make_shared<Active>();
+  active->run = std::move(item.run);
+  active->done = std::move(item.done);
+  // Stopping the pool without waiting stops every running task.
+  std::stop_callback forward(stop, [&active] { active->stop.request_stop(); });
+  std::multimap<TimePoint, std::shared_ptr<Active>>::iterator watched;
+  {
+    std::lock_guard lock(watch_mutex_);
+    watched = deadlines_.emplace(clock_->now() + *active->run.job->timeout, active);
+    watch_cv_.notify_all();
+  }
+  Outcome outcome = run_task(active->run, active->stop.get_token());
+  {
+    std::lock_guard lock(watch_mutex_);
+    if (!active->settled.load()) deadlines_.erase(watched);
+  }
+  if (!active->settled.exchange(true)) active->done(active->run, std::move(outcome));
 }
 
 void ThreadPoolExecutor::watch(std::stop_token stop) {
@@ -112,20 +167,20 @@ void ThreadPoolExecutor::watch(std::stop_token stop) {
 
 void ThreadPoolExecutor::shutdown(bool wait) {
   std::vector<std::jthread> workers;
-  std::deque<Item> dropped;
+  std::vector<Item> dropped;
   {
     std::lock_guard lock(mutex_);
     accepting_ = false;
-    if (!wait) dropped.swap(queue_);
+    if (!wait) {
+      dropped.assign(std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(head_)),
+                     std::make_move_iterator(queue_.end()));
+      queue_.clear();
+      head_ = 0;
+    }
     workers.swap(workers_);
     cv_.notify_all();
   }
-  for (auto& item : dropped) {
-    Outcome outcome;
-    outcome.status = ExecutionStatus::error;
-    outcome.exception = "sked::Error: the executor shut down before the run started";
-    item.done(item.run, std::move(outcome));
-  }
+  for (auto& item : dropped) item.done(item.run, dropped_outcome());
   if (!wait) {
     for (auto& w : workers) w.request_stop();
   }

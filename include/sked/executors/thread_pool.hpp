@@ -7,7 +7,6 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <mutex>
 #include <stop_token>
@@ -53,14 +52,19 @@ class ThreadPoolExecutor final : public Executor {
     std::atomic<bool> settled{false};
   };
   void work(std::stop_token stop);
+  void run_item(Item& item, std::stop_token stop);
   void watch(std::stop_token stop);
 
   std::size_t max_workers_;
   std::mutex mutex_;
-  std::condition_variable_any cv_;
-  std::deque<Item> queue_;
+  std::condition_variable cv_;
+  // A FIFO: queued runs are queue_[head_..]. A vector rather than a deque, whose 512-byte blocks
+  // hold two runs each, so that queueing does not allocate once per two runs.
+  std::vector<Item> queue_;
+  std::size_t head_ = 0;
   std::vector<std::jthread> workers_;
-  std::size_t idle_ = 0;
+  std::size_t idle_ = 0;  // workers waiting on cv_
+  bool waking_ = false;   // a worker was notified and has not taken the lock since
   bool accepting_ = false;
 
   std::shared_ptr<Clock> clock_;

@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace sked {
 
@@ -44,22 +45,39 @@ class MemoryJobStore final : public JobStore {
   using Key = std::pair<TimePoint, std::uint64_t>;
   struct Hash {
     using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    // Deliberately not noexcept: libstdc++ then keeps each node's hash code, so lookups and erasures
+    // compare cached codes instead of re-hashing the ids of neighbouring nodes (measured: a quarter of
+    // the dispatch loop's time went to that re-hashing).
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
 
-  void index(const Entry& entry);
+  void index(Entry& entry);
   void unindex(const Entry& entry);
   void record(Execution execution);
 
   mutable std::mutex mutex_;
   std::unordered_map<std::string, Entry, Hash, std::equal_to<>> jobs_;
-  std::map<Key, std::string> by_time_;
+  // Points at the entry in jobs_ (its nodes never move), so a claim needs no lookup by id.
+  std::map<Key, Entry*> by_time_;
   std::uint64_t next_seq_ = 0;
 
+  using RunningMap = std::unordered_map<std::string, int, Hash, std::equal_to<>>;
+  static constexpr std::size_t max_spare_running = 1024;
+  void count_running(const std::string& job_id, int runs);
+  // Completed executions are queued by complete_execution() and applied, with mutex_ held, by the
+  // next call that reads the history or the running counts (hence `mutable`).
+  void apply_completions() const;
+  void apply_completion(const Execution& execution) const;
+
   std::size_t max_executions_;
-  std::deque<Execution> executions_;  // ids ascending, contiguous
+  mutable std::deque<Execution> executions_;  // ids ascending, contiguous unless old ones were deleted
   std::int64_t next_execution_id_ = 1;
-  std::unordered_map<std::string, int, Hash, std::equal_to<>> running_;
+  mutable RunningMap running_;
+  mutable std::vector<RunningMap::node_type> spare_running_;  // nodes of finished jobs, for reuse
+
+  mutable std::mutex completed_mutex_;
+  mutable std::vector<Execution> completed_;  // guarded by completed_mutex_
+  mutable std::vector<Execution> applying_;   // guarded by mutex_; completed_'s other buffer
 };
 
 }  // namespace sked

@@ -1,0 +1,72 @@
+// Memory per job: the growth of the resident set (RSS) while a scheduler holds N interval jobs,
+// each with a trigger of its own, divided by N. The trigger's own state (its shared allocation) is
+// reported separately, as the target counts bytes beyond it. The peer is
+// bench/peers/apscheduler_memory.py.
+
+#include <sked/sked.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <malloc.h>
+
+#include <unistd.h>
+#include <chrono>
+#include <fstream>
+#include <string>
+
+namespace {
+
+using namespace std::chrono_literals;
+
+double rss_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  long pages = 0;
+  long resident = 0;
+  statm >> pages >> resident;
+  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
+}
+
+// What one make_shared<const IntervalTrigger> takes from malloc: the object and its control block,
+// rounded up to glibc's 16-byte chunks plus the 8-byte chunk header.
+constexpr double trigger_bytes() {
+  const std::size_t payload = sizeof(sked::IntervalTrigger) + 16;
+  const std::size_t chunk = (payload + 8 + 15) / 16 * 16;
+  return static_cast<double>(chunk < 32 ? 32 : chunk);
+}
+
+void BM_MemoryPerJob(benchmark::State& state) {
+  const auto n = state.range(0);
+  const auto t0 = sked::parse_time("2026-01-01T00:00:00Z");
+  for (auto _ : state) {
+    auto clock = std::make_shared<sked::ManualClock>(t0);
+    malloc_trim(0);
+    const double before = rss_bytes();
+    double after = 0;
+    {
+      sked::BackgroundScheduler scheduler{{.clock = clock, .timezone = sked::TimeZone::utc()}};
+      scheduler.add_jobstore(std::make_shared<sked::MemoryJobStore>());
+      scheduler.tasks().add("noop", [](const sked::JobContext&) {});
+      for (std::int64_t i = 0; i < n; ++i) {
+        // A different interval per job, so no two jobs could share a trigger.
+        scheduler.add_job({.id = "job" + std::to_string(i),
+                           .task = "noop",
+                           .trigger = sked::IntervalTrigger{1h + sked::Duration{i}}});
+      }
+      after = rss_bytes();
+    }
+    state.counters["bytes_per_job"] = (after - before) / static_cast<double>(n);
+    state.counters["trigger_bytes"] = trigger_bytes();
+    state.counters["beyond_trigger"] = (after - before) / static_cast<double>(n) - trigger_bytes();
+    state.counters["sizeof_job"] = static_cast<double>(sizeof(sked::Job));
+  }
+}
+
+}  // namespace
+
+BENCHMARK(BM_MemoryPerJob)
+    ->Arg(10'000)
+    ->Arg(1'000'000)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
+
+BENCHMARK_MAIN();

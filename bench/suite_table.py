@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Prints bench/run.sh's table from the result files it leaves in DIR.
+
+Usage: suite_table.py DIR. Ratio is how many times better sked is (peer/sked for costs, sked/peer for
+throughput)."""
+import json
+import os
+import statistics
+import sys
+
+
+def load_gbench(path):
+    return {b["name"]: b for b in json.load(open(path))["benchmarks"] if "error_message" not in b}
+
+
+def main():
+    d = sys.argv[1]
+    rows = []  # (workload, sked, peer, ratio)
+
+    def row(name, sked, peer, unit, higher_is_better=False, fmt="{:,.0f}"):
+        s = fmt.format(sked) + unit if sked is not None else "-"
+        p = fmt.format(peer) + unit if peer is not None else "-"
+        ratio = "-"
+        if sked and peer:
+            ratio = f"{(sked / peer if higher_is_better else peer / sked):,.1f}x"
+        rows.append((name, s, p, ratio))
+
+    # Dispatch throughput.
+    sked = load_gbench(f"{d}/dispatch_sked.json")
+    for w in (2, 8):
+        s = sked.get(f"BM_Dispatch/{w}/100000/real_time", {}).get("items_per_second")
+        p = float(open(f"{d}/dispatch_aps_{w}.txt").read())
+        row(f"dispatch 100k one-shot jobs, {w} workers (runs/s)", s, p, "", higher_is_better=True)
+
+    # Lateness.
+    sked = next(iter(load_gbench(f"{d}/lateness_sked.json").values()), {})
+    aps = json.load(open(f"{d}/lateness_aps.json"))
+    for kind, label in (("staggered", "1,000 staggered + background"), ("burst", "burst of 200 at one instant")):
+        for stat in ("p50", "p99", "max"):
+            key = f"{kind}_{stat}_us"
+            row(f"lateness {label}: {stat} (us)", sked.get(key), aps.get(key), "")
+
+    # Store scaling.
+    sked = load_gbench(f"{d}/store_sked.json")
+    aps = {(r["op"], r["n"]): r["ns"] for r in map(json.loads, open(f"{d}/store_aps.jsonl"))}
+    ops = [("add", "BM_StoreAdd"), ("remove", "BM_StoreRemove"), ("reschedule", "BM_StoreReschedule"),
+           ("claim_due", "BM_StoreClaimDue"), ("next_run_time", "BM_StoreNextRunTime")]
+    flat = []
+    for op, bench in ops:
+        per_n = {}
+        for n in (1000, 10000, 100000, 1000000):
+            b = sked.get(f"{bench}/{n}/iterations:50/manual_time")
+            ns = b["real_time"] / 1000 if b else None  # one iteration is a batch of 1,000 operations
+            if b and b["time_unit"] != "ns":
+                ns = None
+            per_n[n] = ns
+            row(f"store {op} @ {n:,} jobs (ns/op)", ns, aps.get((op, n)), "", fmt="{:,.0f}")
+        if per_n[1000] and per_n[1000000]:
+            flat.append((op, per_n[1000000] / per_n[1000]))
+    for op, r in flat:
+        rows.append((f"store {op}: cost at 10^6 / cost at 10^3", f"{r:.2f}", "-", "-"))
+
+    # Memory.
+    sked = next(iter(load_gbench(f"{d}/memory_sked.json").values()), {})
+    aps = json.load(open(f"{d}/memory_aps.json"))
+    row("memory per interval job (bytes; sked 10^6, APScheduler 10^5)", sked.get("bytes_per_job"),
+        aps["bytes_per_job"], "")
+    rows.append(("  of which sked's trigger / beyond the trigger",
+                 f"{sked.get('trigger_bytes', 0):.0f} / {sked.get('beyond_trigger', 0):.0f}", "-", "-"))
+
+    # Cron walks (APScheduler only; croner's figures are in cron_table.txt).
+    cron = [line for line in open(f"{d}/cron_table.txt") if " / " in line and "x " in line]
+    aps_ratios = []
+    for line in cron:
+        parts = line.split()
+        aps_ratios.append(float(next(p for p in parts if p.endswith("x")).rstrip("x")))
+    if aps_ratios:
+        rows.append((f"cron: 10,000 fire times, {len(aps_ratios)} walks: median APScheduler/sked", "-", "-",
+                     f"{statistics.median(aps_ratios):,.0f}x"))
+        rows.append(("cron: smallest APScheduler/sked ratio", "-", "-", f"{min(aps_ratios):,.0f}x"))
+
+    w = max(len(r[0]) for r in rows)
+    header = f"{'workload':{w}}  {'sked':>12}  {'APScheduler':>12}  {'ratio':>8}"
+    print(header)
+    print("-" * len(header))
+    for name, s, p, r in rows:
+        print(f"{name:{w}}  {s:>12}  {p:>12}  {r:>8}")
+    print("\nSQLite-store rows (store scaling, start-up with 10^6 stored jobs) join when that store is merged.")
+
+
+if __name__ == "__main__":
+    main()
