@@ -3,29 +3,14 @@
 
 #include "detail/cron_parser.hpp"
 #include "detail/cron_schedule.hpp"
+#include "detail/jitter.hpp"
 
 #include <fmt/format.h>
-
-#include <random>
 
 namespace sked {
 namespace {
 
 using std::chrono::seconds;
-
-std::uint64_t splitmix64(std::uint64_t x) noexcept {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-std::uint64_t random_seed() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::uint64_t seed = 0;
-  while (seed == 0) seed = rng();
-  return seed;
-}
 
 // The field expressions in APScheduler's order (detail::field_names).
 template <typename Options>
@@ -109,17 +94,13 @@ void CronTrigger::take_options(const Options& options) {
   }
   // A seed only matters with jitter; leaving it 0 otherwise keeps equal schedules equal.
   if (jitter_ > Duration::zero())
-    jitter_seed_ = options.jitter_seed != 0 ? options.jitter_seed : random_seed();
+    jitter_seed_ = options.jitter_seed != 0 ? options.jitter_seed : detail::random_jitter_seed();
 }
 
 bool CronTrigger::fixed_time() const noexcept { return schedule_->fixed_time; }
 
 TimePoint CronTrigger::jittered(TimePoint grid_time) const noexcept {
-  if (jitter_ <= Duration::zero()) return grid_time;
-  const auto h =
-      splitmix64(jitter_seed_ ^ static_cast<std::uint64_t>(grid_time.time_since_epoch().count()));
-  return grid_time +
-         Duration{static_cast<std::int64_t>(h % static_cast<std::uint64_t>(jitter_.count()))};
+  return detail::jittered(grid_time, jitter_, jitter_seed_);
 }
 
 std::optional<TimePoint> CronTrigger::next_fire_time(std::optional<TimePoint> previous,

@@ -1,9 +1,10 @@
 #include <sked/errors.hpp>
 #include <sked/triggers/interval.hpp>
 
+#include "detail/jitter.hpp"
+
 #include <fmt/format.h>
 
-#include <random>
 
 namespace sked {
 namespace {
@@ -16,20 +17,6 @@ using std::chrono::weeks;
 
 Duration interval_of(const IntervalTrigger::Options& o) {
   return weeks{o.weeks} + days{o.days} + hours{o.hours} + minutes{o.minutes} + seconds{o.seconds};
-}
-
-std::uint64_t splitmix64(std::uint64_t x) noexcept {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-std::uint64_t random_seed() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::uint64_t seed = 0;
-  while (seed == 0) seed = rng();
-  return seed;
 }
 
 // Rounds a/b up for a >= 0, b > 0.
@@ -49,7 +36,7 @@ IntervalTrigger::IntervalTrigger(Duration interval, Options options)
       end_date_(options.end_date),
       timezone_(options.timezone),
       jitter_(options.jitter),
-      jitter_seed_(options.jitter_seed != 0 ? options.jitter_seed : random_seed()) {
+      jitter_seed_(options.jitter_seed != 0 ? options.jitter_seed : detail::random_jitter_seed()) {
   validate();
 }
 
@@ -70,9 +57,7 @@ void IntervalTrigger::validate() const {
 }
 
 TimePoint IntervalTrigger::jittered(TimePoint grid_time) const noexcept {
-  if (jitter_ <= Duration::zero()) return grid_time;
-  const auto h = splitmix64(jitter_seed_ ^ static_cast<std::uint64_t>(grid_time.time_since_epoch().count()));
-  return grid_time + Duration{static_cast<std::int64_t>(h % static_cast<std::uint64_t>(jitter_.count()))};
+  return detail::jittered(grid_time, jitter_, jitter_seed_);
 }
 
 std::optional<TimePoint> IntervalTrigger::next_fire_time(std::optional<TimePoint> previous,
