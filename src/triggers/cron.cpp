@@ -4,6 +4,7 @@
 #include "detail/cron_parser.hpp"
 #include "detail/cron_schedule.hpp"
 #include "detail/jitter.hpp"
+#include "detail/trigger_window.hpp"
 
 #include <fmt/format.h>
 
@@ -222,13 +223,7 @@ nlohmann::json CronTrigger::to_json() const {
     }
     j["fields"] = std::move(fields);
   }
-  if (start_date_) j["start_date"] = format_time(*start_date_);
-  if (end_date_) j["end_date"] = format_time(*end_date_);
-  if (timezone_) j["timezone"] = std::string{timezone_->name()};
-  if (jitter_ > Duration::zero()) {
-    j["jitter_us"] = jitter_.count();
-    j["jitter_seed"] = jitter_seed_;
-  }
+  detail::write_window(j, start_date_, end_date_, timezone_, jitter_, jitter_seed_);
   return j;
 }
 
@@ -240,11 +235,7 @@ CronTrigger CronTrigger::from_json(const nlohmann::json& j) {
           fmt::format("cron trigger: version {} is not one this sked reads (1)", version));
     }
     Options o;
-    if (j.contains("start_date")) o.start_date = parse_time(j.at("start_date").get<std::string>());
-    if (j.contains("end_date")) o.end_date = parse_time(j.at("end_date").get<std::string>());
-    if (j.contains("timezone")) o.timezone = TimeZone::locate(j.at("timezone").get<std::string>());
-    o.jitter = Duration{j.value("jitter_us", std::int64_t{0})};
-    o.jitter_seed = j.value("jitter_seed", std::uint64_t{0});
+    detail::read_window(j, o);
     if (j.contains("crontab")) return from_crontab(j.at("crontab").get<std::string>(), o);
     if (!j.contains("fields") || !j.at("fields").is_object()) {
       throw SerializationError("cron trigger: expected a 'crontab' string or a 'fields' object");

@@ -2,6 +2,7 @@
 #include <sked/triggers/interval.hpp>
 
 #include "detail/jitter.hpp"
+#include "detail/trigger_window.hpp"
 
 #include <fmt/format.h>
 
@@ -93,13 +94,7 @@ std::string IntervalTrigger::describe() const {
 
 nlohmann::json IntervalTrigger::to_json() const {
   nlohmann::json j{{"type", "interval"}, {"version", 1}, {"interval_us", interval_.count()}};
-  if (start_date_) j["start_date"] = format_time(*start_date_);
-  if (end_date_) j["end_date"] = format_time(*end_date_);
-  if (timezone_) j["timezone"] = std::string{timezone_->name()};
-  if (jitter_ > Duration::zero()) {
-    j["jitter_us"] = jitter_.count();
-    j["jitter_seed"] = jitter_seed_;
-  }
+  detail::write_window(j, start_date_, end_date_, timezone_, jitter_, jitter_seed_);
   return j;
 }
 
@@ -117,11 +112,7 @@ IntervalTrigger IntervalTrigger::from_json(const nlohmann::json& j) {
       o.seconds = j.value("seconds", std::int64_t{0});
       interval = interval_of(o);
     }
-    if (j.contains("start_date")) o.start_date = parse_time(j.at("start_date").get<std::string>());
-    if (j.contains("end_date")) o.end_date = parse_time(j.at("end_date").get<std::string>());
-    if (j.contains("timezone")) o.timezone = TimeZone::locate(j.at("timezone").get<std::string>());
-    o.jitter = Duration{j.value("jitter_us", std::int64_t{0})};
-    o.jitter_seed = j.value("jitter_seed", std::uint64_t{0});
+    detail::read_window(j, o);
     return IntervalTrigger{interval, o};
   } catch (const nlohmann::json::exception& e) {
     throw SerializationError(fmt::format("interval trigger: {}", e.what()));
