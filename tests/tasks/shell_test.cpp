@@ -1,6 +1,7 @@
 // The built-in shell task, run in this process through run_task as the thread pool runs it.
 
 #include "support/processes.hpp"
+#include "support/temp_dir.hpp"
 
 #include <sked/errors.hpp>
 #include <sked/executor.hpp>
@@ -41,22 +42,6 @@ sked::Outcome run_shell(nlohmann::json args, std::stop_token stop = {}) {
   return sked::run_task(shell_run(std::move(args)), std::move(stop));
 }
 
-// A scratch directory removed at the end of the test.
-struct ScratchDir {
-  std::filesystem::path path;
-  ScratchDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "sked-shell-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-};
-
 }  // namespace
 
 TEST_CASE("a shell command that succeeds keeps its output", "[tasks][shell]") {
@@ -94,21 +79,21 @@ TEST_CASE("the shell task keeps only the tail of a long output", "[tasks][shell]
 }
 
 TEST_CASE("the shell task honours cwd and env, and never splices them into the command", "[tasks][shell]") {
-  ScratchDir dir;
+  sked::test::TempDir dir;
   ::setenv("SKED_TEST_INHERITED", "from parent", 1);
   ::setenv("SKED_TEST_REPLACED", "old", 1);
   const auto outcome = run_shell({{"command", R"(pwd; printf '%s|%s|%s|%s\n' "$GREETING" "$SKED_TEST_INHERITED" "$SKED_TEST_REPLACED" "$PORT")"},
-                                  {"cwd", dir.path.string()},
+                                  {"cwd", dir.path().string()},
                                   {"env", {{"GREETING", "hi $(touch injected); `touch injected`"},
                                            {"SKED_TEST_REPLACED", "new"},
                                            {"PORT", 8080}}}});
   ::unsetenv("SKED_TEST_INHERITED");
   ::unsetenv("SKED_TEST_REPLACED");
   REQUIRE(outcome.status == ExecutionStatus::executed);
-  const auto real_dir = std::filesystem::canonical(dir.path).string();
+  const auto real_dir = std::filesystem::canonical(dir.path()).string();
   CHECK(outcome.traceback ==
         "--- stdout ---\n" + real_dir + "\nhi $(touch injected); `touch injected`|from parent|new|8080\n");
-  CHECK_FALSE(std::filesystem::exists(dir.path / "injected"));
+  CHECK_FALSE(std::filesystem::exists(dir.path() / "injected"));
 }
 
 TEST_CASE("the shell command sees SKED_JOB_ID and SKED_RUN_TIME", "[tasks][shell]") {
@@ -127,8 +112,8 @@ TEST_CASE("a shell command past its own timeout is killed and recorded", "[tasks
 }
 
 TEST_CASE("a stop request kills the command and its whole pipeline", "[tasks][shell][stop]") {
-  ScratchDir dir;
-  const auto fifo = (dir.path / "started").string();
+  sked::test::TempDir dir;
+  const auto fifo = (dir.path() / "started").string();
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
   std::stop_source stop;
   std::string pids;
