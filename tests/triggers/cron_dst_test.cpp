@@ -8,6 +8,8 @@
 // 03:45->02:45, 2026-09-27 02:45->03:45; Sao Paulo (DST abolished in 2019) 2018-11-04 00:00->01:00,
 // 2019-02-17 00:00->23:00.
 
+#include "support/cron_walk.hpp"
+
 #include <sked/triggers/cron.hpp>
 
 #include <catch2/catch.hpp>
@@ -22,24 +24,13 @@ using sked::parse_time;
 using sked::TimeZone;
 using Strings = std::vector<std::string>;
 
-namespace {
+using sked::test::walk;
 
-std::vector<std::string> walk(const CronTrigger& trigger, std::string_view from, int n) {
-  const auto zone = *trigger.timezone();
-  std::vector<std::string> out;
-  std::optional<sked::TimePoint> t = parse_time(from);
-  const auto now = *t;
-  for (int i = 0; i < n; ++i) {
-    t = trigger.next_fire_time(t, now);
-    if (!t) break;
-    out.push_back(sked::format_time(*t, zone));
-  }
-  return out;
-}
+namespace {
 
 std::vector<std::string> walk(std::string_view crontab, std::string_view zone,
                               std::string_view from, int n) {
-  return walk(CronTrigger::from_crontab(crontab, TimeZone::locate(zone)), from, n);
+  return sked::test::walk(CronTrigger::from_crontab(crontab, TimeZone::locate(zone)), from, n);
 }
 
 // Every fire time of `trigger` in [from, to).

@@ -2,6 +2,8 @@
 // (cron_dst_test.cpp). Expected fire times are worked out from the calendar by hand (2026-01-01 is
 // a Thursday) and from the rules in docs/cron.md, never taken from the implementation's output.
 
+#include "support/cron_walk.hpp"
+
 #include <sked/errors.hpp>
 #include <sked/serialization.hpp>
 #include <sked/triggers/cron.hpp>
@@ -16,24 +18,12 @@ using namespace std::chrono_literals;
 using sked::CronTrigger;
 using sked::parse_time;
 
+using sked::test::walk;
+
 namespace {
 
-// The next `n` fire times strictly after `from`, formatted in the trigger's zone (UTC prints `Z`).
-std::vector<std::string> walk(const CronTrigger& trigger, std::string_view from, int n) {
-  const auto zone = trigger.timezone().value_or(sked::TimeZone::utc());
-  std::vector<std::string> out;
-  std::optional<sked::TimePoint> t = parse_time(from, zone);
-  const auto now = *t;
-  for (int i = 0; i < n; ++i) {
-    t = trigger.next_fire_time(t, now);
-    if (!t) break;
-    out.push_back(sked::format_time(*t, zone));
-  }
-  return out;
-}
-
 std::vector<std::string> walk(std::string_view crontab, std::string_view from, int n) {
-  return walk(CronTrigger::from_crontab(crontab), from, n);
+  return sked::test::walk(CronTrigger::from_crontab(crontab), from, n);
 }
 
 using Strings = std::vector<std::string>;
