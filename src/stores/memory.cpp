@@ -2,74 +2,210 @@
 #include <sked/stores/memory.hpp>
 
 #include <algorithm>
+#include <functional>
 
 namespace sked {
 
 MemoryJobStore::MemoryJobStore(std::size_t max_executions) : max_executions_(max_executions) {}
 
-void MemoryJobStore::index(Entry& entry) {
-  if (entry.job->next_run_time) by_time_.emplace(Key{*entry.job->next_run_time, entry.seq}, &entry);
+// --- bodies -----------------------------------------------------------------------------------------
+
+namespace {
+void combine(std::size_t& seed, std::size_t h) { seed ^= h + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2); }
+}  // namespace
+
+std::size_t MemoryJobStore::BodyHash::operator()(const Job& body) const {
+  std::size_t h = std::hash<std::string_view>{}(body.task);
+  combine(h, std::hash<std::string_view>{}(body.name));
+  combine(h, std::hash<std::string_view>{}(body.executor));
+  combine(h, std::hash<const void*>{}(body.callable.get()));
+  combine(h, body.args.empty() ? 0 : std::hash<nlohmann::json>{}(body.args));
+  combine(h, static_cast<std::size_t>(body.misfire_grace_time.count()));
+  combine(h, static_cast<std::size_t>(body.max_instances) * 2 + (body.coalesce ? 1 : 0));
+  return h;
 }
 
-void MemoryJobStore::unindex(const Entry& entry) {
-  if (entry.job->next_run_time) by_time_.erase(Key{*entry.job->next_run_time, entry.seq});
+bool MemoryJobStore::BodyEqual::operator()(const Job& a, const Job& b) const {
+  return a.task == b.task && a.name == b.name && a.executor == b.executor && a.callable == b.callable &&
+         a.misfire_grace_time == b.misfire_grace_time && a.coalesce == b.coalesce &&
+         a.max_instances == b.max_instances && a.timeout == b.timeout && a.retry == b.retry &&
+         a.args == b.args;
 }
+
+std::shared_ptr<const Job> MemoryJobStore::intern(const Job& job) {
+  if (const auto it = bodies_.find(job); it != bodies_.end()) return *it;
+  auto body = std::make_shared<Job>(job);
+  body->id = std::string{};  // not clear(): that keeps a long id's allocation
+  body->trigger.reset();
+  body->next_run_time.reset();
+  if (bodies_.size() >= 2 * bodies_after_sweep_ + 64) {
+    std::erase_if(bodies_, [](const auto& b) { return b.use_count() == 1; });
+    bodies_after_sweep_ = bodies_.size();
+  }
+  return *bodies_.insert(std::move(body)).first;
+}
+
+void MemoryJobStore::set_record(Node& node, const Job& job) {
+  node.second.body = intern(job);
+  node.second.trigger = job.trigger;
+}
+
+Job MemoryJobStore::materialize(const Node& node, std::optional<TimePoint> next) {
+  Job job = *node.second.body;
+  job.id = node.first;
+  job.trigger = node.second.trigger;
+  job.next_run_time = next;
+  return job;
+}
+
+std::optional<TimePoint> MemoryJobStore::scheduled_time(const Record& record) const {
+  if (record.slot == unscheduled) return std::nullopt;
+  return heap_[record.slot].time;
+}
+
+// --- the time heap ----------------------------------------------------------------------------------
+
+bool MemoryJobStore::before(const HeapEntry& a, const HeapEntry& b) noexcept {
+  return a.time < b.time || (a.time == b.time && a.node->second.seq < b.node->second.seq);
+}
+
+void MemoryJobStore::place(std::size_t slot, HeapEntry entry) noexcept {
+  entry.node->second.slot = slot;
+  heap_[slot] = entry;
+}
+
+void MemoryJobStore::sift_up(std::size_t slot) noexcept {
+  const HeapEntry entry = heap_[slot];
+  while (slot > 0) {
+    const std::size_t parent = (slot - 1) / 4;
+    if (!before(entry, heap_[parent])) break;
+    place(slot, heap_[parent]);
+    slot = parent;
+  }
+  place(slot, entry);
+}
+
+void MemoryJobStore::sift_down(std::size_t slot) noexcept {
+  const HeapEntry entry = heap_[slot];
+  const std::size_t size = heap_.size();
+  for (;;) {
+    const std::size_t first = 4 * slot + 1;
+    if (first >= size) break;
+    std::size_t best = first;
+    const std::size_t last = std::min(first + 4, size);
+    for (std::size_t c = first + 1; c < last; ++c) {
+      if (before(heap_[c], heap_[best])) best = c;
+    }
+    if (!before(heap_[best], entry)) break;
+    place(slot, heap_[best]);
+    slot = best;
+  }
+  place(slot, entry);
+}
+
+void MemoryJobStore::heap_push(Node& node, TimePoint time) {
+  heap_.push_back({time, &node});
+  sift_up(heap_.size() - 1);
+}
+
+void MemoryJobStore::heap_erase(std::size_t slot) noexcept {
+  heap_[slot].node->second.slot = unscheduled;
+  const HeapEntry last = heap_.back();
+  heap_.pop_back();
+  if (slot == heap_.size()) return;
+  place(slot, last);
+  restore(slot);
+}
+
+void MemoryJobStore::heap_move(std::size_t slot, TimePoint time) noexcept {
+  heap_[slot].time = time;
+  restore(slot);
+}
+
+void MemoryJobStore::restore(std::size_t slot) noexcept {
+  const Node* node = heap_[slot].node;
+  sift_up(slot);
+  if (node->second.slot == slot) sift_down(slot);
+}
+
+void MemoryJobStore::schedule(Node& node, std::optional<TimePoint> time) {
+  const std::size_t slot = node.second.slot;
+  if (!time) {
+    if (slot != unscheduled) heap_erase(slot);
+  } else if (slot == unscheduled) {
+    heap_push(node, *time);
+  } else {
+    heap_move(slot, *time);
+  }
+}
+
+// --- jobs -------------------------------------------------------------------------------------------
 
 void MemoryJobStore::add_job(const Job& job) {
   std::lock_guard lock(mutex_);
-  if (jobs_.contains(job.id)) throw ConflictingIdError(job.id);
-  auto [it, inserted] = jobs_.emplace(job.id, Entry{std::make_shared<const Job>(job), next_seq_++});
-  index(it->second);
+  auto [it, inserted] = jobs_.try_emplace(job.id);
+  if (!inserted) throw ConflictingIdError(job.id);
+  try {
+    set_record(*it, job);
+    it->second.seq = next_seq_++;
+    schedule(*it, job.next_run_time);
+  } catch (...) {
+    jobs_.erase(it);
+    throw;
+  }
 }
 
 void MemoryJobStore::update_job(const Job& job) {
   std::lock_guard lock(mutex_);
   const auto it = jobs_.find(job.id);
   if (it == jobs_.end()) throw JobNotFound(job.id);
-  unindex(it->second);
-  it->second.job = std::make_shared<const Job>(job);
-  index(it->second);
+  set_record(*it, job);
+  schedule(*it, job.next_run_time);
 }
 
 void MemoryJobStore::remove_job(std::string_view id) {
   std::lock_guard lock(mutex_);
   const auto it = jobs_.find(id);
   if (it == jobs_.end()) throw JobNotFound(std::string{id});
-  unindex(it->second);
+  schedule(*it, std::nullopt);
   jobs_.erase(it);
 }
 
 void MemoryJobStore::remove_all_jobs() {
   std::lock_guard lock(mutex_);
-  by_time_.clear();
+  heap_.clear();
   jobs_.clear();
+  bodies_.clear();
+  bodies_after_sweep_ = 0;
 }
 
 std::optional<Job> MemoryJobStore::lookup_job(std::string_view id) const {
   std::lock_guard lock(mutex_);
   const auto it = jobs_.find(id);
   if (it == jobs_.end()) return std::nullopt;
-  return *it->second.job;
+  return materialize(*it, scheduled_time(it->second));
 }
 
 std::vector<Job> MemoryJobStore::get_all_jobs() const {
   std::lock_guard lock(mutex_);
+  std::vector<HeapEntry> scheduled = heap_;
+  std::sort(scheduled.begin(), scheduled.end(), before);
   std::vector<Job> out;
   out.reserve(jobs_.size());
-  for (const auto& [key, entry] : by_time_) out.push_back(*entry->job);
-  std::vector<Job> paused;
-  for (const auto& [id, entry] : jobs_) {
-    if (!entry.job->next_run_time) paused.push_back(*entry.job);
+  for (const HeapEntry& e : scheduled) out.push_back(materialize(*e.node, e.time));
+  std::vector<const Node*> paused;
+  for (const Node& node : jobs_) {
+    if (node.second.slot == unscheduled) paused.push_back(&node);
   }
-  std::sort(paused.begin(), paused.end(), [](const Job& a, const Job& b) { return a.id < b.id; });
-  std::move(paused.begin(), paused.end(), std::back_inserter(out));
+  std::sort(paused.begin(), paused.end(), [](const Node* a, const Node* b) { return a->first < b->first; });
+  for (const Node* node : paused) out.push_back(materialize(*node, std::nullopt));
   return out;
 }
 
 std::optional<TimePoint> MemoryJobStore::next_run_time() const {
   std::lock_guard lock(mutex_);
-  if (by_time_.empty()) return std::nullopt;
-  return by_time_.begin()->first.first;
+  if (heap_.empty()) return std::nullopt;
+  return heap_.front().time;
 }
 
 std::size_t MemoryJobStore::size() const {
@@ -88,15 +224,17 @@ std::vector<ClaimedJob> MemoryJobStore::claim_due_jobs(TimePoint now, std::size_
   std::lock_guard lock(mutex_);
   apply_completions();
   std::vector<ClaimedJob> out;
-  auto node = by_time_.begin();
-  while (out.size() < limit && node != by_time_.end() && node->first.first <= now) {
-    Entry& entry = *node->second;
-    if (runnable && !runnable(*entry.job)) {
-      ++node;
+  std::vector<HeapEntry> rejected;  // left due, put back once the walk is past them
+  while (out.size() < limit && !heap_.empty() && heap_.front().time <= now) {
+    const HeapEntry due = heap_.front();
+    auto job = std::make_shared<const Job>(materialize(*due.node, due.time));
+    if (runnable && !runnable(*job)) {
+      heap_erase(0);
+      rejected.push_back(due);
       continue;
     }
-    const auto running = running_.find(entry.job->id);
-    FirePlan plan = plan_fire(*entry.job, now, running == running_.end() ? 0 : running->second);
+    const auto running = running_.find(job->id);
+    FirePlan plan = plan_fire(*job, now, running == running_.end() ? 0 : running->second);
 
     int started = 0;
     for (auto& e : plan.executions) {
@@ -104,21 +242,18 @@ std::vector<ClaimedJob> MemoryJobStore::claim_due_jobs(TimePoint now, std::size_
       if (e.status == ExecutionStatus::started) ++started;
       record(e);
     }
-    if (started > 0) count_running(entry.job->id, started);
-    ClaimedJob claim{entry.job, std::move(plan.executions)};
+    if (started > 0) count_running(job->id, started);
 
-    // The advanced job is re-indexed after `now`, beyond the due range this loop walks.
-    node = by_time_.erase(node);
+    // The advanced job moves after `now`, beyond the due range this loop walks.
     if (plan.next_run_time) {
-      auto advanced = std::make_shared<Job>(*entry.job);
-      advanced->next_run_time = plan.next_run_time;
-      entry.job = std::move(advanced);
-      index(entry);
+      heap_move(0, *plan.next_run_time);
     } else {
-      jobs_.erase(claim.job->id);  // the claim keeps the job, and so the id, alive
+      heap_erase(0);
+      jobs_.erase(job->id);
     }
-    out.push_back(std::move(claim));
+    out.push_back({std::move(job), std::move(plan.executions)});
   }
+  for (const HeapEntry& e : rejected) heap_push(*e.node, e.time);
   return out;
 }
 

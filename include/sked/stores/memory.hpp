@@ -4,12 +4,13 @@
 #include <sked/job_store.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <deque>
-#include <map>
+#include <optional>
 #include <mutex>
-#include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace sked {
@@ -17,6 +18,9 @@ namespace sked {
 /// Keeps jobs in memory, indexed by id and by next run time, so adding, changing, removing and finding
 /// the due jobs each cost O(log n). Keeps the newest `max_executions` execution records (oldest dropped
 /// first). This class is thread-safe.
+///
+/// Jobs that differ only in id, trigger and next run time (the usual case: many jobs of one task) share
+/// one copy of everything else, so a million such jobs take about 150 bytes each beyond their triggers.
 class MemoryJobStore final : public JobStore {
  public:
   explicit MemoryJobStore(std::size_t max_executions = 10'000);
@@ -38,11 +42,6 @@ class MemoryJobStore final : public JobStore {
   [[nodiscard]] std::size_t size() const;
 
  private:
-  struct Entry {
-    std::shared_ptr<const Job> job{};
-    std::uint64_t seq{};  // insertion order breaks ties between equal run times
-  };
-  using Key = std::pair<TimePoint, std::uint64_t>;
   struct Hash {
     using is_transparent = void;
     // Deliberately not noexcept: libstdc++ then keeps each node's hash code, so lookups and erasures
@@ -51,14 +50,59 @@ class MemoryJobStore final : public JobStore {
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
 
-  void index(Entry& entry);
-  void unindex(const Entry& entry);
+  static constexpr std::size_t unscheduled = static_cast<std::size_t>(-1);
+  // A job as kept here: what tells it apart, and a shared `body` with the rest (a Job whose id,
+  // trigger and next run time are empty). The next run time lives in the heap entry only.
+  struct Record {
+    std::shared_ptr<const Job> body{};
+    std::shared_ptr<const Trigger> trigger{};
+    std::uint64_t seq{};               // insertion order breaks ties between equal run times
+    std::size_t slot = unscheduled;    // index in heap_; unscheduled while paused
+  };
+  using Jobs = std::unordered_map<std::string, Record, Hash, std::equal_to<>>;
+  using Node = Jobs::value_type;  // map nodes never move, so the heap points at them
+  struct HeapEntry {
+    TimePoint time{};
+    Node* node{};
+  };
+
+  // Bodies are shared by equality; `bodies_` holds one reference of its own and is swept of bodies
+  // nothing else holds whenever it has doubled since the last sweep.
+  struct BodyHash {
+    using is_transparent = void;
+    std::size_t operator()(const Job& body) const;
+    std::size_t operator()(const std::shared_ptr<const Job>& body) const { return (*this)(*body); }
+  };
+  struct BodyEqual {
+    using is_transparent = void;
+    bool operator()(const Job& a, const Job& b) const;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const { return (*this)(deref(a), deref(b)); }
+    static const Job& deref(const Job& j) { return j; }
+    static const Job& deref(const std::shared_ptr<const Job>& j) { return *j; }
+  };
+  [[nodiscard]] std::shared_ptr<const Job> intern(const Job& job);
+  void set_record(Node& node, const Job& job);
+  [[nodiscard]] static Job materialize(const Node& node, std::optional<TimePoint> next);
+  [[nodiscard]] std::optional<TimePoint> scheduled_time(const Record& record) const;
+
+  // heap_ is a 4-ary min-heap on (time, seq): shallow, and a node's four children share a cache line.
+  [[nodiscard]] static bool before(const HeapEntry& a, const HeapEntry& b) noexcept;
+  void place(std::size_t slot, HeapEntry entry) noexcept;
+  void sift_up(std::size_t slot) noexcept;
+  void sift_down(std::size_t slot) noexcept;
+  void heap_push(Node& node, TimePoint time);
+  void heap_erase(std::size_t slot) noexcept;
+  void heap_move(std::size_t slot, TimePoint time) noexcept;
+  void restore(std::size_t slot) noexcept;  // after heap_[slot] changed
+  void schedule(Node& node, std::optional<TimePoint> time);
   void record(Execution execution);
 
   mutable std::mutex mutex_;
-  std::unordered_map<std::string, Entry, Hash, std::equal_to<>> jobs_;
-  // Points at the entry in jobs_ (its nodes never move), so a claim needs no lookup by id.
-  std::map<Key, Entry*> by_time_;
+  Jobs jobs_;
+  std::vector<HeapEntry> heap_;
+  std::unordered_set<std::shared_ptr<const Job>, BodyHash, BodyEqual> bodies_;
+  std::size_t bodies_after_sweep_ = 0;
   std::uint64_t next_seq_ = 0;
 
   using RunningMap = std::unordered_map<std::string, int, Hash, std::equal_to<>>;
