@@ -46,7 +46,8 @@ std::shared_ptr<const Job> MemoryJobStore::intern(const Job& job) {
 }
 
 void MemoryJobStore::set_record(Node& node, const Job& job) {
-  node.second.body = intern(job);
+  // A reschedule or a pause changes no part of the body: keep it without a lookup in bodies_.
+  if (!node.second.body || !BodyEqual{}(*node.second.body, job)) node.second.body = intern(job);
   node.second.trigger = job.trigger;
 }
 
@@ -66,7 +67,7 @@ std::optional<TimePoint> MemoryJobStore::scheduled_time(const Record& record) co
 // --- the time heap ----------------------------------------------------------------------------------
 
 bool MemoryJobStore::before(const HeapEntry& a, const HeapEntry& b) noexcept {
-  return a.time < b.time || (a.time == b.time && a.node->second.seq < b.node->second.seq);
+  return a.time < b.time || (a.time == b.time && a.seq < b.seq);
 }
 
 void MemoryJobStore::place(std::size_t slot, HeapEntry entry) noexcept {
@@ -104,7 +105,7 @@ void MemoryJobStore::sift_down(std::size_t slot) noexcept {
 }
 
 void MemoryJobStore::heap_push(Node& node, TimePoint time) {
-  heap_.push_back({time, &node});
+  heap_.push_back({time, node.second.seq, &node});
   sift_up(heap_.size() - 1);
 }
 
@@ -227,7 +228,12 @@ std::vector<ClaimedJob> MemoryJobStore::claim_due_jobs(TimePoint now, std::size_
   std::vector<HeapEntry> rejected;  // left due, put back once the walk is past them
   while (out.size() < limit && !heap_.empty() && heap_.front().time <= now) {
     const HeapEntry due = heap_.front();
-    auto job = std::make_shared<const Job>(materialize(*due.node, due.time));
+    // Built in place: this copy is the price of sharing bodies, paid once per claim.
+    auto built = std::make_shared<Job>(*due.node->second.body);
+    built->id = due.node->first;
+    built->trigger = due.node->second.trigger;
+    built->next_run_time = due.time;
+    std::shared_ptr<const Job> job = std::move(built);
     if (runnable && !runnable(*job)) {
       heap_erase(0);
       rejected.push_back(due);

@@ -63,6 +63,7 @@ class MemoryJobStore final : public JobStore {
   using Node = Jobs::value_type;  // map nodes never move, so the heap points at them
   struct HeapEntry {
     TimePoint time{};
+    std::uint64_t seq{};  // the record's, here too: comparing many equal times must not chase pointers
     Node* node{};
   };
 
