@@ -20,6 +20,10 @@ std::string type_name(const std::type_info& type) {
 
 }  // namespace
 
+void Executor::submit_batch(std::span<Run> runs, const CompletionFn& done) {
+  for (Run& run : runs) submit(std::move(run), done);
+}
+
 std::string timed_out_message(Duration timeout) {
   using namespace std::chrono;
   if (timeout % seconds{1} == Duration::zero()) return fmt::format("timed out after {}s", duration_cast<seconds>(timeout).count());

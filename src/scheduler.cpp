@@ -571,6 +571,7 @@ std::optional<TimePoint> Scheduler::process_jobs() {
     // (measured: 200 jobs due at one instant all started ~0.5 ms late, the time to claim all 200
     // before submitting any); later claims double up to claim_batch.
     std::size_t batch = std::min(first_claim_batch, options_.claim_batch);
+    std::vector<Run> runs;  // the started runs of one claim, handed to their executors together
     for (bool more = true; more; batch = std::min(2 * batch, options_.claim_batch)) {
       std::vector<ClaimedJob> claims;
       try {
@@ -585,6 +586,7 @@ std::optional<TimePoint> Scheduler::process_jobs() {
       }
       more = claims.size() == batch;
       if (more) sooner(now);
+      runs.clear();
       for (auto& claim : claims) {
         std::size_t misses = 0;
         for (auto& execution : claim.executions) {
@@ -607,7 +609,7 @@ std::optional<TimePoint> Scheduler::process_jobs() {
               if (wants(EventKind::job_max_instances)) dispatch(event(EventKind::job_max_instances));
               break;
             default:
-              submit_run(alias, claim.job, std::move(execution));
+              runs.push_back(Run{claim.job, std::move(execution), nullptr, 1});
               break;
           }
         }
@@ -616,6 +618,7 @@ std::optional<TimePoint> Scheduler::process_jobs() {
                                              claim.job->name, misses, max_miss_warnings));
         }
       }
+      submit_runs(alias, runs);
     }
     report_unknown_tasks(alias, unknown);
     if (failed) continue;
@@ -645,44 +648,82 @@ void Scheduler::report_unknown_tasks(const std::string& alias,
   }
 }
 
-void Scheduler::submit_run(const std::string& alias, std::shared_ptr<const Job> job_ptr, Execution execution,
+void Scheduler::submit_run(const std::string& alias, std::shared_ptr<const Job> job, Execution execution,
                            int attempt) {
-  const Job& job = *job_ptr;
-  Run run{job_ptr, std::move(execution), job.callable ? job.callable : tasks_.find(job.task), attempt};
-  std::shared_ptr<Executor> executor;
+  std::vector<Run> runs;
+  runs.push_back(Run{std::move(job), std::move(execution), nullptr, attempt});
+  submit_runs(alias, runs);
+}
+
+void Scheduler::submit_runs(const std::string& alias, std::vector<Run>& runs) {
+  if (runs.empty()) return;
   const std::string* stable_alias = nullptr;
   {
     std::lock_guard lock(mutex_);
-    in_flight_.fetch_add(1, std::memory_order_relaxed);
-    if (!reported_unknown_.empty()) reported_unknown_.erase(job.id);
-    if (const auto it = executors_.find(job.executor); it != executors_.end()) executor = it->second;
+    in_flight_.fetch_add(runs.size(), std::memory_order_relaxed);
+    if (!reported_unknown_.empty()) {
+      for (const Run& run : runs) reported_unknown_.erase(run.job->id);
+    }
     stable_alias = &*aliases_.insert(alias).first;
   }
-  if (!run.task) {
-    settle_unrunnable(alias, run, fmt::format("task '{}' is not registered in this process", job.task));
-    return;
-  }
-  if (!executor) {
-    settle_unrunnable(alias, run, fmt::format("executor '{}' was not found", job.executor));
-    return;
-  }
-  if (wants(EventKind::job_submitted)) {
-    dispatch(Event{.kind = EventKind::job_submitted, .alias = alias, .job_id = job.id,
-                   .scheduled_run_time = run.execution.run_time, .execution = run.execution});
-  }
-  // For the rare refusal, since the run itself is moved into the executor: a started record is its
-  // id, job and run time.
-  const std::int64_t execution_id = run.execution.id;
-  const TimePoint run_time = run.execution.run_time;
-  try {
-    // Two pointers: small enough for std::function to hold without allocating, once per run.
-    executor->submit(std::move(run), [this, stable_alias](const Run& r, Outcome o) {
-      complete_run(*stable_alias, r, std::move(o));
-    });
-  } catch (const std::exception& e) {
-    Execution started{.id = execution_id, .job_id = job.id, .status = ExecutionStatus::started, .run_time = run_time};
-    settle_unrunnable(alias, Run{job_ptr, std::move(started), nullptr, attempt},
-                      fmt::format("executor '{}' refused the run: {}", job.executor, e.what()));
+  // Two pointers: small enough for std::function to hold without allocating, once per batch.
+  const CompletionFn done = [this, stable_alias](const Run& r, Outcome o) {
+    complete_run(*stable_alias, r, std::move(o));
+  };
+  // Runs of one claim mostly share an executor and a task: each consecutive group is resolved once
+  // and handed over in one call.
+  std::optional<std::string> task_name;
+  std::shared_ptr<const TaskFn> task;
+  for (std::size_t begin = 0; begin < runs.size();) {
+    // Copies: a run settled below may hold the last reference to its job.
+    const std::string executor_name = runs[begin].job->executor;
+    std::size_t end = begin + 1;
+    while (end < runs.size() && runs[end].job->executor == executor_name) ++end;
+    std::shared_ptr<Executor> executor;
+    {
+      std::lock_guard lock(mutex_);
+      if (const auto it = executors_.find(executor_name); it != executors_.end()) executor = it->second;
+    }
+    std::size_t kept = begin;
+    for (std::size_t i = begin; i < end; ++i) {
+      Run& run = runs[i];
+      const Job& job = *run.job;
+      if (job.callable) {
+        run.task = job.callable;
+      } else {
+        if (!task_name || *task_name != job.task) {
+          task = tasks_.find(job.task);
+          task_name = job.task;
+        }
+        run.task = task;
+      }
+      if (!run.task) {
+        settle_unrunnable(alias, run, fmt::format("task '{}' is not registered in this process", job.task));
+        continue;
+      }
+      if (!executor) {
+        settle_unrunnable(alias, run, fmt::format("executor '{}' was not found", job.executor));
+        continue;
+      }
+      if (wants(EventKind::job_submitted)) {
+        dispatch(Event{.kind = EventKind::job_submitted, .alias = alias, .job_id = job.id,
+                       .scheduled_run_time = run.execution.run_time, .execution = run.execution});
+      }
+      if (kept != i) runs[kept] = std::move(run);
+      ++kept;
+    }
+    const std::span<Run> group{runs.data() + begin, kept - begin};
+    try {
+      if (!group.empty()) executor->submit_batch(group, done);
+    } catch (const std::exception& e) {
+      for (const Run& run : group) {
+        if (run.job) {
+          settle_unrunnable(alias, run,
+                            fmt::format("executor '{}' refused the run: {}", executor_name, e.what()));
+        }
+      }
+    }
+    begin = end;
   }
 }
 

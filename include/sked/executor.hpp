@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 
 namespace sked {
@@ -40,6 +41,11 @@ class Executor {
   virtual void start(std::shared_ptr<Clock> clock) = 0;
   /// Queues `run`; calls `done` exactly once when it ends, from any thread. Never blocks on the task.
   virtual void submit(Run run, CompletionFn done) = 0;
+  /// Queues several runs at once, each as `submit` would, calling `done` once per run. The scheduler
+  /// hands over everything one claim produced this way, so an executor can take the batch under one
+  /// lock. Runs it took are left moved from (`job` empty); if it throws, the runs still holding their
+  /// job were not taken. The default submits them one at a time.
+  virtual void submit_batch(std::span<Run> runs, const CompletionFn& done);
   /// With `wait`, finishes queued and running runs first; without, asks running tasks to stop and
   /// reports queued runs as errors. Idempotent.
   virtual void shutdown(bool wait) = 0;

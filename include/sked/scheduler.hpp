@@ -165,6 +165,8 @@ class Scheduler {
                             const std::vector<std::pair<std::string, std::string>>& unknown);
   void submit_run(const std::string& alias, std::shared_ptr<const Job> job, Execution execution,
                   int attempt = 1);
+  // Hands runs to their executors, a group sharing an executor in one call; `runs` is consumed.
+  void submit_runs(const std::string& alias, std::vector<Run>& runs);
   void schedule_retry(const std::string& alias, const Run& run, const Execution& failed);
   [[nodiscard]] std::optional<TimePoint> submit_due_retries(TimePoint now);
   void complete_run(const std::string& alias, const Run& run, Outcome outcome);

@@ -24,30 +24,49 @@ void ThreadPoolExecutor::start(std::shared_ptr<Clock> clock) {
   // Workers are started lazily in submit(), so an idle pool holds no threads.
 }
 
-void ThreadPoolExecutor::submit(Run run, CompletionFn done) {
-  bool queued = false;
+template <typename Push>
+bool ThreadPoolExecutor::enqueue(std::size_t count, Push push) {
   bool wake = false;
   {
     std::lock_guard lock(mutex_);
-    if (accepting_) {
-      queue_.push_back(Item{std::move(run), std::move(done)});
-      queued = true;
-      if (workers_.size() < max_workers_ && queue_.size() - head_ > idle_) {
-        workers_.emplace_back([this](std::stop_token stop) { work(stop); });
-      }
-      // Busy workers take the next item without waiting: only a sleeping one needs the (system-call)
-      // wake-up, one at a time (the woken worker wakes the next if runs are left for it), and after
-      // the lock is released so that it does not block on it at once.
-      wake = idle_ > 0 && !waking_;
-      if (wake) waking_ = true;
+    if (!accepting_) return false;
+    push();
+    const std::size_t queued = queue_.size() - head_;
+    for (std::size_t i = 0; i < count && workers_.size() < max_workers_ && queued > idle_ + i; ++i) {
+      workers_.emplace_back([this](std::stop_token stop) { work(stop); });
     }
+    // Busy workers take the next item without waiting: only a sleeping one needs the (system-call)
+    // wake-up, one at a time (the woken worker wakes the next if runs are left for it), and after
+    // the lock is released so that it does not block on it at once.
+    wake = idle_ > 0 && !waking_;
+    if (wake) waking_ = true;
   }
   if (wake) cv_.notify_one();
-  if (queued) return;
+  return true;
+}
+
+namespace {
+
+Outcome refused_outcome() {
   Outcome refused;
   refused.status = ExecutionStatus::error;
   refused.exception = "sked::Error: the executor is shut down";
-  done(run, std::move(refused));
+  return refused;
+}
+
+}  // namespace
+
+void ThreadPoolExecutor::submit(Run run, CompletionFn done) {
+  if (enqueue(1, [&] { queue_.push_back(Item{std::move(run), std::move(done)}); })) return;
+  done(run, refused_outcome());
+}
+
+void ThreadPoolExecutor::submit_batch(std::span<Run> runs, const CompletionFn& done) {
+  const bool queued = enqueue(runs.size(), [&] {
+    for (Run& run : runs) queue_.push_back(Item{std::move(run), done});
+  });
+  if (queued) return;
+  for (Run& run : runs) done(run, refused_outcome());
 }
 
 namespace {

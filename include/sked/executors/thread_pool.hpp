@@ -35,6 +35,8 @@ class ThreadPoolExecutor final : public Executor {
   /// `clock` may be null: the real clock.
   void start(std::shared_ptr<Clock> clock) override;
   void submit(Run run, CompletionFn done) override;
+  /// Takes the whole batch under one lock and wakes one worker.
+  void submit_batch(std::span<Run> runs, const CompletionFn& done) override;
   void shutdown(bool wait) override;
 
   [[nodiscard]] std::size_t max_workers() const noexcept { return max_workers_; }
@@ -51,6 +53,9 @@ class ThreadPoolExecutor final : public Executor {
     std::stop_source stop{};
     std::atomic<bool> settled{false};
   };
+  // Queues what enqueue() returns true for, with mutex_ held; false: the pool is shut down.
+  template <typename Push>
+  bool enqueue(std::size_t count, Push push);
   void work(std::stop_token stop);
   void run_item(Item& item, std::stop_token stop);
   void watch(std::stop_token stop);
