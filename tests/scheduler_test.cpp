@@ -472,3 +472,50 @@ TEST_CASE("retries stop after max_attempts", "[scheduler][retry]") {
   CHECK(attempts == 2);
   CHECK(f.scheduler.get_executions({.job_id = "r", .status = ExecutionStatus::error}).size() == 2);
 }
+
+namespace {
+// Takes the first run of each batch, then refuses: the scheduler must record the rest, not lose them.
+class TakesOneExecutor final : public sked::Executor {
+ public:
+  std::vector<sked::Run> taken;
+  void start(std::shared_ptr<sked::Clock>) override {}
+  void submit(sked::Run run, sked::CompletionFn done) override {
+    sked::Outcome outcome;
+    done(run, outcome);
+    taken.push_back(std::move(run));
+  }
+  void submit_batch(std::span<sked::Run> runs, const sked::CompletionFn& done) override {
+    submit(std::move(runs.front()), done);
+    throw std::runtime_error("queue full");
+  }
+  void shutdown(bool) override {}
+};
+}  // namespace
+
+TEST_CASE("runs an executor refuses from a batch are recorded as errors, the ones it took run",
+          "[scheduler][executor][errors]") {
+  Fixture f;
+  auto executor = std::make_shared<TakesOneExecutor>();
+  f.scheduler.add_executor(executor, "picky");
+  f.scheduler.tasks().add("t", [](const sked::JobContext&) {});
+  for (int i = 0; i < 3; ++i) {
+    f.scheduler.add_job({.id = "j" + std::to_string(i), .task = "t", .trigger = sked::DateTrigger{t0},
+                         .executor = "picky"});
+  }
+  f.scheduler.start();
+  REQUIRE(f.scheduler.wait_idle());
+  const auto history = f.store->get_executions({});
+  REQUIRE(history.size() == 3);
+  CHECK(executor->taken.size() == 1);
+  int refused = 0;
+  for (const auto& e : history) {
+    if (e.status == ExecutionStatus::error) {
+      ++refused;
+      CHECK_THAT(e.exception, Catch::Contains("executor 'picky' refused the run: queue full"));
+    } else {
+      CHECK(e.status == ExecutionStatus::executed);
+      CHECK(e.job_id == executor->taken.front().job->id);
+    }
+  }
+  CHECK(refused == 2);
+}
