@@ -12,11 +12,11 @@ python=/usr/bin/python3
 if [[ "$build" == build/release ]]; then
   cmake --preset release >/dev/null
   cmake --build --preset release -j1 --target sked_cron_bench sked_cli sked_dispatch_bench \
-    sked_lateness_bench sked_store_bench sked_memory_bench >/dev/null
+    sked_lateness_bench sked_store_bench sked_memory_bench sked_sqlite_bench sked_sqlite_scale_bench >/dev/null
 fi
-if ! "$python" -c 'import apscheduler' 2>/dev/null; then
+if ! "$python" -c 'import apscheduler, sqlalchemy' 2>/dev/null; then
   sudo=""; [[ $(id -u) -ne 0 ]] && sudo=sudo
-  $sudo apt-get install -y python3-apscheduler >&2
+  $sudo apt-get install -y python3-apscheduler python3-sqlalchemy >&2
 fi
 mkdir -p "$out"
 step() { echo "== $*" >&2; }
@@ -41,6 +41,12 @@ step "memory per job"
 "$build/bench/sked_memory_bench" --benchmark_filter='/1000000/' --benchmark_format=json \
   >"$out/memory_sked.json" 2>/dev/null
 "$python" bench/peers/apscheduler_memory.py 100000 >"$out/memory_aps.json"
+
+step "SQLite store: add, claim and record, start-up and scaling with 10^6 jobs"
+"$build/bench/sked_sqlite_bench" --benchmark_filter='/0/' --benchmark_format=json >"$out/sqlite_sked.json" 2>/dev/null
+"$python" bench/peers/apscheduler_sqlite.py --jobs 1000 >"$out/sqlite_aps.txt"
+"$build/bench/sked_sqlite_scale_bench" --benchmark_format=json >"$out/sqlite_scale_sked.json" 2>/dev/null
+"$python" bench/peers/apscheduler_startup.py 1000000 >"$out/startup_aps.json"
 
 echo "$(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) x $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $(g++ --version | head -1); APScheduler $("$python" -c 'import apscheduler; print(apscheduler.__version__)') on Python $("$python" -c 'import platform; print(platform.python_version())')"
 "$python" bench/suite_table.py "$out"

@@ -68,6 +68,30 @@ def main():
     rows.append(("  of which sked's trigger / beyond the trigger",
                  f"{sked.get('trigger_bytes', 0):.0f} / {sked.get('beyond_trigger', 0):.0f}", "-", "-"))
 
+    # SQLite store: the same workloads through APScheduler's SQLAlchemyJobStore.
+    sked = load_gbench(f"{d}/sqlite_sked.json")
+    aps = {}
+    for line in open(f"{d}/sqlite_aps.txt"):
+        if ":" in line and line.split(":")[0] in ("add_job", "claimed-and-recorded runs"):
+            aps[line.split(":")[0]] = float(line.split(":")[1].split()[0])
+    row("SQLite add_job (jobs/s)", sked.get("add_job/0/real_time", {}).get("items_per_second"),
+        aps.get("add_job"), "", higher_is_better=True)
+    row("SQLite claimed and recorded, whole scheduler (runs/s)",
+        sked.get("scheduler_end_to_end/0/real_time", {}).get("items_per_second"),
+        aps.get("claimed-and-recorded runs"), "", higher_is_better=True)
+    scale = load_gbench(f"{d}/sqlite_scale_sked.json")
+    startup = scale.get("BM_StartUp/1000000/iterations:5/real_time", {})
+    row("start-up, SQLite file of 10^6 jobs, open to first run (ms)", startup.get("real_time"),
+        json.load(open(f"{d}/startup_aps.json"))["ms"], "", fmt="{:,.1f}")
+    for op in ("Add", "Remove", "Reschedule", "ClaimDue", "NextRunTime"):
+        per_n = {}
+        for n in (1000, 10000, 100000, 1000000):
+            b = scale.get(f"BM_Sqlite{op}/{n}/iterations:20/manual_time")
+            per_n[n] = b["real_time"] / 100 if b and b["time_unit"] == "us" else None  # batches of 100
+        if per_n[1000] and per_n[1000000]:
+            rows.append((f"SQLite store {op.lower()}: us/op at 10^3 / at 10^6 jobs (cost at 10^6 / 10^3)",
+                         f"{per_n[1000]:.1f} / {per_n[1000000]:.1f} ({per_n[1000000] / per_n[1000]:.2f})", "-", "-"))
+
     # Cron walks (APScheduler only; croner's figures are in cron_table.txt).
     cron = [line for line in open(f"{d}/cron_table.txt") if " / " in line and "x " in line]
     aps_ratios = []
@@ -85,7 +109,6 @@ def main():
     print("-" * len(header))
     for name, s, p, r in rows:
         print(f"{name:{w}}  {s:>12}  {p:>12}  {r:>8}")
-    print("\nSQLite-store rows (store scaling, start-up with 10^6 stored jobs) join when that store is merged.")
 
 
 if __name__ == "__main__":
