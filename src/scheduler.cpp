@@ -618,7 +618,7 @@ std::optional<TimePoint> Scheduler::process_jobs() {
                                              claim.job->name, misses, max_miss_warnings));
         }
       }
-      submit_runs(alias, runs);
+      submit_runs(alias, store, runs);
     }
     report_unknown_tasks(alias, unknown);
     if (failed) continue;
@@ -648,14 +648,15 @@ void Scheduler::report_unknown_tasks(const std::string& alias,
   }
 }
 
-void Scheduler::submit_run(const std::string& alias, std::shared_ptr<const Job> job, Execution execution,
-                           int attempt) {
+void Scheduler::submit_run(const std::string& alias, const std::shared_ptr<JobStore>& store,
+                           std::shared_ptr<const Job> job, Execution execution, int attempt) {
   std::vector<Run> runs;
   runs.push_back(Run{std::move(job), std::move(execution), nullptr, attempt});
-  submit_runs(alias, runs);
+  submit_runs(alias, store, runs);
 }
 
-void Scheduler::submit_runs(const std::string& alias, std::vector<Run>& runs) {
+void Scheduler::submit_runs(const std::string& alias, const std::shared_ptr<JobStore>& store,
+                            std::vector<Run>& runs) {
   if (runs.empty()) return;
   const std::string* stable_alias = nullptr;
   {
@@ -666,9 +667,10 @@ void Scheduler::submit_runs(const std::string& alias, std::vector<Run>& runs) {
     }
     stable_alias = &*aliases_.insert(alias).first;
   }
-  // Two pointers: small enough for std::function to hold without allocating, once per batch.
-  const CompletionFn done = [this, stable_alias](const Run& r, Outcome o) {
-    complete_run(*stable_alias, r, std::move(o));
+  // The store travels with the runs: a completion records into the store its run was claimed from
+  // without looking the alias up again.
+  const CompletionFn done = [this, stable_alias, store](const Run& r, Outcome o) {
+    complete_run(*stable_alias, *store, r, std::move(o));
   };
   // Runs of one claim mostly share an executor and a task: each consecutive group is resolved once
   // and handed over in one call.
@@ -698,11 +700,11 @@ void Scheduler::submit_runs(const std::string& alias, std::vector<Run>& runs) {
         run.task = task;
       }
       if (!run.task) {
-        settle_unrunnable(alias, run, fmt::format("task '{}' is not registered in this process", job.task));
+        settle_unrunnable(alias, *store, run, fmt::format("task '{}' is not registered in this process", job.task));
         continue;
       }
       if (!executor) {
-        settle_unrunnable(alias, run, fmt::format("executor '{}' was not found", job.executor));
+        settle_unrunnable(alias, *store, run, fmt::format("executor '{}' was not found", job.executor));
         continue;
       }
       if (wants(EventKind::job_submitted)) {
@@ -718,7 +720,7 @@ void Scheduler::submit_runs(const std::string& alias, std::vector<Run>& runs) {
     } catch (const std::exception& e) {
       for (const Run& run : group) {
         if (run.job) {
-          settle_unrunnable(alias, run,
+          settle_unrunnable(alias, *store, run,
                             fmt::format("executor '{}' refused the run: {}", executor_name, e.what()));
         }
       }
@@ -727,14 +729,14 @@ void Scheduler::submit_runs(const std::string& alias, std::vector<Run>& runs) {
   }
 }
 
-void Scheduler::settle_unrunnable(const std::string& alias, const Run& run, std::string why) {
+void Scheduler::settle_unrunnable(const std::string& alias, JobStore& store, const Run& run, std::string why) {
   Outcome outcome;
   outcome.status = ExecutionStatus::error;
   outcome.exception = "sked::Error: " + std::move(why);
-  complete_run(alias, run, std::move(outcome));
+  complete_run(alias, store, run, std::move(outcome));
 }
 
-void Scheduler::complete_run(const std::string& alias, const Run& run, Outcome outcome) {
+void Scheduler::complete_run(const std::string& alias, JobStore& store, const Run& run, Outcome outcome) {
   Execution record = run.execution;
   record.status = outcome.status;
   record.duration = outcome.duration;
@@ -742,7 +744,7 @@ void Scheduler::complete_run(const std::string& alias, const Run& run, Outcome o
   record.exception = std::move(outcome.exception);
   record.traceback = std::move(outcome.traceback);
   try {
-    jobstore(alias)->complete_execution(record);
+    store.complete_execution(record);
   } catch (const std::exception& e) {
     log(LogLevel::error, fmt::format("Could not record the {} run of job '{}' at {}: {}", to_string(record.status),
                                      run.job->id, format_time(record.run_time), e.what()));
@@ -812,7 +814,7 @@ std::optional<TimePoint> Scheduler::submit_due_retries(TimePoint now) {
         continue;  // a recurring job removed since it failed: nothing to retry
       }
       const Execution started = store->begin_execution(retry.job_id, when);
-      submit_run(retry.alias, std::move(job), started, retry.attempt);
+      submit_run(retry.alias, store, std::move(job), started, retry.attempt);
     } catch (const std::exception& e) {
       log(LogLevel::error, fmt::format("Could not retry job '{}': {}", retry.job_id, e.what()));
     }
@@ -843,7 +845,7 @@ Execution Scheduler::run_job_now(const std::string& id, Duration timeout) {
     awaiting_.fetch_add(1, std::memory_order_release);
   }
   if (logs(LogLevel::info)) log(LogLevel::info, fmt::format("Running job '{}' now", job.name));
-  submit_run(alias, std::make_shared<const Job>(std::move(job)), started);
+  submit_run(alias, store, std::make_shared<const Job>(std::move(job)), started);
   std::unique_lock lock(mutex_);
   while (awaited_.at(started.id).status == ExecutionStatus::started && clock_->now() < deadline) {
     clock_->wait_until(runs_cv_, lock, deadline);

@@ -163,14 +163,14 @@ class Scheduler {
   void update_wanted();  // with listeners_mutex_ held
   void report_unknown_tasks(const std::string& alias,
                             const std::vector<std::pair<std::string, std::string>>& unknown);
-  void submit_run(const std::string& alias, std::shared_ptr<const Job> job, Execution execution,
-                  int attempt = 1);
+  void submit_run(const std::string& alias, const std::shared_ptr<JobStore>& store, std::shared_ptr<const Job> job,
+                  Execution execution, int attempt = 1);
   // Hands runs to their executors, a group sharing an executor in one call; `runs` is consumed.
-  void submit_runs(const std::string& alias, std::vector<Run>& runs);
+  void submit_runs(const std::string& alias, const std::shared_ptr<JobStore>& store, std::vector<Run>& runs);
   void schedule_retry(const std::string& alias, const Run& run, const Execution& failed);
   [[nodiscard]] std::optional<TimePoint> submit_due_retries(TimePoint now);
-  void complete_run(const std::string& alias, const Run& run, Outcome outcome);
-  void settle_unrunnable(const std::string& alias, const Run& run, std::string why);
+  void complete_run(const std::string& alias, JobStore& store, const Run& run, Outcome outcome);
+  void settle_unrunnable(const std::string& alias, JobStore& store, const Run& run, std::string why);
   [[nodiscard]] std::pair<std::string, std::shared_ptr<JobStore>> find_job(const std::string& id,
                                                                            Job& out) const;
   [[nodiscard]] std::shared_ptr<JobStore> store_or_default(const std::string& alias);
