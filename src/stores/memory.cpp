@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <functional>
+#include <mutex>
+#include <vector>
 
 namespace sked {
 
@@ -11,6 +13,59 @@ MemoryJobStore::MemoryJobStore(std::size_t max_executions) : max_executions_(max
 // --- bodies -----------------------------------------------------------------------------------------
 
 namespace {
+
+// The claimed jobs' blocks: built on the scheduler's loop thread and freed on workers once run, a
+// pattern malloc's per-thread caches cannot serve (measured: a quarter of the loop thread's time went to
+// malloc's slow path; dispatch 475k -> 600k runs/s). One process-wide free list of at most
+// `max_free_blocks` blocks (~300 KiB) serves every memory store.
+constexpr std::size_t max_free_blocks = 1024;
+
+struct BlockPool {
+  std::mutex mutex;
+  std::vector<void*> free;
+  ~BlockPool() {
+    for (void* p : free) ::operator delete(p);
+  }
+};
+
+template <typename T>
+struct PoolAllocator {
+  using value_type = T;
+  std::shared_ptr<BlockPool> pool;
+  explicit PoolAllocator(std::shared_ptr<BlockPool> p) : pool(std::move(p)) {}
+  template <typename U>
+  PoolAllocator(const PoolAllocator<U>& other) : pool(other.pool) {}
+  T* allocate(std::size_t n) {
+    if (n == 1) {
+      std::lock_guard lock(pool->mutex);
+      if (!pool->free.empty()) {
+        void* p = pool->free.back();
+        pool->free.pop_back();
+        return static_cast<T*>(p);
+      }
+    }
+    return static_cast<T*>(::operator new(n * sizeof(T)));
+  }
+  void deallocate(T* p, std::size_t n) {
+    if (n == 1) {
+      std::lock_guard lock(pool->mutex);
+      if (pool->free.size() < max_free_blocks) {
+        pool->free.push_back(p);
+        return;
+      }
+    }
+    ::operator delete(p);
+  }
+  template <typename U>
+  bool operator==(const PoolAllocator<U>& o) const { return pool == o.pool; }
+};
+
+const PoolAllocator<Job>& claimed_job_allocator() {
+  // Every job built with it holds the pool, so the pool outlives the last of them.
+  static const PoolAllocator<Job> allocator{std::make_shared<BlockPool>()};
+  return allocator;
+}
+
 void combine(std::size_t& seed, std::size_t h) { seed ^= h + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2); }
 }  // namespace
 
@@ -229,7 +284,7 @@ std::vector<ClaimedJob> MemoryJobStore::claim_due_jobs(TimePoint now, std::size_
   while (out.size() < limit && !heap_.empty() && heap_.front().time <= now) {
     const HeapEntry due = heap_.front();
     // Built in place: this copy is the price of sharing bodies, paid once per claim.
-    auto built = std::make_shared<Job>(*due.node->second.body);
+    auto built = std::allocate_shared<Job>(claimed_job_allocator(), *due.node->second.body);
     built->id = due.node->first;
     built->trigger = due.node->second.trigger;
     built->next_run_time = due.time;
