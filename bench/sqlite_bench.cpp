@@ -14,8 +14,8 @@
 
 #include <benchmark/benchmark.h>
 
-#include <cstdlib>
-#include <filesystem>
+#include "scratch_file.hpp"
+
 #include <string>
 
 namespace {
@@ -24,21 +24,7 @@ using namespace std::chrono_literals;
 
 const auto t0 = sked::parse_time("2026-01-01T00:00:00Z");
 
-class ScratchFile {
- public:
-  ScratchFile() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "sked-bench-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) std::abort();
-    dir_ = pattern;
-  }
-  ~ScratchFile() { std::filesystem::remove_all(dir_); }
-  ScratchFile(const ScratchFile&) = delete;
-  ScratchFile& operator=(const ScratchFile&) = delete;
-  [[nodiscard]] std::string path() const { return (dir_ / "bench.sqlite3").string(); }
-
- private:
-  std::filesystem::path dir_;
-};
+using sked::bench::ScratchFile;
 
 sked::SqliteJobStoreOptions options(const benchmark::State& state) {
   return {.synchronous = state.range(0) != 0 ? "FULL" : "NORMAL",

@@ -21,10 +21,10 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <benchmark/benchmark.h>
 
+#include "scratch_file.hpp"
+
 #include <chrono>
 #include <condition_variable>
-#include <cstdlib>
-#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -38,21 +38,7 @@ using namespace std::chrono_literals;
 
 const auto t0 = sked::parse_time("2026-01-01T00:00:00Z");
 
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "sked-startup-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) std::abort();
-    dir_ = pattern;
-  }
-  ~ScratchDir() { std::filesystem::remove_all(dir_); }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  [[nodiscard]] std::string path() const { return (dir_ / "startup.sqlite3").string(); }
-
- private:
-  std::filesystem::path dir_;
-};
+using sked::bench::ScratchFile;
 
 sked::SqliteJobStoreOptions quiet() { return {.on_warning = [](std::string_view) {}}; }
 
@@ -95,13 +81,13 @@ void reset(const std::string& path) {
 void BM_StartUp(benchmark::State& state) {
   const auto n = state.range(0);
   // Filled once per size and kept for the other repetitions.
-  static std::map<std::int64_t, std::unique_ptr<ScratchDir>> files;
+  static std::map<std::int64_t, std::unique_ptr<ScratchFile>> files;
   auto& file = files[n];
   if (!file) {
-    file = std::make_unique<ScratchDir>();
+    file = std::make_unique<ScratchFile>();
     if (fill(file->path(), n) != n) state.SkipWithError("the file does not hold n jobs");
   }
-  const ScratchDir& dir = *file;
+  const ScratchFile& dir = *file;
   for (auto _ : state) {
     state.PauseTiming();
     reset(dir.path());
@@ -137,7 +123,7 @@ constexpr int batch = 100;
 
 // A file of n jobs (job0 due at t0, job1.. later) opened by a store, with helpers for the batches.
 struct Fixture {
-  ScratchDir dir;
+  ScratchFile dir;
   std::unique_ptr<sked::SqliteJobStore> store;
   std::mt19937_64 rng{42};
   std::int64_t n;
