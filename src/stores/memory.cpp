@@ -37,12 +37,14 @@ void MemoryJobStore::remove_job(std::string_view id) {
   if (it == jobs_.end()) throw JobNotFound(std::string{id});
   unindex(it->second);
   jobs_.erase(it);
+  if (const auto r = requests_.find(id); r != requests_.end()) requests_.erase(r);
 }
 
 void MemoryJobStore::remove_all_jobs() {
   std::lock_guard lock(mutex_);
   by_time_.clear();
   jobs_.clear();
+  requests_.clear();
 }
 
 std::optional<Job> MemoryJobStore::lookup_job(std::string_view id) const {
@@ -68,8 +70,50 @@ std::vector<Job> MemoryJobStore::get_all_jobs() const {
 
 std::optional<TimePoint> MemoryJobStore::next_run_time() const {
   std::lock_guard lock(mutex_);
-  if (by_time_.empty()) return std::nullopt;
-  return by_time_.begin()->first.first;
+  std::optional<TimePoint> next;
+  if (!by_time_.empty()) next = by_time_.begin()->first.first;
+  for (const auto& [id, at] : requests_) {
+    if (!next || at < *next) next = at;
+  }
+  return next;
+}
+
+TimePoint MemoryJobStore::request_run(std::string_view job_id, TimePoint at) {
+  std::lock_guard lock(mutex_);
+  if (!jobs_.contains(job_id)) throw JobNotFound(std::string{job_id});
+  return requests_.try_emplace(std::string{job_id}, at).first->second;
+}
+
+bool MemoryJobStore::withdraw_run_request(std::string_view job_id) {
+  std::lock_guard lock(mutex_);
+  const auto it = requests_.find(job_id);
+  if (it == requests_.end()) return false;
+  requests_.erase(it);
+  return true;
+}
+
+// With mutex_ held, after the scheduled runs were claimed (so max_instances counts them).
+void MemoryJobStore::claim_requests(TimePoint now, std::size_t limit, const ClaimFilter& runnable,
+                                    std::vector<ClaimedJob>& out) {
+  for (auto it = requests_.begin(); it != requests_.end() && out.size() < limit;) {
+    const auto job = jobs_.find(it->first);
+    if (job == jobs_.end()) {
+      it = requests_.erase(it);  // a one-shot job this claim ran and removed
+      continue;
+    }
+    if (it->second > now || (runnable && !runnable(*job->second.job))) {
+      ++it;
+      continue;
+    }
+    const auto running = running_.find(it->first);
+    Execution e = plan_requested_run(*job->second.job, it->second, now,
+                                     running == running_.end() ? 0 : running->second);
+    e.id = next_execution_id_++;
+    record(e);
+    if (e.status == ExecutionStatus::started) count_running(e.job_id, 1);
+    out.push_back({job->second.job, {std::move(e)}});
+    it = requests_.erase(it);
+  }
 }
 
 std::size_t MemoryJobStore::size() const {
@@ -119,6 +163,7 @@ std::vector<ClaimedJob> MemoryJobStore::claim_due_jobs(TimePoint now, std::size_
     }
     out.push_back(std::move(claim));
   }
+  if (!requests_.empty()) claim_requests(now, limit, runnable, out);
   return out;
 }
 
@@ -205,6 +250,7 @@ std::vector<Execution> MemoryJobStore::get_executions(const ExecutionQuery& quer
   apply_completions();
   std::vector<Execution> out;
   for (auto it = executions_.rbegin(); it != executions_.rend() && out.size() < query.limit; ++it) {
+    if (query.id && it->id != *query.id) continue;
     if (query.job_id && it->job_id != *query.job_id) continue;
     if (query.status && it->status != *query.status) continue;
     if (query.since && it->run_time < *query.since) continue;
