@@ -90,9 +90,9 @@ std::vector<CrontabLine> parse_crontab_file(std::string_view text, std::string_v
 
     CrontabLine entry;
     entry.line = number;
-    std::size_t id_at = 0;
-    if (line.substr(i).starts_with("id=")) {
-      id_at = i;
+    std::size_t id_at = i;
+    const bool named = line.substr(i).starts_with("id=");
+    if (named) {
       std::size_t k = i + 3;
       while (k < line.size() && !blank(line[k])) {
         if (!id_char(line[k])) {
@@ -145,9 +145,7 @@ std::vector<CrontabLine> parse_crontab_file(std::string_view text, std::string_v
     if (const auto [it, fresh] = seen.emplace(entry.id, number); !fresh) {
       throw fail(id_at, fmt::format("job id '{}' is used already on line {}{}", entry.id,
                                     it->second,
-                                    id_at == 0 && !line.substr(i).starts_with("id=")
-                                        ? " (the same schedule and command twice)"
-                                        : ""));
+                                    named ? "" : " (the same schedule and command twice)"));
     }
     out.push_back(std::move(entry));
   }

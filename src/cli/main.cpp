@@ -57,7 +57,8 @@ Examples:
   }
   if (help->parsed() || app.get_subcommands().empty()) {
     if (help_topic.empty()) {
-      std::cout << app.help();
+      // Not app.help(): that shows the help of the subcommand that was parsed (`help` itself).
+      std::cout << app.get_formatter()->make_help(&app, "sked", CLI::AppFormatMode::Normal);
       return 0;
     }
     for (const auto* cmd : app.get_subcommands({})) {

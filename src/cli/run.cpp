@@ -101,7 +101,10 @@ SyncCounts sync(JobStore& store, const std::vector<CrontabLine>& lines, const st
       continue;
     }
     Job& current = existing->second;
-    if (job_state_to_json(current) == job_state_to_json(wanted)) {
+    // Compared as stored: a zone's name can read back as another name of the same zone.
+    const nlohmann::json wanted_state =
+        job_state_to_json(job_from_state_json(wanted.id, std::nullopt, job_state_to_json(wanted)));
+    if (job_state_to_json(current) == wanted_state) {
       ++counts.unchanged;
     } else {
       // A paused job stays paused; otherwise the schedule starts afresh from now.

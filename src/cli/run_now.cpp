@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <thread>
@@ -22,9 +23,12 @@ struct RunNowArgs {
 
 constexpr auto poll_interval = std::chrono::milliseconds{20};
 
+// Seconds (`600`, `0.5`) or an age (`90s`, `10m`).
 Duration parse_timeout(const std::string& text) {
-  if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos) {
-    return parse_age(text + "s", "--timeout");
+  if (!text.empty() && text.find_first_not_of("0123456789.") == std::string::npos &&
+      std::count(text.begin(), text.end(), '.') <= 1 && text != ".") {
+    const double seconds = std::stod(text);
+    if (seconds <= 1e9) return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds));
   }
   return parse_age(text, "--timeout");
 }
@@ -87,7 +91,7 @@ void register_run_now(CLI::App& app) {
   auto* cmd = app.add_subcommand("run-now", "Have the running scheduler run a job now, and wait for it");
   cmd->add_option("job", args->job, "The job's id")->required();
   cmd->add_option("--timeout", args->timeout,
-                  "How long to wait: seconds (600, the default) or an age (90s, 10m)");
+                  "How long to wait: seconds (600, the default; 0.5) or an age (90s, 10m)");
   add_store_options(*cmd, args->store);
   cmd->footer(R"(Records a run request for the job in the store. The scheduler that owns the store
 (`sked run`, or the application) claims it at its next pass, within its max_wait (1 s by
