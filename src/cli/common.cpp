@@ -23,7 +23,9 @@ std::shared_ptr<SqliteJobStore> open_store(std::string_view command, const Store
                                            Access access) {
   SqliteJobStoreOptions options;
   options.open_mode = access == Access::read ? SqliteOpenMode::read_only : SqliteOpenMode::existing;
-  options.on_warning = [](std::string_view message) { std::cerr << "sked: warning: " << message << '\n'; };
+  options.on_warning = [](std::string_view message) {
+    std::cerr << "sked: warning: " << message << '\n';
+  };
   try {
     return std::make_shared<SqliteJobStore>(args.db, options);
   } catch (const StoreError& e) {
@@ -81,9 +83,9 @@ std::string human_duration(Duration d) {
 
 Duration parse_age(std::string_view text, std::string_view option) {
   const auto bad = [&] {
-    return InvalidArgument(fmt::format(
-        "{} '{}': expected an age such as 30d, 12h, 90s or 1h30m (units w, d, h, m, s)", option,
-        text));
+    return InvalidArgument(
+        fmt::format("{} '{}': expected an age such as 30d, 12h, 90s or 1h30m (units w, d, h, m, s)",
+                    option, text));
   };
   if (text.empty()) throw bad();
   Duration total{0};
@@ -91,16 +93,28 @@ Duration parse_age(std::string_view text, std::string_view option) {
   while (i < text.size()) {
     long long n = 0;
     const auto [end, ec] = std::from_chars(text.data() + i, text.data() + text.size(), n);
-    if (ec != std::errc{} || end == text.data() + i || end == text.data() + text.size()) throw bad();
+    if (ec != std::errc{} || end == text.data() + i || end == text.data() + text.size())
+      throw bad();
     i = static_cast<std::size_t>(end - text.data());
     std::chrono::seconds unit{0};
     switch (text[i]) {
-      case 'w': unit = std::chrono::weeks{1}; break;
-      case 'd': unit = std::chrono::days{1}; break;
-      case 'h': unit = std::chrono::hours{1}; break;
-      case 'm': unit = std::chrono::minutes{1}; break;
-      case 's': unit = std::chrono::seconds{1}; break;
-      default: throw bad();
+      case 'w':
+        unit = std::chrono::weeks{1};
+        break;
+      case 'd':
+        unit = std::chrono::days{1};
+        break;
+      case 'h':
+        unit = std::chrono::hours{1};
+        break;
+      case 'm':
+        unit = std::chrono::minutes{1};
+        break;
+      case 's':
+        unit = std::chrono::seconds{1};
+        break;
+      default:
+        throw bad();
     }
     ++i;
     if (n > 1'000'000'000LL / std::max<long long>(1, unit.count() / 60)) throw bad();
@@ -117,10 +131,10 @@ TimePoint parse_since(std::string_view text, TimePoint now, const TimeZone& zone
   try {
     return parse_time(text, zone);
   } catch (const Error&) {
-    throw InvalidArgument(fmt::format(
-        "--since '{}': expected an age such as 2h or 7d, or an ISO-8601 time such as "
-        "2026-01-31T09:00:00",
-        text));
+    throw InvalidArgument(
+        fmt::format("--since '{}': expected an age such as 2h or 7d, or an ISO-8601 time such as "
+                    "2026-01-31T09:00:00",
+                    text));
   }
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 // What the `sked` commands that work on a job store share: opening the store, the common options,
-// tables, times, durations, JSON, and turning errors into exit statuses. One place, so every command
-// prints and fails the same way.
+// tables, times, durations, JSON, and turning errors into exit statuses. One place, so every
+// command prints and fails the same way.
 
 #include "commands.hpp"
 
@@ -82,8 +82,8 @@ class Table {
   std::vector<std::vector<std::string>> rows_;
 };
 
-/// `scheduled`, `paused`, or `task unknown` (due for longer than `unclaimed_after` and not claimed: no
-/// running scheduler has its task registered, or none is running).
+/// `scheduled`, `paused`, or `task unknown` (due for longer than `unclaimed_after` and not claimed:
+/// no running scheduler has its task registered, or none is running).
 [[nodiscard]] std::string job_state(const Job& job, TimePoint now);
 inline constexpr auto unclaimed_after = std::chrono::seconds{10};
 

@@ -96,8 +96,9 @@ std::vector<CrontabLine> parse_crontab_file(std::string_view text, std::string_v
       std::size_t k = i + 3;
       while (k < line.size() && !blank(line[k])) {
         if (!id_char(line[k])) {
-          throw fail(k, fmt::format("'{}' is not allowed in a job id (letters, digits and ._:- are)",
-                                    line[k]));
+          throw fail(k,
+                     fmt::format("'{}' is not allowed in a job id (letters, digits and ._:- are)",
+                                 line[k]));
         }
         ++k;
       }
@@ -134,8 +135,8 @@ std::vector<CrontabLine> parse_crontab_file(std::string_view text, std::string_v
                           : "expected a cron expression (5, 6 or 7 fields, or an @nickname) and "
                             "then a command");
     }
-    entry.expression = std::string{line.substr(fields.front().begin,
-                                                fields.back().end - fields.front().begin)};
+    entry.expression =
+        std::string{line.substr(fields.front().begin, fields.back().end - fields.front().begin)};
     std::string_view command = line.substr(fields.back().end);
     while (!command.empty() && blank(command.front())) command.remove_prefix(1);
     while (!command.empty() && blank(command.back())) command.remove_suffix(1);
@@ -143,9 +144,9 @@ std::vector<CrontabLine> parse_crontab_file(std::string_view text, std::string_v
     if (entry.id.empty()) entry.id = derived_id(line, fields, entry.command);
 
     if (const auto [it, fresh] = seen.emplace(entry.id, number); !fresh) {
-      throw fail(id_at, fmt::format("job id '{}' is used already on line {}{}", entry.id,
-                                    it->second,
-                                    named ? "" : " (the same schedule and command twice)"));
+      throw fail(id_at,
+                 fmt::format("job id '{}' is used already on line {}{}", entry.id, it->second,
+                             named ? "" : " (the same schedule and command twice)"));
     }
     out.push_back(std::move(entry));
   }

@@ -30,7 +30,8 @@ struct CrontabLine {
 /// A line that cannot be read. `what()` reads `PATH:LINE:COLUMN: problem`.
 class CrontabError : public InvalidArgument {
  public:
-  CrontabError(std::string_view path, std::size_t line, std::size_t column, std::string_view problem);
+  CrontabError(std::string_view path, std::size_t line, std::size_t column,
+               std::string_view problem);
   [[nodiscard]] std::size_t line() const noexcept { return line_; }
   [[nodiscard]] std::size_t column() const noexcept { return column_; }
 

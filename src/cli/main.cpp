@@ -14,9 +14,10 @@ void fail(std::string_view command, std::string_view message, int status) {
 }  // namespace sked::cli
 
 int main(int argc, char** argv) {
-  CLI::App app{"sked: preview cron schedules, inspect and change sked job stores, and run a crontab "
-               "file as a daemon with its history in a store",
-               "sked"};
+  CLI::App app{
+      "sked: preview cron schedules, inspect and change sked job stores, and run a crontab "
+      "file as a daemon with its history in a store",
+      "sked"};
   app.set_version_flag("--version", std::string{"sked "} + SKED_VERSION);
   app.require_subcommand(0, 1);
   std::string help_topic;

@@ -34,7 +34,8 @@ void run_pause(const PauseArgs& args) {
 
 void register_pause(CLI::App& app) {
   auto args = std::make_shared<PauseArgs>();
-  auto* cmd = app.add_subcommand("pause", "Pause a job: it keeps its place in the store but does not fire");
+  auto* cmd =
+      app.add_subcommand("pause", "Pause a job: it keeps its place in the store but does not fire");
   cmd->add_option("job", args->job, "The job's id")->required();
   add_store_options(*cmd, args->store, false);
   cmd->footer(R"(Clears the job's next run time. A scheduler sharing the store notices at its next

@@ -1,5 +1,6 @@
-// `sked run --crontab FILE`: a cron daemon whose jobs and history live in a sked store. Each line of
-// the file becomes a persisted `shell` job; SIGHUP reloads the file, SIGTERM/SIGINT stop cleanly.
+// `sked run --crontab FILE`: a cron daemon whose jobs and history live in a sked store. Each line
+// of the file becomes a persisted `shell` job; SIGHUP reloads the file, SIGTERM/SIGINT stop
+// cleanly.
 
 #include "common.hpp"
 #include "crontab_file.hpp"
@@ -44,7 +45,8 @@ constexpr std::size_t name_length = 40;
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    throw InvalidArgument(fmt::format("cannot read crontab file '{}': {}", path, std::strerror(errno)));
+    throw InvalidArgument(
+        fmt::format("cannot read crontab file '{}': {}", path, std::strerror(errno)));
   }
   std::ostringstream text;
   text << in.rdbuf();
@@ -108,8 +110,8 @@ SyncCounts sync(JobStore& store, const std::vector<CrontabLine>& lines, const st
       ++counts.unchanged;
     } else {
       // A paused job stays paused; otherwise the schedule starts afresh from now.
-      wanted.next_run_time = current.paused() ? std::nullopt
-                                              : wanted.trigger->next_fire_time(std::nullopt, now);
+      wanted.next_run_time =
+          current.paused() ? std::nullopt : wanted.trigger->next_fire_time(std::nullopt, now);
       store.update_job(wanted);
       ++counts.changed;
     }
@@ -139,8 +141,9 @@ Logger make_logger(const TimeZone& zone) {
   auto mutex = std::make_shared<std::mutex>();
   return [mutex, zone](LogLevel level, std::string_view message) {
     static constexpr const char* names[] = {"DEBUG", "INFO", "WARNING", "ERROR"};
-    const std::string line = fmt::format("{} sked run: {}: {}\n", human_time(SystemClock{}.now(), zone),
-                                         names[static_cast<int>(level)], message);
+    const std::string line =
+        fmt::format("{} sked run: {}: {}\n", human_time(SystemClock{}.now(), zone),
+                    names[static_cast<int>(level)], message);
     std::lock_guard lock(*mutex);
     std::cerr << line << std::flush;
   };
@@ -153,7 +156,8 @@ void run_daemon(const RunArgs& args) {
   const std::string owner = std::filesystem::absolute(args.crontab).lexically_normal().string();
   const auto lines = parse_crontab_file(read_file(args.crontab), args.crontab);
 
-  // Signals are taken by sigwait on this thread; every thread started from here on inherits the mask.
+  // Signals are taken by sigwait on this thread; every thread started from here on inherits the
+  // mask.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
@@ -183,8 +187,8 @@ void run_daemon(const RunArgs& args) {
   scheduler.add_jobstore(store);
   scheduler.add_executor(std::make_shared<ThreadPoolExecutor>(args.workers));
   scheduler.start();
-  log(LogLevel::info, fmt::format("running (pid {}); SIGHUP reloads the crontab, SIGTERM stops",
-                                  getpid()));
+  log(LogLevel::info,
+      fmt::format("running (pid {}); SIGHUP reloads the crontab, SIGTERM stops", getpid()));
 
   for (;;) {
     int sig = 0;
@@ -195,7 +199,8 @@ void run_daemon(const RunArgs& args) {
         report(sync(*store, reloaded, owner, zone, log), "reloaded");
         scheduler.wakeup();
       } catch (const std::exception& e) {
-        log(LogLevel::error, fmt::format("reload failed, the jobs stay as they were: {}", e.what()));
+        log(LogLevel::error,
+            fmt::format("reload failed, the jobs stay as they were: {}", e.what()));
       }
       continue;
     }
@@ -204,10 +209,12 @@ void run_daemon(const RunArgs& args) {
     break;
   }
   scheduler.pause();  // no new runs
-  const bool idle = scheduler.wait_idle(std::chrono::duration_cast<std::chrono::milliseconds>(grace));
+  const bool idle =
+      scheduler.wait_idle(std::chrono::duration_cast<std::chrono::milliseconds>(grace));
   if (!idle) {
-    log(LogLevel::warning, "commands still running after the grace period are stopped (SIGTERM, "
-                           "then SIGKILL 5 s later) and recorded");
+    log(LogLevel::warning,
+        "commands still running after the grace period are stopped (SIGTERM, "
+        "then SIGKILL 5 s later) and recorded");
   }
   // Without waiting, running commands are asked to stop; the executor still joins them (and they
   // are recorded) when it is destroyed.
@@ -219,7 +226,8 @@ void run_daemon(const RunArgs& args) {
 
 void register_run(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
-  auto* cmd = app.add_subcommand("run", "Run a crontab file as a daemon, with history in a sked store");
+  auto* cmd =
+      app.add_subcommand("run", "Run a crontab file as a daemon, with history in a sked store");
   cmd->add_option("--crontab", args->crontab, "The crontab-style file of jobs")->required();
   cmd->add_option("--grace", args->grace,
                   "On SIGTERM/SIGINT, how long to wait for running commands (default: 30s)");
@@ -228,7 +236,8 @@ void register_run(CLI::App& app) {
   cmd->add_option("--log-level", args->log_level,
                   "debug, info (default: every run), warning or error; the log goes to stderr");
   add_store_options(*cmd, args->store, false);
-  cmd->footer(R"(Every line of the crontab file becomes a persisted job of the built-in `shell` task,
+  cmd->footer(
+      R"(Every line of the crontab file becomes a persisted job of the built-in `shell` task,
 run by /bin/sh -c with max_instances 1 (a run still going when the next fire time comes is
 recorded max_instances, not started twice), coalescing and a 60 s misfire grace time. A line is
 

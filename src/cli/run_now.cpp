@@ -1,5 +1,5 @@
-// `sked run-now JOB [--timeout 600]`: asks the scheduler that owns the store to run a job now, waits
-// for the run and prints its record.
+// `sked run-now JOB [--timeout 600]`: asks the scheduler that owns the store to run a job now,
+// waits for the run and prints its record.
 
 #include "common.hpp"
 
@@ -28,7 +28,8 @@ Duration parse_timeout(const std::string& text) {
   if (!text.empty() && text.find_first_not_of("0123456789.") == std::string::npos &&
       std::count(text.begin(), text.end(), '.') <= 1 && text != ".") {
     const double seconds = std::stod(text);
-    if (seconds <= 1e9) return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds));
+    if (seconds <= 1e9)
+      return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds));
   }
   return parse_age(text, "--timeout");
 }
@@ -88,7 +89,8 @@ void run_run_now(const RunNowArgs& args) {
 
 void register_run_now(CLI::App& app) {
   auto args = std::make_shared<RunNowArgs>();
-  auto* cmd = app.add_subcommand("run-now", "Have the running scheduler run a job now, and wait for it");
+  auto* cmd =
+      app.add_subcommand("run-now", "Have the running scheduler run a job now, and wait for it");
   cmd->add_option("job", args->job, "The job's id")->required();
   cmd->add_option("--timeout", args->timeout,
                   "How long to wait: seconds (600, the default; 0.5) or an age (90s, 10m)");

@@ -63,7 +63,8 @@ void run_show(const ShowArgs& args) {
   out += fmt::format("misfire grace   {}\n", human_duration(job->misfire_grace_time));
   if (job->timeout) out += fmt::format("timeout         {}\n", human_duration(*job->timeout));
   out += "\nnext fire times:\n";
-  if (fires.empty()) out += job->next_run_time ? "  (none: the trigger is done)\n" : "  (none: paused)\n";
+  if (fires.empty())
+    out += job->next_run_time ? "  (none: the trigger is done)\n" : "  (none: paused)\n";
   for (const auto t : fires) out += fmt::format("  {}\n", human_time(t, zone));
   out += fmt::format("\nlast {} executions:\n", executions_shown);
   if (history.empty()) {

@@ -62,8 +62,8 @@ void migrate_v1_to_v2(SQLite::Database& db) {
   )sql");
 }
 
-// Version 3: run requests (`sked run-now`), a due run outside the schedule that any scheduler sharing
-// the file claims, at most one per job. Removing the job drops its request.
+// Version 3: run requests (`sked run-now`), a due run outside the schedule that any scheduler
+// sharing the file claims, at most one per job. Removing the job drops its request.
 void migrate_v2_to_v3(SQLite::Database& db) {
   db.exec(R"sql(
     CREATE TABLE sked_run_request (

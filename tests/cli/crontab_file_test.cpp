@@ -8,8 +8,9 @@ using sked::cli::CrontabError;
 using sked::cli::CrontabLine;
 using sked::cli::parse_crontab_file;
 
-TEST_CASE("a crontab file's comments and blank lines are skipped; 5, 6, 7 fields and nicknames read",
-          "[cli][crontab]") {
+TEST_CASE(
+    "a crontab file's comments and blank lines are skipped; 5, 6, 7 fields and nicknames read",
+    "[cli][crontab]") {
   const auto lines = parse_crontab_file(
       "# nightly\n"
       "\n"

@@ -15,7 +15,8 @@ namespace sked {
 
 /// What `SqliteJobStore`'s constructor may do to its file.
 enum class SqliteOpenMode {
-  /// Create a missing or empty file and migrate an older sked schema forward: what a scheduler wants.
+  /// Create a missing or empty file and migrate an older sked schema forward: what a scheduler
+  /// wants.
   create,
   /// Use an existing store of the current schema as it is: a missing or empty file, or an older
   /// schema, is refused with `StoreError` instead of being created or migrated (a tool must not
@@ -54,7 +55,8 @@ struct SqliteJobStoreOptions {
 };
 
 /// Keeps jobs and execution history in an SQLite database file (tables `sked_job`,
-/// `sked_job_execution`, `sked_scheduler`, `sked_run_request`; see docs/sqlite.md for the schema and how to query it).
+/// `sked_job_execution`, `sked_scheduler`, `sked_run_request`; see docs/sqlite.md for the schema
+/// and how to query it).
 ///
 /// Times are stored as fixed-width UTC text, `2026-01-01T09:30:00.000000Z`: exact to the
 /// microsecond, readable in the sqlite3 shell, and sorting as text sorts them in time.
@@ -70,10 +72,10 @@ struct SqliteJobStoreOptions {
 /// naming it.
 ///
 /// The constructor creates the file when it does not exist and migrates an older sked schema
-/// forward (unless `open_mode` says otherwise). It throws `StoreError` naming the path for a file that is not an SQLite database, an
-/// SQLite database that is not a sked store, or a store written by a newer sked (left unchanged).
-/// Database failures throw `StoreError` with the path and SQLite result code. This class is
-/// thread-safe.
+/// forward (unless `open_mode` says otherwise). It throws `StoreError` naming the path for a file
+/// that is not an SQLite database, an SQLite database that is not a sked store, or a store written
+/// by a newer sked (left unchanged). Database failures throw `StoreError` with the path and SQLite
+/// result code. This class is thread-safe.
 ///
 /// **Example**:
 ///   scheduler.add_jobstore(std::make_shared<sked::SqliteJobStore>("sked.sqlite3"));
