@@ -75,15 +75,18 @@ expect "nothing is left started after a clean stop" \
 
 # SIGTERM waits up to --grace for a running command, then stops it and records it.
 slow_db="$dir/slow.sqlite3"
-printf 'id=slow * * * * * * sleep 30\n' >"$dir/slow.cron"
+printf 'id=slow * * * * * * sleep 30\nid=nap @yearly sleep 30\n' >"$dir/slow.cron"
 "$sked" run --crontab "$dir/slow.cron" --db "$slow_db" --grace 1s 2>"$dir/slow.err" &
 c=$!
 wait_for 20 '[[ -e "$slow_db" ]] && [[ "$(sqlite3 "$slow_db" "SELECT count(*) FROM sked_job_execution WHERE status = '"'"'started'"'"'" 2>/dev/null)" == 1 ]]'
+check "run-now of a run still going when --timeout passes prints it and exits 1" 1 "*" \
+  "sked run-now: job 'nap' is still running after 3.000s (execution" -- run-now nap --db "$slow_db" --timeout 3
+expect "the record printed is the started run" '[[ "$out" == *"status     started"* ]]'
 kill -TERM "$c"
 wait_exit "$c" 20
 expect "the daemon with a running command exits 0 after the grace period" '[[ $exit_status == 0 ]]'
-expect "the stopped command is recorded as an error" \
-  '[[ "$(sqlite3 "$slow_db" "SELECT count(*) FROM sked_job_execution WHERE status = '"'"'error'"'"'")" == 1 ]]'
+expect "the stopped commands are recorded as errors" \
+  '[[ "$(sqlite3 "$slow_db" "SELECT count(*) FROM sked_job_execution WHERE status = '"'"'error'"'"'")" == 2 ]]'
 expect "and no run is left started" \
   '[[ "$(sqlite3 "$slow_db" "SELECT count(*) FROM sked_job_execution WHERE status = '"'"'started'"'"'")" == 0 ]]'
 finish
