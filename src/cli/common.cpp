@@ -29,9 +29,11 @@ std::shared_ptr<SqliteJobStore> open_store(std::string_view command, const Store
   try {
     return std::make_shared<SqliteJobStore>(args.db, options);
   } catch (const StoreError& e) {
-    // A file that is missing or not a store of this version is bad input; a busy one is not.
+    // A file that is missing or not a store of this version is bad input; a busy or read-only one
+    // is a runtime failure.
     const int primary = e.code() & 0xff;
-    const bool busy = primary == 5 /* SQLITE_BUSY */ || primary == 6 /* SQLITE_LOCKED */;
+    const bool busy = primary == 5 /* SQLITE_BUSY */ || primary == 6 /* SQLITE_LOCKED */ ||
+                      primary == 8 /* SQLITE_READONLY */;
     fail(command, e.what(), busy ? exit_failure : exit_bad_input);
   }
 }

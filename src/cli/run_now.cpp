@@ -69,11 +69,18 @@ void run_run_now(const RunNowArgs& args) {
       }
       run = find_run(*store, args.job, at);  // claimed just before the withdrawal
       if (run && run->status != ExecutionStatus::started) break;
-      if (run) report(*run, args, zone);
+      if (!run) {
+        fail("run-now",
+             fmt::format("the run request for job '{}' is gone without a run (was the job "
+                         "removed?)",
+                         args.job),
+             exit_failure);
+      }
+      report(*run, args, zone);
       fail("run-now",
            fmt::format("job '{}' is still running after {} (execution {}; see `sked executions "
                        "--id {}`)",
-                       args.job, human_duration(timeout), run ? run->id : 0, run ? run->id : 0),
+                       args.job, human_duration(timeout), run->id, run->id),
            exit_failure);
     }
     std::this_thread::sleep_for(poll_interval);

@@ -267,6 +267,26 @@ class SqliteJobStore::Impl {
 
 namespace {
 
+// Whether the file has no -shm file next to it and this process may not create one.
+bool unwritable_wal_directory(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::exists(path + "-shm", ec)) return false;
+  const auto dir = std::filesystem::absolute(path, ec).parent_path();
+  return access(dir.c_str(), W_OK) != 0;
+}
+
+std::string immutable_uri(const std::string& path) {
+  std::string uri = "file:";
+  for (const char c : std::filesystem::absolute(path).string()) {
+    if (c == '%' || c == '?' || c == '#') {
+      uri += fmt::format("%{:02X}", static_cast<unsigned char>(c));
+    } else {
+      uri += c;
+    }
+  }
+  return uri + "?immutable=1";
+}
+
 SQLite::Database open_database(const std::string& path, const SqliteJobStoreOptions& options) {
   if (options.open_mode != SqliteOpenMode::create) {
     std::error_code ec;
@@ -274,12 +294,19 @@ SQLite::Database open_database(const std::string& path, const SqliteJobStoreOpti
       throw StoreError(path, SQLITE_CANTOPEN, "does not exist (no sked job store was created)");
     }
   }
-  const int flags = options.open_mode == SqliteOpenMode::read_only ? SQLite::OPEN_READONLY
-                    : options.open_mode == SqliteOpenMode::existing
-                        ? SQLite::OPEN_READWRITE
-                        : SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE;
+  int flags = options.open_mode == SqliteOpenMode::read_only ? SQLite::OPEN_READONLY
+              : options.open_mode == SqliteOpenMode::existing
+                  ? SQLite::OPEN_READWRITE
+                  : SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE;
+  std::string name = path;
+  if (options.open_mode == SqliteOpenMode::read_only && unwritable_wal_directory(path)) {
+    // Reading a WAL file needs its -shm file, which this user cannot create here. Its absence means
+    // no process has the file open, so it can be read as an immutable file.
+    name = immutable_uri(path);
+    flags |= SQLite::OPEN_URI;
+  }
   try {
-    return SQLite::Database(path, flags, static_cast<int>(options.busy_timeout.count()));
+    return SQLite::Database(name, flags, static_cast<int>(options.busy_timeout.count()));
   } catch (const SQLite::Exception& e) {
     throw StoreError(path, e.getExtendedErrorCode(), fmt::format("cannot be opened: {}", e.what()));
   }

@@ -162,6 +162,14 @@ expect "the older store is unchanged" '[[ "$(sha256sum <"$older")" == "$before" 
 printf 'not a database at all, just text that is long enough to have a header\n%.0s' {1..20} >"$dir/text.sqlite3"
 check "a file that is not SQLite is refused" 2 "" "is not an SQLite database" -- jobs --db "$dir/text.sqlite3"
 
+# A store the user may read but not write (root writes anyway, so only checked as another user).
+if [[ "$(id -u)" != 0 ]]; then
+  cp "$db" "$dir/ro.sqlite3" && chmod 444 "$dir/ro.sqlite3"
+  check "a read-only store can be listed" 0 "*" "" -- jobs --db "$dir/ro.sqlite3"
+  check "a read-only store cannot be changed: status 1 naming it" 1 "" "job store '$dir/ro.sqlite3'" \
+    -- pause far --db "$dir/ro.sqlite3"
+fi
+
 # Help and version.
 check "--version" 0 "*" "" -- --version
 expect "--version prints the version" '[[ "$out" =~ ^sked\ [0-9]+\.[0-9]+\.[0-9]+$ ]]'

@@ -22,7 +22,8 @@ enum class SqliteOpenMode {
   /// schema, is refused with `StoreError` instead of being created or migrated (a tool must not
   /// migrate a store that an application built with an older sked still uses).
   existing,
-  /// Like `existing`, and the connection never writes: every change throws `StoreError`.
+  /// Like `existing`, and the connection never writes: every change throws `StoreError`. A file in a
+  /// directory this process may not write to is read even when no process has it open.
   read_only,
 };
 
