@@ -8,12 +8,19 @@
 
 #include <CLI/CLI.hpp>
 
+#include <string>
 #include <string_view>
 
 namespace sked::cli {
 
 inline constexpr int exit_bad_input = 2;
 inline constexpr int exit_failure = 1;
+
+/// A command's long help, written in the source as a raw string that starts on a line of its own.
+inline std::string help_text(std::string_view raw) {
+  if (!raw.empty() && raw.front() == '\n') raw.remove_prefix(1);
+  return std::string{raw};
+}
 
 /// Prints `sked <command>: <message>` to stderr and ends the command with `status`.
 [[noreturn]] void fail(std::string_view command, std::string_view message, int status);

@@ -14,8 +14,10 @@
 namespace sked::cli {
 
 void add_store_options(CLI::App& cmd, StoreArgs& args, bool json) {
-  cmd.add_option("--db", args.db, "The sked store (an SQLite file; default: sked.sqlite3)");
-  cmd.add_option("--tz", args.tz, "IANA time zone to show times in (default: the local zone)");
+  cmd.add_option("--db", args.db, "The sked store (an SQLite file; default: sked.sqlite3)")
+      ->type_name("PATH");
+  cmd.add_option("--tz", args.tz, "IANA time zone to show times in (default: the local zone)")
+      ->type_name("ZONE");
   if (json) cmd.add_flag("--json", args.json, "Print JSON with stable field names, for scripts");
 }
 

@@ -63,20 +63,24 @@ void run_executions(const ExecutionsArgs& args) {
 void register_executions(CLI::App& app) {
   auto args = std::make_shared<ExecutionsArgs>();
   auto* cmd = app.add_subcommand("executions", "List execution history, newest first");
-  cmd->add_option("--job", args->job, "Only this job's executions");
+  cmd->add_option("--job", args->job, "Only this job's executions")->type_name("ID");
   cmd->add_option("--status", args->status,
-                  "Only this status: started, executed, error, missed, max_instances, interrupted");
+                  "Only this status: started, executed, error, missed, max_instances, interrupted")
+      ->type_name("STATUS");
   cmd->add_option("--since", args->since,
                   "Only runs at or after this: an age (2h, 7d, 1h30m) or an ISO-8601 time (a wall "
-                  "time in --tz without an offset)");
+                  "time in --tz without an offset)")
+      ->type_name("WHEN");
   cmd->add_option("--limit", args->limit, "At most this many records (default: 50)")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000'000}));
-  cmd->add_option("--id", args->id, "Show this one execution record in full, with its output tail");
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000'000}))
+      ->type_name("N");
+  cmd->add_option("--id", args->id, "Show this one execution record in full, with its output tail")
+      ->type_name("N");
   add_store_options(*cmd, args->store);
-  cmd->footer(R"(Lists execution records, newest run time first: ID, JOB, STATUS, RUN TIME (the
-scheduled fire time, in --tz), DURATION (1.234s) and the first line of the EXCEPTION of a failed
-run. With --id N it prints that one record with its traceback, or the output tail of a shell
-command.
+  cmd->footer(help_text(R"(
+Lists execution records, newest run time first: ID, JOB, STATUS, RUN TIME (the scheduled fire time,
+in --tz), DURATION (1.234s) and the first line of the EXCEPTION of a failed run. With --id N it
+prints that one record with its traceback, or the output tail of a shell command.
 
 Statuses: started (running now), executed, error, missed (later than the misfire grace time, or
 folded by coalescing), max_instances (skipped: too many runs going), interrupted (its scheduler
@@ -92,7 +96,7 @@ Examples:
   sked executions --job nightly-backup --limit 10
   sked executions --status error --since 1d
   sked executions --id 42
-  sked executions --since 2026-01-31T00:00:00 --tz Europe/Berlin --json)");
+  sked executions --since 2026-01-31T00:00:00 --tz Europe/Berlin --json)"));
   cmd->callback([args] { run_command("executions", [&] { run_executions(*args); }); });
 }
 

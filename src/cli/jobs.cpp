@@ -41,7 +41,8 @@ void register_jobs(CLI::App& app) {
   auto args = std::make_shared<StoreArgs>();
   auto* cmd = app.add_subcommand("jobs", "List the jobs in a store");
   add_store_options(*cmd, *args);
-  cmd->footer(R"(Prints one line per job, soonest next run first and paused jobs last:
+  cmd->footer(help_text(R"(
+Prints one line per job, soonest next run first and paused jobs last:
   ID, NAME, TASK, TRIGGER   the job as it is stored
   NEXT RUN                  in --tz (default: the local zone); '-' while paused
   STATE                     scheduled; paused; or task unknown: due for more than 10 s and not
@@ -58,7 +59,7 @@ max_instances, coalesce, misfire_grace_time (seconds).
 Examples:
   sked jobs
   sked jobs --db /var/lib/app/sked.sqlite3 --tz Europe/Berlin
-  sked jobs --json | jq -r '.[] | select(.state == "paused") | .id')");
+  sked jobs --json | jq -r '.[] | select(.state == "paused") | .id')"));
   cmd->callback([args] { run_command("jobs", [&] { run_jobs(*args); }); });
 }
 

@@ -33,10 +33,11 @@ int main(int argc, char** argv) {
   sked::cli::register_run_now(app);
   sked::cli::register_prune(app);
   sked::cli::register_run(app);
-  app.footer(R"(Every command but `next` works on a sked store, an SQLite file (--db, default
-sked.sqlite3) that `sked run` or an application using the sked library keeps its jobs and history
-in. Only `sked run` creates or migrates a store; the others refuse a missing file, a file that is
-not a sked store, or one of another schema version, and change nothing.
+  app.footer(sked::cli::help_text(R"(
+Every command but `next` works on a sked store, an SQLite file (--db, default sked.sqlite3) that
+`sked run` or an application using the sked library keeps its jobs and history in. Only `sked run`
+creates or migrates a store; the others refuse a missing file, a file that is not a sked store, or
+one of another schema version, and change nothing.
 
 Exit status: 0 ok, 1 a runtime failure (no such job, a store locked or read-only), 2 bad usage
 or input (the error names what and where). `sked COMMAND --help` explains each command, with
@@ -46,7 +47,7 @@ Examples:
   sked run --crontab jobs.cron &          # a cron daemon with history
   sked jobs                               # what is scheduled, and how it went
   sked executions --status error --since 1d
-  sked run-now nightly-backup)");
+  sked run-now nightly-backup)"));
   try {
     app.parse(argc, argv);
   } catch (const CLI::RuntimeError& e) {

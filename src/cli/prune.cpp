@@ -38,11 +38,13 @@ void register_prune(CLI::App& app) {
   auto* cmd = app.add_subcommand("prune", "Delete execution records older than an age");
   cmd->add_option("--older-than", args->older_than,
                   "Age of the records to delete: 30d, 12h, 90s, 1h30m, 2w")
+      ->type_name("AGE")
       ->required();
   add_store_options(*cmd, args->store);
-  cmd->footer(R"(Deletes the execution records whose run time is before now minus the age, a few
-thousand per transaction so that schedulers sharing the store keep running. Runs still going
-(status started) are never deleted.
+  cmd->footer(help_text(R"(
+Deletes the execution records whose run time is before now minus the age, a few thousand per
+transaction so that schedulers sharing the store keep running. Runs still going (status started) are
+never deleted.
 
 Never creates the store. Exit status: 0 ok, 1 the store could not be written, 2 bad usage, a bad
 age or a path that is not a sked store.
@@ -51,7 +53,7 @@ age or a path that is not a sked store.
 
 Examples:
   sked prune --older-than 30d
-  sked prune --older-than 1h30m --db /var/lib/app/sked.sqlite3)");
+  sked prune --older-than 1h30m --db /var/lib/app/sked.sqlite3)"));
   cmd->callback([args] { run_command("prune", [&] { run_prune(*args); }); });
 }
 

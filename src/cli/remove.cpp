@@ -31,17 +31,18 @@ void run_remove(const RemoveArgs& args) {
 void register_remove(CLI::App& app) {
   auto args = std::make_shared<RemoveArgs>();
   auto* cmd = app.add_subcommand("remove", "Remove a job from the store (its history stays)");
-  cmd->add_option("job", args->job, "The job's id")->required();
+  cmd->add_option("job", args->job, "The job's id")->required()->type_name("JOB");
   add_store_options(*cmd, args->store, false);
-  cmd->footer(R"(Deletes the job and any pending run-now request. Its execution records stay (see
-`sked prune`); a run already going finishes and is recorded. A job that `sked run` added from a
-crontab comes back on its next reload while its line is in the file.
+  cmd->footer(help_text(R"(
+Deletes the job and any pending run-now request. Its execution records stay (see `sked prune`); a
+run already going finishes and is recorded. A job that `sked run` added from a crontab comes back on
+its next reload while its line is in the file.
 
 Never creates the store. Exit status: 0 ok, 1 no such job or the store could not be written, 2 bad
 usage or a path that is not a sked store.
 
 Example:
-  sked remove old-report)");
+  sked remove old-report)"));
   cmd->callback([args] { run_command("remove", [&] { run_remove(*args); }); });
 }
 

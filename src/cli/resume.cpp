@@ -45,18 +45,19 @@ void run_resume(const ResumeArgs& args) {
 void register_resume(CLI::App& app) {
   auto args = std::make_shared<ResumeArgs>();
   auto* cmd = app.add_subcommand("resume", "Resume a paused job from now");
-  cmd->add_option("job", args->job, "The job's id")->required();
+  cmd->add_option("job", args->job, "The job's id")->required()->type_name("JOB");
   add_store_options(*cmd, args->store, false);
-  cmd->footer(R"(Sets the job's next run time to its trigger's first fire time after now (fire times
-missed while it was paused are not run). A scheduler sharing the store notices at its next pass.
-Resuming a job that is not paused changes nothing.
+  cmd->footer(help_text(R"(
+Sets the job's next run time to its trigger's first fire time after now (fire times missed while it
+was paused are not run). A scheduler sharing the store notices at its next pass. Resuming a job that
+is not paused changes nothing.
 
 Never creates the store. Exit status: 0 ok, 1 no such job, a trigger that will not fire again,
 or the store could not be written, 2 bad usage or a path that is not a sked store.
 
 Examples:
   sked resume nightly-backup
-  sked resume nightly-backup --tz UTC)");
+  sked resume nightly-backup --tz UTC)"));
   cmd->callback([args] { run_command("resume", [&] { run_resume(*args); }); });
 }
 

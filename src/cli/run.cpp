@@ -228,16 +228,21 @@ void register_run(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
   auto* cmd =
       app.add_subcommand("run", "Run a crontab file as a daemon, with history in a sked store");
-  cmd->add_option("--crontab", args->crontab, "The crontab-style file of jobs")->required();
+  cmd->add_option("--crontab", args->crontab, "The crontab-style file of jobs")
+      ->type_name("FILE")
+      ->required();
   cmd->add_option("--grace", args->grace,
-                  "On SIGTERM/SIGINT, how long to wait for running commands (default: 30s)");
+                  "On SIGTERM/SIGINT, how long to wait for running commands (default: 30s)")
+      ->type_name("AGE");
   cmd->add_option("--workers", args->workers, "Commands that may run at once (default: 10)")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1000}));
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000}))
+      ->type_name("N");
   cmd->add_option("--log-level", args->log_level,
-                  "debug, info (default: every run), warning or error; the log goes to stderr");
+                  "debug, info (default: every run), warning or error; the log goes to stderr")
+      ->type_name("LEVEL");
   add_store_options(*cmd, args->store, false);
-  cmd->footer(
-      R"(Every line of the crontab file becomes a persisted job of the built-in `shell` task,
+  cmd->footer(help_text(R"(
+Every line of the crontab file becomes a persisted job of the built-in `shell` task,
 run by /bin/sh -c with max_instances 1 (a run still going when the next fire time comes is
 recorded max_instances, not started twice), coalescing and a 60 s misfire grace time. A line is
 
@@ -275,7 +280,7 @@ A crontab file:
   */5 * * * *  /usr/local/bin/poll-feeds
   id=backup  30 2 * * *  pg_dump app > /backup/app.sql
   @hourly  find /tmp/cache -mmin +60 -delete
-  */10 * * * * *  echo "every 10 seconds, run for $SKED_RUN_TIME")");
+  */10 * * * * *  echo "every 10 seconds, run for $SKED_RUN_TIME")"));
   cmd->callback([args] { run_command("run", [&] { run_daemon(*args); }); });
 }
 

@@ -98,16 +98,18 @@ void register_run_now(CLI::App& app) {
   auto args = std::make_shared<RunNowArgs>();
   auto* cmd =
       app.add_subcommand("run-now", "Have the running scheduler run a job now, and wait for it");
-  cmd->add_option("job", args->job, "The job's id")->required();
+  cmd->add_option("job", args->job, "The job's id")->required()->type_name("JOB");
   cmd->add_option("--timeout", args->timeout,
-                  "How long to wait: seconds (600, the default; 0.5) or an age (90s, 10m)");
+                  "How long to wait: seconds (600, the default; 0.5) or an age (90s, 10m)")
+      ->type_name("SECONDS|AGE");
   add_store_options(*cmd, args->store);
-  cmd->footer(R"(Records a run request for the job in the store. The scheduler that owns the store
-(`sked run`, or the application) claims it at its next pass, within its max_wait (1 s by
-default), and runs the job once, outside its schedule, paused or not; its run time is the moment
-of the request. Exactly one scheduler runs it, however many share the store. Like a scheduled run
-it is skipped (max_instances) when the job already runs as often as it may. The command waits for
-the execution record and prints it.
+  cmd->footer(help_text(R"(
+Records a run request for the job in the store. The scheduler that owns the store (`sked run`, or
+the application) claims it at its next pass, within its max_wait (1 s by default), and runs the job
+once, outside its schedule, paused or not; its run time is the moment of the request. Exactly one
+scheduler runs it, however many share the store. Like a scheduled run it is skipped (max_instances)
+when the job already runs as often as it may. The command waits for the execution record and prints
+it.
 
 Exit status:
   0  the run executed successfully
@@ -120,7 +122,7 @@ Exit status:
 
 Examples:
   sked run-now nightly-backup
-  sked run-now nightly-backup --timeout 30s --json)");
+  sked run-now nightly-backup --timeout 30s --json)"));
   cmd->callback([args] { run_command("run-now", [&] { run_run_now(*args); }); });
 }
 

@@ -80,10 +80,11 @@ void run_show(const ShowArgs& args) {
 void register_show(CLI::App& app) {
   auto args = std::make_shared<ShowArgs>();
   auto* cmd = app.add_subcommand("show", "Show one job: its settings, next fire times and history");
-  cmd->add_option("job", args->job, "The job's id")->required();
+  cmd->add_option("job", args->job, "The job's id")->required()->type_name("JOB");
   add_store_options(*cmd, args->store);
-  cmd->footer(R"(Prints the job's fields, its next 5 fire times in --tz and its last 10 execution
-records (newest first, with duration and exception).
+  cmd->footer(help_text(R"(
+Prints the job's fields, its next 5 fire times in --tz and its last 10 execution records (newest
+first, with duration and exception).
 
 Never changes the store. Exit status: 0 ok, 1 no such job (or another runtime failure), 2 bad
 usage or a path that is not a sked store.
@@ -93,7 +94,7 @@ next_fire_times (UTC) and executions (as `sked executions --json`).
 
 Examples:
   sked show nightly-backup
-  sked show nightly-backup --tz UTC --json)");
+  sked show nightly-backup --tz UTC --json)"));
   cmd->callback([args] { run_command("show", [&] { run_show(*args); }); });
 }
 
