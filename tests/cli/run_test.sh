@@ -55,6 +55,16 @@ kill -HUP "$a"
 wait_for 20 '[[ "$("$sked" jobs --db "$db" --json | jq -c "map(.id) | sort")" == "[\"added\",\"tick\"]" ]]'
 wait_for 20 'grep -q "reloaded .*: 1 added, 0 changed, 1 removed, 1 unchanged" "$dir/a.err"'
 
+# pause and resume reach the running daemons. A claim that commits after the pause cannot take
+# tick, and every claim before it ran at fire times before it: no run of tick is later than the
+# moment pause returned, however long the daemons keep going (two run-now are passes of theirs).
+check "pause while daemons run" 0 "paused job 'tick'" "" -- pause tick --db "$db"
+paused_at="$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)"
+check "run-now after the pause (1)" 0 "*" "" -- run-now added --db "$db" --timeout 20
+check "run-now after the pause (2)" 0 "*" "" -- run-now added --db "$db" --timeout 20
+expect "no run of a paused job" \
+  '[[ "$(sqlite3 "$db" "SELECT count(*) FROM sked_job_execution WHERE job_id = '"'"'tick'"'"' AND run_time > '"'"'$paused_at'"'"'")" == 0 ]]'
+check "resume while daemons run" 0 "*" "" -- resume tick --db "$db"
 before=$(executed)
 wait_for 20 '(( $(executed) >= before + 2 ))'
 kill -TERM "$a" "$b"
