@@ -164,6 +164,12 @@ void run_daemon(const RunArgs& args) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Default dispositions, so that a signal ignored by whoever started this (a shell's `&` ignores
+  // SIGINT) still reaches sigwait; a closed stderr must not end the daemon.
+  std::signal(SIGTERM, SIG_DFL);
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGHUP, SIG_DFL);
+  std::signal(SIGPIPE, SIG_IGN);
 
   std::shared_ptr<SqliteJobStore> store;
   try {

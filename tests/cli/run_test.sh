@@ -83,7 +83,7 @@ expect "the commands saw SKED_JOB_ID and SKED_RUN_TIME (ISO-8601)" \
 expect "nothing is left started after a clean stop" \
   '[[ "$(sqlite3 "$db" "SELECT count(*) FROM sked_job_execution WHERE status IN ('"'"'started'"'"', '"'"'interrupted'"'"')")" == 0 ]]'
 
-# SIGTERM waits up to --grace for a running command, then stops it and records it.
+# SIGINT (as SIGTERM) waits up to --grace for running commands, then stops and records them.
 slow_db="$dir/slow.sqlite3"
 printf 'id=slow * * * * * * sleep 30\nid=nap @yearly sleep 30\n' >"$dir/slow.cron"
 "$sked" run --crontab "$dir/slow.cron" --db "$slow_db" --grace 1s 2>"$dir/slow.err" &
@@ -92,9 +92,10 @@ wait_for 20 '[[ -e "$slow_db" ]] && [[ "$(sqlite3 "$slow_db" "SELECT count(*) FR
 check "run-now of a run still going when --timeout passes prints it and exits 1" 1 "*" \
   "sked run-now: job 'nap' is still running after 3.000s (execution" -- run-now nap --db "$slow_db" --timeout 3
 expect "the record printed is the started run" '[[ "$out" == *"status     started"* ]]'
-kill -TERM "$c"
+kill -INT "$c"
 wait_exit "$c" 20
-expect "the daemon with a running command exits 0 after the grace period" '[[ $exit_status == 0 ]]'
+expect "the daemon with a running command exits 0 after the grace period (SIGINT)" '[[ $exit_status == 0 ]]'
+expect "SIGINT is logged" 'grep -q "SIGINT: stopping; waiting up to 1.000s" "$dir/slow.err"'
 expect "the stopped commands are recorded as errors" \
   '[[ "$(sqlite3 "$slow_db" "SELECT count(*) FROM sked_job_execution WHERE status = '"'"'error'"'"'")" == 2 ]]'
 expect "and no run is left started" \
