@@ -54,8 +54,13 @@ Examples:
     // A command already reported what went wrong.
     return e.get_exit_code();
   } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? 0 : sked::cli::exit_bad_input;
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    // `sked show: job is required`, naming the command as the commands' own errors do.
+    std::string where = "sked";
+    for (const auto* cmd : app.get_subcommands()) where += " " + cmd->get_name();
+    std::cerr << where << ": " << e.what() << "\nRun '" << where
+              << " --help' for more information.\n";
+    return sked::cli::exit_bad_input;
   }
   if (help->parsed() || app.get_subcommands().empty()) {
     if (help_topic.empty()) {
