@@ -19,6 +19,14 @@ Execution record_for(const Job& job, TimePoint run_time, ExecutionStatus status)
 
 }  // namespace
 
+Execution plan_requested_run(const Job& job, TimePoint requested, TimePoint now,
+                             int running_instances) {
+  const ExecutionStatus status = now - requested > job.misfire_grace_time  ? ExecutionStatus::missed
+                                 : running_instances >= job.max_instances ? ExecutionStatus::max_instances
+                                                                          : ExecutionStatus::started;
+  return record_for(job, requested, status);
+}
+
 FirePlan plan_fire(const Job& job, TimePoint now, int running_instances) {
   FirePlan plan;
   // The common case, one due run time: decided without the lists the general case below builds.

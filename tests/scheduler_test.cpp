@@ -519,3 +519,29 @@ TEST_CASE("runs an executor refuses from a batch are recorded as errors, the one
   }
   CHECK(refused == 2);
 }
+
+TEST_CASE("a run requested in the store (sked run-now) is run once by the scheduler, paused job or not",
+          "[scheduler][run_request]") {
+  Fixture f;
+  std::mutex m;
+  std::vector<sked::TimePoint> runs;
+  f.scheduler.add_job({.id = "job", .callable = [&](const sked::JobContext& ctx) {
+                         std::lock_guard l(m);
+                         runs.push_back(ctx.scheduled_run_time());
+                       },
+                       .trigger = sked::IntervalTrigger{1h}, .paused = true});
+  f.scheduler.start();
+  REQUIRE(f.scheduler.wait_idle());
+  // As another process would: straight into the store, without waking the scheduler.
+  CHECK(f.store->request_run("job", t0 + 1500ms) == t0 + 1500ms);
+  f.advance(1s);  // the loop's next pass (max_wait) sees the request and sleeps until it is due
+  CHECK(f.scheduler.waiting_until() == t0 + 1500ms);
+  f.advance(500ms);
+  f.advance(1s);
+  std::lock_guard l(m);
+  CHECK(runs == std::vector<sked::TimePoint>{t0 + 1500ms});
+  const auto history = f.store->get_executions({.job_id = "job"});
+  REQUIRE(history.size() == 1);
+  CHECK(history[0].status == ExecutionStatus::executed);
+  CHECK(f.store->lookup_job("job")->paused());
+}

@@ -37,6 +37,8 @@ struct Execution {
 
 /// Filters for reading execution history, newest first.
 struct ExecutionQuery {
+  /// One record by its id.
+  std::optional<std::int64_t> id{};
   std::optional<std::string> job_id{};
   std::optional<ExecutionStatus> status{};
   std::optional<TimePoint> since{};

@@ -42,12 +42,24 @@ class JobStore {
   [[nodiscard]] virtual std::optional<Job> lookup_job(std::string_view id) const = 0;
   /// Every job, soonest next run first, paused jobs last.
   [[nodiscard]] virtual std::vector<Job> get_all_jobs() const = 0;
-  /// The earliest next run time of any job; empty when none is scheduled.
+  /// The earliest next run time of any job or pending run request; empty when there is none.
   [[nodiscard]] virtual std::optional<TimePoint> next_run_time() const = 0;
+
+  /// Asks for one run of a job at `at`, outside its schedule (how `sked run-now` reaches a scheduler
+  /// in another process). The first claim at or after `at` that accepts the job returns it with one
+  /// record at run time `at`, decided by `plan_requested_run` (`started`, or `missed` / `max_instances`
+  /// by the rules of a scheduled run), paused or not, and drops the request in the same transaction;
+  /// the job's schedule is unchanged. A job has at most one pending request: asking again while one
+  /// is pending changes nothing and returns the pending request's time, which is the run time its
+  /// record will have. Removing the job drops its request. Throws `JobNotFound`.
+  [[nodiscard]] virtual TimePoint request_run(std::string_view job_id, TimePoint at) = 0;
+  /// Drops a job's pending run request; returns whether there was one (false once a claim took it).
+  virtual bool withdraw_run_request(std::string_view job_id) = 0;
 
   /// Atomically takes up to `limit` jobs due at `now` that `runnable` accepts (all when it is empty):
   /// records their run times (see `plan_fire`), advances each job to its next fire time and removes jobs
-  /// that will not fire again. Jobs `runnable` rejects stay untouched and due.
+  /// that will not fire again. Jobs `runnable` rejects stay untouched and due. Run requests due at `now`
+  /// are taken after the scheduled runs (so `max_instances` counts both), each as a claim of its own.
   [[nodiscard]] virtual std::vector<ClaimedJob> claim_due_jobs(TimePoint now, std::size_t limit,
                                                                const ClaimFilter& runnable) = 0;
   /// Records a `started` execution of a job outside its schedule (run now, a retry) and counts it as a
@@ -75,5 +87,11 @@ inline constexpr std::size_t max_run_times_per_claim = 1000;
 
 /// Computes what claiming `job` at `now` means, given how many of its runs are still going.
 [[nodiscard]] FirePlan plan_fire(const Job& job, TimePoint now, int running_instances);
+
+/// The record a claim writes for a run requested at `requested` (`JobStore::request_run`): `missed`
+/// when `now` is past it by more than the job's misfire grace time, `max_instances` when the job
+/// already runs that many times, otherwise `started`.
+[[nodiscard]] Execution plan_requested_run(const Job& job, TimePoint requested, TimePoint now,
+                                           int running_instances);
 
 }  // namespace sked

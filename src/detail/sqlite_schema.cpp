@@ -62,10 +62,21 @@ void migrate_v1_to_v2(SQLite::Database& db) {
   )sql");
 }
 
+// Version 3: run requests (`sked run-now`), a due run outside the schedule that any scheduler
+// sharing the file claims, at most one per job. Removing the job drops its request.
+void migrate_v2_to_v3(SQLite::Database& db) {
+  db.exec(R"sql(
+    CREATE TABLE sked_run_request (
+      job_id       TEXT NOT NULL PRIMARY KEY REFERENCES sked_job (id) ON DELETE CASCADE,
+      requested_at TEXT NOT NULL                 -- the run time the run gets, UTC, fixed width
+    );
+  )sql");
+}
+
 // migrations[v] turns version v into version v + 1; version 0 is the empty file.
 const std::vector<std::function<void(SQLite::Database&)>>& migrations() {
-  static const std::vector<std::function<void(SQLite::Database&)>> steps{create_v1,
-                                                                         migrate_v1_to_v2};
+  static const std::vector<std::function<void(SQLite::Database&)>> steps{
+      create_v1, migrate_v1_to_v2, migrate_v2_to_v3};
   return steps;
 }
 
@@ -113,7 +124,8 @@ bool check(const FileInfo& info, const std::string& path, int target_version) {
 
 }  // namespace
 
-void prepare_schema(SQLite::Database& db, const std::string& path, int target_version) {
+void prepare_schema(SQLite::Database& db, const std::string& path, int target_version,
+                    bool may_change) {
   FileInfo info;
   try {
     info = read_info(db);
@@ -125,6 +137,16 @@ void prepare_schema(SQLite::Database& db, const std::string& path, int target_ve
     throw;
   }
   if (!check(info, path, target_version)) return;
+  if (!may_change) {
+    const bool empty = info.application_id == 0 && info.user_version == 0 && info.objects == 0;
+    throw StoreError(
+        path, SQLITE_MISMATCH,
+        empty ? std::string{"is empty, not a sked job store"}
+              : fmt::format("has schema version {}, older than this sked's {}; it was left "
+                            "unchanged: open it once with a scheduler of this sked (such as "
+                            "`sked run`) to migrate it",
+                            info.user_version, target_version));
+  }
 
   // journal_mode cannot change inside a transaction; set it only once the file is known to be ours.
   db.exec("PRAGMA journal_mode = WAL");

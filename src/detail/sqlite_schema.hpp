@@ -17,6 +17,9 @@ inline constexpr int sqlite_application_id = 0x736b6564;
 /// `StoreError` naming `path`, without changing the file, when it is not an SQLite database, is
 /// some other program's database, or was written by a newer sked. SQLite errors (a locked database)
 /// propagate as `SQLite::Exception` for the caller to retry.
-void prepare_schema(SQLite::Database& db, const std::string& path, int target_version);
+/// With `may_change` false, an empty file or an older schema is refused (with `StoreError`)
+/// instead.
+void prepare_schema(SQLite::Database& db, const std::string& path, int target_version,
+                    bool may_change = true);
 
 }  // namespace sked::detail

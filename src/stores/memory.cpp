@@ -114,6 +114,15 @@ Job MemoryJobStore::materialize(const Node& node, std::optional<TimePoint> next)
   return job;
 }
 
+std::shared_ptr<const Job> MemoryJobStore::build_claimed(const Node& node, std::optional<TimePoint> next) {
+  // Built in place: this copy is the price of sharing bodies, paid once per claim.
+  auto job = std::allocate_shared<Job>(claimed_job_allocator(), *node.second.body);
+  job->id = node.first;
+  job->trigger = node.second.trigger;
+  job->next_run_time = next;
+  return job;
+}
+
 std::optional<TimePoint> MemoryJobStore::scheduled_time(const Record& record) const {
   if (record.slot == unscheduled) return std::nullopt;
   return heap_[record.slot].time;
@@ -225,6 +234,7 @@ void MemoryJobStore::remove_job(std::string_view id) {
   if (it == jobs_.end()) throw JobNotFound(std::string{id});
   schedule(*it, std::nullopt);
   jobs_.erase(it);
+  if (const auto r = requests_.find(id); r != requests_.end()) requests_.erase(r);
 }
 
 void MemoryJobStore::remove_all_jobs() {
@@ -233,6 +243,7 @@ void MemoryJobStore::remove_all_jobs() {
   jobs_.clear();
   bodies_.clear();
   bodies_after_sweep_ = 0;
+  requests_.clear();
 }
 
 std::optional<Job> MemoryJobStore::lookup_job(std::string_view id) const {
@@ -260,8 +271,54 @@ std::vector<Job> MemoryJobStore::get_all_jobs() const {
 
 std::optional<TimePoint> MemoryJobStore::next_run_time() const {
   std::lock_guard lock(mutex_);
-  if (heap_.empty()) return std::nullopt;
-  return heap_.front().time;
+  std::optional<TimePoint> next;
+  if (!heap_.empty()) next = heap_.front().time;
+  for (const auto& [id, at] : requests_) {
+    if (!next || at < *next) next = at;
+  }
+  return next;
+}
+
+TimePoint MemoryJobStore::request_run(std::string_view job_id, TimePoint at) {
+  std::lock_guard lock(mutex_);
+  if (!jobs_.contains(job_id)) throw JobNotFound(std::string{job_id});
+  return requests_.try_emplace(std::string{job_id}, at).first->second;
+}
+
+bool MemoryJobStore::withdraw_run_request(std::string_view job_id) {
+  std::lock_guard lock(mutex_);
+  const auto it = requests_.find(job_id);
+  if (it == requests_.end()) return false;
+  requests_.erase(it);
+  return true;
+}
+
+// With mutex_ held, after the scheduled runs were claimed (so max_instances counts them).
+void MemoryJobStore::claim_requests(TimePoint now, std::size_t limit, const ClaimFilter& runnable,
+                                    std::vector<ClaimedJob>& out) {
+  for (auto it = requests_.begin(); it != requests_.end() && out.size() < limit;) {
+    const auto job = jobs_.find(it->first);
+    if (job == jobs_.end()) {
+      it = requests_.erase(it);  // a one-shot job this claim ran and removed
+      continue;
+    }
+    if (it->second > now) {
+      ++it;
+      continue;
+    }
+    auto claimed = build_claimed(*job, scheduled_time(job->second));
+    if (runnable && !runnable(*claimed)) {
+      ++it;
+      continue;
+    }
+    const auto running = running_.find(it->first);
+    Execution e = plan_requested_run(*claimed, it->second, now, running == running_.end() ? 0 : running->second);
+    e.id = next_execution_id_++;
+    record(e);
+    if (e.status == ExecutionStatus::started) count_running(e.job_id, 1);
+    out.push_back({std::move(claimed), {std::move(e)}});
+    it = requests_.erase(it);
+  }
 }
 
 std::size_t MemoryJobStore::size() const {
@@ -283,12 +340,7 @@ std::vector<ClaimedJob> MemoryJobStore::claim_due_jobs(TimePoint now, std::size_
   std::vector<HeapEntry> rejected;  // left due, put back once the walk is past them
   while (out.size() < limit && !heap_.empty() && heap_.front().time <= now) {
     const HeapEntry due = heap_.front();
-    // Built in place: this copy is the price of sharing bodies, paid once per claim.
-    auto built = std::allocate_shared<Job>(claimed_job_allocator(), *due.node->second.body);
-    built->id = due.node->first;
-    built->trigger = due.node->second.trigger;
-    built->next_run_time = due.time;
-    std::shared_ptr<const Job> job = std::move(built);
+    std::shared_ptr<const Job> job = build_claimed(*due.node, due.time);
     if (runnable && !runnable(*job)) {
       heap_erase(0);
       rejected.push_back(due);
@@ -315,6 +367,7 @@ std::vector<ClaimedJob> MemoryJobStore::claim_due_jobs(TimePoint now, std::size_
     out.push_back({std::move(job), std::move(plan.executions)});
   }
   for (const HeapEntry& e : rejected) heap_push(*e.node, e.time);
+  if (!requests_.empty()) claim_requests(now, limit, runnable, out);
   return out;
 }
 
@@ -401,6 +454,7 @@ std::vector<Execution> MemoryJobStore::get_executions(const ExecutionQuery& quer
   apply_completions();
   std::vector<Execution> out;
   for (auto it = executions_.rbegin(); it != executions_.rend() && out.size() < query.limit; ++it) {
+    if (query.id && it->id != *query.id) continue;
     if (query.job_id && it->job_id != *query.job_id) continue;
     if (query.status && it->status != *query.status) continue;
     if (query.since && it->run_time < *query.since) continue;

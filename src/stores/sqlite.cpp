@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <random>
@@ -195,6 +196,9 @@ class SqliteJobStore::Impl {
   void write_job(const Job& job, bool insert);
   std::vector<ClaimedJob> claim(TimePoint now, std::size_t limit, const ClaimFilter& runnable,
                                 std::vector<std::string>& warnings);
+  void claim_requests(const std::string& now_text, TimePoint now, std::size_t limit,
+                      const ClaimFilter& runnable, std::vector<ClaimedJob>& claims,
+                      std::vector<std::string>& warnings);
   // Inside a write transaction: registers this scheduler, or refreshes its heartbeat.
   void beat(TimePoint wall, std::vector<std::string>& warnings);
   void register_self(TimePoint wall, bool first, std::vector<std::string>& warnings);
@@ -263,10 +267,46 @@ class SqliteJobStore::Impl {
 
 namespace {
 
+// Whether the file has no -shm file next to it and this process may not create one.
+bool unwritable_wal_directory(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::exists(path + "-shm", ec)) return false;
+  const auto dir = std::filesystem::absolute(path, ec).parent_path();
+  return access(dir.c_str(), W_OK) != 0;
+}
+
+std::string immutable_uri(const std::string& path) {
+  std::string uri = "file:";
+  for (const char c : std::filesystem::absolute(path).string()) {
+    if (c == '%' || c == '?' || c == '#') {
+      uri += fmt::format("%{:02X}", static_cast<unsigned char>(c));
+    } else {
+      uri += c;
+    }
+  }
+  return uri + "?immutable=1";
+}
+
 SQLite::Database open_database(const std::string& path, const SqliteJobStoreOptions& options) {
+  if (options.open_mode != SqliteOpenMode::create) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) {
+      throw StoreError(path, SQLITE_CANTOPEN, "does not exist (no sked job store was created)");
+    }
+  }
+  int flags = options.open_mode == SqliteOpenMode::read_only ? SQLite::OPEN_READONLY
+              : options.open_mode == SqliteOpenMode::existing
+                  ? SQLite::OPEN_READWRITE
+                  : SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE;
+  std::string name = path;
+  if (options.open_mode == SqliteOpenMode::read_only && unwritable_wal_directory(path)) {
+    // Reading a WAL file needs its -shm file, which this user cannot create here. Its absence means
+    // no process has the file open, so it can be read as an immutable file.
+    name = immutable_uri(path);
+    flags |= SQLite::OPEN_URI;
+  }
   try {
-    return SQLite::Database(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
-                            static_cast<int>(options.busy_timeout.count()));
+    return SQLite::Database(name, flags, static_cast<int>(options.busy_timeout.count()));
   } catch (const SQLite::Exception& e) {
     throw StoreError(path, e.getExtendedErrorCode(), fmt::format("cannot be opened: {}", e.what()));
   }
@@ -297,7 +337,8 @@ SqliteJobStore::Impl::Impl(std::string path, SqliteJobStoreOptions options)
           ? options_.scheduler_id
           : fmt::format("{}:{}:{:08x}", host_, getpid(), static_cast<std::uint32_t>(random_u64()));
   auto prepare = [this] {
-    detail::prepare_schema(db_, path_, schema_version);
+    detail::prepare_schema(db_, path_, schema_version,
+                           options_.open_mode == SqliteOpenMode::create);
     db_.exec("PRAGMA foreign_keys = ON");
     db_.exec(fmt::format("PRAGMA synchronous = {}", options_.synchronous));
     // A checkpoint fsyncs the file, and at SQLite's default of one per 1,000 WAL pages it was half
@@ -509,9 +550,65 @@ std::vector<ClaimedJob> SqliteJobStore::Impl::claim(TimePoint now, std::size_t l
     }
     if (rows.size() < claim_page_size) break;
   }
+  if (claims.size() < limit) claim_requests(now_text, now, limit, runnable, claims, warnings);
   tx.commit();
   registered_ = true;
   return claims;
+}
+
+// Inside the claim's transaction, after the scheduled runs (so max_instances counts them).
+void SqliteJobStore::Impl::claim_requests(const std::string& now_text, TimePoint now,
+                                          std::size_t limit, const ClaimFilter& runnable,
+                                          std::vector<ClaimedJob>& claims,
+                                          std::vector<std::string>& warnings) {
+  std::vector<std::tuple<std::string, std::string, std::optional<std::string>, std::string>> rows;
+  {
+    // Few at a time: read whole. A request whose job is gone was dropped with it (ON DELETE CASCADE).
+    Use s{statement(
+        "SELECT r.job_id, r.requested_at, j.next_run_time, j.job_state FROM sked_run_request r "
+        "JOIN sked_job j ON j.id = r.job_id WHERE r.requested_at <= ?1 ORDER BY r.requested_at")};
+    s->bind(1, now_text);
+    while (s->executeStep()) {
+      rows.emplace_back(s->getColumn(0).getString(), s->getColumn(1).getString(),
+                        optional_text(s->getColumn(2)), s->getColumn(3).getString());
+    }
+  }
+  for (auto& [id, requested_text, next, state] : rows) {
+    if (claims.size() == limit) break;
+    const std::shared_ptr<Job> job = read_job(id, next, state, warnings);
+    if (!job || (runnable && !runnable(*job))) continue;
+    const auto requested = parse_db_time(requested_text);
+    {
+      Use s{statement("DELETE FROM sked_run_request WHERE job_id = ?1")};
+      s->bind(1, id);
+      s->exec();
+    }
+    if (!requested) {
+      warnings.push_back(fmt::format("job store '{}': job '{}': dropped a run request at '{}', "
+                                     "which is not a UTC time",
+                                     path_, id, requested_text));
+      continue;
+    }
+    int running = 0;
+    {
+      Use s{statement(
+          "SELECT count(*) FROM sked_job_execution WHERE job_id = ?1 AND status = 'started'")};
+      s->bind(1, id);
+      s->executeStep();
+      running = s->getColumn(0).getInt();
+    }
+    Execution e = plan_requested_run(*job, *requested, now, running);
+    Use s{statement("INSERT INTO sked_job_execution (job_id, status, run_time, scheduler_id) "
+                    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (job_id, run_time) DO NOTHING")};
+    s->bind(1, id);
+    s->bind(2, status_text(e.status));
+    s->bind(3, requested_text);
+    s->bind(4, scheduler_id_);
+    // A conflict: a run at that very instant is recorded already, and the request is that run.
+    if (s->exec() == 0) continue;
+    e.id = db_.getLastInsertRowid();
+    claims.push_back({job, {std::move(e)}});
+  }
 }
 
 // ---- schedulers sharing the file ---------------------------------------------------------------
@@ -855,21 +952,64 @@ std::vector<Job> SqliteJobStore::get_all_jobs() const {
 std::optional<TimePoint> SqliteJobStore::next_run_time() const {
   // One descent of the next_run_time index: as cheap as asking PRAGMA data_version whether anything
   // changed, and it always sees what other processes committed.
+  // Pending run requests count too (the table is nearly always empty); the join skips a request
+  // whose job was deleted by a connection without foreign keys (the sqlite3 shell's default).
   auto next = [&]() -> std::optional<TimePoint> {
-    Use s{
-        impl_->statement("SELECT id, next_run_time FROM sked_job WHERE next_run_time IS NOT NULL "
-                         "ORDER BY next_run_time LIMIT 1")};
+    Use s{impl_->statement(
+        "SELECT id, t FROM (SELECT id, next_run_time AS t FROM sked_job "
+        "WHERE next_run_time IS NOT NULL ORDER BY next_run_time LIMIT 1) "
+        "UNION ALL SELECT * FROM (SELECT r.job_id, r.requested_at FROM sked_run_request r "
+        "JOIN sked_job j ON j.id = r.job_id ORDER BY r.requested_at LIMIT 1) ORDER BY 2 LIMIT 1")};
     if (!s->executeStep()) return std::nullopt;
     const std::string text = s->getColumn(1).getString();
     const auto t = parse_db_time(text);
     if (!t) {
       throw StoreError(impl_->path_, SQLITE_MISMATCH,
-                       fmt::format("job '{}': next_run_time '{}' is not a UTC time",
+                       fmt::format("job '{}': next run time '{}' is not a UTC time",
                                    s->getColumn(0).getString(), text));
     }
     return t;
   };
   return impl_->locked("reading the next run time", next);
+}
+
+TimePoint SqliteJobStore::request_run(std::string_view job_id, TimePoint at) {
+  auto request = [&]() -> std::optional<TimePoint> {
+    WriteTransaction tx{impl_->db_};
+    {
+      Use s{impl_->statement("SELECT 1 FROM sked_job WHERE id = ?1")};
+      s->bind(1, std::string{job_id});
+      if (!s->executeStep()) return std::nullopt;
+    }
+    {
+      Use s{impl_->statement("INSERT INTO sked_run_request (job_id, requested_at) VALUES (?1, ?2) "
+                             "ON CONFLICT (job_id) DO NOTHING")};
+      s->bind(1, std::string{job_id});
+      s->bind(2, format_db_time(at));
+      s->exec();
+    }
+    std::string pending;
+    {
+      Use s{impl_->statement("SELECT requested_at FROM sked_run_request WHERE job_id = ?1")};
+      s->bind(1, std::string{job_id});
+      s->executeStep();
+      pending = s->getColumn(0).getString();
+    }
+    tx.commit();
+    return parse_db_time(pending).value_or(at);
+  };
+  const auto pending = impl_->locked(fmt::format("requesting a run of job '{}'", job_id), request);
+  if (!pending) throw JobNotFound(std::string{job_id}, impl_->path_);
+  return *pending;
+}
+
+bool SqliteJobStore::withdraw_run_request(std::string_view job_id) {
+  auto withdraw = [&] {
+    Use s{impl_->statement("DELETE FROM sked_run_request WHERE job_id = ?1")};
+    s->bind(1, std::string{job_id});
+    return s->exec() > 0;
+  };
+  return impl_->locked(fmt::format("withdrawing the run request of job '{}'", job_id), withdraw);
 }
 
 std::vector<ClaimedJob> SqliteJobStore::claim_due_jobs(TimePoint now, std::size_t limit,
@@ -936,12 +1076,14 @@ std::vector<Execution> SqliteJobStore::get_executions(const ExecutionQuery& quer
       "SELECT id, job_id, status, run_time, duration, finished, exception, traceback FROM "
       "sked_job_execution "
       "WHERE 1";
+  if (query.id) sql += " AND id = :id";
   if (query.job_id) sql += " AND job_id = :job_id";
   if (query.status) sql += " AND status = :status";
   if (query.since) sql += " AND run_time >= :since";
   sql += " ORDER BY run_time DESC, id DESC LIMIT :limit";
   auto read = [&] {
     SQLite::Statement s{impl_->db_, sql};
+    if (query.id) s.bind(":id", static_cast<std::int64_t>(*query.id));
     if (query.job_id) s.bind(":job_id", *query.job_id);
     if (query.status) s.bind(":status", status_text(*query.status));
     if (query.since) s.bind(":since", format_db_time(*query.since));

@@ -410,8 +410,9 @@ TEST_CASE("a migrated version 1 file keeps its jobs and history",
   auto store = f.open();
   {
     auto db = f.raw();
-    CHECK(db.execAndGet("PRAGMA user_version").getInt() == 2);
+    CHECK(db.execAndGet("PRAGMA user_version").getInt() == 3);
     CHECK(db.tableExists("sked_scheduler"));
+    CHECK(db.tableExists("sked_run_request"));
   }
   const auto back = store->lookup_job("old");
   REQUIRE(back);
@@ -689,4 +690,46 @@ TEST_CASE("completions from several threads at once are all recorded", "[store][
   CHECK(errors.size() == 14);
   for (const auto& e : errors) CHECK(e.exception == "std::runtime_error: " + e.job_id);
   CHECK(store->get_executions({.status = ExecutionStatus::executed}).size() == 26);
+}
+
+TEST_CASE("a store opened as existing or read-only is never created, migrated or written",
+          "[store][sqlite][schema][open_mode]") {
+  Fixture f;
+  auto with_mode = [&](sked::SqliteOpenMode mode) {
+    auto options = f.options();
+    options.open_mode = mode;
+    return std::make_shared<sked::SqliteJobStore>(f.path, options);
+  };
+  SECTION("a missing file is refused and not created") {
+    for (const auto mode : {sked::SqliteOpenMode::existing, sked::SqliteOpenMode::read_only}) {
+      CHECK_THROWS_WITH(with_mode(mode), Catch::Contains(f.path) && Catch::Contains("does not exist"));
+      CHECK_FALSE(std::filesystem::exists(f.path));
+    }
+  }
+  SECTION("an empty file is refused and left empty") {
+    { std::ofstream out(f.path); }
+    CHECK_THROWS_WITH(with_mode(sked::SqliteOpenMode::existing), Catch::Contains("is empty"));
+    CHECK(std::filesystem::file_size(f.path) == 0);
+  }
+  SECTION("an older schema is refused, not migrated") {
+    {
+      SQLite::Database db{f.path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE};
+      db.exec("CREATE TABLE sked_job (id TEXT PRIMARY KEY, next_run_time TEXT, job_state TEXT);"
+              "PRAGMA application_id = 1936418148; PRAGMA user_version = 2;");
+    }
+    const auto before = file_bytes(f.path);
+    CHECK_THROWS_WITH(with_mode(sked::SqliteOpenMode::read_only),
+                      Catch::Contains("schema version 2, older") && Catch::Contains("left unchanged"));
+    CHECK(file_bytes(f.path) == before);
+  }
+  SECTION("a current store is read; read-only refuses changes") {
+    f.open()->add_job(interval_job("j", 1min, t0));
+    auto existing = with_mode(sked::SqliteOpenMode::existing);
+    (void)existing->request_run("j", t0);
+    auto reader = with_mode(sked::SqliteOpenMode::read_only);
+    CHECK(reader->lookup_job("j"));
+    CHECK(reader->next_run_time() == t0);
+    CHECK_THROWS_AS(reader->remove_job("j"), sked::StoreError);
+    CHECK(existing->lookup_job("j"));
+  }
 }

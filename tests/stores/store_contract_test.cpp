@@ -204,3 +204,73 @@ TEMPLATE_LIST_TEST_CASE("a run begun outside the schedule is recorded and counts
   REQUIRE(history.size() == 1);
   CHECK(history[0].run_time == t0 + 10s);
 }
+
+TEMPLATE_LIST_TEST_CASE("a run request is claimed once at its time, paused or not, and leaves the schedule alone",
+                        "[store][contract][run_request]", StoreFactories) {
+  TestType factory;
+  auto store = factory.make();
+  store->add_job(interval_job("j", 1h, t0 + 1h));
+  auto paused = interval_job("p", 1h, std::nullopt);
+  store->add_job(paused);
+  CHECK(store->request_run("j", t0 + 10s) == t0 + 10s);
+  CHECK(store->request_run("p", t0 + 20s) == t0 + 20s);
+  // The scheduler wakes for a request as for a fire time.
+  CHECK(store->next_run_time() == t0 + 10s);
+  CHECK(store->claim_due_jobs(t0 + 5s, 10, {}).empty());
+
+  const auto claims = store->claim_due_jobs(t0 + 30s, 10, {});
+  REQUIRE(claims.size() == 2);
+  CHECK(claims[0].job->id == "j");
+  REQUIRE(claims[0].executions.size() == 1);
+  CHECK(claims[0].executions[0].status == ExecutionStatus::started);
+  CHECK(claims[0].executions[0].run_time == t0 + 10s);
+  CHECK(claims[1].job->id == "p");
+  CHECK(claims[1].executions.at(0).run_time == t0 + 20s);
+  CHECK(store->lookup_job("j")->next_run_time == t0 + 1h);
+  CHECK(store->lookup_job("p")->paused());
+  CHECK(store->next_run_time() == t0 + 1h);
+  // Taken once: the request is gone with the claim.
+  CHECK(store->claim_due_jobs(t0 + 40s, 10, {}).empty());
+  CHECK_FALSE(store->withdraw_run_request("j"));
+  const auto history = store->get_executions({.job_id = "j"});
+  REQUIRE(history.size() == 1);
+  CHECK(store->get_executions({.id = history[0].id}).at(0).run_time == t0 + 10s);
+}
+
+TEMPLATE_LIST_TEST_CASE("run requests merge, can be withdrawn, go with their job and obey max_instances",
+                        "[store][contract][run_request]", StoreFactories) {
+  TestType factory;
+  auto store = factory.make();
+  store->add_job(interval_job("j", 1min, t0));
+  CHECK_THROWS_AS((void)store->request_run("nope", t0), sked::JobNotFound);
+
+  // A second request while one is pending is the same run.
+  CHECK(store->request_run("j", t0 + 1s) == t0 + 1s);
+  CHECK(store->request_run("j", t0 + 2s) == t0 + 1s);
+  CHECK(store->withdraw_run_request("j"));
+  CHECK_FALSE(store->withdraw_run_request("j"));
+  CHECK(store->claim_due_jobs(t0 + 2s, 10, {}).size() == 1);  // the scheduled run only
+
+  // The scheduled run is still going: a requested run is skipped under max_instances = 1.
+  (void)store->request_run("j", t0 + 3s);
+  const auto skipped = store->claim_due_jobs(t0 + 3s, 10, {});
+  REQUIRE(skipped.size() == 1);
+  CHECK(skipped[0].executions.at(0).status == ExecutionStatus::max_instances);
+  CHECK(skipped[0].executions.at(0).run_time == t0 + 3s);
+
+  // A claim filter that rejects the job leaves the request pending.
+  (void)store->request_run("j", t0 + 4s);
+  const sked::ClaimFilter none = [](const sked::Job&) { return false; };
+  CHECK(store->claim_due_jobs(t0 + 5s, 10, none).empty());
+  CHECK(store->next_run_time() == t0 + 4s);
+  // A request far older than the misfire grace time is recorded missed.
+  const auto late = store->claim_due_jobs(t0 + 4s + 61s, 10, {});
+  REQUIRE(late.size() == 2);  // the scheduled fire time at t0 + 1min and the request
+  CHECK(late[1].executions.at(0).status == ExecutionStatus::missed);
+
+  // Removing the job drops its request.
+  (void)store->request_run("j", t0 + 10min);
+  store->remove_job("j");
+  CHECK_FALSE(store->next_run_time());
+  CHECK_FALSE(store->withdraw_run_request("j"));
+}

@@ -138,6 +138,8 @@ class FailingStore final : public JobStore {
   std::optional<Job> lookup_job(std::string_view id) const override { return inner_.lookup_job(id); }
   std::vector<Job> get_all_jobs() const override { return inner_.get_all_jobs(); }
   std::optional<TimePoint> next_run_time() const override { return inner_.next_run_time(); }
+  TimePoint request_run(std::string_view id, TimePoint at) override { return inner_.request_run(id, at); }
+  bool withdraw_run_request(std::string_view id) override { return inner_.withdraw_run_request(id); }
   std::vector<ClaimedJob> claim_due_jobs(TimePoint now, std::size_t limit, const ClaimFilter& runnable) override {
     if (fail_claims) throw std::runtime_error("database on fire");
     return inner_.claim_due_jobs(now, limit, runnable);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -32,6 +33,8 @@ class MemoryJobStore final : public JobStore {
   [[nodiscard]] std::optional<Job> lookup_job(std::string_view id) const override;
   [[nodiscard]] std::vector<Job> get_all_jobs() const override;
   [[nodiscard]] std::optional<TimePoint> next_run_time() const override;
+  [[nodiscard]] TimePoint request_run(std::string_view job_id, TimePoint at) override;
+  bool withdraw_run_request(std::string_view job_id) override;
   [[nodiscard]] std::vector<ClaimedJob> claim_due_jobs(TimePoint now, std::size_t limit,
                                                        const ClaimFilter& runnable) override;
   [[nodiscard]] Execution begin_execution(std::string_view job_id, TimePoint run_time) override;
@@ -85,6 +88,8 @@ class MemoryJobStore final : public JobStore {
   [[nodiscard]] std::shared_ptr<const Job> intern(const Job& job);
   void set_record(Node& node, const Job& job);
   [[nodiscard]] static Job materialize(const Node& node, std::optional<TimePoint> next);
+  // The same as a shared job handed out by a claim, from a pool (see memory.cpp).
+  [[nodiscard]] static std::shared_ptr<const Job> build_claimed(const Node& node, std::optional<TimePoint> next);
   [[nodiscard]] std::optional<TimePoint> scheduled_time(const Record& record) const;
 
   // heap_ is a 4-ary min-heap on (time, seq): shallow, and a node's four children share a cache line.
@@ -119,6 +124,11 @@ class MemoryJobStore final : public JobStore {
   std::int64_t next_execution_id_ = 1;
   mutable RunningMap running_;
   mutable std::vector<RunningMap::node_type> spare_running_;  // nodes of finished jobs, for reuse
+
+  // Pending run requests (request_run): job id -> requested time. Few at a time, so walked whole.
+  std::map<std::string, TimePoint, std::less<>> requests_;
+  void claim_requests(TimePoint now, std::size_t limit, const ClaimFilter& runnable,
+                      std::vector<ClaimedJob>& out);
 
   mutable std::mutex completed_mutex_;
   mutable std::vector<Execution> completed_;  // guarded by completed_mutex_

@@ -13,8 +13,23 @@
 
 namespace sked {
 
+/// What `SqliteJobStore`'s constructor may do to its file.
+enum class SqliteOpenMode {
+  /// Create a missing or empty file and migrate an older sked schema forward: what a scheduler
+  /// wants.
+  create,
+  /// Use an existing store of the current schema as it is: a missing or empty file, or an older
+  /// schema, is refused with `StoreError` instead of being created or migrated (a tool must not
+  /// migrate a store that an application built with an older sked still uses).
+  existing,
+  /// Like `existing`, and the connection never writes: every change throws `StoreError`. A file in a
+  /// directory this process may not write to is read even when no process has it open.
+  read_only,
+};
+
 /// How `SqliteJobStore` opens and uses its file. Every field has a working default.
 struct SqliteJobStoreOptions {
+  SqliteOpenMode open_mode = SqliteOpenMode::create;
   /// How long one SQLite call waits for another connection's write lock before giving up.
   std::chrono::milliseconds busy_timeout{5000};
   /// How often a call that still found the database locked is retried (with growing, jittered
@@ -41,7 +56,8 @@ struct SqliteJobStoreOptions {
 };
 
 /// Keeps jobs and execution history in an SQLite database file (tables `sked_job`,
-/// `sked_job_execution`, `sked_scheduler`; see docs/sqlite.md for the schema and how to query it).
+/// `sked_job_execution`, `sked_scheduler`, `sked_run_request`; see docs/sqlite.md for the schema
+/// and how to query it).
 ///
 /// Times are stored as fixed-width UTC text, `2026-01-01T09:30:00.000000Z`: exact to the
 /// microsecond, readable in the sqlite3 shell, and sorting as text sorts them in time.
@@ -57,17 +73,17 @@ struct SqliteJobStoreOptions {
 /// naming it.
 ///
 /// The constructor creates the file when it does not exist and migrates an older sked schema
-/// forward. It throws `StoreError` naming the path for a file that is not an SQLite database, an
-/// SQLite database that is not a sked store, or a store written by a newer sked (left unchanged).
-/// Database failures throw `StoreError` with the path and SQLite result code. This class is
-/// thread-safe.
+/// forward (unless `open_mode` says otherwise). It throws `StoreError` naming the path for a file
+/// that is not an SQLite database, an SQLite database that is not a sked store, or a store written
+/// by a newer sked (left unchanged). Database failures throw `StoreError` with the path and SQLite
+/// result code. This class is thread-safe.
 ///
 /// **Example**:
 ///   scheduler.add_jobstore(std::make_shared<sked::SqliteJobStore>("sked.sqlite3"));
 class SqliteJobStore final : public JobStore {
  public:
   /// The schema version this sked writes (`PRAGMA user_version`).
-  static constexpr int schema_version = 2;
+  static constexpr int schema_version = 3;
 
   explicit SqliteJobStore(std::string path, SqliteJobStoreOptions options = {});
   /// Records this store's unfinished runs as interrupted and unregisters it. Never throws.
@@ -82,6 +98,9 @@ class SqliteJobStore final : public JobStore {
   [[nodiscard]] std::optional<Job> lookup_job(std::string_view id) const override;
   [[nodiscard]] std::vector<Job> get_all_jobs() const override;
   [[nodiscard]] std::optional<TimePoint> next_run_time() const override;
+  /// Kept in table `sked_run_request`, so that any scheduler sharing the file runs it.
+  [[nodiscard]] TimePoint request_run(std::string_view job_id, TimePoint at) override;
+  bool withdraw_run_request(std::string_view job_id) override;
   [[nodiscard]] std::vector<ClaimedJob> claim_due_jobs(TimePoint now, std::size_t limit,
                                                        const ClaimFilter& runnable) override;
   /// A UNIQUE(job_id, run_time) clash (a run already recorded at that instant) is a StoreError.

@@ -1,0 +1,277 @@
+#include "common.hpp"
+
+#include <sked/errors.hpp>
+
+#include <fmt/format.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <iostream>
+
+namespace sked::cli {
+
+void add_store_options(CLI::App& cmd, StoreArgs& args, bool json) {
+  cmd.add_option("--db", args.db, "The sked store (an SQLite file; default: sked.sqlite3)")
+      ->type_name("PATH");
+  cmd.add_option("--tz", args.tz, "IANA time zone to show times in (default: the local zone)")
+      ->type_name("ZONE");
+  if (json) cmd.add_flag("--json", args.json, "Print JSON with stable field names, for scripts");
+}
+
+std::shared_ptr<SqliteJobStore> open_store(std::string_view command, const StoreArgs& args,
+                                           Access access) {
+  SqliteJobStoreOptions options;
+  options.open_mode = access == Access::read ? SqliteOpenMode::read_only : SqliteOpenMode::existing;
+  options.on_warning = [](std::string_view message) {
+    std::cerr << "sked: warning: " << message << '\n';
+  };
+  try {
+    return std::make_shared<SqliteJobStore>(args.db, options);
+  } catch (const StoreError& e) {
+    // A file that is missing or not a store of this version is bad input; a busy or read-only one
+    // is a runtime failure.
+    const int primary = e.code() & 0xff;
+    const bool busy = primary == 5 /* SQLITE_BUSY */ || primary == 6 /* SQLITE_LOCKED */ ||
+                      primary == 8 /* SQLITE_READONLY */;
+    fail(command, e.what(), busy ? exit_failure : exit_bad_input);
+  }
+}
+
+void run_command(std::string_view command, const std::function<void()>& body) {
+  try {
+    body();
+  } catch (const CLI::RuntimeError&) {
+    throw;  // reported already
+  } catch (const InvalidArgument& e) {
+    fail(command, e.what(), exit_bad_input);
+  } catch (const TimeZoneNotFound& e) {
+    fail(command, e.what(), exit_bad_input);
+  } catch (const CronSyntaxError& e) {
+    fail(command, e.what(), exit_bad_input);
+  } catch (const std::exception& e) {
+    fail(command, e.what(), exit_failure);
+  }
+}
+
+TimeZone display_zone(const StoreArgs& args) {
+  return args.tz.empty() ? TimeZone::local() : TimeZone::locate(args.tz);
+}
+
+std::string human_time(TimePoint t, const TimeZone& zone) {
+  std::string text = format_time(std::chrono::floor<std::chrono::seconds>(t), zone);
+  if (const auto pos = text.find('T'); pos != std::string::npos) text[pos] = ' ';
+  return text;
+}
+
+std::string json_time(TimePoint t) {
+  const auto days = std::chrono::floor<std::chrono::days>(t);
+  const std::chrono::hh_mm_ss tod{t - days};
+  const std::chrono::year_month_day ymd{days};
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", static_cast<int>(ymd.year()),
+                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                     tod.hours().count(), tod.minutes().count(), tod.seconds().count(),
+                     tod.subseconds().count());
+}
+
+nlohmann::json json_time(const std::optional<TimePoint>& t) {
+  if (!t) return nullptr;
+  return json_time(*t);
+}
+
+std::string human_duration(Duration d) {
+  return fmt::format("{:.3f}s", static_cast<double>(d.count()) / 1e6);
+}
+
+Duration parse_age(std::string_view text, std::string_view option) {
+  const auto bad = [&] {
+    return InvalidArgument(
+        fmt::format("{} '{}': expected an age such as 30d, 12h, 90s or 1h30m (units w, d, h, m, s)",
+                    option, text));
+  };
+  if (text.empty()) throw bad();
+  Duration total{0};
+  std::size_t i = 0;
+  while (i < text.size()) {
+    long long n = 0;
+    const auto [end, ec] = std::from_chars(text.data() + i, text.data() + text.size(), n);
+    if (ec != std::errc{} || end == text.data() + i || end == text.data() + text.size())
+      throw bad();
+    i = static_cast<std::size_t>(end - text.data());
+    std::chrono::seconds unit{0};
+    switch (text[i]) {
+      case 'w':
+        unit = std::chrono::weeks{1};
+        break;
+      case 'd':
+        unit = std::chrono::days{1};
+        break;
+      case 'h':
+        unit = std::chrono::hours{1};
+        break;
+      case 'm':
+        unit = std::chrono::minutes{1};
+        break;
+      case 's':
+        unit = std::chrono::seconds{1};
+        break;
+      default:
+        throw bad();
+    }
+    ++i;
+    if (n > 1'000'000'000LL / std::max<long long>(1, unit.count() / 60)) throw bad();
+    total += std::chrono::duration_cast<Duration>(unit * n);
+  }
+  return total;
+}
+
+TimePoint parse_since(std::string_view text, TimePoint now, const TimeZone& zone) {
+  // An age has neither the dashes of a date nor the colons of a time.
+  if (text.find_first_of("-:") == std::string_view::npos) {
+    return now - parse_age(text, "--since");
+  }
+  try {
+    return parse_time(text, zone);
+  } catch (const Error&) {
+    throw InvalidArgument(
+        fmt::format("--since '{}': expected an age such as 2h or 7d, or an ISO-8601 time such as "
+                    "2026-01-31T09:00:00",
+                    text));
+  }
+}
+
+bool use_colour() {
+  static const bool on = isatty(STDOUT_FILENO) == 1 && std::getenv("NO_COLOR") == nullptr;
+  return on;
+}
+
+std::string coloured(std::string_view text) {
+  if (!use_colour()) return std::string{text};
+  std::string_view trimmed = text.substr(0, text.find_last_not_of(' ') + 1);
+  const char* code = nullptr;
+  if (trimmed == "executed" || trimmed == "scheduled") code = "32";  // green
+  if (trimmed == "error" || trimmed == "interrupted" || trimmed == "task unknown") code = "31";
+  if (trimmed == "missed" || trimmed == "max_instances" || trimmed == "paused") code = "33";
+  if (trimmed == "started") code = "36";
+  if (code == nullptr) return std::string{text};
+  return fmt::format("\x1b[{}m{}\x1b[0m{}", code, trimmed, text.substr(trimmed.size()));
+}
+
+std::string Table::render(const std::vector<std::size_t>& coloured_columns) const {
+  std::vector<std::size_t> widths(header_.size(), 0);
+  const auto measure = [&](const std::vector<std::string>& row) {
+    for (std::size_t c = 0; c < row.size() && c < widths.size(); ++c)
+      widths[c] = std::max(widths[c], row[c].size());
+  };
+  measure(header_);
+  for (const auto& row : rows_) measure(row);
+  std::string out;
+  const auto line = [&](const std::vector<std::string>& row, bool header) {
+    std::string text;
+    for (std::size_t c = 0; c < row.size() && c < widths.size(); ++c) {
+      const bool last = c + 1 == row.size();
+      std::string cell = last ? row[c] : fmt::format("{:<{}}", row[c], widths[c]);
+      if (!header && std::find(coloured_columns.begin(), coloured_columns.end(), c) !=
+                         coloured_columns.end()) {
+        cell = coloured(cell);
+      }
+      text += cell;
+      if (!last) text += "  ";
+    }
+    while (!text.empty() && text.back() == ' ') text.pop_back();
+    out += text;
+    out += '\n';
+  };
+  line(header_, true);
+  for (const auto& row : rows_) line(row, false);
+  return out;
+}
+
+std::string job_state(const Job& job, TimePoint now) {
+  if (!job.next_run_time) return "paused";
+  if (now - *job.next_run_time > unclaimed_after) return "task unknown";
+  return "scheduled";
+}
+
+nlohmann::json job_json(const Job& job, TimePoint now, const std::optional<Execution>& last) {
+  nlohmann::json j;
+  j["id"] = job.id;
+  j["name"] = job.name;
+  j["task"] = job.task;
+  j["args"] = job.args;
+  j["trigger"] = job.trigger ? job.trigger->describe() : std::string{};
+  j["trigger_json"] = job.trigger ? job.trigger->to_json() : nlohmann::json{};
+  j["next_run_time"] = json_time(job.next_run_time);
+  j["state"] = job_state(job, now);
+  j["last_status"] = last ? nlohmann::json(std::string{to_string(last->status)}) : nlohmann::json{};
+  j["last_run_time"] = last ? json_time(std::optional{last->run_time}) : nlohmann::json{};
+  j["executor"] = job.executor;
+  j["max_instances"] = job.max_instances;
+  j["coalesce"] = job.coalesce;
+  j["misfire_grace_time"] = static_cast<double>(job.misfire_grace_time.count()) / 1e6;
+  return j;
+}
+
+nlohmann::json execution_json(const Execution& e, bool with_output) {
+  nlohmann::json j;
+  j["id"] = e.id;
+  j["job_id"] = e.job_id;
+  j["status"] = std::string{to_string(e.status)};
+  j["run_time"] = json_time(e.run_time);
+  j["finished"] = json_time(e.finished);
+  j["duration"] = e.duration ? nlohmann::json(static_cast<double>(e.duration->count()) / 1e6)
+                             : nlohmann::json{};
+  j["exception"] = e.exception;
+  if (with_output) j["traceback"] = e.traceback;
+  return j;
+}
+
+namespace {
+// The first line of a message, cut to fit a table.
+std::string one_line(std::string_view text, std::size_t max = 72) {
+  text = text.substr(0, text.find('\n'));
+  if (text.size() <= max) return std::string{text};
+  return std::string{text.substr(0, max - 3)} + "...";
+}
+}  // namespace
+
+std::string executions_table(const std::vector<Execution>& executions, const TimeZone& zone,
+                             bool with_job) {
+  std::vector<std::string> header{"ID"};
+  if (with_job) header.emplace_back("JOB");
+  for (const char* h : {"STATUS", "RUN TIME", "DURATION", "EXCEPTION"}) header.emplace_back(h);
+  Table table{header};
+  for (const auto& e : executions) {
+    std::vector<std::string> row{std::to_string(e.id)};
+    if (with_job) row.push_back(e.job_id);
+    row.emplace_back(to_string(e.status));
+    row.push_back(human_time(e.run_time, zone));
+    row.push_back(e.duration ? human_duration(*e.duration) : "-");
+    row.push_back(one_line(e.exception));
+    table.add(std::move(row));
+  }
+  return table.render({with_job ? 2u : 1u});
+}
+
+std::string execution_details(const Execution& e, const TimeZone& zone) {
+  std::string out;
+  out += fmt::format("execution  {}\n", e.id);
+  out += fmt::format("job        {}\n", e.job_id);
+  out += fmt::format("status     {}\n", coloured(to_string(e.status)));
+  out += fmt::format("run time   {}\n", human_time(e.run_time, zone));
+  out += fmt::format("finished   {}\n", e.finished ? human_time(*e.finished, zone) : "-");
+  out += fmt::format("duration   {}\n", e.duration ? human_duration(*e.duration) : "-");
+  if (!e.exception.empty()) out += fmt::format("exception  {}\n", e.exception);
+  if (!e.traceback.empty()) {
+    out += "output / traceback:\n";
+    out += e.traceback;
+    if (out.back() != '\n') out += '\n';
+  }
+  return out;
+}
+
+void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << '\n' << std::flush; }
+
+}  // namespace sked::cli

@@ -1,0 +1,104 @@
+#pragma once
+// What the `sked` commands that work on a job store share: opening the store, the common options,
+// tables, times, durations, JSON, and turning errors into exit statuses. One place, so every
+// command prints and fails the same way.
+
+#include "commands.hpp"
+
+#include <sked/execution.hpp>
+#include <sked/job.hpp>
+#include <sked/stores/sqlite.hpp>
+#include <sked/time.hpp>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sked::cli {
+
+/// The options every store command takes: `--db`, `--tz` and (for listings) `--json`.
+struct StoreArgs {
+  std::string db = "sked.sqlite3";
+  std::string tz{};
+  bool json = false;
+};
+
+/// Adds `--db PATH`, `--tz ZONE` and, with `json`, `--json` to `cmd`.
+void add_store_options(CLI::App& cmd, StoreArgs& args, bool json = true);
+
+/// How a command uses the store: `read` never writes; `write` changes it. Neither creates a missing
+/// file nor migrates an older schema (only `sked run` does, as any scheduler does).
+enum class Access { read, write };
+
+/// Opens the store at `args.db`. A missing file, a file that is not a sked store or one of another
+/// schema version ends the command with status 2; a locked database with status 1.
+[[nodiscard]] std::shared_ptr<SqliteJobStore> open_store(std::string_view command,
+                                                         const StoreArgs& args, Access access);
+
+/// Runs `body`, turning sked errors into `sked <command>: <message>` and an exit status: 2 for bad
+/// input (`InvalidArgument`, a bad time or zone, a cron expression), 1 for the rest (`JobNotFound`,
+/// a store error such as a locked or read-only database).
+void run_command(std::string_view command, const std::function<void()>& body);
+
+/// `--tz`, or the local zone.
+[[nodiscard]] TimeZone display_zone(const StoreArgs& args);
+
+/// `2026-11-25 08:30:00+01:00`: whole seconds, in `zone`, with its offset.
+[[nodiscard]] std::string human_time(TimePoint t, const TimeZone& zone);
+/// ISO-8601 UTC to the microsecond, `2026-11-25T07:30:00.000000Z`, for JSON.
+[[nodiscard]] std::string json_time(TimePoint t);
+[[nodiscard]] nlohmann::json json_time(const std::optional<TimePoint>& t);
+/// `1.234s`.
+[[nodiscard]] std::string human_duration(Duration d);
+
+/// Reads `30d`, `12h`, `90s`, `1h30m`, `2w` (units w, d, h, m, s; at least one). Throws
+/// `InvalidArgument` naming `option` and the text.
+[[nodiscard]] Duration parse_age(std::string_view text, std::string_view option);
+/// `--since`: an age (`2h`: two hours ago) or an ISO-8601 time (a wall time in `zone` without an
+/// offset).
+[[nodiscard]] TimePoint parse_since(std::string_view text, TimePoint now, const TimeZone& zone);
+
+/// Whether stdout is a terminal (and NO_COLOR is unset): then tables use colours.
+[[nodiscard]] bool use_colour();
+/// `text` in the colour that goes with an execution status or a job state (only on a terminal).
+[[nodiscard]] std::string coloured(std::string_view text);
+
+/// An aligned table: a header row, then rows; the last column is not padded.
+class Table {
+ public:
+  explicit Table(std::vector<std::string> header) : header_(std::move(header)) {}
+  void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+  /// Cells of columns listed in `coloured_columns` are coloured by `coloured()` after padding.
+  [[nodiscard]] std::string render(const std::vector<std::size_t>& coloured_columns = {}) const;
+
+ private:
+  std::vector<std::string> header_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+/// `scheduled`, `paused`, or `task unknown` (due for longer than `unclaimed_after` and not claimed:
+/// no running scheduler has its task registered, or none is running).
+[[nodiscard]] std::string job_state(const Job& job, TimePoint now);
+inline constexpr auto unclaimed_after = std::chrono::seconds{10};
+
+/// The stable JSON of a job (`sked jobs --json`, `sked show --json`).
+[[nodiscard]] nlohmann::json job_json(const Job& job, TimePoint now,
+                                      const std::optional<Execution>& last);
+/// The stable JSON of an execution record; `traceback` only `with_output`.
+[[nodiscard]] nlohmann::json execution_json(const Execution& e, bool with_output);
+/// A table of execution records, newest first.
+[[nodiscard]] std::string executions_table(const std::vector<Execution>& executions,
+                                           const TimeZone& zone, bool with_job);
+/// One execution record, field by field, with its traceback or output tail.
+[[nodiscard]] std::string execution_details(const Execution& e, const TimeZone& zone);
+
+/// Prints `j` indented, with a final newline.
+void print_json(const nlohmann::json& j);
+
+}  // namespace sked::cli

@@ -1,0 +1,156 @@
+#include "crontab_file.hpp"
+
+#include <sked/triggers/cron.hpp>
+
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+
+namespace sked::cli {
+namespace {
+
+struct Token {
+  std::size_t begin = 0;
+  std::size_t end = 0;
+};
+
+bool blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
+std::vector<Token> tokens_of(std::string_view line, std::size_t from, std::size_t max) {
+  std::vector<Token> out;
+  std::size_t i = from;
+  while (out.size() < max) {
+    while (i < line.size() && blank(line[i])) ++i;
+    if (i == line.size()) break;
+    const std::size_t begin = i;
+    while (i < line.size() && !blank(line[i])) ++i;
+    out.push_back({begin, i});
+  }
+  return out;
+}
+
+bool id_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == ':' || c == '-';
+}
+
+// FNV-1a, 64 bits: stable across runs, platforms and compilers (std::hash is not).
+std::uint64_t fnv1a(std::string_view text) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (const char c : text) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+std::string derived_id(std::string_view line, const std::vector<Token>& fields,
+                       std::string_view command) {
+  std::string key;
+  for (const auto& t : fields) {
+    if (!key.empty()) key += ' ';
+    key += line.substr(t.begin, t.end - t.begin);
+  }
+  key += '\n';
+  key += command;
+  return fmt::format("cron-{:08x}", static_cast<std::uint32_t>(fnv1a(key) >> 32));
+}
+
+}  // namespace
+
+CrontabError::CrontabError(std::string_view path, std::size_t line, std::size_t column,
+                           std::string_view problem)
+    : InvalidArgument(fmt::format("{}:{}:{}: {}", path, line, column, problem)),
+      line_(line),
+      column_(column) {}
+
+std::vector<CrontabLine> parse_crontab_file(std::string_view text, std::string_view path) {
+  std::vector<CrontabLine> out;
+  std::map<std::string, std::size_t, std::less<>> seen;  // id -> line
+  std::size_t number = 0;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t nl = text.find('\n', start);
+    const std::string_view line =
+        text.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
+    start = nl == std::string_view::npos ? text.size() + 1 : nl + 1;
+    ++number;
+    const auto fail = [&](std::size_t offset, std::string_view problem) {
+      return CrontabError(path, number, offset + 1, problem);
+    };
+
+    std::size_t i = 0;
+    while (i < line.size() && blank(line[i])) ++i;
+    if (i == line.size() || line[i] == '#') continue;
+    for (std::size_t k = i; k < line.size(); ++k) {
+      if (line[k] == '\0') throw fail(k, "a NUL byte in the line");
+    }
+
+    CrontabLine entry;
+    entry.line = number;
+    std::size_t id_at = i;
+    const bool named = line.substr(i).starts_with("id=");
+    if (named) {
+      std::size_t k = i + 3;
+      while (k < line.size() && !blank(line[k])) {
+        if (!id_char(line[k])) {
+          throw fail(k,
+                     fmt::format("'{}' is not allowed in a job id (letters, digits and ._:- are)",
+                                 line[k]));
+        }
+        ++k;
+      }
+      entry.id = std::string{line.substr(i + 3, k - i - 3)};
+      if (entry.id.empty()) throw fail(i, "'id=' needs a name, such as id=backup");
+      i = k;
+    }
+
+    const auto tokens = tokens_of(line, i, 8);
+    if (tokens.empty()) throw fail(i, "expected a cron expression and a command after the id");
+    std::vector<Token> fields;
+    std::optional<CronSyntaxError> first_error;
+    const auto try_fields = [&](std::size_t n) {
+      if (tokens.size() <= n) return false;  // no command after them
+      const std::string_view expression =
+          line.substr(tokens[0].begin, tokens[n - 1].end - tokens[0].begin);
+      try {
+        (void)CronTrigger::from_crontab(expression);
+      } catch (const CronSyntaxError& e) {
+        if (!first_error || n == 5) first_error = e;
+        return false;
+      }
+      fields.assign(tokens.begin(), tokens.begin() + static_cast<std::ptrdiff_t>(n));
+      return true;
+    };
+    const bool nickname = line[tokens[0].begin] == '@';
+    const bool found = nickname ? try_fields(1) : (try_fields(7) || try_fields(6) || try_fields(5));
+    if (!found) {
+      if (first_error) {
+        throw fail(tokens[0].begin + first_error->position(), first_error->what());
+      }
+      throw fail(tokens.back().end,
+                 nickname ? "expected a command after the @nickname"
+                          : "expected a cron expression (5, 6 or 7 fields, or an @nickname) and "
+                            "then a command");
+    }
+    entry.expression =
+        std::string{line.substr(fields.front().begin, fields.back().end - fields.front().begin)};
+    std::string_view command = line.substr(fields.back().end);
+    while (!command.empty() && blank(command.front())) command.remove_prefix(1);
+    while (!command.empty() && blank(command.back())) command.remove_suffix(1);
+    entry.command = std::string{command};
+    if (entry.id.empty()) entry.id = derived_id(line, fields, entry.command);
+
+    if (const auto [it, fresh] = seen.emplace(entry.id, number); !fresh) {
+      throw fail(id_at,
+                 fmt::format("job id '{}' is used already on line {}{}", entry.id, it->second,
+                             named ? "" : " (the same schedule and command twice)"));
+    }
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
+}  // namespace sked::cli

@@ -1,0 +1,51 @@
+#pragma once
+// Reading the crontab-style file of `sked run --crontab FILE`. Pure: text in, lines out, so that
+// tests and a fuzz target can drive it without the tool (it depends on sked only, not on CLI11).
+
+#include <sked/errors.hpp>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sked::cli {
+
+/// One job line of a crontab file.
+struct CrontabLine {
+  /// From an `id=NAME` prefix, or derived from the line: `cron-` and 8 hex digits of a hash of the
+  /// expression (fields joined by single blanks) and the command, so that reordering lines, or
+  /// adding others, never changes it.
+  std::string id{};
+  /// The cron expression as written (5, 6 or 7 fields, or an @nickname).
+  std::string expression{};
+  /// The rest of the line, for `/bin/sh -c`.
+  std::string command{};
+  /// 1-based.
+  std::size_t line = 0;
+
+  friend bool operator==(const CrontabLine&, const CrontabLine&) = default;
+};
+
+/// A line that cannot be read. `what()` reads `PATH:LINE:COLUMN: problem`.
+class CrontabError : public InvalidArgument {
+ public:
+  CrontabError(std::string_view path, std::size_t line, std::size_t column,
+               std::string_view problem);
+  [[nodiscard]] std::size_t line() const noexcept { return line_; }
+  [[nodiscard]] std::size_t column() const noexcept { return column_; }
+
+ private:
+  std::size_t line_;
+  std::size_t column_;
+};
+
+/// Reads a crontab file's text. Each line is blank, a comment (`#` first), or
+/// `[id=NAME] EXPRESSION COMMAND`: EXPRESSION is an @nickname or 5 to 7 cron fields as
+/// `CronTrigger::from_crontab` reads them, taking as many fields (7, 6, then 5) as make a valid
+/// expression with a command after them. NAME is letters, digits and `._:-`. Throws `CrontabError`
+/// (with `path` in the message) for a bad expression, a missing command, a bad or repeated id.
+[[nodiscard]] std::vector<CrontabLine> parse_crontab_file(std::string_view text,
+                                                          std::string_view path);
+
+}  // namespace sked::cli

@@ -1,0 +1,66 @@
+// `sked jobs`: every job in a store, one line each.
+
+#include "common.hpp"
+
+#include <sked/errors.hpp>
+
+#include <fmt/format.h>
+
+#include <iostream>
+
+namespace sked::cli {
+namespace {
+
+void run_jobs(const StoreArgs& args) {
+  const TimeZone zone = display_zone(args);
+  const auto store = open_store("jobs", args, Access::read);
+  const TimePoint now = SystemClock{}.now();
+  const auto jobs = store->get_all_jobs();
+  if (args.json) {
+    auto list = nlohmann::json::array();
+    for (const auto& job : jobs) {
+      const auto last = store->get_executions({.job_id = job.id, .limit = 1});
+      list.push_back(job_json(job, now, last.empty() ? std::nullopt : std::optional{last.front()}));
+    }
+    print_json(list);
+    return;
+  }
+  Table table{{"ID", "NAME", "TASK", "TRIGGER", "NEXT RUN", "STATE", "LAST STATUS"}};
+  for (const auto& job : jobs) {
+    const auto last = store->get_executions({.job_id = job.id, .limit = 1});
+    table.add({job.id, job.name, job.task, job.trigger ? job.trigger->describe() : "",
+               job.next_run_time ? human_time(*job.next_run_time, zone) : "-", job_state(job, now),
+               last.empty() ? "-" : std::string{to_string(last.front().status)}});
+  }
+  std::cout << table.render({5, 6}) << std::flush;
+}
+
+}  // namespace
+
+void register_jobs(CLI::App& app) {
+  auto args = std::make_shared<StoreArgs>();
+  auto* cmd = app.add_subcommand("jobs", "List the jobs in a store");
+  add_store_options(*cmd, *args);
+  cmd->footer(help_text(R"(
+Prints one line per job, soonest next run first and paused jobs last:
+  ID, NAME, TASK, TRIGGER   the job as it is stored
+  NEXT RUN                  in --tz (default: the local zone); '-' while paused
+  STATE                     scheduled; paused; or task unknown: due for more than 10 s and not
+                            claimed, so no running scheduler has its task registered (or none runs)
+  LAST STATUS               of its newest execution record ('-' when it has none)
+
+Never changes the store, and never creates it. Exit status: 0 ok, 1 a runtime failure, 2 bad
+usage or a path that is not a sked store.
+
+--json prints an array of objects with the fields id, name, task, args, trigger, trigger_json,
+next_run_time (UTC, or null while paused), state, last_status, last_run_time, executor,
+max_instances, coalesce, misfire_grace_time (seconds).
+
+Examples:
+  sked jobs
+  sked jobs --db /var/lib/app/sked.sqlite3 --tz Europe/Berlin
+  sked jobs --json | jq -r '.[] | select(.state == "paused") | .id')"));
+  cmd->callback([args] { run_command("jobs", [&] { run_jobs(*args); }); });
+}
+
+}  // namespace sked::cli

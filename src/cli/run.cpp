@@ -1,0 +1,293 @@
+// `sked run --crontab FILE`: a cron daemon whose jobs and history live in a sked store. Each line
+// of the file becomes a persisted `shell` job; SIGHUP reloads the file, SIGTERM/SIGINT stop
+// cleanly.
+
+#include "common.hpp"
+#include "crontab_file.hpp"
+
+#include <sked/errors.hpp>
+#include <sked/executors/thread_pool.hpp>
+#include <sked/scheduler.hpp>
+#include <sked/serialization.hpp>
+#include <sked/tasks/shell.hpp>
+#include <sked/triggers/cron.hpp>
+
+#include <fmt/format.h>
+
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <sstream>
+
+#include <pthread.h>
+#include <unistd.h>
+
+namespace sked::cli {
+namespace {
+
+struct RunArgs {
+  StoreArgs store{};
+  std::string crontab{};
+  std::string grace = "30s";
+  std::size_t workers = 10;
+  std::string log_level = "info";
+};
+
+// The `args` key that marks a job as this crontab file's (its absolute path): a reload removes only
+// jobs it marks, never a job an application put in the same store.
+constexpr const char* owner_key = "crontab";
+constexpr std::size_t name_length = 40;
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw InvalidArgument(
+        fmt::format("cannot read crontab file '{}': {}", path, std::strerror(errno)));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+Job job_for(const CrontabLine& line, const std::string& owner, const TimeZone& zone) {
+  Job job;
+  job.id = line.id;
+  job.name = line.command.size() <= name_length ? line.command
+                                                : line.command.substr(0, name_length - 3) + "...";
+  job.task = "shell";
+  job.args = {{"command", line.command}, {owner_key, owner}};
+  job.trigger = std::make_shared<CronTrigger>(CronTrigger::from_crontab(line.expression, zone));
+  job.misfire_grace_time = std::chrono::seconds{60};
+  job.coalesce = true;
+  job.max_instances = 1;
+  return job;
+}
+
+struct SyncCounts {
+  int added = 0, changed = 0, removed = 0, unchanged = 0;
+};
+
+// Makes the store hold exactly the file's jobs among those the file owns.
+SyncCounts sync(JobStore& store, const std::vector<CrontabLine>& lines, const std::string& owner,
+                const TimeZone& zone, const Logger& log) {
+  SyncCounts counts;
+  const TimePoint now = SystemClock{}.now();
+  std::map<std::string, Job, std::less<>> owned;
+  for (auto& job : store.get_all_jobs()) {
+    if (job.args.is_object() && job.args.value(owner_key, std::string{}) == owner) {
+      owned.emplace(job.id, std::move(job));
+    }
+  }
+  for (const auto& line : lines) {
+    Job wanted = job_for(line, owner, zone);
+    const auto existing = owned.find(line.id);
+    if (existing == owned.end()) {
+      if (store.lookup_job(line.id)) {
+        log(LogLevel::warning,
+            fmt::format("line {}: job '{}' is in the store already and was not added by this "
+                        "crontab; the line is skipped",
+                        line.line, line.id));
+        continue;
+      }
+      wanted.next_run_time = wanted.trigger->next_fire_time(std::nullopt, now);
+      try {
+        store.add_job(wanted);
+        ++counts.added;
+      } catch (const ConflictingIdError&) {
+        ++counts.unchanged;  // another `sked run` on the same file added it just now
+      }
+      continue;
+    }
+    Job& current = existing->second;
+    // Compared as stored: a zone's name can read back as another name of the same zone.
+    const nlohmann::json wanted_state =
+        job_state_to_json(job_from_state_json(wanted.id, std::nullopt, job_state_to_json(wanted)));
+    if (job_state_to_json(current) == wanted_state) {
+      ++counts.unchanged;
+    } else {
+      // A paused job stays paused; otherwise the schedule starts afresh from now.
+      wanted.next_run_time =
+          current.paused() ? std::nullopt : wanted.trigger->next_fire_time(std::nullopt, now);
+      store.update_job(wanted);
+      ++counts.changed;
+    }
+    owned.erase(existing);
+  }
+  for (const auto& [id, job] : owned) {
+    try {
+      store.remove_job(id);
+      ++counts.removed;
+    } catch (const JobNotFound&) {
+      // Removed by another process meanwhile.
+    }
+  }
+  return counts;
+}
+
+LogLevel parse_level(const std::string& text) {
+  if (text == "debug") return LogLevel::debug;
+  if (text == "info") return LogLevel::info;
+  if (text == "warning") return LogLevel::warning;
+  if (text == "error") return LogLevel::error;
+  throw InvalidArgument(
+      fmt::format("--log-level '{}': expected debug, info, warning or error", text));
+}
+
+Logger make_logger(const TimeZone& zone) {
+  auto mutex = std::make_shared<std::mutex>();
+  return [mutex, zone](LogLevel level, std::string_view message) {
+    static constexpr const char* names[] = {"DEBUG", "INFO", "WARNING", "ERROR"};
+    const std::string line =
+        fmt::format("{} sked run: {}: {}\n", human_time(SystemClock{}.now(), zone),
+                    names[static_cast<int>(level)], message);
+    std::lock_guard lock(*mutex);
+    std::cerr << line << std::flush;
+  };
+}
+
+void run_daemon(const RunArgs& args) {
+  const TimeZone zone = display_zone(args.store);
+  const Duration grace = parse_age(args.grace, "--grace");
+  const LogLevel level = parse_level(args.log_level);
+  const std::string owner = std::filesystem::absolute(args.crontab).lexically_normal().string();
+  const auto lines = parse_crontab_file(read_file(args.crontab), args.crontab);
+
+  // Signals are taken by sigwait on this thread; every thread started from here on inherits the
+  // mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Default dispositions, so that a signal ignored by whoever started this (a shell's `&` ignores
+  // SIGINT) still reaches sigwait; a closed stderr must not end the daemon.
+  std::signal(SIGTERM, SIG_DFL);
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGHUP, SIG_DFL);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  std::shared_ptr<SqliteJobStore> store;
+  try {
+    store = std::make_shared<SqliteJobStore>(args.store.db);
+  } catch (const StoreError& e) {
+    fail("run", e.what(), exit_bad_input);
+  }
+  const Logger logger = make_logger(zone);
+  const auto log = [&](LogLevel l, std::string_view message) {
+    if (l >= level) logger(l, message);
+  };
+  const auto report = [&](const SyncCounts& c, std::string_view what) {
+    log(LogLevel::info,
+        fmt::format("{} '{}' into '{}': {} added, {} changed, {} removed, {} unchanged", what,
+                    args.crontab, args.store.db, c.added, c.changed, c.removed, c.unchanged));
+  };
+  report(sync(*store, lines, owner, zone, log), "synced");
+
+  BackgroundScheduler scheduler{{.timezone = zone, .logger = logger, .log_level = level}};
+  register_shell_task(scheduler.tasks());
+  scheduler.add_jobstore(store);
+  scheduler.add_executor(std::make_shared<ThreadPoolExecutor>(args.workers));
+  scheduler.start();
+  log(LogLevel::info,
+      fmt::format("running (pid {}); SIGHUP reloads the crontab, SIGTERM stops", getpid()));
+
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      try {
+        const auto reloaded = parse_crontab_file(read_file(args.crontab), args.crontab);
+        report(sync(*store, reloaded, owner, zone, log), "reloaded");
+        scheduler.wakeup();
+      } catch (const std::exception& e) {
+        log(LogLevel::error,
+            fmt::format("reload failed, the jobs stay as they were: {}", e.what()));
+      }
+      continue;
+    }
+    log(LogLevel::info, fmt::format("{}: stopping; waiting up to {} for running commands",
+                                    sig == SIGINT ? "SIGINT" : "SIGTERM", human_duration(grace)));
+    break;
+  }
+  scheduler.pause();  // no new runs
+  const bool idle =
+      scheduler.wait_idle(std::chrono::duration_cast<std::chrono::milliseconds>(grace));
+  if (!idle) {
+    log(LogLevel::warning,
+        "commands still running after the grace period are stopped (SIGTERM, "
+        "then SIGKILL 5 s later) and recorded");
+  }
+  // Without waiting, running commands are asked to stop; the executor still joins them (and they
+  // are recorded) when it is destroyed.
+  scheduler.shutdown(idle);
+  log(LogLevel::info, "stopped");
+}
+
+}  // namespace
+
+void register_run(CLI::App& app) {
+  auto args = std::make_shared<RunArgs>();
+  auto* cmd =
+      app.add_subcommand("run", "Run a crontab file as a daemon, with history in a sked store");
+  cmd->add_option("--crontab", args->crontab, "The crontab-style file of jobs")
+      ->type_name("FILE")
+      ->required();
+  cmd->add_option("--grace", args->grace,
+                  "On SIGTERM/SIGINT, how long to wait for running commands (default: 30s)")
+      ->type_name("AGE");
+  cmd->add_option("--workers", args->workers, "Commands that may run at once (default: 10)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000}))
+      ->type_name("N");
+  cmd->add_option("--log-level", args->log_level,
+                  "debug, info (default: every run), warning or error; the log goes to stderr")
+      ->type_name("LEVEL");
+  add_store_options(*cmd, args->store, false);
+  cmd->footer(help_text(R"(
+Every line of the crontab file becomes a persisted job of the built-in `shell` task,
+run by /bin/sh -c with max_instances 1 (a run still going when the next fire time comes is
+recorded max_instances, not started twice), coalescing and a 60 s misfire grace time. A line is
+
+  [id=NAME] EXPRESSION COMMAND
+
+where EXPRESSION is 5 fields (min hour dom mon dow), 6 (seconds first), 7 (a year last) or an
+@nickname (@hourly, @daily, ...), read as `sked next` reads it, in --tz (default: the local zone).
+Blank lines and lines starting with # are skipped. Without id=NAME a job's id is `cron-` and 8
+hex digits of a hash of its expression and command: reordering lines keeps ids, editing a line
+makes it a new job. NAME is letters, digits and ._:-.
+
+The store (--db, created if missing) is synced with the file on start and on SIGHUP: new lines
+are added, changed lines updated (a paused job stays paused), and jobs this file added whose line
+is gone are removed. Jobs that an application or another file put in the same store are never
+touched. `sked jobs`, `sked pause`, `sked run-now` and the other commands work on it meanwhile.
+
+Each command gets SKED_JOB_ID and SKED_RUN_TIME (the scheduled time, ISO-8601 UTC) in its
+environment and stdin from /dev/null. Its exit status and the last 4 KiB of its stdout and
+stderr are recorded (`sked executions --id N`).
+
+Several `sked run` on one store (on one or several hosts) share the work: each fire time runs
+once. SIGHUP reloads the file (a file with errors is reported and the jobs stay as they were).
+SIGTERM or SIGINT stop starting runs, wait up to --grace for running commands, then stop those
+(SIGTERM, SIGKILL 5 s later), record them and exit 0.
+
+Exit status: 0 after a clean stop; 2 bad usage, a crontab error (reported as FILE:LINE:COLUMN)
+or a path that is not a sked store.
+
+Examples:
+  sked run --crontab /etc/sked/crontab --db /var/lib/sked/sked.sqlite3
+  sked run --crontab jobs.cron --tz Europe/Berlin --grace 2m
+
+A crontab file:
+  # every 5 minutes
+  */5 * * * *  /usr/local/bin/poll-feeds
+  id=backup  30 2 * * *  pg_dump app > /backup/app.sql
+  @hourly  find /tmp/cache -mmin +60 -delete
+  */10 * * * * *  echo "every 10 seconds, run for $SKED_RUN_TIME")"));
+  cmd->callback([args] { run_command("run", [&] { run_daemon(*args); }); });
+}
+
+}  // namespace sked::cli

@@ -1,0 +1,77 @@
+// The crontab-file reader of `sked run`: lines, ids, and errors with line and column.
+
+#include "cli/crontab_file.hpp"
+
+#include <catch2/catch.hpp>
+
+using sked::cli::CrontabError;
+using sked::cli::CrontabLine;
+using sked::cli::parse_crontab_file;
+
+TEST_CASE(
+    "a crontab file's comments and blank lines are skipped; 5, 6, 7 fields and nicknames read",
+    "[cli][crontab]") {
+  const auto lines = parse_crontab_file(
+      "# nightly\n"
+      "\n"
+      "   \t\n"
+      "id=backup 30 2 * * *   pg_dump app > /backup/app.sql  \n"
+      "*/10 * * * * *  echo  \"two  spaces\"\n"
+      "0 0 0 1 1 * 2099 echo far\r\n"
+      "@hourly find /tmp -delete\n",
+      "jobs.cron");
+  REQUIRE(lines.size() == 4);
+  CHECK(lines[0] == CrontabLine{"backup", "30 2 * * *", "pg_dump app > /backup/app.sql", 4});
+  CHECK(lines[1].expression == "*/10 * * * * *");
+  CHECK(lines[1].command == "echo  \"two  spaces\"");
+  CHECK(lines[1].line == 5);
+  CHECK(lines[2].expression == "0 0 0 1 1 * 2099");
+  CHECK(lines[2].command == "echo far");
+  CHECK(lines[3].expression == "@hourly");
+  CHECK(lines[3].command == "find /tmp -delete");
+}
+
+TEST_CASE("a derived id depends on the expression and command only, not on the line's place",
+          "[cli][crontab]") {
+  const auto a = parse_crontab_file("@daily echo a\n*/5 * * * * echo b\n", "f");
+  const auto b = parse_crontab_file("# moved\n*/5  *  * * *   echo b\n@daily echo a\n", "f");
+  CHECK(a.at(0).id == b.at(1).id);
+  CHECK(a.at(1).id == b.at(0).id);
+  CHECK(a.at(0).id != a.at(1).id);
+  CHECK(a.at(0).id.starts_with("cron-"));
+  CHECK(a.at(0).id.size() == 13);
+  CHECK(parse_crontab_file("@daily echo c\n", "f").at(0).id != a.at(0).id);
+}
+
+TEST_CASE("a bad crontab line is reported with the path, line and column", "[cli][crontab]") {
+  const auto error_of = [](std::string_view text) -> std::string {
+    try {
+      (void)parse_crontab_file(text, "jobs.cron");
+    } catch (const CrontabError& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  CHECK(error_of("# ok\n  0 61 * * * echo x\n") ==
+        "jobs.cron:2:5: hour: '61' is out of range 0-23 (at column 3 of '0 61 * * *')");
+  CHECK(error_of("* * * * *\n") ==
+        "jobs.cron:1:10: expected a cron expression (5, 6 or 7 fields, or an @nickname) and then a "
+        "command");
+  CHECK(error_of("@daily\n") == "jobs.cron:1:7: expected a command after the @nickname");
+  CHECK(error_of("@fortnightly echo x\n").starts_with("jobs.cron:1:1: "));
+  CHECK(error_of("id= @daily echo x\n") == "jobs.cron:1:1: 'id=' needs a name, such as id=backup");
+  CHECK(error_of("id=a/b @daily echo x\n") ==
+        "jobs.cron:1:5: '/' is not allowed in a job id (letters, digits and ._:- are)");
+  CHECK(error_of("id=a @daily echo x\nid=a @hourly echo y\n") ==
+        "jobs.cron:2:1: job id 'a' is used already on line 1");
+  CHECK(error_of("@daily echo x\n@daily echo x\n").find("(the same schedule and command twice)") !=
+        std::string::npos);
+  CHECK(error_of("SHELL=/bin/bash\n").starts_with("jobs.cron:1:"));
+  try {
+    (void)parse_crontab_file("\n\n 0 0 32 * * echo\n", "f");
+    FAIL("accepted");
+  } catch (const CrontabError& e) {
+    CHECK(e.line() == 3);
+    CHECK(e.column() == 6);
+  }
+}

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Drives `sked run --crontab`: bad files, a per-second job run by two daemons sharing one store
+# (each fire time runs once), run-now through a running daemon, SIGHUP reloads, SIGTERM with a
+# grace period. Waits by polling conditions with deadlines, never by sleeping for the scheduler.
+# Usage: run_test.sh path/to/sked
+source "$(dirname "$0")/common.sh"
+
+db="$dir/run.sqlite3"
+cron="$dir/jobs.cron"
+
+# A bad line: status 2, FILE:LINE:COLUMN, and no store is created.
+printf '# header\n\n*/5 * * * *  echo ok\n0 61 * * *  echo bad\n' >"$cron"
+check "a bad expression names the file, line and column" 2 "" \
+  "sked run: $cron:4:3: hour: '61' is out of range 0-23" -- run --crontab "$cron" --db "$db"
+expect "no store is created for a bad crontab" '[[ ! -e "$db" ]]'
+printf '* * * * *\n' >"$cron"
+check "a line without a command" 2 "" "$cron:1:10: expected a cron expression (5, 6 or 7 fields, or an @nickname) and then a command" \
+  -- run --crontab "$cron" --db "$db"
+printf 'id=a @daily echo 1\nid=a @hourly echo 2\n' >"$cron"
+check "a repeated id" 2 "" "$cron:2:1: job id 'a' is used already on line 1" -- run --crontab "$cron" --db "$db"
+printf 'id=b/c @daily echo 1\n' >"$cron"
+check "a bad id" 2 "" "$cron:1:5: '/' is not allowed in a job id" -- run --crontab "$cron" --db "$db"
+check "a missing crontab file" 2 "" "cannot read crontab file '$dir/none.cron'" -- run --crontab "$dir/none.cron" --db "$db"
+sqlite3 "$dir/other.sqlite3" "CREATE TABLE invoices (id INTEGER PRIMARY KEY)"
+printf 'id=x @daily echo 1\n' >"$cron"
+check "run refuses a database of another program" 2 "" "not a sked job store" -- run --crontab "$cron" --db "$dir/other.sqlite3"
+
+# An application's job in the same store: the daemon must never remove it.
+cat >"$cron" <<CRON
+# every second, with the seconds field
+id=tick  * * * * * *   echo "\$SKED_JOB_ID \$SKED_RUN_TIME" >>"$dir/runs.log"
+id=hello @yearly       echo hello-from-run-now
+CRON
+
+"$sked" run --crontab "$cron" --db "$db" 2>"$dir/a.err" &
+a=$!
+wait_for 20 '[[ -e "$db" ]] && [[ "$("$sked" jobs --db "$db" --json 2>/dev/null | jq length)" == 2 ]]'
+"$sked" run --crontab "$cron" --db "$db" 2>"$dir/b.err" &
+b=$!
+
+executed() { sqlite3 "$db" "SELECT count(*) FROM sked_job_execution WHERE job_id = 'tick' AND status = 'executed'"; }
+wait_for 20 '(( $(executed) >= 4 ))'
+
+check "run-now through the running daemons prints the record" 0 "*" "" -- run-now hello --db "$db" --json --timeout 20
+expect "run-now: executed once, with the command's output" \
+  '[[ "$(jq -r "[.status, .job_id, (.traceback | contains(\"hello-from-run-now\"))] | @tsv" <<<"$out")" == $'"'"'executed\thello\ttrue'"'"' ]]'
+expect "run-now ran once" '[[ "$(sqlite3 "$db" "SELECT count(*) FROM sked_job_execution WHERE job_id = '"'"'hello'"'"'")" == 1 ]]'
+
+# SIGHUP reloads the file: a new line is added, a removed line's job is removed.
+cat >"$cron" <<CRON
+id=tick  * * * * * *   echo "\$SKED_JOB_ID \$SKED_RUN_TIME" >>"$dir/runs.log"
+id=added 0 0 0 1 1 * 2099  echo added
+CRON
+kill -HUP "$a"
+wait_for 20 '[[ "$("$sked" jobs --db "$db" --json | jq -c "map(.id) | sort")" == "[\"added\",\"tick\"]" ]]'
+wait_for 20 'grep -q "reloaded .*: 1 added, 0 changed, 1 removed, 1 unchanged" "$dir/a.err"'
+
+# pause and resume reach the running daemons. A claim that commits after the pause cannot take
+# tick, and every claim before it ran at fire times before it: no run of tick is later than the
+# moment pause returned, however long the daemons keep going (two run-now are passes of theirs).
+check "pause while daemons run" 0 "paused job 'tick'" "" -- pause tick --db "$db"
+paused_at="$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)"
+check "run-now after the pause (1)" 0 "*" "" -- run-now added --db "$db" --timeout 20
+check "run-now after the pause (2)" 0 "*" "" -- run-now added --db "$db" --timeout 20
+expect "no run of a paused job" \
+  '[[ "$(sqlite3 "$db" "SELECT count(*) FROM sked_job_execution WHERE job_id = '"'"'tick'"'"' AND run_time > '"'"'$paused_at'"'"'")" == 0 ]]'
+check "resume while daemons run" 0 "*" "" -- resume tick --db "$db"
+before=$(executed)
+wait_for 20 '(( $(executed) >= before + 2 ))'
+kill -TERM "$a" "$b"
+wait_exit "$a" 20
+expect "the first daemon exits 0 on SIGTERM" '[[ $exit_status == 0 ]]'
+wait_exit "$b" 20
+expect "the second daemon exits 0 on SIGTERM" '[[ $exit_status == 0 ]]'
+
+# Every run wrote one line with its job id and scheduled time: no fire time ran twice, and every
+# executed record is one real run.
+runs=$(wc -l <"$dir/runs.log")
+expect "each fire time ran once across both daemons" '[[ -z "$(cut -d" " -f2 "$dir/runs.log" | sort | uniq -d)" ]]'
+expect "one executed record per run of the command" '[[ "$runs" == "$(executed)" ]]'
+expect "the commands saw SKED_JOB_ID and SKED_RUN_TIME (ISO-8601)" \
+  '[[ -z "$(grep -Ev "^tick [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$" "$dir/runs.log")" ]]'
+expect "nothing is left started after a clean stop" \
+  '[[ "$(sqlite3 "$db" "SELECT count(*) FROM sked_job_execution WHERE status IN ('"'"'started'"'"', '"'"'interrupted'"'"')")" == 0 ]]'
+
+# SIGINT (as SIGTERM) waits up to --grace for running commands, then stops and records them.
+slow_db="$dir/slow.sqlite3"
+printf 'id=slow * * * * * * sleep 30\nid=nap @yearly sleep 30\n' >"$dir/slow.cron"
+"$sked" run --crontab "$dir/slow.cron" --db "$slow_db" --grace 1s 2>"$dir/slow.err" &
+c=$!
+wait_for 20 '[[ -e "$slow_db" ]] && [[ "$(sqlite3 "$slow_db" "SELECT count(*) FROM sked_job_execution WHERE status = '"'"'started'"'"'" 2>/dev/null)" == 1 ]]'
+check "run-now of a run still going when --timeout passes prints it and exits 1" 1 "*" \
+  "sked run-now: job 'nap' is still running after 5.000s (execution" -- run-now nap --db "$slow_db" --timeout 5
+expect "the record printed is the started run" '[[ "$out" == *"status     started"* ]]'
+kill -INT "$c"
+wait_exit "$c" 20
+expect "the daemon with a running command exits 0 after the grace period (SIGINT)" '[[ $exit_status == 0 ]]'
+expect "SIGINT is logged" 'grep -q "SIGINT: stopping; waiting up to 1.000s" "$dir/slow.err"'
+expect "the stopped commands are recorded as errors" \
+  '[[ "$(sqlite3 "$slow_db" "SELECT count(*) FROM sked_job_execution WHERE status = '"'"'error'"'"'")" == 2 ]]'
+expect "and no run is left started" \
+  '[[ "$(sqlite3 "$slow_db" "SELECT count(*) FROM sked_job_execution WHERE status = '"'"'started'"'"'")" == 0 ]]'
+finish

@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# Drives the real `sked` binary against temporary stores: jobs, show, executions, pause, resume,
+# remove, run-now (without a scheduler), prune; --json shapes, exit statuses and bad input.
+# Usage: store_test.sh path/to/sked
+source "$(dirname "$0")/common.sh"
+
+db="$dir/store.sqlite3"
+cron="$dir/jobs.cron"
+cat >"$cron" <<'CRON'
+# jobs that never fire during the test
+id=far     0 0 0 1 1 * 2099   echo far
+id=farther 0 0 0 1 1 * 2100   echo farther
+0 0 0 1 1 * 2101   echo derived
+CRON
+
+# The store is made as a user makes one: `sked run` syncs the file into it, then stops.
+"$sked" run --crontab "$cron" --db "$db" --log-level error 2>"$dir/run.err" &
+daemon=$!
+wait_for 20 '[[ "$("$sked" jobs --db "$db" --json 2>/dev/null | jq length)" == 3 ]]'
+kill -TERM "$daemon"
+wait_exit "$daemon" 20
+expect "sked run exits 0 after SIGTERM" '[[ $exit_status == 0 ]]'
+
+derived="$("$sked" jobs --db "$db" --json | jq -r '.[] | select(.args.command == "echo derived") | .id')"
+expect "a line without id= gets a derived id" '[[ "$derived" =~ ^cron-[0-9a-f]{8}$ ]]'
+
+# History with fixed times, written as another program would.
+sqlite3 "$db" "INSERT INTO sked_job_execution (job_id, status, run_time, duration, finished, exception, traceback) VALUES
+  ('far', 'executed', '2020-01-01T09:00:00.000000Z', 1.234, '2020-01-01T09:00:01.234000Z', '', '--- stdout ---
+far
+'),
+  ('far', 'error', '2020-01-02T09:00:00.000000Z', 0.5, '2020-01-02T09:00:00.500000Z',
+   'sked::CommandFailed: exited with status 3 (command: echo far)', '--- stderr ---
+boom
+'),
+  ('farther', 'started', '2020-01-03T09:00:00.000000Z', NULL, NULL, '', '');"
+
+check "jobs: an aligned table, times in --tz" 0 \
+"ID             NAME          TASK   TRIGGER                   NEXT RUN                   STATE      LAST STATUS
+far            echo far      shell  cron['0 0 0 1 1 * 2099']  2099-01-01 01:00:00+01:00  scheduled  error
+farther        echo farther  shell  cron['0 0 0 1 1 * 2100']  2100-01-01 01:00:00+01:00  scheduled  started
+$derived  echo derived  shell  cron['0 0 0 1 1 * 2101']  2101-01-01 01:00:00+01:00  scheduled  -" "" \
+  -- jobs --db "$db" --tz Europe/Berlin
+
+check "jobs --json" 0 "*" "" -- jobs --db "$db" --json
+expect "jobs --json: stable fields" \
+  '[[ "$(jq -c ".[0] | keys" <<<"$out")" == "[\"args\",\"coalesce\",\"executor\",\"id\",\"last_run_time\",\"last_status\",\"max_instances\",\"misfire_grace_time\",\"name\",\"next_run_time\",\"state\",\"task\",\"trigger\",\"trigger_json\"]" ]]'
+expect "jobs --json: values" \
+  '[[ "$(jq -c ".[0] | [.id, .next_run_time, .state, .last_status, .max_instances, .task]" <<<"$out")" == "[\"far\",\"2099-01-01T00:00:00.000000Z\",\"scheduled\",\"error\",1,\"shell\"]" ]]'
+
+check "show: the job, its next 5 fire times and its executions" 0 \
+"id              far
+name            echo far
+task            shell
+args            {\"command\":\"echo far\",\"crontab\":\"$cron\"}
+trigger         cron['0 0 0 1 1 * 2099']
+state           scheduled
+executor        default
+max instances   1
+coalesce        yes
+misfire grace   60.000s
+
+next fire times:
+  2099-01-01 00:00:00Z
+
+last 10 executions:
+ID  STATUS    RUN TIME              DURATION  EXCEPTION
+2   error     2020-01-02 09:00:00Z  0.500s    sked::CommandFailed: exited with status 3 (command: echo far)
+1   executed  2020-01-01 09:00:00Z  1.234s" "" -- show far --db "$db" --tz UTC
+
+check "show --json" 0 "*" "" -- show far --db "$db" --json
+expect "show --json: fire times and executions" \
+  '[[ "$(jq -c "[.id, .next_fire_times, (.executions | map(.id)), .timeout]" <<<"$out")" == "[\"far\",[\"2099-01-01T00:00:00.000000Z\"],[2,1],null]" ]]'
+check "show: an unknown job exits 1 naming it and the store" 1 "" \
+  "sked show: no job with the id 'nope' was found in job store '$db'" -- show nope --db "$db"
+
+check "executions: newest first, with durations and exceptions" 0 \
+"ID  JOB      STATUS    RUN TIME              DURATION  EXCEPTION
+3   farther  started   2020-01-03 09:00:00Z  -
+2   far      error     2020-01-02 09:00:00Z  0.500s    sked::CommandFailed: exited with status 3 (command: echo far)
+1   far      executed  2020-01-01 09:00:00Z  1.234s" "" -- executions --db "$db" --tz UTC
+check "executions --job --status --limit" 0 \
+"ID  JOB  STATUS    RUN TIME              DURATION  EXCEPTION
+1   far  executed  2020-01-01 09:00:00Z  1.234s" "" -- executions --db "$db" --tz UTC --job far --status executed --limit 1
+check "executions --since a wall time in --tz" 0 "*" "" -- executions --db "$db" --tz Asia/Tokyo --since 2020-01-02T18:00:00 --json
+expect "executions --since: only later runs" '[[ "$(jq -c "map(.id)" <<<"$out")" == "[3,2]" ]]'
+check "executions --since an age" 0 "[]" "" -- executions --db "$db" --since 1d --json
+check "executions --json" 0 "*" "" -- executions --db "$db" --json --limit 1 --job far
+expect "executions --json: stable fields" \
+  '[[ "$(jq -c ".[0]" <<<"$out")" == "{\"duration\":0.5,\"exception\":\"sked::CommandFailed: exited with status 3 (command: echo far)\",\"finished\":\"2020-01-02T09:00:00.500000Z\",\"id\":2,\"job_id\":\"far\",\"run_time\":\"2020-01-02T09:00:00.000000Z\",\"status\":\"error\"}" ]]'
+check "executions --id: one record with its output tail" 0 \
+"execution  2
+job        far
+status     error
+run time   2020-01-02 09:00:00Z
+finished   2020-01-02 09:00:00Z
+duration   0.500s
+exception  sked::CommandFailed: exited with status 3 (command: echo far)
+output / traceback:
+--- stderr ---
+boom" "" -- executions --db "$db" --tz UTC --id 2
+check "executions --id --json adds the traceback" 0 "*" "" -- executions --db "$db" --id 1 --json
+expect "executions --id --json" '[[ "$(jq -r .traceback <<<"$out")" == $'"'"'--- stdout ---\nfar'"'"' ]]'
+check "executions --id of no record exits 1" 1 "" "no execution with the id 999 was found in job store '$db'" \
+  -- executions --db "$db" --id 999
+check "executions --status must be a status" 2 "" "--status 'done': expected started, executed" \
+  -- executions --db "$db" --status done
+check "executions --since must be an age or a time" 2 "" "--since 'yesterday': expected an age" \
+  -- executions --db "$db" --since yesterday
+
+check "pause" 0 "paused job 'far'" "" -- pause far --db "$db"
+check "pause again changes nothing" 0 "job 'far' is already paused" "" -- pause far --db "$db"
+check "a paused job is listed paused" 0 "*" "" -- jobs --db "$db" --json
+expect "paused: state and no next run" \
+  '[[ "$(jq -c ".[] | select(.id == \"far\") | [.state, .next_run_time]" <<<"$out")" == "[\"paused\",null]" ]]'
+check "resume" 0 "resumed job 'far'; next run 2099-01-01 00:00:00Z" "" -- resume far --db "$db" --tz UTC
+check "resume a scheduled job changes nothing" 0 "job 'far' is not paused (next run 2099-01-01 00:00:00Z)" "" \
+  -- resume far --db "$db" --tz UTC
+check "pause an unknown job exits 1" 1 "" "sked pause: no job with the id 'nope' was found in job store '$db'" \
+  -- pause nope --db "$db"
+check "resume an unknown job exits 1" 1 "" "no job with the id 'nope'" -- resume nope --db "$db"
+
+check "run-now with no scheduler running gives up, withdraws the request and exits 1" 1 "" \
+  "sked run-now: no scheduler picked up job 'far' within 0.300s" -- run-now far --db "$db" --timeout 0.3
+expect "the request was withdrawn" '[[ "$(sqlite3 "$db" "SELECT count(*) FROM sked_run_request")" == 0 ]]'
+check "run-now of an unknown job exits 1" 1 "" "no job with the id 'nope'" -- run-now nope --db "$db"
+check "run-now with a bad --timeout exits 2" 2 "" "--timeout 'soon'" -- run-now far --db "$db" --timeout soon
+
+check "remove" 0 "removed job '$derived'" "" -- remove "$derived" --db "$db"
+check "remove again exits 1" 1 "" "no job with the id '$derived'" -- remove "$derived" --db "$db"
+
+check "prune deletes old records, never running ones" 0 "*" "" -- prune --older-than 30d --db "$db" --tz UTC
+expect "prune says how many" '[[ "$out" == "deleted 2 execution records with a run time before "*Z ]]'
+check "prune --json" 0 "*" "" -- prune --older-than 1h30m --db "$db" --json
+expect "prune --json: fields" '[[ "$(jq -c "[.deleted, (.cutoff | test(\"Z$\"))]" <<<"$out")" == "[0,true]" ]]'
+expect "the started record stays" '[[ "$(sqlite3 "$db" "SELECT id FROM sked_job_execution")" == 3 ]]'
+check "prune with a bad age exits 2" 2 "" \
+  "sked prune: --older-than '30x': expected an age such as 30d, 12h, 90s or 1h30m" -- prune --older-than 30x --db "$db"
+check "prune needs --older-than" 2 "" "--older-than is required" -- prune --db "$db"
+
+# Stores that are not there, not sked's, or too new: status 2, nothing created or changed.
+missing="$dir/missing.sqlite3"
+for cmd in "jobs" "show far" "executions" "pause far" "resume far" "remove far" "run-now far" "prune --older-than 1d"; do
+  # shellcheck disable=SC2086
+  check "$cmd: a missing store is an error and is not created" 2 "" "job store '$missing': does not exist" \
+    -- $cmd --db "$missing"
+  expect "$cmd: nothing created" '[[ ! -e "$missing" ]]'
+done
+other="$dir/other.sqlite3"
+sqlite3 "$other" "CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)"
+check "a database of another program is refused" 2 "" "job store '$other': is an SQLite database of another program, not a sked job store" \
+  -- jobs --db "$other"
+check "... also by a command that writes" 2 "" "not a sked job store" -- pause far --db "$other"
+newer="$dir/newer.sqlite3"
+sqlite3 "$newer" "CREATE TABLE sked_job (id TEXT PRIMARY KEY); PRAGMA application_id = 1936418148; PRAGMA user_version = 99;"
+check "a store of a newer sked is refused" 2 "" "was written by a newer sked (schema version 99" -- executions --db "$newer"
+older="$dir/older.sqlite3"
+sqlite3 "$older" "CREATE TABLE sked_job (id TEXT PRIMARY KEY); PRAGMA application_id = 1936418148; PRAGMA user_version = 2;"
+before="$(sha256sum <"$older")"
+check "an older store is not migrated by the tool" 2 "" "has schema version 2, older than this sked's 3" -- pause far --db "$older"
+expect "the older store is unchanged" '[[ "$(sha256sum <"$older")" == "$before" ]]'
+printf 'not a database at all, just text that is long enough to have a header\n%.0s' {1..20} >"$dir/text.sqlite3"
+check "a file that is not SQLite is refused" 2 "" "is not an SQLite database" -- jobs --db "$dir/text.sqlite3"
+
+# A store the user may read but not write (root writes anyway, so only checked as another user).
+if [[ "$(id -u)" != 0 ]]; then
+  cp "$db" "$dir/ro.sqlite3" && chmod 444 "$dir/ro.sqlite3"
+  check "a read-only store can be listed" 0 "*" "" -- jobs --db "$dir/ro.sqlite3"
+  check "a read-only store cannot be changed: status 1 naming it" 1 "" "job store '$dir/ro.sqlite3'" \
+    -- pause far --db "$dir/ro.sqlite3"
+fi
+
+# Help and version.
+check "--version" 0 "*" "" -- --version
+expect "--version prints the version" '[[ "$out" =~ ^sked\ [0-9]+\.[0-9]+\.[0-9]+$ ]]'
+check "help lists every command" 0 "*" "" -- help
+for cmd in next jobs show executions pause resume remove run-now prune run; do
+  expect "help lists $cmd" '[[ "$out" == *"  $cmd "* ]]'
+done
+for cmd in jobs show executions pause resume remove run-now prune run; do
+  check "$cmd --help has examples" 0 "*" "" -- "$cmd" --help
+  expect "$cmd --help: Examples" '[[ "$out" == *"Example"* && "$out" == *"Exit status"* ]]'
+done
+check "help COMMAND" 0 "*" "" -- help run-now
+expect "help run-now explains it" '[[ "$out" == *"sked run-now nightly-backup"* ]]'
+check "help of an unknown command exits 2" 2 "" "there is no command 'frobnicate'" -- help frobnicate
+check "an unknown command exits 2" 2 "" "frobnicate" -- frobnicate
+finish
