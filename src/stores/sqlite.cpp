@@ -187,6 +187,14 @@ class SqliteJobStore::Impl {
 
   // Reads a job row; on a row that cannot be read, returns nullptr and adds a report (once per id
   // and job_state) to `warnings`.
+  // The job's runs recorded started by any process (what max_instances counts).
+  int running_instances(const std::string& job_id) {
+    Use s{statement("SELECT count(*) FROM sked_job_execution WHERE job_id = ?1 AND status = 'started'")};
+    s->bind(1, job_id);
+    s->executeStep();
+    return s->getColumn(0).getInt();
+  }
+
   std::shared_ptr<Job> read_job(const std::string& id, const std::optional<std::string>& next,
                                 const std::string& state, std::vector<std::string>& warnings) const;
   // Like read_job, but throws SerializationError naming the job and the path.
@@ -501,14 +509,7 @@ std::vector<ClaimedJob> SqliteJobStore::Impl::claim(TimePoint now, std::size_t l
       const std::shared_ptr<Job> job = read_job(id, next, state, warnings);
       if (!job || (runnable && !runnable(*job))) continue;
 
-      int running = 0;
-      {
-        Use s{statement(
-            "SELECT count(*) FROM sked_job_execution WHERE job_id = ?1 AND status = 'started'")};
-        s->bind(1, id);
-        s->executeStep();
-        running = s->getColumn(0).getInt();
-      }
+      const int running = running_instances(id);
       FirePlan plan;
       try {
         plan = plan_fire(*job, now, running);
@@ -589,14 +590,7 @@ void SqliteJobStore::Impl::claim_requests(const std::string& now_text, TimePoint
                                      path_, id, requested_text));
       continue;
     }
-    int running = 0;
-    {
-      Use s{statement(
-          "SELECT count(*) FROM sked_job_execution WHERE job_id = ?1 AND status = 'started'")};
-      s->bind(1, id);
-      s->executeStep();
-      running = s->getColumn(0).getInt();
-    }
+    const int running = running_instances(id);
     Execution e = plan_requested_run(*job, *requested, now, running);
     Use s{statement("INSERT INTO sked_job_execution (job_id, status, run_time, scheduler_id) "
                     "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (job_id, run_time) DO NOTHING")};

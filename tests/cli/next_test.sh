@@ -1,36 +1,7 @@
 #!/usr/bin/env bash
 # Drives the real `sked next` binary: its output, its exit status and what goes to stderr.
 # Usage: next_test.sh path/to/sked
-set -uo pipefail
-sked="$1"
-failures=0
-
-# check NAME EXPECTED_STATUS EXPECTED_STDOUT STDERR_PATTERN -- ARGS...
-check() {
-  local name="$1" want_status="$2" want_out="$3" err_pattern="$4"
-  shift 5
-  local out err status err_file
-  err_file="$(mktemp)"
-  out="$("$sked" "$@" 2>"$err_file")"
-  status=$?
-  err="$(cat "$err_file")"
-  rm -f "$err_file"
-  if [[ "$status" != "$want_status" ]]; then
-    echo "FAIL $name: exit status $status, expected $want_status (stderr: $err)"
-    failures=$((failures + 1))
-  elif [[ "$out" != "$want_out" ]]; then
-    echo "FAIL $name: stdout was"; echo "$out"; echo "expected"; echo "$want_out"
-    failures=$((failures + 1))
-  elif [[ -n "$err_pattern" && "$err" != *"$err_pattern"* ]]; then
-    echo "FAIL $name: stderr '$err' does not contain '$err_pattern'"
-    failures=$((failures + 1))
-  elif [[ -z "$err_pattern" && -n "$err" ]]; then
-    echo "FAIL $name: unexpected stderr '$err'"
-    failures=$((failures + 1))
-  else
-    echo "ok   $name"
-  fi
-}
+source "$(dirname "$0")/common.sh"
 
 check "spring-forward gap fires at the end of the gap" 0 \
 "2026-03-28T02:30:00+01:00
@@ -98,7 +69,4 @@ else
   echo "FAIL defaults: '$out'"; failures=$((failures + 1))
 fi
 
-if ((failures > 0)); then
-  echo "$failures failure(s)"
-  exit 1
-fi
+finish
