@@ -564,7 +564,10 @@ std::optional<TimePoint> Scheduler::process_jobs() {
     return false;
   };
   if (const auto retry = submit_due_retries(now)) sooner(*retry);
-  for (const auto& [alias, store] : stores_snapshot()) {
+  for (const auto& entry : stores_snapshot()) {
+    // Named references, not a structured binding: clang before 16 cannot capture those in lambdas.
+    const std::string& alias = entry.first;
+    const std::shared_ptr<JobStore>& store = entry.second;
     bool failed = false;
     unknown.clear();
     // The first claim is small so that the first runs of a burst start while the rest is claimed

@@ -4,6 +4,8 @@
 #include <sked/triggers/date.hpp>
 #include <sked/triggers/interval.hpp>
 
+#include "detail/json_integer.hpp"
+
 #include <fmt/format.h>
 
 #include <map>
@@ -97,7 +99,12 @@ Job job_from_state_json(std::string id, std::optional<TimePoint> next_run_time, 
     return SerializationError(fmt::format("job '{}': {}", job_id, why));
   };
   if (!state.is_object()) throw fail("job_state is not a JSON object");
-  const int version = state.value("version", 0);
+  int version = 0;
+  try {
+    version = detail::json_integer_or(state, "version", 0);
+  } catch (const nlohmann::json::exception& e) {
+    throw fail(e.what());
+  }
   if (version < 1 || version > job_state_version) {
     throw fail(fmt::format("job_state version {} is not one this sked reads (1 to {})", version,
                            job_state_version));
@@ -110,16 +117,16 @@ Job job_from_state_json(std::string id, std::optional<TimePoint> next_run_time, 
     job.task = state.at("task").get<std::string>();
     job.args = state.value("args", nlohmann::json::object());
     job.executor = state.value("executor", std::string{"default"});
-    job.misfire_grace_time = Duration{state.at("misfire_grace_time_us").get<std::int64_t>()};
+    job.misfire_grace_time = Duration{detail::json_integer<std::int64_t>(state, "misfire_grace_time_us")};
     job.coalesce = state.at("coalesce").get<bool>();
-    job.max_instances = state.at("max_instances").get<int>();
-    if (state.contains("timeout_us")) job.timeout = Duration{state["timeout_us"].get<std::int64_t>()};
+    job.max_instances = detail::json_integer<int>(state, "max_instances");
+    if (state.contains("timeout_us")) job.timeout = Duration{detail::json_integer<std::int64_t>(state, "timeout_us")};
     if (state.contains("retry")) {
       const auto& r = state["retry"];
-      job.retry.max_attempts = r.at("max_attempts").get<int>();
-      job.retry.backoff = Duration{r.at("backoff_us").get<std::int64_t>()};
+      job.retry.max_attempts = detail::json_integer<int>(r, "max_attempts");
+      job.retry.backoff = Duration{detail::json_integer<std::int64_t>(r, "backoff_us")};
       job.retry.multiplier = r.at("multiplier").get<double>();
-      job.retry.max_backoff = Duration{r.at("max_backoff_us").get<std::int64_t>()};
+      job.retry.max_backoff = Duration{detail::json_integer<std::int64_t>(r, "max_backoff_us")};
     }
   } catch (const nlohmann::json::exception& e) {
     throw fail(e.what());

@@ -66,3 +66,34 @@ TEST_CASE("custom trigger types can be registered for reading", "[serialization]
   const auto t = sked::trigger_from_json({{"type", "every_hour"}});
   CHECK(dynamic_cast<const sked::IntervalTrigger&>(*t).interval() == 1h);
 }
+
+TEST_CASE("numbers that do not fit their field are refused, naming the field", "[serialization][errors]") {
+  // Found by tests/fuzz/job_state_fuzz.cpp: a float too large for the field was converted with a plain
+  // cast (undefined behaviour) instead of being refused.
+  nlohmann::json state = sked::job_state_to_json([] {
+    sked::Job job;
+    job.id = "j";
+    job.name = "j";
+    job.task = "t";
+    job.trigger = std::make_shared<sked::IntervalTrigger>(sked::IntervalTrigger{std::chrono::seconds{5}});
+    return job;
+  }());
+  const auto now = sked::parse_time("2026-01-01T00:00:00Z");
+  auto with = [&](const char* field, nlohmann::json value) {
+    auto s = state;
+    s[field] = std::move(value);
+    return s;
+  };
+  CHECK_THROWS_WITH(sked::job_from_state_json("j", now, with("max_instances", 1e12)),
+                    Catch::Contains("job 'j'") && Catch::Contains("'max_instances' must be an integer"));
+  CHECK_THROWS_WITH(sked::job_from_state_json("j", now, with("misfire_grace_time_us", 5.0e19)),
+                    Catch::Contains("'misfire_grace_time_us' must be an integer"));
+  CHECK_THROWS_AS(sked::job_from_state_json("j", now, with("version", 1.5)), sked::SerializationError);
+  auto trigger = state["trigger"];
+  trigger["jitter_us"] = 1;
+  trigger["jitter_seed"] = 50548973288877169344.0;
+  CHECK_THROWS_WITH(sked::trigger_from_json(trigger), Catch::Contains("'jitter_seed' must be an integer"));
+  trigger["jitter_seed"] = 7;
+  trigger["interval_us"] = -1e30;
+  CHECK_THROWS_WITH(sked::trigger_from_json(trigger), Catch::Contains("'interval_us' must be an integer"));
+}

@@ -34,7 +34,8 @@ class Trigger {
 
   /// Fills in what the trigger left to the scheduler when a job is added: the scheduler's time zone for
   /// a trigger that names none, and "now" for a start that was left open. Returns the completed trigger,
-  /// or nullptr when nothing needed filling in.
+  /// or nullptr when nothing needed filling in. Throws `InvalidArgument` when the completed trigger would
+  /// contradict itself (an interval whose end_date precedes its first fire time).
   [[nodiscard]] virtual std::shared_ptr<const Trigger> bind(TimePoint now,
                                                             const TimeZone& default_zone) const {
     (void)now;

@@ -4,6 +4,8 @@
 
 #include <sked/time.hpp>
 
+#include "detail/json_integer.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -31,8 +33,8 @@ void read_window(const nlohmann::json& j, Options& o) {
   if (j.contains("start_date")) o.start_date = parse_time(j.at("start_date").template get<std::string>());
   if (j.contains("end_date")) o.end_date = parse_time(j.at("end_date").template get<std::string>());
   if (j.contains("timezone")) o.timezone = TimeZone::locate(j.at("timezone").template get<std::string>());
-  o.jitter = Duration{j.value("jitter_us", std::int64_t{0})};
-  o.jitter_seed = j.value("jitter_seed", std::uint64_t{0});
+  o.jitter = Duration{json_integer_or(j, "jitter_us", std::int64_t{0})};
+  o.jitter_seed = json_integer_or(j, "jitter_seed", std::uint64_t{0});
 }
 
 }  // namespace sked::detail

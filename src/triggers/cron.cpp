@@ -4,6 +4,7 @@
 #include "detail/cron_parser.hpp"
 #include "detail/cron_schedule.hpp"
 #include "detail/jitter.hpp"
+#include "detail/json_integer.hpp"
 #include "detail/trigger_window.hpp"
 
 #include <fmt/format.h>
@@ -229,7 +230,7 @@ nlohmann::json CronTrigger::to_json() const {
 
 CronTrigger CronTrigger::from_json(const nlohmann::json& j) {
   try {
-    const int version = j.value("version", 0);
+    const int version = detail::json_integer_or(j, "version", 0);
     if (version != 1) {
       throw SerializationError(
           fmt::format("cron trigger: version {} is not one this sked reads (1)", version));

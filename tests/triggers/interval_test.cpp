@@ -113,3 +113,19 @@ TEST_CASE("an interval trigger round-trips through JSON", "[triggers][interval][
   const auto hand_written = sked::trigger_from_json({{"type", "interval"}, {"version", 1}, {"minutes", 5}});
   CHECK(dynamic_cast<const IntervalTrigger&>(*hand_written).interval() == 5min);
 }
+
+TEST_CASE("an end date before the first fire time is refused when the trigger is bound, so no store holds "
+          "a trigger it cannot read back",
+          "[triggers][interval][errors]") {
+  // Found by tests/fuzz/interval_fuzz.cpp: without the check, bind() made {start 2026-10-25, end
+  // 2026-01-02}, whose JSON trigger_from_json refuses; a paused job added with it was unreadable.
+  const IntervalTrigger trigger{1h, {.end_date = parse_time("2026-01-02T00:00:00Z")}};
+  const auto now = parse_time("2026-10-25T00:30:00Z");
+  CHECK_THROWS_WITH(trigger.bind(now, sked::TimeZone::utc()),
+                    Catch::Contains("end_date 2026-01-02T00:00:00Z is before its first fire time"));
+  // A start left open but an end still ahead binds, and its JSON reads back.
+  const IntervalTrigger later{1h, {.end_date = parse_time("2027-01-01T00:00:00Z")}};
+  const auto bound = later.bind(now, sked::TimeZone::utc());
+  REQUIRE(bound);
+  CHECK(sked::trigger_from_json(bound->to_json())->to_json() == bound->to_json());
+}
