@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Installs the Debian packages sked builds against. Idempotent: does nothing when they are all present.
+# Installs the Debian packages sked builds against, plus any named as arguments (scripts/ci.sh adds the
+# fuzzers' clang). Idempotent: does nothing when they are all present.
 set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config tzdata
   libhowardhinnant-date-dev libfmt-dev libsqlite3-dev libsqlitecpp-dev
   catch2 nlohmann-json3-dev libcli11-dev libbenchmark-dev sqlite3
+  "$@"
 )
 
 missing=()

@@ -37,9 +37,6 @@ using SteadyClock = std::chrono::steady_clock;
 
 // How long a command gets between SIGTERM and SIGKILL.
 constexpr auto kill_grace = std::chrono::seconds{5};
-// Commands longer than this are cut in messages (the full text is in the job's args).
-constexpr std::size_t command_in_message = 200;
-
 struct ShellArgs {
   std::string command{};
   std::string cwd{};
@@ -160,15 +157,10 @@ class SpawnSetup {
   posix_spawn_file_actions_t actions_{};
 };
 
-std::string short_command(const std::string& command) {
-  if (command.size() <= command_in_message) return command;
-  return command.substr(0, command_in_message) + "...";
-}
-
 }  // namespace
 
 CommandFailed::CommandFailed(std::string command, const std::string& problem)
-    : Error(fmt::format("{} (command: {})", problem, short_command(command))), command_(std::move(command)) {}
+    : Error(problem), command_(std::move(command)) {}
 
 void shell_task(const JobContext& context) {
   ShellArgs args = parse_args(context);

@@ -54,10 +54,10 @@ TEST_CASE("a shell command that succeeds keeps its output", "[tasks][shell]") {
 TEST_CASE("a shell command that exits non-zero is an error with its status", "[tasks][shell]") {
   const auto outcome = run_shell({{"command", "echo 'half done'; exit 3"}});
   CHECK(outcome.status == ExecutionStatus::error);
-  CHECK(outcome.exception == "sked::CommandFailed: exited with status 3 (command: echo 'half done'; exit 3)");
+  CHECK(outcome.exception == "sked::CommandFailed: exited with status 3");
   CHECK(outcome.traceback == "--- stdout ---\nhalf done\n");
   const auto killed = run_shell({{"command", "kill -9 $$"}});
-  CHECK(killed.exception == "sked::CommandFailed: killed by signal 9 (SIGKILL) (command: kill -9 $$)");
+  CHECK(killed.exception == "sked::CommandFailed: killed by signal 9 (SIGKILL)");
   CHECK(sked::test::children_of().empty());
 }
 
@@ -105,7 +105,7 @@ TEST_CASE("a shell command past its own timeout is killed and recorded", "[tasks
   // The timeout is real time (the command is a real process): this test takes 200 ms.
   const auto outcome = run_shell({{"command", "echo $$; exec sleep 60"}, {"timeout", 0.2}});
   CHECK(outcome.status == ExecutionStatus::error);
-  CHECK(outcome.exception == "sked::CommandFailed: timed out after 0.200s (command: echo $$; exec sleep 60)");
+  CHECK(outcome.exception == "sked::CommandFailed: timed out after 0.200s");
   const pid_t command = std::stoi(outcome.traceback.substr(outcome.traceback.find('\n') + 1));
   CHECK(sked::test::process_gone(command));
   CHECK(sked::test::children_of().empty());
@@ -126,8 +126,7 @@ TEST_CASE("a stop request kills the command and its whole pipeline", "[tasks][sh
   const auto outcome = run_shell(
       {{"command", "sleep 60 | sleep 61 & echo \"$$ $(jobs -p)\" > " + fifo + "; wait"}}, stop.get_token());
   requester.join();
-  CHECK(outcome.exception == "sked::CommandFailed: stopped before it finished (command: sleep 60 | sleep 61 & echo "
-                             "\"$$ $(jobs -p)\" > " + fifo + "; wait)");
+  CHECK(outcome.exception == "sked::CommandFailed: stopped before it finished");
   std::istringstream in(pids);
   std::vector<pid_t> started;
   for (pid_t pid = 0; in >> pid;) started.push_back(pid);

@@ -11,7 +11,8 @@
 namespace sked {
 
 /// A command that did not succeed: it exited with a non-zero status, was killed by a signal, ran past
-/// its timeout or was stopped. `what()` reads `exited with status 3 (command: make backup)`.
+/// its timeout or was stopped. `what()` reads `exited with status 3`; it leaves the command out, since
+/// the scheduler logs failures at error level and a command line may hold secrets (the job has it).
 class CommandFailed : public Error {
  public:
   CommandFailed(std::string command, const std::string& problem);
