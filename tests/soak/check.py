@@ -13,9 +13,11 @@ Violations (any makes the exit status 1, and each is described on stderr):
   record says executed although no task logged it;
 - unexpected: an execution record or a task run for a fire time the job did not have (off its interval
   grid, or while paused or removed), or a task run with no execution record;
-- missed / max_instances records outside a kill window (a run claimed late or blocked by a run of the
-  killed scheduler that was not yet recorded interrupted), error records, runs still `started` that
-  are not in the last seconds;
+- interrupted records outside a kill window (only scheduler B is ever killed);
+- missed records outside a kill window (misfire_grace_time is 30 s and scheduler A is always up, so
+  even there a missed run is unlikely); max_instances records whose job's previous fire time was neither
+  interrupted nor still running (finished less than MAX_INSTANCES_SLACK before, the time its completion
+  may take to commit); error records; runs still `started` that are not in the last seconds;
 - vanished: a job the mutator did not remove is not in sked_job (or one it removed is back, or a
   paused job is scheduled or the other way round);
 - rss: scheduler A grew by more than 50% + 10 MiB between the first sample after warm-up and the last;
@@ -24,7 +26,7 @@ Violations (any makes the exit status 1, and each is described on stderr):
 Margins: fire times within MARGIN of an add, pause, resume or remove of their job are not checked
 (the event's time is taken after the store call returned), nor those before scheduler A started plus
 MARGIN or after it was asked to stop minus MARGIN. Scheduler A runs for the whole soak, so every fire
-time in the window had a scheduler up. A kill window is [kill, kill + KILL_WINDOW].
+time in the window had a scheduler up. A kill window is [kill - KILL_WINDOW_BEFORE, kill + KILL_WINDOW].
 """
 
 import calendar
@@ -36,6 +38,8 @@ import time
 
 MARGIN = 2_000_000
 KILL_WINDOW = 15_000_000
+KILL_WINDOW_BEFORE = 5_000_000  # runs claimed by the killed scheduler are at most this late
+MAX_INSTANCES_SLACK = 1_000_000
 US = 1_000_000
 
 
@@ -137,25 +141,41 @@ def main():
         report("too few kills", f"{len(kills)} kills")
 
     def in_kill_window(t):
-        return any(k <= t <= k + KILL_WINDOW for k in kills)
+        return any(k - KILL_WINDOW_BEFORE <= t <= k + KILL_WINDOW for k in kills)
 
     # The execution records.
     db = sqlite3.connect(f"file:{os.path.join(directory, 'soak.sqlite3')}?mode=ro", uri=True)
-    records = {}
+    records, finished = {}, {}
     statuses = collections.Counter()
-    for job_id, run_time, status in db.execute("SELECT job_id, run_time, status FROM sked_job_execution"):
+    rows = list(db.execute("SELECT job_id, run_time, status, finished FROM sked_job_execution"))
+    for job_id, run_time, status, end in rows:
         key = (job_id, parse_db_time(run_time))
         if key in records:
             report("duplicate", f"{job_id} {run_time} recorded twice")
         records[key] = status
+        finished[key] = parse_db_time(end) if end else None
+    for job_id, run_time, status, _ in rows:
+        key = (job_id, parse_db_time(run_time))
         statuses[status] += 1
         job = jobs.get(job_id)
         if job is None or not job.on_grid(key[1]):
             report("unexpected", f"record {job_id} {run_time} {status}: not a fire time of the job")
         elif not job.scheduled_at(key[1]) and not job.near_event(key[1]):
             report("unexpected", f"record {job_id} {run_time} {status}: job paused or removed then")
-        if status in ("missed", "max_instances") and not in_kill_window(key[1]):
-            report(status, f"{job_id} {run_time} outside a kill window")
+        if status == "missed" and not in_kill_window(key[1]):
+            report("missed outside a kill window", f"{job_id} {run_time}")
+        elif status == "max_instances" and job is not None:
+            previous = (job_id, key[1] - job.interval)
+            while records.get(previous) == "max_instances":  # the run that blocked both
+                previous = (job_id, previous[1] - job.interval)
+            end = finished.get(previous)
+            if records.get(previous) not in ("interrupted", "started") and (
+                    end is None or end < key[1] - MAX_INSTANCES_SLACK):
+                report("max_instances unexplained",
+                       f"{job_id} {run_time}: the previous run was {records.get(previous)}, finished {end}")
+        elif status == "interrupted" and not in_kill_window(key[1]):
+            # A live scheduler taken for dead (a heartbeat late by more than stale_after).
+            report("interrupted outside a kill window", f"{job_id} {run_time}")
         elif status == "error":
             report("error", f"{job_id} {run_time}")
         elif status == "started" and key[1] < a_stop - 5 * US:

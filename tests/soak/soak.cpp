@@ -2,11 +2,12 @@
 //
 //   sked_soak scheduler DB LOG
 //     A scheduler process on the SQLite file DB with the real clock, until SIGTERM or SIGINT. Task
-//     "soak_noop" sleeps 0-4 ms and appends `run JOB_ID RUN_TIME_US PID` to LOG (one O_APPEND write per
-//     line, so a SIGKILL leaves whole lines and several processes may share the file). Writes
-//     `start` and `stop` lines with their times.
+//     "soak_noop" sleeps its job's `sleep_ms`, then appends `run JOB_ID RUN_TIME_US PID` to LOG (one
+//     O_APPEND write per line, so a SIGKILL leaves whole lines and several processes may share the
+//     file). Writes `start` and `stop` lines with their times.
 //   sked_soak mutator DB LOG SECONDS JOBS
-//     Adds JOBS interval jobs (1-5 s, explicit start date), writes `ready`, then for SECONDS adds,
+//     Adds JOBS interval jobs (1-5 s, explicit start date; one in five of those of 3 s or more sleeps
+//     100-500 ms, so that a kill catches runs in flight, the others 0-4 ms), writes `ready`, then for SECONDS adds,
 //     pauses, resumes and removes jobs at random, about four operations a second, and writes `end`.
 //     Each event is a line `TIME_US OP JOB_ID [INTERVAL_S START_US]`, written after the store call
 //     returned.
@@ -81,10 +82,9 @@ int run_scheduler(const std::string& db, const std::string& log_path) {
                                      .max_wait = 500ms,
                                      .logger = sked::stderr_logger(sked::LogLevel::warning)}};
   scheduler.add_jobstore(store);
-  scheduler.add_executor(std::make_shared<sked::ThreadPoolExecutor>(8));
+  scheduler.add_executor(std::make_shared<sked::ThreadPoolExecutor>(32));
   scheduler.tasks().add(std::string{task_name}, [&log, pid](const sked::JobContext& ctx) {
-    thread_local std::minstd_rand random{std::random_device{}()};
-    std::this_thread::sleep_for(std::chrono::milliseconds{random() % 5});
+    std::this_thread::sleep_for(std::chrono::milliseconds{ctx.args().value("sleep_ms", 0)});
     log.line("run " + ctx.job_id() + ' ' + std::to_string(micros(ctx.scheduled_run_time())) + ' ' +
              std::to_string(pid));
   });
@@ -121,9 +121,12 @@ int run_mutator(const std::string& db, const std::string& log_path, int seconds,
   const auto add = [&] {
     const std::string id = "soak-" + std::to_string(next_id++);
     const auto interval = std::uniform_int_distribution<std::int64_t>{1, 5}(random);
+    const bool slow = interval >= 3 && pick(5) == 0;
+    const int sleep_ms = static_cast<int>(slow ? 100 + pick(401) : pick(5));
     const sked::TimePoint start = sked::SystemClock{}.now() + std::chrono::seconds{interval};
     admin.add_job({.id = id,
                    .task = std::string{task_name},
+                   .args = {{"sleep_ms", sleep_ms}},
                    .trigger = sked::IntervalTrigger{{.seconds = interval, .start_date = start}},
                    .misfire_grace_time = std::chrono::seconds{30},
                    .coalesce = false,
