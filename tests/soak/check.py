@@ -123,6 +123,7 @@ def main():
 
     # The schedulers: A's lifetime is the checked window; the tasks' runs from every process.
     a_start = a_stop = None
+    a_pids = set()
     runs = collections.defaultdict(list)  # (job, run time) -> [pid]
     for name in ("sched-a.log", "sched-b.log"):
         for fields in lines(name):
@@ -130,6 +131,7 @@ def main():
                 runs[(fields[1], int(fields[2]))].append(int(fields[3]))
             elif name == "sched-a.log" and fields[1] == "start":
                 a_start = a_start or int(fields[0])
+                a_pids.add(int(fields[2]))
             elif name == "sched-a.log" and fields[1] == "stop":
                 a_stop = int(fields[0])
     if a_start is None or a_stop is None:
@@ -188,6 +190,8 @@ def main():
             report("duplicate", f"{key[0]} {key[1]} run by pids {pids}")
         if key not in records:
             report("unexpected", f"task run {key[0]} {key[1]} (pid {pids[0]}) has no execution record")
+        elif records[key] != "executed" and a_pids.intersection(pids):
+            report("unexpected", f"{key[0]} {key[1]} ran in scheduler A, recorded {records[key]}")
 
     # Every fire time of a scheduled job in the window has a record.
     checked = 0

@@ -1,19 +1,20 @@
-// The soak test's processes (scripts/soak.sh drives them; tests/soak/check.py reads what they leave).
+// The soak test's processes (scripts/soak.sh drives them; tests/soak/check.py reads what they
+// leave).
 //
 //   sked_soak scheduler DB LOG
 //     A scheduler process on the SQLite file DB with the real clock, until SIGTERM or SIGINT. Task
-//     "soak_noop" sleeps its job's `sleep_ms`, then appends `run JOB_ID RUN_TIME_US PID` to LOG (one
-//     O_APPEND write per line, so a SIGKILL leaves whole lines and several processes may share the
-//     file). Writes `start` and `stop` lines with their times.
+//     "soak_noop" sleeps its job's `sleep_ms`, then appends `run JOB_ID RUN_TIME_US PID` to LOG
+//     (one O_APPEND write per line, so a SIGKILL leaves whole lines and several processes may share
+//     the file). Writes `start` and `stop` lines with their times.
 //   sked_soak mutator DB LOG SECONDS JOBS
-//     Adds JOBS interval jobs (1-5 s, explicit start date; one in five of those of 3 s or more sleeps
-//     100-500 ms, so that a kill catches runs in flight, the others 0-4 ms), writes `ready`, then for SECONDS adds,
-//     pauses, resumes and removes jobs at random, about four operations a second, and writes `end`.
-//     Each event is a line `TIME_US OP JOB_ID [INTERVAL_S START_US]`, written after the store call
-//     returned.
+//     Adds JOBS interval jobs (1-5 s, explicit start date; one in five of those of 3 s or more
+//     sleeps 100-500 ms, so that a kill catches runs in flight, the others 0-4 ms), writes `ready`,
+//     then for SECONDS adds, pauses, resumes and removes jobs at random, about four operations a
+//     second, and writes `end`. Each event is a line `TIME_US OP JOB_ID [INTERVAL_S START_US]`,
+//     written after the store call returned.
 //
-// Times are microseconds since the Unix epoch. The mutator uses a scheduler that is never started, the
-// way an admin tool changes a store that running schedulers share.
+// Times are microseconds since the Unix epoch. The mutator uses a scheduler that is never started,
+// the way an admin tool changes a store that running schedulers share.
 
 #include <sked/sked.hpp>
 #include <sked/stores/sqlite.hpp>
@@ -42,7 +43,8 @@ constexpr std::string_view task_name = "soak_noop";
 // An append-only log: each line is one write(2) on an O_APPEND descriptor.
 class AppendLog {
  public:
-  explicit AppendLog(const std::string& path) : fd_(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644)) {
+  explicit AppendLog(const std::string& path)
+      : fd_(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644)) {
     if (fd_ < 0) throw std::runtime_error("sked_soak: cannot open " + path);
   }
   ~AppendLog() { ::close(fd_); }
@@ -113,7 +115,9 @@ int run_mutator(const std::string& db, const std::string& log_path, int seconds,
   admin.tasks().add(std::string{task_name}, [](const sked::JobContext&) {});
 
   std::mt19937_64 random{std::random_device{}()};
-  const auto pick = [&random](std::size_t n) { return std::uniform_int_distribution<std::size_t>{0, n - 1}(random); };
+  const auto pick = [&random](std::size_t n) {
+    return std::uniform_int_distribution<std::size_t>{0, n - 1}(random);
+  };
   std::vector<std::string> active;  // scheduled
   std::vector<std::string> paused;
   int next_id = 0;
@@ -167,7 +171,8 @@ int run_mutator(const std::string& db, const std::string& log_path, int seconds,
           if (paused.empty()) break;
           {
             const std::string id = take(paused);
-            if (!admin.resume_job(id)) throw std::runtime_error("interval job " + id + " removed on resume");
+            if (!admin.resume_job(id))
+              throw std::runtime_error("interval job " + id + " removed on resume");
             log.line(std::to_string(now_us()) + " resume " + id);
             active.push_back(id);
           }
