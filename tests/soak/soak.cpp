@@ -8,7 +8,7 @@
 //     the file). Writes `start` and `stop` lines with their times.
 //   sked_soak mutator DB LOG SECONDS JOBS
 //     Adds JOBS interval jobs (1-5 s, explicit start date; one in five of those of 3 s or more
-//     sleeps 100-500 ms, so that a kill catches runs in flight, the others 0-4 ms), writes `ready`,
+//     sleeps 0.3-1.5 s, so that a kill catches runs in flight, the others 0-4 ms), writes `ready`,
 //     then for SECONDS adds, pauses, resumes and removes jobs at random, about four operations a
 //     second, and writes `end`. Each event is a line `TIME_US OP JOB_ID [INTERVAL_S START_US]`,
 //     written after the store call returned.
@@ -126,7 +126,7 @@ int run_mutator(const std::string& db, const std::string& log_path, int seconds,
     const std::string id = "soak-" + std::to_string(next_id++);
     const auto interval = std::uniform_int_distribution<std::int64_t>{1, 5}(random);
     const bool slow = interval >= 3 && pick(5) == 0;
-    const int sleep_ms = static_cast<int>(slow ? 100 + pick(401) : pick(5));
+    const int sleep_ms = static_cast<int>(slow ? 300 + pick(1201) : pick(5));
     const sked::TimePoint start = sked::SystemClock{}.now() + std::chrono::seconds{interval};
     admin.add_job({.id = id,
                    .task = std::string{task_name},
