@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Soak test (issue 8): two scheduler processes share one SQLite store with SOAK_JOBS (300) interval jobs
+# of 1-5 s while a mutator process adds, pauses, resumes and removes jobs a few times a second; scheduler
+# B is SIGKILLed and restarted every SECONDS/5 (4 kills), scheduler A runs throughout and its VmRSS is
+# sampled. At the end tests/soak/check.py checks the execution records and the tasks' own logs (no fire
+# time run twice, none lost, no job vanished, RSS bounded) and prints one summary line, last.
+#
+# Usage: scripts/soak.sh [SECONDS]   (600 by default; CI runs 60)
+#   SOAK_JOBS  jobs added at the start (300)
+#   SKED_SOAK  the sked_soak binary (default: the newest of build/*/tests/sked_soak, build/tests/sked_soak)
+#   SOAK_DIR   where to keep the store and logs (default: a temporary directory, deleted when the soak
+#              passes, kept and named when it fails)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds=${1:-600}
+jobs=${SOAK_JOBS:-300}
+if ! [[ $seconds =~ ^[0-9]+$ && $seconds -ge 20 ]]; then
+  echo "scripts/soak.sh: SECONDS must be a whole number of at least 20, not '$seconds'" >&2
+  exit 2
+fi
+bin=${SKED_SOAK:-$(ls -t build/*/tests/sked_soak build/tests/sked_soak 2>/dev/null | head -n 1 || true)}
+if [[ -z $bin || ! -x $bin ]]; then
+  echo "scripts/soak.sh: no sked_soak binary; build the target sked_soak (or set SKED_SOAK)" >&2
+  exit 2
+fi
+dir=${SOAK_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/sked-soak.XXXXXX")}
+mkdir -p "$dir"
+db=$dir/soak.sqlite3
+
+now_us() { date +%s%6N; }
+mutator= a= b=
+cleanup() {
+  for pid in $mutator $a $b; do kill -9 "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+start_scheduler() { # NAME -> pid in $started
+  "$bin" scheduler "$db" "$dir/sched-$1.log" 2>>"$dir/sched-$1.err" &
+  started=$!
+}
+
+# Stops a scheduler with SIGTERM and fails if it does not exit cleanly within 30 s.
+stop_scheduler() { # PID NAME
+  kill -TERM "$1"
+  for _ in $(seq 300); do
+    kill -0 "$1" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$1" 2>/dev/null; then
+    echo "soak: scheduler $2 did not stop within 30 s of SIGTERM (files in $dir): FAILED"
+    exit 1
+  fi
+  if ! wait "$1"; then
+    echo "soak: scheduler $2 exited with an error (see $dir/sched-$2.err): FAILED"
+    exit 1
+  fi
+}
+
+"$bin" mutator "$db" "$dir/mutator.log" "$seconds" "$jobs" 2>>"$dir/mutator.err" &
+mutator=$!
+for _ in $(seq 600); do
+  grep -q ' ready$' "$dir/mutator.log" 2>/dev/null && break
+  kill -0 "$mutator" 2>/dev/null || break
+  sleep 0.1
+done
+if ! grep -q ' ready$' "$dir/mutator.log" 2>/dev/null; then
+  echo "soak: the mutator did not add its jobs (see $dir/mutator.err): FAILED"
+  exit 1
+fi
+
+start_scheduler a; a=$started
+start_scheduler b; b=$started
+begin=$SECONDS
+kill_every=$((seconds / 5))
+next_kill=$kill_every
+restart_at=-1
+next_sample=0
+while kill -0 "$mutator" 2>/dev/null; do
+  elapsed=$((SECONDS - begin))
+  if ((elapsed >= next_sample)); then
+    if ! rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$a/status" 2>/dev/null) || [[ -z $rss ]]; then
+      echo "soak: scheduler A died (see $dir/sched-a.err): FAILED"
+      exit 1
+    fi
+    echo "$elapsed $rss" >>"$dir/rss.log"
+    next_sample=$((elapsed + 2))
+  fi
+  if ((elapsed >= next_kill && elapsed < seconds - 5)); then
+    echo "$(now_us) kill $b" >>"$dir/kills.log"
+    kill -9 "$b"
+    wait "$b" 2>/dev/null || true
+    restart_at=$((elapsed + 3))
+    next_kill=$((next_kill + kill_every))
+  fi
+  if ((restart_at >= 0 && elapsed >= restart_at)); then
+    start_scheduler b; b=$started
+    echo "$(now_us) restart $b" >>"$dir/kills.log"
+    restart_at=-1
+  fi
+  sleep 0.5
+done
+wait "$mutator" || { echo "soak: the mutator failed (see $dir/mutator.err): FAILED"; exit 1; }
+mutator=
+if ((restart_at >= 0)); then
+  start_scheduler b; b=$started
+  echo "$(now_us) restart $b" >>"$dir/kills.log"
+fi
+# The runs due just before the end are claimed and finished before the schedulers stop.
+sleep 2
+stop_scheduler "$b" b; b=
+stop_scheduler "$a" a; a=
+
+status=0
+summary=$(python3 tests/soak/check.py "$seconds" "$dir") || status=$?
+if ((status == 0)); then
+  [[ -n ${SOAK_DIR:-} ]] || rm -rf "$dir"
+else
+  echo "soak: store and logs kept in $dir" >&2
+fi
+echo "$summary"
+exit "$status"

@@ -1,0 +1,212 @@
+// The soak test's processes (scripts/soak.sh drives them; tests/soak/check.py reads what they leave).
+//
+//   sked_soak scheduler DB LOG
+//     A scheduler process on the SQLite file DB with the real clock, until SIGTERM or SIGINT. Task
+//     "soak_noop" sleeps 0-4 ms and appends `run JOB_ID RUN_TIME_US PID` to LOG (one O_APPEND write per
+//     line, so a SIGKILL leaves whole lines and several processes may share the file). Writes
+//     `start` and `stop` lines with their times.
+//   sked_soak mutator DB LOG SECONDS JOBS
+//     Adds JOBS interval jobs (1-5 s, explicit start date), writes `ready`, then for SECONDS adds,
+//     pauses, resumes and removes jobs at random, about four operations a second, and writes `end`.
+//     Each event is a line `TIME_US OP JOB_ID [INTERVAL_S START_US]`, written after the store call
+//     returned.
+//
+// Times are microseconds since the Unix epoch. The mutator uses a scheduler that is never started, the
+// way an admin tool changes a store that running schedulers share.
+
+#include <sked/sked.hpp>
+#include <sked/stores/sqlite.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdint>
+#include <cstdlib>
+#include <iostream>
+#include <random>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::string_view task_name = "soak_noop";
+
+// An append-only log: each line is one write(2) on an O_APPEND descriptor.
+class AppendLog {
+ public:
+  explicit AppendLog(const std::string& path) : fd_(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644)) {
+    if (fd_ < 0) throw std::runtime_error("sked_soak: cannot open " + path);
+  }
+  ~AppendLog() { ::close(fd_); }
+  AppendLog(const AppendLog&) = delete;
+  AppendLog& operator=(const AppendLog&) = delete;
+
+  void line(const std::string& text) const {
+    const std::string out = text + '\n';
+    if (::write(fd_, out.data(), out.size()) != static_cast<ssize_t>(out.size())) {
+      std::cerr << "sked_soak: short write to the log\n";
+    }
+  }
+
+ private:
+  int fd_;
+};
+
+std::int64_t micros(sked::TimePoint t) { return t.time_since_epoch().count(); }
+std::int64_t now_us() { return micros(sked::SystemClock{}.now()); }
+
+sked::SqliteJobStoreOptions store_options() {
+  // A killed scheduler is known dead quickly, so its runs are recorded interrupted within seconds.
+  return {.heartbeat_interval = 1s, .stale_after = 3s};
+}
+
+int run_scheduler(const std::string& db, const std::string& log_path) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  const AppendLog log{log_path};
+  const auto pid = static_cast<long>(getpid());
+  auto store = std::make_shared<sked::SqliteJobStore>(db, store_options());
+  sked::BlockingScheduler scheduler{{.timezone = sked::TimeZone::utc(),
+                                     .max_wait = 500ms,
+                                     .logger = sked::stderr_logger(sked::LogLevel::warning)}};
+  scheduler.add_jobstore(store);
+  scheduler.add_executor(std::make_shared<sked::ThreadPoolExecutor>(8));
+  scheduler.tasks().add(std::string{task_name}, [&log, pid](const sked::JobContext& ctx) {
+    thread_local std::minstd_rand random{std::random_device{}()};
+    std::this_thread::sleep_for(std::chrono::milliseconds{random() % 5});
+    log.line("run " + ctx.job_id() + ' ' + std::to_string(micros(ctx.scheduled_run_time())) + ' ' +
+             std::to_string(pid));
+  });
+
+  std::jthread watcher([&](std::stop_token stop) {
+    const timespec tick{0, 50'000'000};
+    while (!stop.stop_requested()) {
+      const bool signalled = sigtimedwait(&signals, nullptr, &tick) > 0;
+      // shutdown() before start() would be a no-op and leave start() blocking for ever.
+      if (signalled && scheduler.state() != sked::SchedulerState::stopped) break;
+    }
+    log.line(std::to_string(now_us()) + " stop " + std::to_string(pid));
+    scheduler.shutdown(true);  // waits for the runs in flight
+  });
+  log.line(std::to_string(now_us()) + " start " + std::to_string(pid));
+  scheduler.start();
+  watcher.request_stop();
+  watcher.join();
+  return 0;
+}
+
+int run_mutator(const std::string& db, const std::string& log_path, int seconds, int jobs) {
+  const AppendLog log{log_path};
+  sked::BlockingScheduler admin{{.timezone = sked::TimeZone::utc()}};
+  admin.add_jobstore(std::make_shared<sked::SqliteJobStore>(db, store_options()));
+  admin.tasks().add(std::string{task_name}, [](const sked::JobContext&) {});
+
+  std::mt19937_64 random{std::random_device{}()};
+  const auto pick = [&random](std::size_t n) { return std::uniform_int_distribution<std::size_t>{0, n - 1}(random); };
+  std::vector<std::string> active;  // scheduled
+  std::vector<std::string> paused;
+  int next_id = 0;
+
+  const auto add = [&] {
+    const std::string id = "soak-" + std::to_string(next_id++);
+    const auto interval = std::uniform_int_distribution<std::int64_t>{1, 5}(random);
+    const sked::TimePoint start = sked::SystemClock{}.now() + std::chrono::seconds{interval};
+    admin.add_job({.id = id,
+                   .task = std::string{task_name},
+                   .trigger = sked::IntervalTrigger{{.seconds = interval, .start_date = start}},
+                   .misfire_grace_time = std::chrono::seconds{30},
+                   .coalesce = false,
+                   .max_instances = 1});
+    log.line(std::to_string(now_us()) + " add " + id + ' ' + std::to_string(interval) + ' ' +
+             std::to_string(micros(start)));
+    active.push_back(id);
+  };
+  const auto take = [&](std::vector<std::string>& from) {
+    const auto i = pick(from.size());
+    std::string id = std::move(from[i]);
+    from[i] = std::move(from.back());
+    from.pop_back();
+    return id;
+  };
+
+  for (int i = 0; i < jobs; ++i) add();
+  log.line(std::to_string(now_us()) + " ready");
+
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds{seconds};
+  while (std::chrono::steady_clock::now() < end) {
+    std::this_thread::sleep_for(250ms);
+    try {
+      switch (pick(4)) {
+        case 0:
+          add();
+          break;
+        case 1:
+          if (active.empty()) break;
+          {
+            const std::string id = take(active);
+            admin.pause_job(id);
+            log.line(std::to_string(now_us()) + " pause " + id);
+            paused.push_back(id);
+          }
+          break;
+        case 2:
+          if (paused.empty()) break;
+          {
+            const std::string id = take(paused);
+            if (!admin.resume_job(id)) throw std::runtime_error("interval job " + id + " removed on resume");
+            log.line(std::to_string(now_us()) + " resume " + id);
+            active.push_back(id);
+          }
+          break;
+        default: {
+          // Removes a paused job now and then too.
+          auto& from = !paused.empty() && pick(4) == 0 ? paused : active;
+          if (from.empty()) break;
+          const std::string id = take(from);
+          admin.remove_job(id);
+          log.line(std::to_string(now_us()) + " remove " + id);
+          break;
+        }
+      }
+    } catch (const std::exception& e) {
+      // A store call that failed (locked past every retry) is a finding: the check fails on it.
+      log.line(std::to_string(now_us()) + " failed " + e.what());
+      std::cerr << "sked_soak mutator: " << e.what() << '\n';
+    }
+  }
+  log.line(std::to_string(now_us()) + " end");
+  return 0;
+}
+
+int usage() {
+  std::cerr << "usage: sked_soak scheduler DB LOG\n"
+               "       sked_soak mutator DB LOG SECONDS JOBS\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  try {
+    if (args.size() == 3 && args[0] == "scheduler") return run_scheduler(args[1], args[2]);
+    if (args.size() == 5 && args[0] == "mutator") {
+      return run_mutator(args[1], args[2], std::stoi(args[3]), std::stoi(args[4]));
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "sked_soak: " << e.what() << '\n';
+    return 1;
+  }
+  return usage();
+}
