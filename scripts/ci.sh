@@ -40,7 +40,7 @@ fuzz() {
 soak() {
   cmake --preset dev >/dev/null
   cmake --build --preset dev --target sked_soak
-  scripts/soak.sh "${SOAK_SECONDS:-60}"
+  SKED_SOAK=build/dev/tests/sked_soak scripts/soak.sh "${SOAK_SECONDS:-60}"
 }
 
 bench() {

@@ -7,7 +7,8 @@
 #
 # Usage: scripts/soak.sh [SECONDS]   (600 by default; CI runs 60)
 #   SOAK_JOBS  jobs added at the start (300)
-#   SKED_SOAK  the sked_soak binary (default: build/dev/tests/sked_soak, else the newest build's)
+#   SKED_SOAK  the sked_soak binary (default: build/dev/tests/sked_soak, else the newest other build's,
+#              leaving out the sanitizer builds)
 #   SOAK_DIR   where to keep the store and logs (default: a temporary directory, deleted when the soak
 #              passes, kept and named when it fails)
 set -euo pipefail
@@ -21,9 +22,10 @@ if ! [[ $seconds =~ ^[0-9]+$ && $seconds -ge 20 ]]; then
 fi
 bin=${SKED_SOAK:-}
 if [[ -z $bin ]]; then
-  # The dev preset's build (what scripts/ci.sh builds), else the newest other build.
-  bin=$(ls -t build/dev/tests/sked_soak build/*/tests/sked_soak build/tests/sked_soak 2>/dev/null |
-    head -n 1 || true)
+  # The dev preset's build (what scripts/ci.sh builds), else the newest other one. Sanitizer builds are
+  # left out: their allocators hold hundreds of MiB by design, which the RSS check would take for a leak.
+  bin=$(ls -t build/*/tests/sked_soak build/tests/sked_soak 2>/dev/null |
+    grep -v -E '^build/(asan|tsan)/' | head -n 1 || true)
   [[ ! -x build/dev/tests/sked_soak ]] || bin=build/dev/tests/sked_soak
 fi
 if [[ -z $bin || ! -x $bin ]]; then
