@@ -53,8 +53,14 @@ for name in "${selected[@]}"; do
   corpus="tests/fuzz/corpus/$name"
   mkdir -p "$out/corpus_$name"
   echo "fuzzing ${targets[$name]} for ${seconds}s (seeds: $corpus)"
-  if ! (cd "$out" && set -o pipefail && "./${name}_fuzz" -max_total_time="$seconds" -timeout=5 \
-          -max_len=4096 -print_final_stats=1 "corpus_$name" "../../$corpus" 2>&1 | tail -4); then
+  log="$out/${name}_fuzz.log"
+  if (cd "$out" && "./${name}_fuzz" -max_total_time="$seconds" -timeout=5 -max_len=4096 \
+        -print_final_stats=1 "corpus_$name" "../../$corpus" >"${name}_fuzz.log" 2>&1); then
+    grep -E '^stat::(number_of_executed_units|new_units_added)' "$log"
+  else
+    # The finding: the report and the input, without the fuzzer's progress lines.
+    grep -v -E '^#[0-9]+|^INFO:|^stat::' "$log" | tail -40
+    echo "FAIL: ${name}_fuzz found a problem; the input is in $out/ (full log: $log)"
     status=1
   fi
 done

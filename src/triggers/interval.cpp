@@ -17,8 +17,22 @@ using std::chrono::minutes;
 using std::chrono::seconds;
 using std::chrono::weeks;
 
+// Longer intervals would overflow time arithmetic, and fire after the year 9999 that stores can write
+// (found by tests/fuzz/interval_fuzz.cpp).
+constexpr Duration max_interval = hours{24 * 366 * 1000};
+const TimePoint last_storable_time = parse_time("9999-12-31T23:59:59.999999Z");
+
 Duration interval_of(const IntervalTrigger::Options& o) {
-  return weeks{o.weeks} + days{o.days} + hours{o.hours} + minutes{o.minutes} + seconds{o.seconds};
+  const auto part = [](std::int64_t n, Duration unit, const char* name) {
+    const std::int64_t most = max_interval / unit;
+    if (n > most || n < -most) {
+      throw InvalidArgument(
+          fmt::format("interval trigger: {} {} is out of range (an interval is at most 1,000 years)", n, name));
+    }
+    return unit * n;
+  };
+  return part(o.weeks, weeks{1}, "weeks") + part(o.days, days{1}, "days") + part(o.hours, hours{1}, "hours") +
+         part(o.minutes, minutes{1}, "minutes") + part(o.seconds, seconds{1}, "seconds");
 }
 
 // Rounds a/b up for a >= 0, b > 0.
@@ -46,6 +60,10 @@ void IntervalTrigger::validate() const {
   if (interval_ <= Duration::zero()) {
     throw InvalidArgument(
         fmt::format("interval trigger: the interval must be positive, got {}", format_duration(interval_)));
+  }
+  if (interval_ > max_interval) {
+    throw InvalidArgument(fmt::format("interval trigger: the interval must be at most 1,000 years, got {}",
+                                      format_duration(interval_)));
   }
   if (start_date_ && end_date_ && *end_date_ < *start_date_) {
     throw InvalidArgument(fmt::format("interval trigger: end_date {} is before start_date {}",
@@ -123,7 +141,13 @@ IntervalTrigger IntervalTrigger::from_json(const nlohmann::json& j) {
 std::shared_ptr<const Trigger> IntervalTrigger::bind(TimePoint now, const TimeZone& default_zone) const {
   if (start_date_ && timezone_) return nullptr;
   auto bound = std::make_shared<IntervalTrigger>(*this);
-  if (!bound->start_date_) bound->start_date_ = now + interval_;
+  if (!bound->start_date_) {
+    if (now > last_storable_time - interval_) {
+      throw InvalidArgument(fmt::format("interval trigger: its first fire time, {} after {}, is past the year 9999",
+                                        format_duration(interval_), format_time(now)));
+    }
+    bound->start_date_ = now + interval_;
+  }
   if (!bound->timezone_) bound->timezone_ = default_zone;
   // Otherwise a paused job would be stored with a trigger whose end precedes its start, which no
   // store could read back (found by tests/fuzz/interval_fuzz.cpp).

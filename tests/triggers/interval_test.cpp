@@ -129,3 +129,19 @@ TEST_CASE("an end date before the first fire time is refused when the trigger is
   REQUIRE(bound);
   CHECK(sked::trigger_from_json(bound->to_json())->to_json() == bound->to_json());
 }
+
+TEST_CASE("intervals too long to add to a time are refused, naming the field", "[triggers][interval][errors]") {
+  // Found by tests/fuzz/interval_fuzz.cpp: 9e18 us bound to a start in the year 25081, which no store
+  // can write back; longer ones overflowed the time arithmetic.
+  CHECK_THROWS_WITH(IntervalTrigger{sked::Duration{9'000'002'222'222'222'200}},
+                    Catch::Contains("at most 1,000 years"));
+  CHECK_THROWS_WITH(IntervalTrigger({.weeks = std::int64_t{1} << 60}), Catch::Contains("weeks"));
+  CHECK_THROWS_WITH(IntervalTrigger({.seconds = -(std::int64_t{1} << 62)}), Catch::Contains("seconds"));
+  CHECK_THROWS_AS(sked::trigger_from_json({{"type", "interval"}, {"version", 1}, {"interval_us", 9'000'002'222'222'222'200}}),
+                  sked::SerializationError);
+  // 1,000 years is allowed, but not when it would start after 9999.
+  const IntervalTrigger millennium{std::chrono::hours{24 * 365 * 1000}};
+  CHECK(millennium.bind(parse_time("2026-01-01T00:00:00Z"), sked::TimeZone::utc()));
+  CHECK_THROWS_WITH(millennium.bind(parse_time("9500-01-01T00:00:00Z"), sked::TimeZone::utc()),
+                    Catch::Contains("past the year 9999"));
+}
