@@ -57,13 +57,15 @@ Outcome refused_outcome() {
 }  // namespace
 
 void ThreadPoolExecutor::submit(Run run, CompletionFn done) {
-  if (enqueue(1, [&] { queue_.push_back(Item{std::move(run), std::move(done)}); })) return;
-  done(run, refused_outcome());
+  auto shared = std::make_shared<const CompletionFn>(std::move(done));
+  if (enqueue(1, [&] { queue_.push_back(Item{std::move(run), shared}); })) return;
+  (*shared)(run, refused_outcome());
 }
 
 void ThreadPoolExecutor::submit_batch(std::span<Run> runs, const CompletionFn& done) {
+  const auto shared = std::make_shared<const CompletionFn>(done);
   const bool queued = enqueue(runs.size(), [&] {
-    for (Run& run : runs) queue_.push_back(Item{std::move(run), done});
+    for (Run& run : runs) queue_.push_back(Item{std::move(run), shared});
   });
   if (queued) return;
   for (Run& run : runs) done(run, refused_outcome());
@@ -118,7 +120,7 @@ void ThreadPoolExecutor::work(std::stop_token stop) {
     for (std::size_t i = 0; i < batch.size(); ++i) {
       // What shutdown(false) would have found still queued is reported as not started.
       if (i > 0 && stop.stop_requested()) {
-        batch[i].done(batch[i].run, dropped_outcome());
+        (*batch[i].done)(batch[i].run, dropped_outcome());
         continue;
       }
       run_item(batch[i], stop);
@@ -131,7 +133,7 @@ void ThreadPoolExecutor::run_item(Item& item, std::stop_token stop) {
   if (!item.run.job->timeout) {
     // The common case needs no watchdog: the worker's own stop token serves the run.
     Outcome outcome = run_task(item.run, std::move(stop));
-    item.done(item.run, std::move(outcome));
+    (*item.done)(item.run, std::move(outcome));
     return;
   }
   auto active = std::make_shared<Active>();
@@ -150,7 +152,7 @@ void ThreadPoolExecutor::run_item(Item& item, std::stop_token stop) {
     std::lock_guard lock(watch_mutex_);
     if (!active->settled.load()) deadlines_.erase(watched);
   }
-  if (!active->settled.exchange(true)) active->done(active->run, std::move(outcome));
+  if (!active->settled.exchange(true)) (*active->done)(active->run, std::move(outcome));
 }
 
 void ThreadPoolExecutor::watch(std::stop_token stop) {
@@ -171,7 +173,7 @@ void ThreadPoolExecutor::watch(std::stop_token stop) {
         outcome.status = ExecutionStatus::error;
         outcome.duration = *active->run.job->timeout;
         outcome.exception = timed_out_message(*active->run.job->timeout);
-        active->done(active->run, std::move(outcome));
+        (*active->done)(active->run, std::move(outcome));
       }
       lock.lock();
       continue;
@@ -199,7 +201,7 @@ void ThreadPoolExecutor::shutdown(bool wait) {
     workers.swap(workers_);
     cv_.notify_all();
   }
-  for (auto& item : dropped) item.done(item.run, dropped_outcome());
+  for (auto& item : dropped) (*item.done)(item.run, dropped_outcome());
   if (!wait) {
     for (auto& w : workers) w.request_stop();
   }

@@ -42,14 +42,17 @@ class ThreadPoolExecutor final : public Executor {
   [[nodiscard]] std::size_t max_workers() const noexcept { return max_workers_; }
 
  private:
+  // One callback per batch, shared by its runs: copying a callback whose captures exceed
+  // std::function's small buffer allocates, and the worker would free it on another thread.
+  using SharedDone = std::shared_ptr<const CompletionFn>;
   struct Item {
     Run run{};
-    CompletionFn done{};
+    SharedDone done{};
   };
   // One run in progress; settled by whichever comes first, the task returning or its timeout.
   struct Active {
     Run run{};
-    CompletionFn done{};
+    SharedDone done{};
     std::stop_source stop{};
     std::atomic<bool> settled{false};
   };
