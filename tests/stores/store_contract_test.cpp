@@ -273,4 +273,9 @@ TEMPLATE_LIST_TEST_CASE("run requests merge, can be withdrawn, go with their job
   store->remove_job("j");
   CHECK_FALSE(store->next_run_time());
   CHECK_FALSE(store->withdraw_run_request("j"));
+
+  // A request is the next run time also when no job is scheduled at all.
+  store->add_job(interval_job("p", 1h, std::nullopt));
+  (void)store->request_run("p", t0 + 20min);
+  CHECK(store->next_run_time() == t0 + 20min);
 }
