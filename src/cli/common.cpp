@@ -153,7 +153,10 @@ std::string coloured(std::string_view text) {
   const char* code = nullptr;
   if (trimmed == "executed" || trimmed == "scheduled") code = "32";  // green
   if (trimmed == "error" || trimmed == "interrupted" || trimmed == "task unknown") code = "31";
-  if (trimmed == "missed" || trimmed == "max_instances" || trimmed == "paused") code = "33";
+  if (trimmed == "missed" || trimmed == "max_instances" || trimmed == "paused" ||
+      trimmed == "overdue") {
+    code = "33";
+  }
   if (trimmed == "started") code = "36";
   if (code == nullptr) return std::string{text};
   return fmt::format("\x1b[{}m{}\x1b[0m{}", code, trimmed, text.substr(trimmed.size()));
@@ -189,13 +192,15 @@ std::string Table::render(const std::vector<std::size_t>& coloured_columns) cons
   return out;
 }
 
-std::string job_state(const Job& job, TimePoint now) {
+std::string job_state(const Job& job, TimePoint now, bool schedulers_running) {
   if (!job.next_run_time) return "paused";
-  if (now - *job.next_run_time > unclaimed_after) return "task unknown";
+  if (now - *job.next_run_time > unclaimed_after)
+    return schedulers_running ? "task unknown" : "overdue";
   return "scheduled";
 }
 
-nlohmann::json job_json(const Job& job, TimePoint now, const std::optional<Execution>& last) {
+nlohmann::json job_json(const Job& job, TimePoint now, bool schedulers_running,
+                        const std::optional<Execution>& last) {
   nlohmann::json j;
   j["id"] = job.id;
   j["name"] = job.name;
@@ -204,7 +209,7 @@ nlohmann::json job_json(const Job& job, TimePoint now, const std::optional<Execu
   j["trigger"] = job.trigger ? job.trigger->describe() : std::string{};
   j["trigger_json"] = job.trigger ? job.trigger->to_json() : nlohmann::json{};
   j["next_run_time"] = json_time(job.next_run_time);
-  j["state"] = job_state(job, now);
+  j["state"] = job_state(job, now, schedulers_running);
   j["last_status"] = last ? nlohmann::json(std::string{to_string(last->status)}) : nlohmann::json{};
   j["last_run_time"] = last ? json_time(std::optional{last->run_time}) : nlohmann::json{};
   j["executor"] = job.executor;

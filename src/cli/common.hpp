@@ -82,13 +82,14 @@ class Table {
   std::vector<std::vector<std::string>> rows_;
 };
 
-/// `scheduled`, `paused`, or `task unknown` (due for longer than `unclaimed_after` and not claimed:
-/// no running scheduler has its task registered, or none is running).
-[[nodiscard]] std::string job_state(const Job& job, TimePoint now);
+/// `scheduled`; `paused`; or, due for longer than `unclaimed_after` and not claimed: `task unknown`
+/// while schedulers are running on the store (none has the job's task registered), `overdue` while
+/// none is (`SqliteJobStore::live_schedulers`).
+[[nodiscard]] std::string job_state(const Job& job, TimePoint now, bool schedulers_running);
 inline constexpr auto unclaimed_after = std::chrono::seconds{10};
 
 /// The stable JSON of a job (`sked jobs --json`, `sked show --json`).
-[[nodiscard]] nlohmann::json job_json(const Job& job, TimePoint now,
+[[nodiscard]] nlohmann::json job_json(const Job& job, TimePoint now, bool schedulers_running,
                                       const std::optional<Execution>& last);
 /// The stable JSON of an execution record; `traceback` only `with_output`.
 [[nodiscard]] nlohmann::json execution_json(const Execution& e, bool with_output);

@@ -16,11 +16,13 @@ void run_jobs(const StoreArgs& args) {
   const auto store = open_store("jobs", args, Access::read);
   const TimePoint now = SystemClock{}.now();
   const auto jobs = store->get_all_jobs();
+  const bool running = !store->live_schedulers().empty();
   if (args.json) {
     auto list = nlohmann::json::array();
     for (const auto& job : jobs) {
       const auto last = store->get_executions({.job_id = job.id, .limit = 1});
-      list.push_back(job_json(job, now, last.empty() ? std::nullopt : std::optional{last.front()}));
+      list.push_back(
+          job_json(job, now, running, last.empty() ? std::nullopt : std::optional{last.front()}));
     }
     print_json(list);
     return;
@@ -29,7 +31,8 @@ void run_jobs(const StoreArgs& args) {
   for (const auto& job : jobs) {
     const auto last = store->get_executions({.job_id = job.id, .limit = 1});
     table.add({job.id, job.name, job.task, job.trigger ? job.trigger->describe() : "",
-               job.next_run_time ? human_time(*job.next_run_time, zone) : "-", job_state(job, now),
+               job.next_run_time ? human_time(*job.next_run_time, zone) : "-",
+               job_state(job, now, running),
                last.empty() ? "-" : std::string{to_string(last.front().status)}});
   }
   std::cout << table.render({5, 6}) << std::flush;
@@ -45,8 +48,9 @@ void register_jobs(CLI::App& app) {
 Prints one line per job, soonest next run first and paused jobs last:
   ID, NAME, TASK, TRIGGER   the job as it is stored
   NEXT RUN                  in --tz (default: the local zone); '-' while paused
-  STATE                     scheduled; paused; or task unknown: due for more than 10 s and not
-                            claimed, so no running scheduler has its task registered (or none runs)
+  STATE                     scheduled; paused; or, due for more than 10 s and not claimed:
+                            task unknown while schedulers run on the store (none has the job's
+                            task registered), overdue while none runs
   LAST STATUS               of its newest execution record ('-' when it has none)
 
 Never changes the store, and never creates it. Exit status: 0 ok, 1 a runtime failure, 2 bad

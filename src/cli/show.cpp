@@ -38,9 +38,11 @@ void run_show(const ShowArgs& args) {
   const auto job = store->lookup_job(args.job);
   if (!job) throw JobNotFound(args.job, args.store.db);
   const auto history = store->get_executions({.job_id = job->id, .limit = executions_shown});
+  const bool running = !store->live_schedulers().empty();
   const auto fires = next_fire_times(*job, now);
   if (args.store.json) {
-    auto j = job_json(*job, now, history.empty() ? std::nullopt : std::optional{history.front()});
+    auto j = job_json(*job, now, running,
+                      history.empty() ? std::nullopt : std::optional{history.front()});
     j["timeout"] = job->timeout ? nlohmann::json(static_cast<double>(job->timeout->count()) / 1e6)
                                 : nlohmann::json{};
     j["next_fire_times"] = nlohmann::json::array();
@@ -56,7 +58,7 @@ void run_show(const ShowArgs& args) {
   out += fmt::format("task            {}\n", job->task);
   out += fmt::format("args            {}\n", job->args.dump());
   out += fmt::format("trigger         {}\n", job->trigger ? job->trigger->describe() : "");
-  out += fmt::format("state           {}\n", coloured(job_state(*job, now)));
+  out += fmt::format("state           {}\n", coloured(job_state(*job, now, running)));
   out += fmt::format("executor        {}\n", job->executor);
   out += fmt::format("max instances   {}\n", job->max_instances);
   out += fmt::format("coalesce        {}\n", job->coalesce ? "yes" : "no");

@@ -211,6 +211,14 @@ class SqliteJobStore::Impl {
   void beat(TimePoint wall, std::vector<std::string>& warnings);
   void register_self(TimePoint wall, bool first, std::vector<std::string>& warnings);
   void reap(TimePoint wall, std::vector<std::string>& warnings);
+  // Why a registered scheduler is dead (its runs' `interrupted` message), or nothing while it
+  // lives.
+  [[nodiscard]] std::optional<std::string> death(const RegisteredScheduler& s,
+                                                 const std::string& beat_text,
+                                                 TimePoint wall) const;
+  // Reads the `sked_scheduler` row under a statement positioned on it (id, host, pid, started,
+  // heartbeat).
+  [[nodiscard]] static RegisteredScheduler registered(SQLite::Statement& row);
   int interrupt_runs_of(const std::string& scheduler_id, const std::string& why);
   void heartbeat();
   void heartbeat_loop();
@@ -662,6 +670,35 @@ void SqliteJobStore::Impl::register_self(TimePoint wall, bool first,
   s->exec();
 }
 
+RegisteredScheduler SqliteJobStore::Impl::registered(SQLite::Statement& row) {
+  RegisteredScheduler s;
+  s.id = row.getColumn(0).getString();
+  s.host = row.getColumn(1).getString();
+  s.pid = row.getColumn(2).getInt64();
+  s.started = parse_db_time(row.getColumn(3).getString()).value_or(TimePoint{});
+  s.heartbeat = parse_db_time(row.getColumn(4).getString()).value_or(TimePoint{});
+  return s;
+}
+
+std::optional<std::string> SqliteJobStore::Impl::death(const RegisteredScheduler& s,
+                                                       const std::string& beat_text,
+                                                       TimePoint wall) const {
+  // An unreadable heartbeat reads as the epoch: long stale.
+  if (wall - s.heartbeat > options_.stale_after) {
+    return fmt::format(
+        "sked::Interrupted: scheduler '{}' (host {}, pid {}) stopped sending "
+        "heartbeats (last at {}) while this run was in progress",
+        s.id, s.host, s.pid, beat_text);
+  }
+  if (s.host == host_ && !process_alive(static_cast<long>(s.pid), s.id)) {
+    return fmt::format(
+        "sked::Interrupted: the process of scheduler '{}' (host {}, pid {}) "
+        "ended while this run was in progress",
+        s.id, s.host, s.pid);
+  }
+  return std::nullopt;
+}
+
 void SqliteJobStore::Impl::reap(TimePoint wall, std::vector<std::string>& warnings) {
   last_reap_ = wall;
   struct Dead {
@@ -669,25 +706,12 @@ void SqliteJobStore::Impl::reap(TimePoint wall, std::vector<std::string>& warnin
   };
   std::vector<Dead> dead;
   {
-    Use s{statement("SELECT id, host, pid, heartbeat FROM sked_scheduler WHERE id != ?1")};
+    Use s{statement("SELECT id, host, pid, started, heartbeat FROM sked_scheduler WHERE id != ?1")};
     s->bind(1, scheduler_id_);
     while (s->executeStep()) {
-      const std::string id = s->getColumn(0).getString();
-      const std::string host = s->getColumn(1).getString();
-      const long pid = static_cast<long>(s->getColumn(2).getInt64());
-      const std::string beat_text = s->getColumn(3).getString();
-      const auto beat = parse_db_time(beat_text);
-      if (!beat || wall - *beat > options_.stale_after) {
-        dead.push_back(
-            {id, fmt::format("sked::Interrupted: scheduler '{}' (host {}, pid {}) stopped sending "
-                             "heartbeats (last at {}) while this run was in progress",
-                             id, host, pid, beat_text)});
-      } else if (host == host_ && !process_alive(pid, id)) {
-        dead.push_back(
-            {id, fmt::format("sked::Interrupted: the process of scheduler '{}' (host {}, pid {}) "
-                             "ended while this run was in progress",
-                             id, host, pid)});
-      }
+      const RegisteredScheduler other = registered(*s);
+      if (auto why = death(other, s->getColumn(4).getString(), wall))
+        dead.push_back({other.id, std::move(*why)});
     }
   }
   for (const auto& d : dead) {
@@ -891,6 +915,21 @@ SqliteJobStore::~SqliteJobStore() = default;
 
 const std::string& SqliteJobStore::path() const noexcept { return impl_->path_; }
 const std::string& SqliteJobStore::scheduler_id() const noexcept { return impl_->scheduler_id_; }
+
+std::vector<RegisteredScheduler> SqliteJobStore::live_schedulers() const {
+  auto read = [&] {
+    std::vector<RegisteredScheduler> live;
+    const TimePoint wall = impl_->clock_->now();
+    Use s{impl_->statement(
+        "SELECT id, host, pid, started, heartbeat FROM sked_scheduler ORDER BY id")};
+    while (s->executeStep()) {
+      RegisteredScheduler r = Impl::registered(*s);
+      if (!impl_->death(r, s->getColumn(4).getString(), wall)) live.push_back(std::move(r));
+    }
+    return live;
+  };
+  return impl_->locked("reading the registered schedulers", read);
+}
 
 void SqliteJobStore::add_job(const Job& job) { impl_->write_job(job, true); }
 

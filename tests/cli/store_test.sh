@@ -116,6 +116,19 @@ expect "paused: state and no next run" \
 check "resume" 0 "resumed job 'far'; next run 2099-01-01 00:00:00Z" "" -- resume far --db "$db" --tz UTC
 check "resume a scheduled job changes nothing" 0 "job 'far' is not paused (next run 2099-01-01 00:00:00Z)" "" \
   -- resume far --db "$db" --tz UTC
+# A job due long ago that nobody claimed: overdue while no scheduler runs on the store, task unknown
+# while one does (its heartbeat fresh; a row as another host's scheduler writes it).
+sqlite3 "$db" "UPDATE sked_job SET next_run_time = '2020-01-01T00:00:00.000000Z' WHERE id = 'farther'"
+state_of() { "$sked" jobs --db "$db" --json | jq -r ".[] | select(.id == \"$1\") | .state"; }
+expect "unclaimed with no scheduler running: overdue" '[[ "$(state_of farther)" == overdue ]]'
+expect "far is still scheduled" '[[ "$(state_of far)" == scheduled ]]'
+sqlite3 "$db" "INSERT INTO sked_scheduler (id, host, pid, started, heartbeat)
+  VALUES ('other:1:live', 'another-host', 1, '$(date -u +%Y-%m-%dT%H:%M:%S.000000Z)', '$(date -u +%Y-%m-%dT%H:%M:%S.000000Z)')"
+expect "unclaimed while a scheduler runs: task unknown" '[[ "$(state_of farther)" == "task unknown" ]]'
+check "show names the state" 0 "*" "" -- show farther --db "$db"
+expect "show: task unknown" '[[ "$out" == *"state           task unknown"* ]]'
+sqlite3 "$db" "DELETE FROM sked_scheduler; UPDATE sked_job SET next_run_time = '2100-01-01T00:00:00.000000Z' WHERE id = 'farther'"
+
 check "pause an unknown job exits 1" 1 "" "sked pause: no job with the id 'nope' was found in job store '$db'" \
   -- pause nope --db "$db"
 check "resume an unknown job exits 1" 1 "" "no job with the id 'nope'" -- resume nope --db "$db"

@@ -15,6 +15,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -732,4 +733,52 @@ TEST_CASE("a store opened as existing or read-only is never created, migrated or
     CHECK_THROWS_AS(reader->remove_job("j"), sked::StoreError);
     CHECK(existing->lookup_job("j"));
   }
+}
+
+TEST_CASE("live_schedulers lists the schedulers alive on the file, read-only too",
+          "[store][sqlite][scheduler_registry]") {
+  Fixture f;
+  auto store = f.open();
+  CHECK(store->live_schedulers().empty());  // registered on its first claim, not before
+  {
+    auto db = f.raw();
+    // Another host's scheduler with a fresh heartbeat, another's an hour old, and one on this host
+    // whose process does not exist.
+    add_foreign_run(db, "near:1:alive", "another-host", 7, "2025-12-31T23:59:50.000000Z", "a",
+                    "2025-12-31T23:59:00.000000Z");
+    add_foreign_run(db, "far:1:dead", "far-away-host", 1, "2025-12-31T23:00:00.000000Z", "b",
+                    "2025-12-31T22:59:00.000000Z");
+    add_foreign_run(db, "gone", this_host(), 1L << 30, "2026-01-01T00:00:00.000000Z", "c",
+                    "2025-12-31T23:59:30.000000Z");
+  }
+  // A read-only reader with its own clock, so that its idea of "now" moves without the writer's
+  // heartbeat thread writing.
+  auto reader_clock = std::make_shared<sked::ManualClock>(t0);
+  auto reader = std::make_shared<sked::SqliteJobStore>(
+      f.path, sked::SqliteJobStoreOptions{.open_mode = sked::SqliteOpenMode::read_only,
+                                          .clock = reader_clock});
+  const auto live = reader->live_schedulers();
+  REQUIRE(live.size() == 1);
+  CHECK(live[0].id == "near:1:alive");
+  CHECK(live[0].host == "another-host");
+  CHECK(live[0].pid == 7);
+  CHECK(live[0].heartbeat == sked::parse_time("2025-12-31T23:59:50Z"));
+
+  // A store that claims registers itself (heartbeat t0).
+  (void)store->claim_due_jobs(t0, 10, {});
+  auto live_ids = [&] {
+    std::vector<std::string> ids;
+    for (const auto& s : reader->live_schedulers()) ids.push_back(s.id);
+    std::sort(ids.begin(), ids.end());  // ordered by id, which starts with the host's name
+    return ids;
+  };
+  std::vector<std::string> both{"near:1:alive", store->scheduler_id()};
+  std::sort(both.begin(), both.end());
+  CHECK(live_ids() == both);
+  // 25 s on, the heartbeat of 10 s before t0 is past stale_after (30 s); the store's own is not.
+  reader_clock->advance(25s);
+  CHECK(live_ids() == std::vector<std::string>{store->scheduler_id()});
+  // A store closed cleanly unregisters.
+  store.reset();
+  CHECK(reader->live_schedulers().empty());
 }

@@ -6,10 +6,12 @@
 #include <sked/time.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sked {
 
@@ -53,6 +55,16 @@ struct SqliteJobStoreOptions {
   /// Receives problems that are reported rather than thrown: a job_state that cannot be read (with
   /// the job id), interrupted runs found. Empty: written to stderr as `sked: WARNING: ...`.
   std::function<void(std::string_view message)> on_warning{};
+};
+
+/// A scheduler process registered in a store file (table `sked_scheduler`).
+struct RegisteredScheduler {
+  std::string id{};
+  std::string host{};
+  std::int64_t pid = 0;
+  TimePoint started{};
+  /// Its last heartbeat; it is dead once this is older than `stale_after`.
+  TimePoint heartbeat{};
 };
 
 /// Keeps jobs and execution history in an SQLite database file (tables `sked_job`,
@@ -114,6 +126,11 @@ class SqliteJobStore final : public JobStore {
   [[nodiscard]] const std::string& path() const noexcept;
   /// This store's id in `sked_scheduler` (registered on its first claim).
   [[nodiscard]] const std::string& scheduler_id() const noexcept;
+  /// The schedulers sharing the file that are alive (heartbeat within `stale_after`; on this host,
+  /// their process running), this store's own included once it has claimed. Changes nothing, so it
+  /// works on a read-only store: an operator's tool tells "no scheduler runs" from "none can run
+  /// it".
+  [[nodiscard]] std::vector<RegisteredScheduler> live_schedulers() const;
 
  private:
   class Impl;
