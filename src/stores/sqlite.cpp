@@ -211,13 +211,11 @@ class SqliteJobStore::Impl {
   void beat(TimePoint wall, std::vector<std::string>& warnings);
   void register_self(TimePoint wall, bool first, std::vector<std::string>& warnings);
   void reap(TimePoint wall, std::vector<std::string>& warnings);
-  // Why a registered scheduler is dead (its runs' `interrupted` message), or nothing while it
-  // lives.
+  // Why a registered scheduler is dead (its runs' `interrupted` message); nothing if alive.
   [[nodiscard]] std::optional<std::string> death(const RegisteredScheduler& s,
                                                  const std::string& beat_text,
                                                  TimePoint wall) const;
-  // Reads the `sked_scheduler` row under a statement positioned on it (id, host, pid, started,
-  // heartbeat).
+  // The `sked_scheduler` row a statement is on: SELECT id, host, pid, started, heartbeat.
   [[nodiscard]] static RegisteredScheduler registered(SQLite::Statement& row);
   int interrupt_runs_of(const std::string& scheduler_id, const std::string& why);
   void heartbeat();
