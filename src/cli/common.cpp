@@ -2,6 +2,8 @@
 
 #include <sked/errors.hpp>
 
+#include "detail/sqlite_time.hpp"
+
 #include <fmt/format.h>
 
 #include <unistd.h>
@@ -66,15 +68,7 @@ std::string human_time(TimePoint t, const TimeZone& zone) {
   return text;
 }
 
-std::string json_time(TimePoint t) {
-  const auto days = std::chrono::floor<std::chrono::days>(t);
-  const std::chrono::hh_mm_ss tod{t - days};
-  const std::chrono::year_month_day ymd{days};
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", static_cast<int>(ymd.year()),
-                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                     tod.hours().count(), tod.minutes().count(), tod.seconds().count(),
-                     tod.subseconds().count());
-}
+std::string json_time(TimePoint t) { return detail::format_db_time(t); }
 
 nlohmann::json json_time(const std::optional<TimePoint>& t) {
   if (!t) return nullptr;

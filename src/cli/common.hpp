@@ -51,7 +51,8 @@ void run_command(std::string_view command, const std::function<void()>& body);
 
 /// `2026-11-25 08:30:00+01:00`: whole seconds, in `zone`, with its offset.
 [[nodiscard]] std::string human_time(TimePoint t, const TimeZone& zone);
-/// ISO-8601 UTC to the microsecond, `2026-11-25T07:30:00.000000Z`, for JSON.
+/// ISO-8601 UTC to the microsecond, `2026-11-25T07:30:00.000000Z`, for JSON: as the store writes
+/// times (years 0000-9999).
 [[nodiscard]] std::string json_time(TimePoint t);
 [[nodiscard]] nlohmann::json json_time(const std::optional<TimePoint>& t);
 /// `1.234s`.

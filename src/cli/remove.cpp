@@ -2,8 +2,6 @@
 
 #include "common.hpp"
 
-#include <sked/errors.hpp>
-
 #include <fmt/format.h>
 
 #include <iostream>
@@ -18,11 +16,7 @@ struct RemoveArgs {
 
 void run_remove(const RemoveArgs& args) {
   const auto store = open_store("remove", args.store, Access::write);
-  try {
-    store->remove_job(args.job);
-  } catch (const JobNotFound&) {
-    throw JobNotFound(args.job, args.store.db);
-  }
+  store->remove_job(args.job);  // JobNotFound names the job and the store
   std::cout << fmt::format("removed job '{}'\n", args.job) << std::flush;
 }
 

@@ -5,6 +5,8 @@
 #include <sked/errors.hpp>
 #include <sked/trigger.hpp>
 
+#include "detail/sqlite_time.hpp"
+
 #include <fmt/format.h>
 
 #include <iostream>
@@ -24,7 +26,8 @@ std::vector<TimePoint> next_fire_times(const Job& job, TimePoint now) {
   std::vector<TimePoint> out;
   if (!job.next_run_time || !job.trigger) return out;
   std::optional<TimePoint> t = job.next_run_time;
-  while (t && static_cast<int>(out.size()) < fire_times_shown) {
+  // A fire time past the year 9999 is never reached: no store can hold it.
+  while (t && *t <= detail::last_db_time && static_cast<int>(out.size()) < fire_times_shown) {
     out.push_back(*t);
     t = job.trigger->next_fire_time(t, std::max(now, *t));
   }

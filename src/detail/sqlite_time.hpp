@@ -14,6 +14,11 @@
 
 namespace sked::detail {
 
+/// The last instant `format_db_time` can write: 9999-12-31T23:59:59.999999Z.
+inline constexpr TimePoint last_db_time{
+    std::chrono::sys_days{std::chrono::year{9999} / 12 / 31}.time_since_epoch() +
+    std::chrono::microseconds{86'399'999'999}};
+
 /// Throws `InvalidArgument` for an instant outside the years 0000-9999, which cannot be written in
 /// a form that sorts.
 [[nodiscard]] std::string format_db_time(TimePoint t);

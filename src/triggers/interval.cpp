@@ -3,6 +3,7 @@
 
 #include "detail/jitter.hpp"
 #include "detail/json_integer.hpp"
+#include "detail/sqlite_time.hpp"
 #include "detail/trigger_window.hpp"
 
 #include <fmt/format.h>
@@ -17,10 +18,9 @@ using std::chrono::minutes;
 using std::chrono::seconds;
 using std::chrono::weeks;
 
-// Longer intervals would overflow time arithmetic, and fire after the year 9999 that stores can write
-// (found by tests/fuzz/interval_fuzz.cpp).
+// Longer intervals would overflow time arithmetic, and fire after the year 9999 that stores can
+// write (detail::last_db_time; found by tests/fuzz/interval_fuzz.cpp).
 constexpr Duration max_interval = hours{24 * 366 * 1000};
-const TimePoint last_storable_time = parse_time("9999-12-31T23:59:59.999999Z");
 
 Duration interval_of(const IntervalTrigger::Options& o) {
   const auto part = [](std::int64_t n, Duration unit, const char* name) {
@@ -142,7 +142,7 @@ std::shared_ptr<const Trigger> IntervalTrigger::bind(TimePoint now, const TimeZo
   if (start_date_ && timezone_) return nullptr;
   auto bound = std::make_shared<IntervalTrigger>(*this);
   if (!bound->start_date_) {
-    if (now > last_storable_time - interval_) {
+    if (now > detail::last_db_time - interval_) {
       throw InvalidArgument(fmt::format("interval trigger: its first fire time, {} after {}, is past the year 9999",
                                         format_duration(interval_), format_time(now)));
     }

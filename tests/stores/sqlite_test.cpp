@@ -5,6 +5,8 @@
 #include "support/recorder.hpp"
 #include "support/temp_dir.hpp"
 
+#include "detail/sqlite_time.hpp"
+
 #include <sked/sked.hpp>
 #include <sked/stores/sqlite.hpp>
 
@@ -781,4 +783,11 @@ TEST_CASE("live_schedulers lists the schedulers alive on the file, read-only too
   // A store closed cleanly unregisters.
   store.reset();
   CHECK(reader->live_schedulers().empty());
+}
+
+TEST_CASE("the last instant a store can write is the end of the year 9999", "[store][sqlite]") {
+  CHECK(sked::detail::format_db_time(sked::detail::last_db_time) == "9999-12-31T23:59:59.999999Z");
+  CHECK_THROWS_AS(sked::detail::format_db_time(sked::detail::last_db_time + 1us),
+                  sked::InvalidArgument);
+  CHECK(sked::detail::parse_db_time("9999-12-31T23:59:59.999999Z") == sked::detail::last_db_time);
 }
