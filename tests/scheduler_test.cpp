@@ -477,15 +477,14 @@ namespace {
 // Takes the first run of each batch, then refuses: the scheduler must record the rest, not lose them.
 class TakesOneExecutor final : public sked::Executor {
  public:
-  std::vector<sked::Run> taken;
+  std::vector<sked::RunLease> taken;
   void start(std::shared_ptr<sked::Clock>) override {}
-  void submit(sked::Run run, sked::CompletionFn done) override {
-    sked::Outcome outcome;
-    done(run, outcome);
+  void submit(sked::RunLease run) override {
+    run.complete(sked::Outcome{});
     taken.push_back(std::move(run));
   }
-  void submit_batch(std::span<sked::Run> runs, const sked::CompletionFn& done) override {
-    submit(std::move(runs.front()), done);
+  void submit_batch(std::span<sked::RunLease> runs) override {
+    submit(std::move(runs.front()));
     throw std::runtime_error("queue full");
   }
   void shutdown(bool) override {}
@@ -514,7 +513,7 @@ TEST_CASE("runs an executor refuses from a batch are recorded as errors, the one
       CHECK_THAT(e.exception, Catch::Contains("executor 'picky' refused the run: queue full"));
     } else {
       CHECK(e.status == ExecutionStatus::executed);
-      CHECK(e.job_id == executor->taken.front().job->id);
+      CHECK(e.job_id == executor->taken.front().job().id);
     }
   }
   CHECK(refused == 2);

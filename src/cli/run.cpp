@@ -109,11 +109,18 @@ SyncCounts sync(JobStore& store, const std::vector<CrontabLine>& lines, const st
     if (job_state_to_json(current) == wanted_state) {
       ++counts.unchanged;
     } else {
-      // A paused job stays paused; otherwise the schedule starts afresh from now.
-      wanted.next_run_time =
-          current.paused() ? std::nullopt : wanted.trigger->next_fire_time(std::nullopt, now);
-      store.update_job(wanted);
-      ++counts.changed;
+      // A paused job stays paused (as it is in the store now, not as read above); otherwise the
+      // schedule starts afresh from now.
+      try {
+        (void)store.modify_job(wanted.id, [&](Job& j) {
+          const bool paused = j.paused();
+          j = wanted;
+          j.next_run_time = paused ? std::nullopt : wanted.trigger->next_fire_time(std::nullopt, now);
+        });
+        ++counts.changed;
+      } catch (const JobNotFound&) {
+        // Removed by another process meanwhile: the next sync adds it again.
+      }
     }
     owned.erase(existing);
   }

@@ -170,7 +170,7 @@ check "a store of a newer sked is refused" 2 "" "was written by a newer sked (sc
 older="$dir/older.sqlite3"
 sqlite3 "$older" "CREATE TABLE sked_job (id TEXT PRIMARY KEY); PRAGMA application_id = 1936418148; PRAGMA user_version = 2;"
 before="$(sha256sum <"$older")"
-check "an older store is not migrated by the tool" 2 "" "has schema version 2, older than this sked's 3" -- pause far --db "$older"
+check "an older store is not migrated by the tool" 2 "" "has schema version 2, older than this sked's 4" -- pause far --db "$older"
 expect "the older store is unchanged" '[[ "$(sha256sum <"$older")" == "$before" ]]'
 printf 'not a database at all, just text that is long enough to have a header\n%.0s' {1..20} >"$dir/text.sqlite3"
 check "a file that is not SQLite is refused" 2 "" "is not an SQLite database" -- jobs --db "$dir/text.sqlite3"
