@@ -304,3 +304,139 @@ TEMPLATE_LIST_TEST_CASE("run requests merge, can be withdrawn, go with their job
   (void)store->request_run("p", t0 + 20min);
   CHECK(store->next_run_time() == t0 + 20min);
 }
+
+TEMPLATE_LIST_TEST_CASE("a fire time runs at most once, even after a stale copy of its job is written back",
+                        "[store][contract][claim][once]", StoreFactories) {
+  TestType factory;
+  auto store = factory.make();
+  store->add_job(interval_job("j", 1min, t0));
+  const auto stale = *store->lookup_job("j");  // read before the claim: next run t0
+  auto first = store->claim_due_jobs(t0, 10, {});
+  REQUIRE(first.at(0).runs.size() == 1);
+  first[0].runs[0].complete({});
+  // Written back as it was read, as a read-modify-write elsewhere would: t0 is due again.
+  store->add_job(stale, true);
+  const auto again = store->claim_due_jobs(t0 + 1s, 10, {});
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].runs.empty());
+  CHECK(again[0].executions.empty());
+  CHECK(store->get_executions({.job_id = "j"}).size() == 1);
+  CHECK(store->lookup_job("j")->next_run_time == t0 + 1min);
+}
+
+TEMPLATE_LIST_TEST_CASE("an admin change made after a claim keeps what the claim advanced",
+                        "[store][contract][modify]", StoreFactories) {
+  TestType factory;
+  auto store = factory.make();
+  store->add_job(interval_job("j", 1min, t0));
+  const auto claims = store->claim_due_jobs(t0, 10, {});
+  REQUIRE(claims.size() == 1);
+  const auto renamed = store->modify_job("j", [](sked::Job& job) { job.name = "renamed"; });
+  CHECK(renamed.next_run_time == t0 + 1min);
+  CHECK(store->claim_due_jobs(t0 + 1s, 10, {}).empty());
+}
+
+TEMPLATE_LIST_TEST_CASE("a run started at an instant that has a record gets the next free microsecond",
+                        "[store][contract][run_now]", StoreFactories) {
+  TestType factory;
+  auto store = factory.make();
+  auto job = interval_job("j", 1min, t0);
+  job.max_instances = 5;
+  store->add_job(job);
+  auto scheduled = store->claim_due_jobs(t0, 10, {});
+  REQUIRE(scheduled.at(0).runs.size() == 1);
+  auto now1 = store->start_run("j", t0);
+  auto now2 = store->start_run("j", t0);
+  CHECK(now1.execution().run_time == t0 + 1us);
+  CHECK(now2.execution().run_time == t0 + 2us);
+  scheduled[0].runs[0].complete({});
+  now1.complete({});
+  now2.complete({});
+  const auto history = store->get_executions({.job_id = "j"});
+  REQUIRE(history.size() == 3);
+  for (const auto& e : history) CHECK(e.status == ExecutionStatus::executed);
+}
+
+TEMPLATE_LIST_TEST_CASE("a lease dropped without completing is recorded interrupted",
+                        "[store][contract][lease]", StoreFactories) {
+  TestType factory;
+  auto store = factory.make();
+  store->add_job(interval_job("j", 1min, t0));
+  {
+    auto claims = store->claim_due_jobs(t0, 10, {});
+    REQUIRE(claims.at(0).runs.size() == 1);
+    sked::RunLease moved = std::move(claims[0].runs[0]);
+    CHECK(moved.active());
+    CHECK_FALSE(claims[0].runs[0].active());
+  }
+  const auto history = store->get_executions({.job_id = "j"});
+  REQUIRE(history.size() == 1);
+  CHECK(history[0].status == ExecutionStatus::interrupted);
+  CHECK_THAT(history[0].exception, Catch::Contains("dropped before it finished"));
+  // No longer a running instance: the next fire time starts.
+  CHECK(store->claim_due_jobs(t0 + 1min, 10, {}).at(0).executions.at(0).status == ExecutionStatus::started);
+}
+
+TEMPLATE_LIST_TEST_CASE("a failed run's retry is stored, listed, claimed at its time and counted as an attempt",
+                        "[store][contract][retry]", StoreFactories) {
+  TestType factory;
+  auto store = factory.make();
+  auto job = interval_job("j", 1h, t0);
+  job.retry = {.max_attempts = 3, .backoff = 10s, .multiplier = 2};
+  store->add_job(job);
+  auto owner = std::make_shared<sked::test::RecordingOwner>(t0 + 1s);
+  auto claims = store->claim_due_jobs(t0, 10, {}, owner);
+  claims.at(0).runs.at(0).complete({.status = ExecutionStatus::error, .exception = "boom"});
+  REQUIRE(owner->retries.size() == 1);
+  CHECK(owner->retries[0] == t0 + 11s);
+  const auto pending = store->pending_runs("j");
+  REQUIRE(pending.size() == 1);
+  CHECK(pending[0].attempt == 2);
+  CHECK(pending[0].at == t0 + 11s);
+  CHECK(store->next_run_time() == t0 + 11s);
+  CHECK(store->claim_due_jobs(t0 + 10s, 10, {}, owner).empty());
+
+  owner->set_now(t0 + 12s);
+  auto retry = store->claim_due_jobs(t0 + 11s, 10, {}, owner);
+  REQUIRE(retry.size() == 1);
+  REQUIRE(retry[0].runs.size() == 1);
+  CHECK(retry[0].runs[0].attempt() == 2);
+  CHECK(retry[0].runs[0].execution().run_time == t0 + 11s);
+  retry[0].runs[0].complete({.status = ExecutionStatus::error, .exception = "boom again"});
+  // The third attempt waits backoff * multiplier after the second failure.
+  CHECK(store->pending_runs("j").at(0).at == t0 + 12s + 20s);
+  CHECK(store->pending_runs("j").at(0).attempt == 3);
+  auto last = store->claim_due_jobs(t0 + 32s, 10, {}, owner);
+  last.at(0).runs.at(0).complete({.status = ExecutionStatus::error, .exception = "still"});
+  // max_attempts reached: nothing more is planned, and the schedule was never moved.
+  CHECK(store->pending_runs().empty());
+  CHECK(store->lookup_job("j")->next_run_time == t0 + 1h);
+  CHECK(store->get_executions({.job_id = "j", .status = ExecutionStatus::error}).size() == 3);
+  // Removing a job drops its pending retries.
+  store->add_job(job, true);
+  auto again = store->claim_due_jobs(t0 + 1h, 10, {}, owner);
+  again.at(0).runs.at(0).complete({.status = ExecutionStatus::error});
+  CHECK(store->pending_runs("j").size() == 1);
+  store->remove_job("j");
+  CHECK(store->pending_runs().empty());
+}
+
+TEMPLATE_LIST_TEST_CASE("a one-shot job's retry runs after the job left the store", "[store][contract][retry]",
+                        StoreFactories) {
+  TestType factory;
+  auto store = factory.make();
+  auto job = interval_job("once", 1min, t0);
+  job.trigger = std::make_shared<sked::DateTrigger>(t0);
+  job.retry = {.max_attempts = 2, .backoff = 5s};
+  store->add_job(job);
+  auto owner = std::make_shared<sked::test::RecordingOwner>(t0);
+  auto claims = store->claim_due_jobs(t0, 10, {}, owner);
+  CHECK_FALSE(store->lookup_job("once"));  // its schedule ended with this claim
+  claims.at(0).runs.at(0).complete({.status = ExecutionStatus::error});
+  auto retry = store->claim_due_jobs(t0 + 5s, 10, {}, owner);
+  REQUIRE(retry.size() == 1);
+  CHECK(retry[0].job->id == "once");
+  CHECK(retry[0].job->args == nlohmann::json{{"id", "once"}});
+  REQUIRE(retry[0].runs.size() == 1);
+  CHECK(retry[0].runs[0].attempt() == 2);
+}
