@@ -71,6 +71,14 @@ ID  STATUS    RUN TIME              DURATION  EXCEPTION
 check "show --json" 0 "*" "" -- show far --db "$db" --json
 expect "show --json: fire times and executions" \
   '[[ "$(jq -c "[.id, .next_fire_times, (.executions | map(.id)), .timeout]" <<<"$out")" == "[\"far\",[\"2099-01-01T00:00:00.000000Z\"],[2,1],null]" ]]'
+# A retry waiting in the store, as a scheduler leaves one after a failed run.
+sqlite3 "$db" "INSERT INTO sked_run_request (job_id, requested_at, attempt) VALUES ('far', '2098-01-01T00:00:00.000000Z', 2)"
+check "show lists pending runs" 0 "*" "" -- show far --db "$db" --tz UTC
+expect "show: a stored retry" '[[ "$out" == *"pending runs:"*"2098-01-01 00:00:00Z  retry (attempt 2)"* ]]'
+check "show --json lists pending runs" 0 "*" "" -- show far --db "$db" --json
+expect "show --json: pending_runs" \
+  '[[ "$(jq -c ".pending_runs" <<<"$out")" == "[{\"at\":\"2098-01-01T00:00:00.000000Z\",\"attempt\":2,\"kind\":\"retry\"}]" ]]'
+sqlite3 "$db" "DELETE FROM sked_run_request"
 check "show: an unknown job exits 1 naming it and the store" 1 "" \
   "sked show: no job with the id 'nope' was found in job store '$db'" -- show nope --db "$db"
 
