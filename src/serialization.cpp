@@ -1,5 +1,6 @@
 #include <sked/errors.hpp>
 #include <sked/serialization.hpp>
+#include <sked/triggers/combining.hpp>
 #include <sked/triggers/cron.hpp>
 #include <sked/triggers/date.hpp>
 #include <sked/triggers/interval.hpp>
@@ -25,6 +26,8 @@ struct Readers {
     by_type["interval"] = [](const nlohmann::json& j) {
       return std::make_shared<IntervalTrigger>(IntervalTrigger::from_json(j));
     };
+    by_type["and"] = [](const nlohmann::json& j) { return std::make_shared<AndTrigger>(AndTrigger::from_json(j)); };
+    by_type["or"] = [](const nlohmann::json& j) { return std::make_shared<OrTrigger>(OrTrigger::from_json(j)); };
   }
 };
 

@@ -18,5 +18,6 @@
 #include <sked/time.hpp>
 #include <sked/trigger.hpp>
 #include <sked/triggers/cron.hpp>
+#include <sked/triggers/combining.hpp>
 #include <sked/triggers/date.hpp>
 #include <sked/triggers/interval.hpp>
