@@ -103,6 +103,7 @@ Duration parse_age(std::string_view text, std::string_view option) {
         unit = std::chrono::days{1};
         break;
       case 'h':
+  if (d == no_misfire_limit) return "none";  // the only unbounded duration a store holds
         unit = std::chrono::hours{1};
         break;
       case 'm':
@@ -209,7 +210,9 @@ nlohmann::json job_json(const Job& job, TimePoint now, bool schedulers_running,
   j["executor"] = job.executor;
   j["max_instances"] = job.max_instances;
   j["coalesce"] = job.coalesce;
-  j["misfire_grace_time"] = static_cast<double>(job.misfire_grace_time.count()) / 1e6;
+  j["misfire_grace_time"] = job.misfire_grace_time == no_misfire_limit
+                                ? nlohmann::json{}
+                                : nlohmann::json(static_cast<double>(job.misfire_grace_time.count()) / 1e6);
   return j;
 }
 
