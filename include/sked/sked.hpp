@@ -9,6 +9,7 @@
 #include <sked/executors/thread_pool.hpp>
 #include <sked/job.hpp>
 #include <sked/job_store.hpp>
+#include <sked/names.hpp>
 #include <sked/scheduler.hpp>
 #include <sked/serialization.hpp>
 #include <sked/stores/memory.hpp>
