@@ -18,7 +18,7 @@
 #include <sked/tasks/shell.hpp>
 #include <sked/time.hpp>
 #include <sked/trigger.hpp>
-#include <sked/triggers/cron.hpp>
 #include <sked/triggers/combining.hpp>
+#include <sked/triggers/cron.hpp>
 #include <sked/triggers/date.hpp>
 #include <sked/triggers/interval.hpp>
