@@ -15,13 +15,6 @@ namespace {
 // which the scheduler treats as a misfire) is stepped forward this many times at most.
 constexpr int max_steps = 1'000;
 
-void check_children(const std::vector<TriggerPtr>& triggers, const char* kind) {
-  if (triggers.empty()) throw InvalidArgument(fmt::format("{} trigger: needs at least one trigger", kind));
-  for (std::size_t i = 0; i < triggers.size(); ++i) {
-    if (!triggers[i]) throw InvalidArgument(fmt::format("{} trigger: trigger {} is empty", kind, i + 1));
-  }
-}
-
 // The child's first fire time at or after `bound`. `next_fire_time(nullopt, bound)` is that for cron
 // and bound interval triggers; stepping covers any trigger that answers with an earlier time.
 std::optional<TimePoint> first_from(const Trigger& child, TimePoint bound) {
@@ -39,22 +32,43 @@ std::optional<TimePoint> after(std::optional<TimePoint> previous) {
   return *previous + Duration{1};
 }
 
-std::string describe_all(const char* kind, const std::vector<TriggerPtr>& triggers) {
-  std::string out = fmt::format("{}[", kind);
-  for (std::size_t i = 0; i < triggers.size(); ++i) {
+}  // namespace
+
+CombiningTrigger::CombiningTrigger(std::vector<TriggerPtr> triggers, const char* kind)
+    : triggers_(std::move(triggers)), kind_(kind) {
+  if (triggers_.empty()) throw InvalidArgument(fmt::format("{} trigger: needs at least one trigger", kind_));
+  for (std::size_t i = 0; i < triggers_.size(); ++i) {
+    if (!triggers_[i]) throw InvalidArgument(fmt::format("{} trigger: trigger {} is empty", kind_, i + 1));
+  }
+}
+
+std::string CombiningTrigger::describe() const {
+  std::string out = fmt::format("{}[", kind_);
+  for (std::size_t i = 0; i < triggers_.size(); ++i) {
     if (i > 0) out += ", ";
-    out += triggers[i]->describe();
+    out += triggers_[i]->describe();
   }
   return out + "]";
 }
 
-nlohmann::json json_of(const char* kind, const std::vector<TriggerPtr>& triggers) {
+nlohmann::json CombiningTrigger::to_json() const {
   nlohmann::json children = nlohmann::json::array();
-  for (const auto& t : triggers) children.push_back(t->to_json());
-  return {{"type", kind}, {"version", 1}, {"triggers", std::move(children)}};
+  for (const auto& t : triggers_) children.push_back(t->to_json());
+  return {{"type", kind_}, {"version", 1}, {"triggers", std::move(children)}};
 }
 
-std::vector<TriggerPtr> children_from_json(const char* kind, const nlohmann::json& j) {
+std::shared_ptr<const Trigger> CombiningTrigger::bind(TimePoint now, const TimeZone& default_zone) const {
+  std::vector<TriggerPtr> bound;
+  bool changed = false;
+  for (const auto& t : triggers_) {
+    auto b = t->bind(now, default_zone);
+    changed = changed || b != nullptr;
+    bound.emplace_back(b ? std::move(b) : t.shared());
+  }
+  return changed ? with(std::move(bound)) : nullptr;
+}
+
+std::vector<TriggerPtr> CombiningTrigger::children_from_json(const char* kind, const nlohmann::json& j) {
   int version = 0;
   try {
     version = detail::json_integer_or(j, "version", 0);
@@ -80,79 +94,47 @@ std::vector<TriggerPtr> children_from_json(const char* kind, const nlohmann::jso
   return out;
 }
 
-// The children completed by `bind`, or empty when none needed it.
-std::vector<TriggerPtr> bind_all(const std::vector<TriggerPtr>& triggers, TimePoint now,
-                                 const TimeZone& zone) {
-  std::vector<TriggerPtr> bound;
-  bool changed = false;
-  for (const auto& t : triggers) {
-    auto b = t->bind(now, zone);
-    changed = changed || b != nullptr;
-    bound.emplace_back(b ? std::move(b) : t.shared());
-  }
-  if (!changed) bound.clear();
-  return bound;
-}
-
-}  // namespace
-
-AndTrigger::AndTrigger(std::vector<TriggerPtr> triggers) : triggers_(std::move(triggers)) {
-  check_children(triggers_, "and");
-}
+AndTrigger::AndTrigger(std::vector<TriggerPtr> triggers) : CombiningTrigger(std::move(triggers), "and") {}
 
 std::optional<TimePoint> AndTrigger::next_fire_time(std::optional<TimePoint> previous, TimePoint now) const {
   std::vector<std::optional<TimePoint>> times;
-  times.reserve(triggers_.size());
+  times.reserve(triggers().size());
   const auto from = after(previous);
-  for (const auto& t : triggers_) times.push_back(from ? first_from(*t, *from) : t->next_fire_time(std::nullopt, now));
+  for (const auto& t : triggers()) times.push_back(from ? first_from(*t, *from) : t->next_fire_time(std::nullopt, now));
   for (std::size_t round = 0; round < max_rounds; ++round) {
     if (std::any_of(times.begin(), times.end(), [](const auto& t) { return !t; })) return std::nullopt;
     const auto [lo, hi] = std::minmax_element(times.begin(), times.end());
     if (**lo == **hi) return *lo;
     const TimePoint latest = **hi;
     for (std::size_t i = 0; i < times.size(); ++i) {
-      if (*times[i] < latest) times[i] = first_from(*triggers_[i], latest);
+      if (*times[i] < latest) times[i] = first_from(*triggers()[i], latest);
     }
   }
   return std::nullopt;
 }
 
-std::string AndTrigger::describe() const { return describe_all("and", triggers_); }
-
-nlohmann::json AndTrigger::to_json() const { return json_of("and", triggers_); }
-
-std::shared_ptr<const Trigger> AndTrigger::bind(TimePoint now, const TimeZone& default_zone) const {
-  auto bound = bind_all(triggers_, now, default_zone);
-  if (bound.empty()) return nullptr;
-  return std::make_shared<AndTrigger>(std::move(bound));
+std::shared_ptr<const Trigger> AndTrigger::with(std::vector<TriggerPtr> triggers) const {
+  return std::make_shared<AndTrigger>(std::move(triggers));
 }
 
 AndTrigger AndTrigger::from_json(const nlohmann::json& j) { return AndTrigger{children_from_json("and", j)}; }
 
-OrTrigger::OrTrigger(std::vector<TriggerPtr> triggers) : triggers_(std::move(triggers)) {
-  check_children(triggers_, "or");
-}
+OrTrigger::OrTrigger(std::vector<TriggerPtr> triggers) : CombiningTrigger(std::move(triggers), "or") {}
 
 std::optional<TimePoint> OrTrigger::next_fire_time(std::optional<TimePoint> previous, TimePoint now) const {
   // After a fire time, each child is asked for its first time after it rather than for its own next
   // time after it: an interval child would otherwise count its interval from another child's time.
   const auto from = after(previous);
   std::optional<TimePoint> earliest;
-  for (const auto& t : triggers_) {
+  for (const auto& t : triggers()) {
     const auto next = from ? first_from(*t, *from) : t->next_fire_time(std::nullopt, now);
     if (next && (!earliest || *next < *earliest)) earliest = next;
   }
   return earliest;
 }
 
-std::string OrTrigger::describe() const { return describe_all("or", triggers_); }
-
-nlohmann::json OrTrigger::to_json() const { return json_of("or", triggers_); }
-
-std::shared_ptr<const Trigger> OrTrigger::bind(TimePoint now, const TimeZone& default_zone) const {
-  auto bound = bind_all(triggers_, now, default_zone);
-  if (bound.empty()) return nullptr;
-  return std::make_shared<OrTrigger>(std::move(bound));
+std::shared_ptr<const Trigger> OrTrigger::with(std::vector<TriggerPtr> triggers) const {
+  return std::make_shared<OrTrigger>(std::move(triggers));
 }
 
 OrTrigger OrTrigger::from_json(const nlohmann::json& j) { return OrTrigger{children_from_json("or", j)}; }
