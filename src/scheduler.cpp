@@ -75,7 +75,7 @@ class Scheduler::Owner final : public RunOwner {
 Scheduler::Scheduler(SchedulerOptions options)
     : options_(std::move(options)),
       clock_(options_.clock ? options_.clock : SystemClock::instance()),
-      timezone_(options_.timezone.value_or(TimeZone::local())),
+      timezone_(options_.timezone ? *options_.timezone : TimeZone::local()),  // local() throws for a bad TZ
       logger_(options_.logger ? options_.logger : stderr_logger()) {
   if (options_.max_wait <= Duration::zero()) throw InvalidArgument("scheduler: max_wait must be positive");
   if (options_.claim_batch == 0) throw InvalidArgument("scheduler: claim_batch must be at least 1");
