@@ -131,7 +131,16 @@ void JobStore::end_run(RunLease& lease, Outcome outcome) noexcept {
     error = "unknown error";
     retry_at.reset();
   }
-  if (lease.owner_) lease.owner_->run_ended(lease, record, retry_at, error);
+  if (lease.owner_) {
+    lease.owner_->run_ended(lease, record, retry_at, error);
+  } else if (!error.empty()) {
+    try {
+      warn_(fmt::format("could not record the {} run of job '{}' at {}: {}", to_string(record.status),
+                        record.job_id, format_time(record.run_time), error));
+    } catch (...) {
+      // Nothing is left to tell.
+    }
+  }
 }
 
 void JobStore::add_job(const Job& job, bool replace_existing) {
@@ -217,15 +226,22 @@ std::vector<RunRequest> JobStore::pending_runs(std::optional<std::string_view> j
 
 std::vector<ClaimedJob> JobStore::claim_due_jobs(TimePoint now, std::size_t limit, const ClaimFilter& runnable,
                                                  std::shared_ptr<RunOwner> owner) {
-  struct Claimed {
-    std::shared_ptr<const Job> job;
-    std::vector<Execution> executions;
-    int attempt = 1;
-  };
-  std::vector<Claimed> claimed;
+  return claim(now, limit, runnable, owner, nullptr);
+}
+
+std::vector<ClaimedJob> JobStore::claim_due_jobs(TimePoint now, std::size_t limit, const ClaimFilter& runnable,
+                                                 std::shared_ptr<RunOwner> owner, std::vector<RunLease>& runs) {
+  return claim(now, limit, runnable, owner, &runs);
+}
+
+std::vector<ClaimedJob> JobStore::claim(TimePoint now, std::size_t limit, const ClaimFilter& runnable,
+                                        const std::shared_ptr<RunOwner>& owner, std::vector<RunLease>* runs) {
+  std::vector<ClaimedJob> claimed;
+  std::vector<int> attempts;  // per claimed job; only requests and retries have one above 1
   std::vector<std::string> warnings;
   transact_(Purpose::claim, [&](Transaction& tx) {
     claimed.clear();
+    attempts.clear();
     warnings.clear();
     while (claimed.size() < limit) {
       std::shared_ptr<const Job> job = tx.next_due(now);
@@ -239,7 +255,7 @@ std::vector<ClaimedJob> JobStore::claim_due_jobs(TimePoint now, std::size_t limi
         warnings.push_back(fmt::format("job '{}' could not be planned and stays due: {}", job->id, e.what()));
         continue;
       }
-      Claimed c{job, {}, 1};
+      ClaimedJob c{job, {}, {}};
       c.executions.reserve(plan.executions.size());
       for (Execution& e : plan.executions) {
         // A fire time recorded before (the job was removed and added again, or its next run time was
@@ -252,6 +268,7 @@ std::vector<ClaimedJob> JobStore::claim_due_jobs(TimePoint now, std::size_t limi
         tx.delete_job(job->id);
       }
       claimed.push_back(std::move(c));
+      attempts.push_back(1);
     }
     // Requests and retries after the scheduled runs, so that max_instances counts both.
     if (claimed.size() >= limit) return;
@@ -269,23 +286,24 @@ std::vector<ClaimedJob> JobStore::claim_due_jobs(TimePoint now, std::size_t limi
       tx.delete_request(request.id);
       Execution e = plan_requested_run(*job, request.at, now, tx.running_instances(job->id));
       if (!insert_at_free_instant(tx, e)) continue;
-      claimed.push_back(Claimed{std::move(job), {std::move(e)}, request.attempt});
+      claimed.push_back(ClaimedJob{std::move(job), {std::move(e)}, {}});
+      attempts.push_back(request.attempt);
     }
   });
-  for (const auto& w : warnings) warn_(name_().empty() ? w : fmt::format("{}: {}", name_(), w));
+  for (const auto& w : warnings) warn_(name_().empty() ? w : fmt::format("job store '{}': {}", name_(), w));
 
   // Leases only once the claim is committed: a lease dropped from a rolled-back attempt would record
   // an interruption.
-  std::vector<ClaimedJob> out;
-  out.reserve(claimed.size());
-  for (Claimed& c : claimed) {
-    ClaimedJob job{std::move(c.job), std::move(c.executions), {}};
-    for (const Execution& e : job.executions) {
-      if (e.status == ExecutionStatus::started) job.runs.push_back(lease(owner, job.job, e, c.attempt));
+  if (claimed.empty()) return claimed;
+  const std::shared_ptr<JobStore> self = shared_from_this();
+  for (std::size_t i = 0; i < claimed.size(); ++i) {
+    ClaimedJob& c = claimed[i];
+    for (const Execution& e : c.executions) {
+      if (e.status != ExecutionStatus::started) continue;
+      (runs ? *runs : c.runs).push_back(RunLease{self, owner, c.job, e, attempts[i]});
     }
-    out.push_back(std::move(job));
   }
-  return out;
+  return claimed;
 }
 
 RunLease JobStore::start_run(std::string_view job_id, TimePoint at, std::shared_ptr<RunOwner> owner) {

@@ -610,7 +610,7 @@ std::optional<TimePoint> Scheduler::process_jobs() {
     for (bool more = true; more; batch = std::min(2 * batch, options_.claim_batch)) {
       std::vector<ClaimedJob> claims;
       try {
-        claims = store->claim_due_jobs(now, batch, runnable, owner);
+        claims = store->claim_due_jobs(now, batch, runnable, owner, runs);
       } catch (const std::exception& e) {
         // Retry after max_wait; asking the store for its next run time now would report the job we just
         // failed to claim as due and spin the loop.
@@ -621,7 +621,6 @@ std::optional<TimePoint> Scheduler::process_jobs() {
       }
       more = claims.size() == batch;
       if (more) sooner(now);
-      runs.clear();
       for (auto& claim : claims) {
         std::size_t misses = 0;
         for (auto& execution : claim.executions) {
@@ -647,7 +646,6 @@ std::optional<TimePoint> Scheduler::process_jobs() {
               break;
           }
         }
-        for (RunLease& run : claim.runs) runs.push_back(std::move(run));
         if (misses > max_miss_warnings) {
           log(LogLevel::warning, fmt::format("Job '{}' missed {} run times in all (the first {} are logged above)",
                                              claim.job->name, misses, max_miss_warnings));

@@ -100,6 +100,10 @@ class JobStore : public std::enable_shared_from_this<JobStore> {
   /// recorded or run again. `owner` hears of every lease's end.
   [[nodiscard]] std::vector<ClaimedJob> claim_due_jobs(TimePoint now, std::size_t limit, const ClaimFilter& runnable,
                                                        std::shared_ptr<RunOwner> owner = {});
+  /// The same, appending every lease to `runs` (in claim order) instead of to each `ClaimedJob`: the
+  /// scheduler's loop keeps one vector for all its claims rather than one per claimed job.
+  [[nodiscard]] std::vector<ClaimedJob> claim_due_jobs(TimePoint now, std::size_t limit, const ClaimFilter& runnable,
+                                                       std::shared_ptr<RunOwner> owner, std::vector<RunLease>& runs);
   /// Starts a run of a job now, outside its schedule and whatever its `max_instances` (the caller
   /// asked for it explicitly): records it `started` at `at`, or at the first microsecond after `at`
   /// that has no record of this job (a scheduled run at that very instant keeps its own record).
@@ -170,6 +174,8 @@ class JobStore : public std::enable_shared_from_this<JobStore> {
  private:
   friend class RunLease;
   void end_run(RunLease& lease, Outcome outcome) noexcept;
+  [[nodiscard]] std::vector<ClaimedJob> claim(TimePoint now, std::size_t limit, const ClaimFilter& runnable,
+                                              const std::shared_ptr<RunOwner>& owner, std::vector<RunLease>* runs);
   // Writes `record` at its run time or the first free microsecond after it.
   static bool insert_at_free_instant(Transaction& tx, Execution& record);
   [[nodiscard]] RunLease lease(std::shared_ptr<RunOwner> owner, std::shared_ptr<const Job> job, Execution record,

@@ -168,3 +168,32 @@ TEST_CASE("the memory store hands out due jobs in (time, insertion) order under 
   // The paused ones are all that is left.
   CHECK(store.size() == model.size() - expected.size());
 }
+
+TEST_CASE("the memory store refuses a second record of a kept fire time through any number of evictions",
+          "[store][memory][once]") {
+  // A small history evicts constantly, so the fingerprint index deletes as often as it inserts.
+  const auto t0 = sked::parse_time("2026-01-01T00:00:00Z");
+  const auto store = std::make_shared<sked::MemoryJobStore>(50);
+  sked::Job job;
+  job.id = "j";
+  job.task = "t";
+  job.trigger = std::make_shared<sked::IntervalTrigger>(sked::IntervalTrigger{1s, {.start_date = t0}});
+  job.misfire_grace_time = 1h;
+  job.next_run_time = t0;
+  store->add_job(job);
+  for (int i = 0; i < 500; ++i) {
+    auto claims = store->claim_due_jobs(t0 + std::chrono::seconds{i}, 10, {});
+    REQUIRE(claims.size() == 1);
+    REQUIRE(claims[0].runs.size() == 1);
+    claims[0].runs[0].complete({});
+  }
+  CHECK(store->get_executions({.limit = 1000}).size() == 50);
+  // Each of the 50 kept fire times, written back as due, is refused; older ones are not known any more.
+  for (int i = 450; i < 500; ++i) {
+    store->modify_job("j", [&](sked::Job& j) { j.next_run_time = t0 + std::chrono::seconds{i}; });
+    const auto claims = store->claim_due_jobs(t0 + std::chrono::seconds{i}, 10, {});
+    REQUIRE(claims.size() == 1);
+    CHECK(claims[0].executions.empty());
+  }
+  CHECK(store->get_executions({.limit = 1000}).size() == 50);
+}

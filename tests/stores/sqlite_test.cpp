@@ -260,10 +260,11 @@ TEST_CASE(
   CHECK(logs.contains(sked::LogLevel::warning, "was missed by"));
 }
 
-TEST_CASE("a store closed with a run in progress records it interrupted; the job stays scheduled",
+TEST_CASE("a run dropped with its store unfinished is recorded interrupted; the job stays scheduled",
           "[store][sqlite][interrupted]") {
   Fixture f;
   {
+    // The lease keeps the store open until it goes; going unfinished, it records the run interrupted.
     auto store = f.open();
     store->add_job(interval_job("j", 1min, t0));
     const auto claims = store->claim_due_jobs(t0, 10, {});
@@ -273,7 +274,7 @@ TEST_CASE("a store closed with a run in progress records it interrupted; the job
   const auto history = store->get_executions({.job_id = "j"});
   REQUIRE(history.size() == 1);
   CHECK(history[0].status == ExecutionStatus::interrupted);
-  CHECK_THAT(history[0].exception, Catch::Contains("closed its job store"));
+  CHECK_THAT(history[0].exception, Catch::Contains("dropped before it finished"));
   CHECK(store->lookup_job("j")->next_run_time == t0 + 1min);
 }
 

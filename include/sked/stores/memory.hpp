@@ -123,17 +123,26 @@ class MemoryJobStore : public JobStore {
   std::map<std::int64_t, RunRequest> requests_;
   std::int64_t next_request_id_ = 1;
 
-  // (job id, run time) of every record kept, so that a fire time is recorded at most once. The ids
-  // point into executions_, whose elements never move while they are kept.
-  struct RecordKey {
-    std::string_view job_id;
-    TimePoint run_time;
-    friend bool operator==(const RecordKey&, const RecordKey&) = default;
+  // Fingerprints of the (job id, run time) of every record kept, so that a fire time is recorded at most
+  // once: an open-addressing multiset of 64-bit hashes, which allocates nothing per run (a node-based
+  // set cost the dispatch loop a fifth of its speed). A fingerprint found is confirmed against the
+  // history itself.
+  class Fingerprints {
+   public:
+    void reserve(std::size_t n);
+    [[nodiscard]] bool contains(std::uint64_t f) const noexcept;
+    void insert(std::uint64_t f);
+    void erase(std::uint64_t f) noexcept;
+    void clear() noexcept;
+
+   private:
+    [[nodiscard]] std::size_t mask() const noexcept { return slots_.size() - 1; }
+    std::vector<std::uint64_t> slots_;  // 0: empty
+    std::size_t size_ = 0;
   };
-  struct RecordKeyHash {
-    std::size_t operator()(const RecordKey& k) const noexcept;
-  };
-  mutable std::unordered_set<RecordKey, RecordKeyHash> recorded_;
+  [[nodiscard]] static std::uint64_t fingerprint(std::string_view job_id, TimePoint run_time) noexcept;
+  [[nodiscard]] bool recorded(const std::string& job_id, TimePoint run_time) const;
+  mutable Fingerprints recorded_;
   void forget_oldest_record() const;
 
   class Tx;
