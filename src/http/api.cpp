@@ -1,0 +1,98 @@
+// The JSON API: the shapes of the `sked` tool's --json output (detail/job_json), so a script reads
+// the same fields from either.
+
+#include "http/handlers.hpp"
+
+#include "detail/job_json.hpp"
+#include "detail/sqlite_time.hpp"
+
+#include <sked/trigger.hpp>
+
+namespace sked::http::detail {
+namespace {
+
+Reply json_reply(const nlohmann::json& j, int status = 200) {
+  return {status, j.dump(), "application/json"};
+}
+
+}  // namespace
+
+Reply api_error(int status, std::string_view message) {
+  return json_reply({{"error", message}}, status);
+}
+
+Reply api_jobs(Context& ctx, const httplib::Request& req) {
+  const auto snapshot = ctx.view.jobs();
+  const TimePoint now = SystemClock{}.now();
+  const std::string state = param(req, "state");
+  const std::string q = param(req, "q");
+  const std::size_t page_no = page_param(req);
+  const std::size_t size = size_param(req, 100);
+  const auto matching = matching_jobs(*snapshot, q, state, now);
+  auto list = nlohmann::json::array();
+  for (std::size_t i = (page_no - 1) * size; i < matching.size() && list.size() < size; ++i) {
+    const Job& job = *matching[i];
+    list.push_back(
+        sked::detail::job_json(job, now, snapshot->schedulers_running, ctx.view.stats(job.id).last));
+  }
+  Reply r = json_reply(list);
+  r.headers.emplace_back("X-Total-Count", std::to_string(matching.size()));
+  return r;
+}
+
+Reply api_job(Context& ctx, const httplib::Request& req, const std::string& id) {
+  const auto job = ctx.view.store().lookup_job(id);
+  if (!job) return api_error(404, "there is no job '" + id + "'");
+  const TimePoint now = SystemClock{}.now();
+  const auto history = ctx.view.history(
+      {.job_id = id, .status = status_param(req), .limit = size_param(req, 10)}, 0);
+  auto j = sked::detail::job_json(*job, now, ctx.view.jobs()->schedulers_running,
+                                  history.empty() ? std::nullopt : std::optional{history.front()});
+  // As `sked show --json`.
+  j["timeout"] = job->timeout ? nlohmann::json(std::chrono::duration<double>(*job->timeout).count())
+                              : nlohmann::json{};
+  j["next_fire_times"] = nlohmann::json::array();
+  if (job->next_run_time && job->trigger) {
+    std::optional<TimePoint> t = job->next_run_time;
+    for (int i = 0; t && *t <= sked::detail::last_db_time && i < 5; ++i) {
+      j["next_fire_times"].push_back(sked::detail::format_db_time(*t));
+      t = job->trigger->next_fire_time(t, std::max(now, *t));
+    }
+  }
+  j["executions"] = nlohmann::json::array();
+  for (const auto& e : history) j["executions"].push_back(sked::detail::execution_json(e, false));
+  j["run_request"] = sked::detail::json_time(ctx.view.pending_request(id));
+  return json_reply(j);
+}
+
+Reply api_executions(Context& ctx, const httplib::Request& req) {
+  HistoryQuery q;
+  if (const auto job = param(req, "job"); !job.empty()) q.job_id = job;
+  q.status = status_param(req);
+  q.since = time_param(req, "since");
+  q.until = time_param(req, "until");
+  const std::size_t page_no = page_param(req);
+  q.limit = size_param(req, 100);
+  q.offset = (page_no - 1) * q.limit;
+  const bool with_output = param(req, "output") == "1";
+  auto list = nlohmann::json::array();
+  for (const auto& e : ctx.view.history(q, with_output ? 4000 : 0))
+    list.push_back(sked::detail::execution_json(e, with_output));
+  return json_reply(list);
+}
+
+Reply api_schedulers(Context& ctx) {
+  auto list = nlohmann::json::array();
+  for (const auto& row : ctx.view.schedulers()) {
+    const auto& s = row.scheduler;
+    list.push_back({{"id", s.id},
+                    {"host", s.host},
+                    {"pid", s.pid},
+                    {"started", sked::detail::format_db_time(s.started)},
+                    {"heartbeat", sked::detail::format_db_time(s.heartbeat)},
+                    {"alive", row.alive}});
+  }
+  return json_reply(list);
+}
+
+}  // namespace sked::http::detail
