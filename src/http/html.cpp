@@ -186,7 +186,8 @@ std::string duration_chart(const std::vector<Execution>& runs) {
   }
   if (longest <= 0) longest = 1;
   const auto n = static_cast<int>(runs.size());
-  const double slot = static_cast<double>(width - 2 * pad) / n;
+  // At least 30 slots, so that a few runs do not make a few wide blocks.
+  const double slot = static_cast<double>(width - 2 * pad) / std::max(n, 30);
   std::string out = fmt::format(
       R"(<svg class="chart" role="img" width="{}" height="{}" viewBox="0 0 {} {}")"
       R"( aria-label="Durations of the last {} runs, oldest left; the tallest is {:.3f}s">)",

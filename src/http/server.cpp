@@ -209,7 +209,8 @@ class Server::Impl {
                         same(std::string_view{auth}.substr(7), options_.token);
     const bool signed_in =
         options_.token.empty() || bearer || same(cookie(req, session_cookie), session_);
-    const bool open_path = req.path == "/login" || req.path == "/assets/sked.css";
+    const bool open_path =
+        req.path == "/login" || req.path == "/assets/sked.css" || req.path == "/favicon.ico";
     if (!signed_in && !open_path) {
       if (api) {
         res.set_header("WWW-Authenticate", "Bearer");
@@ -267,6 +268,11 @@ class Server::Impl {
       res.set_header("X-Content-Type-Options", "nosniff");
       res.set_header("Cache-Control", "max-age=3600");
       res.set_content(std::string{detail::stylesheet()}, "text/css; charset=utf-8");
+    });
+    // Browsers ask for it on every page; none is needed.
+    http_.Get("/favicon.ico", [](const httplib::Request&, httplib::Response& res) {
+      res.status = 204;
+      res.set_header("Cache-Control", "max-age=86400");
     });
     http_.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
       serve(req, res, [&](Context& ctx) {
