@@ -57,10 +57,10 @@ std::string read_token(const std::string& path) {
   std::string token = text.str();
   while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
   if (token.size() < 16 || token.find_first_of(" \t\r\n") != std::string::npos) {
-    throw InvalidArgument(fmt::format(
-        "--token-file '{}': expected one line of at least 16 characters without spaces "
-        "(e.g. from `openssl rand -hex 32`)",
-        path));
+    throw InvalidArgument(
+        fmt::format("--token-file '{}': expected one line of at least 16 characters without spaces "
+                    "(e.g. from `openssl rand -hex 32`)",
+                    path));
   }
   return token;
 }

@@ -34,9 +34,7 @@ std::size_t positive(const httplib::Request& req, const char* name, std::size_t 
 }
 }  // namespace
 
-std::size_t page_param(const httplib::Request& req) {
-  return positive(req, "page", 1, 1'000'000);
-}
+std::size_t page_param(const httplib::Request& req) { return positive(req, "page", 1, 1'000'000); }
 
 std::size_t size_param(const httplib::Request& req, std::size_t size) {
   return positive(req, "size", size, 500);
@@ -80,8 +78,7 @@ std::vector<const Job*> matching_jobs(const JobsSnapshot& snapshot, std::string_
   std::vector<const Job*> out;
   for (const auto& job : snapshot.jobs) {
     if (!q.empty() && !contains(job.id) && !contains(job.name) && !contains(job.task)) continue;
-    if (!state.empty() &&
-        sked::detail::job_state(job, now, snapshot.schedulers_running) != state) {
+    if (!state.empty() && sked::detail::job_state(job, now, snapshot.schedulers_running) != state) {
       continue;
     }
     out.push_back(&job);
@@ -121,8 +118,8 @@ bool set_paused(SqliteJobStore& store, const std::string& id, bool paused) {
     // As Scheduler::resume_job and `sked resume`: the next fire time from now.
     job->next_run_time = job->trigger->next_fire_time(std::nullopt, SystemClock{}.now());
     if (!job->next_run_time) {
-      throw Error(fmt::format("job '{}' will not fire again (its trigger is done); it stays paused",
-                              id));
+      throw Error(
+          fmt::format("job '{}' will not fire again (its trigger is done); it stays paused", id));
     }
   }
   store.update_job(*job);
@@ -135,8 +132,7 @@ std::string apply(Context& ctx, Action a, const std::string& id) {
   switch (a) {
     case Action::run_now: {
       const TimePoint at = store.request_run(id, SystemClock{}.now());
-      done = fmt::format("asked for a run of job '{}' at {}", id,
-                         sked::detail::format_db_time(at));
+      done = fmt::format("asked for a run of job '{}' at {}", id, sked::detail::format_db_time(at));
       break;
     }
     case Action::pause:

@@ -32,8 +32,8 @@ Reply api_jobs(Context& ctx, const httplib::Request& req) {
   auto list = nlohmann::json::array();
   for (std::size_t i = (page_no - 1) * size; i < matching.size() && list.size() < size; ++i) {
     const Job& job = *matching[i];
-    list.push_back(
-        sked::detail::job_json(job, now, snapshot->schedulers_running, ctx.view.stats(job.id).last));
+    list.push_back(sked::detail::job_json(job, now, snapshot->schedulers_running,
+                                          ctx.view.stats(job.id).last));
   }
   Reply r = json_reply(list);
   r.headers.emplace_back("X-Total-Count", std::to_string(matching.size()));

@@ -10,9 +10,9 @@
 #include <httplib.h>
 
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
-#include <string>
 
 namespace sked::http::detail {
 

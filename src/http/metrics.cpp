@@ -149,9 +149,8 @@ std::string Metrics::render(TimePoint now) {
   };
   histogram("sked_run_duration_seconds", "How long runs that ended took.", duration_bounds,
             &Series::duration);
-  histogram("sked_run_lateness_seconds",
-            "How long after its scheduled run time a run started.", lateness_bounds,
-            &Series::lateness);
+  histogram("sked_run_lateness_seconds", "How long after its scheduled run time a run started.",
+            lateness_bounds, &Series::lateness);
 
   out +=
       "# HELP sked_last_success_timestamp_seconds When the last run that executed without error "

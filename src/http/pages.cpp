@@ -22,8 +22,8 @@ constexpr std::size_t chart_runs = 60;
 constexpr int fire_times_shown = 5;
 
 const char* const job_states[] = {"scheduled", "paused", "overdue", "task unknown"};
-const char* const statuses[] = {"started", "executed", "error", "missed", "max_instances",
-                                "interrupted"};
+const char* const statuses[] = {"started", "executed",      "error",
+                                "missed",  "max_instances", "interrupted"};
 
 Reply html(const Frame& frame, std::string_view body) { return {200, page(frame, body)}; }
 
@@ -63,26 +63,26 @@ std::string job_link(const std::string& id) {
 
 std::string action_form(Context& ctx, const std::string& id, Action a, std::string_view label,
                         bool confirmed, bool danger = false) {
-  return fmt::format(
-      R"(<form class="inline" method="post" action="/jobs/{}/{}">)"
-      R"(<input type="hidden" name="csrf" value="{}">{})"
-      R"(<button type="submit" name="do" value="{}"{}>{}</button></form>)",
-      url_encode(id), action_name(a), escape(ctx.csrf),
-      confirmed ? R"(<input type="hidden" name="confirm" value="yes">)" : "", action_name(a),
-      danger ? R"( class="danger")" : "", label);
+  return fmt::format(R"(<form class="inline" method="post" action="/jobs/{}/{}">)"
+                     R"(<input type="hidden" name="csrf" value="{}">{})"
+                     R"(<button type="submit" name="do" value="{}"{}>{}</button></form>)",
+                     url_encode(id), action_name(a), escape(ctx.csrf),
+                     confirmed ? R"(<input type="hidden" name="confirm" value="yes">)" : "",
+                     action_name(a), danger ? R"( class="danger")" : "", label);
 }
 
 std::string history_table(const std::vector<Execution>& runs, bool with_job) {
   std::string out = "<table><thead><tr><th>ID</th>";
   if (with_job) out += "<th>Job</th>";
-  out += "<th>Status</th><th>Run time</th><th>Finished</th><th>Duration</th><th>Exception / output"
-         "</th></tr></thead><tbody>";
+  out +=
+      "<th>Status</th><th>Run time</th><th>Finished</th><th>Duration</th><th>Exception / output"
+      "</th></tr></thead><tbody>";
   for (const auto& e : runs) {
     out += fmt::format(R"(<tr data-execution="{}"><td class="num">{}</td>)", e.id, e.id);
     if (with_job) out += "<td>" + job_link(e.job_id) + "</td>";
     out += fmt::format(
-        R"(<td>{}</td><td>{}</td><td>{}</td><td class="num">{}</td><td>)", badge(to_string(e.status)),
-        show_time(e.run_time), show_time(e.finished),
+        R"(<td>{}</td><td>{}</td><td>{}</td><td class="num">{}</td><td>)",
+        badge(to_string(e.status)), show_time(e.run_time), show_time(e.finished),
         show_seconds(e.duration ? std::optional{std::chrono::duration<double>(*e.duration).count()}
                                 : std::nullopt));
     if (!e.exception.empty()) out += "<code>" + escape(e.exception) + "</code>";
@@ -162,9 +162,10 @@ Reply jobs_page(Context& ctx, const httplib::Request& req) {
   body += fmt::format(R"(<label>State<select name="state">{}</select></label>)",
                       options(job_states, std::size(job_states), state, "any"));
   body += R"(<button type="submit">Filter</button></form>)";
-  body += "<table><thead><tr><th>ID</th><th>Name</th><th>Task</th><th>Trigger</th>"
-          "<th>Next run</th><th>State</th><th>Last status</th><th>Mean</th><th>p95</th>"
-          "</tr></thead><tbody>";
+  body +=
+      "<table><thead><tr><th>ID</th><th>Name</th><th>Task</th><th>Trigger</th>"
+      "<th>Next run</th><th>State</th><th>Last status</th><th>Mean</th><th>p95</th>"
+      "</tr></thead><tbody>";
   for (std::size_t i = first; i < last; ++i) {
     const Job& job = *matching[i];
     const JobStats stats = ctx.view.stats(job.id);
@@ -179,13 +180,13 @@ Reply jobs_page(Context& ctx, const httplib::Request& req) {
   }
   if (first >= last) body += R"(<tr><td colspan="9" class="muted">No jobs match.</td></tr>)";
   body += "</tbody></table>";
-  body += pager("/", {{"q", q}, {"state", state}, {"size", param(req, "size")}}, page_no,
-                last < matching.size(),
-                fmt::format("{}-{} of {} jobs{}", matching.empty() ? 0 : first + 1, last,
-                            matching.size(),
-                            matching.size() == snapshot->jobs.size()
-                                ? ""
-                                : fmt::format(" ({} in the store)", snapshot->jobs.size())));
+  body += pager(
+      "/", {{"q", q}, {"state", state}, {"size", param(req, "size")}}, page_no,
+      last < matching.size(),
+      fmt::format("{}-{} of {} jobs{}", matching.empty() ? 0 : first + 1, last, matching.size(),
+                  matching.size() == snapshot->jobs.size()
+                      ? ""
+                      : fmt::format(" ({} in the store)", snapshot->jobs.size())));
   body += fmt::format(
       R"(<p class="muted">Mean and p95 are over each job's last {} finished runs. {}</p>)",
       stats_window,
@@ -266,8 +267,9 @@ Reply executions_page(Context& ctx, const httplib::Request& req) {
 Reply schedulers_page(Context& ctx, const httplib::Request&) {
   const auto rows = ctx.view.schedulers();
   std::string body = "<h1>Schedulers</h1>";
-  body += "<table><thead><tr><th>ID</th><th>Host</th><th>PID</th><th>Started</th>"
-          "<th>Heartbeat</th><th>Alive</th></tr></thead><tbody>";
+  body +=
+      "<table><thead><tr><th>ID</th><th>Host</th><th>PID</th><th>Started</th>"
+      "<th>Heartbeat</th><th>Alive</th></tr></thead><tbody>";
   for (const auto& row : rows) {
     const auto& s = row.scheduler;
     body += fmt::format(
@@ -276,7 +278,8 @@ Reply schedulers_page(Context& ctx, const httplib::Request&) {
         badge(row.alive ? "alive" : "dead"));
   }
   if (rows.empty()) {
-    body += R"(<tr><td colspan="6" class="muted">No scheduler has claimed jobs from this store.</td></tr>)";
+    body +=
+        R"(<tr><td colspan="6" class="muted">No scheduler has claimed jobs from this store.</td></tr>)";
   }
   body += "</tbody></table>";
   return html(frame_for(ctx, "Schedulers", "schedulers", true), body);
@@ -298,7 +301,8 @@ Reply confirm_page(Context& ctx, Action a, const std::string& id) {
       question = "Remove job <code>{}</code> from the store? Its history stays.";
       break;
   }
-  std::string body = "<h1>Confirm</h1><p>" + fmt::format(fmt::runtime(question), escape(id)) + "</p>";
+  std::string body =
+      "<h1>Confirm</h1><p>" + fmt::format(fmt::runtime(question), escape(id)) + "</p>";
   body += R"(<div class="actions">)";
   body += action_form(ctx, id, a, "Yes, " + std::string{action_name(a)}, true, a == Action::remove);
   body += fmt::format(R"(<a href="/jobs/{}">Cancel</a>)", url_encode(id));
@@ -320,9 +324,10 @@ Reply login_page(Context& ctx, bool failed) {
 }
 
 Reply error_page(Context& ctx, int status, std::string_view message) {
-  Reply r = html(frame_for(ctx, "Error", "", false),
-                 fmt::format(R"(<h1>{}</h1><p class="notice">{}</p><p><a href="/">All jobs</a></p>)",
-                             status, escape(message)));
+  Reply r =
+      html(frame_for(ctx, "Error", "", false),
+           fmt::format(R"(<h1>{}</h1><p class="notice">{}</p><p><a href="/">All jobs</a></p>)",
+                       status, escape(message)));
   r.status = status;
   return r;
 }

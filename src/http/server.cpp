@@ -13,9 +13,9 @@
 
 #include <mutex>
 #include <optional>
-#include <utility>
 #include <random>
 #include <thread>
+#include <utility>
 
 namespace sked::http {
 namespace {
@@ -37,8 +37,7 @@ std::string random_hex(std::size_t bytes) {
 bool same(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   unsigned char diff = 0;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
   return diff == 0;
 }
 
@@ -121,7 +120,9 @@ class Server::Impl {
     http_.set_keep_alive_timeout(5);
     http_.set_keep_alive_max_count(100);
     const int threads = std::max(1, options_.threads);
-    http_.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+    http_.new_task_queue = [threads] {
+      return new httplib::ThreadPool(static_cast<size_t>(threads));
+    };
     // Every request passes here first: host, authentication, method and CSRF checks.
     http_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       return admit(req, res) ? httplib::Server::HandlerResponse::Unhandled
@@ -130,13 +131,14 @@ class Server::Impl {
     http_.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
       if (!res.body.empty()) return;
       Context ctx = context();
-      const std::string message =
-          res.status == 404   ? "There is no such page."
-          : res.status == 413 ? "The request is too large."
-          : res.status == 400 ? "The request is malformed (a POST needs a Content-Length)."
-                              : "The request was refused.";
-      write(res, req.path.starts_with("/api/") ? detail::api_error(res.status, message)
-                                               : detail::error_page(ctx, res.status, message),
+      const std::string message = res.status == 404   ? "There is no such page."
+                                  : res.status == 413 ? "The request is too large."
+                                  : res.status == 400
+                                      ? "The request is malformed (a POST needs a Content-Length)."
+                                      : "The request was refused.";
+      write(res,
+            req.path.starts_with("/api/") ? detail::api_error(res.status, message)
+                                          : detail::error_page(ctx, res.status, message),
             ctx);
     });
   }
@@ -169,7 +171,8 @@ class Server::Impl {
     Context ctx = context();
     const bool api = req.path.starts_with("/api/");
     const auto fail = [&](int status, std::string_view message) {
-      write(res, api ? detail::api_error(status, message) : detail::error_page(ctx, status, message),
+      write(res,
+            api ? detail::api_error(status, message) : detail::error_page(ctx, status, message),
             ctx);
     };
     try {
@@ -192,7 +195,8 @@ class Server::Impl {
     Context ctx = context();
     const bool api = req.path.starts_with("/api/") || req.path == "/metrics";
     const auto refuse = [&](int status, std::string_view message) {
-      write(res, api ? detail::api_error(status, message) : detail::error_page(ctx, status, message),
+      write(res,
+            api ? detail::api_error(status, message) : detail::error_page(ctx, status, message),
             ctx);
       return false;
     };
@@ -232,10 +236,11 @@ class Server::Impl {
     const std::string auth = req.get_header_value("Authorization");
     const bool bearer = !options_.token.empty() && auth.starts_with("Bearer ") &&
                         same(std::string_view{auth}.substr(7), options_.token);
-    const std::string csrf = req.has_param("csrf") ? req.get_param_value("csrf")
-                                                   : req.get_header_value("X-CSRF-Token");
+    const std::string csrf =
+        req.has_param("csrf") ? req.get_param_value("csrf") : req.get_header_value("X-CSRF-Token");
     if (!bearer && !same(csrf, csrf_))
-      return std::pair{403, "The form is stale or not from this server (CSRF token); reload the page."};
+      return std::pair{403,
+                       "The form is stale or not from this server (CSRF token); reload the page."};
     if (options_.read_only && req.path != "/login")
       return std::pair{403, "This server is read-only: it makes no changes."};
     return std::nullopt;
@@ -293,22 +298,20 @@ class Server::Impl {
     http_.Get(R"(/jobs/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
       serve(req, res, [&](Context& ctx) { return detail::job_page(ctx, req, req.matches[1]); });
     });
-    http_.Post(R"(/jobs/(.+)/(run-now|pause|resume|remove))",
-               [this](const httplib::Request& req, httplib::Response& res) {
-                 change(req, res, [&](Context& ctx) -> Reply {
-                   const std::string id = req.matches[1];
-                   const auto action = *detail::parse_action(req.matches[2].str());
-                   if (detail::param(req, "confirm") != "yes")
-                     return detail::confirm_page(ctx, action, id);
-                   const std::string done = detail::apply(ctx, action, id);
-                   Reply r{303, "", "text/plain"};
-                   r.location = action == detail::Action::remove
-                                    ? "/"
-                                    : "/jobs/" + detail::url_encode(id) + "?done=" +
-                                          detail::url_encode(done);
-                   return r;
-                 });
-               });
+    http_.Post(R"(/jobs/(.+)/(run-now|pause|resume|remove))", [this](const httplib::Request& req,
+                                                                     httplib::Response& res) {
+      change(req, res, [&](Context& ctx) -> Reply {
+        const std::string id = req.matches[1];
+        const auto action = *detail::parse_action(req.matches[2].str());
+        if (detail::param(req, "confirm") != "yes") return detail::confirm_page(ctx, action, id);
+        const std::string done = detail::apply(ctx, action, id);
+        Reply r{303, "", "text/plain"};
+        r.location = action == detail::Action::remove
+                         ? "/"
+                         : "/jobs/" + detail::url_encode(id) + "?done=" + detail::url_encode(done);
+        return r;
+      });
+    });
     http_.Get("/login", [this](const httplib::Request& req, httplib::Response& res) {
       serve(req, res, [&](Context& ctx) { return detail::login_page(ctx, false); });
     });
@@ -331,16 +334,16 @@ class Server::Impl {
     http_.Get("/api/schedulers", [this](const httplib::Request& req, httplib::Response& res) {
       serve(req, res, [&](Context& ctx) { return detail::api_schedulers(ctx); });
     });
-    http_.Post(R"(/api/jobs/(.+)/(run-now|pause|resume|remove))",
-               [this](const httplib::Request& req, httplib::Response& res) {
-                 change(req, res, [&](Context& ctx) -> Reply {
-                   const std::string id = req.matches[1];
-                   const auto action = *detail::parse_action(req.matches[2].str());
-                   const std::string done = detail::apply(ctx, action, id);
-                   return {200, nlohmann::json{{"ok", true}, {"message", done}}.dump(),
-                           "application/json"};
-                 });
-               });
+    http_.Post(R"(/api/jobs/(.+)/(run-now|pause|resume|remove))", [this](
+                                                                      const httplib::Request& req,
+                                                                      httplib::Response& res) {
+      change(req, res, [&](Context& ctx) -> Reply {
+        const std::string id = req.matches[1];
+        const auto action = *detail::parse_action(req.matches[2].str());
+        const std::string done = detail::apply(ctx, action, id);
+        return {200, nlohmann::json{{"ok", true}, {"message", done}}.dump(), "application/json"};
+      });
+    });
   }
 
   ServerOptions options_;

@@ -119,8 +119,9 @@ TEST_CASE("the JSON API returns the tool's job and execution shapes", "[http]") 
 
   const auto errors = json_of(c.http.Get("/api/executions?status=error"));
   REQUIRE(errors.size() == 1);
-  CHECK(errors[0] == sked::detail::execution_json(
-                         f.store->get_executions({.status = ExecutionStatus::error}).front(), false));
+  CHECK(errors[0] ==
+        sked::detail::execution_json(
+            f.store->get_executions({.status = ExecutionStatus::error}).front(), false));
   CHECK(c.http.Get("/api/executions?status=bogus")->status == 400);
   CHECK(json_of(c.http.Get("/api/jobs?q=ALPH")).size() == 1);
   CHECK(json_of(c.http.Get("/api/jobs?size=2&page=2")).size() == 1);
@@ -166,15 +167,17 @@ TEST_CASE("a change needs a POST with the page's CSRF token and a confirmation",
     CHECK(f.store->lookup_job("a"));
   }
   SECTION("a POST without the CSRF token or with a wrong one is refused") {
-    CHECK(c.http.Post("/jobs/a/pause", "confirm=yes", "application/x-www-form-urlencoded")->status ==
-          403);
+    CHECK(
+        c.http.Post("/jobs/a/pause", "confirm=yes", "application/x-www-form-urlencoded")->status ==
+        403);
     CHECK(c.http.Post("/jobs/a/pause", "confirm=yes&csrf=00", "application/x-www-form-urlencoded")
               ->status == 403);
     CHECK(c.http.Post("/api/jobs/a/pause", "", "application/json")->status == 403);
     CHECK_FALSE(paused(*f.store, "a"));
   }
   SECTION("the form asks for a confirmation, then pauses, resumes and removes") {
-    const auto ask = c.http.Post("/jobs/a/pause", "csrf=" + csrf, "application/x-www-form-urlencoded");
+    const auto ask =
+        c.http.Post("/jobs/a/pause", "csrf=" + csrf, "application/x-www-form-urlencoded");
     CHECK(ask->status == 200);
     CHECK(ask->body.find("name=\"confirm\" value=\"yes\"") != std::string::npos);
     CHECK_FALSE(paused(*f.store, "a"));
@@ -201,7 +204,8 @@ TEST_CASE("a change needs a POST with the page's CSRF token and a confirmation",
     CHECK(r->status == 421);
   }
   SECTION("a body past the limit is refused") {
-    CHECK(c.http.Post("/jobs/a/pause", std::string(100'000, 'a'), "application/x-www-form-urlencoded")
+    CHECK(c.http
+              .Post("/jobs/a/pause", std::string(100'000, 'a'), "application/x-www-form-urlencoded")
               ->status == 413);
   }
 }
@@ -257,11 +261,12 @@ TEST_CASE("a read-only server shows no actions and refuses every change", "[http
   const auto page = c.http.Get("/jobs/a");
   CHECK(page->body.find("action=\"/jobs/a/pause\"") == std::string::npos);
   const std::string csrf = csrf_of(c.http.Get("/login")->body);
-  CHECK(c.http.Post("/jobs/a/pause", "confirm=yes&csrf=" + csrf,
-                    "application/x-www-form-urlencoded")
-            ->status == 403);
-  CHECK(c.http.Post("/api/jobs/a/remove", {{"X-CSRF-Token", csrf}}, "", "application/json")
-            ->status == 403);
+  CHECK(
+      c.http.Post("/jobs/a/pause", "confirm=yes&csrf=" + csrf, "application/x-www-form-urlencoded")
+          ->status == 403);
+  CHECK(
+      c.http.Post("/api/jobs/a/remove", {{"X-CSRF-Token", csrf}}, "", "application/json")->status ==
+      403);
   CHECK_FALSE(paused(*f.store, "a"));
   CHECK(f.store->lookup_job("a"));
 }
@@ -278,7 +283,8 @@ std::map<std::string, double> parse_metrics(const std::string& text) {
   std::istringstream in{text};
   std::string line;
   std::map<std::string, double> last_bucket;
-  const std::regex sample{R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*)\})? (\S+)$)"};
+  const std::regex sample{
+      R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*)\})? (\S+)$)"};
   while (std::getline(in, line)) {
     INFO(line);
     if (line.starts_with("# HELP ")) continue;

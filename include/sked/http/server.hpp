@@ -61,8 +61,8 @@ class Server {
 
   /// Serves on a background thread; returns at once.
   void start();
-  /// Serves on the calling thread until `stop()` is called from another thread or a signal handler's
-  /// helper thread.
+  /// Serves on the calling thread until `stop()` is called from another thread or a signal
+  /// handler's helper thread.
   void run();
   /// Stops serving; requests in progress finish. Safe to call more than once.
   void stop() noexcept;
