@@ -66,9 +66,13 @@ void Metrics::count(const RunRecord& r) {
     s.last_success = r.finished;
 }
 
-void Metrics::ingest(const JobsSnapshot& jobs) {
-  // Remembered past a job's removal: a one-shot job is removed by the claim that runs it.
-  for (const auto& job : jobs.jobs) task_of_[job.id] = job.task;
+void Metrics::ingest(const std::shared_ptr<const JobsSnapshot>& jobs) {
+  // Remembered past a job's removal: a one-shot job is removed by the claim that runs it. Updated
+  // once per job list read, not per scrape.
+  if (jobs != tasks_snapshot_) {
+    for (const auto& job : jobs->jobs) task_of_[job.id] = job.task;
+    tasks_snapshot_ = jobs;
+  }
   // Runs that were going at the last scrape and have ended since.
   if (!running_.empty()) {
     std::vector<std::int64_t> ids;
@@ -101,7 +105,7 @@ std::string Metrics::render(TimePoint now) {
   const auto jobs = view_.jobs();
   const auto live = view_.store().live_schedulers().size();
   std::lock_guard lock{mutex_};
-  ingest(*jobs);
+  ingest(jobs);
 
   const auto labels = [&](const Key& k) {
     std::string out = fmt::format("task=\"{}\"", label_value(k.first));
@@ -162,20 +166,41 @@ std::string Metrics::render(TimePoint now) {
     }
   }
 
-  // Jobs by task and state; the earliest next run by task (or job).
-  std::map<std::pair<std::string, std::string>, std::uint64_t> by_state;
+  // Jobs by task and state (every state, zeros too, so an alert on a state has a series to
+  // watch); the earliest next run by task (or job). Looked up without building a
+  // key per job: a scrape walks every job.
+  constexpr std::array<std::string_view, 4> states{"scheduled", "paused", "overdue",
+                                                   "task unknown"};
+  std::map<std::string, std::array<std::uint64_t, states.size()>, std::less<>> by_state;
   std::map<Key, TimePoint> next_run;
+  std::map<std::string, TimePoint, std::less<>> next_by_task;
   for (const auto& job : jobs->jobs) {
-    ++by_state[{job.task, sked::detail::job_state(job, now, jobs->schedulers_running)}];
+    auto counts = by_state.find(job.task);
+    if (counts == by_state.end())
+      counts = by_state.emplace(job.task, std::array<std::uint64_t, 4>{}).first;
+    const std::string state = sked::detail::job_state(job, now, jobs->schedulers_running);
+    for (std::size_t i = 0; i < states.size(); ++i) {
+      if (state == states[i]) ++counts->second[i];
+    }
     if (!job.next_run_time) continue;
-    const Key key{job.task, per_job_ ? job.id : std::string{}};
-    const auto it = next_run.find(key);
-    if (it == next_run.end() || *job.next_run_time < it->second) next_run[key] = *job.next_run_time;
+    if (per_job_) {
+      next_run[{job.task, job.id}] = *job.next_run_time;
+      continue;
+    }
+    auto next = next_by_task.find(job.task);
+    if (next == next_by_task.end()) {
+      next_by_task.emplace(job.task, *job.next_run_time);
+    } else if (*job.next_run_time < next->second) {
+      next->second = *job.next_run_time;
+    }
   }
+  for (const auto& [task, t] : next_by_task) next_run[{task, std::string{}}] = t;
   out += "# HELP sked_jobs Jobs in the store, by task and state.\n# TYPE sked_jobs gauge\n";
-  for (const auto& [key, n] : by_state) {
-    out += fmt::format("sked_jobs{{task=\"{}\",state=\"{}\"}} {}\n", label_value(key.first),
-                       label_value(key.second), n);
+  for (const auto& [task, counts] : by_state) {
+    for (std::size_t i = 0; i < states.size(); ++i) {
+      out += fmt::format("sked_jobs{{task=\"{}\",state=\"{}\"}} {}\n", label_value(task), states[i],
+                         counts[i]);
+    }
   }
   out +=
       "# HELP sked_next_run_timestamp_seconds The earliest next run time (Unix time); paused "

@@ -11,6 +11,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -42,7 +43,7 @@ class Metrics {
   };
   using Key = std::pair<std::string, std::string>;  // task, job ("" unless per job)
 
-  void ingest(const JobsSnapshot& jobs);
+  void ingest(const std::shared_ptr<const JobsSnapshot>& jobs);
   void count(const RunRecord& r);
   Key key_of(const std::string& job_id) const;
 
@@ -53,6 +54,7 @@ class Metrics {
   std::int64_t next_id_ = 0;
   std::map<std::int64_t, std::string> running_;  // id -> job id
   std::unordered_map<std::string, std::string> task_of_;
+  std::shared_ptr<const JobsSnapshot> tasks_snapshot_;
 };
 
 /// Escapes a label value (backslash, double quote, newline).

@@ -117,6 +117,8 @@ class Server::Impl {
     http_.set_payload_max_length(options_.max_body_bytes);
     http_.set_read_timeout(options_.io_timeout);
     http_.set_write_timeout(options_.io_timeout);
+    // Small responses on kept-alive connections would otherwise wait out delayed ACKs (40 ms).
+    http_.set_tcp_nodelay(true);
     http_.set_keep_alive_timeout(5);
     http_.set_keep_alive_max_count(100);
     const int threads = std::max(1, options_.threads);

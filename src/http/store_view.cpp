@@ -5,6 +5,7 @@
 #include <SQLiteCpp/Statement.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <unordered_set>
 
@@ -53,7 +54,14 @@ std::shared_ptr<const JobsSnapshot> StoreView::jobs() {
   auto fresh = std::make_shared<JobsSnapshot>();
   fresh->jobs = store_->get_all_jobs();
   fresh->by_id.reserve(fresh->jobs.size());
-  for (std::size_t i = 0; i < fresh->jobs.size(); ++i) fresh->by_id.emplace(fresh->jobs[i].id, i);
+  fresh->search_text.reserve(fresh->jobs.size());
+  for (std::size_t i = 0; i < fresh->jobs.size(); ++i) {
+    const Job& job = fresh->jobs[i];
+    fresh->by_id.emplace(job.id, i);
+    std::string text = job.id + '\n' + job.name + '\n' + job.task;
+    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    fresh->search_text.push_back(std::move(text));
+  }
   fresh->schedulers_running = !store_->live_schedulers().empty();
   snapshot_ = std::move(fresh);
   snapshot_taken_ = now;

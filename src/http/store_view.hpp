@@ -27,6 +27,8 @@ namespace sked::http::detail {
 struct JobsSnapshot {
   std::vector<Job> jobs{};
   std::unordered_map<std::string, std::size_t> by_id{};
+  /// Per job, `id\nname\ntask` in lower case: what the search looks in, folded once per read.
+  std::vector<std::string> search_text{};
   bool schedulers_running = false;
 };
 
