@@ -29,44 +29,69 @@ void register_tasks() {
   tasks().add("exit", [](const sked::JobContext&) { std::_Exit(0); });  // every run ends its worker
 }
 
-sked::Run make_run(const std::string& task, std::int64_t id) {
-  auto job = std::make_shared<sked::Job>();
-  job->id = "job" + std::to_string(id);
-  job->name = job->id;
-  job->task = task;
-  job->trigger = std::make_shared<sked::DateTrigger>(t0);
-  sked::Execution e;
-  e.id = id;
-  e.job_id = job->id;
-  e.run_time = t0;
-  return sked::Run{job, e, tasks().find(task)};
-}
-
-// Submits `n` runs and waits for all of them to complete.
-void run_batch(sked::Executor& executor, const std::string& task, int n, benchmark::State& state) {
+// Counts the runs that ended, as a scheduler would hear of them.
+struct Counter final : sked::RunOwner {
   std::mutex mutex;
   std::condition_variable cv;
   int done = 0;
   int errors = 0;
-  for (int i = 0; i < n; ++i) {
-    executor.submit(make_run(task, i), [&](const sked::Run&, sked::Outcome outcome) {
-      std::lock_guard lock(mutex);
-      ++done;
-      errors += outcome.status == sked::ExecutionStatus::error ? 1 : 0;
-      cv.notify_all();
-    });
+  sked::TimePoint now() const override { return t0; }
+  void run_ended(const sked::RunLease&, const sked::Execution& record, std::optional<sked::TimePoint>,
+                 const std::string&) noexcept override {
+    std::lock_guard lock(mutex);
+    ++done;
+    errors += record.status == sked::ExecutionStatus::error ? 1 : 0;
+    cv.notify_all();
   }
-  std::unique_lock lock(mutex);
-  cv.wait(lock, [&] { return done == n; });
-  if (task == "noop" && errors != 0) state.SkipWithError("a run failed");
+};
+
+// Leases for `n` runs of `task`, from a memory store, made before the clock runs: the executor's part
+// is what is measured.
+std::vector<sked::RunLease> make_runs(sked::JobStore& store, const std::shared_ptr<Counter>& counter,
+                                      const std::string& task, int n, int round, int& added) {
+  std::vector<sked::RunLease> runs;
+  runs.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    sked::Job job;
+    job.id = "job" + std::to_string(i);
+    job.name = job.id;
+    job.task = task;
+    job.trigger = std::make_shared<sked::DateTrigger>(t0);
+    if (i >= added) store.add_job(job);
+    auto run = store.start_run(job.id, t0 + std::chrono::microseconds{round}, counter);
+    run.set_task(tasks().find(task));
+    runs.push_back(std::move(run));
+  }
+  if (n > added) added = n;
+  return runs;
 }
+
+// One store per benchmark: its jobs are added once, and each batch starts new runs of them.
+struct Batches {
+  std::shared_ptr<sked::MemoryJobStore> store = std::make_shared<sked::MemoryJobStore>(0);
+  int round = 0;
+  int added = 0;  // jobs job0 .. job<added - 1> are in the store
+
+  // Submits `n` runs and waits for all of them to complete; making the leases is not timed.
+  void run(sked::Executor& executor, const std::string& task, int n, benchmark::State* state) {
+    if (state) state->PauseTiming();
+    const auto counter = std::make_shared<Counter>();
+    auto runs = make_runs(*store, counter, task, n, round++, added);
+    if (state) state->ResumeTiming();
+    for (auto& run : runs) executor.submit(std::move(run));
+    std::unique_lock lock(counter->mutex);
+    counter->cv.wait(lock, [&] { return counter->done == n; });
+    if (state && task == "noop" && counter->errors != 0) state->SkipWithError("a run failed");
+  }
+};
 
 constexpr int batch = 1000;
 
 void BM_ThreadPool(benchmark::State& state) {
   sked::ThreadPoolExecutor pool{static_cast<std::size_t>(state.range(0))};
   pool.start(nullptr);
-  for (auto _ : state) run_batch(pool, "noop", batch, state);
+  Batches batches;
+  for (auto _ : state) batches.run(pool, "noop", batch, &state);
   pool.shutdown(true);
   state.SetItemsProcessed(state.iterations() * batch);
 }
@@ -74,8 +99,9 @@ void BM_ThreadPool(benchmark::State& state) {
 void BM_ProcessPool(benchmark::State& state) {
   sked::ProcessPoolExecutor pool{static_cast<std::size_t>(state.range(0)), tasks()};
   pool.start(nullptr);
-  run_batch(pool, "noop", 100, state);  // warm: the workers exist before timing starts
-  for (auto _ : state) run_batch(pool, "noop", batch, state);
+  Batches batches;
+  batches.run(pool, "noop", 100, nullptr);  // warm: the workers exist before timing starts
+  for (auto _ : state) batches.run(pool, "noop", batch, &state);
   pool.shutdown(true);
   state.SetItemsProcessed(state.iterations() * batch);
 }
@@ -85,7 +111,8 @@ void BM_ProcessPoolNewWorkerPerRun(benchmark::State& state) {
   sked::ProcessPoolExecutor pool{static_cast<std::size_t>(state.range(0)), tasks()};
   pool.start(nullptr);
   constexpr int runs = 100;
-  for (auto _ : state) run_batch(pool, "exit", runs, state);
+  Batches batches;
+  for (auto _ : state) batches.run(pool, "exit", runs, &state);
   pool.shutdown(true);
   state.SetItemsProcessed(state.iterations() * runs);
 }

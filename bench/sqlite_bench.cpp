@@ -46,9 +46,9 @@ sked::Job interval_job(int i) {
 
 void add_job(benchmark::State& state) {
   ScratchFile file;
-  sked::SqliteJobStore store{file.path(), options(state)};
+  const auto store = std::make_shared<sked::SqliteJobStore>(file.path(), options(state));
   int i = 0;
-  for (auto _ : state) store.add_job(interval_job(i++));
+  for (auto _ : state) store->add_job(interval_job(i++));
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(add_job)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond)->UseRealTime();
@@ -58,20 +58,15 @@ BENCHMARK(add_job)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond)->UseRealTime()
 void claim_and_record(benchmark::State& state) {
   constexpr int jobs = 1000;
   ScratchFile file;
-  sked::SqliteJobStore store{file.path(), options(state)};
-  for (int i = 0; i < jobs; ++i) store.add_job(interval_job(i));
+  const auto store = std::make_shared<sked::SqliteJobStore>(file.path(), options(state));
+  for (int i = 0; i < jobs; ++i) store->add_job(interval_job(i));
   auto now = t0;
   for (auto _ : state) {
     for (;;) {
-      const auto claims = store.claim_due_jobs(now, 512, {});
+      auto claims = store->claim_due_jobs(now, 512, {});
       if (claims.empty()) break;
-      for (const auto& claim : claims) {
-        for (auto e : claim.executions) {
-          e.status = sked::ExecutionStatus::executed;
-          e.duration = 5us;
-          e.finished = now + 5us;
-          store.complete_execution(e);
-        }
+      for (auto& claim : claims) {
+        for (auto& run : claim.runs) run.complete({.status = sked::ExecutionStatus::executed, .duration = 5us});
       }
     }
     now += 1s;

@@ -124,12 +124,12 @@ constexpr int batch = 100;
 // A file of n jobs (job0 due at t0, job1.. later) opened by a store, with helpers for the batches.
 struct Fixture {
   ScratchFile dir;
-  std::unique_ptr<sked::SqliteJobStore> store;
+  std::shared_ptr<sked::SqliteJobStore> store;  // leases hold it
   std::mt19937_64 rng{42};
   std::int64_t n;
   explicit Fixture(benchmark::State& state) : n(state.range(0)) {
     if (fill(dir.path(), n) != n) state.SkipWithError("the file does not hold n jobs");
-    store = std::make_unique<sked::SqliteJobStore>(dir.path(), quiet());
+    store = std::make_shared<sked::SqliteJobStore>(dir.path(), quiet());
   }
   sked::Job job(std::string id, sked::TimePoint next) {
     auto job = *store->lookup_job("job0");
@@ -178,7 +178,7 @@ void BM_SqliteReschedule(benchmark::State& state) {
   std::vector<sked::Job> jobs;
   for (int i = 0; i < batch; ++i) jobs.push_back(f.job(f.random_id(), f.random_time()));
   batches(
-      state, [&] { for (const auto& j : jobs) f.store->update_job(j); },
+      state, [&] { for (const auto& j : jobs) f.store->add_job(j, true); },
       [&] { for (auto& j : jobs) j.next_run_time = f.random_time(); });
 }
 
@@ -191,26 +191,23 @@ void BM_SqliteClaimDue(benchmark::State& state) {
   for (const auto& j : due) f.store->add_job(j);
   f.store->remove_job("job0");
   auto now = t0 + 1s;
-  std::vector<sked::Execution> started;
+  std::vector<sked::RunLease> started;
   batches(
       state,
       [&] {
         for (int i = 0; i < batch; ++i) {
           auto claims = f.store->claim_due_jobs(now, 1, {});
           if (claims.empty()) return state.SkipWithError("nothing was due");
-          started.push_back(std::move(claims.front().executions.front()));
+          started.push_back(std::move(claims.front().runs.front()));
         }
       },
       [&] {
-        for (auto& e : started) {
-          e.status = sked::ExecutionStatus::executed;
-          f.store->complete_execution(e);
-        }
+        for (auto& run : started) run.complete({});
         started.clear();
         now += 1s;  // a new run time for every job in the next batch
         for (auto& j : due) {
           j.next_run_time = now - 1s;
-          f.store->update_job(j);
+          f.store->add_job(j, true);
         }
       });
 }

@@ -1,4 +1,4 @@
-// Memory store scaling: the cost of one add, remove, reschedule (update_job with a new next run
+// Memory store scaling: the cost of one add, remove, reschedule (add_job replacing, with a new next run
 // time), claim of a due job and next_run_time() peek in a store already holding 10^3 .. 10^6
 // interval jobs. Each iteration times a batch of 1,000 operations (manual timing); the setup that
 // restores the store between batches is not timed. The peer is bench/peers/apscheduler_store.py
@@ -33,6 +33,7 @@ sked::Job make_job(std::string id, sked::TimePoint next) {
   job.id = std::move(id);
   job.name = job.id;
   job.task = "noop";
+  job.misfire_grace_time = std::chrono::seconds{60};  // a claim starts the due run rather than missing it
   job.trigger = interval_trigger();
   job.next_run_time = next;
   return job;
@@ -40,7 +41,8 @@ sked::Job make_job(std::string id, sked::TimePoint next) {
 
 // A store of n jobs whose next run times are spread over the hour after t0 + 1 h (none due at t0).
 struct Fixture {
-  sked::MemoryJobStore store{0};
+  std::shared_ptr<sked::MemoryJobStore> shared = std::make_shared<sked::MemoryJobStore>(0);  // leases hold it
+  sked::MemoryJobStore& store = *shared;
   std::mt19937_64 rng{42};
   explicit Fixture(std::int64_t n) {
     std::uniform_int_distribution<std::int64_t> us(0, 3'600'000'000);
@@ -108,7 +110,7 @@ void BM_StoreReschedule(benchmark::State& state) {
   batches(
       state,
       [&] {
-        for (const auto& j : jobs) f.store.update_job(j);
+        for (const auto& j : jobs) f.store.add_job(j, true);
       },
       [&] {
         for (auto& j : jobs) j.next_run_time = f.random_time();
@@ -122,23 +124,20 @@ void BM_StoreClaimDue(benchmark::State& state) {
   std::vector<sked::Job> due;
   for (int i = 0; i < batch; ++i) due.push_back(make_job("due" + std::to_string(i), t0 - 1s));
   for (const auto& j : due) f.store.add_job(j);
-  std::vector<sked::Execution> started;
+  std::vector<sked::RunLease> started;
   started.reserve(batch);
   batches(
       state,
       [&] {
         for (int i = 0; i < batch; ++i) {
           auto claims = f.store.claim_due_jobs(t0, 1, {});
-          started.push_back(std::move(claims.front().executions.front()));
+          started.push_back(std::move(claims.front().runs.front()));
         }
       },
       [&] {
-        for (auto& e : started) {
-          e.status = sked::ExecutionStatus::executed;
-          f.store.complete_execution(e);
-        }
+        for (auto& run : started) run.complete({});
         started.clear();
-        for (const auto& j : due) f.store.update_job(j);
+        for (const auto& j : due) f.store.add_job(j, true);
       });
 }
 

@@ -8,6 +8,9 @@ TimeZoneNotFound::TimeZoneNotFound(std::string name)
     : Error(fmt::format("unknown time zone '{}' (expected an IANA name such as 'Europe/Berlin')", name)),
       name_(std::move(name)) {}
 
+TimeZoneNotFound::TimeZoneNotFound(std::string name, const std::string& message)
+    : Error(message), name_(std::move(name)) {}
+
 JobNotFound::JobNotFound(std::string job_id, std::string store)
     : Error(store.empty() ? fmt::format("no job with the id '{}' was found", job_id)
                           : fmt::format("no job with the id '{}' was found in job store '{}'", job_id, store)),

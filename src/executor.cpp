@@ -20,8 +20,8 @@ std::string type_name(const std::type_info& type) {
 
 }  // namespace
 
-void Executor::submit_batch(std::span<Run> runs, const CompletionFn& done) {
-  for (Run& run : runs) submit(std::move(run), done);
+void Executor::submit_batch(std::span<RunLease> runs) {
+  for (RunLease& run : runs) submit(std::move(run));
 }
 
 std::string timed_out_message(Duration timeout) {
@@ -30,13 +30,17 @@ std::string timed_out_message(Duration timeout) {
   return fmt::format("timed out after {:.3f}s", duration<double>(timeout).count());
 }
 
-Outcome run_task(const Run& run, std::stop_token stop) {
+Outcome run_task(const RunLease& run, std::stop_token stop) {
+  return run_task(*run.task(), run.job(), run.execution().run_time, std::move(stop));
+}
+
+Outcome run_task(const TaskFn& task, const Job& job, TimePoint scheduled_run_time, std::stop_token stop) {
   Outcome outcome;
   const auto started = std::chrono::steady_clock::now();
   try {
-    const JobContext context{*run.job, run.execution.run_time, std::move(stop)};
+    const JobContext context{job, scheduled_run_time, std::move(stop)};
     try {
-      (*run.task)(context);
+      task(context);
     } catch (...) {
       outcome.traceback = context.output();
       throw;

@@ -20,8 +20,10 @@ Duration RetryPolicy::delay_before(int attempt) const noexcept {
 
 std::string Job::describe(const TimeZone& zone) const {
   const std::string trig = trigger ? trigger->describe() : "none";
-  if (!next_run_time) return fmt::format("{} (trigger: {}, paused)", name, trig);
-  return fmt::format("{} (trigger: {}, next run at: {})", name, trig, format_time(*next_run_time, zone));
+  // The grace time is shown only when it is unusual: APScheduler's format otherwise.
+  const std::string grace = misfire_grace_time == no_misfire_limit ? ", misfire grace: none" : "";
+  if (!next_run_time) return fmt::format("{} (trigger: {}, paused{})", name, trig, grace);
+  return fmt::format("{} (trigger: {}, next run at: {}{})", name, trig, format_time(*next_run_time, zone), grace);
 }
 
 void Job::validate() const {

@@ -1,6 +1,11 @@
+#include <sked/errors.hpp>
 #include <sked/job_store.hpp>
 
+#include <fmt/format.h>
+
 #include <cstddef>
+#include <cstdio>
+#include <utility>
 
 namespace sked {
 namespace {
@@ -8,6 +13,9 @@ namespace {
 // Past this many steps through overdue fire times, jump straight to the present (a one-second cron down
 // for years must not spin the claim for minutes).
 constexpr std::size_t max_steps_per_claim = 1'000'000;
+
+// How far past a taken instant an out-of-schedule run looks for a free one (one microsecond a step).
+constexpr int max_run_time_bumps = 1000;
 
 Execution record_for(const Job& job, TimePoint run_time, ExecutionStatus status) {
   Execution e;
@@ -17,7 +25,288 @@ Execution record_for(const Job& job, TimePoint run_time, ExecutionStatus status)
   return e;
 }
 
+// Whether a retry of a job that is gone from its store still runs: only when the job left because its
+// schedule ended (a one-shot job), not when it was removed or would fire again.
+bool schedule_ended(const Job& snapshot, TimePoint failed_at) {
+  return snapshot.trigger && !snapshot.trigger->next_fire_time(failed_at, failed_at);
+}
+
 }  // namespace
+
+// ---- leases ------------------------------------------------------------------------------------
+
+RunLease::RunLease(std::shared_ptr<JobStore> store, std::shared_ptr<RunOwner> owner, std::shared_ptr<const Job> job,
+                   Execution execution, int attempt) noexcept
+    : store_(std::move(store)),
+      owner_(std::move(owner)),
+      job_(std::move(job)),
+      execution_(std::move(execution)),
+      attempt_(attempt) {}
+
+RunLease::RunLease(RunLease&& other) noexcept
+    : store_(std::move(other.store_)),
+      owner_(std::move(other.owner_)),
+      job_(std::move(other.job_)),
+      task_(std::move(other.task_)),
+      execution_(std::move(other.execution_)),
+      attempt_(other.attempt_) {}
+
+RunLease& RunLease::operator=(RunLease&& other) noexcept {
+  if (this != &other) {
+    if (active()) {
+      Outcome dropped;
+      dropped.status = ExecutionStatus::interrupted;
+      dropped.exception = "sked::Error: the run was dropped before it finished";
+      complete(std::move(dropped));
+    }
+    store_ = std::move(other.store_);
+    owner_ = std::move(other.owner_);
+    job_ = std::move(other.job_);
+    task_ = std::move(other.task_);
+    execution_ = std::move(other.execution_);
+    attempt_ = other.attempt_;
+  }
+  return *this;
+}
+
+RunLease::~RunLease() {
+  if (!active()) return;
+  Outcome dropped;
+  dropped.status = ExecutionStatus::interrupted;
+  dropped.exception = "sked::Error: the run was dropped before it finished";
+  complete(std::move(dropped));
+}
+
+void RunLease::complete(Outcome outcome) noexcept {
+  if (!active()) return;
+  // Taken first, so that a lease is settled once even if the store calls back into it.
+  const std::shared_ptr<JobStore> store = std::move(store_);
+  store->end_run(*this, std::move(outcome));
+}
+
+// ---- the policy --------------------------------------------------------------------------------
+
+JobStore::~JobStore() = default;
+
+void JobStore::warn_(const std::string& message) const {
+  std::fprintf(stderr, "sked: WARNING: %s\n", message.c_str());
+}
+
+bool JobStore::insert_at_free_instant(Transaction& tx, Execution& record) {
+  for (int i = 0; i < max_run_time_bumps; ++i) {
+    if (tx.insert_execution(record)) return true;
+    record.run_time += Duration{1};
+  }
+  return false;
+}
+
+RunLease JobStore::lease(std::shared_ptr<RunOwner> owner, std::shared_ptr<const Job> job, Execution record,
+                         int attempt) {
+  return RunLease{shared_from_this(), std::move(owner), std::move(job), std::move(record), attempt};
+}
+
+void JobStore::end_run(RunLease& lease, Outcome outcome) noexcept {
+  Execution record = lease.execution_;
+  std::optional<TimePoint> retry_at;
+  std::string error;
+  try {
+    record.status = outcome.status;
+    record.duration = outcome.duration;
+    record.finished = lease.owner_ ? lease.owner_->now() : SystemClock::instance()->now();
+    record.exception = std::move(outcome.exception);
+    record.traceback = std::move(outcome.traceback);
+    std::optional<RunRequest> retry;
+    const Job& job = *lease.job_;
+    if (record.status == ExecutionStatus::error && lease.attempt_ < job.retry.max_attempts) {
+      const int next = lease.attempt_ + 1;
+      retry = RunRequest{.job_id = job.id, .at = *record.finished + job.retry.delay_before(next), .attempt = next,
+                         .snapshot = lease.job_};
+      retry_at = retry->at;
+    }
+    complete_(record, retry);
+  } catch (const std::exception& e) {
+    error = e.what();
+    retry_at.reset();
+  } catch (...) {
+    error = "unknown error";
+    retry_at.reset();
+  }
+  if (lease.owner_) lease.owner_->run_ended(lease, record, retry_at, error);
+}
+
+void JobStore::add_job(const Job& job, bool replace_existing) {
+  job.validate();
+  transact_(Purpose::change, [&](Transaction& tx) {
+    if (tx.insert_job(job)) return;
+    if (!replace_existing) throw ConflictingIdError(job.id);
+    tx.replace_job(job);
+  });
+}
+
+Job JobStore::modify_job(std::string_view id, const JobChange& change) {
+  Job result;
+  transact_(Purpose::change, [&](Transaction& tx) {
+    const auto current = tx.find_job(id);
+    if (!current) throw JobNotFound(std::string{id}, name_());
+    Job job = *current;
+    change(job);
+    if (job.id != id) {
+      throw InvalidArgument(fmt::format("job '{}': a change cannot give a job another id ('{}')", id, job.id));
+    }
+    job.validate();
+    tx.replace_job(job);
+    result = std::move(job);
+  });
+  return result;
+}
+
+void JobStore::remove_job(std::string_view id) {
+  transact_(Purpose::change, [&](Transaction& tx) {
+    if (!tx.find_job(id)) throw JobNotFound(std::string{id}, name_());
+    tx.delete_job(id);
+  });
+}
+
+void JobStore::remove_all_jobs() {
+  transact_(Purpose::change, [](Transaction& tx) { tx.delete_all_jobs(); });
+}
+
+std::optional<Job> JobStore::lookup_job(std::string_view id) const {
+  std::optional<Job> out;
+  // Reading through a transaction keeps the hooks few; a read changes nothing, so it commits nothing.
+  const_cast<JobStore*>(this)->transact_(Purpose::read, [&](Transaction& tx) {
+    out.reset();
+    if (auto job = tx.find_job(id)) out = *job;
+  });
+  return out;
+}
+
+std::vector<Job> JobStore::get_all_jobs() const { return all_jobs_(); }
+
+std::optional<TimePoint> JobStore::next_run_time() const { return next_run_time_(); }
+
+TimePoint JobStore::request_run(std::string_view job_id, TimePoint at) {
+  TimePoint when = at;
+  transact_(Purpose::change, [&](Transaction& tx) {
+    if (!tx.find_job(job_id)) throw JobNotFound(std::string{job_id}, name_());
+    if (const auto pending = tx.find_request(job_id)) {
+      when = pending->at;
+      return;
+    }
+    when = at;
+    tx.insert_request(RunRequest{.job_id = std::string{job_id}, .at = at, .attempt = 1});
+  });
+  return when;
+}
+
+bool JobStore::withdraw_run_request(std::string_view job_id) {
+  bool withdrawn = false;
+  transact_(Purpose::change, [&](Transaction& tx) {
+    withdrawn = false;
+    if (const auto pending = tx.find_request(job_id)) {
+      tx.delete_request(pending->id);
+      withdrawn = true;
+    }
+  });
+  return withdrawn;
+}
+
+std::vector<RunRequest> JobStore::pending_runs(std::optional<std::string_view> job_id) const {
+  return pending_runs_(job_id);
+}
+
+std::vector<ClaimedJob> JobStore::claim_due_jobs(TimePoint now, std::size_t limit, const ClaimFilter& runnable,
+                                                 std::shared_ptr<RunOwner> owner) {
+  struct Claimed {
+    std::shared_ptr<const Job> job;
+    std::vector<Execution> executions;
+    int attempt = 1;
+  };
+  std::vector<Claimed> claimed;
+  std::vector<std::string> warnings;
+  transact_(Purpose::claim, [&](Transaction& tx) {
+    claimed.clear();
+    warnings.clear();
+    while (claimed.size() < limit) {
+      std::shared_ptr<const Job> job = tx.next_due(now);
+      if (!job) break;
+      if (runnable && !runnable(*job)) continue;
+      FirePlan plan;
+      try {
+        plan = plan_fire(*job, now, tx.running_instances(job->id));
+      } catch (const std::exception& e) {
+        // A trigger that fails on one job must not keep the others from running.
+        warnings.push_back(fmt::format("job '{}' could not be planned and stays due: {}", job->id, e.what()));
+        continue;
+      }
+      Claimed c{job, {}, 1};
+      c.executions.reserve(plan.executions.size());
+      for (Execution& e : plan.executions) {
+        // A fire time recorded before (the job was removed and added again, or its next run time was
+        // set back) has had its run and does not get another.
+        if (tx.insert_execution(e)) c.executions.push_back(std::move(e));
+      }
+      if (plan.next_run_time) {
+        tx.reschedule(job->id, *plan.next_run_time);
+      } else {
+        tx.delete_job(job->id);
+      }
+      claimed.push_back(std::move(c));
+    }
+    // Requests and retries after the scheduled runs, so that max_instances counts both.
+    if (claimed.size() >= limit) return;
+    for (RunRequest& request : tx.due_requests(now)) {
+      if (claimed.size() >= limit) break;
+      std::shared_ptr<const Job> job = tx.find_job(request.job_id);
+      if (!job) {
+        if (!request.snapshot || !schedule_ended(*request.snapshot, request.at)) {
+          tx.delete_request(request.id);  // its job was removed: nothing left to run
+          continue;
+        }
+        job = request.snapshot;
+      }
+      if (runnable && !runnable(*job)) continue;
+      tx.delete_request(request.id);
+      Execution e = plan_requested_run(*job, request.at, now, tx.running_instances(job->id));
+      if (!insert_at_free_instant(tx, e)) continue;
+      claimed.push_back(Claimed{std::move(job), {std::move(e)}, request.attempt});
+    }
+  });
+  for (const auto& w : warnings) warn_(name_().empty() ? w : fmt::format("{}: {}", name_(), w));
+
+  // Leases only once the claim is committed: a lease dropped from a rolled-back attempt would record
+  // an interruption.
+  std::vector<ClaimedJob> out;
+  out.reserve(claimed.size());
+  for (Claimed& c : claimed) {
+    ClaimedJob job{std::move(c.job), std::move(c.executions), {}};
+    for (const Execution& e : job.executions) {
+      if (e.status == ExecutionStatus::started) job.runs.push_back(lease(owner, job.job, e, c.attempt));
+    }
+    out.push_back(std::move(job));
+  }
+  return out;
+}
+
+RunLease JobStore::start_run(std::string_view job_id, TimePoint at, std::shared_ptr<RunOwner> owner) {
+  std::shared_ptr<const Job> job;
+  Execution record;
+  // A claim, for the store: the record names the scheduler running it.
+  transact_(Purpose::claim, [&](Transaction& tx) {
+    job = tx.find_job(job_id);
+    if (!job) throw JobNotFound(std::string{job_id}, name_());
+    record = record_for(*job, at, ExecutionStatus::started);
+    if (!insert_at_free_instant(tx, record)) {
+      throw Error(fmt::format("job '{}': no free run time within {} microseconds after {}", job_id,
+                              max_run_time_bumps, format_time(at)));
+    }
+  });
+  return lease(std::move(owner), std::move(job), std::move(record), 1);
+}
+
+std::vector<Execution> JobStore::get_executions(const ExecutionQuery& query) const { return query_executions_(query); }
+
+std::size_t JobStore::delete_old_executions(TimePoint cutoff) { return delete_old_executions_(cutoff); }
 
 Execution plan_requested_run(const Job& job, TimePoint requested, TimePoint now,
                              int running_instances) {

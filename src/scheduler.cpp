@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <ostream>
 #include <random>
+#include <shared_mutex>
 
 namespace sked {
 namespace {
@@ -46,10 +47,35 @@ Logger stderr_logger(LogLevel threshold) {
   };
 }
 
+// How a lease's end reaches its scheduler. Leases hold their owner, not the scheduler: a scheduler
+// that is destroyed detaches its owners, waiting for ends being reported, and later ends (a thread-pool
+// task that ignored its timeout and returned at last) are recorded in the store and reported to no one.
+class Scheduler::Owner final : public RunOwner {
+ public:
+  Owner(Scheduler& scheduler, std::string alias, std::shared_ptr<Clock> clock)
+      : scheduler_(&scheduler), alias_(std::move(alias)), clock_(std::move(clock)) {}
+  TimePoint now() const override { return clock_->now(); }
+  void run_ended(const RunLease& lease, const Execution& record, std::optional<TimePoint> retry_at,
+                 const std::string& error) noexcept override {
+    std::shared_lock lock(mutex_);
+    if (scheduler_) scheduler_->run_ended(alias_, lease, record, retry_at, error);
+  }
+  void detach() noexcept {
+    std::unique_lock lock(mutex_);
+    scheduler_ = nullptr;
+  }
+
+ private:
+  std::shared_mutex mutex_;
+  Scheduler* scheduler_;
+  const std::string alias_;
+  const std::shared_ptr<Clock> clock_;
+};
+
 Scheduler::Scheduler(SchedulerOptions options)
     : options_(std::move(options)),
       clock_(options_.clock ? options_.clock : SystemClock::instance()),
-      timezone_(options_.timezone.value_or(TimeZone::local())),
+      timezone_(options_.timezone ? *options_.timezone : TimeZone::local()),  // local() throws for a bad TZ
       logger_(options_.logger ? options_.logger : stderr_logger()) {
   if (options_.max_wait <= Duration::zero()) throw InvalidArgument("scheduler: max_wait must be positive");
   if (options_.claim_batch == 0) throw InvalidArgument("scheduler: claim_batch must be at least 1");
@@ -72,11 +98,13 @@ Scheduler::~Scheduler() {
       std::lock_guard lock(mutex_);
       executors = executors_;
     }
-    // Completion callbacks point at this scheduler: no run may outlive it, even after shutdown(false).
+    // Runs still going after shutdown(false) end unreported rather than into a scheduler that is gone.
     for (auto& [alias, executor] : executors) executor->shutdown(true);
   } catch (...) {
     // Destructors never throw.
   }
+  std::lock_guard lock(mutex_);
+  for (auto& [alias, owner] : owners_) owner->detach();
 }
 
 void Scheduler::log(LogLevel level, std::string_view message) const {
@@ -290,59 +318,60 @@ Job Scheduler::add_job(JobSpec spec) {
     }
   }
   const auto store = store_or_default(spec.jobstore);
-  if (spec.replace_existing) {
-    try {
-      store->add_job(job);
-    } catch (const ConflictingIdError&) {
-      store->update_job(job);
-    }
-  } else {
-    store->add_job(job);
-  }
-  wakeup();
+  store->add_job(job, spec.replace_existing);
   if (!job.task.empty() && !tasks_.contains(job.task)) {
     log(LogLevel::warning, fmt::format("Job '{}' names task '{}', which is not registered in this process",
                                        job.id, job.task));
   }
   if (logs(LogLevel::info)) log(LogLevel::info, fmt::format("Added job '{}' to job store '{}'", job.name, spec.jobstore));
+  // Before the wake-up, so that listeners hear of the job before they hear of its runs.
   dispatch(Event{.kind = EventKind::job_added, .alias = spec.jobstore, .job_id = job.id});
+  wakeup();
   return job;
 }
 
-std::pair<std::string, std::shared_ptr<JobStore>> Scheduler::find_job(const std::string& id, Job& out) const {
+template <typename Fn>
+auto Scheduler::in_store_of(const std::string& id, Fn&& fn)
+    -> std::pair<std::string, decltype(fn(std::string{}, std::declval<JobStore&>()))> {
   for (const auto& [alias, store] : stores_snapshot()) {
-    if (auto job = store->lookup_job(id)) {
-      out = std::move(*job);
-      return {alias, store};
+    try {
+      return {alias, fn(alias, *store)};
+    } catch (const JobNotFound&) {
+      continue;
     }
   }
   throw JobNotFound(id);
 }
 
 Job Scheduler::modify_job(const std::string& id, const JobChanges& changes) {
-  Job job;
-  const auto [alias, store] = find_job(id, job);
+  if (changes.trigger && !*changes.trigger) {
+    throw InvalidArgument(fmt::format("job '{}': the new trigger is empty", id));
+  }
   const TimePoint now = clock_->now();
-  if (changes.name) job.name = *changes.name;
-  if (changes.task) {
-    job.task = *changes.task;
-    job.callable.reset();
-  }
-  if (changes.args) job.args = *changes.args;
+  std::shared_ptr<const Trigger> bound;
   if (changes.trigger) {
-    if (!*changes.trigger) throw InvalidArgument(fmt::format("job '{}': the new trigger is empty", id));
-    job.trigger = changes.trigger->shared();
-    if (auto bound = job.trigger->bind(now, timezone_)) job.trigger = std::move(bound);
+    bound = changes.trigger->shared();
+    if (auto b = bound->bind(now, timezone_)) bound = std::move(b);
   }
-  if (changes.executor) job.executor = *changes.executor;
-  if (changes.misfire_grace_time) job.misfire_grace_time = *changes.misfire_grace_time;
-  if (changes.coalesce) job.coalesce = *changes.coalesce;
-  if (changes.max_instances) job.max_instances = *changes.max_instances;
-  if (changes.next_run_time) job.next_run_time = *changes.next_run_time;
-  if (changes.timeout) job.timeout = *changes.timeout;
-  if (changes.retry) job.retry = *changes.retry;
-  job.validate();
-  store->update_job(job);
+  // Applied by the store to the job as stored at that moment: no change made meanwhile by another
+  // thread, process or claim is overwritten with a stale copy.
+  const auto change = [&](Job& job) {
+    if (changes.name) job.name = *changes.name;
+    if (changes.task) {
+      job.task = *changes.task;
+      job.callable.reset();
+    }
+    if (changes.args) job.args = *changes.args;
+    if (bound) job.trigger = bound;
+    if (changes.executor) job.executor = *changes.executor;
+    if (changes.misfire_grace_time) job.misfire_grace_time = *changes.misfire_grace_time;
+    if (changes.coalesce) job.coalesce = *changes.coalesce;
+    if (changes.max_instances) job.max_instances = *changes.max_instances;
+    if (changes.next_run_time) job.next_run_time = *changes.next_run_time;
+    if (changes.timeout) job.timeout = *changes.timeout;
+    if (changes.retry) job.retry = *changes.retry;
+  };
+  auto [alias, job] = in_store_of(id, [&](const std::string&, JobStore& store) { return store.modify_job(id, change); });
   wakeup();
   dispatch(Event{.kind = EventKind::job_modified, .alias = alias, .job_id = id});
   return job;
@@ -364,25 +393,28 @@ Job Scheduler::reschedule_job(const std::string& id, TriggerPtr trigger) {
 }
 
 Job Scheduler::pause_job(const std::string& id) {
-  Job job;
-  const auto [alias, store] = find_job(id, job);
-  job.next_run_time.reset();
-  store->update_job(job);
+  auto [alias, job] =
+      in_store_of(id, [&](const std::string&, JobStore& store) { return store.modify_job(id, [](Job& j) { j.next_run_time.reset(); }); });
   wakeup();
   dispatch(Event{.kind = EventKind::job_modified, .alias = alias, .job_id = id});
   return job;
 }
 
 std::optional<Job> Scheduler::resume_job(const std::string& id) {
-  Job job;
-  const auto [alias, store] = find_job(id, job);
-  job.next_run_time = job.trigger->next_fire_time(std::nullopt, clock_->now());
+  const TimePoint now = clock_->now();
+  auto [alias, job] = in_store_of(id, [&](const std::string&, JobStore& store) {
+    return store.modify_job(id, [now](Job& j) { j.next_run_time = j.trigger->next_fire_time(std::nullopt, now); });
+  });
   if (!job.next_run_time) {
-    store->remove_job(id);
+    // The trigger will not fire again: the job is done, as a claim would have found.
+    try {
+      jobstore(alias)->remove_job(id);
+    } catch (const JobNotFound&) {
+      // Removed meanwhile: the outcome is the same.
+    }
     dispatch(Event{.kind = EventKind::job_removed, .alias = alias, .job_id = id});
     return std::nullopt;
   }
-  store->update_job(job);
   wakeup();
   dispatch(Event{.kind = EventKind::job_modified, .alias = alias, .job_id = id});
   return job;
@@ -563,7 +595,6 @@ std::optional<TimePoint> Scheduler::process_jobs() {
     unknown.emplace_back(job.id, job.task);
     return false;
   };
-  if (const auto retry = submit_due_retries(now)) sooner(*retry);
   for (const auto& entry : stores_snapshot()) {
     // Named references, not a structured binding: clang before 16 cannot capture those in lambdas.
     const std::string& alias = entry.first;
@@ -574,11 +605,12 @@ std::optional<TimePoint> Scheduler::process_jobs() {
     // (measured: 200 jobs due at one instant all started ~0.5 ms late, the time to claim all 200
     // before submitting any); later claims double up to claim_batch.
     std::size_t batch = std::min(first_claim_batch, options_.claim_batch);
-    std::vector<Run> runs;  // the started runs of one claim, handed to their executors together
+    std::vector<RunLease> runs;  // the started runs of one claim, handed to their executors together
+    const std::shared_ptr<Owner> owner = owner_for(alias);
     for (bool more = true; more; batch = std::min(2 * batch, options_.claim_batch)) {
       std::vector<ClaimedJob> claims;
       try {
-        claims = store->claim_due_jobs(now, batch, runnable);
+        claims = store->claim_due_jobs(now, batch, runnable, owner);
       } catch (const std::exception& e) {
         // Retry after max_wait; asking the store for its next run time now would report the job we just
         // failed to claim as due and spin the loop.
@@ -612,16 +644,16 @@ std::optional<TimePoint> Scheduler::process_jobs() {
               if (wants(EventKind::job_max_instances)) dispatch(event(EventKind::job_max_instances));
               break;
             default:
-              runs.push_back(Run{claim.job, std::move(execution), nullptr, 1});
               break;
           }
         }
+        for (RunLease& run : claim.runs) runs.push_back(std::move(run));
         if (misses > max_miss_warnings) {
           log(LogLevel::warning, fmt::format("Job '{}' missed {} run times in all (the first {} are logged above)",
                                              claim.job->name, misses, max_miss_warnings));
         }
       }
-      submit_runs(alias, store, runs);
+      submit_runs(alias, runs);
     }
     report_unknown_tasks(alias, unknown);
     if (failed) continue;
@@ -651,39 +683,31 @@ void Scheduler::report_unknown_tasks(const std::string& alias,
   }
 }
 
-void Scheduler::submit_run(const std::string& alias, const std::shared_ptr<JobStore>& store,
-                           std::shared_ptr<const Job> job, Execution execution, int attempt) {
-  std::vector<Run> runs;
-  runs.push_back(Run{std::move(job), std::move(execution), nullptr, attempt});
-  submit_runs(alias, store, runs);
+std::shared_ptr<Scheduler::Owner> Scheduler::owner_for(const std::string& alias) {
+  std::lock_guard lock(mutex_);
+  auto& owner = owners_[alias];
+  if (!owner) owner = std::make_shared<Owner>(*this, alias, clock_);
+  return owner;
 }
 
-void Scheduler::submit_runs(const std::string& alias, const std::shared_ptr<JobStore>& store,
-                            std::vector<Run>& runs) {
+void Scheduler::submit_runs(const std::string& alias, std::vector<RunLease>& runs) {
   if (runs.empty()) return;
-  const std::string* stable_alias = nullptr;
   {
     std::lock_guard lock(mutex_);
     in_flight_.fetch_add(runs.size(), std::memory_order_relaxed);
     if (!reported_unknown_.empty()) {
-      for (const Run& run : runs) reported_unknown_.erase(run.job->id);
+      for (const RunLease& run : runs) reported_unknown_.erase(run.job().id);
     }
-    stable_alias = &*aliases_.insert(alias).first;
   }
-  // The store travels with the runs: a completion records into the store its run was claimed from
-  // without looking the alias up again.
-  const CompletionFn done = [this, stable_alias, store](const Run& r, Outcome o) {
-    complete_run(*stable_alias, *store, r, std::move(o));
-  };
   // Runs of one claim mostly share an executor and a task: each consecutive group is resolved once
   // and handed over in one call.
   std::optional<std::string> task_name;
   std::shared_ptr<const TaskFn> task;
   for (std::size_t begin = 0; begin < runs.size();) {
-    // Copies: a run settled below may hold the last reference to its job.
-    const std::string executor_name = runs[begin].job->executor;
+    // A copy: a run settled below may hold the last reference to its job.
+    const std::string executor_name = runs[begin].job().executor;
     std::size_t end = begin + 1;
-    while (end < runs.size() && runs[end].job->executor == executor_name) ++end;
+    while (end < runs.size() && runs[end].job().executor == executor_name) ++end;
     std::shared_ptr<Executor> executor;
     {
       std::lock_guard lock(mutex_);
@@ -691,85 +715,87 @@ void Scheduler::submit_runs(const std::string& alias, const std::shared_ptr<JobS
     }
     std::size_t kept = begin;
     for (std::size_t i = begin; i < end; ++i) {
-      Run& run = runs[i];
-      const Job& job = *run.job;
+      RunLease& run = runs[i];
+      const Job& job = run.job();
       if (job.callable) {
-        run.task = job.callable;
+        run.set_task(job.callable);
       } else {
         if (!task_name || *task_name != job.task) {
           task = tasks_.find(job.task);
           task_name = job.task;
         }
-        run.task = task;
+        run.set_task(task);
       }
-      if (!run.task) {
-        settle_unrunnable(alias, *store, run, fmt::format("task '{}' is not registered in this process", job.task));
+      if (!run.task()) {
+        settle_unrunnable(run, fmt::format("task '{}' is not registered in this process", job.task));
         continue;
       }
       if (!executor) {
-        settle_unrunnable(alias, *store, run, fmt::format("executor '{}' was not found", job.executor));
+        settle_unrunnable(run, fmt::format("executor '{}' was not found", job.executor));
         continue;
       }
       if (wants(EventKind::job_submitted)) {
         dispatch(Event{.kind = EventKind::job_submitted, .alias = alias, .job_id = job.id,
-                       .scheduled_run_time = run.execution.run_time, .execution = run.execution});
+                       .scheduled_run_time = run.execution().run_time, .execution = run.execution()});
       }
       if (kept != i) runs[kept] = std::move(run);
       ++kept;
     }
-    const std::span<Run> group{runs.data() + begin, kept - begin};
+    const std::span<RunLease> group{runs.data() + begin, kept - begin};
     try {
-      if (!group.empty()) executor->submit_batch(group, done);
+      if (!group.empty()) executor->submit_batch(group);
     } catch (const std::exception& e) {
-      for (const Run& run : group) {
-        if (run.job) {
-          settle_unrunnable(alias, *store, run,
-                            fmt::format("executor '{}' refused the run: {}", executor_name, e.what()));
-        }
+      for (RunLease& run : group) {
+        if (run.active()) settle_unrunnable(run, fmt::format("executor '{}' refused the run: {}", executor_name, e.what()));
       }
     }
     begin = end;
   }
+  runs.clear();
 }
 
-void Scheduler::settle_unrunnable(const std::string& alias, JobStore& store, const Run& run, std::string why) {
+void Scheduler::settle_unrunnable(RunLease& run, std::string why) {
   Outcome outcome;
   outcome.status = ExecutionStatus::error;
   outcome.exception = "sked::Error: " + std::move(why);
-  complete_run(alias, store, run, std::move(outcome));
+  run.complete(std::move(outcome));
 }
 
-void Scheduler::complete_run(const std::string& alias, JobStore& store, const Run& run, Outcome outcome) {
-  Execution record = run.execution;
-  record.status = outcome.status;
-  record.duration = outcome.duration;
-  record.finished = clock_->now();
-  record.exception = std::move(outcome.exception);
-  record.traceback = std::move(outcome.traceback);
+void Scheduler::run_ended(const std::string& alias, const RunLease& run, const Execution& record,
+                          std::optional<TimePoint> retry_at, const std::string& error) noexcept {
   try {
-    store.complete_execution(record);
-  } catch (const std::exception& e) {
-    log(LogLevel::error, fmt::format("Could not record the {} run of job '{}' at {}: {}", to_string(record.status),
-                                     run.job->id, format_time(record.run_time), e.what()));
-  }
-  if (record.status == ExecutionStatus::executed) {
-    if (logs(LogLevel::info)) log(LogLevel::info, fmt::format("Job '{}' executed successfully", run.job->name));
-  } else {
-    log(LogLevel::error, fmt::format("Run of job '{}' at {} failed: {}", run.job->name,
-                                     format_time(record.run_time, timezone_), record.exception));
-  }
-  const auto kind = record.status == ExecutionStatus::executed ? EventKind::job_executed : EventKind::job_error;
-  if (wants(kind)) {
-    dispatch(Event{.kind = kind, .alias = alias, .job_id = run.job->id, .scheduled_run_time = record.run_time,
-                   .execution = record});
-  }
-  if (record.status == ExecutionStatus::error) schedule_retry(alias, run, record);
-  if (awaiting_.load(std::memory_order_acquire) > 0) {
-    std::lock_guard lock(mutex_);
-    if (const auto it = awaited_.find(record.id); it != awaited_.end()) {
-      it->second = std::move(record);
-      runs_cv_.notify_all();
+    const Job& job = run.job();
+    if (!error.empty()) {
+      log(LogLevel::error, fmt::format("Could not record the {} run of job '{}' at {}: {}", to_string(record.status),
+                                       job.id, format_time(record.run_time), error));
     }
+    if (record.status == ExecutionStatus::executed) {
+      if (logs(LogLevel::info)) log(LogLevel::info, fmt::format("Job '{}' executed successfully", job.name));
+    } else {
+      log(LogLevel::error, fmt::format("Run of job '{}' at {} failed: {}", job.name,
+                                       format_time(record.run_time, timezone_), record.exception));
+    }
+    if (retry_at) {
+      log(LogLevel::warning, fmt::format("Run of job '{}' at {} failed (attempt {} of {}); retrying at {}", job.name,
+                                         format_time(record.run_time, timezone_), run.attempt(),
+                                         job.retry.max_attempts, format_time(*retry_at, timezone_)));
+    }
+    const auto kind = record.status == ExecutionStatus::executed ? EventKind::job_executed : EventKind::job_error;
+    if (wants(kind)) {
+      dispatch(Event{.kind = kind, .alias = alias, .job_id = job.id, .scheduled_run_time = record.run_time,
+                     .execution = record});
+    }
+    // The retry is stored; the loop must look again to sleep no longer than until it is due.
+    if (retry_at) wakeup();
+    if (awaiting_.load(std::memory_order_acquire) > 0) {
+      std::lock_guard lock(mutex_);
+      if (const auto it = awaited_.find(record.id); it != awaited_.end()) {
+        it->second = record;
+        runs_cv_.notify_all();
+      }
+    }
+  } catch (...) {
+    // Reporting a run's end must not take down the thread that ran it.
   }
   // Only the last run out takes the lock, to wake wait_idle(); the lock orders the wake-up after the
   // waiter's check of in_flight_, so it cannot be lost.
@@ -779,76 +805,32 @@ void Scheduler::complete_run(const std::string& alias, JobStore& store, const Ru
   }
 }
 
-void Scheduler::schedule_retry(const std::string& alias, const Run& run, const Execution& failed) {
-  const RetryPolicy& policy = run.job->retry;
-  if (run.attempt >= policy.max_attempts) return;
-  const int next = run.attempt + 1;
-  const TimePoint when = clock_->now() + policy.delay_before(next);
-  log(LogLevel::warning, fmt::format("Run of job '{}' at {} failed (attempt {} of {}); retrying at {}", run.job->name,
-                                     format_time(failed.run_time, timezone_), run.attempt, policy.max_attempts,
-                                     format_time(when, timezone_)));
-  {
-    std::lock_guard lock(mutex_);
-    retries_.emplace(when, PendingRetry{alias, run.job->id, next, run.job});
-  }
-  wakeup();
-}
-
-std::optional<TimePoint> Scheduler::submit_due_retries(TimePoint now) {
-  std::vector<std::pair<TimePoint, PendingRetry>> due;
-  std::optional<TimePoint> next;
-  {
-    std::lock_guard lock(mutex_);
-    while (!retries_.empty() && retries_.begin()->first <= now) {
-      due.emplace_back(retries_.begin()->first, std::move(retries_.begin()->second));
-      retries_.erase(retries_.begin());
-    }
-    if (!retries_.empty()) next = retries_.begin()->first;
-  }
-  for (auto& [when, retry] : due) {
-    try {
-      const auto store = jobstore(retry.alias);
-      std::shared_ptr<const Job> job;
-      if (auto current = store->lookup_job(retry.job_id)) {
-        job = std::make_shared<const Job>(std::move(*current));
-      } else if (!retry.snapshot->trigger->next_fire_time(when, when)) {
-        job = retry.snapshot;  // a finished one-shot job: retry it as it was
-      } else {
-        continue;  // a recurring job removed since it failed: nothing to retry
-      }
-      const Execution started = store->begin_execution(retry.job_id, when);
-      submit_run(retry.alias, store, std::move(job), started, retry.attempt);
-    } catch (const std::exception& e) {
-      log(LogLevel::error, fmt::format("Could not retry job '{}': {}", retry.job_id, e.what()));
-    }
-  }
-  return next;
-}
-
 Execution Scheduler::run_job_now(const std::string& id, Duration timeout) {
-  Job job;
-  const auto [alias, store] = find_job(id, job);
   ensure_defaults();
+  const TimePoint now = clock_->now();
+  const TimePoint deadline = now + timeout;
+  auto [alias, lease] = in_store_of(
+      id, [&](const std::string& a, JobStore& store) { return store.start_run(id, now, owner_for(a)); });
   {
     std::shared_ptr<Executor> executor;
     bool stopped = false;
     {
       std::lock_guard lock(mutex_);
       stopped = state_ == SchedulerState::stopped;
-      if (const auto it = executors_.find(job.executor); it != executors_.end()) executor = it->second;
+      if (const auto it = executors_.find(lease.job().executor); it != executors_.end()) executor = it->second;
     }
     if (executor && stopped) executor->start(clock_);
   }
-  const TimePoint now = clock_->now();
-  const TimePoint deadline = now + timeout;
-  const Execution started = store->begin_execution(id, now);
+  const Execution started = lease.execution();
   {
     std::lock_guard lock(mutex_);
     awaited_.emplace(started.id, started);
     awaiting_.fetch_add(1, std::memory_order_release);
   }
-  if (logs(LogLevel::info)) log(LogLevel::info, fmt::format("Running job '{}' now", job.name));
-  submit_run(alias, store, std::make_shared<const Job>(std::move(job)), started);
+  if (logs(LogLevel::info)) log(LogLevel::info, fmt::format("Running job '{}' now", lease.job().name));
+  std::vector<RunLease> runs;
+  runs.push_back(std::move(lease));
+  submit_runs(alias, runs);
   std::unique_lock lock(mutex_);
   while (awaited_.at(started.id).status == ExecutionStatus::started && clock_->now() < deadline) {
     clock_->wait_until(runs_cv_, lock, deadline);

@@ -1,5 +1,6 @@
 #include <sked/errors.hpp>
 #include <sked/serialization.hpp>
+#include <sked/triggers/combining.hpp>
 #include <sked/triggers/cron.hpp>
 #include <sked/triggers/date.hpp>
 #include <sked/triggers/interval.hpp>
@@ -25,6 +26,8 @@ struct Readers {
     by_type["interval"] = [](const nlohmann::json& j) {
       return std::make_shared<IntervalTrigger>(IntervalTrigger::from_json(j));
     };
+    by_type["and"] = [](const nlohmann::json& j) { return std::make_shared<AndTrigger>(AndTrigger::from_json(j)); };
+    by_type["or"] = [](const nlohmann::json& j) { return std::make_shared<OrTrigger>(OrTrigger::from_json(j)); };
   }
 };
 
@@ -80,7 +83,10 @@ nlohmann::json job_state_to_json(const Job& job) {
                        {"args", job.args},
                        {"trigger", job.trigger->to_json()},
                        {"executor", job.executor},
-                       {"misfire_grace_time_us", job.misfire_grace_time.count()},
+                       // null: no limit, readable in the sqlite3 shell unlike Duration::max()'s count.
+                       {"misfire_grace_time_us", job.misfire_grace_time == no_misfire_limit
+                                                     ? nlohmann::json(nullptr)
+                                                     : nlohmann::json(job.misfire_grace_time.count())},
                        {"coalesce", job.coalesce},
                        {"max_instances", job.max_instances}};
   if (job.timeout) state["timeout_us"] = job.timeout->count();
@@ -117,7 +123,9 @@ Job job_from_state_json(std::string id, std::optional<TimePoint> next_run_time, 
     job.task = state.at("task").get<std::string>();
     job.args = state.value("args", nlohmann::json::object());
     job.executor = state.value("executor", std::string{"default"});
-    job.misfire_grace_time = Duration{detail::json_integer<std::int64_t>(state, "misfire_grace_time_us")};
+    job.misfire_grace_time = state.contains("misfire_grace_time_us") && state["misfire_grace_time_us"].is_null()
+                                 ? no_misfire_limit
+                                 : Duration{detail::json_integer<std::int64_t>(state, "misfire_grace_time_us")};
     job.coalesce = state.at("coalesce").get<bool>();
     job.max_instances = detail::json_integer<int>(state, "max_instances");
     if (state.contains("timeout_us")) job.timeout = Duration{detail::json_integer<std::int64_t>(state, "timeout_us")};

@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -89,20 +90,41 @@ TimeZone TimeZone::locate(std::string_view name) {
   }
 }
 
-TimeZone TimeZone::local() noexcept {
+TimeZone TimeZone::local() {
   if (const char* tz = std::getenv("TZ"); tz != nullptr && *tz != '\0') {
     std::string_view name{tz};
     if (name.front() == ':') name.remove_prefix(1);
+    const auto refuse = [tz](std::string_view why) {
+      return TimeZoneNotFound(tz, fmt::format("TZ='{}' {}: set TZ to an IANA name such as 'Europe/Berlin', "
+                                              "or unset it to use /etc/localtime",
+                                              tz, why));
+    };
+    if (!name.empty() && name.front() == '/') {
+      // A zone file: its name is the part after "zoneinfo/", after following links (/etc/localtime).
+      std::error_code ec;
+      const auto real = std::filesystem::canonical(std::filesystem::path{name}, ec).string();
+      const auto at = real.rfind("/zoneinfo/");
+      if (ec || at == std::string::npos) throw refuse("is not a file in a zoneinfo directory");
+      try {
+        return locate(std::string_view{real}.substr(at + 10));
+      } catch (const TimeZoneNotFound&) {
+        throw refuse("names a zone file sked cannot read");
+      }
+    }
     try {
       return locate(name);
-    } catch (const std::exception&) {
-      // Fall through to the system's zone: a bad TZ must not stop a scheduler from starting.
+    } catch (const TimeZoneNotFound&) {
+      // `CET-1CEST,M3.5.0,M10.5.0/3`: an offset or a rule before any '/', which no zone name has.
+      if (name.substr(0, name.find('/')).find_first_of(",+-0123456789") != std::string_view::npos) {
+        throw refuse("is a POSIX TZ rule, which sked does not read");
+      }
+      throw refuse("is not a time zone in the tz database");
     }
   }
   try {
     return TimeZone{date::current_zone()};
   } catch (const std::exception&) {
-    return TimeZone{};
+    return TimeZone{};  // no /etc/localtime: UTC, as the C library assumes
   }
 }
 

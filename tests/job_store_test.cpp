@@ -90,3 +90,13 @@ TEST_CASE("a long outage lists a bounded number of run times and lands in the pr
   CHECK(plan.executions.back().run_time == now);
   CHECK(plan.next_run_time == now + 1s);
 }
+
+TEST_CASE("a job without a misfire limit runs however late it is", "[store][policy][misfire]") {
+  const auto start = sked::parse_time("2026-01-01T00:00:00Z");
+  const auto plan = sked::plan_fire(every_minute(start, sked::no_misfire_limit, false), start + 24h * 3650, 0);
+  REQUIRE_FALSE(plan.executions.empty());
+  for (const auto& e : plan.executions) CHECK(e.status != ExecutionStatus::missed);
+  const auto requested = sked::plan_requested_run(every_minute(start, sked::no_misfire_limit, false), start,
+                                                  start + 24h * 3650, 0);
+  CHECK(requested.status == ExecutionStatus::started);
+}

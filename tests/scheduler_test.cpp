@@ -1,4 +1,5 @@
 #include "support/recorder.hpp"
+#include "support/temp_dir.hpp"
 
 #include <sked/sked.hpp>
 
@@ -477,15 +478,14 @@ namespace {
 // Takes the first run of each batch, then refuses: the scheduler must record the rest, not lose them.
 class TakesOneExecutor final : public sked::Executor {
  public:
-  std::vector<sked::Run> taken;
+  std::vector<sked::RunLease> taken;
   void start(std::shared_ptr<sked::Clock>) override {}
-  void submit(sked::Run run, sked::CompletionFn done) override {
-    sked::Outcome outcome;
-    done(run, outcome);
+  void submit(sked::RunLease run) override {
+    run.complete(sked::Outcome{});
     taken.push_back(std::move(run));
   }
-  void submit_batch(std::span<sked::Run> runs, const sked::CompletionFn& done) override {
-    submit(std::move(runs.front()), done);
+  void submit_batch(std::span<sked::RunLease> runs) override {
+    submit(std::move(runs.front()));
     throw std::runtime_error("queue full");
   }
   void shutdown(bool) override {}
@@ -514,7 +514,7 @@ TEST_CASE("runs an executor refuses from a batch are recorded as errors, the one
       CHECK_THAT(e.exception, Catch::Contains("executor 'picky' refused the run: queue full"));
     } else {
       CHECK(e.status == ExecutionStatus::executed);
-      CHECK(e.job_id == executor->taken.front().job->id);
+      CHECK(e.job_id == executor->taken.front().job().id);
     }
   }
   CHECK(refused == 2);
@@ -544,4 +544,67 @@ TEST_CASE("a run requested in the store (sked run-now) is run once by the schedu
   REQUIRE(history.size() == 1);
   CHECK(history[0].status == ExecutionStatus::executed);
   CHECK(f.store->lookup_job("job")->paused());
+}
+
+TEST_CASE("run_job_now at an instant that already has a run records it a microsecond later",
+          "[scheduler][run_now]") {
+  Fixture f;
+  std::atomic<int> runs{0};
+  f.scheduler.tasks().add("t", [&](const sked::JobContext&) { ++runs; });
+  f.scheduler.add_job({.id = "j", .task = "t", .trigger = sked::IntervalTrigger{1h}, .next_run_time = t0 + 1s});
+  f.scheduler.start();
+  f.advance(1s);
+  REQUIRE(runs == 1);
+  // The clock has not moved: the scheduled run at t0 + 1s holds that instant.
+  const auto now = f.scheduler.run_job_now("j", 10s);
+  CHECK(now.status == ExecutionStatus::executed);
+  CHECK(now.run_time == t0 + 1s + 1us);
+  CHECK(runs == 2);
+  CHECK(f.scheduler.get_executions({.job_id = "j"}).size() == 2);
+}
+
+TEST_CASE("a failed run's retry survives a restart and runs in the next scheduler on the store",
+          "[scheduler][retry][sqlite]") {
+  sked::test::TempDir dir;
+  const std::string path = dir.file("retry.sqlite3");
+  auto clock = std::make_shared<sked::ManualClock>(t0);
+  std::atomic<int> attempts{0};
+  const auto make = [&] {
+    auto scheduler = std::make_unique<sked::BackgroundScheduler>(
+        sked::SchedulerOptions{.clock = clock, .timezone = sked::TimeZone::utc(), .logger = [](auto, auto) {}});
+    scheduler->tasks().add("flaky", [&](const sked::JobContext&) {
+      if (++attempts == 1) throw std::runtime_error("first try fails");
+    });
+    scheduler->add_jobstore(std::make_shared<sked::SqliteJobStore>(
+        path, sked::SqliteJobStoreOptions{.clock = clock, .on_warning = [](std::string_view) {}}));
+    return scheduler;
+  };
+  {
+    auto first = make();
+    first->add_job({.id = "r", .task = "flaky", .trigger = sked::IntervalTrigger{1h}, .next_run_time = t0 + 1s,
+                    .retry = {.max_attempts = 2, .backoff = 30s}});
+    first->start();
+    clock->advance(1s);
+    REQUIRE(first->wait_idle());
+    REQUIRE(attempts == 1);
+    first->shutdown();
+  }
+  {
+    auto second = make();
+    // Visible to anyone reading the store, before any scheduler runs it.
+    const auto pending = second->jobstore()->pending_runs("r");
+    REQUIRE(pending.size() == 1);
+    CHECK(pending[0].attempt == 2);
+    CHECK(pending[0].at == t0 + 31s);
+    second->start();
+    clock->advance(30s);
+    REQUIRE(second->wait_idle());
+    CHECK(attempts == 2);
+    const auto history = second->get_executions({.job_id = "r"});
+    REQUIRE(history.size() == 2);
+    CHECK(history[0].status == ExecutionStatus::executed);
+    CHECK(history[0].run_time == t0 + 31s);
+    CHECK(second->jobstore()->pending_runs().empty());
+    second->shutdown();
+  }
 }

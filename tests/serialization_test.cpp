@@ -97,3 +97,19 @@ TEST_CASE("numbers that do not fit their field are refused, naming the field", "
   trigger["interval_us"] = -1e30;
   CHECK_THROWS_WITH(sked::trigger_from_json(trigger), Catch::Contains("'interval_us' must be an integer"));
 }
+
+TEST_CASE("no misfire limit is stored as null and read back", "[serialization][misfire]") {
+  sked::Job job;
+  job.id = "j";
+  job.name = "j";
+  job.task = "t";
+  job.trigger = std::make_shared<sked::IntervalTrigger>(sked::IntervalTrigger{1min});
+  job.misfire_grace_time = sked::no_misfire_limit;
+  const auto state = sked::job_state_to_json(job);
+  CHECK(state.at("misfire_grace_time_us").is_null());
+  CHECK(sked::job_from_state_json("j", std::nullopt, state).misfire_grace_time == sked::no_misfire_limit);
+  CHECK_THAT(job.describe(), Catch::EndsWith("paused, misfire grace: none)"));
+  job.misfire_grace_time = 5s;
+  CHECK(sked::job_state_to_json(job).at("misfire_grace_time_us") == 5'000'000);
+  CHECK(job.describe().find("misfire") == std::string::npos);
+}

@@ -3,6 +3,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
+#include <optional>
+#include <string>
 #include <thread>
 
 using namespace std::chrono_literals;
@@ -114,5 +117,67 @@ TEST_CASE("DST keeps its rules after 2037, where the zone files' listed transiti
     CHECK(berlin.offset(july) == 2h);
     CHECK(berlin.offset(january) == 1h);
     CHECK(ny.offset(july) == -4h);
+  }
+}
+
+namespace {
+
+// Sets TZ for one test and puts back what was there.
+class ScopedTz {
+ public:
+  explicit ScopedTz(const char* value) {
+    if (const char* old = std::getenv("TZ")) old_ = old;
+    ::setenv("TZ", value, 1);
+  }
+  ScopedTz(const ScopedTz&) = delete;
+  ScopedTz& operator=(const ScopedTz&) = delete;
+  ~ScopedTz() {
+    if (old_) {
+      ::setenv("TZ", old_->c_str(), 1);
+    } else {
+      ::unsetenv("TZ");
+    }
+  }
+
+ private:
+  std::optional<std::string> old_;
+};
+
+}  // namespace
+
+TEST_CASE("the local zone comes from TZ: a name, a colon and a name, or a zoneinfo path", "[time][zone]") {
+  {
+    ScopedTz tz{"Europe/Berlin"};
+    CHECK(sked::TimeZone::local().name() == "Europe/Berlin");
+  }
+  {
+    ScopedTz tz{":America/New_York"};
+    CHECK(sked::TimeZone::local().name() == "America/New_York");
+  }
+  {
+    ScopedTz tz{"/usr/share/zoneinfo/Asia/Tokyo"};
+    CHECK(sked::TimeZone::local().name() == "Asia/Tokyo");
+  }
+}
+
+TEST_CASE("a TZ sked cannot read is refused, naming it, instead of silently becoming UTC", "[time][zone][errors]") {
+  {
+    ScopedTz tz{"Bogus/Zone"};
+    CHECK_THROWS_AS(sked::TimeZone::local(), sked::TimeZoneNotFound);
+    CHECK_THROWS_WITH(sked::TimeZone::local(),
+                      Catch::StartsWith("TZ='Bogus/Zone' is not a time zone in the tz database: set TZ to an IANA name"));
+  }
+  {
+    ScopedTz tz{"CET-1CEST,M3.5.0,M10.5.0/3"};
+    CHECK_THROWS_WITH(sked::TimeZone::local(),
+                      Catch::StartsWith("TZ='CET-1CEST,M3.5.0,M10.5.0/3' is a POSIX TZ rule, which sked does not read"));
+  }
+  {
+    ScopedTz tz{"/etc/hostname"};
+    CHECK_THROWS_WITH(sked::TimeZone::local(), Catch::Contains("TZ='/etc/hostname' is not a file in a zoneinfo directory"));
+  }
+  {
+    ScopedTz tz{"/no/such/zoneinfo/Europe/Berlin"};
+    CHECK_THROWS_WITH(sked::TimeZone::local(), Catch::Contains("is not a file in a zoneinfo directory"));
   }
 }

@@ -22,6 +22,8 @@ class InvalidArgument : public Error {
 class TimeZoneNotFound : public Error {
  public:
   explicit TimeZoneNotFound(std::string name);
+  /// With a message of its own, for a zone that came from somewhere else than a caller (TZ).
+  TimeZoneNotFound(std::string name, const std::string& message);
   [[nodiscard]] const std::string& zone_name() const noexcept { return name_; }
 
  private:

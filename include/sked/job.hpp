@@ -45,6 +45,12 @@ class JobContext {
 /// A task: throws to report failure. Must be safe to call from any thread.
 using TaskFn = std::function<void(const JobContext&)>;
 
+/// A misfire grace time without limit, APScheduler's `misfire_grace_time=None`: a run is never too
+/// late to run. Stored as `null` in job_state JSON and shown as `none`.
+///
+/// **Example**: `scheduler.add_job({.task = "report", .misfire_grace_time = sked::no_misfire_limit})`
+inline constexpr Duration no_misfire_limit = Duration::max();
+
 /// Defaults for what a JobSpec leaves open. Unlike APScheduler's (1 s grace), a busy machine does not
 /// silently lose runs: a run up to a minute late still runs, overdue runs fold into one, one at a time.
 struct JobDefaults {
@@ -88,6 +94,7 @@ struct JobSpec {
   TriggerPtr trigger{};
   std::string executor = "default";
   std::string jobstore = "default";
+  /// How late a run may start and still run; `no_misfire_limit` for no limit. Empty: the default.
   std::optional<Duration> misfire_grace_time{};
   std::optional<bool> coalesce{};
   std::optional<int> max_instances{};
@@ -130,6 +137,7 @@ class Job {
   nlohmann::json args = nlohmann::json::object();
   std::shared_ptr<const Trigger> trigger;
   std::string executor = "default";
+  /// `no_misfire_limit`: never missed.
   Duration misfire_grace_time{0};
   bool coalesce = true;
   int max_instances = 1;

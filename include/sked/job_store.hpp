@@ -1,78 +1,182 @@
 #pragma once
-// The JobStore interface: where jobs and their execution history live.
+// The JobStore: where jobs, their pending runs and their execution history live, and the one place
+// that decides what claiming a due job means.
 
 #include <sked/execution.hpp>
 #include <sked/job.hpp>
+#include <sked/run_lease.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
 namespace sked {
 
-/// A due job and the execution records its claim wrote: `started` runs for the scheduler to submit, and
-/// runs already settled as `missed` or `max_instances`.
+/// A run outside the schedule, waiting in a store: a run-now request (`attempt` 1) or a retry of a
+/// failed run (`attempt` 2 and up).
+struct RunRequest {
+  std::int64_t id = 0;
+  std::string job_id{};
+  /// When it is due; the run time its record gets (or the first free microsecond after it).
+  TimePoint at{};
+  int attempt = 1;
+  /// For a retry: the job as it failed, which the retry runs if the job is gone from the store by
+  /// then because its schedule ended (a one-shot job). Empty for run-now requests.
+  std::shared_ptr<const Job> snapshot{};
+};
+
+/// A due job a claim took: every record the claim wrote for it (`started`, and `missed` or
+/// `max_instances` for fire times settled at once), and a lease per `started` run.
 struct ClaimedJob {
   std::shared_ptr<const Job> job{};
   std::vector<Execution> executions{};
+  std::vector<RunLease> runs{};
 };
 
 /// Says whether this process can run a job (its task is registered here). Jobs it rejects are left as
 /// they are for another process, or for later, instead of being claimed.
 using ClaimFilter = std::function<bool(const Job&)>;
 
-/// Stores jobs ordered by next run time and keeps their execution history.
-///
-/// Implementations are thread-safe. Claiming is the one operation with real policy in it, and every store
-/// applies the same policy by calling `plan_fire`, inside whatever transaction makes the claim atomic.
-class JobStore {
- public:
-  virtual ~JobStore() = default;
+/// A change to a stored job, applied by `JobStore::modify_job` to the job as stored at that moment.
+/// It may run more than once (a store retries a transaction that lost a race for a lock), so it must
+/// only change the job it is given.
+using JobChange = std::function<void(Job&)>;
 
-  /// Throws `ConflictingIdError` when the id is taken.
-  virtual void add_job(const Job& job) = 0;
-  /// Replaces the stored job with the same id. Throws `JobNotFound`.
-  virtual void update_job(const Job& job) = 0;
-  /// Throws `JobNotFound`.
-  virtual void remove_job(std::string_view id) = 0;
-  virtual void remove_all_jobs() = 0;
-  [[nodiscard]] virtual std::optional<Job> lookup_job(std::string_view id) const = 0;
+/// Stores jobs ordered by next run time, their pending runs and their execution history.
+///
+/// The public functions are the policy, the same for every store: a claim plans each due job's fire
+/// times (`plan_fire`: misfire grace, coalescing, `max_instances` across every process sharing the
+/// store), writes one record per (job, run time) at most, advances or removes the job and hands out
+/// leases; run requests and retries are claimed the same way; an admin change is one atomic step. A
+/// store implements only storage, through the protected hooks, and never decides any of that.
+///
+/// Stores are held by `std::shared_ptr` (leases keep theirs alive). Every member function is
+/// thread-safe.
+class JobStore : public std::enable_shared_from_this<JobStore> {
+ public:
+  virtual ~JobStore();
+
+  // ---- jobs ----
+
+  /// Adds a job; with `replace_existing`, replaces the job with the same id in the same step.
+  /// Throws `ConflictingIdError`, `InvalidArgument` (see `Job::validate`).
+  void add_job(const Job& job, bool replace_existing = false);
+  /// Applies `change` to the job as stored, atomically (no other change or claim comes between the
+  /// read and the write), and returns the job as now stored. The id cannot change. Throws
+  /// `JobNotFound`, `InvalidArgument` for a changed job that is not valid (nothing is written), and
+  /// whatever `change` throws (nothing is written).
+  Job modify_job(std::string_view id, const JobChange& change);
+  /// Removes a job and its pending runs (run requests and retries). Throws `JobNotFound`.
+  void remove_job(std::string_view id);
+  void remove_all_jobs();
+  [[nodiscard]] std::optional<Job> lookup_job(std::string_view id) const;
   /// Every job, soonest next run first, paused jobs last.
-  [[nodiscard]] virtual std::vector<Job> get_all_jobs() const = 0;
-  /// The earliest next run time of any job or pending run request; empty when there is none.
-  [[nodiscard]] virtual std::optional<TimePoint> next_run_time() const = 0;
+  [[nodiscard]] std::vector<Job> get_all_jobs() const;
+  /// The earliest next run time of any job or pending run; empty when there is none.
+  [[nodiscard]] std::optional<TimePoint> next_run_time() const;
+
+  // ---- runs ----
 
   /// Asks for one run of a job at `at`, outside its schedule (how `sked run-now` reaches a scheduler
-  /// in another process). The first claim at or after `at` that accepts the job returns it with one
-  /// record at run time `at`, decided by `plan_requested_run` (`started`, or `missed` / `max_instances`
-  /// by the rules of a scheduled run), paused or not, and drops the request in the same transaction;
-  /// the job's schedule is unchanged. A job has at most one pending request: asking again while one
-  /// is pending changes nothing and returns the pending request's time, which is the run time its
-  /// record will have. Removing the job drops its request. Throws `JobNotFound`.
-  [[nodiscard]] virtual TimePoint request_run(std::string_view job_id, TimePoint at) = 0;
+  /// in another process). The first claim at or after `at` that accepts the job takes it, paused or
+  /// not, with the rules of a scheduled run (`plan_requested_run`); the schedule is unchanged. A job
+  /// has at most one pending request: asking again while one is pending returns its time. Throws
+  /// `JobNotFound`.
+  [[nodiscard]] TimePoint request_run(std::string_view job_id, TimePoint at);
   /// Drops a job's pending run request; returns whether there was one (false once a claim took it).
-  virtual bool withdraw_run_request(std::string_view job_id) = 0;
+  bool withdraw_run_request(std::string_view job_id);
+  /// Pending run requests and retries, soonest first; of one job when `job_id` is given.
+  [[nodiscard]] std::vector<RunRequest> pending_runs(std::optional<std::string_view> job_id = {}) const;
 
   /// Atomically takes up to `limit` jobs due at `now` that `runnable` accepts (all when it is empty):
-  /// records their run times (see `plan_fire`), advances each job to its next fire time and removes jobs
-  /// that will not fire again. Jobs `runnable` rejects stay untouched and due. Run requests due at `now`
-  /// are taken after the scheduled runs (so `max_instances` counts both), each as a claim of its own.
-  [[nodiscard]] virtual std::vector<ClaimedJob> claim_due_jobs(TimePoint now, std::size_t limit,
-                                                               const ClaimFilter& runnable) = 0;
-  /// Records a `started` execution of a job outside its schedule (run now, a retry) and counts it as a
-  /// running instance. The job may be gone from the store (a finished one-shot job being retried).
-  [[nodiscard]] virtual Execution begin_execution(std::string_view job_id, TimePoint run_time) = 0;
-  /// Records how a `started` execution ended (status, duration, finished, exception, traceback), by id.
-  virtual void complete_execution(const Execution& execution) = 0;
-  [[nodiscard]] virtual std::vector<Execution> get_executions(const ExecutionQuery& query) const = 0;
-  /// Deletes execution records whose run time is before `cutoff`; returns how many.
-  virtual std::size_t delete_old_executions(TimePoint cutoff) = 0;
+  /// records their fire times (see `plan_fire`), advances each job to its next fire time and removes
+  /// jobs that will not fire again, then takes due run requests and retries the same way. Jobs
+  /// `runnable` rejects stay untouched and due. A fire time that already has a record is never
+  /// recorded or run again. `owner` hears of every lease's end.
+  [[nodiscard]] std::vector<ClaimedJob> claim_due_jobs(TimePoint now, std::size_t limit, const ClaimFilter& runnable,
+                                                       std::shared_ptr<RunOwner> owner = {});
+  /// Starts a run of a job now, outside its schedule and whatever its `max_instances` (the caller
+  /// asked for it explicitly): records it `started` at `at`, or at the first microsecond after `at`
+  /// that has no record of this job (a scheduled run at that very instant keeps its own record).
+  /// Throws `JobNotFound`.
+  [[nodiscard]] RunLease start_run(std::string_view job_id, TimePoint at, std::shared_ptr<RunOwner> owner = {});
+
+  // ---- history ----
+
+  [[nodiscard]] std::vector<Execution> get_executions(const ExecutionQuery& query) const;
+  /// Deletes finished execution records whose run time is before `cutoff`; returns how many.
+  std::size_t delete_old_executions(TimePoint cutoff);
+
+ protected:
+  /// What a transaction is for: a claim (stores that keep a liveness record refresh it then), a
+  /// change, or a read that writes nothing (a read-only store serves it).
+  enum class Purpose { claim, change, read };
+
+  /// The storage primitives, valid inside `transact_` only. None of them decides policy.
+  class Transaction {
+   public:
+    virtual ~Transaction() = default;
+    [[nodiscard]] virtual std::shared_ptr<const Job> find_job(std::string_view id) = 0;
+    /// False when the id is taken.
+    virtual bool insert_job(const Job& job) = 0;
+    /// Overwrites the stored job with the same id (which exists).
+    virtual void replace_job(const Job& job) = 0;
+    /// Deletes the job (which exists) and its pending runs.
+    virtual void delete_job(std::string_view id) = 0;
+    virtual void delete_all_jobs() = 0;
+    /// The next job due at `now` (next run time, then id, ascending) that this transaction has not
+    /// returned yet; nullptr when none is left. A job returned and then neither rescheduled nor
+    /// deleted stays as it was.
+    [[nodiscard]] virtual std::shared_ptr<const Job> next_due(TimePoint now) = 0;
+    /// Moves a job returned by `next_due` to its next fire time.
+    virtual void reschedule(std::string_view id, TimePoint next) = 0;
+    /// `started` records of the job, in every process sharing the store.
+    [[nodiscard]] virtual int running_instances(std::string_view job_id) = 0;
+    /// Writes `record` and sets its id; false, writing nothing, when the job already has a record
+    /// at `record.run_time`.
+    virtual bool insert_execution(Execution& record) = 0;
+    /// Pending runs due at `now`, soonest first.
+    [[nodiscard]] virtual std::vector<RunRequest> due_requests(TimePoint now) = 0;
+    /// The job's pending run-now request (attempt 1), if any.
+    [[nodiscard]] virtual std::optional<RunRequest> find_request(std::string_view job_id) = 0;
+    virtual void insert_request(const RunRequest& request) = 0;
+    virtual void delete_request(std::int64_t id) = 0;
+  };
+
+  /// Runs `body` atomically: under the store's lock, in one database transaction, committed when it
+  /// returns and rolled back when it throws. A store may run `body` again after a lost race for a
+  /// lock (it keeps no state between runs).
+  virtual void transact_(Purpose purpose, const std::function<void(Transaction&)>& body) = 0;
+  /// Records how a `started` run ended (by `record.id`) and, in the same step, adds `retry` when
+  /// the job gets another attempt.
+  virtual void complete_(const Execution& record, const std::optional<RunRequest>& retry) = 0;
+
+  [[nodiscard]] virtual std::vector<Job> all_jobs_() const = 0;
+  [[nodiscard]] virtual std::optional<TimePoint> next_run_time_() const = 0;
+  [[nodiscard]] virtual std::vector<RunRequest> pending_runs_(std::optional<std::string_view> job_id) const = 0;
+  [[nodiscard]] virtual std::vector<Execution> query_executions_(const ExecutionQuery& query) const = 0;
+  virtual std::size_t delete_old_executions_(TimePoint cutoff) = 0;
+  /// How errors name this store: "job store 'app.sqlite3'"; empty for an anonymous store.
+  [[nodiscard]] virtual std::string name_() const { return {}; }
+  /// Problems reported rather than thrown (a job whose trigger failed while planning). Default:
+  /// stderr.
+  virtual void warn_(const std::string& message) const;
+
+ private:
+  friend class RunLease;
+  void end_run(RunLease& lease, Outcome outcome) noexcept;
+  // Writes `record` at its run time or the first free microsecond after it.
+  static bool insert_at_free_instant(Transaction& tx, Execution& record);
+  [[nodiscard]] RunLease lease(std::shared_ptr<RunOwner> owner, std::shared_ptr<const Job> job, Execution record,
+                               int attempt);
 };
 
-/// The claim policy every store applies to one due job.
+/// The claim policy for one due job.
 struct FirePlan {
   /// One record per due run time: `missed` beyond the grace time or folded away by coalescing,
   /// `max_instances` when the job already runs that many times, otherwise `started`.
@@ -88,9 +192,9 @@ inline constexpr std::size_t max_run_times_per_claim = 1000;
 /// Computes what claiming `job` at `now` means, given how many of its runs are still going.
 [[nodiscard]] FirePlan plan_fire(const Job& job, TimePoint now, int running_instances);
 
-/// The record a claim writes for a run requested at `requested` (`JobStore::request_run`): `missed`
-/// when `now` is past it by more than the job's misfire grace time, `max_instances` when the job
-/// already runs that many times, otherwise `started`.
+/// The record a claim writes for a run requested at `requested` (`JobStore::request_run`, a retry):
+/// `missed` when `now` is past it by more than the job's misfire grace time, `max_instances` when the
+/// job already runs that many times, otherwise `started`.
 [[nodiscard]] Execution plan_requested_run(const Job& job, TimePoint requested, TimePoint now,
                                            int running_instances);
 

@@ -6,6 +6,7 @@
 #include <sked/executor.hpp>
 #include <sked/job.hpp>
 #include <sked/job_store.hpp>
+#include <sked/run_lease.hpp>
 #include <sked/tasks.hpp>
 #include <sked/time.hpp>
 
@@ -23,6 +24,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace sked {
@@ -163,16 +165,19 @@ class Scheduler {
   void update_wanted();  // with listeners_mutex_ held
   void report_unknown_tasks(const std::string& alias,
                             const std::vector<std::pair<std::string, std::string>>& unknown);
-  void submit_run(const std::string& alias, const std::shared_ptr<JobStore>& store, std::shared_ptr<const Job> job,
-                  Execution execution, int attempt = 1);
-  // Hands runs to their executors, a group sharing an executor in one call; `runs` is consumed.
-  void submit_runs(const std::string& alias, const std::shared_ptr<JobStore>& store, std::vector<Run>& runs);
-  void schedule_retry(const std::string& alias, const Run& run, const Execution& failed);
-  [[nodiscard]] std::optional<TimePoint> submit_due_retries(TimePoint now);
-  void complete_run(const std::string& alias, JobStore& store, const Run& run, Outcome outcome);
-  void settle_unrunnable(const std::string& alias, JobStore& store, const Run& run, std::string why);
-  [[nodiscard]] std::pair<std::string, std::shared_ptr<JobStore>> find_job(const std::string& id,
-                                                                           Job& out) const;
+  class Owner;
+  // The owner of the leases claimed from the store `alias`: how their ends reach this scheduler.
+  [[nodiscard]] std::shared_ptr<Owner> owner_for(const std::string& alias);
+  // Hands leases to their executors, a group sharing an executor in one call; `runs` is consumed.
+  void submit_runs(const std::string& alias, std::vector<RunLease>& runs);
+  void settle_unrunnable(RunLease& run, std::string why);
+  void run_ended(const std::string& alias, const RunLease& run, const Execution& record,
+                 std::optional<TimePoint> retry_at, const std::string& error) noexcept;
+  // Applies `fn(alias, store)` to the store holding job `id` (the first where it does not throw
+  // JobNotFound) and returns the alias with its result.
+  template <typename Fn>
+  auto in_store_of(const std::string& id, Fn&& fn)
+      -> std::pair<std::string, decltype(fn(std::string{}, std::declval<JobStore&>()))>;
   [[nodiscard]] std::shared_ptr<JobStore> store_or_default(const std::string& alias);
   [[nodiscard]] StoreMap stores_snapshot() const;
   void ensure_defaults();
@@ -203,18 +208,10 @@ class Scheduler {
   std::atomic<EventMask> wanted_{0};
 
   std::set<std::string, std::less<>> reported_unknown_;  // guarded by mutex_
-  struct PendingRetry {
-    std::string alias{};
-    std::string job_id{};
-    int attempt = 2;
-    std::shared_ptr<const Job> snapshot{};  // for a one-shot job that is gone from its store once it ran
-  };
-  std::multimap<TimePoint, PendingRetry> retries_;  // guarded by mutex_; kept in memory only
+  std::map<std::string, std::shared_ptr<Owner>, std::less<>> owners_;  // guarded by mutex_
   std::condition_variable runs_cv_;                   // a run completed (for run_job_now)
   std::map<std::int64_t, Execution> awaited_;       // run_job_now's runs, by execution id
   std::atomic<std::size_t> awaiting_{0};            // awaited_.size(), read without the lock
-  // Every store alias a run was submitted for, never erased: completions point at these strings.
-  std::set<std::string, std::less<>> aliases_;      // guarded by mutex_
 
   Subscription clock_subscription_;
 };

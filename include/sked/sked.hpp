@@ -9,6 +9,8 @@
 #include <sked/executors/thread_pool.hpp>
 #include <sked/job.hpp>
 #include <sked/job_store.hpp>
+#include <sked/names.hpp>
+#include <sked/run_lease.hpp>
 #include <sked/scheduler.hpp>
 #include <sked/serialization.hpp>
 #include <sked/stores/memory.hpp>
@@ -17,6 +19,7 @@
 #include <sked/tasks/shell.hpp>
 #include <sked/time.hpp>
 #include <sked/trigger.hpp>
+#include <sked/triggers/combining.hpp>
 #include <sked/triggers/cron.hpp>
 #include <sked/triggers/date.hpp>
 #include <sked/triggers/interval.hpp>

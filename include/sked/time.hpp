@@ -35,8 +35,12 @@ class TimeZone {
   /// Looks a zone up by IANA name ("Europe/Berlin"). Throws `TimeZoneNotFound` naming it when unknown.
   [[nodiscard]] static TimeZone locate(std::string_view name);
   [[nodiscard]] static TimeZone utc() noexcept { return TimeZone{}; }
-  /// The machine's zone (TZ, then /etc/localtime); UTC when it cannot be determined.
-  [[nodiscard]] static TimeZone local() noexcept;
+  /// The machine's zone: TZ when it is set, else /etc/localtime, else UTC. TZ may be an IANA name
+  /// (`Europe/Berlin`, `:Europe/Berlin`) or a path into a zoneinfo directory. Throws
+  /// `TimeZoneNotFound` naming TZ's value for anything else (an unknown name, a POSIX rule such as
+  /// `CET-1CEST,M3.5.0,M10.5.0/3`, another file), as APScheduler does: guessing UTC would shift every
+  /// wall-clock schedule by hours without a word.
+  [[nodiscard]] static TimeZone local();
 
   [[nodiscard]] std::string_view name() const noexcept;
   [[nodiscard]] const date::time_zone* get() const noexcept { return zone_; }

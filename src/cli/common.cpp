@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 
 namespace sked::cli {
@@ -23,8 +24,26 @@ void add_store_options(CLI::App& cmd, StoreArgs& args, bool json) {
   if (json) cmd.add_flag("--json", args.json, "Print JSON with stable field names, for scripts");
 }
 
+void check_db_path(std::string_view command, const std::string& db) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::is_directory(db, ec)) {
+    fail(command, fmt::format("--db '{}' is a directory; give the path of a store file, such as '{}'", db,
+                              (fs::path{db} / "sked.sqlite3").string()),
+         exit_bad_input);
+  }
+  const fs::path parent = fs::path{db}.parent_path();
+  if (!parent.empty() && !fs::is_directory(parent, ec)) {
+    fail(command,
+         fmt::format("--db '{}': the directory '{}' {}", db, parent.string(),
+                     fs::exists(parent, ec) ? "is not a directory" : "does not exist (sked creates no directories)"),
+         exit_bad_input);
+  }
+}
+
 std::shared_ptr<SqliteJobStore> open_store(std::string_view command, const StoreArgs& args,
                                            Access access) {
+  check_db_path(command, args.db);
   SqliteJobStoreOptions options;
   options.open_mode = access == Access::read ? SqliteOpenMode::read_only : SqliteOpenMode::existing;
   options.on_warning = [](std::string_view message) {
@@ -38,6 +57,14 @@ std::shared_ptr<SqliteJobStore> open_store(std::string_view command, const Store
     const int primary = e.code() & 0xff;
     const bool busy = primary == 5 /* SQLITE_BUSY */ || primary == 6 /* SQLITE_LOCKED */ ||
                       primary == 8 /* SQLITE_READONLY */;
+    std::error_code ec;
+    if (!std::filesystem::exists(args.db, ec)) {
+      fail(command,
+           fmt::format("{}; `sked run --crontab FILE --db {}` makes one, as does a program that adds "
+                       "jobs to a sked::SqliteJobStore",
+                       e.what(), args.db),
+           exit_bad_input);
+    }
     fail(command, e.what(), busy ? exit_failure : exit_bad_input);
   }
 }
@@ -71,6 +98,7 @@ std::string human_time(TimePoint t, const TimeZone& zone) {
 std::string json_time(TimePoint t) { return detail::format_db_time(t); }
 
 std::string human_duration(Duration d) {
+  if (d == no_misfire_limit) return "none";  // the only unbounded duration a store holds
   return fmt::format("{:.3f}s", static_cast<double>(d.count()) / 1e6);
 }
 

@@ -38,6 +38,10 @@ void add_store_options(CLI::App& cmd, StoreArgs& args, bool json = true);
 /// file nor migrates an older schema (only `sked run` does, as any scheduler does).
 enum class Access { read, write };
 
+/// Ends `command` with status 2 naming the problem when `db` cannot be a store file: a directory,
+/// or a path into a directory that does not exist (SQLite would only say "unable to open").
+void check_db_path(std::string_view command, const std::string& db);
+
 /// Opens the store at `args.db`. A missing file, a file that is not a sked store or one of another
 /// schema version ends the command with status 2; a locked database with status 1.
 [[nodiscard]] std::shared_ptr<SqliteJobStore> open_store(std::string_view command,

@@ -1,5 +1,6 @@
 #include "crontab_file.hpp"
 
+#include <sked/time.hpp>
 #include <sked/triggers/cron.hpp>
 
 #include <fmt/format.h>
@@ -58,6 +59,20 @@ std::string derived_id(std::string_view line, const std::vector<Token>& fields,
   return fmt::format("cron-{:08x}", static_cast<std::uint32_t>(fnv1a(key) >> 32));
 }
 
+bool name_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+bool name_char(char c) { return name_start(c) || (c >= '0' && c <= '9'); }
+
+// The length of `NAME` in `NAME =` at the start of `rest`, or 0 when `rest` is not an environment
+// line. A cron expression cannot start with a letter followed by `=`.
+std::size_t env_name_length(std::string_view rest) {
+  if (rest.empty() || !name_start(rest.front())) return 0;
+  std::size_t n = 1;
+  while (n < rest.size() && name_char(rest[n])) ++n;
+  std::size_t k = n;
+  while (k < rest.size() && blank(rest[k])) ++k;
+  return k < rest.size() && rest[k] == '=' ? n : 0;
+}
+
 }  // namespace
 
 CrontabError::CrontabError(std::string_view path, std::size_t line, std::size_t column,
@@ -69,6 +84,8 @@ CrontabError::CrontabError(std::string_view path, std::size_t line, std::size_t 
 std::vector<CrontabLine> parse_crontab_file(std::string_view text, std::string_view path) {
   std::vector<CrontabLine> out;
   std::map<std::string, std::size_t, std::less<>> seen;  // id -> line
+  std::map<std::string, std::string, std::less<>> env;    // the environment lines so far
+  std::string zone;                                       // the last CRON_TZ
   std::size_t number = 0;
   std::size_t start = 0;
   while (start <= text.size()) {
@@ -88,8 +105,37 @@ std::vector<CrontabLine> parse_crontab_file(std::string_view text, std::string_v
       if (line[k] == '\0') throw fail(k, "a NUL byte in the line");
     }
 
+    if (const std::size_t n = env_name_length(line.substr(i)); n > 0 && !line.substr(i).starts_with("id=")) {
+      std::string name{line.substr(i, n)};
+      if (name == "id") throw fail(i, "'id' is taken by job ids (id=NAME EXPRESSION COMMAND); use another variable name");
+      std::size_t k = line.find('=', i + n) + 1;
+      while (k < line.size() && blank(line[k])) ++k;
+      std::string_view value = line.substr(k);
+      while (!value.empty() && blank(value.back())) value.remove_suffix(1);
+      if (!value.empty() && (value.front() == '"' || value.front() == '\'')) {
+        const auto close = value.find(value.front(), 1);
+        if (close == std::string_view::npos) throw fail(k, fmt::format("the value of {} has no closing {}", name, value.front()));
+        if (close + 1 != value.size()) {
+          throw fail(k + close + 1, fmt::format("text after the quoted value of {}", name));
+        }
+        value = value.substr(1, close - 1);
+      }
+      if (name == "CRON_TZ") {
+        try {
+          (void)TimeZone::locate(value);
+        } catch (const TimeZoneNotFound& e) {
+          throw fail(k, e.what());
+        }
+        zone = std::string{value};
+      }
+      env[std::move(name)] = std::string{value};
+      continue;
+    }
+
     CrontabLine entry;
     entry.line = number;
+    entry.env = env;
+    entry.timezone = zone;
     std::size_t id_at = i;
     const bool named = line.substr(i).starts_with("id=");
     if (named) {
@@ -127,6 +173,25 @@ std::vector<CrontabLine> parse_crontab_file(std::string_view text, std::string_v
     const bool nickname = line[tokens[0].begin] == '@';
     const bool found = nickname ? try_fields(1) : (try_fields(7) || try_fields(6) || try_fields(5));
     if (!found) {
+      if (!nickname && tokens.size() >= 5) {
+        // `0 9 * * echo hi`: four good fields, and the command where the fifth should be.
+        const auto parses = [](std::string_view expression) {
+          try {
+            (void)CronTrigger::from_crontab(expression);
+            return std::optional<std::size_t>{};
+          } catch (const CronSyntaxError& e) {
+            return std::optional<std::size_t>{e.position()};
+          }
+        };
+        const std::string_view four = line.substr(tokens[0].begin, tokens[3].end - tokens[0].begin);
+        const auto fifth_error = parses(line.substr(tokens[0].begin, tokens[4].end - tokens[0].begin));
+        if (!parses(std::string{four} + " *") && fifth_error && *fifth_error >= tokens[4].begin - tokens[0].begin) {
+          throw fail(tokens[4].begin,
+                     fmt::format("a field is missing: '{}' has 4 fields, a crontab line needs 5 (minute hour "
+                                 "day-of-month month day-of-week) before the command",
+                                 four));
+        }
+      }
       if (first_error) {
         throw fail(tokens[0].begin + first_error->position(), first_error->what());
       }

@@ -5,6 +5,7 @@
 #include <sked/errors.hpp>
 
 #include <cstddef>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,11 @@ struct CrontabLine {
   std::string command{};
   /// 1-based.
   std::size_t line = 0;
+  /// The `NAME=value` lines above this one, as cronie passes them to the command (the last value of
+  /// a name wins); `CRON_TZ` and `MAILTO` included.
+  std::map<std::string, std::string, std::less<>> env{};
+  /// From the last `CRON_TZ=` line above this one; empty: the daemon's zone.
+  std::string timezone{};
 
   friend bool operator==(const CrontabLine&, const CrontabLine&) = default;
 };
@@ -40,8 +46,10 @@ class CrontabError : public InvalidArgument {
   std::size_t column_;
 };
 
-/// Reads a crontab file's text. Each line is blank, a comment (`#` first), or
-/// `[id=NAME] EXPRESSION COMMAND`: EXPRESSION is an @nickname or 5 to 7 cron fields as
+/// Reads a crontab file's text. Each line is blank, a comment (`#` first), an environment line
+/// `NAME=value` (as cronie reads it: blanks around `=` allowed, the value may be quoted with ' or ",
+/// nothing is expanded; `CRON_TZ` sets the zone of the lines below it and must name a zone; the name
+/// `id` is taken by job ids), or `[id=NAME] EXPRESSION COMMAND`: EXPRESSION is an @nickname or 5 to 7 cron fields as
 /// `CronTrigger::from_crontab` reads them, taking as many fields (7, 6, then 5) as make a valid
 /// expression with a command after them. NAME is letters, digits and `._:-`. Throws `CrontabError`
 /// (with `path` in the message) for a bad expression, a missing command, a bad or repeated id.

@@ -58,7 +58,7 @@ usage or a path that is not a sked store.
 
 --json prints an array of objects with the fields id, name, task, args, trigger, trigger_json,
 next_run_time (UTC, or null while paused), state, last_status, last_run_time, executor,
-max_instances, coalesce, misfire_grace_time (seconds).
+max_instances, coalesce, misfire_grace_time (seconds; null: no limit).
 
 Examples:
   sked jobs

@@ -2,9 +2,44 @@
 
 #include "commands.hpp"
 
+#include <algorithm>
 #include <iostream>
+#include <string_view>
+#include <vector>
 
 namespace sked::cli {
+namespace {
+
+// Edits (insert, delete, replace, swap two neighbours) from a to b.
+std::size_t distance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+// The command `word` was probably meant to be, if one is close enough.
+std::string closest_command(const CLI::App& app, std::string_view word) {
+  std::string best;
+  std::size_t best_distance = std::max<std::size_t>(2, word.size() / 3) + 1;
+  for (const auto* cmd : app.get_subcommands({})) {
+    const auto& name = cmd->get_name();
+    const std::size_t d = name.starts_with(word) && word.size() >= 2 ? 1 : distance(word, name);
+    if (d < best_distance) {
+      best_distance = d;
+      best = name;
+    }
+  }
+  return best;
+}
+
+}  // namespace
 
 void fail(std::string_view command, std::string_view message, int status) {
   std::cerr << "sked " << command << ": " << message << '\n';
@@ -56,6 +91,14 @@ Examples:
     return e.get_exit_code();
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    if (app.get_subcommands().empty() && argc > 1 && argv[1][0] != '-') {
+      const std::string_view word = argv[1];
+      const auto guess = sked::cli::closest_command(app, word);
+      std::cerr << "sked: there is no command '" << word << "'"
+                << (guess.empty() ? std::string{} : " (did you mean '" + guess + "'?)")
+                << "\nRun 'sked help' for the list of commands.\n";
+      return sked::cli::exit_bad_input;
+    }
     // `sked show: job is required`, naming the command as the commands' own errors do.
     std::string where = "sked";
     for (const auto* cmd : app.get_subcommands()) where += " " + cmd->get_name();
@@ -71,11 +114,13 @@ Examples:
     }
     for (const auto* cmd : app.get_subcommands({})) {
       if (cmd->get_name() == help_topic) {
-        std::cout << cmd->help();
+        std::cout << cmd->help("sked");  // `Usage: sked jobs`, as `sked jobs --help` prints it
         return 0;
       }
     }
-    std::cerr << "sked help: there is no command '" << help_topic << "' (see sked help)\n";
+    const auto guess = sked::cli::closest_command(app, help_topic);
+    std::cerr << "sked help: there is no command '" << help_topic << "'"
+              << (guess.empty() ? std::string{} : " (did you mean '" + guess + "'?)") << " (see sked help)\n";
     return sked::cli::exit_bad_input;
   }
   return 0;

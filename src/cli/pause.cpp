@@ -19,15 +19,15 @@ struct PauseArgs {
 
 void run_pause(const PauseArgs& args) {
   const auto store = open_store("pause", args.store, Access::write);
-  auto job = store->lookup_job(args.job);
-  if (!job) throw JobNotFound(args.job, args.store.db);
-  if (job->paused()) {
-    std::cout << fmt::format("job '{}' is already paused\n", job->id) << std::flush;
-    return;
-  }
-  job->next_run_time.reset();
-  store->update_job(*job);
-  std::cout << fmt::format("paused job '{}'\n", job->id) << std::flush;
+  // One atomic change: a claim that advances the job meanwhile is not overwritten by a stale copy.
+  bool was_paused = false;
+  const Job job = store->modify_job(args.job, [&](Job& j) {
+    was_paused = j.paused();
+    j.next_run_time.reset();
+  });
+  std::cout << (was_paused ? fmt::format("job '{}' is already paused\n", job.id)
+                          : fmt::format("paused job '{}'\n", job.id))
+            << std::flush;
 }
 
 }  // namespace

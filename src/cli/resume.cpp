@@ -20,23 +20,23 @@ struct ResumeArgs {
 void run_resume(const ResumeArgs& args) {
   const TimeZone zone = display_zone(args.store);
   const auto store = open_store("resume", args.store, Access::write);
-  auto job = store->lookup_job(args.job);
-  if (!job) throw JobNotFound(args.job, args.store.db);
-  if (!job->paused()) {
-    std::cout << fmt::format("job '{}' is not paused (next run {})\n", job->id,
-                             human_time(*job->next_run_time, zone))
+  const TimePoint now = SystemClock{}.now();
+  // One atomic change, as Scheduler::resume_job: the next fire time from now.
+  bool was_paused = true;
+  const Job job = store->modify_job(args.job, [&](Job& j) {
+    was_paused = j.paused();
+    if (!was_paused) return;
+    j.next_run_time = j.trigger->next_fire_time(std::nullopt, now);
+    if (!j.next_run_time) {
+      throw Error(fmt::format("job '{}' will not fire again (its trigger is done); it stays paused", j.id));
+    }
+  });
+  if (!was_paused) {
+    std::cout << fmt::format("job '{}' is not paused (next run {})\n", job.id, human_time(*job.next_run_time, zone))
               << std::flush;
     return;
   }
-  // As Scheduler::resume_job: the next fire time from now.
-  job->next_run_time = job->trigger->next_fire_time(std::nullopt, SystemClock{}.now());
-  if (!job->next_run_time) {
-    throw Error(fmt::format("job '{}' will not fire again (its trigger is done); it stays paused",
-                            job->id));
-  }
-  store->update_job(*job);
-  std::cout << fmt::format("resumed job '{}'; next run {}\n", job->id,
-                           human_time(*job->next_run_time, zone))
+  std::cout << fmt::format("resumed job '{}'; next run {}\n", job.id, human_time(*job.next_run_time, zone))
             << std::flush;
 }
 

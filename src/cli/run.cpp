@@ -14,7 +14,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <chrono>
 #include <csignal>
+#include <ctime>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -60,7 +63,9 @@ Job job_for(const CrontabLine& line, const std::string& owner, const TimeZone& z
                                                 : line.command.substr(0, name_length - 3) + "...";
   job.task = "shell";
   job.args = {{"command", line.command}, {owner_key, owner}};
-  job.trigger = std::make_shared<CronTrigger>(CronTrigger::from_crontab(line.expression, zone));
+  if (!line.env.empty()) job.args["env"] = line.env;
+  const TimeZone line_zone = line.timezone.empty() ? zone : TimeZone::locate(line.timezone);
+  job.trigger = std::make_shared<CronTrigger>(CronTrigger::from_crontab(line.expression, line_zone));
   job.misfire_grace_time = std::chrono::seconds{60};
   job.coalesce = true;
   job.max_instances = 1;
@@ -109,11 +114,18 @@ SyncCounts sync(JobStore& store, const std::vector<CrontabLine>& lines, const st
     if (job_state_to_json(current) == wanted_state) {
       ++counts.unchanged;
     } else {
-      // A paused job stays paused; otherwise the schedule starts afresh from now.
-      wanted.next_run_time =
-          current.paused() ? std::nullopt : wanted.trigger->next_fire_time(std::nullopt, now);
-      store.update_job(wanted);
-      ++counts.changed;
+      // A paused job stays paused (as it is in the store now, not as read above); otherwise the
+      // schedule starts afresh from now.
+      try {
+        (void)store.modify_job(wanted.id, [&](Job& j) {
+          const bool paused = j.paused();
+          j = wanted;
+          j.next_run_time = paused ? std::nullopt : wanted.trigger->next_fire_time(std::nullopt, now);
+        });
+        ++counts.changed;
+      } catch (const JobNotFound&) {
+        // Removed by another process meanwhile: the next sync adds it again.
+      }
     }
     owned.erase(existing);
   }
@@ -126,6 +138,27 @@ SyncCounts sync(JobStore& store, const std::vector<CrontabLine>& lines, const st
     }
   }
   return counts;
+}
+
+// What cronie does with a variable that sked does not: said once per load, never silently.
+void report_unsupported(const std::vector<CrontabLine>& lines, const std::string& path,
+                        const std::function<void(LogLevel, std::string_view)>& log) {
+  bool mail = false;
+  bool shell = false;
+  for (const auto& line : lines) {
+    if (!mail && line.env.contains("MAILTO") && !line.env.at("MAILTO").empty()) {
+      mail = true;
+      log(LogLevel::info, fmt::format("'{}' sets MAILTO: sked does not send mail; each run's exit status "
+                                      "and output are in its execution record (sked executions)",
+                                      path));
+    }
+    if (!shell && line.env.contains("SHELL") && line.env.at("SHELL") != "/bin/sh") {
+      shell = true;
+      log(LogLevel::warning, fmt::format("'{}' sets SHELL={}: sked runs commands with /bin/sh -c and "
+                                         "only passes SHELL to them",
+                                         path, line.env.at("SHELL")));
+    }
+  }
 }
 
 LogLevel parse_level(const std::string& text) {
@@ -171,6 +204,7 @@ void run_daemon(const RunArgs& args) {
   std::signal(SIGHUP, SIG_DFL);
   std::signal(SIGPIPE, SIG_IGN);
 
+  check_db_path("run", args.store.db);
   std::shared_ptr<SqliteJobStore> store;
   try {
     store = std::make_shared<SqliteJobStore>(args.store.db);
@@ -186,6 +220,7 @@ void run_daemon(const RunArgs& args) {
         fmt::format("{} '{}' into '{}': {} added, {} changed, {} removed, {} unchanged", what,
                     args.crontab, args.store.db, c.added, c.changed, c.removed, c.unchanged));
   };
+  report_unsupported(lines, args.crontab, log);
   report(sync(*store, lines, owner, zone, log), "synced");
 
   BackgroundScheduler scheduler{{.timezone = zone, .logger = logger, .log_level = level}};
@@ -202,6 +237,7 @@ void run_daemon(const RunArgs& args) {
     if (sig == SIGHUP) {
       try {
         const auto reloaded = parse_crontab_file(read_file(args.crontab), args.crontab);
+        report_unsupported(reloaded, args.crontab, log);
         report(sync(*store, reloaded, owner, zone, log), "reloaded");
         scheduler.wakeup();
       } catch (const std::exception& e) {
@@ -215,9 +251,22 @@ void run_daemon(const RunArgs& args) {
     break;
   }
   scheduler.pause();  // no new runs
-  const bool idle =
-      scheduler.wait_idle(std::chrono::duration_cast<std::chrono::milliseconds>(grace));
-  if (!idle) {
+  // A second SIGINT/SIGTERM (Ctrl-C twice) cuts the grace period short.
+  bool idle = false;
+  bool again = false;
+  const auto grace_end = std::chrono::steady_clock::now() + grace;
+  while (!idle && !again && std::chrono::steady_clock::now() < grace_end) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(grace_end - std::chrono::steady_clock::now());
+    idle = scheduler.wait_idle(std::min(left, std::chrono::milliseconds{50}));
+    const timespec no_wait{};
+    const int sig = sigtimedwait(&signals, nullptr, &no_wait);
+    if (sig == SIGINT || sig == SIGTERM) {
+      again = true;
+      log(LogLevel::warning, fmt::format("second {}: stopping running commands now", sig == SIGINT ? "SIGINT" : "SIGTERM"));
+    }
+  }
+  if (!idle && !again) idle = scheduler.wait_idle(std::chrono::milliseconds{0});
+  if (!idle && !again) {
     log(LogLevel::warning,
         "commands still running after the grace period are stopped (SIGTERM, "
         "then SIGKILL 5 s later) and recorded");
@@ -256,7 +305,10 @@ recorded max_instances, not started twice), coalescing and a 60 s misfire grace 
 
 where EXPRESSION is 5 fields (min hour dom mon dow), 6 (seconds first), 7 (a year last) or an
 @nickname (@hourly, @daily, ...), read as `sked next` reads it, in --tz (default: the local zone).
-Blank lines and lines starting with # are skipped. Without id=NAME a job's id is `cron-` and 8
+Blank lines and lines starting with # are skipped. As in cronie, a line NAME=value (blanks around
+= allowed, the value may be quoted) sets a variable for the commands below it; CRON_TZ=ZONE sets
+the zone of the lines below it; PATH and SHELL are passed on, but commands always run under
+/bin/sh; MAILTO is accepted, and sked says once that it does not send mail. Without id=NAME a job's id is `cron-` and 8
 hex digits of a hash of its expression and command: reordering lines keeps ids, editing a line
 makes it a new job. NAME is letters, digits and ._:-.
 
@@ -272,7 +324,8 @@ stderr are recorded (`sked executions --id N`).
 Several `sked run` on one store (on one or several hosts) share the work: each fire time runs
 once. SIGHUP reloads the file (a file with errors is reported and the jobs stay as they were).
 SIGTERM or SIGINT stop starting runs, wait up to --grace for running commands, then stop those
-(SIGTERM, SIGKILL 5 s later), record them and exit 0.
+(SIGTERM, SIGKILL 5 s later), record them and exit 0. A second SIGTERM or SIGINT (Ctrl-C twice)
+stops them at once.
 
 Exit status: 0 after a clean stop; 2 bad usage, a crontab error (reported as FILE:LINE:COLUMN)
 or a path that is not a sked store.
@@ -282,6 +335,8 @@ Examples:
   sked run --crontab jobs.cron --tz Europe/Berlin --grace 2m
 
 A crontab file:
+  PATH=/usr/local/bin:/usr/bin:/bin
+  CRON_TZ=Europe/Berlin
   # every 5 minutes
   */5 * * * *  /usr/local/bin/poll-feeds
   id=backup  30 2 * * *  pg_dump app > /backup/app.sql

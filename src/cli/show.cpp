@@ -43,6 +43,9 @@ void run_show(const ShowArgs& args) {
   const auto history = store->get_executions({.job_id = job->id, .limit = executions_shown});
   const bool running = !store->live_schedulers().empty();
   const auto fires = next_fire_times(*job, now);
+  // Run-now requests and retries waiting in the store, whichever scheduler will take them.
+  const auto pending = store->pending_runs(job->id);
+  const auto kind = [](const RunRequest& r) { return r.attempt == 1 ? "run-now request" : "retry"; };
   if (args.store.json) {
     auto j = job_json(*job, now, running,
                       history.empty() ? std::nullopt : std::optional{history.front()});
@@ -52,6 +55,10 @@ void run_show(const ShowArgs& args) {
     for (const auto t : fires) j["next_fire_times"].push_back(json_time(t));
     j["executions"] = nlohmann::json::array();
     for (const auto& e : history) j["executions"].push_back(execution_json(e, false));
+    j["pending_runs"] = nlohmann::json::array();
+    for (const auto& r : pending) {
+      j["pending_runs"].push_back({{"at", json_time(r.at)}, {"attempt", r.attempt}, {"kind", kind(r)}});
+    }
     print_json(j);
     return;
   }
@@ -71,6 +78,13 @@ void run_show(const ShowArgs& args) {
   if (fires.empty())
     out += job->next_run_time ? "  (none: the trigger is done)\n" : "  (none: paused)\n";
   for (const auto t : fires) out += fmt::format("  {}\n", human_time(t, zone));
+  if (!pending.empty()) {
+    out += "\npending runs:\n";
+    for (const auto& r : pending) {
+      out += r.attempt == 1 ? fmt::format("  {}  {}\n", human_time(r.at, zone), kind(r))
+                            : fmt::format("  {}  {} (attempt {})\n", human_time(r.at, zone), kind(r), r.attempt);
+    }
+  }
   out += fmt::format("\nlast {} executions:\n", executions_shown);
   if (history.empty()) {
     out += "  (none)\n";
@@ -88,14 +102,16 @@ void register_show(CLI::App& app) {
   cmd->add_option("job", args->job, "The job's id")->required()->type_name("JOB");
   add_store_options(*cmd, args->store);
   cmd->footer(help_text(R"(
-Prints the job's fields, its next 5 fire times in --tz and its last 10 execution records (newest
-first, with duration and exception).
+Prints the job's fields, its next 5 fire times in --tz, its pending runs (a `sked run-now` request
+not yet taken, retries of failed runs waiting for their time) and its last 10 execution records
+(newest first, with duration and exception).
 
 Never changes the store. Exit status: 0 ok, 1 no such job (or another runtime failure), 2 bad
 usage or a path that is not a sked store.
 
 --json prints one object: the fields of `sked jobs --json`, plus timeout (seconds or null),
-next_fire_times (UTC) and executions (as `sked executions --json`).
+next_fire_times (UTC), executions (as `sked executions --json`) and pending_runs (run-now
+requests and retries waiting in the store: at, attempt, kind).
 
 Examples:
   sked show nightly-backup

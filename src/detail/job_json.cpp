@@ -34,7 +34,10 @@ nlohmann::json job_json(const Job& job, TimePoint now, bool schedulers_running,
   j["executor"] = job.executor;
   j["max_instances"] = job.max_instances;
   j["coalesce"] = job.coalesce;
-  j["misfire_grace_time"] = static_cast<double>(job.misfire_grace_time.count()) / 1e6;
+  j["misfire_grace_time"] =
+      job.misfire_grace_time == no_misfire_limit
+          ? nlohmann::json{}
+          : nlohmann::json(static_cast<double>(job.misfire_grace_time.count()) / 1e6);
   return j;
 }
 

@@ -61,28 +61,27 @@ int receive_control(int socket, ControlMessage& message, int& fd, bool dontwait)
   return 1;
 }
 
-std::string encode_run(const Run& run) {
-  const Job& job = *run.job;
+std::string encode_run(const RunLease& run) {
+  const Job& job = run.job();
   return nlohmann::json{
       {"job", {{"id", job.id}, {"name", job.name}, {"task", job.task}, {"args", job.args}}},
-      {"execution", {{"id", run.execution.id}, {"run_time_us", run.execution.run_time.time_since_epoch().count()}}},
+      {"execution",
+       {{"id", run.execution().id}, {"run_time_us", run.execution().run_time.time_since_epoch().count()}}},
   }.dump();
 }
 
-Run decode_run(const std::string& text) {
+DecodedRun decode_run(const std::string& text) {
   try {
     const auto j = nlohmann::json::parse(text);
-    auto job = std::make_shared<Job>();
+    DecodedRun run;
     const auto& jj = j.at("job");
-    job->id = jj.at("id").get<std::string>();
-    job->name = jj.at("name").get<std::string>();
-    job->task = jj.at("task").get<std::string>();
-    job->args = jj.at("args");
-    Run run;
+    run.job.id = jj.at("id").get<std::string>();
+    run.job.name = jj.at("name").get<std::string>();
+    run.job.task = jj.at("task").get<std::string>();
+    run.job.args = jj.at("args");
     run.execution.id = j.at("execution").at("id").get<std::int64_t>();
-    run.execution.job_id = job->id;
+    run.execution.job_id = run.job.id;
     run.execution.run_time = TimePoint{Duration{j.at("execution").at("run_time_us").get<Duration::rep>()}};
-    run.job = std::move(job);
     return run;
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string{"process pool worker: cannot read the run sent by the scheduler: "} + e.what());

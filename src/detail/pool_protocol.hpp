@@ -34,10 +34,14 @@ struct ControlMessage {
 [[nodiscard]] int receive_control(int socket, ControlMessage& message, int& fd, bool dontwait) noexcept;
 
 /// The run as a worker reads it: the task name, the job's id, name and args, the execution's id and time.
-[[nodiscard]] std::string encode_run(const Run& run);
-/// Rebuilds the job and execution of an encoded run; `task` is left for the worker to resolve. Throws
-/// `sked::Error` naming what is missing.
-[[nodiscard]] Run decode_run(const std::string& text);
+[[nodiscard]] std::string encode_run(const RunLease& run);
+/// What a worker needs of a run.
+struct DecodedRun {
+  Job job{};
+  Execution execution{};
+};
+/// Rebuilds the job and execution of an encoded run. Throws `sked::Error` naming what is missing.
+[[nodiscard]] DecodedRun decode_run(const std::string& text);
 
 [[nodiscard]] std::string encode_outcome(const Outcome& outcome);
 [[nodiscard]] Outcome decode_outcome(const std::string& text);

@@ -85,13 +85,13 @@ void watch_sigterm(CurrentRun& current) {
         current.stop = &stop;
       }
       try {
-        Run run = decode_run(*frame);
-        run.task = tasks.find(run.job->task);
-        if (!run.task) {
+        const DecodedRun run = decode_run(*frame);
+        const auto task = tasks.find(run.job.task);
+        if (!task) {
           throw Error(fmt::format("task '{}' is not registered in the process pool's task registry",
-                                  run.job->task));
+                                  run.job.task));
         }
-        outcome = run_task(run, stop.get_token());
+        outcome = run_task(*task, run.job, run.execution.run_time, stop.get_token());
       } catch (const std::exception& e) {
         outcome.status = ExecutionStatus::error;
         outcome.exception = e.what();

@@ -73,10 +73,32 @@ void migrate_v2_to_v3(SQLite::Database& db) {
   )sql");
 }
 
+// Version 4: retries are stored with run requests, so that they survive a restart, run on whichever
+// scheduler claims them and show in `sked show`. A job may have one run-now request (attempt 1) and
+// any number of retries; a retry keeps the job as it failed (job_state), for a one-shot job that is
+// gone by the time the retry is due, so a request no longer needs its job's row. Removing a job
+// deletes its requests in the same transaction.
+void migrate_v3_to_v4(SQLite::Database& db) {
+  db.exec(R"sql(
+    CREATE TABLE sked_run_request_v4 (
+      id           INTEGER PRIMARY KEY,
+      job_id       TEXT NOT NULL,
+      requested_at TEXT NOT NULL,                -- when it is due: the run time its record gets, UTC
+      attempt      INTEGER NOT NULL DEFAULT 1 CHECK (attempt >= 1),
+      job_state    TEXT                          -- retries: the job as it failed
+    );
+    INSERT INTO sked_run_request_v4 (job_id, requested_at) SELECT job_id, requested_at FROM sked_run_request;
+    DROP TABLE sked_run_request;
+    ALTER TABLE sked_run_request_v4 RENAME TO sked_run_request;
+    CREATE INDEX sked_run_request_due ON sked_run_request (requested_at);
+    CREATE UNIQUE INDEX sked_run_request_one_per_job ON sked_run_request (job_id) WHERE attempt = 1;
+  )sql");
+}
+
 // migrations[v] turns version v into version v + 1; version 0 is the empty file.
 const std::vector<std::function<void(SQLite::Database&)>>& migrations() {
   static const std::vector<std::function<void(SQLite::Database&)>> steps{
-      create_v1, migrate_v1_to_v2, migrate_v2_to_v3};
+      create_v1, migrate_v1_to_v2, migrate_v2_to_v3, migrate_v3_to_v4};
   return steps;
 }
 

@@ -52,12 +52,10 @@ Duration since(SteadyClock::time_point start) {
 // Both share `mutex`; the watchdog's own `watch_mutex` is only ever taken after `mutex`, never before.
 struct ProcessPoolExecutor::Impl {
   struct Item {
-    Run run{};
-    CompletionFn done{};
+    RunLease run{};
   };
   struct Active {
-    Run run{};
-    CompletionFn done{};
+    RunLease run{};
     std::uint64_t seq = 0;
     std::optional<TimePoint> deadline{};
     SteadyClock::time_point started{};
@@ -136,7 +134,7 @@ struct ProcessPoolExecutor::Impl {
           }
         }
       }
-      for (auto& [active, outcome] : completions) active->done(active->run, std::move(outcome));
+      for (auto& [active, outcome] : completions) active->run.complete(std::move(outcome));
       completions.clear();
       if (finished) return;
       if (::poll(fds.data(), fds.size(), timeout_ms) > 0 && (fds[0].revents & POLLIN) != 0) {
@@ -225,7 +223,7 @@ struct ProcessPoolExecutor::Impl {
     if (worker.active) {
       Active& active = *worker.active;
       if (active.timed_out) {
-        settle(worker.active, error_outcome(timed_out_message(*active.run.job->timeout), *active.run.job->timeout),
+        settle(worker.active, error_outcome(timed_out_message(*active.run.job().timeout), *active.run.job().timeout),
                completions);
       } else if (worker.stopped_by_shutdown) {
         settle(worker.active,
@@ -264,7 +262,6 @@ struct ProcessPoolExecutor::Impl {
     while (!queue.empty()) {
       auto active = std::make_unique<Active>();
       active->run = std::move(queue.front().run);
-      active->done = std::move(queue.front().done);
       queue.pop_front();
       completions.emplace_back(std::move(active), error_outcome(why));
     }
@@ -338,7 +335,6 @@ struct ProcessPoolExecutor::Impl {
       if (worker.active || worker.leaving || !worker.fd) continue;
       auto active = std::make_unique<Active>();
       active->run = std::move(queue.front().run);
-      active->done = std::move(queue.front().done);
       queue.pop_front();
       active->seq = next_seq++;
       active->started = SteadyClock::now();
@@ -350,7 +346,7 @@ struct ProcessPoolExecutor::Impl {
                                  error_outcome(fmt::format("process pool: cannot send the run's args: {}", e.what())));
         continue;
       }
-      if (const auto& timeout = active->run.job->timeout) {
+      if (const auto& timeout = active->run.job().timeout) {
         active->deadline = clock->now() + *timeout;
         std::lock_guard lock(watch_mutex);
         deadlines.emplace(*active->deadline, active->seq);
@@ -481,11 +477,11 @@ void ProcessPoolExecutor::start(std::shared_ptr<Clock> clock) {
   impl_->reactor_id = impl_->reactor.get_id();
 }
 
-void ProcessPoolExecutor::submit(Run run, CompletionFn done) {
+void ProcessPoolExecutor::submit(RunLease run) {
   std::string refusal;
   {
     std::lock_guard lock(impl_->mutex);
-    const Job& job = *run.job;
+    const Job& job = run.job();
     if (!impl_->accepting) {
       refusal = "sked::Error: the executor is shut down";
     } else if (!impl_->lost.empty()) {
@@ -499,14 +495,14 @@ void ProcessPoolExecutor::submit(Run run, CompletionFn done) {
                             "processes do not have it",
                             job.task);
     } else {
-      impl_->queue.push_back(Impl::Item{std::move(run), std::move(done)});
+      impl_->queue.push_back(Impl::Item{std::move(run)});
     }
   }
   if (refusal.empty()) {
     impl_->notify();
     return;
   }
-  done(run, error_outcome(std::move(refusal)));
+  run.complete(error_outcome(std::move(refusal)));
 }
 
 void ProcessPoolExecutor::shutdown(bool wait) {
@@ -528,7 +524,7 @@ void ProcessPoolExecutor::shutdown(bool wait) {
     }
   }
   for (auto& item : dropped) {
-    item.done(item.run, error_outcome("sked::Error: the executor shut down before the run started"));
+    item.run.complete(error_outcome("sked::Error: the executor shut down before the run started"));
   }
   impl_->notify();
   if (!reactor.joinable()) return;

@@ -56,19 +56,17 @@ Outcome refused_outcome() {
 
 }  // namespace
 
-void ThreadPoolExecutor::submit(Run run, CompletionFn done) {
-  auto shared = std::make_shared<const CompletionFn>(std::move(done));
-  if (enqueue(1, [&] { queue_.push_back(Item{std::move(run), shared}); })) return;
-  (*shared)(run, refused_outcome());
+void ThreadPoolExecutor::submit(RunLease run) {
+  if (enqueue(1, [&] { queue_.push_back(std::move(run)); })) return;
+  run.complete(refused_outcome());
 }
 
-void ThreadPoolExecutor::submit_batch(std::span<Run> runs, const CompletionFn& done) {
-  const auto shared = std::make_shared<const CompletionFn>(done);
+void ThreadPoolExecutor::submit_batch(std::span<RunLease> runs) {
   const bool queued = enqueue(runs.size(), [&] {
-    for (Run& run : runs) queue_.push_back(Item{std::move(run), shared});
+    for (RunLease& run : runs) queue_.push_back(std::move(run));
   });
   if (queued) return;
-  for (Run& run : runs) done(run, refused_outcome());
+  for (RunLease& run : runs) run.complete(refused_outcome());
 }
 
 namespace {
@@ -86,7 +84,7 @@ Outcome dropped_outcome() {
 }  // namespace
 
 void ThreadPoolExecutor::work(std::stop_token stop) {
-  std::vector<Item> batch;
+  std::vector<RunLease> batch;
   for (;;) {
     bool wake_next = false;
     {
@@ -120,7 +118,7 @@ void ThreadPoolExecutor::work(std::stop_token stop) {
     for (std::size_t i = 0; i < batch.size(); ++i) {
       // What shutdown(false) would have found still queued is reported as not started.
       if (i > 0 && stop.stop_requested()) {
-        (*batch[i].done)(batch[i].run, dropped_outcome());
+        batch[i].complete(dropped_outcome());
         continue;
       }
       run_item(batch[i], stop);
@@ -129,22 +127,21 @@ void ThreadPoolExecutor::work(std::stop_token stop) {
   }
 }
 
-void ThreadPoolExecutor::run_item(Item& item, std::stop_token stop) {
-  if (!item.run.job->timeout) {
+void ThreadPoolExecutor::run_item(RunLease& run, std::stop_token stop) {
+  if (!run.job().timeout) {
     // The common case needs no watchdog: the worker's own stop token serves the run.
-    Outcome outcome = run_task(item.run, std::move(stop));
-    (*item.done)(item.run, std::move(outcome));
+    Outcome outcome = run_task(run, std::move(stop));
+    run.complete(std::move(outcome));
     return;
   }
   auto active = std::make_shared<Active>();
-  active->run = std::move(item.run);
-  active->done = std::move(item.done);
+  active->run = std::move(run);
   // Stopping the pool without waiting stops every running task.
   std::stop_callback forward(stop, [&active] { active->stop.request_stop(); });
   std::multimap<TimePoint, std::shared_ptr<Active>>::iterator watched;
   {
     std::lock_guard lock(watch_mutex_);
-    watched = deadlines_.emplace(clock_->now() + *active->run.job->timeout, active);
+    watched = deadlines_.emplace(clock_->now() + *active->run.job().timeout, active);
     watch_cv_.notify_all();
   }
   Outcome outcome = run_task(active->run, active->stop.get_token());
@@ -152,7 +149,7 @@ void ThreadPoolExecutor::run_item(Item& item, std::stop_token stop) {
     std::lock_guard lock(watch_mutex_);
     if (!active->settled.load()) deadlines_.erase(watched);
   }
-  if (!active->settled.exchange(true)) (*active->done)(active->run, std::move(outcome));
+  if (!active->settled.exchange(true)) active->run.complete(std::move(outcome));
 }
 
 void ThreadPoolExecutor::watch(std::stop_token stop) {
@@ -171,9 +168,9 @@ void ThreadPoolExecutor::watch(std::stop_token stop) {
         active->stop.request_stop();
         Outcome outcome;
         outcome.status = ExecutionStatus::error;
-        outcome.duration = *active->run.job->timeout;
-        outcome.exception = timed_out_message(*active->run.job->timeout);
-        (*active->done)(active->run, std::move(outcome));
+        outcome.duration = *active->run.job().timeout;
+        outcome.exception = timed_out_message(*active->run.job().timeout);
+        active->run.complete(std::move(outcome));
       }
       lock.lock();
       continue;
@@ -188,7 +185,7 @@ void ThreadPoolExecutor::watch(std::stop_token stop) {
 
 void ThreadPoolExecutor::shutdown(bool wait) {
   std::vector<std::jthread> workers;
-  std::vector<Item> dropped;
+  std::vector<RunLease> dropped;
   {
     std::lock_guard lock(mutex_);
     accepting_ = false;
@@ -201,7 +198,7 @@ void ThreadPoolExecutor::shutdown(bool wait) {
     workers.swap(workers_);
     cv_.notify_all();
   }
-  for (auto& item : dropped) (*item.done)(item.run, dropped_outcome());
+  for (auto& run : dropped) run.complete(dropped_outcome());
   if (!wait) {
     for (auto& w : workers) w.request_stop();
   }

@@ -106,21 +106,24 @@ std::string_view action_name(Action a) {
 }
 
 bool set_paused(SqliteJobStore& store, const std::string& id, bool paused) {
-  auto job = store.lookup_job(id);
-  if (!job) throw JobNotFound(id, store.path());
-  if (job->paused() == paused) return false;
-  if (paused) {
-    job->next_run_time.reset();
-  } else {
-    // As Scheduler::resume_job and `sked resume`: the next fire time from now.
-    job->next_run_time = job->trigger->next_fire_time(std::nullopt, SystemClock{}.now());
-    if (!job->next_run_time) {
+  const TimePoint now = SystemClock{}.now();
+  bool changed = false;
+  // One atomic change, as Scheduler::pause_job / resume_job and `sked pause` / `sked resume`.
+  (void)store.modify_job(id, [&](Job& job) {
+    changed = job.paused() != paused;
+    if (!changed) return;
+    if (paused) {
+      job.next_run_time.reset();
+      return;
+    }
+    // Resuming computes the next fire time from now.
+    job.next_run_time = job.trigger->next_fire_time(std::nullopt, now);
+    if (!job.next_run_time) {
       throw Error(
           fmt::format("job '{}' will not fire again (its trigger is done); it stays paused", id));
     }
-  }
-  store.update_job(*job);
-  return true;
+  });
+  return changed;
 }
 
 std::string apply(Context& ctx, Action a, const std::string& id) {

@@ -61,9 +61,8 @@ enum class Action { run_now, pause, resume, remove };
 [[nodiscard]] std::string_view action_name(Action a);
 /// Does `a` to job `id`; returns a sentence saying what happened.
 std::string apply(Context& ctx, Action a, const std::string& id);
-/// Pauses or resumes (next run from the trigger, from now) in one place, so the store's atomic
-/// modify operation replaces a read-modify-write here only.
-/// Returns false when the job already was in that state.
+/// Pauses or resumes (next run from the trigger, from now) in one atomic store change. Returns
+/// false when the job already was in that state.
 bool set_paused(SqliteJobStore& store, const std::string& id, bool paused);
 
 // Pages.

@@ -131,11 +131,10 @@ std::vector<Execution> StoreView::history(const HistoryQuery& q, std::size_t tra
 }
 
 std::optional<TimePoint> StoreView::pending_request(const std::string& job_id) {
-  std::lock_guard lock{sql_mutex_};
-  SQLite::Statement st{db_, "SELECT requested_at FROM sked_run_request WHERE job_id = ?"};
-  st.bind(1, job_id);
-  if (!st.executeStep()) return std::nullopt;
-  return read_optional_time(st.getColumn(0));
+  for (const auto& request : store_->pending_runs(job_id)) {
+    if (request.attempt == 1) return request.at;
+  }
+  return std::nullopt;
 }
 
 std::vector<SchedulerRow> StoreView::schedulers() {

@@ -2,8 +2,8 @@
 // What the server reads from a store: a cached job list, execution pages, run requests and
 // schedulers. Jobs come through the store's interface; the rest through a read-only SQL connection
 // on the store's file (the documented schema, docs/sqlite.md), for what `JobStore` does not offer
-// (an upper time bound and offsets for history pages, pending run requests, every scheduler
-// registered rather than the live ones, reading history incrementally for the metrics).
+// (an upper time bound and offsets for history pages, every scheduler registered rather than the
+// live ones, reading history incrementally for the metrics).
 
 #include <sked/execution.hpp>
 #include <sked/job.hpp>
@@ -82,6 +82,7 @@ class StoreView {
   /// Records matching `q`, newest first, with at most `traceback_tail` bytes of their output.
   [[nodiscard]] std::vector<Execution> history(const HistoryQuery& q,
                                                std::size_t traceback_tail = 4000);
+  /// The run time of the job's pending run-now request (retries are not run-now requests).
   [[nodiscard]] std::optional<TimePoint> pending_request(const std::string& job_id);
   [[nodiscard]] std::vector<SchedulerRow> schedulers();
   /// Records with an id at or above `from_id`, at most `limit`, in id order.

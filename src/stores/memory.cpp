@@ -204,56 +204,153 @@ void MemoryJobStore::schedule(Node& node, std::optional<TimePoint> time) {
   }
 }
 
+// --- transactions ---------------------------------------------------------------------------------
+
+// The storage primitives with mutex_ held. A claim walks the due jobs by popping the heap's front; a job
+// it takes goes back in at its next fire time, and one it passes over is put back as it was when the
+// transaction ends.
+class MemoryJobStore::Tx final : public JobStore::Transaction {
+ public:
+  explicit Tx(MemoryJobStore& store) : s_(store) {}
+  Tx(const Tx&) = delete;
+  Tx& operator=(const Tx&) = delete;
+  ~Tx() override { put_back(); }
+
+  void put_back() noexcept {
+    if (pending_) passed_.push_back(*pending_);
+    pending_.reset();
+    for (const HeapEntry& e : passed_) s_.heap_push(*e.node, e.time);
+    passed_.clear();
+  }
+
+  std::shared_ptr<const Job> find_job(std::string_view id) override {
+    const auto it = s_.jobs_.find(id);
+    if (it == s_.jobs_.end()) return nullptr;
+    return build_claimed(*it, time_of(*it));
+  }
+
+  bool insert_job(const Job& job) override {
+    auto [it, inserted] = s_.jobs_.try_emplace(job.id);
+    if (!inserted) return false;
+    try {
+      s_.set_record(*it, job);
+      it->second.seq = s_.next_seq_++;
+      s_.schedule(*it, job.next_run_time);
+    } catch (...) {
+      s_.jobs_.erase(it);
+      throw;
+    }
+    return true;
+  }
+
+  void replace_job(const Job& job) override {
+    const auto it = s_.jobs_.find(job.id);
+    if (it == s_.jobs_.end()) throw JobNotFound(job.id);
+    s_.set_record(*it, job);
+    if (pending_ && pending_->node == &*it) pending_.reset();
+    s_.schedule(*it, job.next_run_time);
+  }
+
+  void delete_job(std::string_view id) override {
+    const auto it = s_.jobs_.find(id);
+    if (it == s_.jobs_.end()) return;
+    if (pending_ && pending_->node == &*it) pending_.reset();
+    s_.schedule(*it, std::nullopt);
+    s_.jobs_.erase(it);
+    if (!s_.requests_.empty()) {
+      std::erase_if(s_.requests_, [id](const auto& r) { return r.second.job_id == id; });
+    }
+  }
+
+  void delete_all_jobs() override {
+    pending_.reset();
+    passed_.clear();
+    s_.heap_.clear();
+    s_.jobs_.clear();
+    s_.bodies_.clear();
+    s_.bodies_after_sweep_ = 0;
+    s_.requests_.clear();
+  }
+
+  std::shared_ptr<const Job> next_due(TimePoint now) override {
+    if (pending_) passed_.push_back(*pending_);
+    pending_.reset();
+    if (s_.heap_.empty() || s_.heap_.front().time > now) return nullptr;
+    pending_ = s_.heap_.front();
+    s_.heap_erase(0);
+    return build_claimed(*pending_->node, pending_->time);
+  }
+
+  void reschedule(std::string_view id, TimePoint next) override {
+    if (pending_ && pending_->node->first == id) {
+      s_.heap_push(*pending_->node, next);
+      pending_.reset();
+      return;
+    }
+    if (const auto it = s_.jobs_.find(id); it != s_.jobs_.end()) s_.schedule(*it, next);
+  }
+
+  int running_instances(std::string_view job_id) override {
+    const auto r = s_.running_.find(job_id);
+    return r == s_.running_.end() ? 0 : r->second;
+  }
+
+  bool insert_execution(Execution& record) override {
+    if (s_.recorded_.contains(RecordKey{record.job_id, record.run_time})) return false;
+    record.id = s_.next_execution_id_++;
+    s_.record(record);
+    if (record.status == ExecutionStatus::started) s_.count_running(record.job_id, 1);
+    return true;
+  }
+
+  std::vector<RunRequest> due_requests(TimePoint now) override {
+    std::vector<RunRequest> due;
+    for (const auto& [id, request] : s_.requests_) {
+      if (request.at <= now) due.push_back(request);
+    }
+    std::stable_sort(due.begin(), due.end(), [](const RunRequest& a, const RunRequest& b) { return a.at < b.at; });
+    return due;
+  }
+
+  std::optional<RunRequest> find_request(std::string_view job_id) override {
+    for (const auto& [id, request] : s_.requests_) {
+      if (request.attempt == 1 && request.job_id == job_id) return request;
+    }
+    return std::nullopt;
+  }
+
+  void insert_request(const RunRequest& request) override {
+    RunRequest r = request;
+    r.id = s_.next_request_id_++;
+    s_.requests_.emplace(r.id, std::move(r));
+  }
+
+  void delete_request(std::int64_t id) override { s_.requests_.erase(id); }
+
+ private:
+  std::optional<TimePoint> time_of(const Node& node) const {
+    if (pending_ && pending_->node == &node) return pending_->time;
+    for (const HeapEntry& e : passed_) {
+      if (e.node == &node) return e.time;
+    }
+    return s_.scheduled_time(node.second);
+  }
+
+  MemoryJobStore& s_;
+  std::optional<HeapEntry> pending_;  // returned by next_due, not yet rescheduled or deleted
+  std::vector<HeapEntry> passed_;     // returned by next_due and left as they were
+};
+
+void MemoryJobStore::transact_(Purpose, const std::function<void(Transaction&)>& body) {
+  std::lock_guard lock(mutex_);
+  apply_completions();
+  Tx tx{*this};
+  body(tx);
+}
+
 // --- jobs -------------------------------------------------------------------------------------------
 
-void MemoryJobStore::add_job(const Job& job) {
-  std::lock_guard lock(mutex_);
-  auto [it, inserted] = jobs_.try_emplace(job.id);
-  if (!inserted) throw ConflictingIdError(job.id);
-  try {
-    set_record(*it, job);
-    it->second.seq = next_seq_++;
-    schedule(*it, job.next_run_time);
-  } catch (...) {
-    jobs_.erase(it);
-    throw;
-  }
-}
-
-void MemoryJobStore::update_job(const Job& job) {
-  std::lock_guard lock(mutex_);
-  const auto it = jobs_.find(job.id);
-  if (it == jobs_.end()) throw JobNotFound(job.id);
-  set_record(*it, job);
-  schedule(*it, job.next_run_time);
-}
-
-void MemoryJobStore::remove_job(std::string_view id) {
-  std::lock_guard lock(mutex_);
-  const auto it = jobs_.find(id);
-  if (it == jobs_.end()) throw JobNotFound(std::string{id});
-  schedule(*it, std::nullopt);
-  jobs_.erase(it);
-  if (const auto r = requests_.find(id); r != requests_.end()) requests_.erase(r);
-}
-
-void MemoryJobStore::remove_all_jobs() {
-  std::lock_guard lock(mutex_);
-  heap_.clear();
-  jobs_.clear();
-  bodies_.clear();
-  bodies_after_sweep_ = 0;
-  requests_.clear();
-}
-
-std::optional<Job> MemoryJobStore::lookup_job(std::string_view id) const {
-  std::lock_guard lock(mutex_);
-  const auto it = jobs_.find(id);
-  if (it == jobs_.end()) return std::nullopt;
-  return materialize(*it, scheduled_time(it->second));
-}
-
-std::vector<Job> MemoryJobStore::get_all_jobs() const {
+std::vector<Job> MemoryJobStore::all_jobs_() const {
   std::lock_guard lock(mutex_);
   std::vector<HeapEntry> scheduled = heap_;
   std::sort(scheduled.begin(), scheduled.end(), before);
@@ -269,56 +366,24 @@ std::vector<Job> MemoryJobStore::get_all_jobs() const {
   return out;
 }
 
-std::optional<TimePoint> MemoryJobStore::next_run_time() const {
+std::optional<TimePoint> MemoryJobStore::next_run_time_() const {
   std::lock_guard lock(mutex_);
   std::optional<TimePoint> next;
   if (!heap_.empty()) next = heap_.front().time;
-  for (const auto& [id, at] : requests_) {
-    if (!next || at < *next) next = at;
+  for (const auto& [id, request] : requests_) {
+    if (!next || request.at < *next) next = request.at;
   }
   return next;
 }
 
-TimePoint MemoryJobStore::request_run(std::string_view job_id, TimePoint at) {
+std::vector<RunRequest> MemoryJobStore::pending_runs_(std::optional<std::string_view> job_id) const {
   std::lock_guard lock(mutex_);
-  if (!jobs_.contains(job_id)) throw JobNotFound(std::string{job_id});
-  return requests_.try_emplace(std::string{job_id}, at).first->second;
-}
-
-bool MemoryJobStore::withdraw_run_request(std::string_view job_id) {
-  std::lock_guard lock(mutex_);
-  const auto it = requests_.find(job_id);
-  if (it == requests_.end()) return false;
-  requests_.erase(it);
-  return true;
-}
-
-// With mutex_ held, after the scheduled runs were claimed (so max_instances counts them).
-void MemoryJobStore::claim_requests(TimePoint now, std::size_t limit, const ClaimFilter& runnable,
-                                    std::vector<ClaimedJob>& out) {
-  for (auto it = requests_.begin(); it != requests_.end() && out.size() < limit;) {
-    const auto job = jobs_.find(it->first);
-    if (job == jobs_.end()) {
-      it = requests_.erase(it);  // a one-shot job this claim ran and removed
-      continue;
-    }
-    if (it->second > now) {
-      ++it;
-      continue;
-    }
-    auto claimed = build_claimed(*job, scheduled_time(job->second));
-    if (runnable && !runnable(*claimed)) {
-      ++it;
-      continue;
-    }
-    const auto running = running_.find(it->first);
-    Execution e = plan_requested_run(*claimed, it->second, now, running == running_.end() ? 0 : running->second);
-    e.id = next_execution_id_++;
-    record(e);
-    if (e.status == ExecutionStatus::started) count_running(e.job_id, 1);
-    out.push_back({std::move(claimed), {std::move(e)}});
-    it = requests_.erase(it);
+  std::vector<RunRequest> out;
+  for (const auto& [id, request] : requests_) {
+    if (!job_id || request.job_id == *job_id) out.push_back(request);
   }
+  std::stable_sort(out.begin(), out.end(), [](const RunRequest& a, const RunRequest& b) { return a.at < b.at; });
+  return out;
 }
 
 std::size_t MemoryJobStore::size() const {
@@ -326,65 +391,38 @@ std::size_t MemoryJobStore::size() const {
   return jobs_.size();
 }
 
+// --- history ----------------------------------------------------------------------------------------
+
+std::size_t MemoryJobStore::RecordKeyHash::operator()(const RecordKey& k) const noexcept {
+  std::size_t h = std::hash<std::string_view>{}(k.job_id);
+  combine(h, static_cast<std::size_t>(k.run_time.time_since_epoch().count()));
+  return h;
+}
+
+void MemoryJobStore::forget_oldest_record() const {
+  const Execution& oldest = executions_.front();
+  recorded_.erase(RecordKey{oldest.job_id, oldest.run_time});
+  executions_.pop_front();
+}
+
 void MemoryJobStore::record(Execution execution) {
   if (max_executions_ == 0) return;
   executions_.push_back(std::move(execution));
-  while (executions_.size() > max_executions_) executions_.pop_front();
+  const Execution& kept = executions_.back();
+  recorded_.insert(RecordKey{kept.job_id, kept.run_time});
+  while (executions_.size() > max_executions_) forget_oldest_record();
 }
 
-std::vector<ClaimedJob> MemoryJobStore::claim_due_jobs(TimePoint now, std::size_t limit,
-                                                      const ClaimFilter& runnable) {
-  std::lock_guard lock(mutex_);
-  apply_completions();
-  std::vector<ClaimedJob> out;
-  std::vector<HeapEntry> rejected;  // left due, put back once the walk is past them
-  while (out.size() < limit && !heap_.empty() && heap_.front().time <= now) {
-    const HeapEntry due = heap_.front();
-    std::shared_ptr<const Job> job = build_claimed(*due.node, due.time);
-    if (runnable && !runnable(*job)) {
-      heap_erase(0);
-      rejected.push_back(due);
-      continue;
-    }
-    const auto running = running_.find(job->id);
-    FirePlan plan = plan_fire(*job, now, running == running_.end() ? 0 : running->second);
-
-    int started = 0;
-    for (auto& e : plan.executions) {
-      e.id = next_execution_id_++;
-      if (e.status == ExecutionStatus::started) ++started;
-      record(e);
-    }
-    if (started > 0) count_running(job->id, started);
-
-    // The advanced job moves after `now`, beyond the due range this loop walks.
-    if (plan.next_run_time) {
-      heap_move(0, *plan.next_run_time);
-    } else {
-      heap_erase(0);
-      jobs_.erase(job->id);
-    }
-    out.push_back({std::move(job), std::move(plan.executions)});
+void MemoryJobStore::complete_(const Execution& execution, const std::optional<RunRequest>& retry) {
+  if (retry) {
+    std::lock_guard lock(mutex_);
+    apply_completions();
+    apply_completion(execution);
+    RunRequest r = *retry;
+    r.id = next_request_id_++;
+    requests_.emplace(r.id, std::move(r));
+    return;
   }
-  for (const HeapEntry& e : rejected) heap_push(*e.node, e.time);
-  if (!requests_.empty()) claim_requests(now, limit, runnable, out);
-  return out;
-}
-
-Execution MemoryJobStore::begin_execution(std::string_view job_id, TimePoint run_time) {
-  std::lock_guard lock(mutex_);
-  apply_completions();
-  Execution e;
-  e.id = next_execution_id_++;
-  e.job_id = std::string{job_id};
-  e.run_time = run_time;
-  e.status = ExecutionStatus::started;
-  record(e);
-  count_running(e.job_id, 1);
-  return e;
-}
-
-void MemoryJobStore::complete_execution(const Execution& execution) {
   // A worker never waits on mutex_ while a claim of 512 jobs holds it (measured: most of the dispatch
   // loop's context switches at 8 workers): it queues its outcome for the next call that reads the
   // history or the running counts. When mutex_ is free it records the outcome itself, so that work
@@ -417,19 +455,27 @@ void MemoryJobStore::apply_completion(const Execution& execution) const {
     }
   }
   if (executions_.empty()) return;
+  // Only what a completion changes: the job id and run time stay, and recorded_ points at them.
+  const auto settle = [&execution](Execution& slot) {
+    slot.status = execution.status;
+    slot.duration = execution.duration;
+    slot.finished = execution.finished;
+    slot.exception = execution.exception;
+    slot.traceback = execution.traceback;
+  };
   // Ids ascend and are contiguous unless delete_old_executions left gaps: try the slot the id would
   // have first, then search.
   const std::int64_t offset = execution.id - executions_.front().id;
   if (offset >= 0 && offset < static_cast<std::int64_t>(executions_.size())) {
     auto& slot = executions_[static_cast<std::size_t>(offset)];
     if (slot.id == execution.id) {
-      slot = execution;
+      settle(slot);
       return;
     }
   }
   const auto it = std::lower_bound(executions_.begin(), executions_.end(), execution.id,
                                    [](const Execution& e, std::int64_t id) { return e.id < id; });
-  if (it != executions_.end() && it->id == execution.id) *it = execution;
+  if (it != executions_.end() && it->id == execution.id) settle(*it);
 }
 
 void MemoryJobStore::count_running(const std::string& job_id, int runs) {
@@ -449,7 +495,7 @@ void MemoryJobStore::count_running(const std::string& job_id, int runs) {
   running_.insert(std::move(node));
 }
 
-std::vector<Execution> MemoryJobStore::get_executions(const ExecutionQuery& query) const {
+std::vector<Execution> MemoryJobStore::query_executions_(const ExecutionQuery& query) const {
   std::lock_guard lock(mutex_);
   apply_completions();
   std::vector<Execution> out;
@@ -463,13 +509,16 @@ std::vector<Execution> MemoryJobStore::get_executions(const ExecutionQuery& quer
   return out;
 }
 
-std::size_t MemoryJobStore::delete_old_executions(TimePoint cutoff) {
+std::size_t MemoryJobStore::delete_old_executions_(TimePoint cutoff) {
   std::lock_guard lock(mutex_);
   apply_completions();
   const auto before = executions_.size();
   std::erase_if(executions_, [cutoff](const Execution& e) {
     return e.run_time < cutoff && e.status != ExecutionStatus::started;
   });
+  // Erasing moved the kept records: point the index at them again.
+  recorded_.clear();
+  for (const Execution& e : executions_) recorded_.insert(RecordKey{e.job_id, e.run_time});
   return before - executions_.size();
 }
 

@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 #include <unistd.h>
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <condition_variable>
@@ -26,6 +27,7 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 
@@ -201,12 +203,7 @@ class SqliteJobStore::Impl {
   Job read_job_or_throw(const std::string& id, const std::optional<std::string>& next,
                         const std::string& state) const;
 
-  void write_job(const Job& job, bool insert);
-  std::vector<ClaimedJob> claim(TimePoint now, std::size_t limit, const ClaimFilter& runnable,
-                                std::vector<std::string>& warnings);
-  void claim_requests(const std::string& now_text, TimePoint now, std::size_t limit,
-                      const ClaimFilter& runnable, std::vector<ClaimedJob>& claims,
-                      std::vector<std::string>& warnings);
+  [[nodiscard]] std::string job_state(const Job& job) const;
   // Inside a write transaction: registers this scheduler, or refreshes its heartbeat.
   void beat(TimePoint wall, std::vector<std::string>& warnings);
   void register_self(TimePoint wall, bool first, std::vector<std::string>& warnings);
@@ -231,10 +228,13 @@ class SqliteJobStore::Impl {
   // each.
   struct PendingCompletion {
     const Execution* execution = nullptr;
+    const RunRequest* retry = nullptr;
     bool done = false;
     std::exception_ptr error{};
   };
-  void complete(const Execution& execution);
+  void complete(const Execution& execution, const RunRequest* retry);
+  void insert_request(const RunRequest& request);
+  [[nodiscard]] RunRequest read_request(SQLite::Statement& s, std::vector<std::string>& warnings) const;
   void write_completions(const std::vector<PendingCompletion*>& batch);
 
   void backoff(int attempt) const {
@@ -446,169 +446,211 @@ Job SqliteJobStore::Impl::read_job_or_throw(const std::string& id,
   }
 }
 
-void SqliteJobStore::Impl::write_job(const Job& job, bool insert) {
-  std::string state;
+std::string SqliteJobStore::Impl::job_state(const Job& job) const {
   try {
-    state = job_state_to_json(job).dump();
+    return job_state_to_json(job).dump();
   } catch (const SerializationError& e) {
     throw SerializationError(fmt::format("job store '{}': {}", path_, e.what()));
   }
-  auto write = [&] {
-    Use s{statement(insert
-                        ? "INSERT INTO sked_job (id, next_run_time, job_state) VALUES (?1, ?2, ?3) "
-                          "ON CONFLICT (id) DO NOTHING"
-                        : "UPDATE sked_job SET next_run_time = ?2, job_state = ?3 WHERE id = ?1")};
+}
+
+// ---- transactions ------------------------------------------------------------------------------
+
+// The storage primitives inside one transaction, with the store's lock held.
+class SqliteJobStore::Tx final : public JobStore::Transaction {
+ public:
+  Tx(Impl& impl, Purpose purpose, std::vector<std::string>& warnings)
+      : s_(impl), purpose_(purpose), warnings_(warnings) {}
+
+  std::shared_ptr<const Job> find_job(std::string_view id) override {
+    Use s{s_.statement("SELECT next_run_time, job_state FROM sked_job WHERE id = ?1")};
+    s->bind(1, std::string{id});
+    if (!s->executeStep()) return nullptr;
+    const std::string key{id};
+    // A claim skips a row it cannot read (reported once); a lookup or a change names it in an error.
+    if (purpose_ == Purpose::claim) {
+      return s_.read_job(key, optional_text(s->getColumn(0)), s->getColumn(1).getString(), warnings_);
+    }
+    return std::make_shared<const Job>(
+        s_.read_job_or_throw(key, optional_text(s->getColumn(0)), s->getColumn(1).getString()));
+  }
+
+  bool insert_job(const Job& job) override {
+    Use s{s_.statement("INSERT INTO sked_job (id, next_run_time, job_state) VALUES (?1, ?2, ?3) "
+                       "ON CONFLICT (id) DO NOTHING")};
     s->bind(1, job.id);
     bind_optional_time(*s, 2, job.next_run_time);
-    s->bind(3, state);
-    return s->exec();
-  };
-  if (locked(insert ? "adding a job" : "updating a job", write) == 0) {
-    if (insert) throw ConflictingIdError(job.id);
-    throw JobNotFound(job.id, path_);
+    s->bind(3, s_.job_state(job));
+    return s->exec() > 0;
   }
-}
 
-// ---- claiming ----------------------------------------------------------------------------------
-
-std::vector<ClaimedJob> SqliteJobStore::Impl::claim(TimePoint now, std::size_t limit,
-                                                    const ClaimFilter& runnable,
-                                                    std::vector<std::string>& warnings) {
-  std::vector<ClaimedJob> claims;
-  const TimePoint wall = clock_->now();
-  WriteTransaction tx{db_};
-  // The claim's own heartbeat also makes sure this scheduler's row exists: the runs it starts name
-  // it.
-  beat(wall, warnings);
-  if (wall - last_reap_ >= options_.heartbeat_interval || !registered_) reap(wall, warnings);
-
-  const std::string now_text = format_db_time(now);
-  std::string after_time, after_id;
-  bool first_page = true;
-  while (claims.size() < limit) {
-    std::vector<std::tuple<std::string, std::string, std::string>>
-        rows;  // id, next_run_time, job_state
-    {
-      Use s{statement(
-          first_page
-              ? "SELECT id, next_run_time, job_state FROM sked_job WHERE next_run_time <= ?1 "
-                "ORDER BY next_run_time, id LIMIT ?4"
-              : "SELECT id, next_run_time, job_state FROM sked_job WHERE next_run_time <= ?1 "
-                "AND (next_run_time > ?2 OR (next_run_time = ?2 AND id > ?3)) "
-                "ORDER BY next_run_time, id LIMIT ?4")};
-      s->bind(1, now_text);
-      if (!first_page) {
-        s->bind(2, after_time);
-        s->bind(3, after_id);
-      }
-      s->bind(4, static_cast<std::int64_t>(claim_page_size));
-      while (s->executeStep()) {
-        rows.emplace_back(s->getColumn(0).getString(), s->getColumn(1).getString(),
-                          s->getColumn(2).getString());
-      }
-    }
-    first_page = false;
-    for (auto& [id, next, state] : rows) {
-      if (claims.size() == limit) break;
-      after_time = next;
-      after_id = id;
-      const std::shared_ptr<Job> job = read_job(id, next, state, warnings);
-      if (!job || (runnable && !runnable(*job))) continue;
-
-      const int running = running_instances(id);
-      FirePlan plan;
-      try {
-        plan = plan_fire(*job, now, running);
-      } catch (const std::exception& e) {
-        // A trigger that fails on one job must not keep the others from running.
-        warnings.push_back(
-            fmt::format("job store '{}': job '{}' could not be planned and stays due: {}", path_,
-                        id, e.what()));
-        continue;
-      }
-
-      ClaimedJob claim{job, {}};
-      claim.executions.reserve(plan.executions.size());
-      for (auto& e : plan.executions) {
-        Use s{
-            statement("INSERT INTO sked_job_execution (job_id, status, run_time, scheduler_id) "
-                      "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (job_id, run_time) DO NOTHING")};
-        s->bind(1, id);
-        s->bind(2, status_text(e.status));
-        s->bind(3, format_db_time(e.run_time));
-        s->bind(4, scheduler_id_);
-        // A conflict means this fire time was recorded before (the job was removed and added again,
-        // or rewritten with an older next_run_time): it has had its run, and does not get another.
-        if (s->exec() == 0) continue;
-        e.id = db_.getLastInsertRowid();
-        claim.executions.push_back(std::move(e));
-      }
-      if (plan.next_run_time) {
-        Use s{statement("UPDATE sked_job SET next_run_time = ?2 WHERE id = ?1")};
-        s->bind(1, id);
-        s->bind(2, format_db_time(*plan.next_run_time));
-        s->exec();
-      } else {
-        Use s{statement("DELETE FROM sked_job WHERE id = ?1")};
-        s->bind(1, id);
-        s->exec();
-      }
-      claims.push_back(std::move(claim));
-    }
-    if (rows.size() < claim_page_size) break;
+  void replace_job(const Job& job) override {
+    Use s{s_.statement("UPDATE sked_job SET next_run_time = ?2, job_state = ?3 WHERE id = ?1")};
+    s->bind(1, job.id);
+    bind_optional_time(*s, 2, job.next_run_time);
+    s->bind(3, s_.job_state(job));
+    if (s->exec() == 0) throw JobNotFound(job.id, s_.path_);
   }
-  if (claims.size() < limit) claim_requests(now_text, now, limit, runnable, claims, warnings);
-  tx.commit();
-  registered_ = true;
-  return claims;
-}
 
-// Inside the claim's transaction, after the scheduled runs (so max_instances counts them).
-void SqliteJobStore::Impl::claim_requests(const std::string& now_text, TimePoint now,
-                                          std::size_t limit, const ClaimFilter& runnable,
-                                          std::vector<ClaimedJob>& claims,
-                                          std::vector<std::string>& warnings) {
-  std::vector<std::tuple<std::string, std::string, std::optional<std::string>, std::string>> rows;
-  {
-    // Few at a time: read whole. A request whose job is gone was dropped with it (ON DELETE CASCADE).
-    Use s{statement(
-        "SELECT r.job_id, r.requested_at, j.next_run_time, j.job_state FROM sked_run_request r "
-        "JOIN sked_job j ON j.id = r.job_id WHERE r.requested_at <= ?1 ORDER BY r.requested_at")};
-    s->bind(1, now_text);
-    while (s->executeStep()) {
-      rows.emplace_back(s->getColumn(0).getString(), s->getColumn(1).getString(),
-                        optional_text(s->getColumn(2)), s->getColumn(3).getString());
-    }
-  }
-  for (auto& [id, requested_text, next, state] : rows) {
-    if (claims.size() == limit) break;
-    const std::shared_ptr<Job> job = read_job(id, next, state, warnings);
-    if (!job || (runnable && !runnable(*job))) continue;
-    const auto requested = parse_db_time(requested_text);
-    {
-      Use s{statement("DELETE FROM sked_run_request WHERE job_id = ?1")};
-      s->bind(1, id);
+  void delete_job(std::string_view id) override {
+    for (const char* sql : {"DELETE FROM sked_job WHERE id = ?1", "DELETE FROM sked_run_request WHERE job_id = ?1"}) {
+      Use s{s_.statement(sql)};
+      s->bind(1, std::string{id});
       s->exec();
     }
-    if (!requested) {
-      warnings.push_back(fmt::format("job store '{}': job '{}': dropped a run request at '{}', "
-                                     "which is not a UTC time",
-                                     path_, id, requested_text));
-      continue;
-    }
-    const int running = running_instances(id);
-    Execution e = plan_requested_run(*job, *requested, now, running);
-    Use s{statement("INSERT INTO sked_job_execution (job_id, status, run_time, scheduler_id) "
-                    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (job_id, run_time) DO NOTHING")};
-    s->bind(1, id);
-    s->bind(2, status_text(e.status));
-    s->bind(3, requested_text);
-    s->bind(4, scheduler_id_);
-    // A conflict: a run at that very instant is recorded already, and the request is that run.
-    if (s->exec() == 0) continue;
-    e.id = db_.getLastInsertRowid();
-    claims.push_back({job, {std::move(e)}});
   }
+
+  void delete_all_jobs() override {
+    s_.db_.exec("DELETE FROM sked_job");
+    s_.db_.exec("DELETE FROM sked_run_request");
+  }
+
+  std::shared_ptr<const Job> next_due(TimePoint now) override {
+    for (;;) {
+      if (next_ == rows_.size()) {
+        if (exhausted_) return nullptr;
+        read_page(now);
+        if (rows_.empty()) return nullptr;
+      }
+      auto& [id, next, state] = rows_[next_++];
+      if (auto job = s_.read_job(id, next, state, warnings_)) return job;
+    }
+  }
+
+  void reschedule(std::string_view id, TimePoint next) override {
+    Use s{s_.statement("UPDATE sked_job SET next_run_time = ?2 WHERE id = ?1")};
+    s->bind(1, std::string{id});
+    s->bind(2, format_db_time(next));
+    s->exec();
+  }
+
+  int running_instances(std::string_view job_id) override { return s_.running_instances(std::string{job_id}); }
+
+  bool insert_execution(Execution& record) override {
+    Use s{s_.statement("INSERT INTO sked_job_execution (job_id, status, run_time, scheduler_id) "
+                       "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (job_id, run_time) DO NOTHING")};
+    s->bind(1, record.job_id);
+    s->bind(2, status_text(record.status));
+    s->bind(3, format_db_time(record.run_time));
+    s->bind(4, s_.scheduler_id_);
+    if (s->exec() == 0) return false;
+    record.id = s_.db_.getLastInsertRowid();
+    return true;
+  }
+
+  std::vector<RunRequest> due_requests(TimePoint now) override {
+    std::vector<RunRequest> due;
+    std::vector<std::int64_t> unreadable;
+    {
+      Use s{s_.statement("SELECT id, job_id, requested_at, attempt, job_state FROM sked_run_request "
+                         "WHERE requested_at <= ?1 ORDER BY requested_at, id")};
+      s->bind(1, format_db_time(now));
+      while (s->executeStep()) {
+        RunRequest r = s_.read_request(*s, warnings_);
+        if (r.id < 0) {
+          unreadable.push_back(-r.id);
+        } else {
+          due.push_back(std::move(r));
+        }
+      }
+    }
+    for (const std::int64_t id : unreadable) delete_request(id);
+    return due;
+  }
+
+  std::optional<RunRequest> find_request(std::string_view job_id) override {
+    Use s{s_.statement("SELECT id, job_id, requested_at, attempt, job_state FROM sked_run_request "
+                       "WHERE job_id = ?1 AND attempt = 1")};
+    s->bind(1, std::string{job_id});
+    if (!s->executeStep()) return std::nullopt;
+    return s_.read_request(*s, warnings_);
+  }
+
+  void insert_request(const RunRequest& request) override { s_.insert_request(request); }
+
+  void delete_request(std::int64_t id) override {
+    Use s{s_.statement("DELETE FROM sked_run_request WHERE id = ?1")};
+    s->bind(1, static_cast<std::int64_t>(id));
+    s->exec();
+  }
+
+ private:
+  // Due rows a page at a time (keyset pages, so rows passed over because they cannot run here do not
+  // stop the jobs behind them from being claimed).
+  void read_page(TimePoint now) {
+    rows_.clear();
+    next_ = 0;
+    Use s{s_.statement(first_page_
+                           ? "SELECT id, next_run_time, job_state FROM sked_job WHERE next_run_time <= ?1 "
+                             "ORDER BY next_run_time, id LIMIT ?4"
+                           : "SELECT id, next_run_time, job_state FROM sked_job WHERE next_run_time <= ?1 "
+                             "AND (next_run_time > ?2 OR (next_run_time = ?2 AND id > ?3)) "
+                             "ORDER BY next_run_time, id LIMIT ?4")};
+    s->bind(1, format_db_time(now));
+    if (!first_page_) {
+      s->bind(2, after_time_);
+      s->bind(3, after_id_);
+    }
+    s->bind(4, static_cast<std::int64_t>(claim_page_size));
+    while (s->executeStep()) {
+      rows_.emplace_back(s->getColumn(0).getString(), s->getColumn(1).getString(), s->getColumn(2).getString());
+    }
+    first_page_ = false;
+    exhausted_ = rows_.size() < claim_page_size;
+    if (!rows_.empty()) {
+      after_id_ = std::get<0>(rows_.back());
+      after_time_ = std::get<1>(rows_.back());
+    }
+  }
+
+  Impl& s_;
+  Purpose purpose_;
+  std::vector<std::string>& warnings_;
+  std::vector<std::tuple<std::string, std::string, std::string>> rows_;  // id, next_run_time, job_state
+  std::size_t next_ = 0;
+  bool first_page_ = true;
+  bool exhausted_ = false;
+  std::string after_time_, after_id_;
+};
+
+// A request row (SELECT id, job_id, requested_at, attempt, job_state). One whose time cannot be read
+// comes back with a negative id, to be dropped, and is reported.
+RunRequest SqliteJobStore::Impl::read_request(SQLite::Statement& s, std::vector<std::string>& warnings) const {
+  RunRequest r;
+  r.id = s.getColumn(0).getInt64();
+  r.job_id = s.getColumn(1).getString();
+  const std::string at = s.getColumn(2).getString();
+  r.attempt = std::max(1, s.getColumn(3).getInt());
+  const auto parsed = parse_db_time(at);
+  if (!parsed) {
+    warnings.push_back(fmt::format("job store '{}': job '{}': dropped a run request at '{}', which is not a UTC time",
+                                   path_, r.job_id, at));
+    r.id = -r.id;
+    return r;
+  }
+  r.at = *parsed;
+  if (!s.getColumn(4).isNull()) {
+    try {
+      r.snapshot = std::make_shared<const Job>(read_job_or_throw(r.job_id, std::nullopt, s.getColumn(4).getString()));
+    } catch (const SerializationError& e) {
+      warnings.push_back(fmt::format("{} (in the retry kept for it; the retry runs only while the job exists)",
+                                     e.what()));
+    }
+  }
+  return r;
+}
+
+void SqliteJobStore::Impl::insert_request(const RunRequest& request) {
+  Use s{statement("INSERT INTO sked_run_request (job_id, requested_at, attempt, job_state) VALUES (?1, ?2, ?3, ?4)")};
+  s->bind(1, request.job_id);
+  s->bind(2, format_db_time(request.at));
+  s->bind(3, request.attempt);
+  if (request.snapshot) {
+    s->bind(4, job_state(*request.snapshot));
+  } else {
+    s->bind(4);
+  }
+  s->exec();
 }
 
 // ---- schedulers sharing the file ---------------------------------------------------------------
@@ -840,8 +882,8 @@ Execution SqliteJobStore::Impl::read_execution(SQLite::Statement& s) {
   return e;
 }
 
-void SqliteJobStore::Impl::complete(const Execution& execution) {
-  PendingCompletion mine{&execution};
+void SqliteJobStore::Impl::complete(const Execution& execution, const RunRequest* retry) {
+  PendingCompletion mine{&execution, retry};
   std::unique_lock lock(completion_mutex_);
   completion_queue_.push_back(&mine);
   while (!mine.done) {
@@ -898,6 +940,7 @@ void SqliteJobStore::Impl::write_completions(const std::vector<PendingCompletion
       s->bind(5, e.exception);
       s->bind(6, e.traceback);
       s->exec();
+      if (p->retry) insert_request(*p->retry);
     }
     tx.commit();
   };
@@ -929,37 +972,56 @@ std::vector<RegisteredScheduler> SqliteJobStore::live_schedulers() const {
   return impl_->locked("reading the registered schedulers", read);
 }
 
-void SqliteJobStore::add_job(const Job& job) { impl_->write_job(job, true); }
-
-void SqliteJobStore::update_job(const Job& job) { impl_->write_job(job, false); }
-
-void SqliteJobStore::remove_job(std::string_view id) {
-  auto remove = [&] {
-    Use s{impl_->statement("DELETE FROM sked_job WHERE id = ?1")};
-    s->bind(1, std::string{id});
-    return s->exec();
+void SqliteJobStore::transact_(Purpose purpose, const std::function<void(Transaction&)>& body) {
+  std::vector<std::string> warnings;
+  bool start_beating = false;
+  auto run = [&] {
+    warnings.clear();
+    if (purpose == Purpose::read) {
+      Tx tx{*impl_, purpose, warnings};
+      body(tx);
+      return;
+    }
+    WriteTransaction wtx{impl_->db_};
+    const bool was_registered = impl_->registered_;
+    if (purpose == Purpose::claim) {
+      // The claim's own heartbeat also makes sure this scheduler's row exists: the runs it starts
+      // name it.
+      const TimePoint wall = impl_->clock_->now();
+      impl_->beat(wall, warnings);
+      if (wall - impl_->last_reap_ >= impl_->options_.heartbeat_interval || !was_registered) {
+        impl_->reap(wall, warnings);
+      }
+    }
+    Tx tx{*impl_, purpose, warnings};
+    body(tx);
+    wtx.commit();
+    if (purpose == Purpose::claim) {
+      impl_->registered_ = true;
+      start_beating = !was_registered;
+    }
   };
-  if (impl_->locked("removing a job", remove) == 0)
-    throw JobNotFound(std::string{id}, impl_->path_);
+  const char* what = purpose == Purpose::claim ? "claiming due jobs" : purpose == Purpose::read ? "reading the store"
+                                                                                                 : "changing the store";
+  try {
+    impl_->locked(what, run);
+  } catch (...) {
+    impl_->warn_all(warnings);
+    throw;
+  }
+  if (start_beating) impl_->start_heartbeat();
+  impl_->warn_all(warnings);
 }
 
-void SqliteJobStore::remove_all_jobs() {
-  auto remove = [&] { impl_->db_.exec("DELETE FROM sked_job"); };
-  impl_->locked("removing all jobs", remove);
+void SqliteJobStore::complete_(const Execution& record, const std::optional<RunRequest>& retry) {
+  impl_->complete(record, retry ? &*retry : nullptr);
 }
 
-std::optional<Job> SqliteJobStore::lookup_job(std::string_view id) const {
-  auto lookup = [&]() -> std::optional<Job> {
-    Use s{impl_->statement("SELECT next_run_time, job_state FROM sked_job WHERE id = ?1")};
-    s->bind(1, std::string{id});
-    if (!s->executeStep()) return std::nullopt;
-    return impl_->read_job_or_throw(std::string{id}, optional_text(s->getColumn(0)),
-                                    s->getColumn(1).getString());
-  };
-  return impl_->locked("looking up a job", lookup);
-}
+std::string SqliteJobStore::name_() const { return impl_->path_; }
 
-std::vector<Job> SqliteJobStore::get_all_jobs() const {
+void SqliteJobStore::warn_(const std::string& message) const { impl_->warn(message); }
+
+std::vector<Job> SqliteJobStore::all_jobs_() const {
   std::vector<std::string> warnings;
   auto all = [&] {
     warnings.clear();
@@ -980,13 +1042,12 @@ std::vector<Job> SqliteJobStore::get_all_jobs() const {
   return jobs;
 }
 
-std::optional<TimePoint> SqliteJobStore::next_run_time() const {
+std::optional<TimePoint> SqliteJobStore::next_run_time_() const {
   // One descent of the next_run_time index: as cheap as asking PRAGMA data_version whether anything
-  // changed, and it always sees what other processes committed. Pending run requests count too (the
-  // table is nearly always empty); the join skips a request whose job was deleted by a connection
-  // without foreign keys (the sqlite3 shell's default). Two statements, neither sorting: one that
-  // merged them with UNION ALL ... ORDER BY built three temporary b-trees per call, 25x the cost.
-  // Each is a wake-up hint read in its own snapshot; the claim that follows decides.
+  // changed, and it always sees what other processes committed. Pending runs count too (the table is
+  // nearly always empty). Two statements, neither sorting: one that merged them with UNION ALL ...
+  // ORDER BY built three temporary b-trees per call, 25x the cost. Each is a wake-up hint read in its
+  // own snapshot; the claim that follows decides.
   auto read = [&](const char* sql) -> std::optional<TimePoint> {
     Use s{impl_->statement(sql)};
     if (!s->executeStep() || s->getColumn(1).isNull()) return std::nullopt;
@@ -1003,113 +1064,35 @@ std::optional<TimePoint> SqliteJobStore::next_run_time() const {
     auto scheduled = read(
         "SELECT id, next_run_time FROM sked_job WHERE next_run_time IS NOT NULL "
         "ORDER BY next_run_time LIMIT 1");
-    const auto requested = read(
-        "SELECT r.job_id, min(r.requested_at) FROM sked_run_request r JOIN sked_job j ON j.id = r.job_id");
+    const auto requested = read("SELECT job_id, requested_at FROM sked_run_request ORDER BY requested_at LIMIT 1");
     if (requested && (!scheduled || *requested < *scheduled)) return requested;
     return scheduled;
   };
   return impl_->locked("reading the next run time", next);
 }
 
-TimePoint SqliteJobStore::request_run(std::string_view job_id, TimePoint at) {
-  auto request = [&]() -> std::optional<TimePoint> {
-    WriteTransaction tx{impl_->db_};
-    {
-      Use s{impl_->statement("SELECT 1 FROM sked_job WHERE id = ?1")};
-      s->bind(1, std::string{job_id});
-      if (!s->executeStep()) return std::nullopt;
-    }
-    {
-      Use s{impl_->statement("INSERT INTO sked_run_request (job_id, requested_at) VALUES (?1, ?2) "
-                             "ON CONFLICT (job_id) DO NOTHING")};
-      s->bind(1, std::string{job_id});
-      s->bind(2, format_db_time(at));
-      s->exec();
-    }
-    std::string pending;
-    {
-      Use s{impl_->statement("SELECT requested_at FROM sked_run_request WHERE job_id = ?1")};
-      s->bind(1, std::string{job_id});
-      s->executeStep();
-      pending = s->getColumn(0).getString();
-    }
-    tx.commit();
-    return parse_db_time(pending).value_or(at);
-  };
-  const auto pending = impl_->locked(fmt::format("requesting a run of job '{}'", job_id), request);
-  if (!pending) throw JobNotFound(std::string{job_id}, impl_->path_);
-  return *pending;
-}
-
-bool SqliteJobStore::withdraw_run_request(std::string_view job_id) {
-  auto withdraw = [&] {
-    Use s{impl_->statement("DELETE FROM sked_run_request WHERE job_id = ?1")};
-    s->bind(1, std::string{job_id});
-    return s->exec() > 0;
-  };
-  return impl_->locked(fmt::format("withdrawing the run request of job '{}'", job_id), withdraw);
-}
-
-std::vector<ClaimedJob> SqliteJobStore::claim_due_jobs(TimePoint now, std::size_t limit,
-                                                       const ClaimFilter& runnable) {
+std::vector<RunRequest> SqliteJobStore::pending_runs_(std::optional<std::string_view> job_id) const {
   std::vector<std::string> warnings;
-  bool start_beating = false;
-  auto claim = [&] {
+  auto read = [&] {
     warnings.clear();
-    const bool was_registered = impl_->registered_;
-    auto claims = impl_->claim(now, limit, runnable, warnings);
-    start_beating = !was_registered;
-    return claims;
+    std::vector<RunRequest> out;
+    Use s{impl_->statement(job_id ? "SELECT id, job_id, requested_at, attempt, job_state FROM sked_run_request "
+                                    "WHERE job_id = ?1 ORDER BY requested_at, id"
+                                  : "SELECT id, job_id, requested_at, attempt, job_state FROM sked_run_request "
+                                    "ORDER BY requested_at, id")};
+    if (job_id) s->bind(1, std::string{*job_id});
+    while (s->executeStep()) {
+      RunRequest r = impl_->read_request(*s, warnings);
+      if (r.id > 0) out.push_back(std::move(r));
+    }
+    return out;
   };
-  std::vector<ClaimedJob> claims;
-  try {
-    claims = impl_->locked("claiming due jobs", claim);
-  } catch (...) {
-    impl_->warn_all(warnings);
-    throw;
-  }
-  if (start_beating) impl_->start_heartbeat();
+  auto out = impl_->locked("reading pending runs", read);
   impl_->warn_all(warnings);
-  return claims;
+  return out;
 }
 
-Execution SqliteJobStore::begin_execution(std::string_view job_id, TimePoint run_time) {
-  std::vector<std::string> warnings;
-  bool start_beating = false;
-  Execution started;
-  started.job_id = std::string{job_id};
-  started.run_time = run_time;
-  started.status = ExecutionStatus::started;
-  auto begin = [&] {
-    warnings.clear();
-    start_beating = !impl_->registered_;
-    WriteTransaction tx{impl_->db_};
-    // The run names this scheduler, so its row must exist, exactly as for a claim.
-    impl_->beat(impl_->clock_->now(), warnings);
-    Use s{impl_->statement("INSERT INTO sked_job_execution (job_id, status, run_time, scheduler_id) "
-                           "VALUES (?1, 'started', ?2, ?3)")};
-    s->bind(1, started.job_id);
-    s->bind(2, format_db_time(run_time));
-    s->bind(3, impl_->scheduler_id_);
-    s->exec();
-    started.id = impl_->db_.getLastInsertRowid();
-    tx.commit();
-    impl_->registered_ = true;
-  };
-  try {
-    impl_->locked(fmt::format("recording a run of job '{}'", job_id), begin);
-  } catch (...) {
-    impl_->warn_all(warnings);
-    throw;
-  }
-  if (start_beating) impl_->start_heartbeat();
-  impl_->warn_all(warnings);
-  return started;
-}
-
-void SqliteJobStore::complete_execution(const Execution& execution) { impl_->complete(execution); }
-
-std::vector<Execution> SqliteJobStore::get_executions(const ExecutionQuery& query) const {
+std::vector<Execution> SqliteJobStore::query_executions_(const ExecutionQuery& query) const {
   std::string sql =
       "SELECT id, job_id, status, run_time, duration, finished, exception, traceback FROM "
       "sked_job_execution "
@@ -1133,7 +1116,7 @@ std::vector<Execution> SqliteJobStore::get_executions(const ExecutionQuery& quer
   return impl_->locked("reading execution history", read);
 }
 
-std::size_t SqliteJobStore::delete_old_executions(TimePoint cutoff) {
+std::size_t SqliteJobStore::delete_old_executions_(TimePoint cutoff) {
   const std::string cutoff_text = format_db_time(cutoff);
   std::size_t total = 0;
   for (;;) {

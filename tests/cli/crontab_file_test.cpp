@@ -66,7 +66,15 @@ TEST_CASE("a bad crontab line is reported with the path, line and column", "[cli
         "jobs.cron:2:1: job id 'a' is used already on line 1");
   CHECK(error_of("@daily echo x\n@daily echo x\n").find("(the same schedule and command twice)") !=
         std::string::npos);
-  CHECK(error_of("SHELL=/bin/bash\n").starts_with("jobs.cron:1:"));
+  CHECK(error_of("0 9 * * echo hi\n") ==
+        "jobs.cron:1:9: a field is missing: '0 9 * *' has 4 fields, a crontab line needs 5 (minute hour "
+        "day-of-month month day-of-week) before the command");
+  CHECK(error_of("id=x 0 9 * * date\n").starts_with("jobs.cron:1:14: a field is missing: '0 9 * *'"));
+  CHECK(error_of("CRON_TZ=Mars/Base\n@daily echo x\n") ==
+        "jobs.cron:1:9: unknown time zone 'Mars/Base' (expected an IANA name such as 'Europe/Berlin')");
+  CHECK(error_of("GREETING=\"hello\n") == "jobs.cron:1:10: the value of GREETING has no closing \"");
+  CHECK(error_of("GREETING='a' b\n") == "jobs.cron:1:13: text after the quoted value of GREETING");
+  CHECK(error_of("id = x\n").starts_with("jobs.cron:1:1: 'id' is taken by job ids"));
   try {
     (void)parse_crontab_file("\n\n 0 0 32 * * echo\n", "f");
     FAIL("accepted");
@@ -74,4 +82,36 @@ TEST_CASE("a bad crontab line is reported with the path, line and column", "[cli
     CHECK(e.line() == 3);
     CHECK(e.column() == 6);
   }
+}
+
+TEST_CASE("environment lines apply to the lines below them, as cronie reads them", "[cli][crontab]") {
+  const auto lines = parse_crontab_file(
+      "@daily echo before\n"
+      "SHELL=/bin/bash\n"
+      "PATH = /usr/local/bin:/usr/bin:/bin\n"
+      "MAILTO=\"ops@example.com\"\n"
+      "GREETING = 'hello  world'  \n"
+      "EMPTY=\n"
+      "CRON_TZ=Europe/Berlin\n"
+      "id=a 30 2 * * * echo $GREETING\n"
+      "CRON_TZ=UTC\n"
+      "GREETING=bye\n"
+      "id=b @hourly echo $GREETING\n",
+      "jobs.cron");
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[0].env.empty());
+  CHECK(lines[0].timezone.empty());
+  using Env = std::map<std::string, std::string, std::less<>>;
+  CHECK(lines[1].env == Env{{"SHELL", "/bin/bash"},
+                            {"PATH", "/usr/local/bin:/usr/bin:/bin"},
+                            {"MAILTO", "ops@example.com"},
+                            {"GREETING", "hello  world"},
+                            {"EMPTY", ""},
+                            {"CRON_TZ", "Europe/Berlin"}});
+  CHECK(lines[1].timezone == "Europe/Berlin");
+  CHECK(lines[1].line == 8);
+  CHECK(lines[2].env.at("GREETING") == "bye");
+  CHECK(lines[2].timezone == "UTC");
+  // A variable's line is not a job, and does not change the ids of the jobs.
+  CHECK(lines[0].id == parse_crontab_file("@daily echo before\n", "f").at(0).id);
 }

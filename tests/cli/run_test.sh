@@ -100,4 +100,47 @@ expect "the stopped commands are recorded as errors" \
   '[[ "$(sqlite3 "$slow_db" "SELECT count(*) FROM sked_job_execution WHERE status = '"'"'error'"'"'")" == 2 ]]'
 expect "and no run is left started" \
   '[[ "$(sqlite3 "$slow_db" "SELECT count(*) FROM sked_job_execution WHERE status = '"'"'started'"'"'")" == 0 ]]'
+
+# A second Ctrl-C does not wait out --grace.
+rm -f "$slow_db"
+"$sked" run --crontab "$dir/slow.cron" --db "$slow_db" --grace 10m 2>"$dir/slow2.err" &
+c=$!
+wait_for 20 '[[ -e "$slow_db" ]] && [[ "$(sqlite3 "$slow_db" "SELECT count(*) FROM sked_job_execution WHERE status = '"'"'started'"'"'" 2>/dev/null)" == 1 ]]'
+kill -INT "$c"
+wait_for 10 'grep -q "SIGINT: stopping; waiting up to" "$dir/slow2.err"'
+kill -INT "$c"
+wait_exit "$c" 20
+expect "a second SIGINT stops at once, and the daemon exits 0" '[[ $exit_status == 0 ]]'
+expect "the second SIGINT is logged" 'grep -q "second SIGINT: stopping running commands now" "$dir/slow2.err"'
+expect "the stopped command is recorded" \
+  '[[ "$(sqlite3 "$slow_db" "SELECT count(*) FROM sked_job_execution WHERE status = '"'"'started'"'"'")" == 0 ]]'
+
+# Environment lines, as cronie reads them: variables for the commands below, CRON_TZ for their zone.
+env_db="$dir/env.sqlite3"
+cat >"$dir/env.cron" <<CRON
+MAILTO=ops@example.com
+GREETING = 'hello  world'
+CRON_TZ=America/New_York
+id=greet * * * * * *  echo "\$GREETING from \$CRON_TZ" >>"$dir/env.log"
+CRON
+"$sked" run --crontab "$dir/env.cron" --db "$env_db" 2>"$dir/env.err" &
+c=$!
+wait_for 20 '[[ -s "$dir/env.log" ]]'
+kill -TERM "$c"
+wait_exit "$c" 20
+expect "commands see the variables set above them" '[[ "$(head -1 "$dir/env.log")" == "hello  world from America/New_York" ]]'
+expect "MAILTO is accepted, and said once not to mail" '[[ "$(grep -c "sets MAILTO: sked does not send mail" "$dir/env.err")" == 1 ]]'
+expect "CRON_TZ sets the job's zone" \
+  '[[ "$("$sked" show greet --db "$env_db" --json | jq -r .trigger_json.timezone)" == America/New_York ]]'
+expect "the variables are in the shell task's env" \
+  '[[ "$("$sked" show greet --db "$env_db" --json | jq -c .args.env.GREETING)" == "\"hello  world\"" ]]'
+
+# --db that cannot be a store file names the problem.
+check "run --db a directory says so" 2 "" "sked run: --db '$dir' is a directory" -- run --crontab "$dir/env.cron" --db "$dir"
+check "run --db in a missing directory says which" 2 "" \
+  "sked run: --db '$dir/nowhere/x.sqlite3': the directory '$dir/nowhere' does not exist" \
+  -- run --crontab "$dir/env.cron" --db "$dir/nowhere/x.sqlite3"
+expect "nothing was created" '[[ ! -e "$dir/nowhere" ]]'
+check "a crontab line with four fields says a field is missing" 2 "" \
+  "a field is missing: '0 9 * *' has 4 fields" -- run --crontab <(echo "0 9 * * echo hi") --db "$dir/four.sqlite3"
 finish

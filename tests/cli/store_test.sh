@@ -71,6 +71,14 @@ ID  STATUS    RUN TIME              DURATION  EXCEPTION
 check "show --json" 0 "*" "" -- show far --db "$db" --json
 expect "show --json: fire times and executions" \
   '[[ "$(jq -c "[.id, .next_fire_times, (.executions | map(.id)), .timeout]" <<<"$out")" == "[\"far\",[\"2099-01-01T00:00:00.000000Z\"],[2,1],null]" ]]'
+# A retry waiting in the store, as a scheduler leaves one after a failed run.
+sqlite3 "$db" "INSERT INTO sked_run_request (job_id, requested_at, attempt) VALUES ('far', '2098-01-01T00:00:00.000000Z', 2)"
+check "show lists pending runs" 0 "*" "" -- show far --db "$db" --tz UTC
+expect "show: a stored retry" '[[ "$out" == *"pending runs:"*"2098-01-01 00:00:00Z  retry (attempt 2)"* ]]'
+check "show --json lists pending runs" 0 "*" "" -- show far --db "$db" --json
+expect "show --json: pending_runs" \
+  '[[ "$(jq -c ".pending_runs" <<<"$out")" == "[{\"at\":\"2098-01-01T00:00:00.000000Z\",\"attempt\":2,\"kind\":\"retry\"}]" ]]'
+sqlite3 "$db" "DELETE FROM sked_run_request"
 check "show: an unknown job exits 1 naming it and the store" 1 "" \
   "sked show: no job with the id 'nope' was found in job store '$db'" -- show nope --db "$db"
 
@@ -133,9 +141,24 @@ check "pause an unknown job exits 1" 1 "" "sked pause: no job with the id 'nope'
   -- pause nope --db "$db"
 check "resume an unknown job exits 1" 1 "" "no job with the id 'nope'" -- resume nope --db "$db"
 
-check "run-now with no scheduler running gives up, withdraws the request and exits 1" 1 "" \
-  "sked run-now: no scheduler picked up job 'far' within 0.300s" -- run-now far --db "$db" --timeout 0.3
+check "run-now with no scheduler running says so at once and exits 1" 1 "" \
+  "sked run-now: no scheduler is running on '$db', so nothing would run job 'far'" -- run-now far --db "$db"
+expect "no request was left" '[[ "$(sqlite3 "$db" "SELECT count(*) FROM sked_run_request")" == 0 ]]'
+check "run-now --wait with no scheduler gives up, withdraws the request and exits 1" 1 "" \
+  "sked run-now: no scheduler picked up job 'far' within 0.300s" -- run-now far --db "$db" --timeout 0.3 --wait
 expect "the request was withdrawn" '[[ "$(sqlite3 "$db" "SELECT count(*) FROM sked_run_request")" == 0 ]]'
+for sig in INT TERM; do
+  "$sked" run-now far --db "$db" --wait --timeout 60 >"$dir/wait.out" 2>"$dir/wait.err" &
+  waiter=$!
+  wait_for 20 '[[ "$(sqlite3 "$db" "SELECT count(*) FROM sked_run_request")" == 1 ]]'
+  kill -"$sig" "$waiter"
+  wait_exit "$waiter" 10
+  expect "SIG$sig on a waiting run-now exits 128+signal" '[[ $exit_status == $((128 + $(kill -l "$sig"))) ]]'
+  expect "SIG$sig on a waiting run-now says the request was withdrawn" \
+    '[[ "$(cat "$dir/wait.err")" == *"interrupted (SIG$sig): the run request for job '"'"'far'"'"' was withdrawn"* ]]'
+  expect "SIG$sig on a waiting run-now withdraws the request" \
+    '[[ "$(sqlite3 "$db" "SELECT count(*) FROM sked_run_request")" == 0 ]]'
+done
 check "run-now of an unknown job exits 1" 1 "" "no job with the id 'nope'" -- run-now nope --db "$db"
 check "run-now with a bad --timeout exits 2" 2 "" "--timeout 'soon'" -- run-now far --db "$db" --timeout soon
 
@@ -159,6 +182,10 @@ for cmd in "jobs" "show far" "executions" "pause far" "resume far" "remove far" 
     -- $cmd --db "$missing"
   expect "$cmd: nothing created" '[[ ! -e "$missing" ]]'
 done
+check "a missing store says how to make one" 2 "" "\`sked run --crontab FILE --db $missing\` makes one" -- jobs --db "$missing"
+check "jobs --db a directory says so" 2 "" "sked jobs: --db '$dir' is a directory" -- jobs --db "$dir"
+check "jobs --db in a missing directory says which" 2 "" "the directory '$dir/nowhere' does not exist" \
+  -- jobs --db "$dir/nowhere/sked.sqlite3"
 other="$dir/other.sqlite3"
 sqlite3 "$other" "CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)"
 check "a database of another program is refused" 2 "" "job store '$other': is an SQLite database of another program, not a sked job store" \
@@ -170,7 +197,7 @@ check "a store of a newer sked is refused" 2 "" "was written by a newer sked (sc
 older="$dir/older.sqlite3"
 sqlite3 "$older" "CREATE TABLE sked_job (id TEXT PRIMARY KEY); PRAGMA application_id = 1936418148; PRAGMA user_version = 2;"
 before="$(sha256sum <"$older")"
-check "an older store is not migrated by the tool" 2 "" "has schema version 2, older than this sked's 3" -- pause far --db "$older"
+check "an older store is not migrated by the tool" 2 "" "has schema version 2, older than this sked's 4" -- pause far --db "$older"
 expect "the older store is unchanged" '[[ "$(sha256sum <"$older")" == "$before" ]]'
 printf 'not a database at all, just text that is long enough to have a header\n%.0s' {1..20} >"$dir/text.sqlite3"
 check "a file that is not SQLite is refused" 2 "" "is not an SQLite database" -- jobs --db "$dir/text.sqlite3"
@@ -212,5 +239,13 @@ done
 check "help COMMAND" 0 "*" "" -- help run-now
 expect "help run-now explains it" '[[ "$out" == *"sked run-now nightly-backup"* ]]'
 check "help of an unknown command exits 2" 2 "" "there is no command 'frobnicate'" -- help frobnicate
-check "an unknown command exits 2" 2 "" "frobnicate" -- frobnicate
+check "an unknown command exits 2" 2 "" "sked: there is no command 'frobnicate'" -- frobnicate
+check "a misspelt command gets a suggestion" 2 "" "there is no command 'jbos' (did you mean 'jobs'?)" -- jbos
+check "a truncated command gets a suggestion" 2 "" "(did you mean 'executions'?)" -- exec
+check "help of a misspelt command gets a suggestion" 2 "" "(did you mean 'run-now'?)" -- help runnow
+for cmd in jobs show run-now run next; do
+  help_usage="$("$sked" help "$cmd" | grep -m1 "^Usage:")"
+  flag_usage="$("$sked" "$cmd" --help | grep -m1 "^Usage:")"
+  expect "help $cmd and $cmd --help print the same usage line" '[[ "$help_usage" == "$flag_usage" && "$help_usage" == *"sked $cmd"* ]]'
+done
 finish

@@ -12,6 +12,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/leases.hpp"
+
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -47,49 +49,19 @@ const std::string segv_message = "exited with status 1";
 const std::string segv_message = "killed by signal 11 (SIGSEGV)";
 #endif
 
-struct Collected {
-  std::mutex mutex;
-  std::condition_variable cv;
-  std::vector<std::pair<std::string, sked::Outcome>> outcomes;  // job id, outcome
-  sked::CompletionFn fn() {
-    return [this](const sked::Run& run, sked::Outcome o) {
-      std::lock_guard l(mutex);
-      outcomes.emplace_back(run.job->id, std::move(o));
-      cv.notify_all();
-    };
-  }
-  std::size_t count() {
-    std::lock_guard l(mutex);
-    return outcomes.size();
-  }
-  bool wait_for(std::size_t n, std::chrono::milliseconds timeout = 10s) {
-    std::unique_lock l(mutex);
-    return cv.wait_for(l, timeout, [&] { return outcomes.size() >= n; });
-  }
-  sked::Outcome of(const std::string& job_id) {
-    std::lock_guard l(mutex);
-    for (const auto& [id, o] : outcomes) {
-      if (id == job_id) return o;
-    }
-    FAIL("no outcome for " << job_id);
-    return {};
-  }
-};
+using Collected = sked::test::LeaseCollector;
 
-sked::Run make_run(const std::string& id, const std::string& task, nlohmann::json args = nlohmann::json::object(),
+sked::Job make_job(const std::string& id, const std::string& task, nlohmann::json args = nlohmann::json::object(),
                    std::optional<sked::Duration> timeout = std::nullopt) {
-  auto job = std::make_shared<sked::Job>();
-  job->id = id;
-  job->name = id;
-  job->task = task;
-  job->args = std::move(args);
-  job->timeout = timeout;
-  job->trigger = std::make_shared<sked::DateTrigger>(t0);
-  sked::Execution e;
-  e.id = 1;
-  e.job_id = id;
-  e.run_time = t0;
-  return sked::Run{job, e, nullptr};
+  sked::Job job;
+  job.id = id;
+  job.name = id;
+  job.task = task;
+  job.args = std::move(args);
+  job.timeout = timeout;
+  job.trigger = std::make_shared<sked::DateTrigger>(t0);
+  job.next_run_time = t0;
+  return job;
 }
 
 // A crash is the point of these tasks: keep them from leaving core files, and from reaching the test
@@ -203,7 +175,7 @@ TEST_CASE("the process pool runs named tasks in worker processes with their args
   auto pool = std::make_unique<sked::ProcessPoolExecutor>(2, tasks);
   pool->start(nullptr);
   Collected done;
-  pool->submit(make_run("a", "echo", {{"n", 1}, {"text", "héllo"}}), done.fn());
+  pool->submit(done.lease(make_job("a", "echo", {{"n", 1}, {"text", "héllo"}})));
   REQUIRE(done.wait_for(1));
   const auto outcome = done.of("a");
   CHECK(outcome.status == ExecutionStatus::executed);
@@ -213,7 +185,7 @@ TEST_CASE("the process pool runs named tasks in worker processes with their args
   REQUIRE(workers.size() == 1);
   CHECK_THAT(outcome.traceback, Catch::Contains("pid=" + std::to_string(workers[0]) + " "));
   // The worker is reused for the next run.
-  pool->submit(make_run("b", "echo"), done.fn());
+  pool->submit(done.lease(make_job("b", "echo")));
   REQUIRE(done.wait_for(2));
   CHECK_THAT(done.of("b").traceback, Catch::Contains("pid=" + std::to_string(workers[0]) + " "));
   destroy_and_check(pool);
@@ -226,10 +198,10 @@ TEST_CASE("a crashing task is an error naming the signal, and the pool replaces 
   auto pool = std::make_unique<sked::ProcessPoolExecutor>(1, tasks);
   pool->start(nullptr);
   Collected done;
-  pool->submit(make_run("segv", "segfault"), done.fn());
-  pool->submit(make_run("abrt", "abort"), done.fn());
-  pool->submit(make_run("exit", "exit3"), done.fn());
-  pool->submit(make_run("after", "echo"), done.fn());
+  pool->submit(done.lease(make_job("segv", "segfault")));
+  pool->submit(done.lease(make_job("abrt", "abort")));
+  pool->submit(done.lease(make_job("exit", "exit3")));
+  pool->submit(done.lease(make_job("after", "echo")));
   REQUIRE(done.wait_for(4));
   CHECK(done.of("segv").status == ExecutionStatus::error);
   CHECK(done.of("segv").exception == segv_message);
@@ -246,8 +218,8 @@ TEST_CASE("a task that throws in a worker is an error with the exception's type 
   auto pool = std::make_unique<sked::ProcessPoolExecutor>(1, tasks);
   pool->start(nullptr);
   Collected done;
-  pool->submit(make_run("t", "throws"), done.fn());
-  pool->submit(make_run("sh", "shell", {{"command", "echo partial; exit 3"}}), done.fn());
+  pool->submit(done.lease(make_job("t", "throws")));
+  pool->submit(done.lease(make_job("sh", "shell", {{"command", "echo partial; exit 3"}})));
   REQUIRE(done.wait_for(2));
   CHECK(done.of("t").status == ExecutionStatus::error);
   CHECK(done.of("t").exception == "std::invalid_argument: bad input 42");
@@ -265,8 +237,8 @@ TEST_CASE("a run past its timeout is terminated and recorded as timed out", "[ex
   auto pool = std::make_unique<sked::ProcessPoolExecutor>(2, tasks, 200ms);
   pool->start(clock);
   Collected done;
-  pool->submit(make_run("polite", "wait_for_stop", {{"started_fd", started.write_end}}, 30s), done.fn());
-  pool->submit(make_run("stubborn", "stubborn", {{"started_fd", started.write_end}}, 30s), done.fn());
+  pool->submit(done.lease(make_job("polite", "wait_for_stop", {{"started_fd", started.write_end}}, 30s)));
+  pool->submit(done.lease(make_job("stubborn", "stubborn", {{"started_fd", started.write_end}}, 30s)));
   started.wait_started(2);
   const auto workers = pool->worker_pids();
   clock->advance(29s);
@@ -281,7 +253,7 @@ TEST_CASE("a run past its timeout is terminated and recorded as timed out", "[ex
   }
   CHECK(sked::test::wait_until_gone({workers.begin(), workers.end()}));
   // Both workers were retired; new ones take the next runs.
-  pool->submit(make_run("next", "echo"), done.fn());
+  pool->submit(done.lease(make_job("next", "echo")));
   REQUIRE(done.wait_for(3));
   CHECK(done.of("next").status == ExecutionStatus::executed);
   destroy_and_check(pool);
@@ -296,9 +268,8 @@ TEST_CASE("a shell command in a timed-out worker is stopped with it", "[executor
   pool->start(clock);
   Collected done;
   // The command reports its pid through the pipe, then sleeps in its own process group.
-  pool->submit(make_run("sh", "shell", {{"command", "echo $$ >&" + std::to_string(started.write_end) + "; exec sleep 60"}},
-                        10s),
-               done.fn());
+  pool->submit(done.lease(make_job(
+      "sh", "shell", {{"command", "echo $$ >&" + std::to_string(started.write_end) + "; exec sleep 60"}}, 10s)));
   const pid_t command = std::stoi(started.read_text());
   clock->advance(10s);
   REQUIRE(done.wait_for(1));
@@ -316,7 +287,7 @@ TEST_CASE("the process pool runs at most max_workers tasks at once", "[executor]
   Collected done;
   const std::size_t runs = workers * 3;
   for (std::size_t i = 0; i < runs; ++i) {
-    pool->submit(make_run("r" + std::to_string(i), "read_byte", {{"fd", gate.read_end}}), done.fn());
+    pool->submit(done.lease(make_job("r" + std::to_string(i), "read_byte", {{"fd", gate.read_end}})));
   }
   REQUIRE(wait_for_workers(*pool, workers));
   CHECK(pool->worker_pids().size() == workers);
@@ -335,8 +306,8 @@ TEST_CASE("shutdown with wait lets running children finish", "[executor][process
   auto pool = std::make_unique<sked::ProcessPoolExecutor>(1, tasks);
   pool->start(nullptr);
   Collected done;
-  pool->submit(make_run("running", "read_byte", {{"fd", gate.read_end}}), done.fn());
-  pool->submit(make_run("queued", "echo"), done.fn());
+  pool->submit(done.lease(make_job("running", "read_byte", {{"fd", gate.read_end}})));
+  pool->submit(done.lease(make_job("queued", "echo")));
   REQUIRE(wait_for_workers(*pool, 1));
   auto stopped = std::async(std::launch::async, [&] { pool->shutdown(true); });
   gate.release(1);
@@ -346,11 +317,11 @@ TEST_CASE("shutdown with wait lets running children finish", "[executor][process
   CHECK(done.of("queued").status == ExecutionStatus::executed);
   CHECK(pool->worker_pids().empty());
   pool->shutdown(true);  // idempotent
-  pool->submit(make_run("late", "echo"), done.fn());
+  pool->submit(done.lease(make_job("late", "echo")));
   CHECK(done.of("late").exception == "sked::Error: the executor is shut down");
   // The zygote outlives a shutdown, so a restarted scheduler can start the pool again.
   pool->start(nullptr);
-  pool->submit(make_run("again", "echo"), done.fn());
+  pool->submit(done.lease(make_job("again", "echo")));
   REQUIRE(done.wait_for(4));
   CHECK(done.of("again").status == ExecutionStatus::executed);
   destroy_and_check(pool);
@@ -365,10 +336,10 @@ TEST_CASE("shutdown without wait terminates running children and reports queued 
   auto pool = std::make_unique<sked::ProcessPoolExecutor>(2, tasks, 200ms);
   pool->start(nullptr);
   Collected done;
-  pool->submit(make_run("polite", "wait_for_stop", {{"started_fd", started.write_end}}), done.fn());
-  pool->submit(make_run("stubborn", "stubborn", {{"started_fd", started.write_end}}), done.fn());
+  pool->submit(done.lease(make_job("polite", "wait_for_stop", {{"started_fd", started.write_end}})));
+  pool->submit(done.lease(make_job("stubborn", "stubborn", {{"started_fd", started.write_end}})));
   started.wait_started(2);
-  pool->submit(make_run("queued", "echo"), done.fn());
+  pool->submit(done.lease(make_job("queued", "echo")));
   pool->shutdown(false);
   REQUIRE(done.count() == 3);
   CHECK(done.of("queued").exception == "sked::Error: the executor shut down before the run started");
@@ -386,11 +357,10 @@ TEST_CASE("runs the workers cannot do are errors saying why", "[executor][proces
   auto pool = std::make_unique<sked::ProcessPoolExecutor>(1, tasks);
   pool->start(nullptr);
   Collected done;
-  auto callable = make_run("c", "");
-  std::const_pointer_cast<sked::Job>(callable.job)->callable =
-      std::make_shared<const sked::TaskFn>([](const sked::JobContext&) {});
-  pool->submit(callable, done.fn());
-  pool->submit(make_run("u", "registered_later"), done.fn());
+  auto callable = make_job("c", "");
+  callable.callable = std::make_shared<const sked::TaskFn>([](const sked::JobContext&) {});
+  pool->submit(done.lease(callable));
+  pool->submit(done.lease(make_job("u", "registered_later")));
   REQUIRE(done.wait_for(2));
   CHECK_THAT(done.of("c").exception, Catch::Contains("job 'c' is bound to a callable"));
   CHECK_THAT(done.of("u").exception, Catch::Contains("task 'registered_later' was not registered when the "
@@ -422,7 +392,8 @@ TEST_CASE("the zygote and its workers end when the program dies", "[executor][pr
   add_test_tasks(tasks);
     sked::ProcessPoolExecutor pool{1, tasks, 200ms};
     pool.start(nullptr);
-    pool.submit(make_run("forever", "wait_for_stop"), [](const sked::Run&, sked::Outcome) {});
+    Collected ignored;
+    pool.submit(ignored.lease(make_job("forever", "wait_for_stop")));
     while (pool.worker_pids().empty()) std::this_thread::sleep_for(1ms);
     const std::string pids = std::to_string(pool.zygote_pid()) + " " + std::to_string(pool.worker_pids()[0]) + "\n";
     (void)!::write(report.write_end, pids.data(), pids.size());

@@ -1,3 +1,4 @@
+#include "support/leases.hpp"
 #include "support/recorder.hpp"
 
 #include <sked/errors.hpp>
@@ -14,31 +15,22 @@ using sked::ExecutionStatus;
 
 namespace {
 
-struct Collected {
-  std::mutex mutex;
-  std::condition_variable cv;
-  std::vector<sked::Outcome> outcomes;
-  void add(sked::Outcome o) {
-    std::lock_guard l(mutex);
-    outcomes.push_back(std::move(o));
-    cv.notify_all();
-  }
-  bool wait_for(std::size_t n) {
-    std::unique_lock l(mutex);
-    return cv.wait_for(l, 10s, [&] { return outcomes.size() >= n; });
+sked::Job job_named(std::int64_t id) {
+  sked::Job job;
+  job.id = "job" + std::to_string(id);
+  job.task = "t";
+  job.trigger = std::make_shared<sked::DateTrigger>(sked::TimePoint{});
+  return job;
+}
+
+// Each run's lease comes from the collector's own store; its outcome comes back to the collector.
+struct Collected : sked::test::LeaseCollector {
+  sked::RunLease run(sked::TaskFn fn, std::int64_t id = 1, std::optional<sked::Duration> timeout = {}) {
+    auto job = job_named(id);
+    job.timeout = timeout;
+    return lease(job, std::move(fn));
   }
 };
-
-sked::Run make_run(sked::TaskFn fn, std::int64_t id = 1) {
-  auto job = std::make_shared<sked::Job>();
-  job->id = "job" + std::to_string(id);
-  job->task = "t";
-  job->trigger = std::make_shared<sked::DateTrigger>(sked::TimePoint{});
-  sked::Execution e;
-  e.id = id;
-  e.job_id = job->id;
-  return sked::Run{job, e, std::make_shared<const sked::TaskFn>(std::move(fn))};
-}
 
 }  // namespace
 
@@ -52,15 +44,14 @@ TEST_CASE("the thread pool runs at most max_workers tasks at once", "[executor][
   Collected done;
   const int runs = workers * 3;
   for (int i = 0; i < runs; ++i) {
-    pool.submit(make_run([&](const sked::JobContext&) {
+    pool.submit(done.run([&](const sked::JobContext&) {
                   const int now = ++running;
                   int p = peak.load();
                   while (now > p && !peak.compare_exchange_weak(p, now)) {
                   }
                   gate.wait();
                   --running;
-                }, i),
-                [&](const sked::Run&, sked::Outcome o) { done.add(std::move(o)); });
+                }, i));
   }
   REQUIRE(gate.wait_for_waiters(workers));
   gate.open();
@@ -73,12 +64,9 @@ TEST_CASE("a task that throws is an error with the exception's type and message"
   sked::ThreadPoolExecutor pool{1};
   pool.start(nullptr);
   Collected done;
-  pool.submit(make_run([](const sked::JobContext&) { throw std::invalid_argument("bad input 42"); }),
-              [&](const sked::Run&, sked::Outcome o) { done.add(std::move(o)); });
-  pool.submit(make_run([](const sked::JobContext&) { throw 7; }, 2),
-              [&](const sked::Run&, sked::Outcome o) { done.add(std::move(o)); });
-  pool.submit(make_run([](const sked::JobContext&) {}, 3),
-              [&](const sked::Run&, sked::Outcome o) { done.add(std::move(o)); });
+  pool.submit(done.run([](const sked::JobContext&) { throw std::invalid_argument("bad input 42"); }));
+  pool.submit(done.run([](const sked::JobContext&) { throw 7; }, 2));
+  pool.submit(done.run([](const sked::JobContext&) {}, 3));
   REQUIRE(done.wait_for(3));
   CHECK(done.outcomes[0].status == ExecutionStatus::error);
   CHECK(done.outcomes[0].exception == "std::invalid_argument: bad input 42");
@@ -93,10 +81,8 @@ TEST_CASE("shutdown with wait finishes queued runs; without, it stops tasks and 
     pool.start(nullptr);
     Collected done;
     sked::test::Gate gate;
-    pool.submit(make_run([&](const sked::JobContext&) { gate.wait(); }),
-                [&](const sked::Run&, sked::Outcome o) { done.add(std::move(o)); });
-    pool.submit(make_run([](const sked::JobContext&) {}, 2),
-                [&](const sked::Run&, sked::Outcome o) { done.add(std::move(o)); });
+    pool.submit(done.run([&](const sked::JobContext&) { gate.wait(); }));
+    pool.submit(done.run([](const sked::JobContext&) {}, 2));
     REQUIRE(gate.wait_for_waiters(1));
     auto stopped = std::async(std::launch::async, [&] { pool.shutdown(true); });
     gate.open();
@@ -112,13 +98,11 @@ TEST_CASE("shutdown with wait finishes queued runs; without, it stops tasks and 
     Collected running;
     Collected queued;
     std::atomic<bool> entered{false};
-    pool.submit(make_run([&](const sked::JobContext& ctx) {
+    pool.submit(running.run([&](const sked::JobContext& ctx) {
                   entered = true;
                   while (!ctx.stop_requested()) std::this_thread::yield();
-                }),
-                [&](const sked::Run&, sked::Outcome o) { running.add(std::move(o)); });
-    pool.submit(make_run([](const sked::JobContext&) {}, 2),
-                [&](const sked::Run&, sked::Outcome o) { queued.add(std::move(o)); });
+                }));
+    pool.submit(queued.run([](const sked::JobContext&) {}, 2));
     while (!entered) std::this_thread::yield();
     pool.shutdown(false);
     REQUIRE(queued.wait_for(1));
@@ -140,16 +124,16 @@ TEST_CASE("a run past its timeout is asked to stop and recorded as timed out", "
   Collected done;
   std::atomic<bool> entered{false};
   std::atomic<bool> saw_stop{false};
-  auto run = make_run([&](const sked::JobContext& ctx) {
-    entered = true;
-    while (!ctx.stop_requested()) std::this_thread::yield();
-    saw_stop = true;
-  });
-  std::const_pointer_cast<sked::Job>(run.job)->timeout = 30s;
-  pool.submit(run, [&](const sked::Run&, sked::Outcome o) { done.add(std::move(o)); });
+  pool.submit(done.run(
+      [&](const sked::JobContext& ctx) {
+        entered = true;
+        while (!ctx.stop_requested()) std::this_thread::yield();
+        saw_stop = true;
+      },
+      1, 30s));
   while (!entered) std::this_thread::yield();
   clock->advance(29s);
-  pool.submit(make_run([](const sked::JobContext&) {}, 2), [&](const sked::Run&, sked::Outcome o) { done.add(std::move(o)); });
+  pool.submit(done.run([](const sked::JobContext&) {}, 2));
   REQUIRE(done.wait_for(1));
   CHECK(done.outcomes[0].status == ExecutionStatus::executed);  // the quick run, not the timed-out one
   clock->advance(1s);

@@ -9,6 +9,7 @@
 
 #include <sked/errors.hpp>
 #include <sked/http/server.hpp>
+#include <sked/run_lease.hpp>
 #include <sked/stores/sqlite.hpp>
 #include <sked/triggers/interval.hpp>
 
@@ -54,12 +55,13 @@ struct Fixture {
     store->add_job(make_job("x", xss, "report"));
     const auto t = sked::SystemClock{}.now() - 10min;
     for (int i = 0; i < 4; ++i) {
-      auto e = store->begin_execution("a", t + std::chrono::minutes{i});
-      e.status = i == 3 ? ExecutionStatus::error : ExecutionStatus::executed;
-      e.duration = std::chrono::milliseconds{100 * (i + 1)};
-      e.finished = e.run_time + *e.duration + 2ms;
-      if (i == 3) e.exception = "std::runtime_error: " + xss;
-      store->complete_execution(e);
+      auto lease = store->start_run("a", t + std::chrono::minutes{i});
+      sked::Outcome outcome{.duration = std::chrono::milliseconds{100 * (i + 1)}};
+      if (i == 3) {
+        outcome.status = ExecutionStatus::error;
+        outcome.exception = "std::runtime_error: " + xss;
+      }
+      lease.complete(outcome);
     }
   }
 };
@@ -338,13 +340,10 @@ TEST_CASE("/metrics counts runs by task and status in the Prometheus text format
   CHECK(m.contains("sked_schedulers_live{}"));
 
   // Later scrapes read only what is new.
-  auto e = f.store->begin_execution("b", sked::SystemClock{}.now() - 1s);
+  auto lease = f.store->start_run("b", sked::SystemClock{}.now() - 1s);
   const auto running = parse_metrics(c.http.Get("/metrics")->body);
   CHECK(running.at(R"(sked_runs_started{task="mail"})") == 1);
-  e.status = ExecutionStatus::executed;
-  e.duration = 20ms;
-  e.finished = sked::SystemClock{}.now();
-  f.store->complete_execution(e);
+  lease.complete({.duration = 20ms});
   const auto after = parse_metrics(c.http.Get("/metrics")->body);
   CHECK(after.at(R"(sked_runs_total{task="mail",status="executed"})") == 4);
   CHECK(after.at(R"(sked_runs_started{task="mail"})") == 0);

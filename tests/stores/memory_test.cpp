@@ -13,7 +13,8 @@ using namespace std::chrono_literals;
 TEST_CASE("100,000 jobs: finding the due ones asks only their triggers", "[store][memory][scale]") {
   std::atomic<long> calls{0};
   const auto t0 = sked::parse_time("2026-01-01T00:00:00Z");
-  sked::MemoryJobStore store;
+  const auto shared_store = std::make_shared<sked::MemoryJobStore>();
+  auto& store = *shared_store;
   constexpr int n = 100'000;
   for (int i = 0; i < n; ++i) {
     sked::Job job;
@@ -36,7 +37,8 @@ TEST_CASE("100,000 jobs: finding the due ones asks only their triggers", "[store
 
 TEST_CASE("the memory store keeps a bounded history, dropping the oldest first", "[store][memory][history]") {
   const auto t0 = sked::parse_time("2026-01-01T00:00:00Z");
-  sked::MemoryJobStore store{3};
+  const auto shared_store = std::make_shared<sked::MemoryJobStore>(3);
+  auto& store = *shared_store;
   sked::Job job;
   job.id = "j";
   job.task = "t";
@@ -55,7 +57,8 @@ TEST_CASE("the memory store keeps a bounded history, dropping the oldest first",
 
 TEST_CASE("jobs that share everything but their id stay separate jobs", "[store][memory]") {
   const auto t0 = sked::parse_time("2026-01-01T00:00:00Z");
-  sked::MemoryJobStore store;
+  const auto shared_store = std::make_shared<sked::MemoryJobStore>();
+  auto& store = *shared_store;
   auto make = [&](std::string id, int minutes) {
     sked::Job job;
     job.id = std::move(id);
@@ -74,7 +77,7 @@ TEST_CASE("jobs that share everything but their id stay separate jobs", "[store]
   auto changed = make("b", 2);
   changed.args = {{"to", "dev"}};
   changed.name = "other";
-  store.update_job(changed);
+  store.add_job(changed, true);
 
   const auto a = store.lookup_job("a");
   const auto b = store.lookup_job("b");
@@ -101,7 +104,8 @@ TEST_CASE("the memory store hands out due jobs in (time, insertion) order under 
   // A reference model (an ordered multimap) against the store, through adds, reschedules, pauses,
   // resumes and removals picked by a seeded generator.
   const auto t0 = sked::parse_time("2026-01-01T00:00:00Z");
-  sked::MemoryJobStore store{0};
+  const auto shared_store = std::make_shared<sked::MemoryJobStore>(0);
+  auto& store = *shared_store;
   std::map<std::string, std::pair<std::optional<sked::TimePoint>, std::uint64_t>> model;  // id -> time, seq
   std::uint64_t seq = 0;
   std::mt19937 rng{7};
@@ -129,7 +133,7 @@ TEST_CASE("the memory store hands out due jobs in (time, insertion) order under 
         } else {
           const std::optional<sked::TimePoint> at =
               rng() % 5 == 0 ? std::nullopt : std::optional{random_time()};
-          store.update_job(job_at(id, at));
+          store.add_job(job_at(id, at), true);
           found->second.first = at;
         }
         break;

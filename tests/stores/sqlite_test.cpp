@@ -413,7 +413,7 @@ TEST_CASE("a migrated version 1 file keeps its jobs and history",
   auto store = f.open();
   {
     auto db = f.raw();
-    CHECK(db.execAndGet("PRAGMA user_version").getInt() == 3);
+    CHECK(db.execAndGet("PRAGMA user_version").getInt() == sked::SqliteJobStore::schema_version);
     CHECK(db.tableExists("sked_scheduler"));
     CHECK(db.tableExists("sked_run_request"));
   }
@@ -521,7 +521,7 @@ TEST_CASE(
                     Catch::Contains("job 'bad_json'") && Catch::Contains(f.path));
 
   // Fixing the row (here: replacing the job) makes it an ordinary job again.
-  store->update_job(interval_job("bad_json", 1min, t0 + 5min));
+  store->add_job(interval_job("bad_json", 1min, t0 + 5min), true);
   CHECK(store->lookup_job("bad_json")->next_run_time == t0 + 5min);
 }
 
@@ -621,7 +621,8 @@ TEST_CASE("a scheduler taken for dead by another registers again and keeps claim
   auto store = f.open();
   store->add_job(interval_job("a", 1min, t0));
   store->add_job(interval_job("b", 1min, t0 + 1s));
-  REQUIRE(store->claim_due_jobs(t0, 10, {}).size() == 1);
+  auto first_claim = store->claim_due_jobs(t0, 10, {});
+  REQUIRE(first_claim.size() == 1);
   {
     // What another scheduler does to one whose heartbeat went stale.
     auto db = f.raw();
@@ -635,9 +636,7 @@ TEST_CASE("a scheduler taken for dead by another registers again and keeps claim
   auto db = f.raw();
   CHECK(scalar(db, "SELECT id FROM sked_scheduler") == store->scheduler_id());
   // The run it really finished is recorded as it ended, not as interrupted.
-  auto first = store->get_executions({.job_id = "a"}).at(0);
-  first.status = ExecutionStatus::executed;
-  store->complete_execution(first);
+  first_claim.at(0).runs.at(0).complete({});
   CHECK(store->get_executions({.job_id = "a"}).at(0).status == ExecutionStatus::executed);
 }
 
@@ -657,7 +656,7 @@ TEST_CASE("jobs read before are read again as the file now has them", "[store][s
   // Another process changes the job: the next claim runs the changed one.
   auto changed = interval_job("j", 1min, t0 + 1min);
   changed.task = "other_task";
-  f.open()->update_job(changed);
+  f.open()->add_job(changed, true);
   const auto claims = store->claim_due_jobs(t0 + 1min, 10, {});
   REQUIRE(claims.size() == 1);
   CHECK(claims[0].job->id == "j");
@@ -670,20 +669,18 @@ TEST_CASE("completions from several threads at once are all recorded", "[store][
   Fixture f;
   auto store = f.open();
   for (int i = 0; i < 40; ++i) store->add_job(interval_job("j" + std::to_string(i), 1min, t0));
-  std::vector<sked::Execution> started;
-  for (const auto& claim : store->claim_due_jobs(t0, 100, {}))
-    started.push_back(claim.executions.at(0));
+  std::vector<sked::RunLease> started;
+  for (auto& claim : store->claim_due_jobs(t0, 100, {})) started.push_back(std::move(claim.runs.at(0)));
   REQUIRE(started.size() == 40);
   std::vector<std::thread> workers;
   for (int w = 0; w < threads; ++w) {
     workers.emplace_back([&, w] {
       for (std::size_t i = static_cast<std::size_t>(w); i < started.size();
            i += static_cast<std::size_t>(threads)) {
-        auto e = started[i];
-        e.status = i % 3 == 0 ? ExecutionStatus::error : ExecutionStatus::executed;
-        e.exception = i % 3 == 0 ? "std::runtime_error: " + e.job_id : "";
-        e.duration = std::chrono::microseconds{static_cast<long>(i) + 1};
-        store->complete_execution(e);
+        const std::string job_id = started[i].job().id;
+        started[i].complete({.status = i % 3 == 0 ? ExecutionStatus::error : ExecutionStatus::executed,
+                             .duration = std::chrono::microseconds{static_cast<long>(i) + 1},
+                             .exception = i % 3 == 0 ? "std::runtime_error: " + job_id : ""});
       }
     });
   }

@@ -9,6 +9,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/owner.hpp"
+
 using namespace std::chrono_literals;
 using sked::ExecutionStatus;
 using sked::test::StoreFactories;
@@ -51,11 +53,24 @@ TEMPLATE_LIST_TEST_CASE("a store adds, finds, updates and removes jobs", "[store
   CHECK_FALSE(store->lookup_job("zzz"));
   CHECK(store->next_run_time() == t0 + 1min);
 
-  auto moved = *a;
-  moved.next_run_time = t0 + 30s;
-  store->update_job(moved);
+  const auto moved = store->modify_job("a", [](sked::Job& j) { j.next_run_time = t0 + 30s; });
+  CHECK(moved.next_run_time == t0 + 30s);
   CHECK(store->next_run_time() == t0 + 30s);
-  CHECK_THROWS_AS(store->update_job(interval_job("zzz", 1min, t0)), sked::JobNotFound);
+  CHECK_THROWS_AS(store->modify_job("zzz", [](sked::Job&) {}), sked::JobNotFound);
+  // A change that fails (throws, or leaves the job invalid) writes nothing.
+  CHECK_THROWS(store->modify_job("a", [](sked::Job& j) {
+    j.name = "renamed";
+    throw std::runtime_error("changed my mind");
+  }));
+  CHECK_THROWS_AS(store->modify_job("a", [](sked::Job& j) { j.max_instances = 0; }), sked::InvalidArgument);
+  CHECK_THROWS_AS(store->modify_job("a", [](sked::Job& j) { j.id = "b"; }), sked::InvalidArgument);
+  CHECK(store->lookup_job("a")->name == "a");
+  CHECK(store->lookup_job("a")->max_instances == 1);
+  // Adding with replace_existing replaces in one step.
+  auto replacement = interval_job("a", 5min, t0 + 40s);
+  replacement.name = "replaced";
+  store->add_job(replacement, true);
+  CHECK(store->lookup_job("a")->name == "replaced");
 
   store->remove_job("a");
   CHECK_FALSE(store->lookup_job("a"));
@@ -84,25 +99,35 @@ TEMPLATE_LIST_TEST_CASE("claiming takes only due jobs, advances them and records
   store->add_job(interval_job("later", 1min, t0 + 10min));
   store->add_job(interval_job("paused", 1min, std::nullopt));
 
-  const auto claims = store->claim_due_jobs(t0 + 1s, 100, {});
+  auto owner = std::make_shared<sked::test::RecordingOwner>(t0 + 2s);
+  auto claims = store->claim_due_jobs(t0 + 1s, 100, {}, owner);
   REQUIRE(claims.size() == 1);
   CHECK(claims[0].job->id == "due");
   REQUIRE(claims[0].executions.size() == 1);
   const auto started = claims[0].executions[0];
   CHECK(started.status == ExecutionStatus::started);
   CHECK(started.run_time == t0);
+  REQUIRE(claims[0].runs.size() == 1);
+  CHECK(claims[0].runs[0].execution() == started);
   CHECK(store->lookup_job("due")->next_run_time == t0 + 1min);
   // Claimed once: the same fire time is never handed out again.
   CHECK(store->claim_due_jobs(t0 + 1s, 100, {}).empty());
 
+  claims[0].runs[0].complete({.status = ExecutionStatus::executed, .duration = 1500us});
+  CHECK_FALSE(claims[0].runs[0].active());
   auto finished = started;
   finished.status = ExecutionStatus::executed;
   finished.duration = 1500us;
   finished.finished = t0 + 2s;
-  store->complete_execution(finished);
   const auto history = store->get_executions({.job_id = "due"});
   REQUIRE(history.size() == 1);
   CHECK(history[0] == finished);
+  REQUIRE(owner->ended.size() == 1);
+  CHECK(owner->ended[0] == finished);
+  // Completed exactly once: a second completion changes nothing.
+  claims[0].runs[0].complete({.status = ExecutionStatus::error, .exception = "late"});
+  CHECK(store->get_executions({.job_id = "due"}).at(0) == finished);
+  CHECK(owner->ended.size() == 1);
 }
 
 TEMPLATE_LIST_TEST_CASE("claiming respects the batch limit and removes finished one-shot jobs",
@@ -114,8 +139,10 @@ TEMPLATE_LIST_TEST_CASE("claiming respects the batch limit and removes finished 
     job.trigger = std::make_shared<sked::DateTrigger>(t0);
     store->add_job(job);
   }
-  CHECK(store->claim_due_jobs(t0, 3, {}).size() == 3);
-  CHECK(store->claim_due_jobs(t0, 3, {}).size() == 2);
+  const auto first = store->claim_due_jobs(t0, 3, {});
+  const auto second = store->claim_due_jobs(t0, 3, {});
+  CHECK(first.size() == 3);
+  CHECK(second.size() == 2);
   CHECK(store->get_all_jobs().empty());
   CHECK(store->get_executions({.status = ExecutionStatus::started}).size() == 5);
 }
@@ -125,13 +152,12 @@ TEMPLATE_LIST_TEST_CASE("max_instances counts runs that have not completed", "[s
   TestType factory;
   auto store = factory.make();
   store->add_job(interval_job("slow", 1min, t0));
-  const auto first = store->claim_due_jobs(t0, 10, {});
+  auto first = store->claim_due_jobs(t0, 10, {});
   REQUIRE(first.at(0).executions.at(0).status == ExecutionStatus::started);
   const auto second = store->claim_due_jobs(t0 + 1min, 10, {});
   CHECK(second.at(0).executions.at(0).status == ExecutionStatus::max_instances);
-  auto done = first[0].executions[0];
-  done.status = ExecutionStatus::executed;
-  store->complete_execution(done);
+  CHECK(second.at(0).runs.empty());
+  first[0].runs.at(0).complete({});
   const auto third = store->claim_due_jobs(t0 + 2min, 10, {});
   CHECK(third.at(0).executions.at(0).status == ExecutionStatus::started);
 }
@@ -145,11 +171,9 @@ TEMPLATE_LIST_TEST_CASE("execution history is filtered, newest first, and old re
   job.coalesce = false;
   store->add_job(job);
   for (int i = 0; i < 4; ++i) {
-    const auto claims = store->claim_due_jobs(t0 + std::chrono::minutes{i}, 10, {});
-    auto e = claims.at(0).executions.at(0);
-    e.status = i % 2 == 0 ? ExecutionStatus::executed : ExecutionStatus::error;
-    e.exception = i % 2 == 0 ? "" : "std::runtime_error: boom";
-    store->complete_execution(e);
+    auto claims = store->claim_due_jobs(t0 + std::chrono::minutes{i}, 10, {});
+    claims.at(0).runs.at(0).complete({.status = i % 2 == 0 ? ExecutionStatus::executed : ExecutionStatus::error,
+                                      .exception = i % 2 == 0 ? "" : "std::runtime_error: boom"});
   }
   const auto all = store->get_executions({.job_id = "j"});
   REQUIRE(all.size() == 4);
@@ -190,16 +214,16 @@ TEMPLATE_LIST_TEST_CASE("a run begun outside the schedule is recorded and counts
   TestType factory;
   auto store = factory.make();
   store->add_job(interval_job("j", 1min, t0 + 1min));
-  const auto started = store->begin_execution("j", t0 + 10s);
+  auto run = store->start_run("j", t0 + 10s);
+  const auto started = run.execution();
   CHECK(started.status == ExecutionStatus::started);
   CHECK(started.job_id == "j");
   CHECK(started.id != 0);
   CHECK(store->lookup_job("j")->next_run_time == t0 + 1min);  // the schedule is unchanged
+  CHECK_THROWS_AS((void)store->start_run("nope", t0), sked::JobNotFound);
   // One instance is running, so the regular fire time is skipped under max_instances = 1.
   CHECK(store->claim_due_jobs(t0 + 1min, 10, {}).at(0).executions.at(0).status == ExecutionStatus::max_instances);
-  auto done = started;
-  done.status = ExecutionStatus::executed;
-  store->complete_execution(done);
+  run.complete({});
   const auto history = store->get_executions({.job_id = "j", .status = ExecutionStatus::executed});
   REQUIRE(history.size() == 1);
   CHECK(history[0].run_time == t0 + 10s);
@@ -249,7 +273,8 @@ TEMPLATE_LIST_TEST_CASE("run requests merge, can be withdrawn, go with their job
   CHECK(store->request_run("j", t0 + 2s) == t0 + 1s);
   CHECK(store->withdraw_run_request("j"));
   CHECK_FALSE(store->withdraw_run_request("j"));
-  CHECK(store->claim_due_jobs(t0 + 2s, 10, {}).size() == 1);  // the scheduled run only
+  const auto scheduled = store->claim_due_jobs(t0 + 2s, 10, {});
+  CHECK(scheduled.size() == 1);  // the scheduled run only
 
   // The scheduled run is still going: a requested run is skipped under max_instances = 1.
   (void)store->request_run("j", t0 + 3s);
@@ -278,4 +303,140 @@ TEMPLATE_LIST_TEST_CASE("run requests merge, can be withdrawn, go with their job
   store->add_job(interval_job("p", 1h, std::nullopt));
   (void)store->request_run("p", t0 + 20min);
   CHECK(store->next_run_time() == t0 + 20min);
+}
+
+TEMPLATE_LIST_TEST_CASE("a fire time runs at most once, even after a stale copy of its job is written back",
+                        "[store][contract][claim][once]", StoreFactories) {
+  TestType factory;
+  auto store = factory.make();
+  store->add_job(interval_job("j", 1min, t0));
+  const auto stale = *store->lookup_job("j");  // read before the claim: next run t0
+  auto first = store->claim_due_jobs(t0, 10, {});
+  REQUIRE(first.at(0).runs.size() == 1);
+  first[0].runs[0].complete({});
+  // Written back as it was read, as a read-modify-write elsewhere would: t0 is due again.
+  store->add_job(stale, true);
+  const auto again = store->claim_due_jobs(t0 + 1s, 10, {});
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].runs.empty());
+  CHECK(again[0].executions.empty());
+  CHECK(store->get_executions({.job_id = "j"}).size() == 1);
+  CHECK(store->lookup_job("j")->next_run_time == t0 + 1min);
+}
+
+TEMPLATE_LIST_TEST_CASE("an admin change made after a claim keeps what the claim advanced",
+                        "[store][contract][modify]", StoreFactories) {
+  TestType factory;
+  auto store = factory.make();
+  store->add_job(interval_job("j", 1min, t0));
+  const auto claims = store->claim_due_jobs(t0, 10, {});
+  REQUIRE(claims.size() == 1);
+  const auto renamed = store->modify_job("j", [](sked::Job& job) { job.name = "renamed"; });
+  CHECK(renamed.next_run_time == t0 + 1min);
+  CHECK(store->claim_due_jobs(t0 + 1s, 10, {}).empty());
+}
+
+TEMPLATE_LIST_TEST_CASE("a run started at an instant that has a record gets the next free microsecond",
+                        "[store][contract][run_now]", StoreFactories) {
+  TestType factory;
+  auto store = factory.make();
+  auto job = interval_job("j", 1min, t0);
+  job.max_instances = 5;
+  store->add_job(job);
+  auto scheduled = store->claim_due_jobs(t0, 10, {});
+  REQUIRE(scheduled.at(0).runs.size() == 1);
+  auto now1 = store->start_run("j", t0);
+  auto now2 = store->start_run("j", t0);
+  CHECK(now1.execution().run_time == t0 + 1us);
+  CHECK(now2.execution().run_time == t0 + 2us);
+  scheduled[0].runs[0].complete({});
+  now1.complete({});
+  now2.complete({});
+  const auto history = store->get_executions({.job_id = "j"});
+  REQUIRE(history.size() == 3);
+  for (const auto& e : history) CHECK(e.status == ExecutionStatus::executed);
+}
+
+TEMPLATE_LIST_TEST_CASE("a lease dropped without completing is recorded interrupted",
+                        "[store][contract][lease]", StoreFactories) {
+  TestType factory;
+  auto store = factory.make();
+  store->add_job(interval_job("j", 1min, t0));
+  {
+    auto claims = store->claim_due_jobs(t0, 10, {});
+    REQUIRE(claims.at(0).runs.size() == 1);
+    sked::RunLease moved = std::move(claims[0].runs[0]);
+    CHECK(moved.active());
+    CHECK_FALSE(claims[0].runs[0].active());
+  }
+  const auto history = store->get_executions({.job_id = "j"});
+  REQUIRE(history.size() == 1);
+  CHECK(history[0].status == ExecutionStatus::interrupted);
+  CHECK_THAT(history[0].exception, Catch::Contains("dropped before it finished"));
+  // No longer a running instance: the next fire time starts.
+  CHECK(store->claim_due_jobs(t0 + 1min, 10, {}).at(0).executions.at(0).status == ExecutionStatus::started);
+}
+
+TEMPLATE_LIST_TEST_CASE("a failed run's retry is stored, listed, claimed at its time and counted as an attempt",
+                        "[store][contract][retry]", StoreFactories) {
+  TestType factory;
+  auto store = factory.make();
+  auto job = interval_job("j", 1h, t0);
+  job.retry = {.max_attempts = 3, .backoff = 10s, .multiplier = 2};
+  store->add_job(job);
+  auto owner = std::make_shared<sked::test::RecordingOwner>(t0 + 1s);
+  auto claims = store->claim_due_jobs(t0, 10, {}, owner);
+  claims.at(0).runs.at(0).complete({.status = ExecutionStatus::error, .exception = "boom"});
+  REQUIRE(owner->retries.size() == 1);
+  CHECK(owner->retries[0] == t0 + 11s);
+  const auto pending = store->pending_runs("j");
+  REQUIRE(pending.size() == 1);
+  CHECK(pending[0].attempt == 2);
+  CHECK(pending[0].at == t0 + 11s);
+  CHECK(store->next_run_time() == t0 + 11s);
+  CHECK(store->claim_due_jobs(t0 + 10s, 10, {}, owner).empty());
+
+  owner->set_now(t0 + 12s);
+  auto retry = store->claim_due_jobs(t0 + 11s, 10, {}, owner);
+  REQUIRE(retry.size() == 1);
+  REQUIRE(retry[0].runs.size() == 1);
+  CHECK(retry[0].runs[0].attempt() == 2);
+  CHECK(retry[0].runs[0].execution().run_time == t0 + 11s);
+  retry[0].runs[0].complete({.status = ExecutionStatus::error, .exception = "boom again"});
+  // The third attempt waits backoff * multiplier after the second failure.
+  CHECK(store->pending_runs("j").at(0).at == t0 + 12s + 20s);
+  CHECK(store->pending_runs("j").at(0).attempt == 3);
+  auto last = store->claim_due_jobs(t0 + 32s, 10, {}, owner);
+  last.at(0).runs.at(0).complete({.status = ExecutionStatus::error, .exception = "still"});
+  // max_attempts reached: nothing more is planned, and the schedule was never moved.
+  CHECK(store->pending_runs().empty());
+  CHECK(store->lookup_job("j")->next_run_time == t0 + 1h);
+  CHECK(store->get_executions({.job_id = "j", .status = ExecutionStatus::error}).size() == 3);
+  // Removing a job drops its pending retries.
+  store->add_job(job, true);
+  auto again = store->claim_due_jobs(t0 + 1h, 10, {}, owner);
+  again.at(0).runs.at(0).complete({.status = ExecutionStatus::error});
+  CHECK(store->pending_runs("j").size() == 1);
+  store->remove_job("j");
+  CHECK(store->pending_runs().empty());
+}
+
+TEMPLATE_LIST_TEST_CASE("a one-shot job's retry runs after the job left the store", "[store][contract][retry]",
+                        StoreFactories) {
+  TestType factory;
+  auto store = factory.make();
+  auto job = interval_job("once", 1min, t0);
+  job.trigger = std::make_shared<sked::DateTrigger>(t0);
+  job.retry = {.max_attempts = 2, .backoff = 5s};
+  store->add_job(job);
+  auto owner = std::make_shared<sked::test::RecordingOwner>(t0);
+  auto claims = store->claim_due_jobs(t0, 10, {}, owner);
+  CHECK_FALSE(store->lookup_job("once"));  // its schedule ended with this claim
+  claims.at(0).runs.at(0).complete({.status = ExecutionStatus::error});
+  auto retry = store->claim_due_jobs(t0 + 5s, 10, {}, owner);
+  REQUIRE(retry.size() == 1);
+  CHECK(retry[0].job->id == "once");
+  CHECK(retry[0].job->args == nlohmann::json{{"id", "once"}});
+  REQUIRE(retry[0].runs.size() == 1);
+  CHECK(retry[0].runs[0].attempt() == 2);
 }

@@ -1,6 +1,7 @@
 #pragma once
 // The stores the shared contract suite runs against. A new store adds a factory here.
 
+#include "stores/minimal_store.hpp"
 #include "support/temp_dir.hpp"
 
 #include <sked/stores/memory.hpp>
@@ -26,6 +27,13 @@ struct SqliteStoreFactory {
   }
 };
 
-using StoreFactories = std::tuple<MemoryStoreFactory, SqliteStoreFactory>;
+/// The smallest store the hooks allow (tests/stores/minimal_store.hpp): proof that a store author
+/// writes storage only.
+struct MinimalStoreFactory {
+  static constexpr const char* name = "minimal";
+  std::shared_ptr<JobStore> make() { return std::make_shared<MinimalJobStore>(); }
+};
+
+using StoreFactories = std::tuple<MemoryStoreFactory, SqliteStoreFactory, MinimalStoreFactory>;
 
 }  // namespace sked::test

@@ -128,29 +128,15 @@ namespace sked::test {
 
 /// A memory store whose claims fail while `fail_claims` is set, to test that a failing store never
 /// stalls the scheduler.
-class FailingStore final : public JobStore {
+class FailingStore final : public MemoryJobStore {
  public:
   std::atomic<bool> fail_claims{true};
-  void add_job(const Job& job) override { inner_.add_job(job); }
-  void update_job(const Job& job) override { inner_.update_job(job); }
-  void remove_job(std::string_view id) override { inner_.remove_job(id); }
-  void remove_all_jobs() override { inner_.remove_all_jobs(); }
-  std::optional<Job> lookup_job(std::string_view id) const override { return inner_.lookup_job(id); }
-  std::vector<Job> get_all_jobs() const override { return inner_.get_all_jobs(); }
-  std::optional<TimePoint> next_run_time() const override { return inner_.next_run_time(); }
-  TimePoint request_run(std::string_view id, TimePoint at) override { return inner_.request_run(id, at); }
-  bool withdraw_run_request(std::string_view id) override { return inner_.withdraw_run_request(id); }
-  std::vector<ClaimedJob> claim_due_jobs(TimePoint now, std::size_t limit, const ClaimFilter& runnable) override {
-    if (fail_claims) throw std::runtime_error("database on fire");
-    return inner_.claim_due_jobs(now, limit, runnable);
-  }
-  Execution begin_execution(std::string_view id, TimePoint t) override { return inner_.begin_execution(id, t); }
-  void complete_execution(const Execution& e) override { inner_.complete_execution(e); }
-  std::vector<Execution> get_executions(const ExecutionQuery& q) const override { return inner_.get_executions(q); }
-  std::size_t delete_old_executions(TimePoint cutoff) override { return inner_.delete_old_executions(cutoff); }
 
- private:
-  MemoryJobStore inner_;
+ protected:
+  void transact_(Purpose purpose, const std::function<void(Transaction&)>& body) override {
+    if (purpose == Purpose::claim && fail_claims) throw std::runtime_error("database on fire");
+    MemoryJobStore::transact_(purpose, body);
+  }
 };
 
 }  // namespace sked::test

@@ -25,21 +25,14 @@ namespace {
 
 const auto t0 = sked::parse_time("2026-03-29T01:30:00Z");
 
-sked::Run shell_run(nlohmann::json args) {
-  auto job = std::make_shared<sked::Job>();
-  job->id = "backup";
-  job->name = "backup";
-  job->task = "shell";
-  job->args = std::move(args);
-  job->trigger = std::make_shared<sked::DateTrigger>(t0);
-  sked::Execution e;
-  e.job_id = job->id;
-  e.run_time = t0;
-  return sked::Run{job, e, std::make_shared<const sked::TaskFn>(sked::shell_task)};
-}
-
 sked::Outcome run_shell(nlohmann::json args, std::stop_token stop = {}) {
-  return sked::run_task(shell_run(std::move(args)), std::move(stop));
+  sked::Job job;
+  job.id = "backup";
+  job.name = "backup";
+  job.task = "shell";
+  job.args = std::move(args);
+  job.trigger = std::make_shared<sked::DateTrigger>(t0);
+  return sked::run_task(sked::shell_task, job, t0, std::move(stop));
 }
 
 }  // namespace

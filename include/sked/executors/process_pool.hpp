@@ -69,7 +69,7 @@ class ProcessPoolExecutor final : public Executor {
 
   /// `clock` may be null: the real clock. May be called again after `shutdown`: the zygote outlives it.
   void start(std::shared_ptr<Clock> clock) override;
-  void submit(Run run, CompletionFn done) override;
+  void submit(RunLease run) override;
   void shutdown(bool wait) override;
 
   [[nodiscard]] std::size_t max_workers() const noexcept;

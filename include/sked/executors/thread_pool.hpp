@@ -34,25 +34,17 @@ class ThreadPoolExecutor final : public Executor {
 
   /// `clock` may be null: the real clock.
   void start(std::shared_ptr<Clock> clock) override;
-  void submit(Run run, CompletionFn done) override;
+  void submit(RunLease run) override;
   /// Takes the whole batch under one lock and wakes one worker.
-  void submit_batch(std::span<Run> runs, const CompletionFn& done) override;
+  void submit_batch(std::span<RunLease> runs) override;
   void shutdown(bool wait) override;
 
   [[nodiscard]] std::size_t max_workers() const noexcept { return max_workers_; }
 
  private:
-  // One callback per batch, shared by its runs: copying a callback whose captures exceed
-  // std::function's small buffer allocates, and the worker would free it on another thread.
-  using SharedDone = std::shared_ptr<const CompletionFn>;
-  struct Item {
-    Run run{};
-    SharedDone done{};
-  };
   // One run in progress; settled by whichever comes first, the task returning or its timeout.
   struct Active {
-    Run run{};
-    SharedDone done{};
+    RunLease run{};
     std::stop_source stop{};
     std::atomic<bool> settled{false};
   };
@@ -60,7 +52,7 @@ class ThreadPoolExecutor final : public Executor {
   template <typename Push>
   bool enqueue(std::size_t count, Push push);
   void work(std::stop_token stop);
-  void run_item(Item& item, std::stop_token stop);
+  void run_item(RunLease& run, std::stop_token stop);
   void watch(std::stop_token stop);
 
   std::size_t max_workers_;
@@ -68,7 +60,7 @@ class ThreadPoolExecutor final : public Executor {
   std::condition_variable cv_;
   // A FIFO: queued runs are queue_[head_..]. A vector rather than a deque, whose 512-byte blocks
   // hold two runs each, so that queueing does not allocate once per two runs.
-  std::vector<Item> queue_;
+  std::vector<RunLease> queue_;
   std::size_t head_ = 0;
   std::vector<std::jthread> workers_;
   std::size_t idle_ = 0;  // workers waiting on cv_

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <map>
 #include <mutex>
@@ -18,31 +19,24 @@ namespace sked {
 
 /// Keeps jobs in memory, indexed by id and by next run time, so adding, changing, removing and finding
 /// the due jobs each cost O(log n). Keeps the newest `max_executions` execution records (oldest dropped
-/// first). This class is thread-safe.
+/// first); a fire time is recorded at most once while its record is kept. This class is thread-safe.
 ///
 /// Jobs that differ only in id, trigger and next run time (the usual case: many jobs of one task) share
 /// one copy of everything else, so a million such jobs take about 150 bytes each beyond their triggers.
-class MemoryJobStore final : public JobStore {
+class MemoryJobStore : public JobStore {
  public:
   explicit MemoryJobStore(std::size_t max_executions = 10'000);
 
-  void add_job(const Job& job) override;
-  void update_job(const Job& job) override;
-  void remove_job(std::string_view id) override;
-  void remove_all_jobs() override;
-  [[nodiscard]] std::optional<Job> lookup_job(std::string_view id) const override;
-  [[nodiscard]] std::vector<Job> get_all_jobs() const override;
-  [[nodiscard]] std::optional<TimePoint> next_run_time() const override;
-  [[nodiscard]] TimePoint request_run(std::string_view job_id, TimePoint at) override;
-  bool withdraw_run_request(std::string_view job_id) override;
-  [[nodiscard]] std::vector<ClaimedJob> claim_due_jobs(TimePoint now, std::size_t limit,
-                                                       const ClaimFilter& runnable) override;
-  [[nodiscard]] Execution begin_execution(std::string_view job_id, TimePoint run_time) override;
-  void complete_execution(const Execution& execution) override;
-  [[nodiscard]] std::vector<Execution> get_executions(const ExecutionQuery& query) const override;
-  std::size_t delete_old_executions(TimePoint cutoff) override;
-
   [[nodiscard]] std::size_t size() const;
+
+ protected:
+  void transact_(Purpose purpose, const std::function<void(Transaction&)>& body) override;
+  void complete_(const Execution& record, const std::optional<RunRequest>& retry) override;
+  [[nodiscard]] std::vector<Job> all_jobs_() const override;
+  [[nodiscard]] std::optional<TimePoint> next_run_time_() const override;
+  [[nodiscard]] std::vector<RunRequest> pending_runs_(std::optional<std::string_view> job_id) const override;
+  [[nodiscard]] std::vector<Execution> query_executions_(const ExecutionQuery& query) const override;
+  std::size_t delete_old_executions_(TimePoint cutoff) override;
 
  private:
   struct Hash {
@@ -125,10 +119,24 @@ class MemoryJobStore final : public JobStore {
   mutable RunningMap running_;
   mutable std::vector<RunningMap::node_type> spare_running_;  // nodes of finished jobs, for reuse
 
-  // Pending run requests (request_run): job id -> requested time. Few at a time, so walked whole.
-  std::map<std::string, TimePoint, std::less<>> requests_;
-  void claim_requests(TimePoint now, std::size_t limit, const ClaimFilter& runnable,
-                      std::vector<ClaimedJob>& out);
+  // Pending run requests and retries, by id. Few at a time, so walked whole.
+  std::map<std::int64_t, RunRequest> requests_;
+  std::int64_t next_request_id_ = 1;
+
+  // (job id, run time) of every record kept, so that a fire time is recorded at most once. The ids
+  // point into executions_, whose elements never move while they are kept.
+  struct RecordKey {
+    std::string_view job_id;
+    TimePoint run_time;
+    friend bool operator==(const RecordKey&, const RecordKey&) = default;
+  };
+  struct RecordKeyHash {
+    std::size_t operator()(const RecordKey& k) const noexcept;
+  };
+  mutable std::unordered_set<RecordKey, RecordKeyHash> recorded_;
+  void forget_oldest_record() const;
+
+  class Tx;
 
   mutable std::mutex completed_mutex_;
   mutable std::vector<Execution> completed_;  // guarded by completed_mutex_

@@ -68,8 +68,8 @@ struct RegisteredScheduler {
 };
 
 /// Keeps jobs and execution history in an SQLite database file (tables `sked_job`,
-/// `sked_job_execution`, `sked_scheduler`, `sked_run_request`; see docs/sqlite.md for the schema
-/// and how to query it).
+/// `sked_job_execution`, `sked_scheduler`, `sked_run_request` with run-now requests and retries; see
+/// docs/sqlite.md for the schema and how to query it).
 ///
 /// Times are stored as fixed-width UTC text, `2026-01-01T09:30:00.000000Z`: exact to the
 /// microsecond, readable in the sqlite3 shell, and sorting as text sorts them in time.
@@ -95,33 +95,13 @@ struct RegisteredScheduler {
 class SqliteJobStore final : public JobStore {
  public:
   /// The schema version this sked writes (`PRAGMA user_version`).
-  static constexpr int schema_version = 3;
+  static constexpr int schema_version = 4;
 
   explicit SqliteJobStore(std::string path, SqliteJobStoreOptions options = {});
   /// Records this store's unfinished runs as interrupted and unregisters it. Never throws.
   ~SqliteJobStore() override;
   SqliteJobStore(const SqliteJobStore&) = delete;
   SqliteJobStore& operator=(const SqliteJobStore&) = delete;
-
-  void add_job(const Job& job) override;
-  void update_job(const Job& job) override;
-  void remove_job(std::string_view id) override;
-  void remove_all_jobs() override;
-  [[nodiscard]] std::optional<Job> lookup_job(std::string_view id) const override;
-  [[nodiscard]] std::vector<Job> get_all_jobs() const override;
-  [[nodiscard]] std::optional<TimePoint> next_run_time() const override;
-  /// Kept in table `sked_run_request`, so that any scheduler sharing the file runs it.
-  [[nodiscard]] TimePoint request_run(std::string_view job_id, TimePoint at) override;
-  bool withdraw_run_request(std::string_view job_id) override;
-  [[nodiscard]] std::vector<ClaimedJob> claim_due_jobs(TimePoint now, std::size_t limit,
-                                                       const ClaimFilter& runnable) override;
-  /// A UNIQUE(job_id, run_time) clash (a run already recorded at that instant) is a StoreError.
-  [[nodiscard]] Execution begin_execution(std::string_view job_id, TimePoint run_time) override;
-  void complete_execution(const Execution& execution) override;
-  [[nodiscard]] std::vector<Execution> get_executions(const ExecutionQuery& query) const override;
-  /// Deletes in batches of a few thousand rows, each its own transaction, so schedulers sharing the
-  /// file keep claiming meanwhile. Never deletes `started` runs.
-  std::size_t delete_old_executions(TimePoint cutoff) override;
 
   [[nodiscard]] const std::string& path() const noexcept;
   /// This store's id in `sked_scheduler` (registered on its first claim).
@@ -132,8 +112,23 @@ class SqliteJobStore final : public JobStore {
   /// it".
   [[nodiscard]] std::vector<RegisteredScheduler> live_schedulers() const;
 
+ protected:
+  void transact_(Purpose purpose, const std::function<void(Transaction&)>& body) override;
+  /// Completions that finish together share one commit.
+  void complete_(const Execution& record, const std::optional<RunRequest>& retry) override;
+  [[nodiscard]] std::vector<Job> all_jobs_() const override;
+  [[nodiscard]] std::optional<TimePoint> next_run_time_() const override;
+  [[nodiscard]] std::vector<RunRequest> pending_runs_(std::optional<std::string_view> job_id) const override;
+  [[nodiscard]] std::vector<Execution> query_executions_(const ExecutionQuery& query) const override;
+  /// Deletes in batches of a few thousand rows, each its own transaction, so schedulers sharing the
+  /// file keep claiming meanwhile. Never deletes `started` runs.
+  std::size_t delete_old_executions_(TimePoint cutoff) override;
+  [[nodiscard]] std::string name_() const override;
+  void warn_(const std::string& message) const override;
+
  private:
   class Impl;
+  class Tx;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -1,0 +1,88 @@
+#pragma once
+// A claimed run: what an executor carries out and completes exactly once.
+
+#include <sked/execution.hpp>
+#include <sked/job.hpp>
+#include <sked/time.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace sked {
+
+class JobStore;
+class RunLease;
+
+/// How a run ended: `executed` or `error` (with the exception's type and message).
+struct Outcome {
+  ExecutionStatus status = ExecutionStatus::executed;
+  Duration duration{0};
+  std::string exception{};
+  std::string traceback{};
+};
+
+/// Who is told when a leased run ends: the scheduler that claimed it. Held by every lease it owns, so
+/// it outlives them; a scheduler that is gone detaches its owner instead of leaving leases pointing
+/// at it.
+class RunOwner {
+ public:
+  virtual ~RunOwner() = default;
+  /// The owner's clock: a completed run's `finished` time and when its retry is due.
+  [[nodiscard]] virtual TimePoint now() const = 0;
+  /// Called once per lease, after its record was written (or writing it failed: `error` says why).
+  /// `retry_at` is when the store will offer the next attempt, if one was planned. Must not throw.
+  virtual void run_ended(const RunLease& lease, const Execution& record, std::optional<TimePoint> retry_at,
+                         const std::string& error) noexcept = 0;
+};
+
+/// One claimed run of a job: its `started` execution record, the job as it was claimed (a shared
+/// snapshot, never copied per run), the task to run and the attempt number. Move-only.
+///
+/// `complete(outcome)` records how the run ended in the store it was claimed from, plans a retry
+/// there when the job's `RetryPolicy` asks for one, and tells the owner. A lease destroyed without
+/// being completed is recorded `interrupted`: a run can end unrecorded only if the process dies,
+/// and then the store's liveness check records it. After `complete`, the job and record stay
+/// readable until the lease is destroyed (a task still running after its timeout reads them).
+class RunLease {
+ public:
+  RunLease() noexcept = default;
+  RunLease(RunLease&& other) noexcept;
+  RunLease& operator=(RunLease&& other) noexcept;
+  RunLease(const RunLease&) = delete;
+  RunLease& operator=(const RunLease&) = delete;
+  ~RunLease();
+
+  /// Whether the lease holds a run that has not been completed.
+  [[nodiscard]] bool active() const noexcept { return store_ != nullptr; }
+  [[nodiscard]] bool has_job() const noexcept { return job_ != nullptr; }
+  [[nodiscard]] const Job& job() const noexcept { return *job_; }
+  [[nodiscard]] const std::shared_ptr<const Job>& shared_job() const noexcept { return job_; }
+  /// The `started` record the claim wrote (its id and run time).
+  [[nodiscard]] const Execution& execution() const noexcept { return execution_; }
+  /// 1 for a regular run; 2 and up for retries.
+  [[nodiscard]] int attempt() const noexcept { return attempt_; }
+  /// The task to run, resolved by the scheduler before the lease reaches an executor.
+  [[nodiscard]] const std::shared_ptr<const TaskFn>& task() const noexcept { return task_; }
+  void set_task(std::shared_ptr<const TaskFn> task) noexcept { task_ = std::move(task); }
+
+  /// Records how the run ended. The first call does it; later calls (and calls on an empty lease)
+  /// do nothing. Never throws: a record that cannot be written is reported to the owner. Not
+  /// thread-safe: one thread settles a lease (executors that race a timeout against the task decide
+  /// the winner themselves).
+  void complete(Outcome outcome) noexcept;
+
+ private:
+  friend class JobStore;
+  RunLease(std::shared_ptr<JobStore> store, std::shared_ptr<RunOwner> owner, std::shared_ptr<const Job> job,
+           Execution execution, int attempt) noexcept;
+
+  std::shared_ptr<JobStore> store_{};
+  std::shared_ptr<RunOwner> owner_{};
+  std::shared_ptr<const Job> job_{};
+  std::shared_ptr<const TaskFn> task_{};
+  Execution execution_{};
+  int attempt_ = 1;
+};
+
+}  // namespace sked
