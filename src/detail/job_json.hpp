@@ -5,6 +5,7 @@
 
 #include <sked/execution.hpp>
 #include <sked/job.hpp>
+#include <sked/job_store.hpp>
 #include <sked/time.hpp>
 
 #include <nlohmann/json.hpp>
@@ -12,6 +13,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace sked::detail {
 
@@ -31,5 +33,17 @@ inline constexpr auto unclaimed_after = std::chrono::seconds{10};
                                       const std::optional<Execution>& last);
 /// The stable JSON of an execution record; `traceback` only `with_output`.
 [[nodiscard]] nlohmann::json execution_json(const Execution& e, bool with_output);
+
+/// Up to `n` fire times from the job's next run on (none while paused); never past the last time a
+/// store can hold.
+[[nodiscard]] std::vector<TimePoint> next_fire_times(const Job& job, TimePoint now, int n);
+/// `run-now request` (attempt 1) or `retry`.
+[[nodiscard]] const char* run_kind(const RunRequest& r) noexcept;
+/// One job in full (`sked show --json`, `/api/jobs/ID`): `job_json` plus timeout, the next 5
+/// fire times, `history` (newest first) and the pending runs.
+[[nodiscard]] nlohmann::json job_details_json(const Job& job, TimePoint now,
+                                              bool schedulers_running,
+                                              const std::vector<Execution>& history,
+                                              const std::vector<RunRequest>& pending);
 
 }  // namespace sked::detail

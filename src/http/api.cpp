@@ -46,23 +46,9 @@ Reply api_job(Context& ctx, const httplib::Request& req, const std::string& id) 
   const TimePoint now = SystemClock{}.now();
   const auto history = ctx.view.history(
       {.job_id = id, .status = status_param(req), .limit = size_param(req, 10)}, 0);
-  auto j = sked::detail::job_json(*job, now, ctx.view.jobs()->schedulers_running,
-                                  history.empty() ? std::nullopt : std::optional{history.front()});
   // As `sked show --json`.
-  j["timeout"] = job->timeout ? nlohmann::json(std::chrono::duration<double>(*job->timeout).count())
-                              : nlohmann::json{};
-  j["next_fire_times"] = nlohmann::json::array();
-  if (job->next_run_time && job->trigger) {
-    std::optional<TimePoint> t = job->next_run_time;
-    for (int i = 0; t && *t <= sked::detail::last_db_time && i < 5; ++i) {
-      j["next_fire_times"].push_back(sked::detail::format_db_time(*t));
-      t = job->trigger->next_fire_time(t, std::max(now, *t));
-    }
-  }
-  j["executions"] = nlohmann::json::array();
-  for (const auto& e : history) j["executions"].push_back(sked::detail::execution_json(e, false));
-  j["run_request"] = sked::detail::json_time(ctx.view.pending_request(id));
-  return json_reply(j);
+  return json_reply(sked::detail::job_details_json(*job, now, ctx.view.jobs()->schedulers_running,
+                                                   history, ctx.view.store().pending_runs(id)));
 }
 
 Reply api_executions(Context& ctx, const httplib::Request& req) {

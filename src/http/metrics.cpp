@@ -55,7 +55,7 @@ Metrics::Key Metrics::key_of(const std::string& job_id) const {
   return {it == task_of_.end() ? std::string{} : it->second, per_job_ ? job_id : std::string{}};
 }
 
-void Metrics::count(const RunRecord& r) {
+void Metrics::count(const Execution& r) {
   Series& s = series_[key_of(r.job_id)];
   ++s.runs[static_cast<std::size_t>(r.status)];
   if (!r.duration || !r.finished) return;

@@ -44,7 +44,7 @@ class Metrics {
   using Key = std::pair<std::string, std::string>;  // task, job ("" unless per job)
 
   void ingest(const std::shared_ptr<const JobsSnapshot>& jobs);
-  void count(const RunRecord& r);
+  void count(const Execution& r);
   Key key_of(const std::string& job_id) const;
 
   StoreView& view_;

@@ -217,17 +217,23 @@ Reply job_page(Context& ctx, const httplib::Request& req, const std::string& id)
   field("trigger", "<code>" + escape(job->trigger ? job->trigger->describe() : "") + "</code>");
   field("state", R"(<span id="state">)" + badge(state) + "</span>");
   field("next run", show_time(job->next_run_time));
-  const auto pending = ctx.view.pending_request(id);
-  field("run request",
-        pending ? fmt::format(R"(<span id="pending">pending, for {}</span>)", show_time(pending))
-                : std::string{"none"});
+  // Run-now requests and retries waiting in the store, whichever scheduler will take them.
+  std::string pending;
+  for (const auto& r : ctx.view.store().pending_runs(id)) {
+    pending +=
+        fmt::format(R"(<li class="pending">{} for {}{}</li>)", sked::detail::run_kind(r),
+                    show_time(r.at), r.attempt == 1 ? "" : fmt::format(" (attempt {})", r.attempt));
+  }
+  field("pending runs", pending.empty() ? "none" : R"(<ul id="pending">)" + pending + "</ul>");
   field("last status", stats.last ? badge(to_string(stats.last->status)) : "-");
   field("mean / p95", show_seconds(stats.mean_seconds) + " / " + show_seconds(stats.p95_seconds));
   field("executor", escape(job->executor));
   field("max instances", std::to_string(job->max_instances));
   field("coalesce", job->coalesce ? "yes" : "no");
   field("misfire grace",
-        show_seconds(std::chrono::duration<double>(job->misfire_grace_time).count()));
+        job->misfire_grace_time == no_misfire_limit
+            ? std::string{"none"}
+            : show_seconds(std::chrono::duration<double>(job->misfire_grace_time).count()));
   body += "</dl>";
 
   if (!ctx.options.read_only) {
@@ -240,14 +246,13 @@ Reply job_page(Context& ctx, const httplib::Request& req, const std::string& id)
   }
 
   body += "<h2>Next fire times</h2><ul>";
-  if (job->next_run_time && job->trigger) {
-    std::optional<TimePoint> t = job->next_run_time;
-    for (int i = 0; t && *t <= sked::detail::last_db_time && i < fire_times_shown; ++i) {
-      body += "<li>" + show_time(t) + "</li>";
-      t = job->trigger->next_fire_time(t, std::max(now, *t));
-    }
-  } else {
-    body += job->next_run_time ? "<li>none: the trigger is done</li>" : "<li>none: paused</li>";
+  for (const auto t : sked::detail::next_fire_times(*job, now, fire_times_shown)) {
+    body += "<li>" + show_time(t) + "</li>";
+  }
+  if (!job->next_run_time) {
+    body += "<li>none: paused</li>";
+  } else if (!job->trigger || sked::detail::next_fire_times(*job, now, 1).empty()) {
+    body += "<li>none: the trigger is done</li>";
   }
   body += "</ul>";
 

@@ -26,6 +26,22 @@ std::optional<Duration> read_duration(const SQLite::Column& c) {
   return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(c.getDouble()));
 }
 
+// Columns id, job_id, status, run_time, duration, finished, then optionally exception, traceback.
+Execution read_execution(SQLite::Statement& st, bool with_texts) {
+  Execution e;
+  e.id = st.getColumn(0).getInt64();
+  e.job_id = st.getColumn(1).getString();
+  e.status = parse_execution_status(st.getColumn(2).getString()).value_or(ExecutionStatus::error);
+  e.run_time = read_time(st.getColumn(3));
+  e.duration = read_duration(st.getColumn(4));
+  e.finished = read_optional_time(st.getColumn(5));
+  if (with_texts) {
+    e.exception = st.getColumn(6).getString();
+    e.traceback = st.getColumn(7).getString();
+  }
+  return e;
+}
+
 }  // namespace
 
 StoreView::StoreView(std::shared_ptr<SqliteJobStore> store,
@@ -115,26 +131,8 @@ std::vector<Execution> StoreView::history(const HistoryQuery& q, std::size_t tra
   st.bind(6, static_cast<std::int64_t>(q.limit));
   st.bind(7, static_cast<std::int64_t>(q.offset));
   std::vector<Execution> out;
-  while (st.executeStep()) {
-    Execution e;
-    e.id = st.getColumn(0).getInt64();
-    e.job_id = st.getColumn(1).getString();
-    e.status = parse_execution_status(st.getColumn(2).getString()).value_or(ExecutionStatus::error);
-    e.run_time = read_time(st.getColumn(3));
-    e.duration = read_duration(st.getColumn(4));
-    e.finished = read_optional_time(st.getColumn(5));
-    e.exception = st.getColumn(6).getString();
-    e.traceback = st.getColumn(7).getString();
-    out.push_back(std::move(e));
-  }
+  while (st.executeStep()) out.push_back(read_execution(st, true));
   return out;
-}
-
-std::optional<TimePoint> StoreView::pending_request(const std::string& job_id) {
-  for (const auto& request : store_->pending_runs(job_id)) {
-    if (request.attempt == 1) return request.at;
-  }
-  return std::nullopt;
 }
 
 std::vector<SchedulerRow> StoreView::schedulers() {
@@ -158,24 +156,15 @@ std::vector<SchedulerRow> StoreView::schedulers() {
   return out;
 }
 
-std::vector<RunRecord> StoreView::records_from(std::int64_t from_id, std::size_t limit) {
+std::vector<Execution> StoreView::records_from(std::int64_t from_id, std::size_t limit) {
   std::lock_guard lock{sql_mutex_};
   SQLite::Statement st{db_,
                        "SELECT id, job_id, status, run_time, duration, finished "
                        "FROM sked_job_execution WHERE id >= ? ORDER BY id LIMIT ?"};
   st.bind(1, from_id);
   st.bind(2, static_cast<std::int64_t>(limit));
-  std::vector<RunRecord> out;
-  while (st.executeStep()) {
-    RunRecord r;
-    r.id = st.getColumn(0).getInt64();
-    r.job_id = st.getColumn(1).getString();
-    r.status = parse_execution_status(st.getColumn(2).getString()).value_or(ExecutionStatus::error);
-    r.run_time = read_time(st.getColumn(3));
-    r.duration = read_duration(st.getColumn(4));
-    r.finished = read_optional_time(st.getColumn(5));
-    out.push_back(std::move(r));
-  }
+  std::vector<Execution> out;
+  while (st.executeStep()) out.push_back(read_execution(st, false));
   return out;
 }
 

@@ -56,16 +56,6 @@ struct SchedulerRow {
   bool alive = false;
 };
 
-/// The fields of an execution record the metrics count, read in id order.
-struct RunRecord {
-  std::int64_t id = 0;
-  std::string job_id{};
-  ExecutionStatus status = ExecutionStatus::started;
-  TimePoint run_time{};
-  std::optional<Duration> duration{};
-  std::optional<TimePoint> finished{};
-};
-
 /// Thread-safe.
 class StoreView {
  public:
@@ -82,11 +72,10 @@ class StoreView {
   /// Records matching `q`, newest first, with at most `traceback_tail` bytes of their output.
   [[nodiscard]] std::vector<Execution> history(const HistoryQuery& q,
                                                std::size_t traceback_tail = 4000);
-  /// The run time of the job's pending run-now request (retries are not run-now requests).
-  [[nodiscard]] std::optional<TimePoint> pending_request(const std::string& job_id);
   [[nodiscard]] std::vector<SchedulerRow> schedulers();
-  /// Records with an id at or above `from_id`, at most `limit`, in id order.
-  [[nodiscard]] std::vector<RunRecord> records_from(std::int64_t from_id, std::size_t limit);
+  /// Records with an id at or above `from_id`, at most `limit`, in id order, without their
+  /// exception and output (what the metrics count).
+  [[nodiscard]] std::vector<Execution> records_from(std::int64_t from_id, std::size_t limit);
 
  private:
   std::int64_t data_version();

@@ -74,6 +74,18 @@ struct Client {
   }
 };
 
+// The fixture's store served on an ephemeral loopback port, and a client of it.
+struct Served : Fixture {
+  sked::http::Server server;
+  Client c;
+  explicit Served(sked::http::ServerOptions options = {.port = 0})
+      : server{store, std::move(options)}, c{started(server)} {}
+  static std::uint16_t started(sked::http::Server& s) {
+    s.start();
+    return s.port();
+  }
+};
+
 nlohmann::json json_of(const httplib::Result& r) {
   REQUIRE(r);
   return nlohmann::json::parse(r->body);
@@ -92,10 +104,8 @@ bool paused(const sked::SqliteJobStore& store, const std::string& id) {
 }  // namespace
 
 TEST_CASE("the JSON API returns the tool's job and execution shapes", "[http]") {
-  Fixture f;
-  sked::http::Server server{f.store, {.port = 0}};
-  server.start();
-  Client c{server.port()};
+  Served f;
+  auto& c = f.c;
 
   const auto jobs = c.http.Get("/api/jobs");
   REQUIRE(jobs->status == 200);
@@ -116,7 +126,7 @@ TEST_CASE("the JSON API returns the tool's job and execution shapes", "[http]") 
   const auto one = json_of(c.http.Get("/api/jobs/a"));
   CHECK(one["executions"].size() == 4);
   CHECK(one["next_fire_times"].size() == 5);
-  CHECK(one["run_request"].is_null());
+  CHECK(one["pending_runs"].empty());
   CHECK(c.http.Get("/api/jobs/nope")->status == 404);
 
   const auto errors = json_of(c.http.Get("/api/executions?status=error"));
@@ -132,10 +142,8 @@ TEST_CASE("the JSON API returns the tool's job and execution shapes", "[http]") 
 
 TEST_CASE("pages escape every string from the store and allow only their own nonce's script",
           "[http]") {
-  Fixture f;
-  sked::http::Server server{f.store, {.port = 0}};
-  server.start();
-  Client c{server.port()};
+  Served f;
+  auto& c = f.c;
   for (const char* path : {"/", "/jobs/x", "/jobs/a", "/executions", "/schedulers"}) {
     INFO(path);
     const auto r = c.http.Get(path);
@@ -156,10 +164,8 @@ TEST_CASE("pages escape every string from the store and allow only their own non
 }
 
 TEST_CASE("a change needs a POST with the page's CSRF token and a confirmation", "[http]") {
-  Fixture f;
-  sked::http::Server server{f.store, {.port = 0}};
-  server.start();
-  Client c{server.port()};
+  Served f;
+  auto& c = f.c;
   const std::string csrf = csrf_of(c.http.Get("/jobs/a")->body);
 
   SECTION("a GET never changes anything") {
@@ -197,7 +203,9 @@ TEST_CASE("a change needs a POST with the page's CSRF token and a confirmation",
     httplib::Headers h{{"X-CSRF-Token", csrf}};
     const auto r = c.http.Post("/api/jobs/b/run-now", h, "", "application/json");
     CHECK(r->status == 200);
-    CHECK_FALSE(json_of(c.http.Get("/api/jobs/b"))["run_request"].is_null());
+    const auto pending = json_of(c.http.Get("/api/jobs/b"))["pending_runs"];
+    REQUIRE(pending.size() == 1);
+    CHECK(pending[0]["kind"] == "run-now request");
     CHECK(c.http.Get("/jobs/b")->body.find("id=\"pending\"") != std::string::npos);
     CHECK(c.http.Post("/api/jobs/nope/pause", h, "", "application/json")->status == 404);
   }
@@ -213,10 +221,8 @@ TEST_CASE("a change needs a POST with the page's CSRF token and a confirmation",
 }
 
 TEST_CASE("with a token, nothing is served to a client without it", "[http]") {
-  Fixture f;
-  sked::http::Server server{f.store, {.port = 0, .token = token}};
-  server.start();
-  Client c{server.port()};
+  Served f{{.port = 0, .token = token}};
+  auto& c = f.c;
 
   CHECK(c.http.Get("/api/jobs")->status == 401);
   CHECK(c.http.Get("/metrics")->status == 401);
@@ -256,10 +262,8 @@ TEST_CASE("a non-loopback address is refused without a token", "[http]") {
 }
 
 TEST_CASE("a read-only server shows no actions and refuses every change", "[http]") {
-  Fixture f;
-  sked::http::Server server{f.store, {.port = 0, .read_only = true}};
-  server.start();
-  Client c{server.port()};
+  Served f{{.port = 0, .read_only = true}};
+  auto& c = f.c;
   const auto page = c.http.Get("/jobs/a");
   CHECK(page->body.find("action=\"/jobs/a/pause\"") == std::string::npos);
   const std::string csrf = csrf_of(c.http.Get("/login")->body);
@@ -321,10 +325,8 @@ std::map<std::string, double> parse_metrics(const std::string& text) {
 }  // namespace
 
 TEST_CASE("/metrics counts runs by task and status in the Prometheus text format", "[http]") {
-  Fixture f;
-  sked::http::Server server{f.store, {.port = 0}};
-  server.start();
-  Client c{server.port()};
+  Served f;
+  auto& c = f.c;
   const auto r = c.http.Get("/metrics");
   REQUIRE(r->status == 200);
   CHECK(r->get_header_value("Content-Type").starts_with("text/plain; version=0.0.4"));
@@ -367,10 +369,8 @@ TEST_CASE("/metrics counts runs by task and status in the Prometheus text format
 }
 
 TEST_CASE("per-job metrics add a job label", "[http]") {
-  Fixture f;
-  sked::http::Server server{f.store, {.port = 0, .per_job_metrics = true}};
-  server.start();
-  Client c{server.port()};
+  Served f{{.port = 0, .per_job_metrics = true}};
+  auto& c = f.c;
   const auto m = parse_metrics(c.http.Get("/metrics")->body);
   CHECK(m.at(R"(sked_runs_total{task="mail",job="a",status="executed"})") == 3);
   CHECK(sked::http::detail::label_value("a\"b\\c\nd") == R"(a\"b\\c\nd)");
