@@ -43,5 +43,7 @@ void register_run_now(CLI::App& app);
 void register_prune(CLI::App& app);
 /// `sked run --crontab FILE`: the cron daemon.
 void register_run(CLI::App& app);
+/// `sked serve`: the dashboard, JSON API and metrics over HTTP.
+void register_serve(CLI::App& app);
 
 }  // namespace sked::cli

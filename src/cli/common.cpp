@@ -97,11 +97,6 @@ std::string human_time(TimePoint t, const TimeZone& zone) {
 
 std::string json_time(TimePoint t) { return detail::format_db_time(t); }
 
-nlohmann::json json_time(const std::optional<TimePoint>& t) {
-  if (!t) return nullptr;
-  return json_time(*t);
-}
-
 std::string human_duration(Duration d) {
   if (d == no_misfire_limit) return "none";  // the only unbounded duration a store holds
   return fmt::format("{:.3f}s", static_cast<double>(d.count()) / 1e6);
@@ -212,49 +207,6 @@ std::string Table::render(const std::vector<std::size_t>& coloured_columns) cons
   line(header_, true);
   for (const auto& row : rows_) line(row, false);
   return out;
-}
-
-std::string job_state(const Job& job, TimePoint now, bool schedulers_running) {
-  if (!job.next_run_time) return "paused";
-  if (now - *job.next_run_time > unclaimed_after)
-    return schedulers_running ? "task unknown" : "overdue";
-  return "scheduled";
-}
-
-nlohmann::json job_json(const Job& job, TimePoint now, bool schedulers_running,
-                        const std::optional<Execution>& last) {
-  nlohmann::json j;
-  j["id"] = job.id;
-  j["name"] = job.name;
-  j["task"] = job.task;
-  j["args"] = job.args;
-  j["trigger"] = job.trigger ? job.trigger->describe() : std::string{};
-  j["trigger_json"] = job.trigger ? job.trigger->to_json() : nlohmann::json{};
-  j["next_run_time"] = json_time(job.next_run_time);
-  j["state"] = job_state(job, now, schedulers_running);
-  j["last_status"] = last ? nlohmann::json(std::string{to_string(last->status)}) : nlohmann::json{};
-  j["last_run_time"] = last ? json_time(std::optional{last->run_time}) : nlohmann::json{};
-  j["executor"] = job.executor;
-  j["max_instances"] = job.max_instances;
-  j["coalesce"] = job.coalesce;
-  j["misfire_grace_time"] = job.misfire_grace_time == no_misfire_limit
-                                ? nlohmann::json{}
-                                : nlohmann::json(static_cast<double>(job.misfire_grace_time.count()) / 1e6);
-  return j;
-}
-
-nlohmann::json execution_json(const Execution& e, bool with_output) {
-  nlohmann::json j;
-  j["id"] = e.id;
-  j["job_id"] = e.job_id;
-  j["status"] = std::string{to_string(e.status)};
-  j["run_time"] = json_time(e.run_time);
-  j["finished"] = json_time(e.finished);
-  j["duration"] = e.duration ? nlohmann::json(static_cast<double>(e.duration->count()) / 1e6)
-                             : nlohmann::json{};
-  j["exception"] = e.exception;
-  if (with_output) j["traceback"] = e.traceback;
-  return j;
 }
 
 namespace {

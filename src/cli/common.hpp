@@ -5,6 +5,8 @@
 
 #include "commands.hpp"
 
+#include "detail/job_json.hpp"
+
 #include <sked/execution.hpp>
 #include <sked/job.hpp>
 #include <sked/stores/sqlite.hpp>
@@ -58,7 +60,7 @@ void run_command(std::string_view command, const std::function<void()>& body);
 /// ISO-8601 UTC to the microsecond, `2026-11-25T07:30:00.000000Z`, for JSON: as the store writes
 /// times (years 0000-9999).
 [[nodiscard]] std::string json_time(TimePoint t);
-[[nodiscard]] nlohmann::json json_time(const std::optional<TimePoint>& t);
+using detail::json_time;
 /// `1.234s`.
 [[nodiscard]] std::string human_duration(Duration d);
 
@@ -87,17 +89,12 @@ class Table {
   std::vector<std::vector<std::string>> rows_;
 };
 
-/// `scheduled`; `paused`; or, due for longer than `unclaimed_after` and not claimed: `task unknown`
-/// while schedulers are running on the store (none has the job's task registered), `overdue` while
-/// none is (`SqliteJobStore::live_schedulers`).
-[[nodiscard]] std::string job_state(const Job& job, TimePoint now, bool schedulers_running);
-inline constexpr auto unclaimed_after = std::chrono::seconds{10};
+// The job state and the JSON shapes live in detail/job_json, shared with the HTTP server.
+using detail::execution_json;
+using detail::job_json;
+using detail::job_state;
+using detail::unclaimed_after;
 
-/// The stable JSON of a job (`sked jobs --json`, `sked show --json`).
-[[nodiscard]] nlohmann::json job_json(const Job& job, TimePoint now, bool schedulers_running,
-                                      const std::optional<Execution>& last);
-/// The stable JSON of an execution record; `traceback` only `with_output`.
-[[nodiscard]] nlohmann::json execution_json(const Execution& e, bool with_output);
 /// A table of execution records, newest first.
 [[nodiscard]] std::string executions_table(const std::vector<Execution>& executions,
                                            const TimeZone& zone, bool with_job);

@@ -68,6 +68,7 @@ int main(int argc, char** argv) {
   sked::cli::register_run_now(app);
   sked::cli::register_prune(app);
   sked::cli::register_run(app);
+  sked::cli::register_serve(app);
   app.footer(sked::cli::help_text(R"(
 Every command but `next` works on a sked store, an SQLite file (--db, default sked.sqlite3) that
 `sked run` or an application using the sked library keeps its jobs and history in. Only `sked run`

@@ -22,18 +22,6 @@ struct ShowArgs {
 constexpr int fire_times_shown = 5;
 constexpr std::size_t executions_shown = 10;
 
-std::vector<TimePoint> next_fire_times(const Job& job, TimePoint now) {
-  std::vector<TimePoint> out;
-  if (!job.next_run_time || !job.trigger) return out;
-  std::optional<TimePoint> t = job.next_run_time;
-  // A fire time past the year 9999 is never reached: no store can hold it.
-  while (t && *t <= detail::last_db_time && static_cast<int>(out.size()) < fire_times_shown) {
-    out.push_back(*t);
-    t = job.trigger->next_fire_time(t, std::max(now, *t));
-  }
-  return out;
-}
-
 void run_show(const ShowArgs& args) {
   const TimeZone zone = display_zone(args.store);
   const auto store = open_store("show", args.store, Access::read);
@@ -42,24 +30,11 @@ void run_show(const ShowArgs& args) {
   if (!job) throw JobNotFound(args.job, args.store.db);
   const auto history = store->get_executions({.job_id = job->id, .limit = executions_shown});
   const bool running = !store->live_schedulers().empty();
-  const auto fires = next_fire_times(*job, now);
+  const auto fires = detail::next_fire_times(*job, now, fire_times_shown);
   // Run-now requests and retries waiting in the store, whichever scheduler will take them.
   const auto pending = store->pending_runs(job->id);
-  const auto kind = [](const RunRequest& r) { return r.attempt == 1 ? "run-now request" : "retry"; };
   if (args.store.json) {
-    auto j = job_json(*job, now, running,
-                      history.empty() ? std::nullopt : std::optional{history.front()});
-    j["timeout"] = job->timeout ? nlohmann::json(static_cast<double>(job->timeout->count()) / 1e6)
-                                : nlohmann::json{};
-    j["next_fire_times"] = nlohmann::json::array();
-    for (const auto t : fires) j["next_fire_times"].push_back(json_time(t));
-    j["executions"] = nlohmann::json::array();
-    for (const auto& e : history) j["executions"].push_back(execution_json(e, false));
-    j["pending_runs"] = nlohmann::json::array();
-    for (const auto& r : pending) {
-      j["pending_runs"].push_back({{"at", json_time(r.at)}, {"attempt", r.attempt}, {"kind", kind(r)}});
-    }
-    print_json(j);
+    print_json(detail::job_details_json(*job, now, running, history, pending));
     return;
   }
   std::string out;
@@ -81,8 +56,8 @@ void run_show(const ShowArgs& args) {
   if (!pending.empty()) {
     out += "\npending runs:\n";
     for (const auto& r : pending) {
-      out += r.attempt == 1 ? fmt::format("  {}  {}\n", human_time(r.at, zone), kind(r))
-                            : fmt::format("  {}  {} (attempt {})\n", human_time(r.at, zone), kind(r), r.attempt);
+      out += r.attempt == 1 ? fmt::format("  {}  {}\n", human_time(r.at, zone), detail::run_kind(r))
+                            : fmt::format("  {}  {} (attempt {})\n", human_time(r.at, zone), detail::run_kind(r), r.attempt);
     }
   }
   out += fmt::format("\nlast {} executions:\n", executions_shown);

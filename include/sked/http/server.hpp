@@ -1,0 +1,77 @@
+#pragma once
+// The dashboard, JSON API and Prometheus metrics of a sked store, served over HTTP (`sked serve`).
+// A separate library, `sked::http`: the core `sked::sked` never links an HTTP server.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace sked {
+class SqliteJobStore;
+}
+
+namespace sked::http {
+
+/// How a `Server` listens and what it allows. Every field has a safe default.
+struct ServerOptions {
+  /// The address to bind. A loopback address (127.0.0.0/8, ::1, localhost) serves anyone on this
+  /// host; any other address is refused unless `token` is set.
+  std::string host = "127.0.0.1";
+  /// 0: an ephemeral port (see `Server::port()`).
+  std::uint16_t port = 8080;
+  /// When not empty, every request must carry it: `Authorization: Bearer TOKEN`, or the session
+  /// cookie a browser gets by entering it on the login page.
+  std::string token{};
+  /// No changes at all: every POST is refused with 403 and the pages show no actions.
+  bool read_only = false;
+  /// Adds a `job` label to the per-task metric series (one series per job: mind the cardinality).
+  bool per_job_metrics = false;
+  /// Request bodies past this size are refused (413).
+  std::size_t max_body_bytes = 16 * 1024;
+  /// How long a client may take to send a request, and the server to send a response.
+  std::chrono::seconds io_timeout{5};
+  /// Worker threads answering requests.
+  int threads = 4;
+  /// A job list older than this is read again from the store, and only when the store changed.
+  std::chrono::milliseconds snapshot_max_age{1000};
+};
+
+/// Serves a store's dashboard (/, /jobs/ID, /executions, /schedulers), JSON API (/api/) and
+/// Prometheus metrics (/metrics); docs/http.md describes them. Changes (run now, pause, resume,
+/// remove) are POSTs that carry the token or the page's CSRF token; never GETs.
+///
+/// The store is used through its public interface and read-only SQL on its file; it may be the
+/// store a scheduler in the same process uses. The constructor binds the address (throws
+/// `sked::InvalidArgument` for a non-loopback address without a token, `sked::Error` when the
+/// address cannot be bound); `start()` serves on a background thread until `stop()` or
+/// destruction. This class is thread-safe.
+///
+/// **Example**:
+///   sked::http::Server server{store, {.port = 8080}};
+///   server.start();  // beside the application's own scheduler
+class Server {
+ public:
+  Server(std::shared_ptr<SqliteJobStore> store, ServerOptions options = {});
+  /// Stops serving and joins the thread. Never throws.
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  /// Serves on a background thread; returns at once.
+  void start();
+  /// Serves on the calling thread until `stop()` is called from another thread or a signal
+  /// handler's helper thread.
+  void run();
+  /// Stops serving; requests in progress finish. Safe to call more than once.
+  void stop() noexcept;
+  /// The port bound (the ephemeral one when `options.port` was 0).
+  [[nodiscard]] std::uint16_t port() const noexcept;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sked::http
