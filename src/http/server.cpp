@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <atomic>
 #include <thread>
 #include <utility>
 
@@ -98,7 +99,14 @@ class Server::Impl {
   void start() {
     std::lock_guard lock{mutex_};
     if (thread_.joinable()) return;
-    thread_ = std::thread{[this] { http_.listen_after_bind(); }};
+    listen_ended_ = false;
+    thread_ = std::thread{[this] {
+      http_.listen_after_bind();
+      listen_ended_ = true;
+    }};
+    // cpp-httplib's stop() does nothing until the listening loop has begun: a server stopped right
+    // after start() would otherwise block its destructor in accept() for ever.
+    while (!http_.is_running() && !listen_ended_) std::this_thread::yield();
   }
   void run() { http_.listen_after_bind(); }
   void stop() noexcept {
@@ -111,6 +119,7 @@ class Server::Impl {
     }
   }
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+  std::atomic<bool> listen_ended_{false};
 
  private:
   void configure() {
