@@ -16,6 +16,8 @@
 // - a full disk (writes refused by RLIMIT_FSIZE): below
 // - bad crontab files for `sked run` (line and column): cli/crontab_file_test.cpp, cli/run_test.sh
 // - empty and huge strings: below
+// - ages with a sign, zero or garbage (`prune --older-than -1d`, `1d-1d`, `0s`), a prune cutoff not in
+//   the past, `run-now --timeout -1s` or 0: cli/store_test.sh
 // Fuzzing covers the parsers beyond these cases: tests/fuzz/, scripts/fuzz.sh.
 
 #include "support/temp_dir.hpp"

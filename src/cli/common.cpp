@@ -108,19 +108,22 @@ std::string human_duration(Duration d) {
 }
 
 Duration parse_age(std::string_view text, std::string_view option) {
-  const auto bad = [&] {
-    return InvalidArgument(
-        fmt::format("{} '{}': expected an age such as 30d, 12h, 90s or 1h30m (units w, d, h, m, s)",
-                    option, text));
+  const auto bad = [&](std::string_view why = {}) {
+    return InvalidArgument(fmt::format(
+        "{} '{}': {}expected an age such as 30d, 12h, 90s or 1h30m (units w, d, h, m, s)", option,
+        text, why));
   };
   if (text.empty()) throw bad();
   Duration total{0};
   std::size_t i = 0;
   while (i < text.size()) {
+    // Digits only: from_chars would take a sign, and `-1d` would reach into the future.
+    if (text[i] < '0' || text[i] > '9') {
+      throw bad(text[i] == '-' || text[i] == '+' ? "an age has no sign; " : "");
+    }
     long long n = 0;
     const auto [end, ec] = std::from_chars(text.data() + i, text.data() + text.size(), n);
-    if (ec != std::errc{} || end == text.data() + i || end == text.data() + text.size())
-      throw bad();
+    if (ec != std::errc{} || end == text.data() + text.size()) throw bad();
     i = static_cast<std::size_t>(end - text.data());
     std::chrono::seconds unit{0};
     switch (text[i]) {
@@ -145,7 +148,9 @@ Duration parse_age(std::string_view text, std::string_view option) {
     ++i;
     if (n > 1'000'000'000LL / std::max<long long>(1, unit.count() / 60)) throw bad();
     total += std::chrono::duration_cast<Duration>(unit * n);
+    if (total > std::chrono::minutes{1'000'000'000}) throw bad("longer than 1,000,000,000 minutes; ");
   }
+  if (total <= Duration::zero()) throw bad("an age must be longer than zero; ");
   return total;
 }
 

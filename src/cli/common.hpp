@@ -62,8 +62,9 @@ void run_command(std::string_view command, const std::function<void()>& body);
 /// `1.234s`.
 [[nodiscard]] std::string human_duration(Duration d);
 
-/// Reads `30d`, `12h`, `90s`, `1h30m`, `2w` (units w, d, h, m, s; at least one). Throws
-/// `InvalidArgument` naming `option` and the text.
+/// Reads `30d`, `12h`, `90s`, `1h30m`, `2w` (units w, d, h, m, s; at least one): a positive age
+/// of at most 1,000,000,000 minutes (some 1,900 years). Throws `InvalidArgument` naming `option`
+/// and the text for a sign, a zero total or anything else.
 [[nodiscard]] Duration parse_age(std::string_view text, std::string_view option);
 /// `--since`: an age (`2h`: two hours ago) or an ISO-8601 time (a wall time in `zone` without an
 /// offset).

@@ -161,6 +161,10 @@ for sig in INT TERM; do
 done
 check "run-now of an unknown job exits 1" 1 "" "no job with the id 'nope'" -- run-now nope --db "$db"
 check "run-now with a bad --timeout exits 2" 2 "" "--timeout 'soon'" -- run-now far --db "$db" --timeout soon
+for timeout in -1s -1 0 0s 0.0000001 -0.5; do
+  check "run-now --timeout '$timeout' is refused" 2 "" "sked run-now: --timeout '$timeout': " -- run-now far --db "$db" --timeout "$timeout" --wait
+done
+expect "a refused run-now left no request" '[[ "$(sqlite3 "$db" "SELECT count(*) FROM sked_run_request")" == 0 ]]'
 
 check "remove" 0 "removed job '$derived'" "" -- remove "$derived" --db "$db"
 check "remove again exits 1" 1 "" "no job with the id '$derived'" -- remove "$derived" --db "$db"
@@ -173,6 +177,16 @@ expect "the started record stays" '[[ "$(sqlite3 "$db" "SELECT id FROM sked_job_
 check "prune with a bad age exits 2" 2 "" \
   "sked prune: --older-than '30x': expected an age such as 30d, 12h, 90s or 1h30m" -- prune --older-than 30x --db "$db"
 check "prune needs --older-than" 2 "" "--older-than is required" -- prune --db "$db"
+# A negative or zero age put the cutoff at or after now and deleted every record.
+sqlite3 "$db" "INSERT INTO sked_job_execution (job_id, status, run_time, duration, finished, exception, traceback)
+  VALUES ('far', 'executed', '$(date -u -d '1 hour ago' +%Y-%m-%dT%H:%M:%S.000000Z)', 1, NULL, '', '')"
+for age in -1d -52w 1d-1d +1d 0d 0s 0h0m 1d2 d 1x2d " 1d" 99999999999w; do
+  check "prune --older-than '$age' is refused" 2 "" "sked prune: --older-than '$age': " -- prune --older-than "$age" --db "$db"
+done
+check "prune: a sign is named" 2 "" "--older-than '-1d': an age has no sign" -- prune --older-than -1d --db "$db"
+check "prune: a zero age is named" 2 "" "--older-than '0d': an age must be longer than zero" -- prune --older-than 0d --db "$db"
+expect "refused prunes deleted nothing" '[[ "$(sqlite3 "$db" "SELECT count(*) FROM sked_job_execution")" == 2 ]]'
+sqlite3 "$db" "DELETE FROM sked_job_execution WHERE id <> 3"
 
 # Stores that are not there, not sked's, or too new: status 2, nothing created or changed.
 missing="$dir/missing.sqlite3"
