@@ -22,7 +22,7 @@ wait_exit "$daemon" 20
 expect "sked run exits 0 after SIGTERM" '[[ $exit_status == 0 ]]'
 
 derived="$("$sked" jobs --db "$db" --json | jq -r '.[] | select(.args.command == "echo derived") | .id')"
-expect "a line without id= gets a derived id" '[[ "$derived" =~ ^cron-[0-9a-f]{8}$ ]]'
+expect "a line without id= gets a derived id" '[[ "$derived" =~ ^cron-[0-9a-f]{16}$ ]]'
 
 # History with fixed times, written as another program would.
 sqlite3 "$db" "INSERT INTO sked_job_execution (job_id, status, run_time, duration, finished, exception, traceback) VALUES
@@ -36,9 +36,9 @@ boom
   ('farther', 'started', '2020-01-03T09:00:00.000000Z', NULL, NULL, '', '');"
 
 check "jobs: an aligned table, times in --tz" 0 \
-"ID             NAME          TASK   TRIGGER                   NEXT RUN                   STATE      LAST STATUS
-far            echo far      shell  cron['0 0 0 1 1 * 2099']  2099-01-01 01:00:00+01:00  scheduled  error
-farther        echo farther  shell  cron['0 0 0 1 1 * 2100']  2100-01-01 01:00:00+01:00  scheduled  started
+"ID                     NAME          TASK   TRIGGER                   NEXT RUN                   STATE      LAST STATUS
+far                    echo far      shell  cron['0 0 0 1 1 * 2099']  2099-01-01 01:00:00+01:00  scheduled  error
+farther                echo farther  shell  cron['0 0 0 1 1 * 2100']  2100-01-01 01:00:00+01:00  scheduled  started
 $derived  echo derived  shell  cron['0 0 0 1 1 * 2101']  2101-01-01 01:00:00+01:00  scheduled  -" "" \
   -- jobs --db "$db" --tz Europe/Berlin
 
@@ -50,7 +50,7 @@ expect "jobs --json: values" \
 
 check "show: the job, its next 5 fire times and its executions" 0 \
 "id              far
-name            echo far
+name            far
 task            shell
 args            {\"command\":\"echo far\",\"crontab\":\"$cron\"}
 trigger         cron['0 0 0 1 1 * 2099']
