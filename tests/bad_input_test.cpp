@@ -22,6 +22,10 @@
 //   jobs), a reload that fails half-way (changes nothing), two daemons syncing one file at once:
 //   cli/crontab_sync_test.cpp, cli/run_test.sh
 // - empty and huge strings: below
+// - --db that is not a regular file (/dev/null, a FIFO) or a symbolic link to nothing: cli/store_test.sh,
+//   cli/run_test.sh; store files wider than 0600: security_test.cpp
+// - terminal escape sequences, carriage returns and bytes that are not UTF-8 in a job's output or
+//   exception (escaped in text, kept in --json): cli/store_test.sh
 // - ages with a sign, zero or garbage (`prune --older-than -1d`, `1d-1d`, `0s`), a prune cutoff not in
 //   the past, `run-now --timeout -1s` or 0: cli/store_test.sh
 // Fuzzing covers the parsers beyond these cases: tests/fuzz/, scripts/fuzz.sh.

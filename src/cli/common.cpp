@@ -32,6 +32,20 @@ void check_db_path(std::string_view command, const std::string& db) {
                               (fs::path{db} / "sked.sqlite3").string()),
          exit_bad_input);
   }
+  // Only a regular file can be a store: SQLite would open /dev/null or a FIFO, and put a -journal
+  // file beside it with the device's mode (0666). A symbolic link is followed to a file, but one to
+  // nothing would make SQLite create its target, wherever it points.
+  if (fs::is_symlink(fs::symlink_status(db, ec)) && !fs::exists(db, ec)) {
+    fail(command,
+         fmt::format("--db '{}' is a symbolic link to '{}', which does not exist; give the path of a "
+                     "store file",
+                     db, fs::read_symlink(db, ec).string()),
+         exit_bad_input);
+  }
+  if (const auto status = fs::status(db, ec); fs::exists(status) && !fs::is_regular_file(status)) {
+    fail(command, fmt::format("--db '{}' is not a regular file (a device, FIFO or socket); give the path of a store file", db),
+         exit_bad_input);
+  }
   const fs::path parent = fs::path{db}.parent_path();
   if (!parent.empty() && !fs::is_directory(parent, ec)) {
     fail(command,
@@ -169,6 +183,51 @@ TimePoint parse_since(std::string_view text, TimePoint now, const TimeZone& zone
   }
 }
 
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
+        out += fmt::format("\\x{:02x}", c);
+      } else {
+        out += static_cast<char>(c);
+      }
+      ++i;
+      continue;
+    }
+    // A well-formed UTF-8 sequence is kept, but for the C1 controls (U+0080-U+009F).
+    const std::size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
+    bool valid = n != 0 && i + n <= text.size() && c >= 0xc2 && c <= 0xf4;
+    for (std::size_t k = 1; valid && k < n; ++k) {
+      valid = (static_cast<unsigned char>(text[i + k]) & 0xc0) == 0x80;
+    }
+    if (valid && n == 3) {
+      const auto c1 = static_cast<unsigned char>(text[i + 1]);
+      valid = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 > 0x9f);  // overlong, surrogate
+    }
+    if (valid && n == 4) {
+      const auto c1 = static_cast<unsigned char>(text[i + 1]);
+      valid = !(c == 0xf0 && c1 < 0x90) && !(c == 0xf4 && c1 > 0x8f);
+    }
+    if (!valid) {
+      out += fmt::format("\\x{:02x}", c);
+      ++i;
+      continue;
+    }
+    const auto c1 = static_cast<unsigned char>(text[i + 1]);
+    if (c == 0xc2 && c1 < 0xa0) {
+      out += fmt::format("\\u{:04x}", c1);  // U+0080-U+009F
+    } else {
+      out.append(text.substr(i, n));
+    }
+    i += n;
+  }
+  return out;
+}
+
 bool use_colour() {
   static const bool on = isatty(STDOUT_FILENO) == 1 && std::getenv("NO_COLOR") == nullptr;
   return on;
@@ -292,20 +351,23 @@ std::string executions_table(const std::vector<Execution>& executions, const Tim
 std::string execution_details(const Execution& e, const TimeZone& zone) {
   std::string out;
   out += fmt::format("execution  {}\n", e.id);
-  out += fmt::format("job        {}\n", e.job_id);
+  out += fmt::format("job        {}\n", printable(e.job_id));
   out += fmt::format("status     {}\n", coloured(to_string(e.status)));
   out += fmt::format("run time   {}\n", human_time(e.run_time, zone));
   out += fmt::format("finished   {}\n", e.finished ? human_time(*e.finished, zone) : "-");
   out += fmt::format("duration   {}\n", e.duration ? human_duration(*e.duration) : "-");
-  if (!e.exception.empty()) out += fmt::format("exception  {}\n", e.exception);
+  if (!e.exception.empty()) out += fmt::format("exception  {}\n", printable(e.exception));
   if (!e.traceback.empty()) {
     out += "output / traceback:\n";
-    out += e.traceback;
+    out += printable(e.traceback);
     if (out.back() != '\n') out += '\n';
   }
   return out;
 }
 
-void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << '\n' << std::flush; }
+void print_json(const nlohmann::json& j) {
+  // A command's output tail need not be UTF-8: such bytes print as U+FFFD rather than failing.
+  std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n' << std::flush;
+}
 
 }  // namespace sked::cli

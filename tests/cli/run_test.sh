@@ -163,6 +163,14 @@ check "run --db in a missing directory says which" 2 "" \
   "sked run: --db '$dir/nowhere/x.sqlite3': the directory '$dir/nowhere' does not exist" \
   -- run --crontab "$dir/env.cron" --db "$dir/nowhere/x.sqlite3"
 expect "nothing was created" '[[ ! -e "$dir/nowhere" ]]'
+journal_before="$(ls /dev/null-journal 2>/dev/null)"
+check "run --db /dev/null is refused" 2 "" "sked run: --db '/dev/null' is not a regular file" -- run --crontab "$dir/env.cron" --db /dev/null
+expect "no -journal file beside /dev/null" '[[ "$(ls /dev/null-journal 2>/dev/null)" == "$journal_before" ]]'
+ln -s "$dir/elsewhere/target.sqlite3" "$dir/dangling.sqlite3" && mkdir "$dir/elsewhere"
+check "run --db a symbolic link to nothing is refused" 2 "" \
+  "sked run: --db '$dir/dangling.sqlite3' is a symbolic link to '$dir/elsewhere/target.sqlite3', which does not exist" \
+  -- run --crontab "$dir/env.cron" --db "$dir/dangling.sqlite3"
+expect "its target is not created" '[[ ! -e "$dir/elsewhere/target.sqlite3" ]]'
 check "a crontab line with four fields says a field is missing" 2 "" \
   "a field is missing: '0 9 * *' has 4 fields" -- run --crontab <(echo "0 9 * * echo hi") --db "$dir/four.sqlite3"
 finish

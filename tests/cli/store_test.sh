@@ -116,6 +116,31 @@ check "executions --status must be a status" 2 "" "--status 'done': expected sta
 check "executions --since must be an age or a time" 2 "" "--since 'yesterday': expected an age" \
   -- executions --db "$db" --since yesterday
 
+# A command's output with terminal escape sequences (a title change, a cleared screen, a carriage
+# return hiding what came before it) and bytes that are not UTF-8: escaped in text, kept in --json.
+sqlite3 "$db" "INSERT INTO sked_job_execution (id, job_id, status, run_time, duration, finished, exception, traceback) VALUES
+  (50, 'far', 'error', '2020-01-05T09:00:00.000000Z', 0.5, '2020-01-05T09:00:00.500000Z',
+   'sked::CommandFailed: ' || char(27) || '[2J' || 'exited', '--- stdout ---' || char(10) || 'secret' || char(13) || 'ok' || char(9) || char(27) || ']0;pwned' || char(7) || char(155) || CAST(X'ff' AS TEXT) || 'caf' || char(233) || char(10))"
+check "executions --id escapes control characters" 0 \
+"execution  50
+job        far
+status     error
+run time   2020-01-05 09:00:00Z
+finished   2020-01-05 09:00:00Z
+duration   0.500s
+exception  sked::CommandFailed: \\x1b[2Jexited
+output / traceback:
+--- stdout ---
+secret\\x0dok	\\x1b]0;pwned\\x07\\u009b\\xffcafé" "" -- executions --db "$db" --tz UTC --id 50
+check "the executions table escapes them" 0 "*" "" -- executions --db "$db" --tz UTC --limit 1
+expect "executions table: escaped" '[[ "$out" == *"sked::CommandFailed: \\x1b[2Jexited"* && "$out" != *$'"'"'\e'"'"'* ]]'
+check "show escapes them" 0 "*" "" -- show far --db "$db" --tz UTC
+expect "show: escaped" '[[ "$out" == *"\\x1b[2Jexited"* && "$out" != *$'"'"'\e'"'"'* ]]'
+check "executions --id --json keeps the text, JSON-escaped" 0 "*" "" -- executions --db "$db" --id 50 --json
+expect "--json: the escape sequences as they were" '[[ "$(jq -r .exception <<<"$out")" == "sked::CommandFailed: "$'"'"'\e'"'"'"[2Jexited" ]]'
+expect "--json: a byte that is not UTF-8 reads as U+FFFD" '[[ "$(jq -r .traceback <<<"$out")" == *"�café"* ]]'
+sqlite3 "$db" "DELETE FROM sked_job_execution WHERE id = 50"
+
 check "pause" 0 "paused job 'far'" "" -- pause far --db "$db"
 check "pause again changes nothing" 0 "job 'far' is already paused" "" -- pause far --db "$db"
 check "a paused job is listed paused" 0 "*" "" -- jobs --db "$db" --json
@@ -200,6 +225,18 @@ check "a missing store says how to make one" 2 "" "\`sked run --crontab FILE --d
 check "jobs --db a directory says so" 2 "" "sked jobs: --db '$dir' is a directory" -- jobs --db "$dir"
 check "jobs --db in a missing directory says which" 2 "" "the directory '$dir/nowhere' does not exist" \
   -- jobs --db "$dir/nowhere/sked.sqlite3"
+# Paths that are not regular files: SQLite opened /dev/null (and left a -journal file of mode 0666
+# beside it) and created the target of a dangling symbolic link.
+check "jobs --db /dev/null is refused" 2 "" "sked jobs: --db '/dev/null' is not a regular file" -- jobs --db /dev/null
+check "pause --db /dev/null is refused" 2 "" "sked pause: --db '/dev/null' is not a regular file" -- pause far --db /dev/null
+mkfifo "$dir/fifo"
+check "a FIFO is refused" 2 "" "--db '$dir/fifo' is not a regular file" -- executions --db "$dir/fifo"
+ln -s "$dir/target.sqlite3" "$dir/dangling.sqlite3"
+check "a symbolic link to nothing is refused" 2 "" \
+  "sked jobs: --db '$dir/dangling.sqlite3' is a symbolic link to '$dir/target.sqlite3', which does not exist" \
+  -- jobs --db "$dir/dangling.sqlite3"
+ln -s "$db" "$dir/link.sqlite3"
+check "a symbolic link to a store is followed" 0 "*" "" -- jobs --db "$dir/link.sqlite3" --json
 other="$dir/other.sqlite3"
 sqlite3 "$other" "CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)"
 check "a database of another program is refused" 2 "" "job store '$other': is an SQLite database of another program, not a sked job store" \
