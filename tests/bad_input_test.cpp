@@ -22,6 +22,7 @@
 //   jobs), a reload that fails half-way (changes nothing), two daemons syncing one file at once:
 //   cli/crontab_sync_test.cpp, cli/run_test.sh
 // - empty and huge strings: below
+// - `sked next` past the year 9999 (fewer lines, never `10000-01-01`): cli/next_test.sh
 // - --db that is not a regular file (/dev/null, a FIFO) or a symbolic link to nothing: cli/store_test.sh,
 //   cli/run_test.sh; store files wider than 0600: security_test.cpp
 // - terminal escape sequences, carriage returns and bytes that are not UTF-8 in a job's output or
