@@ -1,7 +1,7 @@
 // Security properties users rely on: store files readable by their owner only, and job
-// arguments and outputs kept out of logs above debug level. (Bound SQL parameters are checked over the
-// sources by tests/security/sql_literals.sh; the shell task's refusal to splice cwd and env into the
-// command line is in tasks/shell_test.cpp.)
+// arguments and outputs kept out of logs above debug level. (Bound SQL parameters are checked over
+// the sources by tests/security/sql_literals.sh; the shell task's refusal to splice cwd and env
+// into the command line is in tasks/shell_test.cpp.)
 
 #include "support/recorder.hpp"
 #include "support/temp_dir.hpp"
@@ -49,9 +49,13 @@ TEST_CASE("store files are created readable by their owner only, whatever the um
 TEST_CASE("an existing store file keeps its mode", "[security][store][sqlite]") {
   sked::test::TempDir dir;
   const std::string path = dir.file("shared.sqlite3");
-  { sked::SqliteJobStore store{path, {.on_warning = [](std::string_view) {}}}; }
+  {
+    sked::SqliteJobStore store{path, {.on_warning = [](std::string_view) {}}};
+  }
   REQUIRE(chmod(path.c_str(), 0640) == 0);
-  { sked::SqliteJobStore store{path, {.on_warning = [](std::string_view) {}}}; }
+  {
+    sked::SqliteJobStore store{path, {.on_warning = [](std::string_view) {}}};
+  }
   struct stat st {};
   REQUIRE(stat(path.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0640);

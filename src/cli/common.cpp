@@ -37,13 +37,17 @@ void check_db_path(std::string_view command, const std::string& db) {
   // nothing would make SQLite create its target, wherever it points.
   if (fs::is_symlink(fs::symlink_status(db, ec)) && !fs::exists(db, ec)) {
     fail(command,
-         fmt::format("--db '{}' is a symbolic link to '{}', which does not exist; give the path of a "
-                     "store file",
-                     db, fs::read_symlink(db, ec).string()),
+         fmt::format(
+             "--db '{}' is a symbolic link to '{}', which does not exist; give the path of a "
+             "store file",
+             db, fs::read_symlink(db, ec).string()),
          exit_bad_input);
   }
   if (const auto status = fs::status(db, ec); fs::exists(status) && !fs::is_regular_file(status)) {
-    fail(command, fmt::format("--db '{}' is not a regular file (a device, FIFO or socket); give the path of a store file", db),
+    fail(command,
+         fmt::format("--db '{}' is not a regular file (a device, FIFO or socket); give the path of "
+                     "a store file",
+                     db),
          exit_bad_input);
   }
   const fs::path parent = fs::path{db}.parent_path();
@@ -162,7 +166,8 @@ Duration parse_age(std::string_view text, std::string_view option) {
     ++i;
     if (n > 1'000'000'000LL / std::max<long long>(1, unit.count() / 60)) throw bad();
     total += std::chrono::duration_cast<Duration>(unit * n);
-    if (total > std::chrono::minutes{1'000'000'000}) throw bad("longer than 1,000,000,000 minutes; ");
+    if (total > std::chrono::minutes{1'000'000'000})
+      throw bad("longer than 1,000,000,000 minutes; ");
   }
   if (total <= Duration::zero()) throw bad("an age must be longer than zero; ");
   return total;
@@ -367,7 +372,8 @@ std::string execution_details(const Execution& e, const TimeZone& zone) {
 
 void print_json(const nlohmann::json& j) {
   // A command's output tail need not be UTF-8: such bytes print as U+FFFD rather than failing.
-  std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n' << std::flush;
+  std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n'
+            << std::flush;
 }
 
 }  // namespace sked::cli

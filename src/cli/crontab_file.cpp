@@ -129,7 +129,8 @@ std::vector<CrontabLine> parse_crontab_file(std::string_view text, std::string_v
   std::string zone;                                       // the last CRON_TZ
   std::size_t number = 0;
   std::size_t start = 0;
-  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);  // a byte order mark, as editors write one
+  // A byte order mark, as some editors write one.
+  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
   while (start <= text.size()) {
     const std::size_t nl = text.find('\n', start);
     const std::string_view line =

@@ -53,15 +53,16 @@ class CrontabError : public InvalidArgument {
 };
 
 /// Reads a crontab file's text. Each line is blank, a comment (`#` first), an environment line
-/// `NAME=value` (as cronie reads it: blanks around `=` allowed, the value may be quoted with ' or ",
-/// nothing is expanded; `CRON_TZ` sets the zone of the lines below it and must name a zone; the name
-/// `id` is taken by job ids), or `[id=NAME] EXPRESSION COMMAND`: EXPRESSION is an @nickname or 5 to 7 cron fields as
-/// `CronTrigger::from_crontab` reads them, taking as many fields (7, 6, then 5) as make a valid
-/// expression with a command after them; a 7th field that looks like a year (digits and `*,-/`) and
-/// is not a valid one is an error, not the start of the command. NAME is letters, digits and `._:-`.
-/// The text must be UTF-8 (a byte order mark at the start is skipped; comments are not checked).
-/// Throws `CrontabError` (with `path` in the message) for a bad expression, a missing command, a bad
-/// or repeated id, a byte that is not UTF-8, a command or value over `max_command_bytes`.
+/// `NAME=value` (as cronie reads it: blanks around `=` allowed, the value may be quoted with ' or
+/// ", nothing is expanded; `CRON_TZ` sets the zone of the lines below it and must name a zone; the
+/// name `id` is taken by job ids), or `[id=NAME] EXPRESSION COMMAND`: EXPRESSION is an @nickname or
+/// 5 to 7 cron fields as `CronTrigger::from_crontab` reads them, taking as many fields (7, 6, then
+/// 5) as make a valid expression with a command after them; a 7th field that looks like a year
+/// (digits and `*,-/`) and is not a valid one is an error, not the start of the command. NAME is
+/// letters, digits and `._:-`. The text must be UTF-8 (a byte order mark at the start is skipped;
+/// comments are not checked). Throws `CrontabError` (with `path` in the message) for a bad
+/// expression, a missing command, a bad or repeated id, a byte that is not UTF-8, a command or
+/// value over `max_command_bytes`.
 [[nodiscard]] std::vector<CrontabLine> parse_crontab_file(std::string_view text,
                                                           std::string_view path);
 

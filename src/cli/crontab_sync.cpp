@@ -67,7 +67,8 @@ Job crontab_job(const CrontabLine& line, const std::string& owner, const TimeZon
   job.args = {{"command", line.command}, {crontab_owner_key, owner}};
   if (!line.env.empty()) job.args["env"] = line.env;
   const TimeZone line_zone = line.timezone.empty() ? zone : TimeZone::locate(line.timezone);
-  job.trigger = std::make_shared<CronTrigger>(CronTrigger::from_crontab(line.expression, line_zone));
+  job.trigger =
+      std::make_shared<CronTrigger>(CronTrigger::from_crontab(line.expression, line_zone));
   job.misfire_grace_time = std::chrono::seconds{60};
   job.coalesce = true;
   job.max_instances = 1;

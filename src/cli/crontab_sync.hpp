@@ -14,8 +14,8 @@
 
 namespace sked::cli {
 
-/// The `args` key that marks a job as a crontab file's (its absolute path): a sync removes only jobs
-/// it marks, never a job an application put in the same store.
+/// The `args` key that marks a job as a crontab file's (its absolute path): a sync removes only
+/// jobs it marks, never a job an application put in the same store.
 inline constexpr const char* crontab_owner_key = "crontab";
 
 /// The text of the crontab file at `path`. Throws `InvalidArgument` naming the path and the reason
@@ -23,22 +23,24 @@ inline constexpr const char* crontab_owner_key = "crontab";
 /// empty text for a file it could not read (that would remove every job of the file).
 [[nodiscard]] std::string read_crontab_file(const std::string& path);
 
-/// The persisted `shell` job of a line: named by its id (a log line names the job, never the command
-/// that may hold a password), with its command, its variables and `owner` in its args.
-[[nodiscard]] Job crontab_job(const CrontabLine& line, const std::string& owner, const TimeZone& zone);
+/// The persisted `shell` job of a line: named by its id (a log line names the job, never the
+/// command that may hold a password), with its command, its variables and `owner` in its args.
+[[nodiscard]] Job crontab_job(const CrontabLine& line, const std::string& owner,
+                              const TimeZone& zone);
 
 struct SyncCounts {
   int added = 0, changed = 0, removed = 0, unchanged = 0;
 };
 
 /// Makes the jobs of `store` that `owner` marks exactly those of `lines`: adds new lines, updates
-/// changed ones (a paused job stays paused; a changed schedule starts afresh from `now`), removes jobs
-/// whose line is gone. Every job is built and checked before the store is touched, so a line that
-/// cannot become a job throws and changes nothing. Other processes may sync the same file at the same
-/// time: a job of `owner` that appears meanwhile is the same file's, not a foreign one, and a job
-/// removed or added meanwhile is no error. A job of the same id not marked by `owner` is left alone
-/// (with a warning to `log`). A line with a derived id whose job is in the store under the 8-digit
-/// id that sked derived before (`cron-` and the first 8 of the 16 hex digits) keeps that job and id.
+/// changed ones (a paused job stays paused; a changed schedule starts afresh from `now`), removes
+/// jobs whose line is gone. Every job is built and checked before the store is touched, so a line
+/// that cannot become a job throws and changes nothing. Other processes may sync the same file at
+/// the same time: a job of `owner` that appears meanwhile is the same file's, not a foreign one,
+/// and a job removed or added meanwhile is no error. A job of the same id not marked by `owner` is
+/// left alone (with a warning to `log`). A line with a derived id whose job is in the store under
+/// the 8-digit id that sked derived before (`cron-` and the first 8 of the 16 hex digits) keeps
+/// that job and id.
 SyncCounts sync_crontab(JobStore& store, const std::vector<CrontabLine>& lines,
                         const std::string& owner, const TimeZone& zone, TimePoint now,
                         const Logger& log);

@@ -23,7 +23,8 @@ std::string shown_name(const Job& job) {
   }
   if (text.size() > name_width) {
     std::size_t cut = name_width - 3;
-    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // not mid-character
+    // Not in the middle of a UTF-8 character.
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
     text = text.substr(0, cut) + "...";
   }
   return text;

@@ -58,9 +58,10 @@ class RacingStore : public sked::MemoryJobStore {
 }  // namespace
 
 TEST_CASE("a crontab job is named by its id, never by its command", "[cli][crontab][security]") {
-  const auto lines = parse_crontab_file("@daily PGPASSWORD=hunter2 psql -c 'vacuum'\n"
-                                        "id=backup @hourly PGPASSWORD=hunter2 pg_dump app\n",
-                                        "jobs.cron");
+  const auto lines = parse_crontab_file(
+      "@daily PGPASSWORD=hunter2 psql -c 'vacuum'\n"
+      "id=backup @hourly PGPASSWORD=hunter2 pg_dump app\n",
+      "jobs.cron");
   for (const auto& line : lines) {
     const auto job = sked::cli::crontab_job(line, owner, sked::TimeZone::utc());
     CHECK(job.name == line.id);
@@ -77,14 +78,16 @@ TEST_CASE("a sync that cannot store one line changes nothing", "[cli][crontab]")
   const auto a_before = store->lookup_job("a");
 
   // Lines 1-2 change and line 3 holds a byte that no store can write: nothing may change.
-  auto after = parse_crontab_file("id=a @hourly echo a2\nid=c @daily echo c\nid=d @daily echo d\n", "f");
+  auto after =
+      parse_crontab_file("id=a @hourly echo a2\nid=c @daily echo c\nid=d @daily echo d\n", "f");
   after[2].command += "\xff";
   CHECK_THROWS(sync_crontab(*store, after, owner, sked::TimeZone::utc(), t0, log.logger()));
   CHECK(ids_of(*store) == std::set<std::string>{"a", "b"});
   CHECK(store->lookup_job("a")->args == a_before->args);
 }
 
-TEST_CASE("a job that another sync of the same file added meanwhile is not foreign", "[cli][crontab]") {
+TEST_CASE("a job that another sync of the same file added meanwhile is not foreign",
+          "[cli][crontab]") {
   auto store = std::make_shared<RacingStore>();
   Log log;
   const auto lines = parse_crontab_file("id=a @daily echo a\nid=b @hourly echo b\n", "f");
@@ -96,7 +99,8 @@ TEST_CASE("a job that another sync of the same file added meanwhile is not forei
   CHECK(counts.unchanged == 2);
   CHECK(counts.added + counts.changed + counts.removed == 0);
 
-  // A job of that id that another file or an application added is foreign: left alone, with a warning.
+  // A job of that id that another file or an application added is foreign: left alone, with a
+  // warning.
   sked::Job foreign = sked::cli::crontab_job(lines[0], "/other.cron", sked::TimeZone::utc());
   foreign.id = "x";
   foreign.next_run_time = t0;
@@ -104,7 +108,8 @@ TEST_CASE("a job that another sync of the same file added meanwhile is not forei
   const auto with_x = parse_crontab_file("id=x @daily echo x\n", "f");
   (void)sync_crontab(*store, with_x, owner, sked::TimeZone::utc(), t0, log.logger());
   REQUIRE(log.warnings.size() == 1);
-  CHECK_THAT(log.warnings[0], Catch::Contains("job 'x' is in the store already and was not added by this crontab"));
+  CHECK_THAT(log.warnings[0],
+             Catch::Contains("job 'x' is in the store already and was not added by this crontab"));
   CHECK(store->lookup_job("x")->args.at("crontab") == "/other.cron");
 }
 
@@ -135,7 +140,8 @@ TEST_CASE("a crontab path that cannot be read is an error naming it, never an em
   CHECK(sked::cli::read_crontab_file(path) == "@daily echo x\n");
   if (geteuid() != 0) {  // root reads whatever the mode says
     REQUIRE(chmod(path.c_str(), 0) == 0);
-    CHECK_THROWS_WITH(sked::cli::read_crontab_file(path),
-                      Catch::Contains("cannot read crontab file '" + path + "': Permission denied"));
+    CHECK_THROWS_WITH(
+        sked::cli::read_crontab_file(path),
+        Catch::Contains("cannot read crontab file '" + path + "': Permission denied"));
   }
 }
