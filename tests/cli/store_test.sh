@@ -121,17 +121,11 @@ check "executions --since must be an age or a time" 2 "" "--since 'yesterday': e
 sqlite3 "$db" "INSERT INTO sked_job_execution (id, job_id, status, run_time, duration, finished, exception, traceback) VALUES
   (50, 'far', 'error', '2020-01-05T09:00:00.000000Z', 0.5, '2020-01-05T09:00:00.500000Z',
    'sked::CommandFailed: ' || char(27) || '[2J' || 'exited', '--- stdout ---' || char(10) || 'secret' || char(13) || 'ok' || char(9) || char(27) || ']0;pwned' || char(7) || char(155) || CAST(X'ff' AS TEXT) || 'caf' || char(233) || char(10))"
-check "executions --id escapes control characters" 0 \
-"execution  50
-job        far
-status     error
-run time   2020-01-05 09:00:00Z
-finished   2020-01-05 09:00:00Z
-duration   0.500s
-exception  sked::CommandFailed: \\x1b[2Jexited
-output / traceback:
---- stdout ---
-secret\\x0dok	\\x1b]0;pwned\\x07\\u009b\\xffcafé" "" -- executions --db "$db" --tz UTC --id 50
+check "executions --id escapes control characters" 0 "*" "" -- executions --db "$db" --tz UTC --id 50
+expect "executions --id: the exception escaped" '[[ "$out" == *"exception  sked::CommandFailed: \\x1b[2Jexited"* ]]'
+want_tail="$(printf -- '--- stdout ---\nsecret\\x0dok\t\\x1b]0;pwned\\x07\\u009b\\xffcaf\xc3\xa9')"
+expect "executions --id: the output escaped, but for newlines and tabs" '[[ "$out" == *"$want_tail" ]]'
+expect "executions --id: no escape character reaches the terminal" '[[ "$out" != *$'"'"'\e'"'"'* ]]'
 check "the executions table escapes them" 0 "*" "" -- executions --db "$db" --tz UTC --limit 1
 expect "executions table: escaped" '[[ "$out" == *"sked::CommandFailed: \\x1b[2Jexited"* && "$out" != *$'"'"'\e'"'"'* ]]'
 check "show escapes them" 0 "*" "" -- show far --db "$db" --tz UTC
