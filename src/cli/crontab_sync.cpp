@@ -45,11 +45,18 @@ std::string read_crontab_file(const std::string& path) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) throw cannot(std::strerror(errno));
   if (S_ISDIR(st.st_mode)) throw cannot("it is a directory");
+  // A pipe is fine (`--crontab <(generate-jobs)`); a device such as /dev/zero never ends.
+  if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+    throw cannot("it is not a regular file or a pipe");
+  }
   std::string text;
   char buffer[65536];
   for (;;) {
     const ssize_t n = ::read(fd, buffer, sizeof buffer);
     if (n == 0) break;
+    if (n > 0 && text.size() + static_cast<std::size_t>(n) > max_crontab_bytes) {
+      throw cannot(fmt::format("it is longer than {} MiB", max_crontab_bytes >> 20));
+    }
     if (n < 0) {
       if (errno == EINTR) continue;
       throw cannot(std::strerror(errno));

@@ -9,6 +9,7 @@
 #include <sked/scheduler.hpp>
 #include <sked/time.hpp>
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -18,9 +19,13 @@ namespace sked::cli {
 /// jobs it marks, never a job an application put in the same store.
 inline constexpr const char* crontab_owner_key = "crontab";
 
-/// The text of the crontab file at `path`. Throws `InvalidArgument` naming the path and the reason
-/// when it cannot be read whole: missing, a directory, not readable, a read error. Never returns an
-/// empty text for a file it could not read (that would remove every job of the file).
+/// The longest crontab file read, in bytes.
+inline constexpr std::size_t max_crontab_bytes = std::size_t{16} << 20;
+
+/// The text of the crontab file at `path`, a regular file or a pipe. Throws `InvalidArgument`
+/// naming the path and the reason when it cannot be read whole: missing, a directory or a device,
+/// not readable, a read error, longer than `max_crontab_bytes`. Never returns an empty text for a
+/// file it could not read (that would remove every job of the file).
 [[nodiscard]] std::string read_crontab_file(const std::string& path);
 
 /// The persisted `shell` job of a line: named by its id (a log line names the job, never the

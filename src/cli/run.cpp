@@ -204,17 +204,19 @@ where EXPRESSION is 5 fields (min hour dom mon dow), 6 (seconds first), 7 (a yea
 Blank lines and lines starting with # are skipped. As in cronie, a line NAME=value (blanks around
 = allowed, the value may be quoted) sets a variable for the commands below it; CRON_TZ=ZONE sets
 the zone of the lines below it; PATH and SHELL are passed on, but commands always run under
-/bin/sh; MAILTO is accepted, and sked says once that it does not send mail. Without id=NAME a job's id is `cron-` and 16
-hex digits of a hash of its expression and command: reordering lines keeps ids, editing a line
-makes it a new job (a job stored under the 8 digits that sked derived before keeps that id). NAME
-is letters, digits and ._:-. A job's name is its id, so the log names jobs, never their commands.
-The file is UTF-8 text (a byte order mark is skipped); a command or a value may be up to 64 KiB.
+/bin/sh; MAILTO is accepted, and sked says once that it does not send mail. Without id=NAME a
+job's id is `cron-` and 16 hex digits of a hash of its expression and command: reordering lines
+keeps ids, editing a line makes it a new job (a job stored under the 8 digits that sked derived
+before keeps that id). NAME is letters, digits and ._:-. A job's name is its id, so the log names
+jobs, never their commands. The file is UTF-8 text (a byte order mark is skipped), at most 16 MiB;
+a command or a value may be up to 64 KiB.
 
 The store (--db, created with mode 0600 if missing; it must be a regular file) is synced with the
-file on start and on SIGHUP: new lines are added, changed lines updated (a paused job stays paused),
-and jobs this file added whose line is gone are removed. The whole file is read and checked first:
-a file that cannot be read (a directory, no permission) or has an error changes nothing. Jobs that an application or another file put in the same store are never
-touched. `sked jobs`, `sked pause`, `sked run-now` and the other commands work on it meanwhile.
+file on start and on SIGHUP: new lines are added, changed lines updated (a paused job stays
+paused), and jobs this file added whose line is gone are removed. The whole file is read and
+checked first: a file that cannot be read (a directory, no permission) or has an error changes
+nothing. Jobs that an application or another file put in the same store are never touched.
+`sked jobs`, `sked pause`, `sked run-now` and the other commands work on it meanwhile.
 
 Each command gets SKED_JOB_ID and SKED_RUN_TIME (the scheduled time, ISO-8601 UTC) in its
 environment and stdin from /dev/null. Its exit status and the last 4 KiB of its stdout and

@@ -135,6 +135,16 @@ TEST_CASE("a crontab path that cannot be read is an error naming it, never an em
                     "cannot read crontab file '" + dir.path().string() + "': it is a directory");
   CHECK_THROWS_WITH(sked::cli::read_crontab_file(dir.file("none.cron")),
                     Catch::Contains("cannot read crontab file '" + dir.file("none.cron") + "'"));
+  CHECK_THROWS_WITH(sked::cli::read_crontab_file("/dev/zero"),
+                    "cannot read crontab file '/dev/zero': it is not a regular file or a pipe");
+  const std::string big = dir.file("big.cron");
+  {
+    std::ofstream out{big};
+    const std::string line = "# " + std::string(1022, 'x') + "\n";
+    for (std::size_t i = 0; i <= sked::cli::max_crontab_bytes / line.size(); ++i) out << line;
+  }
+  CHECK_THROWS_WITH(sked::cli::read_crontab_file(big),
+                    "cannot read crontab file '" + big + "': it is longer than 16 MiB");
   const std::string path = dir.file("jobs.cron");
   std::ofstream{path} << "@daily echo x\n";
   CHECK(sked::cli::read_crontab_file(path) == "@daily echo x\n");
