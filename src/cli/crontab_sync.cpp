@@ -145,12 +145,14 @@ SyncCounts sync_crontab(JobStore& store, const std::vector<CrontabLine>& lines,
     if (job_state_to_json(existing->second) == state) {
       ++counts.unchanged;
     } else {
-      // A paused job stays paused (as it is in the store now, not as read above); otherwise the
-      // schedule starts afresh from now.
+      // A paused job stays paused (as it is in the store now, not as read above); a changed
+      // schedule starts afresh from now; a job whose schedule is the same (its command, name or
+      // variables changed) keeps its next run, so that no fire time is skipped.
       try {
         (void)store.modify_job(job.id, [&](Job& j) {
           const bool paused = j.paused();
-          const auto next = job.next_run_time;
+          const bool same_schedule = j.trigger && j.trigger->to_json() == state["trigger"];
+          const auto next = same_schedule ? j.next_run_time : job.next_run_time;
           j = job;
           j.next_run_time = paused ? std::nullopt : next;
         });

@@ -38,7 +38,8 @@ struct SyncCounts {
 };
 
 /// Makes the jobs of `store` that `owner` marks exactly those of `lines`: adds new lines, updates
-/// changed ones (a paused job stays paused; a changed schedule starts afresh from `now`), removes
+/// changed ones (a paused job stays paused; a changed schedule starts afresh from `now`, an
+/// unchanged one keeps its next run), removes
 /// jobs whose line is gone. Every job is built and checked before the store is touched, so a line
 /// that cannot become a job throws and changes nothing. Other processes may sync the same file at
 /// the same time: a job of `owner` that appears meanwhile is the same file's, not a foreign one,

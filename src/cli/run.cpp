@@ -213,10 +213,11 @@ a command or a value may be up to 64 KiB.
 
 The store (--db, created with mode 0600 if missing; it must be a regular file) is synced with the
 file on start and on SIGHUP: new lines are added, changed lines updated (a paused job stays
-paused), and jobs this file added whose line is gone are removed. The whole file is read and
-checked first: a file that cannot be read (a directory, no permission) or has an error changes
-nothing. Jobs that an application or another file put in the same store are never touched.
-`sked jobs`, `sked pause`, `sked run-now` and the other commands work on it meanwhile.
+paused; one whose schedule is the same keeps its next run), and jobs this file added whose line is
+gone are removed. The whole file is read and checked first: a file that cannot be read (a
+directory, no permission) or has an error changes nothing. Jobs that an application or another
+file put in the same store are never touched. `sked jobs`, `sked pause`, `sked run-now` and the
+other commands work on it meanwhile.
 
 Each command gets SKED_JOB_ID and SKED_RUN_TIME (the scheduled time, ISO-8601 UTC) in its
 environment and stdin from /dev/null. Its exit status and the last 4 KiB of its stdout and

@@ -86,6 +86,26 @@ TEST_CASE("a sync that cannot store one line changes nothing", "[cli][crontab]")
   CHECK(store->lookup_job("a")->args == a_before->args);
 }
 
+TEST_CASE("a changed line keeps its next run unless its schedule changed", "[cli][crontab]") {
+  auto store = std::make_shared<sked::MemoryJobStore>();
+  Log log;
+  const auto before = parse_crontab_file("id=a @daily echo a\nid=b @daily echo b\n", "f");
+  const auto start = sked::parse_time("2026-01-01T01:00:00Z");
+  REQUIRE(sync_crontab(*store, before, owner, sked::TimeZone::utc(), start, log.logger()).added ==
+          2);
+  const auto first = sked::parse_time("2026-01-02T00:00:00Z");
+  REQUIRE(store->lookup_job("a")->next_run_time == first);
+  // An hour before the first run: a's command changes, b's schedule.
+  const auto later = sked::parse_time("2026-01-01T23:00:00Z");
+  const auto after = parse_crontab_file("id=a @daily echo A\nid=b 30 23 * * * echo b\n", "f");
+  const auto counts =
+      sync_crontab(*store, after, owner, sked::TimeZone::utc(), later, log.logger());
+  CHECK(counts.changed == 2);
+  CHECK(store->lookup_job("a")->args.at("command") == "echo A");
+  CHECK(store->lookup_job("a")->next_run_time == first);
+  CHECK(store->lookup_job("b")->next_run_time == sked::parse_time("2026-01-01T23:30:00Z"));
+}
+
 TEST_CASE("a job that another sync of the same file added meanwhile is not foreign",
           "[cli][crontab]") {
   auto store = std::make_shared<RacingStore>();
