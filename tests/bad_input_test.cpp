@@ -15,7 +15,20 @@
 //   connection..."); a read-only database: cli/store_test.sh (run as nobody when CI runs as root)
 // - a full disk (writes refused by RLIMIT_FSIZE): below
 // - bad crontab files for `sked run` (line and column): cli/crontab_file_test.cpp, cli/run_test.sh
+// - crontab files that are not UTF-8 (FILE:LINE:COLUMN; a byte order mark is fine), a 7th field
+//   that is a bad year, a command or variable over 64 KiB, derived ids that collide (64-bit now):
+//   cli/crontab_file_test.cpp
+// - a crontab path that is a directory, a device (/dev/zero), over 16 MiB or unreadable (an error,
+//   never "no jobs"; a reload keeps the jobs), a reload that fails half-way (changes nothing), two
+//   daemons syncing one file at once: cli/crontab_sync_test.cpp, cli/run_test.sh
 // - empty and huge strings: below
+// - `sked next` past the year 9999 (fewer lines, never `10000-01-01`): cli/next_test.sh
+// - --db that is not a regular file (/dev/null, a FIFO) or a symbolic link to nothing:
+//   cli/store_test.sh, cli/run_test.sh; store files wider than 0600: security_test.cpp
+// - terminal escape sequences, carriage returns and bytes that are not UTF-8 in a job's output or
+//   exception (escaped in text, kept in --json): cli/store_test.sh
+// - ages with a sign, zero or garbage (`prune --older-than -1d`, `1d-1d`, `0s`), a prune cutoff
+//   not in the past, `run-now --timeout -1s` or 0: cli/store_test.sh
 // Fuzzing covers the parsers beyond these cases: tests/fuzz/, scripts/fuzz.sh.
 
 #include "support/temp_dir.hpp"

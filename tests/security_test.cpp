@@ -1,7 +1,7 @@
-// Security properties users rely on: store files no wider than the process umask allows, and job
-// arguments and outputs kept out of logs above debug level. (Bound SQL parameters are checked over the
-// sources by tests/security/sql_literals.sh; the shell task's refusal to splice cwd and env into the
-// command line is in tasks/shell_test.cpp.)
+// Security properties users rely on: store files readable by their owner only, and job
+// arguments and outputs kept out of logs above debug level. (Bound SQL parameters are checked over
+// the sources by tests/security/sql_literals.sh; the shell task's refusal to splice cwd and env
+// into the command line is in tasks/shell_test.cpp.)
 
 #include "support/recorder.hpp"
 #include "support/temp_dir.hpp"
@@ -20,8 +20,9 @@
 
 using namespace std::chrono_literals;
 
-TEST_CASE("store files are created with the process umask and no wider", "[security][store][sqlite]") {
-  for (const mode_t mask : {mode_t{077}, mode_t{027}}) {
+TEST_CASE("store files are created readable by their owner only, whatever the umask",
+          "[security][store][sqlite]") {
+  for (const mode_t mask : {mode_t{0}, mode_t{022}, mode_t{077}, mode_t{0277}}) {
     sked::test::TempDir dir;
     const std::string path = dir.file("jobs.sqlite3");
     const mode_t previous = umask(mask);
@@ -38,11 +39,26 @@ TEST_CASE("store files are created with the process umask and no wider", "[secur
         struct stat st {};
         REQUIRE(stat((path + suffix).c_str(), &st) == 0);
         INFO(path << suffix << " mode " << std::oct << (st.st_mode & 0777) << " umask " << mask);
-        CHECK((st.st_mode & mask) == 0);
+        CHECK((st.st_mode & 0777) == 0600);
       }
     }
     umask(previous);
   }
+}
+
+TEST_CASE("an existing store file keeps its mode", "[security][store][sqlite]") {
+  sked::test::TempDir dir;
+  const std::string path = dir.file("shared.sqlite3");
+  {
+    sked::SqliteJobStore store{path, {.on_warning = [](std::string_view) {}}};
+  }
+  REQUIRE(chmod(path.c_str(), 0640) == 0);
+  {
+    sked::SqliteJobStore store{path, {.on_warning = [](std::string_view) {}}};
+  }
+  struct stat st {};
+  REQUIRE(stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0640);
 }
 
 TEST_CASE("job arguments and outputs never reach the log above debug level", "[security][scheduler]") {

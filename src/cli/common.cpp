@@ -32,6 +32,24 @@ void check_db_path(std::string_view command, const std::string& db) {
                               (fs::path{db} / "sked.sqlite3").string()),
          exit_bad_input);
   }
+  // Only a regular file can be a store: SQLite would open /dev/null or a FIFO, and put a -journal
+  // file beside it with the device's mode (0666). A symbolic link is followed to a file, but one to
+  // nothing would make SQLite create its target, wherever it points.
+  if (fs::is_symlink(fs::symlink_status(db, ec)) && !fs::exists(db, ec)) {
+    fail(command,
+         fmt::format(
+             "--db '{}' is a symbolic link to '{}', which does not exist; give the path of a "
+             "store file",
+             db, fs::read_symlink(db, ec).string()),
+         exit_bad_input);
+  }
+  if (const auto status = fs::status(db, ec); fs::exists(status) && !fs::is_regular_file(status)) {
+    fail(command,
+         fmt::format("--db '{}' is not a regular file (a device, FIFO or socket); give the path of "
+                     "a store file",
+                     db),
+         exit_bad_input);
+  }
   const fs::path parent = fs::path{db}.parent_path();
   if (!parent.empty() && !fs::is_directory(parent, ec)) {
     fail(command,
@@ -103,19 +121,22 @@ std::string human_duration(Duration d) {
 }
 
 Duration parse_age(std::string_view text, std::string_view option) {
-  const auto bad = [&] {
-    return InvalidArgument(
-        fmt::format("{} '{}': expected an age such as 30d, 12h, 90s or 1h30m (units w, d, h, m, s)",
-                    option, text));
+  const auto bad = [&](std::string_view why = {}) {
+    return InvalidArgument(fmt::format(
+        "{} '{}': {}expected an age such as 30d, 12h, 90s or 1h30m (units w, d, h, m, s)", option,
+        text, why));
   };
   if (text.empty()) throw bad();
   Duration total{0};
   std::size_t i = 0;
   while (i < text.size()) {
+    // Digits only: from_chars would take a sign, and `-1d` would reach into the future.
+    if (text[i] < '0' || text[i] > '9') {
+      throw bad(text[i] == '-' || text[i] == '+' ? "an age has no sign; " : "");
+    }
     long long n = 0;
     const auto [end, ec] = std::from_chars(text.data() + i, text.data() + text.size(), n);
-    if (ec != std::errc{} || end == text.data() + i || end == text.data() + text.size())
-      throw bad();
+    if (ec != std::errc{} || end == text.data() + text.size()) throw bad();
     i = static_cast<std::size_t>(end - text.data());
     std::chrono::seconds unit{0};
     switch (text[i]) {
@@ -140,7 +161,10 @@ Duration parse_age(std::string_view text, std::string_view option) {
     ++i;
     if (n > 1'000'000'000LL / std::max<long long>(1, unit.count() / 60)) throw bad();
     total += std::chrono::duration_cast<Duration>(unit * n);
+    if (total > std::chrono::minutes{1'000'000'000})
+      throw bad("longer than 1,000,000,000 minutes; ");
   }
+  if (total <= Duration::zero()) throw bad("an age must be longer than zero; ");
   return total;
 }
 
@@ -157,6 +181,51 @@ TimePoint parse_since(std::string_view text, TimePoint now, const TimeZone& zone
                     "2026-01-31T09:00:00",
                     text));
   }
+}
+
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
+        out += fmt::format("\\x{:02x}", c);
+      } else {
+        out += static_cast<char>(c);
+      }
+      ++i;
+      continue;
+    }
+    // A well-formed UTF-8 sequence is kept, but for the C1 controls (U+0080-U+009F).
+    const std::size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
+    bool valid = n != 0 && i + n <= text.size() && c >= 0xc2 && c <= 0xf4;
+    for (std::size_t k = 1; valid && k < n; ++k) {
+      valid = (static_cast<unsigned char>(text[i + k]) & 0xc0) == 0x80;
+    }
+    if (valid && n == 3) {
+      const auto c1 = static_cast<unsigned char>(text[i + 1]);
+      valid = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 > 0x9f);  // overlong, surrogate
+    }
+    if (valid && n == 4) {
+      const auto c1 = static_cast<unsigned char>(text[i + 1]);
+      valid = !(c == 0xf0 && c1 < 0x90) && !(c == 0xf4 && c1 > 0x8f);
+    }
+    if (!valid) {
+      out += fmt::format("\\x{:02x}", c);
+      ++i;
+      continue;
+    }
+    const auto c1 = static_cast<unsigned char>(text[i + 1]);
+    if (c == 0xc2 && c1 < 0xa0) {
+      out += fmt::format("\\u{:04x}", c1);  // U+0080-U+009F
+    } else {
+      out.append(text.substr(i, n));
+    }
+    i += n;
+  }
+  return out;
 }
 
 bool use_colour() {
@@ -239,20 +308,24 @@ std::string executions_table(const std::vector<Execution>& executions, const Tim
 std::string execution_details(const Execution& e, const TimeZone& zone) {
   std::string out;
   out += fmt::format("execution  {}\n", e.id);
-  out += fmt::format("job        {}\n", e.job_id);
+  out += fmt::format("job        {}\n", printable(e.job_id));
   out += fmt::format("status     {}\n", coloured(to_string(e.status)));
   out += fmt::format("run time   {}\n", human_time(e.run_time, zone));
   out += fmt::format("finished   {}\n", e.finished ? human_time(*e.finished, zone) : "-");
   out += fmt::format("duration   {}\n", e.duration ? human_duration(*e.duration) : "-");
-  if (!e.exception.empty()) out += fmt::format("exception  {}\n", e.exception);
+  if (!e.exception.empty()) out += fmt::format("exception  {}\n", printable(e.exception));
   if (!e.traceback.empty()) {
     out += "output / traceback:\n";
-    out += e.traceback;
+    out += printable(e.traceback);
     if (out.back() != '\n') out += '\n';
   }
   return out;
 }
 
-void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << '\n' << std::flush; }
+void print_json(const nlohmann::json& j) {
+  // A command's output tail need not be UTF-8: such bytes print as U+FFFD rather than failing.
+  std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n'
+            << std::flush;
+}
 
 }  // namespace sked::cli

@@ -39,7 +39,8 @@ void add_store_options(CLI::App& cmd, StoreArgs& args, bool json = true);
 enum class Access { read, write };
 
 /// Ends `command` with status 2 naming the problem when `db` cannot be a store file: a directory,
-/// or a path into a directory that does not exist (SQLite would only say "unable to open").
+/// a device, FIFO or socket (`/dev/null`), a symbolic link to nothing, or a path into a directory
+/// that does not exist (SQLite would only say "unable to open", or create what it should not).
 void check_db_path(std::string_view command, const std::string& db);
 
 /// Opens the store at `args.db`. A missing file, a file that is not a sked store or one of another
@@ -64,23 +65,33 @@ using detail::json_time;
 /// `1.234s`.
 [[nodiscard]] std::string human_duration(Duration d);
 
-/// Reads `30d`, `12h`, `90s`, `1h30m`, `2w` (units w, d, h, m, s; at least one). Throws
-/// `InvalidArgument` naming `option` and the text.
+/// Reads `30d`, `12h`, `90s`, `1h30m`, `2w` (units w, d, h, m, s; at least one): a positive age
+/// of at most 1,000,000,000 minutes (some 1,900 years). Throws `InvalidArgument` naming `option`
+/// and the text for a sign, a zero total or anything else.
 [[nodiscard]] Duration parse_age(std::string_view text, std::string_view option);
 /// `--since`: an age (`2h`: two hours ago) or an ISO-8601 time (a wall time in `zone` without an
 /// offset).
 [[nodiscard]] TimePoint parse_since(std::string_view text, TimePoint now, const TimeZone& zone);
+
+/// `text` safe to print on a terminal: control characters other than newline and tab (escape
+/// sequences, a carriage return that hides the line before it, C1 controls) as `\x1b` or `\u009b`,
+/// and bytes that are not UTF-8 as `\xff`. For the tables and details of text output, whose strings
+/// (a job's output, its exception, its id) come from the store; --json output is JSON-escaped.
+[[nodiscard]] std::string printable(std::string_view text);
 
 /// Whether stdout is a terminal (and NO_COLOR is unset): then tables use colours.
 [[nodiscard]] bool use_colour();
 /// `text` in the colour that goes with an execution status or a job state (only on a terminal).
 [[nodiscard]] std::string coloured(std::string_view text);
 
-/// An aligned table: a header row, then rows; the last column is not padded.
+/// An aligned table: a header row, then rows; the last column is not padded. Cells are `printable`.
 class Table {
  public:
   explicit Table(std::vector<std::string> header) : header_(std::move(header)) {}
-  void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+  void add(std::vector<std::string> row) {
+    for (auto& cell : row) cell = printable(cell);
+    rows_.push_back(std::move(row));
+  }
   /// Cells of columns listed in `coloured_columns` are coloured by `coloured()` after padding.
   [[nodiscard]] std::string render(const std::vector<std::size_t>& coloured_columns = {}) const;
 

@@ -56,7 +56,48 @@ std::string derived_id(std::string_view line, const std::vector<Token>& fields,
   }
   key += '\n';
   key += command;
-  return fmt::format("cron-{:08x}", static_cast<std::uint32_t>(fnv1a(key) >> 32));
+  return fmt::format("cron-{:016x}", fnv1a(key));
+}
+
+// The offset of the first byte of `text` that does not belong to a well-formed UTF-8 sequence
+// (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF), or npos.
+std::size_t invalid_utf8(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+    const unsigned char c = byte(i);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t n = 0;
+    unsigned char low = 0x80, high = 0xBF;  // the allowed range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      n = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 3;
+      if (c == 0xE0) low = 0xA0;
+      if (c == 0xED) high = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 4;
+      if (c == 0xF0) low = 0x90;
+      if (c == 0xF4) high = 0x8F;
+    } else {
+      return i;
+    }
+    if (i + n > text.size()) return i;
+    if (byte(i + 1) < low || byte(i + 1) > high) return i;
+    for (std::size_t k = 2; k < n; ++k) {
+      if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return i;
+    }
+    i += n;
+  }
+  return std::string_view::npos;
+}
+
+// A 7th token that reads as a year field rather than as the start of a command.
+bool year_like(std::string_view token) {
+  return token.find_first_not_of("0123456789*,-/") == std::string_view::npos;
 }
 
 bool name_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
@@ -88,6 +129,8 @@ std::vector<CrontabLine> parse_crontab_file(std::string_view text, std::string_v
   std::string zone;                                       // the last CRON_TZ
   std::size_t number = 0;
   std::size_t start = 0;
+  // A byte order mark, as some editors write one.
+  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
   while (start <= text.size()) {
     const std::size_t nl = text.find('\n', start);
     const std::string_view line =
@@ -103,6 +146,10 @@ std::vector<CrontabLine> parse_crontab_file(std::string_view text, std::string_v
     if (i == line.size() || line[i] == '#') continue;
     for (std::size_t k = i; k < line.size(); ++k) {
       if (line[k] == '\0') throw fail(k, "a NUL byte in the line");
+    }
+    if (const std::size_t bad = invalid_utf8(line); bad != std::string_view::npos) {
+      throw fail(bad, fmt::format("byte 0x{:02X} is not UTF-8 text (save the file as UTF-8)",
+                                  static_cast<unsigned char>(line[bad])));
     }
 
     if (const std::size_t n = env_name_length(line.substr(i)); n > 0 && !line.substr(i).starts_with("id=")) {
@@ -127,6 +174,10 @@ std::vector<CrontabLine> parse_crontab_file(std::string_view text, std::string_v
           throw fail(k, e.what());
         }
         zone = std::string{value};
+      }
+      if (value.size() > max_command_bytes) {
+        throw fail(k, fmt::format("the value of {} is {} bytes long; at most {} are allowed", name,
+                                  value.size(), max_command_bytes));
       }
       env[std::move(name)] = std::string{value};
       continue;
@@ -171,7 +222,14 @@ std::vector<CrontabLine> parse_crontab_file(std::string_view text, std::string_v
       return true;
     };
     const bool nickname = line[tokens[0].begin] == '@';
-    const bool found = nickname ? try_fields(1) : (try_fields(7) || try_fields(6) || try_fields(5));
+    bool found = nickname ? try_fields(1) : try_fields(7);
+    if (!found && !nickname && tokens.size() > 7 && first_error &&
+        first_error->position() >= tokens[6].begin - tokens[0].begin &&
+        year_like(line.substr(tokens[6].begin, tokens[6].end - tokens[6].begin))) {
+      // `* * * * * * 1969 echo x`: a bad year, not 6 fields and the command `1969 echo x`.
+      throw fail(tokens[0].begin + first_error->position(), first_error->what());
+    }
+    if (!found && !nickname) found = try_fields(6) || try_fields(5);
     if (!found) {
       if (!nickname && tokens.size() >= 5) {
         // `0 9 * * echo hi`: four good fields, and the command where the fifth should be.
@@ -205,8 +263,17 @@ std::vector<CrontabLine> parse_crontab_file(std::string_view text, std::string_v
     std::string_view command = line.substr(fields.back().end);
     while (!command.empty() && blank(command.front())) command.remove_prefix(1);
     while (!command.empty() && blank(command.back())) command.remove_suffix(1);
+    if (command.size() > max_command_bytes) {
+      throw fail(static_cast<std::size_t>(command.data() - line.data()),
+                 fmt::format("the command is {} bytes long; at most {} are allowed (put a long "
+                             "script in a file and run that)",
+                             command.size(), max_command_bytes));
+    }
     entry.command = std::string{command};
-    if (entry.id.empty()) entry.id = derived_id(line, fields, entry.command);
+    if (entry.id.empty()) {
+      entry.id = derived_id(line, fields, entry.command);
+      entry.derived_id = true;
+    }
 
     if (const auto [it, fresh] = seen.emplace(entry.id, number); !fresh) {
       throw fail(id_at,

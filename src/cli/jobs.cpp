@@ -11,6 +11,25 @@
 namespace sked::cli {
 namespace {
 
+constexpr std::size_t name_width = 40;
+
+// What the NAME column shows: the name, or, for a job named by its id (as `sked run` names the
+// lines of a crontab, to keep commands out of its log), the command it runs, cut to fit.
+std::string shown_name(const Job& job) {
+  std::string text = job.name;
+  if (job.name == job.id && job.args.is_object() && job.args.contains("command") &&
+      job.args["command"].is_string()) {
+    text = job.args["command"].get<std::string>();
+  }
+  if (text.size() > name_width) {
+    std::size_t cut = name_width - 3;
+    // Not in the middle of a UTF-8 character.
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    text = text.substr(0, cut) + "...";
+  }
+  return text;
+}
+
 void run_jobs(const StoreArgs& args) {
   const TimeZone zone = display_zone(args);
   const auto store = open_store("jobs", args, Access::read);
@@ -30,7 +49,7 @@ void run_jobs(const StoreArgs& args) {
   Table table{{"ID", "NAME", "TASK", "TRIGGER", "NEXT RUN", "STATE", "LAST STATUS"}};
   for (const auto& job : jobs) {
     const auto last = store->get_executions({.job_id = job.id, .limit = 1});
-    table.add({job.id, job.name, job.task, job.trigger ? job.trigger->describe() : "",
+    table.add({job.id, shown_name(job), job.task, job.trigger ? job.trigger->describe() : "",
                job.next_run_time ? human_time(*job.next_run_time, zone) : "-",
                job_state(job, now, running),
                last.empty() ? "-" : std::string{to_string(last.front().status)}});
@@ -46,7 +65,8 @@ void register_jobs(CLI::App& app) {
   add_store_options(*cmd, *args);
   cmd->footer(help_text(R"(
 Prints one line per job, soonest next run first and paused jobs last:
-  ID, NAME, TASK, TRIGGER   the job as it is stored
+  ID, NAME, TASK, TRIGGER   the job as it is stored; for a job named by its id (`sked run` names
+                            crontab lines so) NAME shows the command it runs, cut to 40 characters
   NEXT RUN                  in --tz (default: the local zone); '-' while paused
   STATE                     scheduled; paused; or, due for more than 10 s and not claimed:
                             task unknown while schedulers run on the store (none has the job's

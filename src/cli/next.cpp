@@ -99,7 +99,10 @@ void run_next(const NextArgs& args) {
     for (int i = 0; i < args.count; ++i) {
       previous = trigger.next_fire_time(previous, from);
       if (!previous) break;
-      out += format_fire_time(*previous, zone);
+      const std::string text = format_fire_time(*previous, zone);
+      // Years end at 9999, as in every store and ISO-8601 time sked reads: `10000-01-01` is none.
+      if (text.find('-') != 4) break;
+      out += text;
       out += '\n';
     }
     std::cout << out << std::flush;

@@ -20,7 +20,13 @@ void run_prune(const PruneArgs& args) {
   const TimeZone zone = display_zone(args.store);
   const Duration age = parse_age(args.older_than, "--older-than");
   const auto store = open_store("prune", args.store, Access::write);
-  const TimePoint cutoff = SystemClock{}.now() - age;
+  const TimePoint now = SystemClock{}.now();
+  const TimePoint cutoff = now - age;
+  if (cutoff >= now) {
+    // parse_age takes positive ages only; a cutoff at or after now would delete every record.
+    throw InvalidArgument(fmt::format("--older-than '{}': the cutoff {} is not in the past",
+                                      args.older_than, human_time(cutoff, zone)));
+  }
   const std::size_t deleted = store->delete_old_executions(cutoff);
   if (args.store.json) {
     print_json({{"deleted", deleted}, {"cutoff", json_time(cutoff)}});

@@ -4,11 +4,11 @@
 
 #include "common.hpp"
 #include "crontab_file.hpp"
+#include "crontab_sync.hpp"
 
 #include <sked/errors.hpp>
 #include <sked/executors/thread_pool.hpp>
 #include <sked/scheduler.hpp>
-#include <sked/serialization.hpp>
 #include <sked/tasks/shell.hpp>
 #include <sked/triggers/cron.hpp>
 
@@ -18,13 +18,9 @@
 #include <chrono>
 #include <csignal>
 #include <ctime>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <map>
 #include <mutex>
-#include <sstream>
 
 #include <pthread.h>
 #include <unistd.h>
@@ -39,106 +35,6 @@ struct RunArgs {
   std::size_t workers = 10;
   std::string log_level = "info";
 };
-
-// The `args` key that marks a job as this crontab file's (its absolute path): a reload removes only
-// jobs it marks, never a job an application put in the same store.
-constexpr const char* owner_key = "crontab";
-constexpr std::size_t name_length = 40;
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw InvalidArgument(
-        fmt::format("cannot read crontab file '{}': {}", path, std::strerror(errno)));
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-Job job_for(const CrontabLine& line, const std::string& owner, const TimeZone& zone) {
-  Job job;
-  job.id = line.id;
-  job.name = line.command.size() <= name_length ? line.command
-                                                : line.command.substr(0, name_length - 3) + "...";
-  job.task = "shell";
-  job.args = {{"command", line.command}, {owner_key, owner}};
-  if (!line.env.empty()) job.args["env"] = line.env;
-  const TimeZone line_zone = line.timezone.empty() ? zone : TimeZone::locate(line.timezone);
-  job.trigger = std::make_shared<CronTrigger>(CronTrigger::from_crontab(line.expression, line_zone));
-  job.misfire_grace_time = std::chrono::seconds{60};
-  job.coalesce = true;
-  job.max_instances = 1;
-  return job;
-}
-
-struct SyncCounts {
-  int added = 0, changed = 0, removed = 0, unchanged = 0;
-};
-
-// Makes the store hold exactly the file's jobs among those the file owns.
-SyncCounts sync(JobStore& store, const std::vector<CrontabLine>& lines, const std::string& owner,
-                const TimeZone& zone, const Logger& log) {
-  SyncCounts counts;
-  const TimePoint now = SystemClock{}.now();
-  std::map<std::string, Job, std::less<>> owned;
-  for (auto& job : store.get_all_jobs()) {
-    if (job.args.is_object() && job.args.value(owner_key, std::string{}) == owner) {
-      owned.emplace(job.id, std::move(job));
-    }
-  }
-  for (const auto& line : lines) {
-    Job wanted = job_for(line, owner, zone);
-    const auto existing = owned.find(line.id);
-    if (existing == owned.end()) {
-      if (store.lookup_job(line.id)) {
-        log(LogLevel::warning,
-            fmt::format("line {}: job '{}' is in the store already and was not added by this "
-                        "crontab; the line is skipped",
-                        line.line, line.id));
-        continue;
-      }
-      wanted.next_run_time = wanted.trigger->next_fire_time(std::nullopt, now);
-      try {
-        store.add_job(wanted);
-        ++counts.added;
-      } catch (const ConflictingIdError&) {
-        ++counts.unchanged;  // another `sked run` on the same file added it just now
-      }
-      continue;
-    }
-    Job& current = existing->second;
-    // Compared as stored: a zone's name can read back as another name of the same zone.
-    const nlohmann::json wanted_state =
-        job_state_to_json(job_from_state_json(wanted.id, std::nullopt, job_state_to_json(wanted)));
-    if (job_state_to_json(current) == wanted_state) {
-      ++counts.unchanged;
-    } else {
-      // A paused job stays paused (as it is in the store now, not as read above); otherwise the
-      // schedule starts afresh from now.
-      try {
-        (void)store.modify_job(wanted.id, [&](Job& j) {
-          const bool paused = j.paused();
-          j = wanted;
-          j.next_run_time = paused ? std::nullopt : wanted.trigger->next_fire_time(std::nullopt, now);
-        });
-        ++counts.changed;
-      } catch (const JobNotFound&) {
-        // Removed by another process meanwhile: the next sync adds it again.
-      }
-    }
-    owned.erase(existing);
-  }
-  for (const auto& [id, job] : owned) {
-    try {
-      store.remove_job(id);
-      ++counts.removed;
-    } catch (const JobNotFound&) {
-      // Removed by another process meanwhile.
-    }
-  }
-  return counts;
-}
 
 // What cronie does with a variable that sked does not: said once per load, never silently.
 void report_unsupported(const std::vector<CrontabLine>& lines, const std::string& path,
@@ -187,7 +83,7 @@ void run_daemon(const RunArgs& args) {
   const Duration grace = parse_age(args.grace, "--grace");
   const LogLevel level = parse_level(args.log_level);
   const std::string owner = std::filesystem::absolute(args.crontab).lexically_normal().string();
-  const auto lines = parse_crontab_file(read_file(args.crontab), args.crontab);
+  const auto lines = parse_crontab_file(read_crontab_file(args.crontab), args.crontab);
 
   // Signals are taken by sigwait on this thread; every thread started from here on inherits the
   // mask.
@@ -221,7 +117,7 @@ void run_daemon(const RunArgs& args) {
                     args.crontab, args.store.db, c.added, c.changed, c.removed, c.unchanged));
   };
   report_unsupported(lines, args.crontab, log);
-  report(sync(*store, lines, owner, zone, log), "synced");
+  report(sync_crontab(*store, lines, owner, zone, SystemClock{}.now(), log), "synced");
 
   BackgroundScheduler scheduler{{.timezone = zone, .logger = logger, .log_level = level}};
   register_shell_task(scheduler.tasks());
@@ -236,9 +132,9 @@ void run_daemon(const RunArgs& args) {
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
       try {
-        const auto reloaded = parse_crontab_file(read_file(args.crontab), args.crontab);
+        const auto reloaded = parse_crontab_file(read_crontab_file(args.crontab), args.crontab);
         report_unsupported(reloaded, args.crontab, log);
-        report(sync(*store, reloaded, owner, zone, log), "reloaded");
+        report(sync_crontab(*store, reloaded, owner, zone, SystemClock{}.now(), log), "reloaded");
         scheduler.wakeup();
       } catch (const std::exception& e) {
         log(LogLevel::error,
@@ -308,14 +204,20 @@ where EXPRESSION is 5 fields (min hour dom mon dow), 6 (seconds first), 7 (a yea
 Blank lines and lines starting with # are skipped. As in cronie, a line NAME=value (blanks around
 = allowed, the value may be quoted) sets a variable for the commands below it; CRON_TZ=ZONE sets
 the zone of the lines below it; PATH and SHELL are passed on, but commands always run under
-/bin/sh; MAILTO is accepted, and sked says once that it does not send mail. Without id=NAME a job's id is `cron-` and 8
-hex digits of a hash of its expression and command: reordering lines keeps ids, editing a line
-makes it a new job. NAME is letters, digits and ._:-.
+/bin/sh; MAILTO is accepted, and sked says once that it does not send mail. Without id=NAME a
+job's id is `cron-` and 16 hex digits of a hash of its expression and command: reordering lines
+keeps ids, editing a line makes it a new job (a job stored under the 8 digits that sked derived
+before keeps that id). NAME is letters, digits and ._:-. A job's name is its id, so the log names
+jobs, never their commands. The file is UTF-8 text (a byte order mark is skipped), at most 16 MiB;
+a command or a value may be up to 64 KiB.
 
-The store (--db, created if missing) is synced with the file on start and on SIGHUP: new lines
-are added, changed lines updated (a paused job stays paused), and jobs this file added whose line
-is gone are removed. Jobs that an application or another file put in the same store are never
-touched. `sked jobs`, `sked pause`, `sked run-now` and the other commands work on it meanwhile.
+The store (--db, created with mode 0600 if missing; it must be a regular file) is synced with the
+file on start and on SIGHUP: new lines are added, changed lines updated (a paused job stays
+paused; one whose schedule is the same keeps its next run), and jobs this file added whose line is
+gone are removed. The whole file is read and checked first: a file that cannot be read (a
+directory, no permission) or has an error changes nothing. Jobs that an application or another
+file put in the same store are never touched. `sked jobs`, `sked pause`, `sked run-now` and the
+other commands work on it meanwhile.
 
 Each command gets SKED_JOB_ID and SKED_RUN_TIME (the scheduled time, ISO-8601 UTC) in its
 environment and stdin from /dev/null. Its exit status and the last 4 KiB of its stdout and

@@ -50,15 +50,22 @@ class InterruptGuard {
 
 constexpr auto poll_interval = std::chrono::milliseconds{20};
 
-// Seconds (`600`, `0.5`) or an age (`90s`, `10m`).
+// Seconds (`600`, `0.5`) or an age (`90s`, `10m`); longer than zero.
 Duration parse_timeout(const std::string& text) {
   if (!text.empty() && text.find_first_not_of("0123456789.") == std::string::npos &&
       std::count(text.begin(), text.end(), '.') <= 1 && text != ".") {
     const double seconds = std::stod(text);
-    if (seconds <= 1e9)
-      return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds));
+    if (seconds <= 1e9) {
+      const auto timeout =
+          std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds));
+      if (timeout <= Duration::zero()) {
+        throw InvalidArgument(
+            fmt::format("--timeout '{}': must be longer than zero, such as 600 or 90s", text));
+      }
+      return timeout;
+    }
   }
-  return parse_age(text, "--timeout");
+  return parse_age(text, "--timeout");  // refuses a sign, zero and garbage
 }
 
 std::optional<Execution> find_run(const JobStore& store, const std::string& job, TimePoint at) {

@@ -38,13 +38,16 @@ void run_show(const ShowArgs& args) {
     return;
   }
   std::string out;
-  out += fmt::format("id              {}\n", job->id);
-  out += fmt::format("name            {}\n", job->name);
-  out += fmt::format("task            {}\n", job->task);
-  out += fmt::format("args            {}\n", job->args.dump());
-  out += fmt::format("trigger         {}\n", job->trigger ? job->trigger->describe() : "");
+  out += fmt::format("id              {}\n", printable(job->id));
+  out += fmt::format("name            {}\n", printable(job->name));
+  out += fmt::format("task            {}\n", printable(job->task));
+  out += fmt::format(
+      "args            {}\n",
+      printable(job->args.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+  out +=
+      fmt::format("trigger         {}\n", printable(job->trigger ? job->trigger->describe() : ""));
   out += fmt::format("state           {}\n", coloured(job_state(*job, now, running)));
-  out += fmt::format("executor        {}\n", job->executor);
+  out += fmt::format("executor        {}\n", printable(job->executor));
   out += fmt::format("max instances   {}\n", job->max_instances);
   out += fmt::format("coalesce        {}\n", job->coalesce ? "yes" : "no");
   out += fmt::format("misfire grace   {}\n", human_duration(job->misfire_grace_time));

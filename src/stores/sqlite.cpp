@@ -12,6 +12,8 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <algorithm>
 #include <cerrno>
@@ -20,6 +22,7 @@
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <map>
@@ -306,6 +309,21 @@ SQLite::Database open_database(const std::string& path, const SqliteJobStoreOpti
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) {
       throw StoreError(path, SQLITE_CANTOPEN, "does not exist (no sked job store was created)");
+    }
+  }
+  if (options.open_mode == SqliteOpenMode::create && !path.empty() && path != ":memory:") {
+    // Jobs and history may hold secrets: a new file is readable by its owner only, whatever the
+    // umask (SQLite gives its -wal, -shm and -journal files the mode of the database file). A file
+    // that exists keeps its mode; one another process creates meanwhile (EEXIST) is opened as is.
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      const int chmodded = ::fchmod(fd, 0600);
+      const int error = errno;
+      ::close(fd);
+      if (chmodded != 0) {
+        throw StoreError(path, SQLITE_CANTOPEN,
+                         fmt::format("cannot be given mode 0600: {}", std::strerror(error)));
+      }
     }
   }
   int flags = options.open_mode == SqliteOpenMode::read_only ? SQLite::OPEN_READONLY

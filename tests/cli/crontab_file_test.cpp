@@ -39,7 +39,11 @@ TEST_CASE("a derived id depends on the expression and command only, not on the l
   CHECK(a.at(1).id == b.at(0).id);
   CHECK(a.at(0).id != a.at(1).id);
   CHECK(a.at(0).id.starts_with("cron-"));
-  CHECK(a.at(0).id.size() == 13);
+  // 64 bits: 32 collided among a few tens of thousands of lines.
+  CHECK(a.at(0).id.size() == 5 + 16);
+  CHECK(a.at(0).id.find_first_not_of("0123456789abcdef", 5) == std::string::npos);
+  CHECK(a.at(0).derived_id);
+  CHECK_FALSE(parse_crontab_file("id=x @daily echo a\n", "f").at(0).derived_id);
   CHECK(parse_crontab_file("@daily echo c\n", "f").at(0).id != a.at(0).id);
 }
 
@@ -75,6 +79,26 @@ TEST_CASE("a bad crontab line is reported with the path, line and column", "[cli
   CHECK(error_of("GREETING=\"hello\n") == "jobs.cron:1:10: the value of GREETING has no closing \"");
   CHECK(error_of("GREETING='a' b\n") == "jobs.cron:1:13: text after the quoted value of GREETING");
   CHECK(error_of("id = x\n").starts_with("jobs.cron:1:1: 'id' is taken by job ids"));
+  // A 7th field that reads as a year is one: not 6 fields and the command `1969 echo x`.
+  CHECK(error_of("* * * * * * 1969 echo x\n") ==
+        "jobs.cron:1:13: year: '1969' is out of range 1970-9999 (at column 13 of "
+        "'* * * * * * 1969')");
+  CHECK(error_of("id=y 0 0 0 1 1 * 2099-10000 echo x\n")
+            .starts_with("jobs.cron:1:23: year: '10000' is out of range"));
+  // Bytes that are not UTF-8, wherever they are on the line (comments are not checked).
+  CHECK(error_of("# caf\xe9\n@daily echo a\n@daily echo b\n@daily echo caf\xe9\n") ==
+        "jobs.cron:4:16: byte 0xE9 is not UTF-8 text (save the file as UTF-8)");
+  CHECK(
+      error_of("GREETING=gr\xc3\xbc\xc3\n").starts_with("jobs.cron:1:14: byte 0xC3 is not UTF-8"));
+  // A surrogate and an overlong form.
+  CHECK(error_of("@daily echo \xed\xa0\x80\n").starts_with("jobs.cron:1:13: byte 0xED"));
+  CHECK(error_of("@daily echo \xc0\xaf\n").starts_with("jobs.cron:1:13: byte 0xC0"));
+  // A command too long to pass to /bin/sh fails every run: refused with its line.
+  CHECK(error_of("\n@daily " + std::string(sked::cli::max_command_bytes + 1, 'x') + "\n") ==
+        "jobs.cron:2:8: the command is 65537 bytes long; at most 65536 are allowed (put a long "
+        "script in a file and run that)");
+  CHECK(error_of("BIG=" + std::string(sked::cli::max_command_bytes + 1, 'x') + "\n")
+            .starts_with("jobs.cron:1:5: the value of BIG is 65537 bytes long"));
   try {
     (void)parse_crontab_file("\n\n 0 0 32 * * echo\n", "f");
     FAIL("accepted");
@@ -82,6 +106,21 @@ TEST_CASE("a bad crontab line is reported with the path, line and column", "[cli
     CHECK(e.line() == 3);
     CHECK(e.column() == 6);
   }
+}
+
+TEST_CASE("a crontab file's UTF-8 text is read, with or without a byte order mark",
+          "[cli][crontab]") {
+  const auto lines = parse_crontab_file(
+      "\xef\xbb\xbf"
+      "id=a @daily echo gr\xc3\xbc\xc3\x9f \xf0\x9f\x8c\x8d\n",
+      "f");
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].id == "a");
+  CHECK(lines[0].command == "echo gr\xc3\xbc\xc3\x9f \xf0\x9f\x8c\x8d");
+  CHECK(parse_crontab_file("\xef\xbb\xbf@daily echo x\n", "f").at(0).id ==
+        parse_crontab_file("@daily echo x\n", "f").at(0).id);
+  const std::string longest = "@daily " + std::string(sked::cli::max_command_bytes, 'x');
+  CHECK(parse_crontab_file(longest, "f").size() == 1);
 }
 
 TEST_CASE("environment lines apply to the lines below them, as cronie reads them", "[cli][crontab]") {

@@ -40,6 +40,10 @@ check "an end date prints fewer lines" 0 \
 check "a year range prints fewer lines" 0 \
 "2027-01-01T00:00:00+00:00" "" -- next --tz UTC --from 2026-01-01T00:00:00Z -n 5 '0 0 0 1 1 * 2027'
 
+check "fire times stop at the year 9999" 0 \
+"9999-12-31T23:59:00+00:00" "" -- next --tz UTC --from 9999-12-31T23:58:00Z -n 3 '* * * * *'
+check "... in the zone's wall time too" 0 "" "" -- next --tz Europe/Berlin --from 9999-12-31T23:59:00 -n 3 '* * * * *'
+
 check "an impossible schedule prints nothing and succeeds" 0 "" "" -- next --tz UTC --from 2026-01-01T00:00:00Z '0 0 30 2 *'
 
 check "-n 0 prints nothing" 0 "" "" -- next --tz UTC -n 0 '* * * * *'

@@ -21,6 +21,9 @@ check "a repeated id" 2 "" "$cron:2:1: job id 'a' is used already on line 1" -- 
 printf 'id=b/c @daily echo 1\n' >"$cron"
 check "a bad id" 2 "" "$cron:1:5: '/' is not allowed in a job id" -- run --crontab "$cron" --db "$db"
 check "a missing crontab file" 2 "" "cannot read crontab file '$dir/none.cron'" -- run --crontab "$dir/none.cron" --db "$db"
+check "a crontab path that is a directory is an error, not an empty file" 2 "" \
+  "sked run: cannot read crontab file '$dir': it is a directory" -- run --crontab "$dir" --db "$db"
+expect "no store is created for a crontab that cannot be read" '[[ ! -e "$db" ]]'
 sqlite3 "$dir/other.sqlite3" "CREATE TABLE invoices (id INTEGER PRIMARY KEY)"
 printf 'id=x @daily echo 1\n' >"$cron"
 check "run refuses a database of another program" 2 "" "not a sked job store" -- run --crontab "$cron" --db "$dir/other.sqlite3"
@@ -54,6 +57,22 @@ CRON
 kill -HUP "$a"
 wait_for 20 '[[ "$("$sked" jobs --db "$db" --json | jq -c "map(.id) | sort")" == "[\"added\",\"tick\"]" ]]'
 wait_for 20 'grep -q "reloaded .*: 1 added, 0 changed, 1 removed, 1 unchanged" "$dir/a.err"'
+# A reload that fails changes nothing: the file replaced by a directory (it read as an empty file and
+# every job was removed), then a file whose line 3 is not UTF-8 (lines 1-2 were changed).
+jobs_now() { "$sked" jobs --db "$db" --json | jq -c 'map([.id, .args.command, .trigger]) | sort'; }
+jobs_before="$(jobs_now)"
+mv "$cron" "$cron.saved" && mkdir "$cron"
+kill -HUP "$a"
+wait_for 20 'grep -q "ERROR: reload failed, the jobs stay as they were: cannot read crontab file .$cron.: it is a directory" "$dir/a.err"'
+expect "a crontab that became a directory removes no job" '[[ "$(jobs_now)" == "$jobs_before" ]]'
+rmdir "$cron"
+printf 'id=tick @hourly echo changed
+id=added @daily echo changed
+id=bad @daily echo caf\xe9\n' >"$cron"
+kill -HUP "$a"
+wait_for 20 'grep -q "ERROR: reload failed, the jobs stay as they were: $cron:3:23: byte 0xE9 is not UTF-8" "$dir/a.err"'
+expect "a reload that fails on line 3 changes nothing of lines 1-2" '[[ "$(jobs_now)" == "$jobs_before" ]]'
+mv "$cron.saved" "$cron"
 
 # pause and resume reach the running daemons. A claim that commits after the pause cannot take
 # tick, and every claim before it ran at fire times before it: no run of tick is later than the
@@ -78,6 +97,9 @@ expect "the second daemon exits 0 on SIGTERM" '[[ $exit_status == 0 ]]'
 runs=$(wc -l <"$dir/runs.log")
 expect "each fire time ran once across both daemons" '[[ -z "$(cut -d" " -f2 "$dir/runs.log" | sort | uniq -d)" ]]'
 expect "one executed record per run of the command" '[[ "$runs" == "$(executed)" ]]'
+expect "a run's log line names the job id" 'grep -q "INFO: Job '"'"'tick'"'"' executed successfully" "$dir/a.err"'
+expect "no log line names a command" '! grep -q "SKED_RUN_TIME" "$dir/a.err" "$dir/b.err"'
+expect "two daemons starting on one file warn of no foreign job" '! grep -q "was not added by this crontab" "$dir/a.err" "$dir/b.err"'
 expect "the commands saw SKED_JOB_ID and SKED_RUN_TIME (ISO-8601)" \
   '[[ -z "$(grep -Ev "^tick [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$" "$dir/runs.log")" ]]'
 expect "nothing is left started after a clean stop" \
@@ -141,6 +163,14 @@ check "run --db in a missing directory says which" 2 "" \
   "sked run: --db '$dir/nowhere/x.sqlite3': the directory '$dir/nowhere' does not exist" \
   -- run --crontab "$dir/env.cron" --db "$dir/nowhere/x.sqlite3"
 expect "nothing was created" '[[ ! -e "$dir/nowhere" ]]'
+journal_before="$(ls /dev/null-journal 2>/dev/null)"
+check "run --db /dev/null is refused" 2 "" "sked run: --db '/dev/null' is not a regular file" -- run --crontab "$dir/env.cron" --db /dev/null
+expect "no -journal file beside /dev/null" '[[ "$(ls /dev/null-journal 2>/dev/null)" == "$journal_before" ]]'
+ln -s "$dir/elsewhere/target.sqlite3" "$dir/dangling.sqlite3" && mkdir "$dir/elsewhere"
+check "run --db a symbolic link to nothing is refused" 2 "" \
+  "sked run: --db '$dir/dangling.sqlite3' is a symbolic link to '$dir/elsewhere/target.sqlite3', which does not exist" \
+  -- run --crontab "$dir/env.cron" --db "$dir/dangling.sqlite3"
+expect "its target is not created" '[[ ! -e "$dir/elsewhere/target.sqlite3" ]]'
 check "a crontab line with four fields says a field is missing" 2 "" \
   "a field is missing: '0 9 * *' has 4 fields" -- run --crontab <(echo "0 9 * * echo hi") --db "$dir/four.sqlite3"
 finish

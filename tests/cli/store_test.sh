@@ -22,7 +22,7 @@ wait_exit "$daemon" 20
 expect "sked run exits 0 after SIGTERM" '[[ $exit_status == 0 ]]'
 
 derived="$("$sked" jobs --db "$db" --json | jq -r '.[] | select(.args.command == "echo derived") | .id')"
-expect "a line without id= gets a derived id" '[[ "$derived" =~ ^cron-[0-9a-f]{8}$ ]]'
+expect "a line without id= gets a derived id" '[[ "$derived" =~ ^cron-[0-9a-f]{16}$ ]]'
 
 # History with fixed times, written as another program would.
 sqlite3 "$db" "INSERT INTO sked_job_execution (job_id, status, run_time, duration, finished, exception, traceback) VALUES
@@ -36,9 +36,9 @@ boom
   ('farther', 'started', '2020-01-03T09:00:00.000000Z', NULL, NULL, '', '');"
 
 check "jobs: an aligned table, times in --tz" 0 \
-"ID             NAME          TASK   TRIGGER                   NEXT RUN                   STATE      LAST STATUS
-far            echo far      shell  cron['0 0 0 1 1 * 2099']  2099-01-01 01:00:00+01:00  scheduled  error
-farther        echo farther  shell  cron['0 0 0 1 1 * 2100']  2100-01-01 01:00:00+01:00  scheduled  started
+"ID                     NAME          TASK   TRIGGER                   NEXT RUN                   STATE      LAST STATUS
+far                    echo far      shell  cron['0 0 0 1 1 * 2099']  2099-01-01 01:00:00+01:00  scheduled  error
+farther                echo farther  shell  cron['0 0 0 1 1 * 2100']  2100-01-01 01:00:00+01:00  scheduled  started
 $derived  echo derived  shell  cron['0 0 0 1 1 * 2101']  2101-01-01 01:00:00+01:00  scheduled  -" "" \
   -- jobs --db "$db" --tz Europe/Berlin
 
@@ -50,7 +50,7 @@ expect "jobs --json: values" \
 
 check "show: the job, its next 5 fire times and its executions" 0 \
 "id              far
-name            echo far
+name            far
 task            shell
 args            {\"command\":\"echo far\",\"crontab\":\"$cron\"}
 trigger         cron['0 0 0 1 1 * 2099']
@@ -116,6 +116,25 @@ check "executions --status must be a status" 2 "" "--status 'done': expected sta
 check "executions --since must be an age or a time" 2 "" "--since 'yesterday': expected an age" \
   -- executions --db "$db" --since yesterday
 
+# A command's output with terminal escape sequences (a title change, a cleared screen, a carriage
+# return hiding what came before it) and bytes that are not UTF-8: escaped in text, kept in --json.
+sqlite3 "$db" "INSERT INTO sked_job_execution (id, job_id, status, run_time, duration, finished, exception, traceback) VALUES
+  (50, 'far', 'error', '2020-01-05T09:00:00.000000Z', 0.5, '2020-01-05T09:00:00.500000Z',
+   'sked::CommandFailed: ' || char(27) || '[2J' || 'exited', '--- stdout ---' || char(10) || 'secret' || char(13) || 'ok' || char(9) || char(27) || ']0;pwned' || char(7) || char(155) || CAST(X'ff' AS TEXT) || 'caf' || char(233) || char(10))"
+check "executions --id escapes control characters" 0 "*" "" -- executions --db "$db" --tz UTC --id 50
+expect "executions --id: the exception escaped" '[[ "$out" == *"exception  sked::CommandFailed: \\x1b[2Jexited"* ]]'
+want_tail="$(printf -- '--- stdout ---\nsecret\\x0dok\t\\x1b]0;pwned\\x07\\u009b\\xffcaf\xc3\xa9')"
+expect "executions --id: the output escaped, but for newlines and tabs" '[[ "$out" == *"$want_tail" ]]'
+expect "executions --id: no escape character reaches the terminal" '[[ "$out" != *$'"'"'\e'"'"'* ]]'
+check "the executions table escapes them" 0 "*" "" -- executions --db "$db" --tz UTC --limit 1
+expect "executions table: escaped" '[[ "$out" == *"sked::CommandFailed: \\x1b[2Jexited"* && "$out" != *$'"'"'\e'"'"'* ]]'
+check "show escapes them" 0 "*" "" -- show far --db "$db" --tz UTC
+expect "show: escaped" '[[ "$out" == *"\\x1b[2Jexited"* && "$out" != *$'"'"'\e'"'"'* ]]'
+check "executions --id --json keeps the text, JSON-escaped" 0 "*" "" -- executions --db "$db" --id 50 --json
+expect "--json: the escape sequences as they were" '[[ "$(jq -r .exception <<<"$out")" == "sked::CommandFailed: "$'"'"'\e'"'"'"[2Jexited" ]]'
+expect "--json: a byte that is not UTF-8 reads as U+FFFD" '[[ "$(jq -r .traceback <<<"$out")" == *"�café"* ]]'
+sqlite3 "$db" "DELETE FROM sked_job_execution WHERE id = 50"
+
 check "pause" 0 "paused job 'far'" "" -- pause far --db "$db"
 check "pause again changes nothing" 0 "job 'far' is already paused" "" -- pause far --db "$db"
 check "a paused job is listed paused" 0 "*" "" -- jobs --db "$db" --json
@@ -161,6 +180,10 @@ for sig in INT TERM; do
 done
 check "run-now of an unknown job exits 1" 1 "" "no job with the id 'nope'" -- run-now nope --db "$db"
 check "run-now with a bad --timeout exits 2" 2 "" "--timeout 'soon'" -- run-now far --db "$db" --timeout soon
+for timeout in -1s -1 0 0s 0.0000001 -0.5; do
+  check "run-now --timeout '$timeout' is refused" 2 "" "sked run-now: --timeout '$timeout': " -- run-now far --db "$db" --timeout "$timeout" --wait
+done
+expect "a refused run-now left no request" '[[ "$(sqlite3 "$db" "SELECT count(*) FROM sked_run_request")" == 0 ]]'
 
 check "remove" 0 "removed job '$derived'" "" -- remove "$derived" --db "$db"
 check "remove again exits 1" 1 "" "no job with the id '$derived'" -- remove "$derived" --db "$db"
@@ -173,6 +196,16 @@ expect "the started record stays" '[[ "$(sqlite3 "$db" "SELECT id FROM sked_job_
 check "prune with a bad age exits 2" 2 "" \
   "sked prune: --older-than '30x': expected an age such as 30d, 12h, 90s or 1h30m" -- prune --older-than 30x --db "$db"
 check "prune needs --older-than" 2 "" "--older-than is required" -- prune --db "$db"
+# A negative or zero age put the cutoff at or after now and deleted every record.
+sqlite3 "$db" "INSERT INTO sked_job_execution (job_id, status, run_time, duration, finished, exception, traceback)
+  VALUES ('far', 'executed', '$(date -u -d '1 hour ago' +%Y-%m-%dT%H:%M:%S.000000Z)', 1, NULL, '', '')"
+for age in -1d -52w 1d-1d +1d 0d 0s 0h0m 1d2 d 1x2d " 1d" 99999999999w; do
+  check "prune --older-than '$age' is refused" 2 "" "sked prune: --older-than '$age': " -- prune --older-than "$age" --db "$db"
+done
+check "prune: a sign is named" 2 "" "--older-than '-1d': an age has no sign" -- prune --older-than -1d --db "$db"
+check "prune: a zero age is named" 2 "" "--older-than '0d': an age must be longer than zero" -- prune --older-than 0d --db "$db"
+expect "refused prunes deleted nothing" '[[ "$(sqlite3 "$db" "SELECT count(*) FROM sked_job_execution")" == 2 ]]'
+sqlite3 "$db" "DELETE FROM sked_job_execution WHERE id <> 3"
 
 # Stores that are not there, not sked's, or too new: status 2, nothing created or changed.
 missing="$dir/missing.sqlite3"
@@ -186,6 +219,18 @@ check "a missing store says how to make one" 2 "" "\`sked run --crontab FILE --d
 check "jobs --db a directory says so" 2 "" "sked jobs: --db '$dir' is a directory" -- jobs --db "$dir"
 check "jobs --db in a missing directory says which" 2 "" "the directory '$dir/nowhere' does not exist" \
   -- jobs --db "$dir/nowhere/sked.sqlite3"
+# Paths that are not regular files: SQLite opened /dev/null (and left a -journal file of mode 0666
+# beside it) and created the target of a dangling symbolic link.
+check "jobs --db /dev/null is refused" 2 "" "sked jobs: --db '/dev/null' is not a regular file" -- jobs --db /dev/null
+check "pause --db /dev/null is refused" 2 "" "sked pause: --db '/dev/null' is not a regular file" -- pause far --db /dev/null
+mkfifo "$dir/fifo"
+check "a FIFO is refused" 2 "" "--db '$dir/fifo' is not a regular file" -- executions --db "$dir/fifo"
+ln -s "$dir/target.sqlite3" "$dir/dangling.sqlite3"
+check "a symbolic link to nothing is refused" 2 "" \
+  "sked jobs: --db '$dir/dangling.sqlite3' is a symbolic link to '$dir/target.sqlite3', which does not exist" \
+  -- jobs --db "$dir/dangling.sqlite3"
+ln -s "$db" "$dir/link.sqlite3"
+check "a symbolic link to a store is followed" 0 "*" "" -- jobs --db "$dir/link.sqlite3" --json
 other="$dir/other.sqlite3"
 sqlite3 "$other" "CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)"
 check "a database of another program is refused" 2 "" "job store '$other': is an SQLite database of another program, not a sked job store" \

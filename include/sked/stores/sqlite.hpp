@@ -84,11 +84,12 @@ struct RegisteredScheduler {
 /// `on_warning`, skipped and never changed or deleted; `lookup_job` throws `SerializationError`
 /// naming it.
 ///
-/// The constructor creates the file when it does not exist and migrates an older sked schema
-/// forward (unless `open_mode` says otherwise). It throws `StoreError` naming the path for a file
-/// that is not an SQLite database, an SQLite database that is not a sked store, or a store written
-/// by a newer sked (left unchanged). Database failures throw `StoreError` with the path and SQLite
-/// result code. This class is thread-safe.
+/// The constructor creates the file when it does not exist (mode 0600 whatever the umask: jobs and
+/// history may hold secrets; SQLite gives the -wal and -shm files the same mode) and migrates an
+/// older sked schema forward (unless `open_mode` says otherwise). It throws `StoreError` naming the
+/// path for a file that is not an SQLite database, an SQLite database that is not a sked store, or
+/// a store written by a newer sked (left unchanged). Database failures throw `StoreError` with the
+/// path and SQLite result code. This class is thread-safe.
 ///
 /// **Example**:
 ///   scheduler.add_jobstore(std::make_shared<sked::SqliteJobStore>("sked.sqlite3"));
