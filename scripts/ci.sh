@@ -73,7 +73,8 @@ deb() {
     dpkg-deb --field "$d" Package Version Depends
   done
   if dpkg-query -W -f='${Status}' sked libsked-dev 2>/dev/null | grep -q 'install ok installed'; then
-    echo "scripts/ci.sh deb: sked or libsked-dev is installed already; not touching it" >&2
+    echo "scripts/ci.sh deb: sked or libsked-dev is installed already; not touching it" \
+         "(apt-get purge sked libsked-dev first)" >&2
     return 1
   fi
   deb_purge() { "${sudo[@]}" apt-get purge -y -q sked libsked-dev >/dev/null 2>&1 || true; }
@@ -106,11 +107,14 @@ deb() {
   trap - EXIT
 }
 
+# Every name is checked before the first step starts, so a typo does not surface after a long build.
 for step in "${steps[@]}"; do
   case "$step" in
     asan | tsan | fuzz | soak | release | deb | bench) ;;
     *) echo "scripts/ci.sh: unknown step '$step' (asan, tsan, fuzz, soak, release, deb, bench)" >&2; exit 2 ;;
   esac
+done
+for step in "${steps[@]}"; do
   echo "=== ci: $step"
   start=$SECONDS
   "$step"
