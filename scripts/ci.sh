@@ -7,12 +7,16 @@
 #          from a zygote, which TSan does not follow, so they run under ASan only)
 #   fuzz   every libFuzzer target for FUZZ_SECONDS (20) each: scripts/fuzz.sh
 #   soak   two schedulers, a mutator and SIGKILLs on one SQLite file for SOAK_SECONDS (60): scripts/soak.sh
-#   bench  builds the benchmarks (release preset) and runs each a few iterations, asserting no times
-# Usage: scripts/ci.sh [step ...]   (all of them, in this order, by default)
+#   release  the whole suite again in the optimized build users ship (release preset: -O3, warnings
+#          as errors, the benchmarks' smoke runs, and sked built as a subproject and as a shared library)
+#   deb    builds the Debian packages (libsked-dev, sked) with CPack, installs them, runs the tool and
+#          builds tests/consumer against them with find_package and pkg-config, then purges them
+#   bench  only the benchmarks' smoke runs (release preset; `release` runs them too), asserting no times
+# Usage: scripts/ci.sh [step ...]   (all but bench, in this order, by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 steps=("$@")
-[[ ${#steps[@]} -gt 0 ]] || steps=(asan tsan fuzz soak bench)
+[[ ${#steps[@]} -gt 0 ]] || steps=(asan tsan fuzz soak release deb)
 scripts/install-deps.sh clang libclang-rt-14-dev python3
 
 # Any sanitizer report ends the process with a failure, so ctest sees it.
@@ -43,17 +47,74 @@ soak() {
   SKED_SOAK=build/dev/tests/sked_soak scripts/soak.sh "${SOAK_SECONDS:-60}"
 }
 
-bench() {
-  cmake --preset release -DSKED_BUILD_TESTS=OFF -DSKED_BUILD_EXAMPLES=OFF >/dev/null
+release() {
+  cmake --preset release >/dev/null
   cmake --build --preset release
-  ctest --test-dir build/release -L bench --output-on-failure --no-tests=error
+  ctest --preset release
 }
 
+bench() {
+  cmake --preset release >/dev/null
+  cmake --build --preset release
+  ctest --preset release -L bench
+}
+
+# Installs and removes system packages, so it runs apt-get as root (through sudo when not root) and
+# always purges what it installed, even when a check fails.
+deb() {
+  local sudo=() out=build/deb
+  [[ "$(id -u)" -eq 0 ]] || sudo=(sudo)
+  cmake --preset deb >/dev/null
+  cmake --build --preset deb
+  rm -rf "$out/packages"
+  (cd "$out" && cpack -G DEB >cpack.log 2>&1) || { cat "$out/cpack.log"; return 1; }
+  local debs=("$out"/packages/libsked-dev_*.deb "$out"/packages/sked_*.deb)
+  for d in "${debs[@]}"; do
+    dpkg-deb --field "$d" Package Version Depends
+  done
+  if dpkg-query -W -f='${Status}' sked libsked-dev 2>/dev/null | grep -q 'install ok installed'; then
+    echo "scripts/ci.sh deb: sked or libsked-dev is installed already; not touching it" \
+         "(apt-get purge sked libsked-dev first)" >&2
+    return 1
+  fi
+  deb_purge() { "${sudo[@]}" apt-get purge -y -q sked libsked-dev >/dev/null 2>&1 || true; }
+  trap deb_purge EXIT
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    "${debs[@]/#/./}" >"$out/apt.log" 2>&1 || { cat "$out/apt.log"; return 1; }
+
+  # The tool, its man page and its service, as installed.
+  local got expected=$'2026-01-01T09:00:00+00:00\n2026-01-02T09:00:00+00:00'
+  got=$(/usr/bin/sked next --tz UTC --from 2026-01-01T00:00:00 -n 2 '0 9 * * *')
+  [[ "$got" == "$expected" ]] || { printf 'installed sked next printed:\n%s\n' "$got" >&2; return 1; }
+  /usr/bin/sked next -n 2 '0 9 * * *'
+  for f in /usr/share/man/man1/sked.1.gz /usr/lib/systemd/system/sked.service /etc/sked/crontab \
+           /usr/include/sked/sked.hpp; do
+    [[ -f "$f" ]] || { echo "scripts/ci.sh deb: the packages did not install $f" >&2; return 1; }
+  done
+  if command -v systemd-analyze >/dev/null; then
+    systemd-analyze verify --man=no /usr/lib/systemd/system/sked.service
+  fi
+
+  # A project built against the installed library: CMake's find_package, then pkg-config.
+  rm -rf "$out/consumer"
+  cmake -S tests/consumer -B "$out/consumer/cmake" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$out/consumer/cmake" >/dev/null
+  "$out/consumer/cmake/consumer"
+  # shellcheck disable=SC2046  # pkg-config's output is meant to be split into words
+  c++ -std=c++20 tests/consumer/main.cpp $(pkg-config --cflags --libs sked) -o "$out/consumer/pkg-config"
+  "$out/consumer/pkg-config"
+  deb_purge
+  trap - EXIT
+}
+
+# Every name is checked before the first step starts, so a typo does not surface after a long build.
 for step in "${steps[@]}"; do
   case "$step" in
-    asan | tsan | fuzz | soak | bench) ;;
-    *) echo "scripts/ci.sh: unknown step '$step' (asan, tsan, fuzz, soak, bench)" >&2; exit 2 ;;
+    asan | tsan | fuzz | soak | release | deb | bench) ;;
+    *) echo "scripts/ci.sh: unknown step '$step' (asan, tsan, fuzz, soak, release, deb, bench)" >&2; exit 2 ;;
   esac
+done
+for step in "${steps[@]}"; do
   echo "=== ci: $step"
   start=$SECONDS
   "$step"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages sked builds against, plus any named as arguments (scripts/ci.sh adds the
-# fuzzers' clang). Idempotent: does nothing when they are all present.
+# fuzzers' clang). Idempotent: does nothing when they are all present. apt-get's output is kept in a log
+# and shown only when the packages did not get installed; `apt-get update` may print errors about one
+# source and still leave everything installable, so success is judged by dpkg, not by what apt printed.
 set -euo pipefail
 
 packages=(
@@ -26,24 +28,42 @@ node_modules() {
   fi
 }
 
-missing=()
-for p in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-    missing+=("$p")
-  fi
-done
+missing_packages() {
+  local p
+  for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+      echo "$p"
+    fi
+  done
+}
 
+mapfile -t missing < <(missing_packages)
 if [ ${#missing[@]} -eq 0 ]; then
   node_modules
   exit 0
 fi
 
-echo "sked: installing ${missing[*]}" >&2
+echo "sked: installing ${missing[*]} (apt-get)" >&2
 sudo=()
 if [ "$(id -u)" -ne 0 ]; then
   sudo=(sudo)
 fi
+log=$(mktemp "${TMPDIR:-/tmp}/sked-install-deps.XXXXXX")
+trap 'rm -f "$log"' EXIT
 export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -qq
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+update_status=0
+"${sudo[@]}" apt-get update -q >"$log" 2>&1 || update_status=$?
+install_status=0
+"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >>"$log" 2>&1 || install_status=$?
+
+mapfile -t still_missing < <(missing_packages)
+if [ ${#still_missing[@]} -ne 0 ] || [ "$install_status" -ne 0 ]; then
+  cat "$log" >&2
+  echo "sked: FAILED to install: ${still_missing[*]:-(apt-get install exited with $install_status)}" >&2
+  if [ "$update_status" -ne 0 ]; then
+    echo "sked: apt-get update exited with status $update_status as well (see above)" >&2
+  fi
+  exit 1
+fi
+echo "sked: installed ${missing[*]}" >&2
 node_modules

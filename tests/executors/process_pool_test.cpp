@@ -71,7 +71,9 @@ sked::Job make_job(const std::string& id, const std::string& task, nlohmann::jso
   ::setrlimit(RLIMIT_CORE, &no_core);
   std::signal(signal, SIG_DFL);
   if (signal == SIGSEGV) {
-    int* volatile nowhere = nullptr;
+    // A real invalid write. Both volatiles matter: without the first, -O2 drops the store as dead
+    // (nothing reads it before abort()) and the task dies of SIGABRT instead.
+    volatile int* volatile nowhere = nullptr;
     *nowhere = 42;
   }
   std::abort();
