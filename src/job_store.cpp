@@ -266,6 +266,7 @@ std::vector<ClaimedJob> JobStore::claim(TimePoint now, std::size_t limit, const 
         tx.reschedule(job->id, *plan.next_run_time);
       } else {
         tx.delete_job(job->id);
+        c.schedule_ended = true;
       }
       claimed.push_back(std::move(c));
       attempts.push_back(1);

@@ -103,8 +103,13 @@ Scheduler::~Scheduler() {
   } catch (...) {
     // Destructors never throw.
   }
-  std::lock_guard lock(mutex_);
-  for (auto& [alias, owner] : owners_) owner->detach();
+  // Detached outside mutex_: a run ending now holds its owner's lock and then takes mutex_.
+  decltype(owners_) owners;
+  {
+    std::lock_guard lock(mutex_);
+    owners = owners_;
+  }
+  for (auto& [alias, owner] : owners) owner->detach();
 }
 
 void Scheduler::log(LogLevel level, std::string_view message) const {
@@ -503,10 +508,10 @@ void Scheduler::begin(bool paused) {
   dispatch(Event{.kind = EventKind::scheduler_started});
 }
 
-void Scheduler::shutdown(bool wait) {
+bool Scheduler::stop_loop() {
   {
     std::unique_lock lock(mutex_);
-    if (state_ == SchedulerState::stopped) return;
+    if (state_ == SchedulerState::stopped) return false;
     state_ = SchedulerState::stopped;
     cv_.notify_all();
     const bool on_loop = loop_active_ && loop_thread_ == std::this_thread::get_id();
@@ -514,6 +519,10 @@ void Scheduler::shutdown(bool wait) {
     if (!on_loop) idle_cv_.wait(lock, [&] { return !loop_active_; });
   }
   if (background_thread_.joinable() && !on_loop_thread()) background_thread_.join();
+  return true;
+}
+
+void Scheduler::stop_executors(bool wait) {
   decltype(executors_) executors;
   {
     std::lock_guard lock(mutex_);
@@ -522,6 +531,25 @@ void Scheduler::shutdown(bool wait) {
   for (auto& [alias, executor] : executors) executor->shutdown(wait);
   log(LogLevel::info, "Scheduler has been shut down");
   dispatch(Event{.kind = EventKind::scheduler_shutdown});
+}
+
+void Scheduler::shutdown(bool wait) {
+  if (stop_loop()) stop_executors(wait);
+}
+
+void Scheduler::shutdown(std::chrono::milliseconds grace) {
+  if (!stop_loop()) return;
+  bool finished = false;
+  {
+    std::unique_lock lock(mutex_);
+    finished = idle_cv_.wait_for(lock, grace, [&] { return in_flight_.load(std::memory_order_acquire) == 0; });
+  }
+  if (!finished) {
+    log(LogLevel::warning,
+        fmt::format("Shutdown: {} run(s) still going after {}; asked them to stop (each is recorded when it ends)",
+                    in_flight_.load(), format_duration(std::chrono::duration_cast<Duration>(grace))));
+  }
+  stop_executors(finished);
 }
 
 void Scheduler::pause() {
@@ -652,6 +680,14 @@ std::optional<TimePoint> Scheduler::process_jobs() {
         }
       }
       submit_runs(alias, runs);
+      // After their runs were submitted, as APScheduler removes a job whose trigger is done.
+      if (wants(EventKind::job_removed)) {
+        for (const auto& claim : claims) {
+          if (claim.schedule_ended) {
+            dispatch(Event{.kind = EventKind::job_removed, .alias = alias, .job_id = claim.job->id});
+          }
+        }
+      }
     }
     report_unknown_tasks(alias, unknown);
     if (failed) continue;

@@ -608,3 +608,63 @@ TEST_CASE("a failed run's retry survives a restart and runs in the next schedule
     second->shutdown();
   }
 }
+
+TEST_CASE("shutdown without waiting returns while a task that ignores its stop token runs on",
+          "[scheduler][shutdown]") {
+  Fixture f;
+  sked::test::Gate gate;
+  f.scheduler.tasks().add("stubborn", [&](const sked::JobContext&) { gate.wait(); });
+  f.scheduler.add_job({.id = "s", .task = "stubborn", .trigger = sked::DateTrigger{t0 + 1s}});
+  f.scheduler.start();
+  f.clock->advance(1s);
+  REQUIRE(gate.wait_for_waiters(1));
+  auto stopping = std::async(std::launch::async, [&] { f.scheduler.shutdown(false); });
+  // Returns with the task still blocked (APScheduler's shutdown(wait=False) does the same).
+  REQUIRE(stopping.wait_for(10s) == std::future_status::ready);
+  CHECK(f.store->get_executions({.job_id = "s"}).at(0).status == ExecutionStatus::started);
+  gate.open();
+  REQUIRE(f.scheduler.wait_idle());
+  // The run is recorded as it ended, after the scheduler stopped.
+  CHECK(f.store->get_executions({.job_id = "s"}).at(0).status == ExecutionStatus::executed);
+}
+
+TEST_CASE("shutdown with a grace period waits for runs up to it, then asks them to stop",
+          "[scheduler][shutdown]") {
+  Fixture f;
+  std::atomic<bool> started{false};
+  f.scheduler.tasks().add("until_stopped", [&](const sked::JobContext& ctx) {
+    started = true;
+    while (!ctx.stop_requested()) std::this_thread::yield();
+  });
+  f.scheduler.add_job({.id = "u", .task = "until_stopped", .trigger = sked::DateTrigger{t0 + 1s}});
+  f.scheduler.start();
+  f.clock->advance(1s);
+  while (!started) std::this_thread::yield();
+  f.scheduler.shutdown(std::chrono::milliseconds{50});
+  REQUIRE(f.scheduler.wait_idle());
+  CHECK(f.logs.contains(sked::LogLevel::warning, "1 run(s) still going after"));
+  CHECK(f.store->get_executions({.job_id = "u"}).at(0).status == ExecutionStatus::executed);
+}
+
+TEST_CASE("shutdown with a grace period returns at once when nothing runs", "[scheduler][shutdown]") {
+  Fixture f;
+  f.scheduler.start();
+  f.scheduler.shutdown(std::chrono::milliseconds{std::chrono::hours{1}});
+  CHECK(f.scheduler.state() == sked::SchedulerState::stopped);
+  CHECK_FALSE(f.logs.contains(sked::LogLevel::warning, "still going"));
+}
+
+TEST_CASE("a one-shot job whose trigger is done is removed after its run was submitted, with an event",
+          "[scheduler][events]") {
+  Fixture f;
+  f.scheduler.tasks().add("t", [](const sked::JobContext&) {});
+  f.scheduler.add_job({.id = "once", .task = "t", .trigger = sked::DateTrigger{t0 + 1s}});
+  f.scheduler.start();
+  f.advance(1s);
+  const auto kinds = f.events.kinds_for("once");
+  const auto at = [&](EventKind k) { return std::find(kinds.begin(), kinds.end(), k) - kinds.begin(); };
+  REQUIRE(at(EventKind::job_removed) < static_cast<long>(kinds.size()));
+  CHECK(at(EventKind::job_added) < at(EventKind::job_submitted));
+  CHECK(at(EventKind::job_submitted) < at(EventKind::job_removed));
+  CHECK_FALSE(f.scheduler.get_job("once"));
+}

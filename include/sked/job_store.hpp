@@ -36,6 +36,8 @@ struct ClaimedJob {
   std::shared_ptr<const Job> job{};
   std::vector<Execution> executions{};
   std::vector<RunLease> runs{};
+  /// The claim removed the job: its trigger will not fire again (a one-shot job that ran).
+  bool schedule_ended = false;
 };
 
 /// Says whether this process can run a job (its task is registered here). Jobs it rejects are left as

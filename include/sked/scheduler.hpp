@@ -119,8 +119,13 @@ class Scheduler {
   /// Starts scheduling (paused: jobs are kept but not run until `resume()`). BlockingScheduler returns
   /// only after shutdown. Throws `SchedulerStateError` when already running.
   virtual void start(bool paused = false) = 0;
-  /// Stops the loop and the executors. With `wait`, waits for running jobs. Does nothing when stopped.
+  /// Stops the loop and the executors. With `wait`, waits for running jobs; without, asks running
+  /// jobs to stop (their `JobContext` stop token), reports queued runs as errors and returns at once:
+  /// a job still going is recorded when it ends. Does nothing when stopped.
   void shutdown(bool wait = true);
+  /// Waits up to `grace` (real time) for running jobs, then asks the ones still going to stop and
+  /// returns, as `shutdown(false)` does. Logs how many were cut off.
+  void shutdown(std::chrono::milliseconds grace);
   void pause();
   void resume();
   /// Makes the loop re-evaluate now instead of at its next planned wake-up.
@@ -138,6 +143,9 @@ class Scheduler {
   std::optional<TimePoint> process_jobs();
 
  protected:
+  /// Stops the loop; false when it was stopped already.
+  bool stop_loop();
+  void stop_executors(bool wait);
   /// Prepares stores and executors and enters `running` or `paused`.
   void begin(bool paused);
   /// Runs the loop on the calling thread until shutdown.

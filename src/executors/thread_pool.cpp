@@ -89,6 +89,8 @@ void ThreadPoolExecutor::work(std::stop_token stop) {
     bool wake_next = false;
     {
       std::unique_lock lock(mutex_);
+      // A worker retired by shutdown(false) takes nothing more, even if the pool is started again.
+      if (stop.stop_requested()) return;
       // Drain the queue before honouring a stop: shutdown(wait) promises queued runs still run.
       while (head_ == queue_.size() && accepting_) {
         ++idle_;
@@ -200,7 +202,17 @@ void ThreadPoolExecutor::shutdown(bool wait) {
   }
   for (auto& run : dropped) run.complete(dropped_outcome());
   if (!wait) {
+    // Asked to stop, not waited for: a thread cannot be killed, and a task that ignores its stop token
+    // must not hold the caller. The workers are joined by a later shutdown(true) or the destructor.
     for (auto& w : workers) w.request_stop();
+    std::lock_guard lock(mutex_);
+    for (auto& w : workers) retired_.push_back(std::move(w));
+    return;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& w : retired_) workers.push_back(std::move(w));
+    retired_.clear();
   }
   for (auto& w : workers) {
     if (w.get_id() == std::this_thread::get_id()) {

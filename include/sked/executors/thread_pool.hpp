@@ -63,6 +63,7 @@ class ThreadPoolExecutor final : public Executor {
   std::vector<RunLease> queue_;
   std::size_t head_ = 0;
   std::vector<std::jthread> workers_;
+  std::vector<std::jthread> retired_;  // asked to stop by shutdown(false), not joined yet
   std::size_t idle_ = 0;  // workers waiting on cv_
   bool waking_ = false;   // a worker was notified and has not taken the lock since
   bool accepting_ = false;
