@@ -2,6 +2,7 @@
 #include <sked/serialization.hpp>
 #include <sked/stores/sqlite.hpp>
 
+#include "detail/scheduler_registry.hpp"
 #include "detail/sqlite_schema.hpp"
 #include "detail/sqlite_time.hpp"
 
@@ -35,6 +36,9 @@ namespace sked {
 namespace {
 
 using detail::format_db_time;
+using detail::host_name;
+using detail::process_alive;
+using detail::random_u64;
 using detail::parse_db_time;
 
 std::optional<std::string> optional_text(const SQLite::Column& c) {
@@ -54,39 +58,6 @@ constexpr std::size_t max_cached_jobs = 50'000;
 bool is_lock_error(int code) noexcept {
   const int primary = code & 0xff;
   return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
-}
-
-std::string host_name() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof buf - 1) != 0) return "unknown-host";
-  return buf;
-}
-
-std::uint64_t random_u64() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  return rng();
-}
-
-// Scheduler ids of the stores alive in this process. A registered scheduler with this host and pid
-// that is not listed here was left by an earlier process that had the same pid, and is dead.
-struct LiveIds {
-  std::mutex mutex;
-  std::set<std::string, std::less<>> ids;
-};
-LiveIds& live_ids() {
-  static LiveIds instance;
-  return instance;
-}
-
-bool process_alive(long pid, const std::string& scheduler_id) {
-  if (pid == static_cast<long>(getpid())) {
-    auto& live = live_ids();
-    std::lock_guard lock(live.mutex);
-    return live.ids.contains(scheduler_id);
-  }
-  if (pid <= 0) return false;
-  // EPERM: the process exists but belongs to another user.
-  return kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
 }
 
 std::string status_text(ExecutionStatus s) { return std::string{to_string(s)}; }
@@ -349,7 +320,7 @@ SqliteJobStore::Impl::Impl(std::string path, SqliteJobStoreOptions options)
   scheduler_id_ =
       !options_.scheduler_id.empty()
           ? options_.scheduler_id
-          : fmt::format("{}:{}:{:08x}", host_, getpid(), static_cast<std::uint32_t>(random_u64()));
+          : detail::default_scheduler_id(host_);
   auto prepare = [this] {
     detail::prepare_schema(db_, path_, schema_version,
                            options_.open_mode == SqliteOpenMode::create);
@@ -362,19 +333,13 @@ SqliteJobStore::Impl::Impl(std::string path, SqliteJobStoreOptions options)
     db_.exec("PRAGMA journal_size_limit = 67108864");
   };
   locked("opening the store", prepare);
-  {
-    auto& live = live_ids();
-    std::lock_guard lock(live.mutex);
-    live.ids.insert(scheduler_id_);
-  }
+  detail::add_live_scheduler(scheduler_id_);
 }
 
 SqliteJobStore::Impl::~Impl() {
   stop_heartbeat();
   unregister();
-  auto& live = live_ids();
-  std::lock_guard lock(live.mutex);
-  live.ids.erase(scheduler_id_);
+  detail::remove_live_scheduler(scheduler_id_);
 }
 
 void SqliteJobStore::Impl::warn(const std::string& message) const {

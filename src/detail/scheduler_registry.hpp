@@ -1,0 +1,27 @@
+#pragma once
+// What stores that register their schedulers (SQLite, PostgreSQL) share: naming a scheduler, and
+// telling whether a registered scheduler on this host still has a process.
+
+#include <cstdint>
+#include <string>
+
+namespace sked::detail {
+
+/// This host's name; "unknown-host" when it cannot be read.
+[[nodiscard]] std::string host_name();
+
+/// A random number for ids and jittered pauses (a per-thread generator).
+[[nodiscard]] std::uint64_t random_u64();
+
+/// `host:pid:random`: unique among the live processes sharing a store.
+[[nodiscard]] std::string default_scheduler_id(const std::string& host);
+
+/// Marks a scheduler id as alive in this process (a store constructed) or no longer (destroyed).
+void add_live_scheduler(const std::string& scheduler_id);
+void remove_live_scheduler(const std::string& scheduler_id);
+
+/// Whether the process of a scheduler registered from this host with `pid` still runs. A scheduler
+/// with this process's pid that is not live here was left by an earlier process with the same pid.
+[[nodiscard]] bool process_alive(long pid, const std::string& scheduler_id);
+
+}  // namespace sked::detail
