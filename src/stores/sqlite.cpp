@@ -2,6 +2,7 @@
 #include <sked/serialization.hpp>
 #include <sked/stores/sqlite.hpp>
 
+#include "detail/periodic.hpp"
 #include "detail/scheduler_registry.hpp"
 #include "detail/sqlite_schema.hpp"
 #include "detail/sqlite_time.hpp"
@@ -187,9 +188,6 @@ class SqliteJobStore::Impl {
   [[nodiscard]] static RegisteredScheduler registered(SQLite::Statement& row);
   int interrupt_runs_of(const std::string& scheduler_id, const std::string& why);
   void heartbeat();
-  void heartbeat_loop();
-  void start_heartbeat();
-  void stop_heartbeat() noexcept;
   void unregister() noexcept;
   static Execution read_execution(SQLite::Statement& s);
 
@@ -243,11 +241,8 @@ class SqliteJobStore::Impl {
   std::vector<PendingCompletion*> completion_queue_;
   bool completion_writer_ = false;
 
-  std::mutex beat_mutex_;
-  std::condition_variable beat_cv_;
-  bool beat_stopping_ = false;
-  std::thread beat_thread_;
-  Subscription clock_subscription_;
+  // Follows the store's clock, so a ManualClock drives it in tests as it drives everything.
+  detail::Periodic heartbeat_;
 };
 
 namespace {
@@ -337,7 +332,7 @@ SqliteJobStore::Impl::Impl(std::string path, SqliteJobStoreOptions options)
 }
 
 SqliteJobStore::Impl::~Impl() {
-  stop_heartbeat();
+  heartbeat_.stop();
   unregister();
   detail::remove_live_scheduler(scheduler_id_);
 }
@@ -760,47 +755,6 @@ void SqliteJobStore::Impl::heartbeat() {
   warn_all(warnings);
 }
 
-void SqliteJobStore::Impl::start_heartbeat() {
-  // The heartbeat follows the store's clock, so a ManualClock drives it in tests as it drives
-  // everything. Subscribe (and, if not needed, unsubscribe) outside beat_mutex_: the clock calls its
-  // listeners under its own lock, and this listener takes beat_mutex_.
-  Subscription subscription = clock_->on_jump([this] {
-    std::lock_guard l(beat_mutex_);
-    beat_cv_.notify_all();
-  });
-  std::unique_lock lock(beat_mutex_);
-  if (beat_thread_.joinable() || beat_stopping_) {
-    lock.unlock();  // before `subscription` unsubscribes
-    return;
-  }
-  clock_subscription_ = std::move(subscription);
-  beat_thread_ = std::thread([this] { heartbeat_loop(); });
-}
-
-void SqliteJobStore::Impl::heartbeat_loop() {
-  std::unique_lock lock(beat_mutex_);
-  TimePoint next = clock_->now() + options_.heartbeat_interval;
-  while (!beat_stopping_) {
-    clock_->wait_until(beat_cv_, lock, next);
-    if (beat_stopping_) break;
-    if (clock_->now() < next) continue;
-    lock.unlock();
-    heartbeat();
-    lock.lock();
-    next = clock_->now() + options_.heartbeat_interval;
-  }
-}
-
-void SqliteJobStore::Impl::stop_heartbeat() noexcept {
-  {
-    std::lock_guard lock(beat_mutex_);
-    beat_stopping_ = true;
-    beat_cv_.notify_all();
-  }
-  if (beat_thread_.joinable()) beat_thread_.join();
-  clock_subscription_.reset();
-}
-
 void SqliteJobStore::Impl::unregister() noexcept {
   try {
     auto leave = [this] {
@@ -974,7 +928,9 @@ void SqliteJobStore::transact_(Purpose purpose, const std::function<void(Transac
     impl_->warn_all(warnings);
     throw;
   }
-  if (start_beating) impl_->start_heartbeat();
+  if (start_beating) {
+    impl_->heartbeat_.start(impl_->clock_, impl_->options_.heartbeat_interval, [this] { impl_->heartbeat(); });
+  }
   impl_->warn_all(warnings);
 }
 
