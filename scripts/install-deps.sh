@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config tzdata
   libhowardhinnant-date-dev libfmt-dev libsqlite3-dev libsqlitecpp-dev
   catch2 nlohmann-json3-dev libcli11-dev libbenchmark-dev sqlite3 jq
+  libpq-dev postgresql
   "$@"
 )
 
