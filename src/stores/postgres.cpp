@@ -57,8 +57,9 @@ std::string trimmed(const char* text) {
 }
 
 bool connection_lost(PGconn* conn, std::string_view sqlstate) {
-  // Class 08 is a connection exception; 57P01-57P03: the server is shutting down or starting.
-  return conn == nullptr || PQstatus(conn) == CONNECTION_BAD || sqlstate.starts_with("08") ||
+  // Class 08 is a connection exception; 57P01-57P03: the server is shutting down or starting. An
+  // error without a SQLSTATE came from libpq itself, not the server: the connection broke.
+  return conn == nullptr || PQstatus(conn) == CONNECTION_BAD || sqlstate.empty() || sqlstate.starts_with("08") ||
          sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P03";
 }
 
@@ -176,6 +177,9 @@ class Connection {
       close();
       throw f;
     }
+    // The server's notices ("terminating connection due to administrator command") would go to
+    // stderr; what matters of them reaches the caller as an error.
+    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
   }
 
   void close() noexcept {

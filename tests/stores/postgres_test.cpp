@@ -9,6 +9,14 @@
 
 #include <catch2/catch.hpp>
 
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <thread>
+
 using namespace std::chrono_literals;
 
 #ifndef SKED_PG_BINDIR
@@ -23,6 +31,24 @@ using sked::test::PostgresServer;
 using sked::test::PostgresStoreFactory;
 
 const auto t0 = sked::parse_time("2026-01-01T00:00:00Z");
+
+// Warnings a store reported, to look at in a test.
+struct Warnings {
+  std::mutex mutex;
+  std::vector<std::string> messages;
+  std::function<void(std::string_view)> sink() {
+    return [this](std::string_view m) {
+      std::lock_guard lock(mutex);
+      messages.emplace_back(m);
+    };
+  }
+  std::size_t count(std::string_view needle) {
+    std::lock_guard lock(mutex);
+    return static_cast<std::size_t>(std::count_if(messages.begin(), messages.end(), [&](const std::string& m) {
+      return m.find(needle) != std::string::npos;
+    }));
+  }
+};
 
 sked::Job interval_job(std::string id, sked::Duration every, std::optional<sked::TimePoint> next) {
   sked::Job job;
@@ -46,6 +72,207 @@ TEST_CASE("postgres store keeps times exact to the microsecond", "[postgres]") {
     CHECK(store->lookup_job("exact")->next_run_time == t);
     CHECK(store->next_run_time() == t);
   }
+}
+
+TEST_CASE("postgres stores claiming together never start one fire time twice", "[postgres][claim]") {
+  const int stores = GENERATE(1, 2, 4);
+  PostgresStoreFactory factory;
+  constexpr int jobs = 20;
+  constexpr int ticks = 10;
+  {
+    auto setup = factory.make();
+    for (int i = 0; i < jobs; ++i) setup->add_job(interval_job(fmt::format("job{:02}", i), 1s, t0));
+  }
+  std::mutex mutex;
+  std::vector<std::pair<std::string, sked::TimePoint>> started;
+  std::vector<std::thread> threads;
+  for (int s = 0; s < stores; ++s) {
+    threads.emplace_back([&] {
+      auto store = factory.make();
+      for (int k = 0; k < ticks; ++k) {
+        // Small claims, so the stores interleave and contend for the same due rows.
+        for (;;) {
+          auto claims = store->claim_due_jobs(t0 + k * 1s, 3, {});
+          if (claims.empty()) break;
+          for (auto& c : claims) {
+            for (auto& run : c.runs) {
+              {
+                std::lock_guard lock(mutex);
+                started.emplace_back(run.execution().job_id, run.execution().run_time);
+              }
+              run.complete({.status = sked::ExecutionStatus::executed});
+            }
+          }
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const std::set<std::pair<std::string, sked::TimePoint>> distinct(started.begin(), started.end());
+  CHECK(distinct.size() == started.size());
+  // Every fire time of every job was recorded once, started or (folded by coalescing) missed.
+  auto store = factory.make();
+  const auto history = store->get_executions({.limit = 100'000});
+  CHECK(history.size() == static_cast<std::size_t>(jobs * ticks));
+  for (const auto& e : history) CHECK(e.status != sked::ExecutionStatus::started);
+}
+
+TEST_CASE("postgres store: a scheduler stale by the server's clock is dead, a skewed host clock does not matter",
+          "[postgres][interrupted]") {
+  PostgresStoreFactory factory;
+  // Manual clocks that are never advanced: no heartbeat thread refreshes anything behind the test's back.
+  auto frozen = std::make_shared<sked::ManualClock>(t0);
+  auto options = factory.options();
+  options.clock = frozen;
+  options.scheduler_id = "a";
+  auto a = std::make_shared<sked::PostgresJobStore>(PostgresServer::instance().conninfo(), options);
+  a->add_job(interval_job("j", 1min, t0));
+  auto claims = a->claim_due_jobs(t0, 10, {});
+  REQUIRE(claims.at(0).runs.size() == 1);
+  const auto id = claims[0].runs[0].execution().id;
+
+  Warnings warnings;
+  SECTION("a healthy peer is alive even to a store whose clock is minutes off") {
+    auto skewed_options = factory.options();
+    skewed_options.clock = std::make_shared<sked::ManualClock>(sked::SystemClock::instance()->now() + 10min);
+    skewed_options.scheduler_id = "skewed";
+    skewed_options.on_warning = warnings.sink();
+    auto skewed = std::make_shared<sked::PostgresJobStore>(PostgresServer::instance().conninfo(), skewed_options);
+    CHECK(skewed->claim_due_jobs(t0 + 30s, 10, {}).empty());
+    CHECK(skewed->get_executions({.id = id}).at(0).status == sked::ExecutionStatus::started);
+    CHECK(skewed->live_schedulers().size() == 2);
+  }
+  SECTION("a peer whose heartbeat is old by the server's clock has its runs interrupted") {
+    PostgresServer::instance().psql(
+        fmt::format("UPDATE {}.sked_scheduler SET heartbeat = now() - interval '1 hour' WHERE id = 'a'",
+                    factory.schema));
+    auto b_options = factory.options();
+    b_options.clock = std::make_shared<sked::ManualClock>(t0 - 10min);  // skewed the other way
+    b_options.scheduler_id = "b";
+    b_options.on_warning = warnings.sink();
+    auto b = std::make_shared<sked::PostgresJobStore>(PostgresServer::instance().conninfo(), b_options);
+    CHECK(b->live_schedulers().empty());
+    (void)b->claim_due_jobs(t0 + 30s, 10, {});
+    const auto record = b->get_executions({.id = id}).at(0);
+    CHECK(record.status == sked::ExecutionStatus::interrupted);
+    CHECK_THAT(record.exception, Catch::Contains("scheduler 'a'") && Catch::Contains("stopped sending heartbeats"));
+    CHECK(warnings.count("recorded 1 run(s) of dead scheduler 'a' as interrupted") == 1);
+    // The run did go on: completing it records how it really ended, and `a` registers again.
+    claims[0].runs[0].complete({.status = sked::ExecutionStatus::executed});
+    CHECK(b->get_executions({.id = id}).at(0).status == sked::ExecutionStatus::executed);
+  }
+}
+
+TEST_CASE("postgres store: a committed change wakes the other stores' change listeners", "[postgres][notify]") {
+  PostgresStoreFactory factory;
+  auto listening_options = factory.options();
+  listening_options.listen = true;
+  auto listening = std::make_shared<sked::PostgresJobStore>(PostgresServer::instance().conninfo(), listening_options);
+  std::mutex mutex;
+  std::condition_variable cv;
+  int calls = 0;
+  listening->set_change_listener([&] {
+    std::lock_guard lock(mutex);
+    ++calls;
+    cv.notify_all();
+  });
+  const auto wait_for = [&](int n) {
+    std::unique_lock lock(mutex);
+    return cv.wait_for(lock, 10s, [&] { return calls >= n; });
+  };
+  auto other = factory.make();
+  other->add_job(interval_job("j", 1min, t0));
+  REQUIRE(wait_for(1));
+  // A claim changes nothing the other schedulers need to hear of: it does not notify. Notifications
+  // arrive in commit order, so one from the claim would come before the next change's.
+  (void)other->claim_due_jobs(t0, 10, {});
+  other->modify_job("j", [](sked::Job& j) { j.next_run_time.reset(); });
+  REQUIRE(wait_for(2));
+  CHECK(calls == 2);
+  // Another schema's changes are not this store's.
+  PostgresStoreFactory elsewhere;
+  elsewhere.make()->add_job(interval_job("k", 1min, t0));
+  other->remove_job("j");
+  REQUIRE(wait_for(3));
+  CHECK(calls == 3);
+}
+
+TEST_CASE("postgres store refuses a schema written by a newer sked and leaves it unchanged", "[postgres][schema]") {
+  PostgresStoreFactory factory;
+  factory.make()->add_job(interval_job("j", 1min, t0));
+  auto& server = PostgresServer::instance();
+  server.psql(fmt::format("UPDATE {}.sked_schema_version SET version = 99", factory.schema));
+  try {
+    (void)factory.make();
+    FAIL("a newer schema was opened");
+  } catch (const sked::StoreError& e) {
+    CHECK_THAT(e.what(), Catch::Contains(factory.schema) && Catch::Contains("newer sked") &&
+                             Catch::Contains("schema version 99") && Catch::Contains("left unchanged"));
+  }
+  CHECK(server.psql(fmt::format("SELECT version FROM {}.sked_schema_version", factory.schema)) == "99\n");
+  CHECK(server.psql(fmt::format("SELECT id FROM {}.sked_job", factory.schema)) == "j\n");
+}
+
+TEST_CASE("postgres store names the connection in errors, never its password", "[postgres][errors]") {
+  auto& server = PostgresServer::instance();
+  try {
+    (void)sked::PostgresJobStore(server.conninfo("no_such_db") + " password=hunter2 connect_timeout=5");
+    FAIL("connected to a database that does not exist");
+  } catch (const sked::StoreError& e) {
+    const std::string what = e.what();
+    CHECK_THAT(what, Catch::Contains("no_such_db") && Catch::Contains("cannot connect"));
+    CHECK_THAT(what, !Catch::Contains("hunter2"));
+  }
+  CHECK_THROWS_AS(sked::PostgresJobStore(server.conninfo(), {.schema = "bad name; DROP"}), sked::InvalidArgument);
+  PostgresStoreFactory factory;
+  auto options = factory.options();
+  options.create_schema = false;
+  CHECK_THROWS_WITH(sked::PostgresJobStore(server.conninfo(), options), Catch::Contains("holds no sked store"));
+}
+
+TEST_CASE("postgres store records output that is not valid UTF-8", "[postgres]") {
+  PostgresStoreFactory factory;
+  auto store = factory.make();
+  store->add_job(interval_job("j", 1min, t0));
+  auto claims = store->claim_due_jobs(t0, 10, {});
+  claims.at(0).runs.at(0).complete(
+      {.status = sked::ExecutionStatus::error, .exception = "bad \xff byte", .traceback = std::string("nul\0here", 8)});
+  const auto record = store->get_executions({.job_id = "j"}).at(0);
+  CHECK(record.status == sked::ExecutionStatus::error);
+  CHECK(record.exception == "bad \xef\xbf\xbd byte");
+  CHECK(record.traceback == "nul\xef\xbf\xbdhere");
+}
+
+TEST_CASE("postgres store survives a server restart: the next call reconnects", "[postgres][faults]") {
+  PostgresStoreFactory factory;
+  Warnings warnings;
+  auto options = factory.options();
+  options.on_warning = warnings.sink();
+  options.listen = true;
+  auto store = std::make_shared<sked::PostgresJobStore>(PostgresServer::instance().conninfo(), options);
+  std::mutex mutex;
+  std::condition_variable cv;
+  int calls = 0;
+  store->set_change_listener([&] {
+    std::lock_guard lock(mutex);
+    ++calls;
+    cv.notify_all();
+  });
+  store->add_job(interval_job("j", 1min, t0));
+  {
+    std::unique_lock lock(mutex);
+    REQUIRE(cv.wait_for(lock, 10s, [&] { return calls >= 1; }));
+  }
+  PostgresServer::instance().restart_immediately();
+  const auto claims = store->claim_due_jobs(t0, 10, {});
+  REQUIRE(claims.size() == 1);
+  CHECK(claims[0].executions.at(0).run_time == t0);
+  CHECK(store->lookup_job("j")->next_run_time == t0 + 1min);
+  CHECK(warnings.count("lost the connection") == 1);
+  CHECK(warnings.count("reconnected after") == 1);
+  // The listening connection comes back too, and says changes may have been missed meanwhile.
+  std::unique_lock lock(mutex);
+  CHECK(cv.wait_for(lock, 30s, [&] { return calls >= 2; }));
 }
 
 #endif

@@ -83,9 +83,10 @@ class PostgresServer {
 
   void pg_ctl(const std::string& action) {
     const auto log = dir_ / "server.log";
-    // Unix socket only (no TCP port shared with other processes), no fsync: a scratch server.
+    // Unix socket only (no TCP port shared with other processes), no fsync: a scratch server. Commits
+    // stay synchronous, so that a committed change survives the crash of a restart test.
     run(fmt::format("{}{}/pg_ctl -D {}/data -l {} -w -t 60 -o \"-c listen_addresses='' -k {} -c fsync=off "
-                    "-c synchronous_commit=off -c full_page_writes=off\" {} >>{}.ctl 2>&1",
+                    "-c full_page_writes=off\" {} >>{}.ctl 2>&1",
                     as_user_, SKED_PG_BINDIR, dir_.string(), log.string(), dir_.string(), action, log.string()),
         log);
   }
