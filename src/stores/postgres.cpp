@@ -311,7 +311,7 @@ class PostgresJobStore::Impl {
   void note_lost(const PgFailure& f) const;
   void reconnect(std::string_view what) const;
   void rollback_quietly() const noexcept;
-  void prepare_schema();
+  void prepare_schema() const;
 
   void warn(const std::string& message) const;
   void warn_all(const std::vector<std::string>& messages) const {
@@ -358,8 +358,9 @@ class PostgresJobStore::Impl {
   mutable std::map<std::string, std::string> reported_bad_rows_;
   detail::Periodic heartbeat_;
 
-  std::mutex listen_mutex_;
+  std::mutex listen_mutex_;  // guards listener_
   std::function<void()> listener_;
+  std::mutex listen_start_mutex_;  // one thread starts listening
   std::thread listen_thread_;
   Connection listen_conn_;
   int stop_pipe_[2] = {-1, -1};
@@ -452,7 +453,7 @@ PostgresJobStore::Impl::~Impl() {
 // Sets the session up (search_path to the schema, UTC, read-only if asked) and makes the schema
 // current: created when missing, refused when newer. Under a transaction-scoped advisory lock, so two
 // processes starting together do not both create it.
-void PostgresJobStore::Impl::prepare_schema() {
+void PostgresJobStore::Impl::prepare_schema() const {
   // The identifier is quoted by libpq; set_config takes it as a bound value.
   char* quoted = PQescapeIdentifier(conn_.get(), options_.schema.c_str(), options_.schema.size());
   if (quoted == nullptr) throw PgFailure{"", trimmed(PQerrorMessage(conn_.get())), false};
@@ -517,7 +518,7 @@ void PostgresJobStore::Impl::reconnect(std::string_view what) const {
   for (int attempts = 1;; ++attempts) {
     try {
       conn_.connect(conninfo_);
-      const_cast<Impl*>(this)->prepare_schema();
+      prepare_schema();
       if (lost_reported_) {
         warn(fmt::format("job store '{}': reconnected after {} attempt(s)", description_, attempts));
       }
@@ -936,7 +937,8 @@ bool PostgresJobStore::Impl::listen_connect() {
 }
 
 void PostgresJobStore::Impl::start_listening() {
-  if (listen_thread_.joinable() || !options_.listen) return;
+  std::lock_guard lock(listen_start_mutex_);
+  if (listen_thread_.joinable() || listen_stopping_ || !options_.listen) return;
   if (pipe(stop_pipe_) != 0) {
     warn(fmt::format("job store '{}': cannot listen for changes (pipe failed)", description_));
     return;
@@ -996,6 +998,7 @@ void PostgresJobStore::Impl::listen_loop() {
 }
 
 void PostgresJobStore::Impl::stop_listening() noexcept {
+  std::lock_guard lock(listen_start_mutex_);
   listen_stopping_ = true;
   if (listen_thread_.joinable()) {
     const char byte = 1;
@@ -1099,7 +1102,8 @@ void PostgresJobStore::transact_(Purpose purpose, const std::function<void(Trans
     throw;
   }
   if (start_beating) {
-    impl_->heartbeat_.start(impl_->clock_, impl_->options_.heartbeat_interval, [this] { impl_->heartbeat(); });
+    impl_->heartbeat_.start(impl_->clock_, impl_->options_.heartbeat_interval,
+                            [impl = impl_.get()] { impl->heartbeat(); });
   }
   impl_->warn_all(warnings);
 }

@@ -2,6 +2,7 @@
 // connections, liveness by the server's clock, notifications, schema versions, surviving a restart.
 
 #include "stores/store_factories.hpp"
+#include "support/worker_process.hpp"
 
 #include <sked/errors.hpp>
 #include <sked/stores/postgres.hpp>
@@ -9,10 +10,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <date/date.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <condition_variable>
+#include <map>
+#include <sstream>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -273,6 +277,59 @@ TEST_CASE("postgres store survives a server restart: the next call reconnects", 
   // The listening connection comes back too, and says changes may have been missed meanwhile.
   std::unique_lock lock(mutex);
   CHECK(cv.wait_for(lock, 30s, [&] { return calls >= 2; }));
+}
+
+TEST_CASE("three scheduler processes on one PostgreSQL schema run every fire time exactly once",
+          "[postgres][process]") {
+  PostgresStoreFactory factory;
+  auto& server = PostgresServer::instance();
+  constexpr int jobs = 6;
+  constexpr int fire_times = 3;
+  // The first whole second at least one second away: time for the workers to start.
+  const sked::TimePoint start = std::chrono::ceil<std::chrono::seconds>(sked::SystemClock{}.now() + 1s);
+  {
+    auto store = factory.make();
+    for (int i = 0; i < jobs; ++i) {
+      auto j = interval_job(fmt::format("j{}", i), 1s, start);
+      j.task = "record";
+      j.trigger = std::make_shared<sked::IntervalTrigger>(
+          sked::IntervalTrigger{1s, {.start_date = start, .end_date = start + std::chrono::seconds{fire_times - 1}}});
+      j.coalesce = false;
+      j.max_instances = 10;
+      store->add_job(j);
+    }
+  }
+  server.psql(fmt::format("CREATE TABLE {}.worker_run (job_id text NOT NULL, run_time text NOT NULL, pid bigint)",
+                          factory.schema));
+  std::vector<std::unique_ptr<sked::test::WorkerProcess>> workers;
+  for (int w = 0; w < 3; ++w) {
+    workers.push_back(std::make_unique<sked::test::WorkerProcess>(
+        SKED_POSTGRES_WORKER,
+        std::vector<std::string>{"--db", server.conninfo(), "--schema", factory.schema, "--exit-when-done"}));
+  }
+  // Each exits once the last fire time of every job has been claimed and run.
+  for (auto& w : workers) {
+    const auto exit = w->wait_exit(30s);
+    REQUIRE(exit);
+    CHECK(WIFEXITED(*exit));
+    CHECK(WEXITSTATUS(*exit) == 0);
+  }
+  // What really ran, from the tasks themselves: each fire time once, none missing.
+  std::map<std::string, int> ran;
+  std::istringstream rows{server.psql(
+      fmt::format("SELECT job_id || ' ' || run_time FROM {}.worker_run", factory.schema))};
+  for (std::string line; std::getline(rows, line);) ++ran[line];
+  std::map<std::string, int> expected;
+  for (int i = 0; i < jobs; ++i) {
+    for (int k = 0; k < fire_times; ++k) {
+      expected[fmt::format("j{} {}", i, date::format("%FT%TZ", start + std::chrono::seconds{k}))] = 1;
+    }
+  }
+  CHECK(ran == expected);
+  // And the store's record agrees, and every scheduler unregistered on its way out.
+  CHECK(server.psql(fmt::format("SELECT status, count(*) FROM {}.sked_job_execution GROUP BY status",
+                                factory.schema)) == fmt::format("executed|{}\n", jobs * fire_times));
+  CHECK(server.psql(fmt::format("SELECT count(*) FROM {}.sked_scheduler", factory.schema)) == "0\n");
 }
 
 #endif
