@@ -548,15 +548,7 @@ void PostgresJobStore::Impl::rollback_quietly() const noexcept {
 }
 
 void PostgresJobStore::Impl::warn(const std::string& message) const {
-  try {
-    if (options_.on_warning) {
-      options_.on_warning(message);
-    } else {
-      std::fprintf(stderr, "sked: WARNING: %s\n", message.c_str());
-    }
-  } catch (...) {
-    // A broken callback must not break the store.
-  }
+  detail::report_warning(options_.on_warning, message);
 }
 
 // ---- jobs --------------------------------------------------------------------------------------
@@ -836,18 +828,8 @@ RegisteredScheduler PostgresJobStore::Impl::registered(PGresult* r, int row) {
 }
 
 std::optional<std::string> PostgresJobStore::Impl::death(const RegisteredScheduler& s, std::int64_t age_us) const {
-  if (Duration{age_us} > options_.stale_after) {
-    return fmt::format(
-        "sked::Interrupted: scheduler '{}' (host {}, pid {}) stopped sending heartbeats (last at {}) while this "
-        "run was in progress",
-        s.id, s.host, s.pid, format_db_time(s.heartbeat));
-  }
-  if (s.host == host_ && !detail::process_alive(static_cast<long>(s.pid), s.id)) {
-    return fmt::format(
-        "sked::Interrupted: the process of scheduler '{}' (host {}, pid {}) ended while this run was in progress",
-        s.id, s.host, s.pid);
-  }
-  return std::nullopt;
+  // The age comes from the server's clock; this host's clock plays no part.
+  return detail::death(s, Duration{age_us} > options_.stale_after, format_db_time(s.heartbeat), host_);
 }
 
 // The registered schedulers with their heartbeat's age by the server's clock (the last column).

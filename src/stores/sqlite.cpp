@@ -338,15 +338,7 @@ SqliteJobStore::Impl::~Impl() {
 }
 
 void SqliteJobStore::Impl::warn(const std::string& message) const {
-  try {
-    if (options_.on_warning) {
-      options_.on_warning(message);
-    } else {
-      std::fprintf(stderr, "sked: WARNING: %s\n", message.c_str());
-    }
-  } catch (...) {
-    // A broken callback must not break the store.
-  }
+  detail::report_warning(options_.on_warning, message);
 }
 
 // ---- jobs --------------------------------------------------------------------------------------
@@ -684,19 +676,7 @@ std::optional<std::string> SqliteJobStore::Impl::death(const RegisteredScheduler
                                                        const std::string& beat_text,
                                                        TimePoint wall) const {
   // An unreadable heartbeat reads as the epoch: long stale.
-  if (wall - s.heartbeat > options_.stale_after) {
-    return fmt::format(
-        "sked::Interrupted: scheduler '{}' (host {}, pid {}) stopped sending "
-        "heartbeats (last at {}) while this run was in progress",
-        s.id, s.host, s.pid, beat_text);
-  }
-  if (s.host == host_ && !process_alive(static_cast<long>(s.pid), s.id)) {
-    return fmt::format(
-        "sked::Interrupted: the process of scheduler '{}' (host {}, pid {}) "
-        "ended while this run was in progress",
-        s.id, s.host, s.pid);
-  }
-  return std::nullopt;
+  return detail::death(s, wall - s.heartbeat > options_.stale_after, beat_text, host_);
 }
 
 void SqliteJobStore::Impl::reap(TimePoint wall, std::vector<std::string>& warnings) {
