@@ -933,15 +933,12 @@ void PostgresJobStore::Impl::start_listening() {
 void PostgresJobStore::Impl::listen_loop() {
   std::chrono::milliseconds pause{100};
   bool was_lost = false;
+  // Under the lock, so that once set_change_listener returns, the listener it replaced is not running.
   const auto call = [this] {
-    std::function<void()> fn;
-    {
-      std::lock_guard lock(listen_mutex_);
-      fn = listener_;
-    }
-    if (!fn) return;
+    std::lock_guard lock(listen_mutex_);
+    if (!listener_) return;
     try {
-      fn();
+      listener_();
     } catch (...) {
       // The listener must not throw; a broken one must not end the thread.
     }

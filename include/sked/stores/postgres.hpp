@@ -97,11 +97,14 @@ class PostgresJobStore final : public JobStore {
   [[nodiscard]] std::vector<RegisteredScheduler> live_schedulers() const;
 
   /// Calls `listener` (from the store's listening thread, so it must be quick and must not throw)
-  /// whenever another connection commits a change to this schema, and once after the listening
-  /// connection was lost and reopened (changes may have been missed). Meant for the scheduler that
-  /// owns the store: it calls its `wakeup()`. Once this returns, the listening connection is
-  /// established (or being reopened, which was reported through `on_warning`). With `listen` off,
-  /// the listener is kept but never called. An empty function stops the calls.
+  /// whenever a connection commits a change to this schema (this store's own changes included), and
+  /// once after the listening connection was lost and reopened (changes may have been missed). Meant
+  /// for the scheduler that owns the store: it calls its `wakeup()`. Once this returns, the
+  /// listening connection is established (or being reopened, which was reported through
+  /// `on_warning`), and the listener it replaced is not running and will not run again: an empty
+  /// function stops the calls, so an owner going away passes one first. Do not call it from the
+  /// listener, or while holding a lock the listener takes. With `listen` off, the listener is kept
+  /// but never called.
   void set_change_listener(std::function<void()> listener);
 
  protected:
