@@ -29,7 +29,8 @@ std::shared_ptr<sked::PostgresJobStore> fresh_store() {
   static std::atomic<int> n{0};
   return std::make_shared<sked::PostgresJobStore>(
       sked::test::PostgresServer::instance().conninfo(),
-      sked::PostgresJobStoreOptions{.schema = "bench_" + std::to_string(++n), .listen = false,
+      sked::PostgresJobStoreOptions{.schema = "bench_" + std::to_string(++n),
+                                    .listen = false,
                                     .on_warning = [](std::string_view) {}});
 }
 
@@ -39,7 +40,8 @@ sked::Job interval_job(int i) {
   job.name = job.id;
   job.task = "noop";
   job.args = {{"n", i}};
-  job.trigger = std::make_shared<sked::IntervalTrigger>(sked::IntervalTrigger{1s, {.start_date = t0}});
+  job.trigger =
+      std::make_shared<sked::IntervalTrigger>(sked::IntervalTrigger{1s, {.start_date = t0}});
   job.misfire_grace_time = 60s;
   job.next_run_time = t0;
   return job;
@@ -53,8 +55,9 @@ void add_job(benchmark::State& state) {
 }
 BENCHMARK(add_job)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
-// One iteration: 1,000 due jobs claimed in batches of range(0) (512 is the scheduler's default; 1 is
-// a scheduler whose executors have room for one run), each run then recorded executed on its own.
+// One iteration: 1,000 due jobs claimed in batches of range(0) (512 is the scheduler's default; 1
+// is a scheduler whose executors have room for one run), each run then recorded executed on its
+// own.
 void claim_and_record(benchmark::State& state) {
   constexpr int jobs = 1000;
   const auto store = fresh_store();
@@ -65,7 +68,8 @@ void claim_and_record(benchmark::State& state) {
       auto claims = store->claim_due_jobs(now, static_cast<std::size_t>(state.range(0)), {});
       if (claims.empty()) break;
       for (auto& claim : claims) {
-        for (auto& run : claim.runs) run.complete({.status = sked::ExecutionStatus::executed, .duration = 5us});
+        for (auto& run : claim.runs)
+          run.complete({.status = sked::ExecutionStatus::executed, .duration = 5us});
       }
     }
     now += 1s;

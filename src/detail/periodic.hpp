@@ -12,8 +12,8 @@
 namespace sked::detail {
 
 /// Calls a function every `interval` of a clock, on a thread of its own, until stopped. It follows
-/// the clock: a ManualClock drives it in tests (advancing the clock wakes it). Stops and joins in its
-/// destructor.
+/// the clock: a ManualClock drives it in tests (advancing the clock wakes it). Stops and joins in
+/// its destructor.
 class Periodic {
  public:
   Periodic() = default;

@@ -63,23 +63,26 @@ bool process_alive(long pid, const std::string& scheduler_id) {
   return kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
 }
 
-std::optional<std::string> death(const RegisteredScheduler& s, bool stale, std::string_view last_beat,
-                                 const std::string& host) {
+std::optional<std::string> death(const RegisteredScheduler& s, bool stale,
+                                 std::string_view last_beat, const std::string& host) {
   if (stale) {
     return fmt::format(
-        "sked::Interrupted: scheduler '{}' (host {}, pid {}) stopped sending heartbeats (last at {}) while this run "
+        "sked::Interrupted: scheduler '{}' (host {}, pid {}) stopped sending heartbeats (last at "
+        "{}) while this run "
         "was in progress",
         s.id, s.host, s.pid, last_beat);
   }
   if (s.host == host && !process_alive(static_cast<long>(s.pid), s.id)) {
     return fmt::format(
-        "sked::Interrupted: the process of scheduler '{}' (host {}, pid {}) ended while this run was in progress",
+        "sked::Interrupted: the process of scheduler '{}' (host {}, pid {}) ended while this run "
+        "was in progress",
         s.id, s.host, s.pid);
   }
   return std::nullopt;
 }
 
-void report_warning(const std::function<void(std::string_view)>& on_warning, const std::string& message) noexcept {
+void report_warning(const std::function<void(std::string_view)>& on_warning,
+                    const std::string& message) noexcept {
   try {
     if (on_warning) {
       on_warning(message);

@@ -32,11 +32,12 @@ void remove_live_scheduler(const std::string& scheduler_id);
 /// Why a registered scheduler is dead (the message its unfinished runs are recorded `interrupted`
 /// with), or nothing while it lives: `stale` when its heartbeat is older than the store allows
 /// (`last_beat` says when it was), or its process is gone when it registered from `host`, this one.
-[[nodiscard]] std::optional<std::string> death(const RegisteredScheduler& s, bool stale, std::string_view last_beat,
-                                               const std::string& host);
+[[nodiscard]] std::optional<std::string> death(const RegisteredScheduler& s, bool stale,
+                                               std::string_view last_beat, const std::string& host);
 
-/// Hands a store's warning to `on_warning`, or writes it to stderr when there is none. Never throws:
-/// a broken callback must not break the store.
-void report_warning(const std::function<void(std::string_view)>& on_warning, const std::string& message) noexcept;
+/// Hands a store's warning to `on_warning`, or writes it to stderr when there is none. Never
+/// throws: a broken callback must not break the store.
+void report_warning(const std::function<void(std::string_view)>& on_warning,
+                    const std::string& message) noexcept;
 
 }  // namespace sked::detail

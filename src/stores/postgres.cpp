@@ -14,11 +14,11 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
-#include <cstdlib>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -59,8 +59,9 @@ std::string trimmed(const char* text) {
 bool connection_lost(PGconn* conn, std::string_view sqlstate) {
   // Class 08 is a connection exception; 57P01-57P03: the server is shutting down or starting. An
   // error without a SQLSTATE came from libpq itself, not the server: the connection broke.
-  return conn == nullptr || PQstatus(conn) == CONNECTION_BAD || sqlstate.empty() || sqlstate.starts_with("08") ||
-         sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P03";
+  return conn == nullptr || PQstatus(conn) == CONNECTION_BAD || sqlstate.empty() ||
+         sqlstate.starts_with("08") || sqlstate == "57P01" || sqlstate == "57P02" ||
+         sqlstate == "57P03";
 }
 
 // The connection as errors show it: URL-like, without the password.
@@ -120,9 +121,15 @@ std::string valid_utf8(std::string_view in) {
   std::size_t i = 0;
   while (i < in.size()) {
     const auto c = static_cast<unsigned char>(in[i]);
-    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-    bool ok = len > 0 && c != 0 && i + len <= in.size() && !(len == 2 && c < 0xc2) && !(len == 4 && c > 0xf4);
-    for (std::size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(in[i + k]) & 0xc0) == 0x80;
+    std::size_t len = c < 0x80           ? 1
+                      : (c >> 5) == 0x6  ? 2
+                      : (c >> 4) == 0xe  ? 3
+                      : (c >> 3) == 0x1e ? 4
+                                         : 0;
+    bool ok = len > 0 && c != 0 && i + len <= in.size() && !(len == 2 && c < 0xc2) &&
+              !(len == 4 && c > 0xf4);
+    for (std::size_t k = 1; ok && k < len; ++k)
+      ok = (static_cast<unsigned char>(in[i + k]) & 0xc0) == 0x80;
     if (ok && len == 3) {
       const auto c1 = static_cast<unsigned char>(in[i + 1]);
       ok = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 >= 0xa0);  // overlong, surrogates
@@ -151,10 +158,11 @@ void check_schema_name(const std::string& schema) {
                     return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
                   });
   if (!ok) {
-    throw InvalidArgument(fmt::format(
-        "postgres job store: schema name '{}' must be 1-63 letters, digits and underscores, not starting "
-        "with a digit",
-        schema));
+    throw InvalidArgument(
+        fmt::format("postgres job store: schema name '{}' must be 1-63 letters, digits and "
+                    "underscores, not starting "
+                    "with a digit",
+                    schema));
   }
 }
 
@@ -166,7 +174,9 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  [[nodiscard]] bool open() const noexcept { return conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK; }
+  [[nodiscard]] bool open() const noexcept {
+    return conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK;
+  }
   [[nodiscard]] PGconn* get() const noexcept { return conn_; }
 
   void connect(const std::string& conninfo) {
@@ -179,7 +189,8 @@ class Connection {
     }
     // The server's notices ("terminating connection due to administrator command") would go to
     // stderr; what matters of them reaches the caller as an error.
-    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        conn_, [](void*, const char*) {}, nullptr);
   }
 
   void close() noexcept {
@@ -202,8 +213,8 @@ class Connection {
     std::vector<const char*> values;
     values.reserve(params.size());
     for (const Param& p : params) values.push_back(p ? p->c_str() : nullptr);
-    return check(Result{PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(values.size()), values.data(),
-                                       nullptr, nullptr, 0),
+    return check(Result{PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(values.size()),
+                                       values.data(), nullptr, nullptr, 0),
                         &PQclear});
   }
 
@@ -211,9 +222,9 @@ class Connection {
   Result exec_once(const char* sql, std::initializer_list<Param> params) {
     std::vector<const char*> values;
     for (const Param& p : params) values.push_back(p ? p->c_str() : nullptr);
-    return check(Result{
-        PQexecParams(conn_, sql, static_cast<int>(values.size()), nullptr, values.data(), nullptr, nullptr, 0),
-        &PQclear});
+    return check(Result{PQexecParams(conn_, sql, static_cast<int>(values.size()), nullptr,
+                                     values.data(), nullptr, nullptr, 0),
+                        &PQclear});
   }
 
   Result check(Result r) {
@@ -221,7 +232,9 @@ class Connection {
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return r;
     PgFailure f;
     if (r) {
-      f.sqlstate = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE) ? PQresultErrorField(r.get(), PG_DIAG_SQLSTATE) : "";
+      f.sqlstate = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE)
+                       ? PQresultErrorField(r.get(), PG_DIAG_SQLSTATE)
+                       : "";
       f.message = trimmed(PQresultErrorMessage(r.get()));
     }
     if (f.message.empty()) f.message = trimmed(PQerrorMessage(conn_));
@@ -266,14 +279,17 @@ class PostgresJobStore::Impl {
           conn_.close();
           continue;
         }
-        if ((f.sqlstate == "40001" || f.sqlstate == "40P01") && ++conflicts <= max_conflict_retries) {
+        if ((f.sqlstate == "40001" || f.sqlstate == "40P01") &&
+            ++conflicts <= max_conflict_retries) {
           rollback_quietly();
-          std::this_thread::sleep_for(
-              std::chrono::milliseconds{1 + static_cast<long>(detail::random_u64() % (5U * static_cast<unsigned>(conflicts)))});
+          std::this_thread::sleep_for(std::chrono::milliseconds{
+              1 +
+              static_cast<long>(detail::random_u64() % (5U * static_cast<unsigned>(conflicts)))});
           continue;
         }
         rollback_quietly();
-        throw StoreError(description_, 0, fmt::format("{}: {} (SQLSTATE {})", what, f.message, f.sqlstate));
+        throw StoreError(description_, 0,
+                         fmt::format("{}: {} (SQLSTATE {})", what, f.message, f.sqlstate));
       } catch (...) {
         rollback_quietly();
         throw;
@@ -283,8 +299,8 @@ class PostgresJobStore::Impl {
 
   // A write transaction around `body`, sending the change notification before COMMIT when
   // `notify` (delivered only if it commits). When the connection drops during COMMIT, whether the
-  // server committed is asked by transaction id once reconnected, so that a committed claim is never
-  // run twice and a lost one is.
+  // server committed is asked by transaction id once reconnected, so that a committed claim is
+  // never run twice and a lost one is.
   template <typename Fn>
   void write_transaction(std::string_view what, Fn& body, bool notify) const {
     std::optional<std::string> unsure;
@@ -318,9 +334,10 @@ class PostgresJobStore::Impl {
     for (const auto& m : messages) warn(m);
   }
 
-  std::shared_ptr<Job> read_job(const std::string& id, std::optional<TimePoint> next, const std::string& state,
-                                std::vector<std::string>& warnings) const;
-  Job read_job_or_throw(const std::string& id, std::optional<TimePoint> next, const std::string& state) const;
+  std::shared_ptr<Job> read_job(const std::string& id, std::optional<TimePoint> next,
+                                const std::string& state, std::vector<std::string>& warnings) const;
+  Job read_job_or_throw(const std::string& id, std::optional<TimePoint> next,
+                        const std::string& state) const;
   [[nodiscard]] std::string job_state(const Job& job) const;
   RunRequest read_request(PGresult* r, int row, std::vector<std::string>& warnings) const;
   void insert_request(const RunRequest& request) const;
@@ -330,7 +347,8 @@ class PostgresJobStore::Impl {
   void beat(std::vector<std::string>& warnings);
   void register_self(bool first, std::vector<std::string>& warnings);
   void reap(std::vector<std::string>& warnings);
-  [[nodiscard]] std::optional<std::string> death(const RegisteredScheduler& s, std::int64_t age_us) const;
+  [[nodiscard]] std::optional<std::string> death(const RegisteredScheduler& s,
+                                                 std::int64_t age_us) const;
   static RegisteredScheduler registered(PGresult* r, int row);
   int interrupt_runs_of(const std::string& scheduler_id, const std::string& why) const;
   void heartbeat();
@@ -367,12 +385,13 @@ class PostgresJobStore::Impl {
   std::atomic<bool> listen_stopping_{false};
 };
 
-// ---- connecting ----------------------------------------------------------------------------------
+// ---- connecting
+// ----------------------------------------------------------------------------------
 
 namespace {
 
-// The schema, created by version 1. Ids sort bytewise (COLLATE "C"), as in every sked store, whatever
-// the database's collation.
+// The schema, created by version 1. Ids sort bytewise (COLLATE "C"), as in every sked store,
+// whatever the database's collation.
 constexpr const char* schema_v1 = R"sql(
   CREATE TABLE sked_schema_version (version integer NOT NULL);
   CREATE TABLE sked_job (
@@ -425,10 +444,13 @@ PostgresJobStore::Impl::Impl(std::string conninfo, PostgresJobStoreOptions optio
       description_(describe_connection(conninfo_, options_.schema)),
       clock_(options_.clock ? options_.clock : SystemClock::instance()) {
   check_schema_name(options_.schema);
-  if (options_.heartbeat_interval <= Duration::zero() || options_.stale_after <= options_.heartbeat_interval) {
-    throw InvalidArgument("postgres job store: heartbeat_interval must be positive and stale_after longer than it");
+  if (options_.heartbeat_interval <= Duration::zero() ||
+      options_.stale_after <= options_.heartbeat_interval) {
+    throw InvalidArgument(
+        "postgres job store: heartbeat_interval must be positive and stale_after longer than it");
   }
-  scheduler_id_ = !options_.scheduler_id.empty() ? options_.scheduler_id : detail::default_scheduler_id(host_);
+  scheduler_id_ =
+      !options_.scheduler_id.empty() ? options_.scheduler_id : detail::default_scheduler_id(host_);
   std::lock_guard lock(mutex_);
   try {
     conn_.connect(conninfo_);
@@ -451,49 +473,59 @@ PostgresJobStore::Impl::~Impl() {
 }
 
 // Sets the session up (search_path to the schema, UTC, read-only if asked) and makes the schema
-// current: created when missing, refused when newer. Under a transaction-scoped advisory lock, so two
-// processes starting together do not both create it.
+// current: created when missing, refused when newer. Under a transaction-scoped advisory lock, so
+// two processes starting together do not both create it.
 void PostgresJobStore::Impl::prepare_schema() const {
   // The identifier is quoted by libpq; set_config takes it as a bound value.
   char* quoted = PQescapeIdentifier(conn_.get(), options_.schema.c_str(), options_.schema.size());
   if (quoted == nullptr) throw PgFailure{"", trimmed(PQerrorMessage(conn_.get())), false};
   const std::string search_path = quoted;
   PQfreemem(quoted);
-  (void)conn_.exec("SELECT set_config('search_path', $1, false), set_config('TimeZone', 'UTC', false)",
-                   {search_path});
+  (void)conn_.exec(
+      "SELECT set_config('search_path', $1, false), set_config('TimeZone', 'UTC', false)",
+      {search_path});
   (void)conn_.query("BEGIN");
   if (options_.create_schema && !options_.read_only) {
-    (void)conn_.exec("SELECT pg_advisory_xact_lock(hashtextextended('sked schema ' || $1, 0))", {options_.schema});
+    (void)conn_.exec("SELECT pg_advisory_xact_lock(hashtextextended('sked schema ' || $1, 0))",
+                     {options_.schema});
   }
   const Result tables = conn_.exec(
-      "SELECT count(*) FILTER (WHERE tablename = 'sked_schema_version'), count(*) FROM pg_catalog.pg_tables "
-      "WHERE schemaname = $1 AND tablename IN ('sked_schema_version', 'sked_job', 'sked_job_execution')",
+      "SELECT count(*) FILTER (WHERE tablename = 'sked_schema_version'), count(*) FROM "
+      "pg_catalog.pg_tables "
+      "WHERE schemaname = $1 AND tablename IN ('sked_schema_version', 'sked_job', "
+      "'sked_job_execution')",
       {options_.schema});
   const bool versioned = to_int64(PQgetvalue(tables.get(), 0, 0)) > 0;
   const bool has_tables = to_int64(PQgetvalue(tables.get(), 0, 1)) > 0;
   if (versioned) {
     const Result v = conn_.query("SELECT max(version) FROM sked_schema_version");
-    const std::int64_t version = PQgetisnull(v.get(), 0, 0) ? 0 : to_int64(PQgetvalue(v.get(), 0, 0));
+    const std::int64_t version =
+        PQgetisnull(v.get(), 0, 0) ? 0 : to_int64(PQgetvalue(v.get(), 0, 0));
     if (version > schema_version) {
-      throw StoreError(description_, 0,
-                       fmt::format("schema '{}' was written by a newer sked (schema version {}; this sked reads "
-                                   "version {}); it is left unchanged",
-                                   options_.schema, version, schema_version));
+      throw StoreError(
+          description_, 0,
+          fmt::format("schema '{}' was written by a newer sked (schema version {}; this sked reads "
+                      "version {}); it is left unchanged",
+                      options_.schema, version, schema_version));
     }
     if (version < 1) {
-      throw StoreError(description_, 0,
-                       fmt::format("schema '{}': sked_schema_version holds no valid version; it is left unchanged",
-                                   options_.schema));
+      throw StoreError(
+          description_, 0,
+          fmt::format(
+              "schema '{}': sked_schema_version holds no valid version; it is left unchanged",
+              options_.schema));
     }
   } else if (has_tables) {
-    throw StoreError(description_, 0,
-                     fmt::format("schema '{}' has sked's table names but no sked_schema_version: it is not a "
-                                 "sked store, and it is left unchanged",
-                                 options_.schema));
+    throw StoreError(
+        description_, 0,
+        fmt::format("schema '{}' has sked's table names but no sked_schema_version: it is not a "
+                    "sked store, and it is left unchanged",
+                    options_.schema));
   } else if (!options_.create_schema || options_.read_only) {
-    throw StoreError(description_, 0,
-                     fmt::format("schema '{}' holds no sked store (a scheduler creates it on its first start)",
-                                 options_.schema));
+    throw StoreError(
+        description_, 0,
+        fmt::format("schema '{}' holds no sked store (a scheduler creates it on its first start)",
+                    options_.schema));
   } else {
     // CREATE SCHEMA takes no parameters; the name was checked to be a plain identifier.
     std::string create = "CREATE SCHEMA IF NOT EXISTS ";
@@ -508,7 +540,8 @@ void PostgresJobStore::Impl::prepare_schema() const {
 void PostgresJobStore::Impl::note_lost(const PgFailure& f) const {
   if (!lost_reported_) {
     lost_reported_ = true;
-    warn(fmt::format("job store '{}': lost the connection ({}); reconnecting", description_, f.message));
+    warn(fmt::format("job store '{}': lost the connection ({}); reconnecting", description_,
+                     f.message));
   }
 }
 
@@ -520,7 +553,8 @@ void PostgresJobStore::Impl::reconnect(std::string_view what) const {
       conn_.connect(conninfo_);
       prepare_schema();
       if (lost_reported_) {
-        warn(fmt::format("job store '{}': reconnected after {} attempt(s)", description_, attempts));
+        warn(
+            fmt::format("job store '{}': reconnected after {} attempt(s)", description_, attempts));
       }
       lost_reported_ = false;
       ++reconnects_;
@@ -529,10 +563,13 @@ void PostgresJobStore::Impl::reconnect(std::string_view what) const {
       conn_.close();
       note_lost(f);
       if (std::chrono::steady_clock::now() + pause > deadline) {
-        throw StoreError(description_, 0,
-                         fmt::format("{}: the connection was lost and could not be reopened within {} s: {}", what,
-                                     std::chrono::duration_cast<std::chrono::seconds>(options_.reconnect_timeout).count(),
-                                     f.message));
+        throw StoreError(
+            description_, 0,
+            fmt::format("{}: the connection was lost and could not be reopened within {} s: {}",
+                        what,
+                        std::chrono::duration_cast<std::chrono::seconds>(options_.reconnect_timeout)
+                            .count(),
+                        f.message));
       }
       std::this_thread::sleep_for(pause);
       pause = std::min(pause * 2, std::chrono::milliseconds{1000});
@@ -553,7 +590,8 @@ void PostgresJobStore::Impl::warn(const std::string& message) const {
 
 // ---- jobs --------------------------------------------------------------------------------------
 
-std::shared_ptr<Job> PostgresJobStore::Impl::read_job(const std::string& id, std::optional<TimePoint> next,
+std::shared_ptr<Job> PostgresJobStore::Impl::read_job(const std::string& id,
+                                                      std::optional<TimePoint> next,
                                                       const std::string& state,
                                                       std::vector<std::string>& warnings) const {
   try {
@@ -573,8 +611,8 @@ Job PostgresJobStore::Impl::read_job_or_throw(const std::string& id, std::option
   try {
     return job_from_state_json(id, next, nlohmann::json::parse(state));
   } catch (const nlohmann::json::exception& e) {
-    throw SerializationError(
-        fmt::format("job store '{}': job '{}': job_state is not valid JSON: {}", description_, id, e.what()));
+    throw SerializationError(fmt::format(
+        "job store '{}': job '{}': job_state is not valid JSON: {}", description_, id, e.what()));
   } catch (const SerializationError& e) {
     // job_from_state_json names the job already.
     throw SerializationError(fmt::format("job store '{}': {}", description_, e.what()));
@@ -590,7 +628,8 @@ std::string PostgresJobStore::Impl::job_state(const Job& job) const {
 }
 
 // A request row (id, job_id, requested_at in µs, attempt, job_state).
-RunRequest PostgresJobStore::Impl::read_request(PGresult* r, int row, std::vector<std::string>& warnings) const {
+RunRequest PostgresJobStore::Impl::read_request(PGresult* r, int row,
+                                                std::vector<std::string>& warnings) const {
   RunRequest req;
   req.id = to_int64(PQgetvalue(r, row, 0));
   req.job_id = text(r, row, 1);
@@ -598,10 +637,11 @@ RunRequest PostgresJobStore::Impl::read_request(PGresult* r, int row, std::vecto
   req.attempt = std::max<int>(1, static_cast<int>(to_int64(PQgetvalue(r, row, 3))));
   if (!PQgetisnull(r, row, 4)) {
     try {
-      req.snapshot = std::make_shared<const Job>(read_job_or_throw(req.job_id, std::nullopt, text(r, row, 4)));
+      req.snapshot =
+          std::make_shared<const Job>(read_job_or_throw(req.job_id, std::nullopt, text(r, row, 4)));
     } catch (const SerializationError& e) {
-      warnings.push_back(
-          fmt::format("{} (in the retry kept for it; the retry runs only while the job exists)", e.what()));
+      warnings.push_back(fmt::format(
+          "{} (in the retry kept for it; the retry runs only while the job exists)", e.what()));
     }
   }
   return req;
@@ -626,24 +666,29 @@ class PostgresJobStore::Tx final : public JobStore::Transaction {
   std::shared_ptr<const Job> find_job(std::string_view id) override {
     // A change locks the row it reads, so that nothing comes between its read and its write.
     const Result r = purpose_ == Purpose::read
-                         ? s_.conn_.exec("SELECT (extract(epoch FROM next_run_time) * 1000000)::int8, "
-                                         "job_state::text FROM sked_job WHERE id = $1",
-                                         {std::string{id}})
-                         : s_.conn_.exec("SELECT (extract(epoch FROM next_run_time) * 1000000)::int8, "
-                                         "job_state::text FROM sked_job WHERE id = $1 FOR UPDATE",
-                                         {std::string{id}});
+                         ? s_.conn_.exec(
+                               "SELECT (extract(epoch FROM next_run_time) * 1000000)::int8, "
+                               "job_state::text FROM sked_job WHERE id = $1",
+                               {std::string{id}})
+                         : s_.conn_.exec(
+                               "SELECT (extract(epoch FROM next_run_time) * 1000000)::int8, "
+                               "job_state::text FROM sked_job WHERE id = $1 FOR UPDATE",
+                               {std::string{id}});
     if (PQntuples(r.get()) == 0) return nullptr;
     const std::string key{id};
-    // A claim skips a row it cannot read (reported once); a lookup or a change names it in an error.
+    // A claim skips a row it cannot read (reported once); a lookup or a change names it in an
+    // error.
     if (purpose_ == Purpose::claim) {
       return s_.read_job(key, time_from_micros(r.get(), 0, 0), text(r.get(), 0, 1), warnings_);
     }
-    return std::make_shared<const Job>(s_.read_job_or_throw(key, time_from_micros(r.get(), 0, 0), text(r.get(), 0, 1)));
+    return std::make_shared<const Job>(
+        s_.read_job_or_throw(key, time_from_micros(r.get(), 0, 0), text(r.get(), 0, 1)));
   }
 
   bool insert_job(const Job& job) override {
     const Result r = s_.conn_.exec(
-        "INSERT INTO sked_job (id, next_run_time, job_state) VALUES ($1, $2::timestamptz, $3::jsonb) "
+        "INSERT INTO sked_job (id, next_run_time, job_state) VALUES ($1, $2::timestamptz, "
+        "$3::jsonb) "
         "ON CONFLICT (id) DO NOTHING",
         {job.id, optional_time(job.next_run_time), s_.job_state(job)});
     return affected(r) > 0;
@@ -661,7 +706,9 @@ class PostgresJobStore::Tx final : public JobStore::Transaction {
     (void)s_.conn_.exec("DELETE FROM sked_run_request WHERE job_id = $1", {std::string{id}});
   }
 
-  void delete_all_jobs() override { (void)s_.conn_.query("DELETE FROM sked_job; DELETE FROM sked_run_request"); }
+  void delete_all_jobs() override {
+    (void)s_.conn_.query("DELETE FROM sked_job; DELETE FROM sked_run_request");
+  }
 
   std::shared_ptr<const Job> next_due(TimePoint now) override {
     for (;;) {
@@ -682,15 +729,18 @@ class PostgresJobStore::Tx final : public JobStore::Transaction {
 
   int running_instances(std::string_view job_id) override {
     const Result r = s_.conn_.exec(
-        "SELECT count(*) FROM sked_job_execution WHERE job_id = $1 AND status = 'started'", {std::string{job_id}});
+        "SELECT count(*) FROM sked_job_execution WHERE job_id = $1 AND status = 'started'",
+        {std::string{job_id}});
     return static_cast<int>(to_int64(PQgetvalue(r.get(), 0, 0)));
   }
 
   bool insert_execution(Execution& record) override {
     const Result r = s_.conn_.exec(
         "INSERT INTO sked_job_execution (job_id, status, run_time, scheduler_id) "
-        "VALUES ($1, $2, $3::timestamptz, $4) ON CONFLICT (job_id, run_time) DO NOTHING RETURNING id",
-        {record.job_id, status_text(record.status), format_db_time(record.run_time), s_.scheduler_id_});
+        "VALUES ($1, $2, $3::timestamptz, $4) ON CONFLICT (job_id, run_time) DO NOTHING RETURNING "
+        "id",
+        {record.job_id, status_text(record.status), format_db_time(record.run_time),
+         s_.scheduler_id_});
     if (PQntuples(r.get()) == 0) return false;
     record.id = to_int64(PQgetvalue(r.get(), 0, 0));
     return true;
@@ -699,19 +749,23 @@ class PostgresJobStore::Tx final : public JobStore::Transaction {
   std::vector<RunRequest> due_requests(TimePoint now) override {
     // Locked, skipping those another claim holds: a request is taken by one scheduler.
     const Result r = s_.conn_.exec(
-        "SELECT id, job_id, (extract(epoch FROM requested_at) * 1000000)::int8, attempt, job_state::text "
+        "SELECT id, job_id, (extract(epoch FROM requested_at) * 1000000)::int8, attempt, "
+        "job_state::text "
         "FROM sked_run_request WHERE requested_at <= $1::timestamptz ORDER BY requested_at, id "
         "FOR UPDATE SKIP LOCKED",
         {format_db_time(now)});
     std::vector<RunRequest> due;
-    for (int i = 0; i < PQntuples(r.get()); ++i) due.push_back(s_.read_request(r.get(), i, warnings_));
+    for (int i = 0; i < PQntuples(r.get()); ++i)
+      due.push_back(s_.read_request(r.get(), i, warnings_));
     return due;
   }
 
   std::optional<RunRequest> find_request(std::string_view job_id) override {
-    // Locked, so that withdrawing a request a claim is taking waits for the claim and finds it gone.
+    // Locked, so that withdrawing a request a claim is taking waits for the claim and finds it
+    // gone.
     const Result r = s_.conn_.exec(
-        "SELECT id, job_id, (extract(epoch FROM requested_at) * 1000000)::int8, attempt, job_state::text "
+        "SELECT id, job_id, (extract(epoch FROM requested_at) * 1000000)::int8, attempt, "
+        "job_state::text "
         "FROM sked_run_request WHERE job_id = $1 AND attempt = 1 FOR UPDATE",
         {std::string{job_id}});
     if (PQntuples(r.get()) == 0) return std::nullopt;
@@ -738,20 +792,24 @@ class PostgresJobStore::Tx final : public JobStore::Transaction {
     next_ = 0;
     const std::string limit = decimal(page_);
     const Result r =
-        after_
-            ? s_.conn_.exec(
-                  "SELECT id, (extract(epoch FROM next_run_time) * 1000000)::int8, job_state::text FROM sked_job "
-                  "WHERE next_run_time <= $1::timestamptz AND (next_run_time, id) > ($2::timestamptz, $3) "
-                  "ORDER BY next_run_time, id LIMIT $4::int8 FOR UPDATE SKIP LOCKED",
-                  {format_db_time(now), format_db_time(after_->next), after_->id, limit})
-            : s_.conn_.exec(
-                  "SELECT id, (extract(epoch FROM next_run_time) * 1000000)::int8, job_state::text FROM sked_job "
-                  "WHERE next_run_time <= $1::timestamptz ORDER BY next_run_time, id LIMIT $2::int8 "
-                  "FOR UPDATE SKIP LOCKED",
-                  {format_db_time(now), limit});
+        after_ ? s_.conn_.exec(
+                     "SELECT id, (extract(epoch FROM next_run_time) * 1000000)::int8, "
+                     "job_state::text FROM sked_job "
+                     "WHERE next_run_time <= $1::timestamptz AND (next_run_time, id) > "
+                     "($2::timestamptz, $3) "
+                     "ORDER BY next_run_time, id LIMIT $4::int8 FOR UPDATE SKIP LOCKED",
+                     {format_db_time(now), format_db_time(after_->next), after_->id, limit})
+               : s_.conn_.exec(
+                     "SELECT id, (extract(epoch FROM next_run_time) * 1000000)::int8, "
+                     "job_state::text FROM sked_job "
+                     "WHERE next_run_time <= $1::timestamptz ORDER BY next_run_time, id LIMIT "
+                     "$2::int8 "
+                     "FOR UPDATE SKIP LOCKED",
+                     {format_db_time(now), limit});
     const int n = PQntuples(r.get());
     for (int i = 0; i < n; ++i) {
-      rows_.push_back(Row{text(r.get(), i, 0), time_from_micros(r.get(), i, 1), text(r.get(), i, 2)});
+      rows_.push_back(
+          Row{text(r.get(), i, 0), time_from_micros(r.get(), i, 1), text(r.get(), i, 2)});
     }
     exhausted_ = static_cast<std::size_t>(n) < page_;
     page_ = std::min(page_ * 2, max_claim_page);
@@ -775,11 +833,12 @@ class PostgresJobStore::Tx final : public JobStore::Transaction {
 
 // ---- schedulers sharing the schema -------------------------------------------------------------
 
-int PostgresJobStore::Impl::interrupt_runs_of(const std::string& scheduler_id, const std::string& why) const {
-  return affected(conn_.exec(
-      "UPDATE sked_job_execution SET status = 'interrupted', exception = $2 "
-      "WHERE status = 'started' AND scheduler_id = $1",
-      {scheduler_id, why}));
+int PostgresJobStore::Impl::interrupt_runs_of(const std::string& scheduler_id,
+                                              const std::string& why) const {
+  return affected(
+      conn_.exec("UPDATE sked_job_execution SET status = 'interrupted', exception = $2 "
+                 "WHERE status = 'started' AND scheduler_id = $1",
+                 {scheduler_id, why}));
 }
 
 void PostgresJobStore::Impl::beat(std::vector<std::string>& warnings) {
@@ -787,32 +846,40 @@ void PostgresJobStore::Impl::beat(std::vector<std::string>& warnings) {
     register_self(true, warnings);
     return;
   }
-  if (affected(conn_.exec("UPDATE sked_scheduler SET heartbeat = now() WHERE id = $1", {scheduler_id_})) > 0) return;
+  if (affected(conn_.exec("UPDATE sked_scheduler SET heartbeat = now() WHERE id = $1",
+                          {scheduler_id_})) > 0)
+    return;
   // Another scheduler took this one for dead (its heartbeat was older than stale_after by the
   // server's clock: the process was stopped or cut off) and recorded its unfinished runs
   // interrupted; completing them records how they really ended.
-  warnings.push_back(fmt::format(
-      "job store '{}': scheduler '{}' was taken for dead by another process and registers again; raise "
-      "stale_after if this recurs",
-      description_, scheduler_id_));
+  warnings.push_back(
+      fmt::format("job store '{}': scheduler '{}' was taken for dead by another process and "
+                  "registers again; raise "
+                  "stale_after if this recurs",
+                  description_, scheduler_id_));
   register_self(false, warnings);
 }
 
 void PostgresJobStore::Impl::register_self(bool first, std::vector<std::string>& warnings) {
   // Runs still started under this id were left by an earlier process that used the same id.
-  const int n = !first ? 0
-                       : interrupt_runs_of(scheduler_id_, fmt::format("sked::Interrupted: scheduler '{}' restarted "
-                                                                      "while this run was in progress",
-                                                                      scheduler_id_));
+  const int n = !first
+                    ? 0
+                    : interrupt_runs_of(scheduler_id_,
+                                        fmt::format("sked::Interrupted: scheduler '{}' restarted "
+                                                    "while this run was in progress",
+                                                    scheduler_id_));
   if (n > 0) {
-    warnings.push_back(fmt::format(
-        "job store '{}': recorded {} run(s) left started by an earlier process with scheduler id '{}' as "
-        "interrupted",
-        description_, n, scheduler_id_));
+    warnings.push_back(
+        fmt::format("job store '{}': recorded {} run(s) left started by an earlier process with "
+                    "scheduler id '{}' as "
+                    "interrupted",
+                    description_, n, scheduler_id_));
   }
   (void)conn_.exec(
-      "INSERT INTO sked_scheduler (id, host, pid, started, heartbeat) VALUES ($1, $2, $3::int8, now(), now()) "
-      "ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, started = excluded.started, "
+      "INSERT INTO sked_scheduler (id, host, pid, started, heartbeat) VALUES ($1, $2, $3::int8, "
+      "now(), now()) "
+      "ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, started = "
+      "excluded.started, "
       "heartbeat = excluded.heartbeat",
       {scheduler_id_, host_, decimal(getpid())});
 }
@@ -827,15 +894,18 @@ RegisteredScheduler PostgresJobStore::Impl::registered(PGresult* r, int row) {
   return s;
 }
 
-std::optional<std::string> PostgresJobStore::Impl::death(const RegisteredScheduler& s, std::int64_t age_us) const {
+std::optional<std::string> PostgresJobStore::Impl::death(const RegisteredScheduler& s,
+                                                         std::int64_t age_us) const {
   // The age comes from the server's clock; this host's clock plays no part.
-  return detail::death(s, Duration{age_us} > options_.stale_after, format_db_time(s.heartbeat), host_);
+  return detail::death(s, Duration{age_us} > options_.stale_after, format_db_time(s.heartbeat),
+                       host_);
 }
 
 // The registered schedulers with their heartbeat's age by the server's clock (the last column).
 constexpr const char* schedulers_sql =
     "SELECT id, host, pid, (extract(epoch FROM started) * 1000000)::int8, "
-    "(extract(epoch FROM heartbeat) * 1000000)::int8, (extract(epoch FROM now() - heartbeat) * 1000000)::int8 "
+    "(extract(epoch FROM heartbeat) * 1000000)::int8, (extract(epoch FROM now() - heartbeat) * "
+    "1000000)::int8 "
     "FROM sked_scheduler ORDER BY id";
 
 void PostgresJobStore::Impl::reap(std::vector<std::string>& warnings) {
@@ -849,24 +919,29 @@ void PostgresJobStore::Impl::reap(std::vector<std::string>& warnings) {
     for (int i = 0; i < PQntuples(r.get()); ++i) {
       const RegisteredScheduler other = registered(r.get(), i);
       if (other.id == scheduler_id_) continue;
-      if (auto why = death(other, to_int64(PQgetvalue(r.get(), i, 5)))) dead.push_back({other.id, std::move(*why)});
+      if (auto why = death(other, to_int64(PQgetvalue(r.get(), i, 5))))
+        dead.push_back({other.id, std::move(*why)});
     }
   }
   for (const auto& d : dead) {
     if (const int n = interrupt_runs_of(d.id, d.why); n > 0) {
-      warnings.push_back(fmt::format("job store '{}': recorded {} run(s) of dead scheduler '{}' as interrupted",
-                                     description_, n, d.id));
+      warnings.push_back(
+          fmt::format("job store '{}': recorded {} run(s) of dead scheduler '{}' as interrupted",
+                      description_, n, d.id));
     }
     (void)conn_.exec("DELETE FROM sked_scheduler WHERE id = $1", {d.id});
   }
   // Started runs whose scheduler is unknown: its row was deleted by hand.
   const int n = affected(conn_.exec(
-      "UPDATE sked_job_execution SET status = 'interrupted', exception = $1 WHERE status = 'started' AND "
+      "UPDATE sked_job_execution SET status = 'interrupted', exception = $1 WHERE status = "
+      "'started' AND "
       "(scheduler_id IS NULL OR scheduler_id NOT IN (SELECT id FROM sked_scheduler))",
-      {std::string{"sked::Interrupted: the scheduler that started this run is unknown and not running"}}));
+      {std::string{
+          "sked::Interrupted: the scheduler that started this run is unknown and not running"}}));
   if (n > 0) {
     warnings.push_back(
-        fmt::format("job store '{}': recorded {} run(s) of unknown schedulers as interrupted", description_, n));
+        fmt::format("job store '{}': recorded {} run(s) of unknown schedulers as interrupted",
+                    description_, n));
   }
 }
 
@@ -890,9 +965,10 @@ void PostgresJobStore::Impl::unregister() noexcept {
     std::lock_guard lock(mutex_);
     if (!registered_) return;
     auto leave = [this] {
-      interrupt_runs_of(scheduler_id_, fmt::format("sked::Interrupted: scheduler '{}' closed its job store while "
-                                                   "this run was in progress",
-                                                   scheduler_id_));
+      interrupt_runs_of(scheduler_id_,
+                        fmt::format("sked::Interrupted: scheduler '{}' closed its job store while "
+                                    "this run was in progress",
+                                    scheduler_id_));
       (void)conn_.exec("DELETE FROM sked_scheduler WHERE id = $1", {scheduler_id_});
     };
     write_transaction("unregistering the scheduler", leave, false);
@@ -913,7 +989,8 @@ bool PostgresJobStore::Impl::listen_connect() {
     return true;
   } catch (const PgFailure& f) {
     listen_conn_.close();
-    warn(fmt::format("job store '{}': cannot listen for changes ({}); retrying", description_, f.message));
+    warn(fmt::format("job store '{}': cannot listen for changes ({}); retrying", description_,
+                     f.message));
     return false;
   }
 }
@@ -933,7 +1010,8 @@ void PostgresJobStore::Impl::start_listening() {
 void PostgresJobStore::Impl::listen_loop() {
   std::chrono::milliseconds pause{100};
   bool was_lost = false;
-  // Under the lock, so that once set_change_listener returns, the listener it replaced is not running.
+  // Under the lock, so that once set_change_listener returns, the listener it replaced is not
+  // running.
   const auto call = [this] {
     std::lock_guard lock(listen_mutex_);
     if (!listener_) return;
@@ -961,8 +1039,8 @@ void PostgresJobStore::Impl::listen_loop() {
     if (poll(fds, 2, -1) < 0) continue;
     if ((fds[1].revents & POLLIN) != 0) break;
     if (PQconsumeInput(listen_conn_.get()) == 0) {
-      warn(fmt::format("job store '{}': lost the listening connection ({}); reconnecting", description_,
-                       trimmed(PQerrorMessage(listen_conn_.get()))));
+      warn(fmt::format("job store '{}': lost the listening connection ({}); reconnecting",
+                       description_, trimmed(PQerrorMessage(listen_conn_.get()))));
       listen_conn_.close();
       was_lost = true;
       continue;
@@ -1000,7 +1078,8 @@ Execution PostgresJobStore::Impl::read_execution(PGresult* r, int row) {
   // The CHECK constraint keeps other values out.
   e.status = parse_execution_status(PQgetvalue(r, row, 2)).value_or(ExecutionStatus::error);
   e.run_time = time_from_micros(r, row, 3).value_or(TimePoint{});
-  if (!PQgetisnull(r, row, 4)) e.duration = Duration{std::llround(std::strtod(PQgetvalue(r, row, 4), nullptr) * 1e6)};
+  if (!PQgetisnull(r, row, 4))
+    e.duration = Duration{std::llround(std::strtod(PQgetvalue(r, row, 4), nullptr) * 1e6)};
   e.finished = time_from_micros(r, row, 5);
   e.exception = text(r, row, 6);
   e.traceback = text(r, row, 7);
@@ -1060,10 +1139,11 @@ void PostgresJobStore::transact_(Purpose purpose, const std::function<void(Trans
       auto run = [&] {
         warnings.clear();
         if (purpose == Purpose::claim) {
-          // The claim's heartbeat also makes sure this scheduler's row exists: the runs it starts name
-          // it.
+          // The claim's heartbeat also makes sure this scheduler's row exists: the runs it starts
+          // name it.
           impl_->beat(warnings);
-          if (!was_registered || impl_->clock_->now() - impl_->last_reap_ >= impl_->options_.heartbeat_interval) {
+          if (!was_registered ||
+              impl_->clock_->now() - impl_->last_reap_ >= impl_->options_.heartbeat_interval) {
             impl_->reap(warnings);
           }
         }
@@ -1090,11 +1170,13 @@ void PostgresJobStore::transact_(Purpose purpose, const std::function<void(Trans
 void PostgresJobStore::complete_(const Execution& record, const std::optional<RunRequest>& retry) {
   auto write = [&] {
     (void)impl_->conn_.exec(
-        "UPDATE sked_job_execution SET status = $2, duration = $3::float8, finished = $4::timestamptz, "
+        "UPDATE sked_job_execution SET status = $2, duration = $3::float8, finished = "
+        "$4::timestamptz, "
         "exception = $5, traceback = $6 WHERE id = $1::int8",
         {decimal(record.id), status_text(record.status),
          record.duration ? Param{seconds(*record.duration)} : std::nullopt,
-         optional_time(record.finished), valid_utf8(record.exception), valid_utf8(record.traceback)});
+         optional_time(record.finished), valid_utf8(record.exception),
+         valid_utf8(record.traceback)});
     if (retry) impl_->insert_request(*retry);
   };
   std::lock_guard lock(impl_->mutex_);
@@ -1111,11 +1193,12 @@ std::vector<Job> PostgresJobStore::all_jobs_() const {
     warnings.clear();
     std::vector<Job> jobs;
     const Result r = impl_->conn_.exec(
-        "SELECT id, (extract(epoch FROM next_run_time) * 1000000)::int8, job_state::text FROM sked_job "
+        "SELECT id, (extract(epoch FROM next_run_time) * 1000000)::int8, job_state::text FROM "
+        "sked_job "
         "ORDER BY next_run_time IS NULL, next_run_time, id");
     for (int i = 0; i < PQntuples(r.get()); ++i) {
-      if (auto job = impl_->read_job(text(r.get(), i, 0), time_from_micros(r.get(), i, 1), text(r.get(), i, 2),
-                                     warnings)) {
+      if (auto job = impl_->read_job(text(r.get(), i, 0), time_from_micros(r.get(), i, 1),
+                                     text(r.get(), i, 2), warnings)) {
         jobs.push_back(std::move(*job));
       }
     }
@@ -1137,16 +1220,19 @@ std::optional<TimePoint> PostgresJobStore::next_run_time_() const {
   return impl_->locked("reading the next run time", next);
 }
 
-std::vector<RunRequest> PostgresJobStore::pending_runs_(std::optional<std::string_view> job_id) const {
+std::vector<RunRequest> PostgresJobStore::pending_runs_(
+    std::optional<std::string_view> job_id) const {
   std::vector<std::string> warnings;
   auto read = [&] {
     warnings.clear();
     const Result r = impl_->conn_.exec(
-        "SELECT id, job_id, (extract(epoch FROM requested_at) * 1000000)::int8, attempt, job_state::text "
+        "SELECT id, job_id, (extract(epoch FROM requested_at) * 1000000)::int8, attempt, "
+        "job_state::text "
         "FROM sked_run_request WHERE $1::text IS NULL OR job_id = $1 ORDER BY requested_at, id",
         {job_id ? Param{std::string{*job_id}} : std::nullopt});
     std::vector<RunRequest> out;
-    for (int i = 0; i < PQntuples(r.get()); ++i) out.push_back(impl_->read_request(r.get(), i, warnings));
+    for (int i = 0; i < PQntuples(r.get()); ++i)
+      out.push_back(impl_->read_request(r.get(), i, warnings));
     return out;
   };
   auto out = impl_->locked("reading pending runs", read);
@@ -1158,13 +1244,14 @@ std::vector<Execution> PostgresJobStore::query_executions_(const ExecutionQuery&
   auto read = [&] {
     const Result r = impl_->conn_.exec_once(
         "SELECT id, job_id, status, (extract(epoch FROM run_time) * 1000000)::int8, duration, "
-        "(extract(epoch FROM finished) * 1000000)::int8, exception, traceback FROM sked_job_execution "
+        "(extract(epoch FROM finished) * 1000000)::int8, exception, traceback FROM "
+        "sked_job_execution "
         "WHERE ($1::int8 IS NULL OR id = $1) AND ($2::text IS NULL OR job_id = $2) "
         "AND ($3::text IS NULL OR status = $3) AND ($4::timestamptz IS NULL OR run_time >= $4) "
         "ORDER BY run_time DESC, id DESC LIMIT $5::int8",
         {query.id ? Param{decimal(*query.id)} : std::nullopt, query.job_id,
-         query.status ? Param{status_text(*query.status)} : std::nullopt, optional_time(query.since),
-         decimal(std::min<std::size_t>(query.limit, INT64_MAX))});
+         query.status ? Param{status_text(*query.status)} : std::nullopt,
+         optional_time(query.since), decimal(std::min<std::size_t>(query.limit, INT64_MAX))});
     std::vector<Execution> out;
     for (int i = 0; i < PQntuples(r.get()); ++i) out.push_back(Impl::read_execution(r.get(), i));
     return out;
@@ -1176,8 +1263,8 @@ std::size_t PostgresJobStore::delete_old_executions_(TimePoint cutoff) {
   const std::string cutoff_text = format_db_time(cutoff);
   std::size_t total = 0;
   for (;;) {
-    // Each batch is its own statement (and transaction) and takes the lock anew, so claims interleave
-    // with a long purge.
+    // Each batch is its own statement (and transaction) and takes the lock anew, so claims
+    // interleave with a long purge.
     auto batch = [&] {
       return affected(impl_->conn_.exec(
           "DELETE FROM sked_job_execution WHERE id IN (SELECT id FROM sked_job_execution "

@@ -40,7 +40,8 @@ int main(int argc, char** argv) {
     } else if (arg == "--max-wait-ms" && i + 1 < argc) {
       max_wait_ms = std::atol(argv[++i]);
     } else {
-      std::cerr << "usage: sked_postgres_worker --db CONNINFO --schema NAME [--exit-when-done] [--max-wait-ms N]\n";
+      std::cerr << "usage: sked_postgres_worker --db CONNINFO --schema NAME [--exit-when-done] "
+                   "[--max-wait-ms N]\n";
       return 2;
     }
   }
@@ -52,7 +53,8 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto store = std::make_shared<sked::PostgresJobStore>(conninfo, sked::PostgresJobStoreOptions{.schema = schema});
+  auto store = std::make_shared<sked::PostgresJobStore>(
+      conninfo, sked::PostgresJobStoreOptions{.schema = schema});
   sked::BlockingScheduler scheduler{{.timezone = sked::TimeZone::utc(),
                                      .max_wait = std::chrono::milliseconds{max_wait_ms},
                                      .logger = sked::stderr_logger(sked::LogLevel::warning)}};
@@ -67,16 +69,17 @@ int main(int argc, char** argv) {
   }
   {
     const char* values[] = {schema.c_str()};
-    PQclear(PQexecParams(record_db, "SELECT set_config('search_path', $1, false)", 1, nullptr, values, nullptr,
-                         nullptr, 0));
+    PQclear(PQexecParams(record_db, "SELECT set_config('search_path', $1, false)", 1, nullptr,
+                         values, nullptr, nullptr, 0));
   }
   const auto record = [&](const sked::JobContext& ctx) {
     std::lock_guard lock(record_mutex);
     const std::string run_time = date::format("%FT%TZ", ctx.scheduled_run_time());
     const std::string pid = std::to_string(getpid());
     const char* values[] = {ctx.job_id().c_str(), run_time.c_str(), pid.c_str()};
-    PGresult* r = PQexecParams(record_db, "INSERT INTO worker_run (job_id, run_time, pid) VALUES ($1, $2, $3::int8)",
-                               3, nullptr, values, nullptr, nullptr, 0);
+    PGresult* r = PQexecParams(
+        record_db, "INSERT INTO worker_run (job_id, run_time, pid) VALUES ($1, $2, $3::int8)", 3,
+        nullptr, values, nullptr, nullptr, 0);
     const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
     if (!ok) std::cerr << "sked_postgres_worker: recording a run: " << PQerrorMessage(record_db);
     PQclear(r);

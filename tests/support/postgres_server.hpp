@@ -1,7 +1,7 @@
 #pragma once
-// A throwaway PostgreSQL server for the PostgreSQL store's tests: started on first use, once per test
-// process, in a temporary directory, reachable only through a Unix socket there; stopped (and its
-// directory removed) when the process exits, also after failed tests.
+// A throwaway PostgreSQL server for the PostgreSQL store's tests: started on first use, once per
+// test process, in a temporary directory, reachable only through a Unix socket there; stopped (and
+// its directory removed) when the process exits, also after failed tests.
 //
 // Built only when CMake found the server binaries (SKED_PG_BINDIR); as root, the server runs as the
 // `postgres` user, since PostgreSQL refuses to run as root.
@@ -27,7 +27,8 @@ class PostgresServer {
   /// it cannot start.
   static PostgresServer& instance() {
     static PostgresServer* server = [] {
-      auto* s = new PostgresServer();  // stopped by atexit, never destroyed: other statics may use it
+      auto* s =
+          new PostgresServer();  // stopped by atexit, never destroyed: other statics may use it
       std::atexit([] { instance().stop(); });
       return s;
     }();
@@ -54,7 +55,8 @@ class PostgresServer {
   /// Runs `sql` with psql; returns its output (unaligned, tuples only).
   std::string psql(const std::string& sql) const {
     const auto out = dir_ / "psql.out";
-    run(fmt::format("{}/psql -X -q -A -t -v ON_ERROR_STOP=1 -h {} -U postgres -d postgres -c \"{}\" >{} 2>&1",
+    run(fmt::format("{}/psql -X -q -A -t -v ON_ERROR_STOP=1 -h {} -U postgres -d postgres -c "
+                    "\"{}\" >{} 2>&1",
                     SKED_PG_BINDIR, dir_.string(), sql, out.string()),
         out);
     std::ifstream in{out};
@@ -66,34 +68,41 @@ class PostgresServer {
  private:
   PostgresServer() {
     std::string pattern = (std::filesystem::temp_directory_path() / "sked-pg-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + pattern);
+    if (mkdtemp(pattern.data()) == nullptr)
+      throw std::runtime_error("mkdtemp failed for " + pattern);
     dir_ = pattern;
     if (geteuid() == 0) {
       const passwd* pw = getpwnam("postgres");
-      if (pw == nullptr) throw std::runtime_error("running as root and there is no `postgres` user to run PostgreSQL");
-      if (chown(dir_.c_str(), pw->pw_uid, pw->pw_gid) != 0) throw std::runtime_error("chown failed on " + dir_.string());
+      if (pw == nullptr)
+        throw std::runtime_error(
+            "running as root and there is no `postgres` user to run PostgreSQL");
+      if (chown(dir_.c_str(), pw->pw_uid, pw->pw_gid) != 0)
+        throw std::runtime_error("chown failed on " + dir_.string());
       as_user_ = "runuser -u postgres -- ";
     }
     const auto log = dir_ / "initdb.log";
-    run(fmt::format("{}{}/initdb -D {}/data -A trust -U postgres -E UTF8 --locale=C --no-sync >{} 2>&1", as_user_,
-                    SKED_PG_BINDIR, dir_.string(), log.string()),
+    run(fmt::format(
+            "{}{}/initdb -D {}/data -A trust -U postgres -E UTF8 --locale=C --no-sync >{} 2>&1",
+            as_user_, SKED_PG_BINDIR, dir_.string(), log.string()),
         log);
     pg_ctl("start");
   }
 
   void pg_ctl(const std::string& action) {
     const auto log = dir_ / "server.log";
-    // Unix socket only (no TCP port shared with other processes), no fsync: a scratch server. Commits
-    // stay synchronous, so that a committed change survives the crash of a restart test.
-    run(fmt::format("{}{}/pg_ctl -D {}/data -l {} -w -t 60 -o \"-c listen_addresses='' -k {} -c fsync=off "
-                    "-c full_page_writes=off\" {} >>{}.ctl 2>&1",
-                    as_user_, SKED_PG_BINDIR, dir_.string(), log.string(), dir_.string(), action, log.string()),
+    // Unix socket only (no TCP port shared with other processes), no fsync: a scratch server.
+    // Commits stay synchronous, so that a committed change survives the crash of a restart test.
+    run(fmt::format(
+            "{}{}/pg_ctl -D {}/data -l {} -w -t 60 -o \"-c listen_addresses='' -k {} -c fsync=off "
+            "-c full_page_writes=off\" {} >>{}.ctl 2>&1",
+            as_user_, SKED_PG_BINDIR, dir_.string(), log.string(), dir_.string(), action,
+            log.string()),
         log);
   }
 
   void stop() noexcept {
-    const std::string cmd = fmt::format("{}{}/pg_ctl -D {}/data -m immediate stop >/dev/null 2>&1", as_user_,
-                                        SKED_PG_BINDIR, dir_.string());
+    const std::string cmd = fmt::format("{}{}/pg_ctl -D {}/data -m immediate stop >/dev/null 2>&1",
+                                        as_user_, SKED_PG_BINDIR, dir_.string());
     (void)std::system(cmd.c_str());
     std::error_code ignored;
     std::filesystem::remove_all(dir_, ignored);

@@ -15,7 +15,8 @@
 namespace sked::test {
 
 /// Runs `scheduler` in this thread; shuts it down (waiting for the runs in flight, so every claimed
-/// run is recorded as it ended) on one of `signals`, or with `exit_when_done` once `store` is empty.
+/// run is recorded as it ended) on one of `signals`, or with `exit_when_done` once `store` is
+/// empty.
 inline void run_worker(BlockingScheduler& scheduler, const JobStore& store, const sigset_t& signals,
                        bool exit_when_done, std::string_view name) {
   std::jthread watcher([&](std::stop_token stop) {

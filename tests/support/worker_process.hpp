@@ -1,6 +1,6 @@
 #pragma once
-// Scheduler processes for the multi-process store tests (tests/stores/*_worker.cpp), and polling for
-// what they do with a bounded deadline.
+// Scheduler processes for the multi-process store tests (tests/stores/*_worker.cpp), and polling
+// for what they do with a bounded deadline.
 
 #include <signal.h>
 #include <spawn.h>

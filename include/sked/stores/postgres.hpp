@@ -70,8 +70,8 @@ struct PostgresJobStoreOptions {
 /// so processes starting together do not race), and throws `StoreError` naming the connection
 /// (never its password) when it cannot connect or when the schema was written by a newer sked (left
 /// unchanged). Database failures throw `StoreError` with the connection, the SQLSTATE and what was
-/// being done. Jobs bound to a plain callable cannot be stored (`SerializationError`). This class is
-/// thread-safe.
+/// being done. Jobs bound to a plain callable cannot be stored (`SerializationError`). This class
+/// is thread-safe.
 ///
 /// **Example**:
 ///   scheduler.add_jobstore(std::make_shared<sked::PostgresJobStore>("postgresql://sked@db/app"));
@@ -98,8 +98,8 @@ class PostgresJobStore final : public JobStore {
 
   /// Calls `listener` (from the store's listening thread, so it must be quick and must not throw)
   /// whenever a connection commits a change to this schema (this store's own changes included), and
-  /// once after the listening connection was lost and reopened (changes may have been missed). Meant
-  /// for the scheduler that owns the store: it calls its `wakeup()`. Once this returns, the
+  /// once after the listening connection was lost and reopened (changes may have been missed).
+  /// Meant for the scheduler that owns the store: it calls its `wakeup()`. Once this returns, the
   /// listening connection is established (or being reopened, which was reported through
   /// `on_warning`), and the listener it replaced is not running and will not run again: an empty
   /// function stops the calls, so an owner going away passes one first. Do not call it from the
@@ -112,8 +112,10 @@ class PostgresJobStore final : public JobStore {
   void complete_(const Execution& record, const std::optional<RunRequest>& retry) override;
   [[nodiscard]] std::vector<Job> all_jobs_() const override;
   [[nodiscard]] std::optional<TimePoint> next_run_time_() const override;
-  [[nodiscard]] std::vector<RunRequest> pending_runs_(std::optional<std::string_view> job_id) const override;
-  [[nodiscard]] std::vector<Execution> query_executions_(const ExecutionQuery& query) const override;
+  [[nodiscard]] std::vector<RunRequest> pending_runs_(
+      std::optional<std::string_view> job_id) const override;
+  [[nodiscard]] std::vector<Execution> query_executions_(
+      const ExecutionQuery& query) const override;
   /// Deletes in batches, each its own transaction, so claims go on meanwhile. Never deletes
   /// `started` runs.
   std::size_t delete_old_executions_(TimePoint cutoff) override;
