@@ -36,6 +36,9 @@ constexpr std::size_t max_claim_page = 256;
 constexpr int delete_batch_size = 2000;
 // Deadlocks and serialization failures are retried this often before they are reported.
 constexpr int max_conflict_retries = 20;
+// How often one call reconnects after losing its connection (each reconnection itself keeps trying
+// for up to reconnect_timeout) before it fails.
+constexpr int max_losses_per_call = 5;
 // The channel a committed change notifies; the payload is the schema, so stores of other schemas
 // sharing the database ignore it.
 constexpr const char* changes_channel = "sked_changes";
@@ -181,7 +184,12 @@ class Connection {
 
   void connect(const std::string& conninfo) {
     close();
-    conn_ = PQconnectdb(conninfo.c_str());
+    // Defaults the connection string can override (later keywords win): a bounded connect, so that
+    // reconnecting to an unreachable host keeps to reconnect_timeout, and a name in
+    // pg_stat_activity.
+    const char* keywords[] = {"connect_timeout", "fallback_application_name", "dbname", nullptr};
+    const char* values[] = {"10", "sked", conninfo.c_str(), nullptr};
+    conn_ = PQconnectdbParams(keywords, values, 1);
     if (PQstatus(conn_) != CONNECTION_OK) {
       PgFailure f{"08001", trimmed(PQerrorMessage(conn_)), true};
       close();
@@ -269,16 +277,20 @@ class PostgresJobStore::Impl {
   template <typename Fn>
   auto retrying(std::string_view what, Fn& fn) const -> decltype(fn()) {
     int conflicts = 0;
+    int losses = 0;
     for (;;) {
       try {
         if (!conn_.open()) reconnect(what);
         return fn();
       } catch (const PgFailure& f) {
-        if (f.lost) {
+        // A connection that breaks again and again on the same call (a statement that kills its
+        // server process, a session timeout shorter than the call) is an error, not an outage.
+        if (f.lost && ++losses <= max_losses_per_call) {
           note_lost(f);
           conn_.close();
           continue;
         }
+        if (f.lost) conn_.close();
         if ((f.sqlstate == "40001" || f.sqlstate == "40P01") &&
             ++conflicts <= max_conflict_retries) {
           rollback_quietly();
@@ -289,7 +301,9 @@ class PostgresJobStore::Impl {
         }
         rollback_quietly();
         throw StoreError(description_, 0,
-                         fmt::format("{}: {} (SQLSTATE {})", what, f.message, f.sqlstate));
+                         f.sqlstate.empty()
+                             ? fmt::format("{}: {}", what, f.message)
+                             : fmt::format("{}: {} (SQLSTATE {})", what, f.message, f.sqlstate));
       } catch (...) {
         rollback_quietly();
         throw;
