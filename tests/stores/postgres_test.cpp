@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -233,6 +234,29 @@ TEST_CASE("postgres store refuses a schema written by a newer sked and leaves it
   CHECK(server.psql(fmt::format("SELECT version FROM {}.sked_schema_version", factory.schema)) ==
         "99\n");
   CHECK(server.psql(fmt::format("SELECT id FROM {}.sked_job", factory.schema)) == "j\n");
+}
+
+TEST_CASE("postgres stores starting together on a new schema create it once", "[store][postgres][schema]") {
+  const int stores = GENERATE(2, 4);
+  PostgresStoreFactory factory;
+  std::atomic<int> opened{0};
+  std::vector<std::string> errors(static_cast<std::size_t>(stores));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < stores; ++i) {
+    threads.emplace_back([&, i] {
+      try {
+        (void)factory.make();
+        ++opened;
+      } catch (const std::exception& e) {
+        errors[static_cast<std::size_t>(i)] = e.what();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& e : errors) CHECK(e.empty());
+  CHECK(opened == stores);
+  CHECK(PostgresServer::instance().psql(
+            fmt::format("SELECT count(*) FROM {}.sked_schema_version", factory.schema)) == "1\n");
 }
 
 TEST_CASE("postgres store names the connection in errors, never its password",
