@@ -384,7 +384,7 @@ class PostgresJobStore::Impl {
   mutable std::mutex mutex_;
   mutable Connection conn_;
   mutable bool lost_reported_ = false;
-  mutable int reconnects_ = 0;
+  mutable bool unreachable_ = false;
   bool registered_ = false;
   TimePoint last_reap_{};
   mutable std::map<std::string, std::string> reported_bad_rows_;
@@ -560,7 +560,11 @@ void PostgresJobStore::Impl::note_lost(const PgFailure& f) const {
 }
 
 void PostgresJobStore::Impl::reconnect(std::string_view what) const {
-  const auto deadline = std::chrono::steady_clock::now() + options_.reconnect_timeout;
+  // Once a reconnection has failed for the whole reconnect_timeout, each call tries once and fails
+  // at once until the server is back: a scheduler stopping while its database is down must not
+  // wait out the timeout on every call it still makes (the claim, each completion, unregistering).
+  const auto deadline =
+      std::chrono::steady_clock::now() + (unreachable_ ? Duration{0} : options_.reconnect_timeout);
   std::chrono::milliseconds pause{50};
   for (int attempts = 1;; ++attempts) {
     try {
@@ -571,12 +575,14 @@ void PostgresJobStore::Impl::reconnect(std::string_view what) const {
             fmt::format("job store '{}': reconnected after {} attempt(s)", description_, attempts));
       }
       lost_reported_ = false;
-      ++reconnects_;
+      unreachable_ = false;
       return;
     } catch (const PgFailure& f) {
       conn_.close();
       note_lost(f);
-      if (std::chrono::steady_clock::now() + pause > deadline) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) {
+        unreachable_ = true;
         throw StoreError(
             description_, 0,
             fmt::format("{}: the connection was lost and could not be reopened within {} s: {}",
@@ -585,7 +591,8 @@ void PostgresJobStore::Impl::reconnect(std::string_view what) const {
                             .count(),
                         f.message));
       }
-      std::this_thread::sleep_for(pause);
+      std::this_thread::sleep_for(
+          std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
       pause = std::min(pause * 2, std::chrono::milliseconds{1000});
     }
   }

@@ -236,7 +236,8 @@ TEST_CASE("postgres store refuses a schema written by a newer sked and leaves it
   CHECK(server.psql(fmt::format("SELECT id FROM {}.sked_job", factory.schema)) == "j\n");
 }
 
-TEST_CASE("postgres stores starting together on a new schema create it once", "[store][postgres][schema]") {
+TEST_CASE("postgres stores starting together on a new schema create it once",
+          "[store][postgres][schema]") {
   const int stores = GENERATE(2, 4);
   PostgresStoreFactory factory;
   std::atomic<int> opened{0};
@@ -326,6 +327,28 @@ TEST_CASE("postgres store survives a server restart: the next call reconnects",
   // The listening connection comes back too, and says changes may have been missed meanwhile.
   std::unique_lock lock(mutex);
   CHECK(cv.wait_for(lock, 30s, [&] { return calls >= 2; }));
+}
+
+TEST_CASE(
+    "postgres store: with the server down, calls fail after reconnect_timeout once, then at once",
+    "[store][postgres][faults]") {
+  PostgresStoreFactory factory;
+  auto options = factory.options();
+  options.reconnect_timeout = 2s;
+  auto store =
+      std::make_shared<sked::PostgresJobStore>(PostgresServer::instance().conninfo(), options);
+  store->add_job(interval_job("j", 1min, t0));
+  PostgresServer::instance().kill();
+  const auto timed = [&] {
+    const auto begin = std::chrono::steady_clock::now();
+    CHECK_THROWS_WITH(store->next_run_time(), Catch::Contains("could not be reopened within 2 s"));
+    return std::chrono::steady_clock::now() - begin;
+  };
+  CHECK(timed() >= 2s);
+  // A scheduler stopping now (its last claim, completions, unregistering) is not held 2 s per call.
+  CHECK(timed() < 2s);
+  PostgresServer::instance().start();
+  CHECK(store->next_run_time() == t0);
 }
 
 TEST_CASE("three scheduler processes on one PostgreSQL schema run every fire time exactly once",

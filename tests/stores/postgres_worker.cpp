@@ -15,6 +15,7 @@
 
 #include <libpq-fe.h>
 
+#include <sys/prctl.h>
 #include <unistd.h>
 #include <csignal>
 #include <cstdlib>
@@ -46,6 +47,10 @@ int main(int argc, char** argv) {
     }
   }
   if (conninfo.empty() || schema.empty()) return 2;
+  // A worker outlives a test process that crashed or was killed, and would retry a server that
+  // went with it for ever: it ends with its parent.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() == 1) return 1;
 
   sigset_t signals;
   sigemptyset(&signals);

@@ -80,6 +80,14 @@ class PostgresServer {
         throw std::runtime_error("chown failed on " + dir_.string());
       as_user_ = "runuser -u postgres -- ";
     }
+    // atexit does not run when the test process crashes or is killed (a ctest timeout): a watcher
+    // outside it stops the server and removes the directory once this process is gone.
+    const std::string watcher = fmt::format(
+        "(while kill -0 {} 2>/dev/null; do sleep 1; done; {}{}/pg_ctl -D {}/data -m immediate "
+        "stop; "
+        "rm -rf {}) >/dev/null 2>&1 </dev/null &",
+        getpid(), as_user_, SKED_PG_BINDIR, dir_.string(), dir_.string());
+    (void)std::system(watcher.c_str());
     const auto log = dir_ / "initdb.log";
     run(fmt::format(
             "{}{}/initdb -D {}/data -A trust -U postgres -E UTF8 --locale=C --no-sync >{} 2>&1",
