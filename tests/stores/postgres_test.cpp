@@ -3,6 +3,7 @@
 // restart.
 
 #include "stores/store_factories.hpp"
+#include "support/warnings.hpp"
 #include "support/worker_process.hpp"
 
 #include <sked/errors.hpp>
@@ -40,23 +41,7 @@ using sked::test::PostgresStoreFactory;
 
 const auto t0 = sked::parse_time("2026-01-01T00:00:00Z");
 
-// Warnings a store reported, to look at in a test.
-struct Warnings {
-  std::mutex mutex;
-  std::vector<std::string> messages;
-  std::function<void(std::string_view)> sink() {
-    return [this](std::string_view m) {
-      std::lock_guard lock(mutex);
-      messages.emplace_back(m);
-    };
-  }
-  std::size_t count(std::string_view needle) {
-    std::lock_guard lock(mutex);
-    return static_cast<std::size_t>(
-        std::count_if(messages.begin(), messages.end(),
-                      [&](const std::string& m) { return m.find(needle) != std::string::npos; }));
-  }
-};
+using sked::test::Warnings;
 
 sked::Job interval_job(std::string id, sked::Duration every, std::optional<sked::TimePoint> next) {
   sked::Job job;
@@ -174,7 +159,7 @@ TEST_CASE(
     CHECK(record.status == sked::ExecutionStatus::interrupted);
     CHECK_THAT(record.exception,
                Catch::Contains("scheduler 'a'") && Catch::Contains("stopped sending heartbeats"));
-    CHECK(warnings.count("recorded 1 run(s) of dead scheduler 'a' as interrupted") == 1);
+    CHECK(warnings.count_containing("recorded 1 run(s) of dead scheduler 'a' as interrupted") == 1);
     // The run did go on: completing it records how it really ended, and `a` registers again.
     claims[0].runs[0].complete({.status = sked::ExecutionStatus::executed});
     CHECK(b->get_executions({.id = id}).at(0).status == sked::ExecutionStatus::executed);
@@ -322,8 +307,8 @@ TEST_CASE("postgres store survives a server restart: the next call reconnects",
   REQUIRE(claims.size() == 1);
   CHECK(claims[0].executions.at(0).run_time == t0);
   CHECK(store->lookup_job("j")->next_run_time == t0 + 1min);
-  CHECK(warnings.count("lost the connection") == 1);
-  CHECK(warnings.count("reconnected after") == 1);
+  CHECK(warnings.count_containing("lost the connection") == 1);
+  CHECK(warnings.count_containing("reconnected after") == 1);
   // The listening connection comes back too, and says changes may have been missed meanwhile.
   std::unique_lock lock(mutex);
   CHECK(cv.wait_for(lock, 30s, [&] { return calls >= 2; }));
