@@ -99,7 +99,8 @@ class PostgresJobStore final : public JobStore {
   /// Calls `listener` (from the store's listening thread, so it must be quick and must not throw)
   /// whenever a connection commits a change to this schema (this store's own changes included), and
   /// once after the listening connection was lost and reopened (changes may have been missed).
-  /// Meant for the scheduler that owns the store: it calls its `wakeup()`. Once this returns, the
+  /// Meant for the scheduler that owns the store, to call its `wakeup()` (`Scheduler` does not do
+  /// so by itself yet: pass `[&] { scheduler.wakeup(); }`). Once this returns, the
   /// listening connection is established (or being reopened, which was reported through
   /// `on_warning`), and the listener it replaced is not running and will not run again: an empty
   /// function stops the calls, so an owner going away passes one first. Do not call it from the
