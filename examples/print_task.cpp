@@ -1,13 +1,18 @@
 // The seed's example in C++: a blocking scheduler runs `print_task` every 15 seconds until Ctrl-C,
 // keeping the job and its execution history in an SQLite file, as the seed does in Django's database.
 //
-//   print_task [--runs N] [--interval SECONDS] [--db PATH]
+//   print_task [--runs N] [--interval SECONDS] [--db PATH | --db postgresql://USER@HOST/DBNAME]
 //
 // --runs stops it after N runs (for scripts); --interval changes the 15 seconds; --db changes the file
-// (sked.sqlite3 in the working directory). Look at the history with
+// (sked.sqlite3 in the working directory), or names a PostgreSQL database that several hosts running
+// print_task share. Look at the history with
 //   sqlite3 sked.sqlite3 'SELECT * FROM sked_job_execution ORDER BY run_time DESC LIMIT 5'
+//   psql postgresql://USER@HOST/DBNAME -c 'SELECT * FROM sked.sked_job_execution ORDER BY run_time DESC LIMIT 5'
 
 #include <sked/sked.hpp>
+#ifdef SKED_HAS_POSTGRES
+#include <sked/stores/postgres.hpp>
+#endif
 
 #include <csignal>
 #include <cstdlib>
@@ -29,7 +34,7 @@ int main(int argc, char** argv) {
     } else if (arg == "--db" && i + 1 < argc) {
       db = argv[++i];
     } else {
-      std::cerr << "usage: print_task [--runs N] [--interval SECONDS] [--db PATH]\n";
+      std::cerr << "usage: print_task [--runs N] [--interval SECONDS] [--db PATH|postgresql://...]\n";
       return 2;
     }
   }
@@ -45,7 +50,16 @@ int main(int argc, char** argv) {
   sked::BlockingScheduler scheduler{
       {.logger = sked::stderr_logger(sked::LogLevel::info), .log_level = sked::LogLevel::info}};
   try {
-    scheduler.add_jobstore(std::make_shared<sked::SqliteJobStore>(db));
+    if (db.starts_with("postgresql://") || db.starts_with("postgres://")) {
+#ifdef SKED_HAS_POSTGRES
+      scheduler.add_jobstore(std::make_shared<sked::PostgresJobStore>(db));
+#else
+      std::cerr << "print_task: this sked was built without PostgreSQL support (libpq)\n";
+      return 2;
+#endif
+    } else {
+      scheduler.add_jobstore(std::make_shared<sked::SqliteJobStore>(db));
+    }
   } catch (const sked::Error& e) {
     std::cerr << "print_task: " << e.what() << '\n';
     return 1;

@@ -45,6 +45,8 @@ soak() {
   cmake --preset dev >/dev/null
   cmake --build --preset dev --target sked_soak
   SKED_SOAK=build/dev/tests/sked_soak scripts/soak.sh "${SOAK_SECONDS:-60}"
+  # The same on PostgreSQL (scripts/install-deps.sh installs the server).
+  SKED_SOAK=build/dev/tests/sked_soak scripts/soak.sh --postgres "${SOAK_SECONDS:-60}"
 }
 
 release() {

@@ -9,7 +9,7 @@ packages=(
   build-essential cmake pkg-config tzdata
   libhowardhinnant-date-dev libfmt-dev libsqlite3-dev libsqlitecpp-dev
   catch2 nlohmann-json3-dev libcli11-dev libbenchmark-dev sqlite3 jq
-  libcpp-httplib-dev chromium
+  libcpp-httplib-dev chromium libpq-dev postgresql
   "$@"
 )
 # The browser tests run under node; Debian's when there is none.

@@ -5,7 +5,10 @@
 # sampled. At the end tests/soak/check.py checks the execution records and the tasks' own logs (no fire
 # time run twice, none lost, no job vanished, RSS bounded) and prints one summary line, last.
 #
-# Usage: scripts/soak.sh [SECONDS]   (600 by default; CI runs 60)
+# Usage: scripts/soak.sh [--postgres] [SECONDS]   (600 by default; CI runs 60)
+#   --postgres  the store is a throwaway PostgreSQL server in the soak's directory (Unix socket only)
+#               instead of an SQLite file: the same processes, kills and checks
+#   SOAK_PG_BINDIR  where initdb, pg_ctl and psql are (default: the newest /usr/lib/postgresql/*/bin)
 #   SOAK_JOBS  jobs added at the start (300)
 #   SKED_SOAK  the sked_soak binary (default: build/dev/tests/sked_soak, else the newest other build's,
 #              leaving out the sanitizer builds)
@@ -14,6 +17,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+postgres=0
+if [[ ${1:-} == --postgres ]]; then
+  postgres=1
+  shift
+fi
 seconds=${1:-600}
 jobs=${SOAK_JOBS:-300}
 if ! [[ $seconds =~ ^[0-9]+$ && $seconds -ge 20 ]]; then
@@ -35,11 +43,33 @@ fi
 dir=${SOAK_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/sked-soak.XXXXXX")}
 mkdir -p "$dir"
 db=$dir/soak.sqlite3
+as_postgres=()
+pg_bindir=
+if ((postgres)); then
+  pg_bindir=${SOAK_PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+  if [[ ! -x $pg_bindir/initdb ]]; then
+    echo "scripts/soak.sh: --postgres needs the PostgreSQL server binaries (set SOAK_PG_BINDIR)" >&2
+    exit 2
+  fi
+  if [[ $(id -u) == 0 ]]; then
+    chown postgres "$dir"
+    as_postgres=(runuser -u postgres --)
+  fi
+  "${as_postgres[@]}" "$pg_bindir/initdb" -D "$dir/pgdata" -A trust -U postgres -E UTF8 --locale=C \
+    --no-sync >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
+  "${as_postgres[@]}" "$pg_bindir/pg_ctl" -D "$dir/pgdata" -l "$dir/postgres.log" -w -t 60 \
+    -o "-c listen_addresses='' -k $dir -c fsync=off" start >/dev/null
+  db="postgresql://postgres@$(sed 's#/#%2F#g' <<<"$dir")/postgres"
+  export SOAK_PSQL=$pg_bindir/psql SOAK_PG_HOST=$dir
+fi
 
 now_us() { date +%s%6N; }
 mutator= a= b=
 cleanup() {
   for pid in $mutator $a $b; do kill -9 "$pid" 2>/dev/null || true; done
+  if ((postgres)); then
+    "${as_postgres[@]}" "$pg_bindir/pg_ctl" -D "$dir/pgdata" -m immediate stop >/dev/null 2>&1 || true
+  fi
 }
 trap cleanup EXIT
 
@@ -122,6 +152,7 @@ stop_scheduler "$a" a; a=
 status=0
 summary=$(python3 tests/soak/check.py "$seconds" "$dir") || status=$?
 if ((status == 0)); then
+  cleanup
   [[ -n ${SOAK_DIR:-} ]] || rm -rf "$dir"
 else
   echo "soak: store and logs kept in $dir" >&2

@@ -90,6 +90,14 @@ Scheduler::Scheduler(SchedulerOptions options)
 
 Scheduler::~Scheduler() {
   clock_subscription_.reset();
+  // No store may call wakeup() on a scheduler that is going.
+  for (const auto& [alias, store] : stores_snapshot()) {
+    try {
+      store->set_change_listener({});
+    } catch (...) {
+      // Destructors never throw.
+    }
+  }
   try {
     shutdown(true);
     if (background_thread_.joinable() && !on_loop_thread()) background_thread_.join();
@@ -203,17 +211,25 @@ void Scheduler::add_jobstore(std::shared_ptr<JobStore> store, std::string alias)
     if (stores_.contains(alias)) {
       throw InvalidArgument(fmt::format("a job store with the alias '{}' was already added", alias));
     }
-    stores_.emplace(alias, std::move(store));
+    stores_.emplace(alias, store);
   }
+  // Changes made by other processes (PostgreSQL's NOTIFY) wake the loop; outside mutex_, which the
+  // listener's wakeup() takes.
+  store->set_change_listener([this] { wakeup(); });
   dispatch(Event{.kind = EventKind::jobstore_added, .alias = alias});
   wakeup();
 }
 
 void Scheduler::remove_jobstore(const std::string& alias) {
+  std::shared_ptr<JobStore> store;
   {
     std::lock_guard lock(mutex_);
-    if (stores_.erase(alias) == 0) throw AliasNotFound("job store", alias);
+    const auto it = stores_.find(alias);
+    if (it == stores_.end()) throw AliasNotFound("job store", alias);
+    store = std::move(it->second);
+    stores_.erase(it);
   }
+  store->set_change_listener({});
   dispatch(Event{.kind = EventKind::jobstore_removed, .alias = alias});
 }
 

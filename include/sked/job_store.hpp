@@ -112,6 +112,13 @@ class JobStore : public std::enable_shared_from_this<JobStore> {
   /// Throws `JobNotFound`.
   [[nodiscard]] RunLease start_run(std::string_view job_id, TimePoint at, std::shared_ptr<RunOwner> owner = {});
 
+  /// Who to call when another process changes the store (a job added, changed, removed or asked to
+  /// run), so that a sleeping scheduler wakes at once instead of at its next poll. A scheduler sets it
+  /// when the store is added and clears it (an empty function) when the store is removed; once that
+  /// call returns, the previous listener is not running and will not run again. Stores that cannot
+  /// tell keep the default, which ignores it. One listener per store.
+  virtual void set_change_listener(std::function<void()> listener) { (void)listener; }
+
   // ---- history ----
 
   [[nodiscard]] std::vector<Execution> get_executions(const ExecutionQuery& query) const;

@@ -1,6 +1,10 @@
 #include "common.hpp"
 
 #include <sked/errors.hpp>
+#include <sked/stores/sqlite.hpp>
+#ifdef SKED_HAS_POSTGRES
+#include <sked/stores/postgres.hpp>
+#endif
 
 #include "detail/sqlite_time.hpp"
 
@@ -16,9 +20,16 @@
 
 namespace sked::cli {
 
+bool is_postgres_db(std::string_view db) noexcept {
+  return db.starts_with("postgresql://") || db.starts_with("postgres://") ||
+         db.find("host=") != std::string_view::npos || db.find("dbname=") != std::string_view::npos;
+}
+
 void add_store_options(CLI::App& cmd, StoreArgs& args, bool json) {
-  cmd.add_option("--db", args.db, "The sked store (an SQLite file; default: sked.sqlite3)")
-      ->type_name("PATH");
+  cmd.add_option("--db", args.db,
+                 "The sked store: an SQLite file (default: sked.sqlite3) or a PostgreSQL database "
+                 "(postgresql://user@host/dbname)")
+      ->type_name("PATH|URL");
   cmd.add_option("--tz", args.tz, "IANA time zone to show times in (default: the local zone)")
       ->type_name("ZONE");
   if (json) cmd.add_flag("--json", args.json, "Print JSON with stable field names, for scripts");
@@ -59,14 +70,82 @@ void check_db_path(std::string_view command, const std::string& db) {
   }
 }
 
-std::shared_ptr<SqliteJobStore> open_store(std::string_view command, const StoreArgs& args,
-                                           Access access) {
+namespace {
+
+void print_warning(std::string_view message) { std::cerr << "sked: warning: " << message << '\n'; }
+
+#ifdef SKED_HAS_POSTGRES
+std::shared_ptr<JobStore> open_postgres(std::string_view command, const std::string& db,
+                                        PostgresJobStoreOptions options) {
+  options.on_warning = print_warning;
+  try {
+    return std::make_shared<PostgresJobStore>(db, options);
+  } catch (const StoreError& e) {
+    // Unreachable is a runtime failure; a database that is not a sked store of this version is
+    // bad input.
+    const std::string what = e.what();
+    const bool unreachable = what.find("cannot connect") != std::string::npos;
+    fail(command, what, unreachable ? exit_failure : exit_bad_input);
+  } catch (const InvalidArgument& e) {
+    fail(command, e.what(), exit_bad_input);
+  }
+}
+#else
+[[noreturn]] void no_postgres(std::string_view command, const std::string& db) {
+  (void)db;
+  fail(command, "--db names a PostgreSQL database, but this sked was built without PostgreSQL support (libpq)",
+       exit_bad_input);
+}
+#endif
+
+}  // namespace
+
+std::shared_ptr<JobStore> open_scheduler_store(std::string_view command, const std::string& db) {
+  if (is_postgres_db(db)) {
+#ifdef SKED_HAS_POSTGRES
+    return open_postgres(command, db, {});
+#else
+    no_postgres(command, db);
+#endif
+  }
+  check_db_path(command, db);
+  try {
+    return std::make_shared<SqliteJobStore>(db);
+  } catch (const StoreError& e) {
+    fail(command, e.what(), exit_bad_input);
+  }
+}
+
+std::string store_name(const JobStore& store, const std::string& db) {
+#ifdef SKED_HAS_POSTGRES
+  if (const auto* pg = dynamic_cast<const PostgresJobStore*>(&store)) return pg->description();
+#endif
+  (void)store;
+  return db;
+}
+
+std::vector<RegisteredScheduler> live_schedulers(const JobStore& store) {
+  if (const auto* sqlite = dynamic_cast<const SqliteJobStore*>(&store)) return sqlite->live_schedulers();
+#ifdef SKED_HAS_POSTGRES
+  if (const auto* pg = dynamic_cast<const PostgresJobStore*>(&store)) return pg->live_schedulers();
+#endif
+  return {};
+}
+
+std::shared_ptr<JobStore> open_store(std::string_view command, const StoreArgs& args, Access access) {
+  if (is_postgres_db(args.db)) {
+#ifdef SKED_HAS_POSTGRES
+    // A tool's store hears of no changes: it claims nothing.
+    return open_postgres(command, args.db,
+                         {.create_schema = false, .read_only = access == Access::read, .listen = false});
+#else
+    no_postgres(command, args.db);
+#endif
+  }
   check_db_path(command, args.db);
   SqliteJobStoreOptions options;
   options.open_mode = access == Access::read ? SqliteOpenMode::read_only : SqliteOpenMode::existing;
-  options.on_warning = [](std::string_view message) {
-    std::cerr << "sked: warning: " << message << '\n';
-  };
+  options.on_warning = print_warning;
   try {
     return std::make_shared<SqliteJobStore>(args.db, options);
   } catch (const StoreError& e) {

@@ -9,7 +9,8 @@
 
 #include <sked/execution.hpp>
 #include <sked/job.hpp>
-#include <sked/stores/sqlite.hpp>
+#include <sked/job_store.hpp>
+#include <sked/stores/registered_scheduler.hpp>
 #include <sked/time.hpp>
 
 #include <CLI/CLI.hpp>
@@ -31,6 +32,10 @@ struct StoreArgs {
   bool json = false;
 };
 
+/// Whether `--db` names a PostgreSQL database (`postgresql://...`, `postgres://...` or a libpq
+/// connection string with `host=` or `dbname=`) rather than an SQLite file.
+[[nodiscard]] bool is_postgres_db(std::string_view db) noexcept;
+
 /// Adds `--db PATH`, `--tz ZONE` and, with `json`, `--json` to `cmd`.
 void add_store_options(CLI::App& cmd, StoreArgs& args, bool json = true);
 
@@ -43,10 +48,22 @@ enum class Access { read, write };
 /// that does not exist (SQLite would only say "unable to open", or create what it should not).
 void check_db_path(std::string_view command, const std::string& db);
 
-/// Opens the store at `args.db`. A missing file, a file that is not a sked store or one of another
-/// schema version ends the command with status 2; a locked database with status 1.
-[[nodiscard]] std::shared_ptr<SqliteJobStore> open_store(std::string_view command,
-                                                         const StoreArgs& args, Access access);
+/// Opens the store at `args.db` (an SQLite file or a PostgreSQL database). A missing file or
+/// schema, one that is not a sked store or of another schema version ends the command with status
+/// 2; a locked or unreachable database with status 1.
+[[nodiscard]] std::shared_ptr<JobStore> open_store(std::string_view command, const StoreArgs& args,
+                                                   Access access);
+
+/// Opens `db` for a scheduler (`sked run`): creates a missing store and migrates an older schema
+/// forward. A path or database that cannot be a store ends the command with status 2.
+[[nodiscard]] std::shared_ptr<JobStore> open_scheduler_store(std::string_view command, const std::string& db);
+
+/// How messages name the store opened from `db`: the path, or for PostgreSQL the connection without
+/// its password.
+[[nodiscard]] std::string store_name(const JobStore& store, const std::string& db);
+
+/// The live schedulers registered in `store` (none for a store that does not register them).
+[[nodiscard]] std::vector<RegisteredScheduler> live_schedulers(const JobStore& store);
 
 /// Runs `body`, turning sked errors into `sked <command>: <message>` and an exit status: 2 for bad
 /// input (`InvalidArgument`, a bad time or zone, a cron expression), 1 for the rest (`JobNotFound`,

@@ -39,7 +39,7 @@ void run_executions(const ExecutionsArgs& args) {
     const auto found = store->get_executions({.id = *args.id, .limit = 1});
     if (found.empty()) {
       throw Error(fmt::format("no execution with the id {} was found in job store '{}'", *args.id,
-                              args.store.db));
+                              store_name(*store, args.store.db)));
     }
     if (args.store.json) {
       print_json(execution_json(found.front(), true));

@@ -35,7 +35,7 @@ void run_jobs(const StoreArgs& args) {
   const auto store = open_store("jobs", args, Access::read);
   const TimePoint now = SystemClock{}.now();
   const auto jobs = store->get_all_jobs();
-  const bool running = !store->live_schedulers().empty();
+  const bool running = !live_schedulers(*store).empty();
   if (args.json) {
     auto list = nlohmann::json::array();
     for (const auto& job : jobs) {

@@ -100,13 +100,7 @@ void run_daemon(const RunArgs& args) {
   std::signal(SIGHUP, SIG_DFL);
   std::signal(SIGPIPE, SIG_IGN);
 
-  check_db_path("run", args.store.db);
-  std::shared_ptr<SqliteJobStore> store;
-  try {
-    store = std::make_shared<SqliteJobStore>(args.store.db);
-  } catch (const StoreError& e) {
-    fail("run", e.what(), exit_bad_input);
-  }
+  const std::shared_ptr<JobStore> store = open_scheduler_store("run", args.store.db);
   const Logger logger = make_logger(zone);
   const auto log = [&](LogLevel l, std::string_view message) {
     if (l >= level) logger(l, message);
@@ -114,7 +108,7 @@ void run_daemon(const RunArgs& args) {
   const auto report = [&](const SyncCounts& c, std::string_view what) {
     log(LogLevel::info,
         fmt::format("{} '{}' into '{}': {} added, {} changed, {} removed, {} unchanged", what,
-                    args.crontab, args.store.db, c.added, c.changed, c.removed, c.unchanged));
+                    args.crontab, store_name(*store, args.store.db), c.added, c.changed, c.removed, c.unchanged));
   };
   report_unsupported(lines, args.crontab, log);
   report(sync_crontab(*store, lines, owner, zone, SystemClock{}.now(), log), "synced");

@@ -87,14 +87,14 @@ void run_run_now(const RunNowArgs& args) {
   const TimeZone zone = display_zone(args.store);
   const Duration timeout = parse_timeout(args.timeout);
   const auto store = open_store("run-now", args.store, Access::write);
-  if (!store->lookup_job(args.job)) throw JobNotFound(args.job, args.store.db);
-  if (!args.wait && store->live_schedulers().empty()) {
+  if (!store->lookup_job(args.job)) throw JobNotFound(args.job, store_name(*store, args.store.db));
+  if (!args.wait && live_schedulers(*store).empty()) {
     // Waiting out --timeout (10 minutes) for a scheduler that is not there helps no one.
     fail("run-now",
          fmt::format("no scheduler is running on '{}', so nothing would run job '{}': start `sked run "
                      "--crontab FILE --db {}` or the application, or pass --wait to leave the request "
                      "for one that starts within --timeout",
-                     args.store.db, args.job, args.store.db),
+                     store_name(*store, args.store.db), args.job, store_name(*store, args.store.db)),
          exit_failure);
   }
   const InterruptGuard guard;
@@ -124,7 +124,7 @@ void run_run_now(const RunNowArgs& args) {
         fail("run-now",
              fmt::format("no scheduler picked up job '{}' within {} (is `sked run` or the "
                          "application running on '{}'?); the request was withdrawn",
-                         args.job, human_duration(timeout), args.store.db),
+                         args.job, human_duration(timeout), store_name(*store, args.store.db)),
              exit_failure);
       }
       run = find_run(*store, args.job, at);  // claimed just before the withdrawal

@@ -27,9 +27,9 @@ void run_show(const ShowArgs& args) {
   const auto store = open_store("show", args.store, Access::read);
   const TimePoint now = SystemClock{}.now();
   const auto job = store->lookup_job(args.job);
-  if (!job) throw JobNotFound(args.job, args.store.db);
+  if (!job) throw JobNotFound(args.job, store_name(*store, args.store.db));
   const auto history = store->get_executions({.job_id = job->id, .limit = executions_shown});
-  const bool running = !store->live_schedulers().empty();
+  const bool running = !live_schedulers(*store).empty();
   const auto fires = detail::next_fire_times(*job, now, fire_times_shown);
   // Run-now requests and retries waiting in the store, whichever scheduler will take them.
   const auto pending = store->pending_runs(job->id);

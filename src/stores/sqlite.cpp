@@ -2,6 +2,8 @@
 #include <sked/serialization.hpp>
 #include <sked/stores/sqlite.hpp>
 
+#include "detail/periodic.hpp"
+#include "detail/scheduler_registry.hpp"
 #include "detail/sqlite_schema.hpp"
 #include "detail/sqlite_time.hpp"
 
@@ -38,6 +40,9 @@ namespace sked {
 namespace {
 
 using detail::format_db_time;
+using detail::host_name;
+using detail::process_alive;
+using detail::random_u64;
 using detail::parse_db_time;
 
 std::optional<std::string> optional_text(const SQLite::Column& c) {
@@ -57,39 +62,6 @@ constexpr std::size_t max_cached_jobs = 50'000;
 bool is_lock_error(int code) noexcept {
   const int primary = code & 0xff;
   return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
-}
-
-std::string host_name() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof buf - 1) != 0) return "unknown-host";
-  return buf;
-}
-
-std::uint64_t random_u64() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  return rng();
-}
-
-// Scheduler ids of the stores alive in this process. A registered scheduler with this host and pid
-// that is not listed here was left by an earlier process that had the same pid, and is dead.
-struct LiveIds {
-  std::mutex mutex;
-  std::set<std::string, std::less<>> ids;
-};
-LiveIds& live_ids() {
-  static LiveIds instance;
-  return instance;
-}
-
-bool process_alive(long pid, const std::string& scheduler_id) {
-  if (pid == static_cast<long>(getpid())) {
-    auto& live = live_ids();
-    std::lock_guard lock(live.mutex);
-    return live.ids.contains(scheduler_id);
-  }
-  if (pid <= 0) return false;
-  // EPERM: the process exists but belongs to another user.
-  return kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
 }
 
 std::string status_text(ExecutionStatus s) { return std::string{to_string(s)}; }
@@ -219,9 +191,6 @@ class SqliteJobStore::Impl {
   [[nodiscard]] static RegisteredScheduler registered(SQLite::Statement& row);
   int interrupt_runs_of(const std::string& scheduler_id, const std::string& why);
   void heartbeat();
-  void heartbeat_loop();
-  void start_heartbeat();
-  void stop_heartbeat() noexcept;
   void unregister() noexcept;
   static Execution read_execution(SQLite::Statement& s);
 
@@ -275,11 +244,8 @@ class SqliteJobStore::Impl {
   std::vector<PendingCompletion*> completion_queue_;
   bool completion_writer_ = false;
 
-  std::mutex beat_mutex_;
-  std::condition_variable beat_cv_;
-  bool beat_stopping_ = false;
-  std::thread beat_thread_;
-  Subscription clock_subscription_;
+  // Follows the store's clock, so a ManualClock drives it in tests as it drives everything.
+  detail::Periodic heartbeat_;
 };
 
 namespace {
@@ -367,7 +333,7 @@ SqliteJobStore::Impl::Impl(std::string path, SqliteJobStoreOptions options)
   scheduler_id_ =
       !options_.scheduler_id.empty()
           ? options_.scheduler_id
-          : fmt::format("{}:{}:{:08x}", host_, getpid(), static_cast<std::uint32_t>(random_u64()));
+          : detail::default_scheduler_id(host_);
   auto prepare = [this] {
     detail::prepare_schema(db_, path_, schema_version,
                            options_.open_mode == SqliteOpenMode::create);
@@ -380,31 +346,17 @@ SqliteJobStore::Impl::Impl(std::string path, SqliteJobStoreOptions options)
     db_.exec("PRAGMA journal_size_limit = 67108864");
   };
   locked("opening the store", prepare);
-  {
-    auto& live = live_ids();
-    std::lock_guard lock(live.mutex);
-    live.ids.insert(scheduler_id_);
-  }
+  detail::add_live_scheduler(scheduler_id_);
 }
 
 SqliteJobStore::Impl::~Impl() {
-  stop_heartbeat();
+  heartbeat_.stop();
   unregister();
-  auto& live = live_ids();
-  std::lock_guard lock(live.mutex);
-  live.ids.erase(scheduler_id_);
+  detail::remove_live_scheduler(scheduler_id_);
 }
 
 void SqliteJobStore::Impl::warn(const std::string& message) const {
-  try {
-    if (options_.on_warning) {
-      options_.on_warning(message);
-    } else {
-      std::fprintf(stderr, "sked: WARNING: %s\n", message.c_str());
-    }
-  } catch (...) {
-    // A broken callback must not break the store.
-  }
+  detail::report_warning(options_.on_warning, message);
 }
 
 // ---- jobs --------------------------------------------------------------------------------------
@@ -742,19 +694,7 @@ std::optional<std::string> SqliteJobStore::Impl::death(const RegisteredScheduler
                                                        const std::string& beat_text,
                                                        TimePoint wall) const {
   // An unreadable heartbeat reads as the epoch: long stale.
-  if (wall - s.heartbeat > options_.stale_after) {
-    return fmt::format(
-        "sked::Interrupted: scheduler '{}' (host {}, pid {}) stopped sending "
-        "heartbeats (last at {}) while this run was in progress",
-        s.id, s.host, s.pid, beat_text);
-  }
-  if (s.host == host_ && !process_alive(static_cast<long>(s.pid), s.id)) {
-    return fmt::format(
-        "sked::Interrupted: the process of scheduler '{}' (host {}, pid {}) "
-        "ended while this run was in progress",
-        s.id, s.host, s.pid);
-  }
-  return std::nullopt;
+  return detail::death(s, wall - s.heartbeat > options_.stale_after, beat_text, host_);
 }
 
 void SqliteJobStore::Impl::reap(TimePoint wall, std::vector<std::string>& warnings) {
@@ -811,47 +751,6 @@ void SqliteJobStore::Impl::heartbeat() {
     warnings.push_back(e.what());
   }
   warn_all(warnings);
-}
-
-void SqliteJobStore::Impl::start_heartbeat() {
-  // The heartbeat follows the store's clock, so a ManualClock drives it in tests as it drives
-  // everything. Subscribe (and, if not needed, unsubscribe) outside beat_mutex_: the clock calls its
-  // listeners under its own lock, and this listener takes beat_mutex_.
-  Subscription subscription = clock_->on_jump([this] {
-    std::lock_guard l(beat_mutex_);
-    beat_cv_.notify_all();
-  });
-  std::unique_lock lock(beat_mutex_);
-  if (beat_thread_.joinable() || beat_stopping_) {
-    lock.unlock();  // before `subscription` unsubscribes
-    return;
-  }
-  clock_subscription_ = std::move(subscription);
-  beat_thread_ = std::thread([this] { heartbeat_loop(); });
-}
-
-void SqliteJobStore::Impl::heartbeat_loop() {
-  std::unique_lock lock(beat_mutex_);
-  TimePoint next = clock_->now() + options_.heartbeat_interval;
-  while (!beat_stopping_) {
-    clock_->wait_until(beat_cv_, lock, next);
-    if (beat_stopping_) break;
-    if (clock_->now() < next) continue;
-    lock.unlock();
-    heartbeat();
-    lock.lock();
-    next = clock_->now() + options_.heartbeat_interval;
-  }
-}
-
-void SqliteJobStore::Impl::stop_heartbeat() noexcept {
-  {
-    std::lock_guard lock(beat_mutex_);
-    beat_stopping_ = true;
-    beat_cv_.notify_all();
-  }
-  if (beat_thread_.joinable()) beat_thread_.join();
-  clock_subscription_.reset();
 }
 
 void SqliteJobStore::Impl::unregister() noexcept {
@@ -1027,7 +926,9 @@ void SqliteJobStore::transact_(Purpose purpose, const std::function<void(Transac
     impl_->warn_all(warnings);
     throw;
   }
-  if (start_beating) impl_->start_heartbeat();
+  if (start_beating) {
+    impl_->heartbeat_.start(impl_->clock_, impl_->options_.heartbeat_interval, [this] { impl_->heartbeat(); });
+  }
   impl_->warn_all(warnings);
 }
 

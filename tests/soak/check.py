@@ -33,8 +33,32 @@ import calendar
 import collections
 import os
 import sqlite3
+import subprocess
 import sys
 import time
+
+
+class PostgresRows:
+    """The store of `scripts/soak.sh --postgres`, read through psql ($SOAK_PSQL and $SOAK_PG_HOST), with
+    times as the SQLite store writes them, so the checks below read both stores alike."""
+
+    TIME = "to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+    def execute(self, sql):
+        sql = (sql.replace("run_time,", self.TIME.format("run_time") + ",")
+                  .replace("finished FROM", self.TIME.format("finished") + " FROM")
+                  .replace("next_run_time FROM", self.TIME.format("next_run_time") + " FROM")
+                  .replace(" FROM sked_", " FROM sked.sked_"))
+        out = subprocess.run([os.environ["SOAK_PSQL"], "-X", "-q", "-A", "-t", "-F", "\t", "-h",
+                              os.environ["SOAK_PG_HOST"], "-U", "postgres", "-d", "postgres", "-c", sql],
+                             check=True, capture_output=True, text=True).stdout
+        return [tuple(f if f != "" else None for f in line.split("\t")) for line in out.splitlines()]
+
+
+def open_db(directory):
+    if os.environ.get("SOAK_PG_HOST"):
+        return PostgresRows()
+    return sqlite3.connect(f"file:{os.path.join(directory, 'soak.sqlite3')}?mode=ro", uri=True)
 
 MARGIN = 2_000_000
 KILL_WINDOW = 15_000_000
@@ -146,7 +170,7 @@ def main():
         return any(k - KILL_WINDOW_BEFORE <= t <= k + KILL_WINDOW for k in kills)
 
     # The execution records.
-    db = sqlite3.connect(f"file:{os.path.join(directory, 'soak.sqlite3')}?mode=ro", uri=True)
+    db = open_db(directory)
     records, finished = {}, {}
     statuses = collections.Counter()
     rows = list(db.execute("SELECT job_id, run_time, status, finished FROM sked_job_execution"))

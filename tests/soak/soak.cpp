@@ -18,6 +18,9 @@
 
 #include <sked/sked.hpp>
 #include <sked/stores/sqlite.hpp>
+#ifdef SKED_HAS_POSTGRES
+#include <sked/stores/postgres.hpp>
+#endif
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -65,9 +68,19 @@ class AppendLog {
 std::int64_t micros(sked::TimePoint t) { return t.time_since_epoch().count(); }
 std::int64_t now_us() { return micros(sked::SystemClock{}.now()); }
 
-sked::SqliteJobStoreOptions store_options() {
-  // A killed scheduler is known dead quickly, so its runs are recorded interrupted within seconds.
-  return {.heartbeat_interval = 1s, .stale_after = 3s};
+// DB is an SQLite file or, from `scripts/soak.sh --postgres`, a PostgreSQL URL. A killed scheduler is
+// known dead quickly, so its runs are recorded interrupted within seconds.
+std::shared_ptr<sked::JobStore> open_store(const std::string& db) {
+  if (db.starts_with("postgresql://")) {
+#ifdef SKED_HAS_POSTGRES
+    return std::make_shared<sked::PostgresJobStore>(
+        db, sked::PostgresJobStoreOptions{.heartbeat_interval = 1s, .stale_after = 3s});
+#else
+    throw std::runtime_error("this sked_soak was built without PostgreSQL support");
+#endif
+  }
+  return std::make_shared<sked::SqliteJobStore>(
+      db, sked::SqliteJobStoreOptions{.heartbeat_interval = 1s, .stale_after = 3s});
 }
 
 int run_scheduler(const std::string& db, const std::string& log_path) {
@@ -79,7 +92,7 @@ int run_scheduler(const std::string& db, const std::string& log_path) {
 
   const AppendLog log{log_path};
   const auto pid = static_cast<long>(getpid());
-  auto store = std::make_shared<sked::SqliteJobStore>(db, store_options());
+  auto store = open_store(db);
   sked::BlockingScheduler scheduler{{.timezone = sked::TimeZone::utc(),
                                      .max_wait = 500ms,
                                      .logger = sked::stderr_logger(sked::LogLevel::warning)}};
@@ -111,7 +124,7 @@ int run_scheduler(const std::string& db, const std::string& log_path) {
 int run_mutator(const std::string& db, const std::string& log_path, int seconds, int jobs) {
   const AppendLog log{log_path};
   sked::BlockingScheduler admin{{.timezone = sked::TimeZone::utc()}};
-  admin.add_jobstore(std::make_shared<sked::SqliteJobStore>(db, store_options()));
+  admin.add_jobstore(open_store(db));
   admin.tasks().add(std::string{task_name}, [](const sked::JobContext&) {});
 
   std::mt19937_64 random{std::random_device{}()};

@@ -3,6 +3,7 @@
 // time.
 
 #include "support/temp_dir.hpp"
+#include "support/worker_process.hpp"
 
 #include <sked/sked.hpp>
 #include <sked/stores/sqlite.hpp>
@@ -29,60 +30,13 @@ using sked::test::TempDir;
 
 namespace {
 
-/// A worker process, SIGKILLed if the test leaves it running.
-class Worker {
+/// A worker process of the SQLite store's tests.
+class Worker : public sked::test::WorkerProcess {
  public:
-  explicit Worker(std::vector<std::string> args) {
-    args.insert(args.begin(), SKED_SQLITE_WORKER);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    if (posix_spawn(&pid_, SKED_SQLITE_WORKER, nullptr, nullptr, argv.data(), environ) != 0) {
-      throw std::runtime_error("cannot start " SKED_SQLITE_WORKER);
-    }
-  }
-  ~Worker() {
-    if (running()) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  Worker(const Worker&) = delete;
-  Worker& operator=(const Worker&) = delete;
-
-  [[nodiscard]] pid_t pid() const noexcept { return pid_; }
-  [[nodiscard]] bool running() const noexcept { return !status_; }
-  void signal(int sig) const { kill(pid_, sig); }
-
-  /// Polls for the exit for up to `timeout`; the exit status, or empty when still running.
-  std::optional<int> wait_exit(std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!status_) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        status_ = status;
-        break;
-      }
-      if (std::chrono::steady_clock::now() >= deadline) break;
-      std::this_thread::sleep_for(20ms);
-    }
-    return status_;
-  }
-
- private:
-  pid_t pid_ = 0;
-  std::optional<int> status_;
+  explicit Worker(std::vector<std::string> args) : WorkerProcess(SKED_SQLITE_WORKER, std::move(args)) {}
 };
 
-/// Polls `condition` every 20 ms of real time, for at most `timeout`.
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
-}
+using sked::test::eventually;
 
 long long count(SQLite::Database& db, const std::string& sql) {
   return db.execAndGet(sql).getInt64();

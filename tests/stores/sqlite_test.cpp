@@ -4,6 +4,7 @@
 
 #include "support/recorder.hpp"
 #include "support/temp_dir.hpp"
+#include "support/warnings.hpp"
 
 #include "detail/sqlite_time.hpp"
 
@@ -31,23 +32,7 @@ namespace {
 
 const auto t0 = sked::parse_time("2026-01-01T00:00:00Z");
 
-/// Collects what a store reports through on_warning.
-struct Warnings {
-  std::mutex mutex;
-  std::vector<std::string> lines;
-  std::function<void(std::string_view)> sink() {
-    return [this](std::string_view m) {
-      std::lock_guard lock(mutex);
-      lines.emplace_back(m);
-    };
-  }
-  std::size_t count_containing(std::string_view text) {
-    std::lock_guard lock(mutex);
-    return static_cast<std::size_t>(
-        std::count_if(lines.begin(), lines.end(),
-                      [&](const std::string& l) { return l.find(text) != std::string::npos; }));
-  }
-};
+using sked::test::Warnings;
 
 struct Fixture {
   TempDir dir;

@@ -9,6 +9,8 @@
 // SIGKILLs it).
 // --exit-when-done shuts down once the file holds no jobs. SIGTERM and SIGINT shut down.
 
+#include "support/worker_main.hpp"
+
 #include <sked/sked.hpp>
 #include <sked/stores/sqlite.hpp>
 
@@ -77,28 +79,6 @@ int main(int argc, char** argv) {
     while (hang) std::this_thread::sleep_for(std::chrono::seconds{1});
   });
 
-  std::jthread watcher([&](std::stop_token stop) {
-    const timespec tick{0, 50'000'000};
-    bool started = false;
-    while (!stop.stop_requested()) {
-      const bool signalled = sigtimedwait(&signals, nullptr, &tick) > 0;
-      // shutdown() before start() would be a no-op and leave start() blocking for ever.
-      started = started || scheduler.state() != sked::SchedulerState::stopped;
-      if (!started) continue;
-      if (signalled) break;
-      try {
-        if (exit_when_done && store->get_all_jobs().empty()) break;
-      } catch (const std::exception& e) {
-        std::cerr << "sked_sqlite_worker: " << e.what() << '\n';
-      }
-    }
-    // Waits for the runs in flight, so every claimed run is recorded as it ended.
-    scheduler.shutdown(true);
-  });
-
-  scheduler.start();
-  watcher.request_stop();
-  watcher.join();
-  scheduler.shutdown(true);
+  sked::test::run_worker(scheduler, *store, signals, exit_when_done, "sked_sqlite_worker");
   return 0;
 }

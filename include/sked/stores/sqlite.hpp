@@ -3,6 +3,7 @@
 // be shared by several scheduler processes.
 
 #include <sked/job_store.hpp>
+#include <sked/stores/registered_scheduler.hpp>
 #include <sked/time.hpp>
 
 #include <chrono>
@@ -55,16 +56,6 @@ struct SqliteJobStoreOptions {
   /// Receives problems that are reported rather than thrown: a job_state that cannot be read (with
   /// the job id), interrupted runs found. Empty: written to stderr as `sked: WARNING: ...`.
   std::function<void(std::string_view message)> on_warning{};
-};
-
-/// A scheduler process registered in a store file (table `sked_scheduler`).
-struct RegisteredScheduler {
-  std::string id{};
-  std::string host{};
-  std::int64_t pid = 0;
-  TimePoint started{};
-  /// Its last heartbeat; it is dead once this is older than `stale_after`.
-  TimePoint heartbeat{};
 };
 
 /// Keeps jobs and execution history in an SQLite database file (tables `sked_job`,

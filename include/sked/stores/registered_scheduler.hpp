@@ -1,0 +1,22 @@
+#pragma once
+// A scheduler process registered in a shared store (the SQLite and PostgreSQL stores keep a table
+// of them, with heartbeats, so that the runs of one that died are found).
+
+#include <sked/time.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace sked {
+
+/// A scheduler process registered in a store (table `sked_scheduler`).
+struct RegisteredScheduler {
+  std::string id{};
+  std::string host{};
+  std::int64_t pid = 0;
+  TimePoint started{};
+  /// Its last heartbeat; it is dead once this is older than the store's `stale_after`.
+  TimePoint heartbeat{};
+};
+
+}  // namespace sked

@@ -1,0 +1,43 @@
+#pragma once
+// What stores that register their schedulers (SQLite, PostgreSQL) share: naming a scheduler, and
+// telling whether a registered scheduler on this host still has a process.
+
+#include <sked/stores/registered_scheduler.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sked::detail {
+
+/// This host's name; "unknown-host" when it cannot be read.
+[[nodiscard]] std::string host_name();
+
+/// A random number for ids and jittered pauses (a per-thread generator).
+[[nodiscard]] std::uint64_t random_u64();
+
+/// `host:pid:random`: unique among the live processes sharing a store.
+[[nodiscard]] std::string default_scheduler_id(const std::string& host);
+
+/// Marks a scheduler id as alive in this process (a store constructed) or no longer (destroyed).
+void add_live_scheduler(const std::string& scheduler_id);
+void remove_live_scheduler(const std::string& scheduler_id);
+
+/// Whether the process of a scheduler registered from this host with `pid` still runs. A scheduler
+/// with this process's pid that is not live here was left by an earlier process with the same pid.
+[[nodiscard]] bool process_alive(long pid, const std::string& scheduler_id);
+
+/// Why a registered scheduler is dead (the message its unfinished runs are recorded `interrupted`
+/// with), or nothing while it lives: `stale` when its heartbeat is older than the store allows
+/// (`last_beat` says when it was), or its process is gone when it registered from `host`, this one.
+[[nodiscard]] std::optional<std::string> death(const RegisteredScheduler& s, bool stale,
+                                               std::string_view last_beat, const std::string& host);
+
+/// Hands a store's warning to `on_warning`, or writes it to stderr when there is none. Never
+/// throws: a broken callback must not break the store.
+void report_warning(const std::function<void(std::string_view)>& on_warning,
+                    const std::string& message) noexcept;
+
+}  // namespace sked::detail

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Drives the real `sked` binary against a PostgreSQL database: a throwaway server on a Unix socket in
+# the scratch directory, two `sked run` daemons sharing it (each fire time runs once), run-now through
+# them, the store commands, and no password in any message. Waits by polling with deadlines.
+# Usage: postgres_test.sh path/to/sked POSTGRESQL_BINDIR
+source "$(dirname "$0")/common.sh"
+bindir="$2"
+
+as_postgres=()
+if [[ "$(id -u)" == 0 ]]; then
+  chown postgres "$dir"
+  as_postgres=(runuser -u postgres --)
+fi
+"${as_postgres[@]}" "$bindir/initdb" -D "$dir/data" -A trust -U postgres -E UTF8 --locale=C --no-sync \
+  >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log"; exit 1; }
+pg_ctl() { "${as_postgres[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 "$@" >/dev/null; }
+pg_ctl -o "-c listen_addresses='' -k $dir -c fsync=off" start || { cat "$dir/server.log"; exit 1; }
+trap 'pg_ctl -m immediate stop; rm -rf "$dir"' EXIT
+psql() { "$bindir/psql" -X -q -A -t -h "$dir" -U postgres -d postgres -c "$1"; }
+
+url="postgresql://postgres@$(sed 's#/#%2F#g' <<<"$dir")/postgres"
+secret_url="postgresql://postgres:hunter2@$(sed 's#/#%2F#g' <<<"$dir")/postgres"
+cron="$dir/jobs.cron"
+
+check "a database without a sked schema is refused" 2 "" "holds no sked store" -- jobs --db "$url"
+
+cat >"$cron" <<CRON
+id=tick  * * * * * *   echo "\$SKED_JOB_ID \$SKED_RUN_TIME"
+id=hello @yearly       echo hello-from-run-now
+CRON
+"$sked" run --crontab "$cron" --db "$url" 2>"$dir/a.err" &
+a=$!
+wait_for 20 '[[ "$("$sked" jobs --db "$url" --json 2>/dev/null | jq length)" == 2 ]]'
+"$sked" run --crontab "$cron" --db "host=$dir user=postgres dbname=postgres" 2>"$dir/b.err" &
+b=$!
+
+executed() { psql "SELECT count(*) FROM sked.sked_job_execution WHERE job_id = 'tick' AND status = 'executed'"; }
+wait_for 20 '(( $(executed) >= 4 ))'
+wait_for 20 '[[ "$(psql "SELECT count(*) FROM sked.sked_scheduler")" == 2 ]]'
+
+check "run-now through the running daemons prints the record" 0 "*" "" -- run-now hello --db "$url" --json --timeout 20
+expect "run-now: executed once, with the command's output" \
+  '[[ "$(jq -r "[.status, .job_id, (.traceback | contains(\"hello-from-run-now\"))] | @tsv" <<<"$out")" == $'"'"'executed\thello\ttrue'"'"' ]]'
+check "jobs: both jobs, scheduled" 0 "*" "" -- jobs --db "$url" --json
+expect "jobs --json lists tick and hello" '[[ "$(jq -c "map(.id) | sort" <<<"$out")" == "[\"hello\",\"tick\"]" ]]'
+check "pause reaches the store" 0 "*" "" -- pause tick --db "$url"
+check "show: paused" 0 "*" "" -- show tick --db "$url" --json
+expect "show --json: state paused" '[[ "$(jq -r .state <<<"$out")" == paused ]]'
+check "resume" 0 "*" "" -- resume tick --db "$url"
+
+kill -TERM "$a" "$b"
+wait_exit "$a" 30
+expect "the first daemon exits 0" '[[ $exit_status == 0 ]]'
+wait_exit "$b" 30
+expect "the second daemon exits 0" '[[ $exit_status == 0 ]]'
+
+expect "no fire time of tick ran twice" \
+  '[[ -z "$(psql "SELECT run_time FROM sked.sked_job_execution WHERE job_id = '"'"'tick'"'"' GROUP BY run_time HAVING count(*) > 1")" ]]'
+expect "both daemons unregistered" '[[ "$(psql "SELECT count(*) FROM sked.sked_scheduler")" == 0 ]]'
+check "executions: read back" 0 "*" "" -- executions --db "$url" --job tick --json
+expect "executions --json: tick's runs" '(( $(jq length <<<"$out") >= 4 ))'
+
+check "a password is never shown" 1 "" "no job with the id 'nosuch'" -- show nosuch --db "$secret_url"
+expect "the message names the database without the password" '[[ "$err" != *hunter2* && "$err" == *"schema sked"* ]]'
+
+finish

@@ -1,0 +1,397 @@
+// What the PostgreSQL store does beyond the contract every store meets: sharing one schedule
+// between connections, liveness by the server's clock, notifications, schema versions, surviving a
+// restart.
+
+#include "stores/store_factories.hpp"
+#include "support/warnings.hpp"
+#include "support/worker_process.hpp"
+
+#include <sked/errors.hpp>
+#include <sked/stores/postgres.hpp>
+#include <sked/triggers/interval.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <date/date.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+using namespace std::chrono_literals;
+
+#ifndef SKED_PG_BINDIR
+TEST_CASE("the PostgreSQL store's tests need the PostgreSQL server binaries", "[store][postgres]") {
+  WARN(
+      "skipped: initdb was not found when sked was configured (Debian: apt-get install "
+      "postgresql)");
+}
+#else
+
+namespace {
+
+using sked::test::PostgresServer;
+using sked::test::PostgresStoreFactory;
+
+const auto t0 = sked::parse_time("2026-01-01T00:00:00Z");
+
+using sked::test::Warnings;
+
+sked::Job interval_job(std::string id, sked::Duration every, std::optional<sked::TimePoint> next) {
+  sked::Job job;
+  job.id = id;
+  job.name = id;
+  job.task = "task";
+  job.trigger =
+      std::make_shared<sked::IntervalTrigger>(sked::IntervalTrigger{every, {.start_date = t0}});
+  job.misfire_grace_time = sked::no_misfire_limit;
+  job.next_run_time = next;
+  return job;
+}
+
+}  // namespace
+
+TEST_CASE("postgres store keeps times exact to the microsecond", "[store][postgres]") {
+  PostgresStoreFactory factory;
+  auto store = factory.make();
+  for (const auto t : {t0 + 1us, t0 - 1us, sked::parse_time("1970-01-01T00:00:00Z") - 123'456us,
+                       sked::parse_time("2999-12-31T23:59:59.999999Z"),
+                       sked::parse_time("1900-06-30T12:00:00.5Z")}) {
+    store->add_job(interval_job("exact", 1s, t), true);
+    CHECK(store->lookup_job("exact")->next_run_time == t);
+    CHECK(store->next_run_time() == t);
+  }
+}
+
+TEST_CASE("postgres stores claiming together never start one fire time twice",
+          "[store][postgres][claim]") {
+  const int stores = GENERATE(1, 2, 4);
+  PostgresStoreFactory factory;
+  constexpr int jobs = 20;
+  constexpr int ticks = 10;
+  {
+    auto setup = factory.make();
+    for (int i = 0; i < jobs; ++i) setup->add_job(interval_job(fmt::format("job{:02}", i), 1s, t0));
+  }
+  std::mutex mutex;
+  std::vector<std::pair<std::string, sked::TimePoint> > started;
+  std::vector<std::thread> threads;
+  for (int s = 0; s < stores; ++s) {
+    threads.emplace_back([&] {
+      auto store = factory.make();
+      for (int k = 0; k < ticks; ++k) {
+        // Small claims, so the stores interleave and contend for the same due rows.
+        for (;;) {
+          auto claims = store->claim_due_jobs(t0 + k * 1s, 3, {});
+          if (claims.empty()) break;
+          for (auto& c : claims) {
+            for (auto& run : c.runs) {
+              {
+                std::lock_guard lock(mutex);
+                started.emplace_back(run.execution().job_id, run.execution().run_time);
+              }
+              run.complete({.status = sked::ExecutionStatus::executed});
+            }
+          }
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const std::set<std::pair<std::string, sked::TimePoint> > distinct(started.begin(), started.end());
+  CHECK(distinct.size() == started.size());
+  // Every fire time of every job was recorded once, started or (folded by coalescing) missed.
+  auto store = factory.make();
+  const auto history = store->get_executions({.limit = 100'000});
+  CHECK(history.size() == static_cast<std::size_t>(jobs * ticks));
+  for (const auto& e : history) CHECK(e.status != sked::ExecutionStatus::started);
+}
+
+TEST_CASE(
+    "postgres store: a scheduler stale by the server's clock is dead, a skewed host clock does not "
+    "matter",
+    "[store][postgres][interrupted]") {
+  PostgresStoreFactory factory;
+  // Manual clocks that are never advanced: no heartbeat thread refreshes anything behind the test's
+  // back.
+  auto frozen = std::make_shared<sked::ManualClock>(t0);
+  auto options = factory.options();
+  options.clock = frozen;
+  options.scheduler_id = "a";
+  auto a = std::make_shared<sked::PostgresJobStore>(PostgresServer::instance().conninfo(), options);
+  a->add_job(interval_job("j", 1min, t0));
+  auto claims = a->claim_due_jobs(t0, 10, {});
+  REQUIRE(claims.at(0).runs.size() == 1);
+  const auto id = claims[0].runs[0].execution().id;
+
+  Warnings warnings;
+  SECTION("a healthy peer is alive even to a store whose clock is minutes off") {
+    auto skewed_options = factory.options();
+    skewed_options.clock =
+        std::make_shared<sked::ManualClock>(sked::SystemClock::instance()->now() + 10min);
+    skewed_options.scheduler_id = "skewed";
+    skewed_options.on_warning = warnings.sink();
+    auto skewed = std::make_shared<sked::PostgresJobStore>(PostgresServer::instance().conninfo(),
+                                                           skewed_options);
+    CHECK(skewed->claim_due_jobs(t0 + 30s, 10, {}).empty());
+    CHECK(skewed->get_executions({.id = id}).at(0).status == sked::ExecutionStatus::started);
+    CHECK(skewed->live_schedulers().size() == 2);
+  }
+  SECTION("a peer whose heartbeat is old by the server's clock has its runs interrupted") {
+    PostgresServer::instance().psql(fmt::format(
+        "UPDATE {}.sked_scheduler SET heartbeat = now() - interval '1 hour' WHERE id = 'a'",
+        factory.schema));
+    auto b_options = factory.options();
+    b_options.clock = std::make_shared<sked::ManualClock>(t0 - 10min);  // skewed the other way
+    b_options.scheduler_id = "b";
+    b_options.on_warning = warnings.sink();
+    auto b =
+        std::make_shared<sked::PostgresJobStore>(PostgresServer::instance().conninfo(), b_options);
+    CHECK(b->live_schedulers().empty());
+    (void)b->claim_due_jobs(t0 + 30s, 10, {});
+    const auto record = b->get_executions({.id = id}).at(0);
+    CHECK(record.status == sked::ExecutionStatus::interrupted);
+    CHECK_THAT(record.exception,
+               Catch::Contains("scheduler 'a'") && Catch::Contains("stopped sending heartbeats"));
+    CHECK(warnings.count_containing("recorded 1 run(s) of dead scheduler 'a' as interrupted") == 1);
+    // The run did go on: completing it records how it really ended, and `a` registers again.
+    claims[0].runs[0].complete({.status = sked::ExecutionStatus::executed});
+    CHECK(b->get_executions({.id = id}).at(0).status == sked::ExecutionStatus::executed);
+  }
+}
+
+TEST_CASE("postgres store: a committed change wakes the other stores' change listeners",
+          "[store][postgres][notify]") {
+  PostgresStoreFactory factory;
+  auto listening_options = factory.options();
+  listening_options.listen = true;
+  auto listening = std::make_shared<sked::PostgresJobStore>(PostgresServer::instance().conninfo(),
+                                                            listening_options);
+  std::mutex mutex;
+  std::condition_variable cv;
+  int calls = 0;
+  listening->set_change_listener([&] {
+    std::lock_guard lock(mutex);
+    ++calls;
+    cv.notify_all();
+  });
+  const auto wait_for = [&](int n) {
+    std::unique_lock lock(mutex);
+    return cv.wait_for(lock, 10s, [&] { return calls >= n; });
+  };
+  auto other = factory.make();
+  other->add_job(interval_job("j", 1min, t0));
+  REQUIRE(wait_for(1));
+  // A claim changes nothing the other schedulers need to hear of: it does not notify. Notifications
+  // arrive in commit order, so one from the claim would come before the next change's.
+  (void)other->claim_due_jobs(t0, 10, {});
+  other->modify_job("j", [](sked::Job& j) { j.next_run_time.reset(); });
+  REQUIRE(wait_for(2));
+  CHECK(calls == 2);
+  // Another schema's changes are not this store's.
+  PostgresStoreFactory elsewhere;
+  elsewhere.make()->add_job(interval_job("k", 1min, t0));
+  other->remove_job("j");
+  REQUIRE(wait_for(3));
+  CHECK(calls == 3);
+}
+
+TEST_CASE("postgres store refuses a schema written by a newer sked and leaves it unchanged",
+          "[store][postgres][schema]") {
+  PostgresStoreFactory factory;
+  factory.make()->add_job(interval_job("j", 1min, t0));
+  auto& server = PostgresServer::instance();
+  server.psql(fmt::format("UPDATE {}.sked_schema_version SET version = 99", factory.schema));
+  try {
+    (void)factory.make();
+    FAIL("a newer schema was opened");
+  } catch (const sked::StoreError& e) {
+    CHECK_THAT(e.what(), Catch::Contains(factory.schema) && Catch::Contains("newer sked") &&
+                             Catch::Contains("schema version 99") &&
+                             Catch::Contains("left unchanged"));
+  }
+  CHECK(server.psql(fmt::format("SELECT version FROM {}.sked_schema_version", factory.schema)) ==
+        "99\n");
+  CHECK(server.psql(fmt::format("SELECT id FROM {}.sked_job", factory.schema)) == "j\n");
+}
+
+TEST_CASE("postgres stores starting together on a new schema create it once",
+          "[store][postgres][schema]") {
+  const int stores = GENERATE(2, 4);
+  PostgresStoreFactory factory;
+  std::atomic<int> opened{0};
+  std::vector<std::string> errors(static_cast<std::size_t>(stores));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < stores; ++i) {
+    threads.emplace_back([&, i] {
+      try {
+        (void)factory.make();
+        ++opened;
+      } catch (const std::exception& e) {
+        errors[static_cast<std::size_t>(i)] = e.what();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& e : errors) CHECK(e.empty());
+  CHECK(opened == stores);
+  CHECK(PostgresServer::instance().psql(
+            fmt::format("SELECT count(*) FROM {}.sked_schema_version", factory.schema)) == "1\n");
+}
+
+TEST_CASE("postgres store names the connection in errors, never its password",
+          "[store][postgres][errors]") {
+  auto& server = PostgresServer::instance();
+  try {
+    (void)sked::PostgresJobStore(server.conninfo("no_such_db") +
+                                 " password=hunter2 connect_timeout=5");
+    FAIL("connected to a database that does not exist");
+  } catch (const sked::StoreError& e) {
+    const std::string what = e.what();
+    CHECK_THAT(what, Catch::Contains("no_such_db") && Catch::Contains("cannot connect"));
+    CHECK_THAT(what, !Catch::Contains("hunter2"));
+  }
+  CHECK_THROWS_AS(sked::PostgresJobStore(server.conninfo(), {.schema = "bad name; DROP"}),
+                  sked::InvalidArgument);
+  PostgresStoreFactory factory;
+  auto options = factory.options();
+  options.create_schema = false;
+  CHECK_THROWS_WITH(sked::PostgresJobStore(server.conninfo(), options),
+                    Catch::Contains("holds no sked store"));
+}
+
+TEST_CASE("postgres store records output that is not valid UTF-8", "[store][postgres]") {
+  PostgresStoreFactory factory;
+  auto store = factory.make();
+  store->add_job(interval_job("j", 1min, t0));
+  auto claims = store->claim_due_jobs(t0, 10, {});
+  claims.at(0).runs.at(0).complete({.status = sked::ExecutionStatus::error,
+                                    .exception = "bad \xff byte",
+                                    .traceback = std::string("nul\0here", 8)});
+  const auto record = store->get_executions({.job_id = "j"}).at(0);
+  CHECK(record.status == sked::ExecutionStatus::error);
+  CHECK(record.exception == "bad \xef\xbf\xbd byte");
+  CHECK(record.traceback == "nul\xef\xbf\xbdhere");
+}
+
+TEST_CASE("postgres store survives a server restart: the next call reconnects",
+          "[store][postgres][faults]") {
+  PostgresStoreFactory factory;
+  Warnings warnings;
+  auto options = factory.options();
+  options.on_warning = warnings.sink();
+  options.listen = true;
+  auto store =
+      std::make_shared<sked::PostgresJobStore>(PostgresServer::instance().conninfo(), options);
+  std::mutex mutex;
+  std::condition_variable cv;
+  int calls = 0;
+  store->set_change_listener([&] {
+    std::lock_guard lock(mutex);
+    ++calls;
+    cv.notify_all();
+  });
+  store->add_job(interval_job("j", 1min, t0));
+  {
+    std::unique_lock lock(mutex);
+    REQUIRE(cv.wait_for(lock, 10s, [&] { return calls >= 1; }));
+  }
+  PostgresServer::instance().restart_immediately();
+  const auto claims = store->claim_due_jobs(t0, 10, {});
+  REQUIRE(claims.size() == 1);
+  CHECK(claims[0].executions.at(0).run_time == t0);
+  CHECK(store->lookup_job("j")->next_run_time == t0 + 1min);
+  CHECK(warnings.count_containing("lost the connection") == 1);
+  CHECK(warnings.count_containing("reconnected after") == 1);
+  // The listening connection comes back too, and says changes may have been missed meanwhile.
+  std::unique_lock lock(mutex);
+  CHECK(cv.wait_for(lock, 30s, [&] { return calls >= 2; }));
+}
+
+TEST_CASE(
+    "postgres store: with the server down, calls fail after reconnect_timeout once, then at once",
+    "[store][postgres][faults]") {
+  PostgresStoreFactory factory;
+  auto options = factory.options();
+  options.reconnect_timeout = 2s;
+  auto store =
+      std::make_shared<sked::PostgresJobStore>(PostgresServer::instance().conninfo(), options);
+  store->add_job(interval_job("j", 1min, t0));
+  PostgresServer::instance().kill();
+  const auto timed = [&] {
+    const auto begin = std::chrono::steady_clock::now();
+    CHECK_THROWS_WITH(store->next_run_time(), Catch::Contains("could not be reopened within 2 s"));
+    return std::chrono::steady_clock::now() - begin;
+  };
+  CHECK(timed() >= 2s);
+  // A scheduler stopping now (its last claim, completions, unregistering) is not held 2 s per call.
+  CHECK(timed() < 2s);
+  PostgresServer::instance().start();
+  CHECK(store->next_run_time() == t0);
+}
+
+TEST_CASE("three scheduler processes on one PostgreSQL schema run every fire time exactly once",
+          "[store][postgres][process]") {
+  PostgresStoreFactory factory;
+  auto& server = PostgresServer::instance();
+  constexpr int jobs = 6;
+  constexpr int fire_times = 3;
+  // The first whole second at least one second away: time for the workers to start.
+  const sked::TimePoint start =
+      std::chrono::ceil<std::chrono::seconds>(sked::SystemClock{}.now() + 1s);
+  {
+    auto store = factory.make();
+    for (int i = 0; i < jobs; ++i) {
+      auto j = interval_job(fmt::format("j{}", i), 1s, start);
+      j.task = "record";
+      j.trigger = std::make_shared<sked::IntervalTrigger>(sked::IntervalTrigger{
+          1s, {.start_date = start, .end_date = start + std::chrono::seconds{fire_times - 1}}});
+      j.coalesce = false;
+      j.max_instances = 10;
+      store->add_job(j);
+    }
+  }
+  server.psql(fmt::format(
+      "CREATE TABLE {}.worker_run (job_id text NOT NULL, run_time text NOT NULL, pid bigint)",
+      factory.schema));
+  std::vector<std::unique_ptr<sked::test::WorkerProcess> > workers;
+  for (int w = 0; w < 3; ++w) {
+    workers.push_back(std::make_unique<sked::test::WorkerProcess>(
+        SKED_POSTGRES_WORKER, std::vector<std::string>{"--db", server.conninfo(), "--schema",
+                                                       factory.schema, "--exit-when-done"}));
+  }
+  // Each exits once the last fire time of every job has been claimed and run.
+  for (auto& w : workers) {
+    const auto exit = w->wait_exit(30s);
+    REQUIRE(exit);
+    CHECK(WIFEXITED(*exit));
+    CHECK(WEXITSTATUS(*exit) == 0);
+  }
+  // What really ran, from the tasks themselves: each fire time once, none missing.
+  std::map<std::string, int> ran;
+  std::istringstream rows{server.psql(
+      fmt::format("SELECT job_id || ' ' || run_time FROM {}.worker_run", factory.schema))};
+  for (std::string line; std::getline(rows, line);) ++ran[line];
+  std::map<std::string, int> expected;
+  for (int i = 0; i < jobs; ++i) {
+    for (int k = 0; k < fire_times; ++k) {
+      expected[fmt::format("j{} {}", i, date::format("%FT%TZ", start + std::chrono::seconds{k}))] =
+          1;
+    }
+  }
+  CHECK(ran == expected);
+  // And the store's record agrees, and every scheduler unregistered on its way out.
+  CHECK(
+      server.psql(fmt::format("SELECT status, count(*) FROM {}.sked_job_execution GROUP BY status",
+                              factory.schema)) == fmt::format("executed|{}\n", jobs * fire_times));
+  CHECK(server.psql(fmt::format("SELECT count(*) FROM {}.sked_scheduler", factory.schema)) ==
+        "0\n");
+}
+
+#endif
