@@ -5,6 +5,7 @@
 
 #include <sked/errors.hpp>
 #include <sked/http/server.hpp>
+#include <sked/stores/sqlite.hpp>
 
 #include <fmt/format.h>
 
@@ -82,7 +83,14 @@ void run_serve(const ServeArgs& args) {
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGPIPE, SIG_IGN);
 
-  const auto store = open_store("serve", args.store, args.read_only ? Access::read : Access::write);
+  const auto opened = open_store("serve", args.store, args.read_only ? Access::read : Access::write);
+  // The dashboard reads SQLite's tables for the views the store interface has no query for (history
+  // pages by offset, every registered scheduler, metrics since a record id).
+  const auto store = std::dynamic_pointer_cast<SqliteJobStore>(opened);
+  if (!store) {
+    fail("serve", fmt::format("'{}' is not an SQLite store; sked serve reads SQLite stores only for now", args.store.db),
+         exit_bad_input);
+  }
   http::Server server{store, options};
   server.start();
   const std::string shown =
