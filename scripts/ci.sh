@@ -17,6 +17,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 steps=("$@")
 [[ ${#steps[@]} -gt 0 ]] || steps=(asan tsan fuzz soak release deb)
+# Under 30 minutes on 2 cores: the whole suite under ASan, the concurrent parts under TSan, the unit
+# suite and benchmark smoke runs in the optimized build, packages built from that same build. The
+# embedding tests (sked built again as a subdirectory and as a shared library) run as `embedding`.
 scripts/install-deps.sh clang libclang-rt-14-dev python3
 
 # Any sanitizer report ends the process with a failure, so ctest sees it.
@@ -38,21 +41,34 @@ tsan() {
 }
 
 fuzz() {
-  scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
+  scripts/fuzz.sh "${FUZZ_SECONDS:-10}"
 }
 
 soak() {
   cmake --preset dev >/dev/null
   cmake --build --preset dev --target sked_soak
-  SKED_SOAK=build/dev/tests/sked_soak scripts/soak.sh "${SOAK_SECONDS:-60}"
+  SKED_SOAK=build/dev/tests/sked_soak scripts/soak.sh "${SOAK_SECONDS:-40}"
   # The same on PostgreSQL (scripts/install-deps.sh installs the server).
-  SKED_SOAK=build/dev/tests/sked_soak scripts/soak.sh --postgres "${SOAK_SECONDS:-60}"
+  SKED_SOAK=build/dev/tests/sked_soak scripts/soak.sh --postgres "${SOAK_SECONDS:-40}"
 }
 
+# The build users ship: the unit suite (the optimizer must not change what it asserts) and the
+# benchmarks' smoke runs. Installed under /usr, so that `deb` packages this same build.
+release_configure() {
+  cmake --preset release -DSKED_TEST_EMBEDDING=OFF -DCMAKE_INSTALL_PREFIX=/usr -DSKED_INSTALL_SYSTEMD=ON >/dev/null
+}
 release() {
-  cmake --preset release >/dev/null
+  release_configure
+  cmake --build --preset release --target sked_tests sked_sqlite_worker sked_cli
+  build/release/tests/sked_tests
   cmake --build --preset release
-  ctest --preset release
+  ctest --preset release -L bench
+}
+
+embedding() {
+  cmake --preset release -DSKED_TEST_EMBEDDING=ON >/dev/null
+  cmake --build --preset release
+  ctest --preset release -L consumer
 }
 
 bench() {
@@ -64,10 +80,10 @@ bench() {
 # Installs and removes system packages, so it runs apt-get as root (through sudo when not root) and
 # always purges what it installed, even when a check fails.
 deb() {
-  local sudo=() out=build/deb
+  local sudo=() out=build/release
   [[ "$(id -u)" -eq 0 ]] || sudo=(sudo)
-  cmake --preset deb >/dev/null
-  cmake --build --preset deb
+  release_configure
+  cmake --build --preset release
   rm -rf "$out/packages"
   (cd "$out" && cpack -G DEB >cpack.log 2>&1) || { cat "$out/cpack.log"; return 1; }
   local debs=("$out"/packages/libsked-dev_*.deb "$out"/packages/sked_*.deb)
@@ -113,7 +129,7 @@ deb() {
 for step in "${steps[@]}"; do
   case "$step" in
     asan | tsan | fuzz | soak | release | deb | bench) ;;
-    *) echo "scripts/ci.sh: unknown step '$step' (asan, tsan, fuzz, soak, release, deb, bench)" >&2; exit 2 ;;
+    *) echo "scripts/ci.sh: unknown step '$step' (asan, tsan, fuzz, soak, release, deb, bench, embedding)" >&2; exit 2 ;;
   esac
 done
 for step in "${steps[@]}"; do
