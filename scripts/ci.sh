@@ -41,15 +41,15 @@ tsan() {
 }
 
 fuzz() {
-  scripts/fuzz.sh "${FUZZ_SECONDS:-10}"
+  scripts/fuzz.sh "${FUZZ_SECONDS:-8}"
 }
 
 soak() {
   cmake --preset dev >/dev/null
   cmake --build --preset dev --target sked_soak
-  SKED_SOAK=build/dev/tests/sked_soak scripts/soak.sh "${SOAK_SECONDS:-40}"
+  SKED_SOAK=build/dev/tests/sked_soak scripts/soak.sh "${SOAK_SECONDS:-30}"
   # The same on PostgreSQL (scripts/install-deps.sh installs the server).
-  SKED_SOAK=build/dev/tests/sked_soak scripts/soak.sh --postgres "${SOAK_SECONDS:-40}"
+  SKED_SOAK=build/dev/tests/sked_soak scripts/soak.sh --postgres "${SOAK_SECONDS:-30}"
 }
 
 # The build users ship: the unit suite (the optimizer must not change what it asserts) and the
@@ -59,9 +59,12 @@ release_configure() {
 }
 release() {
   release_configure
-  cmake --build --preset release --target sked_tests sked_sqlite_worker sked_cli
+  # Only what the step uses (the suite, the tool and its man page for `deb`, the benchmarks): the doc
+  # blocks, examples and browser test were built and run by the dev and asan steps.
+  local benches
+  mapfile -t benches < <(cmake --build build/release --target help | sed -n 's/^\.\.\. \(sked_[a-z_]*_bench\)$/\1/p')
+  cmake --build --preset release --target sked_tests sked_sqlite_worker sked_cli sked_man "${benches[@]}"
   build/release/tests/sked_tests
-  cmake --build --preset release
   ctest --preset release -L bench
 }
 
@@ -83,7 +86,7 @@ deb() {
   local sudo=() out=build/release
   [[ "$(id -u)" -eq 0 ]] || sudo=(sudo)
   release_configure
-  cmake --build --preset release
+  cmake --build --preset release --target sked sked_cli sked_man
   rm -rf "$out/packages"
   (cd "$out" && cpack -G DEB >cpack.log 2>&1) || { cat "$out/cpack.log"; return 1; }
   local debs=("$out"/packages/libsked-dev_*.deb "$out"/packages/sked_*.deb)
