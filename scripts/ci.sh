@@ -16,10 +16,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 steps=("$@")
-[[ ${#steps[@]} -gt 0 ]] || steps=(asan tsan fuzz soak release deb)
+[[ ${#steps[@]} -gt 0 ]] || steps=(asan tsan soak release deb)
 # Under 30 minutes on 2 cores: the whole suite under ASan, the concurrent parts under TSan, the unit
 # suite and benchmark smoke runs in the optimized build, packages built from that same build. The
-# embedding tests (sked built again as a subdirectory and as a shared library) run as `embedding`.
+# embedding tests (sked built again as a subdirectory and as a shared library) run as `embedding`, and
+# new fuzzing as `fuzz` (every preset's ctest replays each target's whole corpus: fuzz_replay_*).
 scripts/install-deps.sh clang libclang-rt-14-dev python3
 
 # Any sanitizer report ends the process with a failure, so ctest sees it.
