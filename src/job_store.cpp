@@ -35,17 +35,12 @@ bool schedule_ended(const Job& snapshot, TimePoint failed_at) {
 
 // ---- leases ------------------------------------------------------------------------------------
 
-RunLease::RunLease(std::shared_ptr<JobStore> store, std::shared_ptr<RunOwner> owner, std::shared_ptr<const Job> job,
-                   Execution execution, int attempt) noexcept
-    : store_(std::move(store)),
-      owner_(std::move(owner)),
-      job_(std::move(job)),
-      execution_(std::move(execution)),
-      attempt_(attempt) {}
+RunLease::RunLease(std::shared_ptr<const Home> home, std::shared_ptr<const Job> job, Execution execution,
+                   int attempt) noexcept
+    : home_(std::move(home)), job_(std::move(job)), execution_(std::move(execution)), attempt_(attempt) {}
 
 RunLease::RunLease(RunLease&& other) noexcept
-    : store_(std::move(other.store_)),
-      owner_(std::move(other.owner_)),
+    : home_(std::move(other.home_)),
       job_(std::move(other.job_)),
       task_(std::move(other.task_)),
       execution_(std::move(other.execution_)),
@@ -53,14 +48,8 @@ RunLease::RunLease(RunLease&& other) noexcept
 
 RunLease& RunLease::operator=(RunLease&& other) noexcept {
   if (this != &other) {
-    if (active()) {
-      Outcome dropped;
-      dropped.status = ExecutionStatus::interrupted;
-      dropped.exception = "sked::Error: the run was dropped before it finished";
-      complete(std::move(dropped));
-    }
-    store_ = std::move(other.store_);
-    owner_ = std::move(other.owner_);
+    drop();
+    home_ = std::move(other.home_);
     job_ = std::move(other.job_);
     task_ = std::move(other.task_);
     execution_ = std::move(other.execution_);
@@ -69,7 +58,9 @@ RunLease& RunLease::operator=(RunLease&& other) noexcept {
   return *this;
 }
 
-RunLease::~RunLease() {
+RunLease::~RunLease() { drop(); }
+
+void RunLease::drop() noexcept {
   if (!active()) return;
   Outcome dropped;
   dropped.status = ExecutionStatus::interrupted;
@@ -80,8 +71,8 @@ RunLease::~RunLease() {
 void RunLease::complete(Outcome outcome) noexcept {
   if (!active()) return;
   // Taken first, so that a lease is settled once even if the store calls back into it.
-  const std::shared_ptr<JobStore> store = std::move(store_);
-  store->end_run(*this, std::move(outcome));
+  const std::shared_ptr<const Home> home = std::move(home_);
+  home->store->end_run(*this, home->owner.get(), std::move(outcome));
 }
 
 // ---- the policy --------------------------------------------------------------------------------
@@ -100,19 +91,14 @@ bool JobStore::insert_at_free_instant(Transaction& tx, Execution& record) {
   return false;
 }
 
-RunLease JobStore::lease(std::shared_ptr<RunOwner> owner, std::shared_ptr<const Job> job, Execution record,
-                         int attempt) {
-  return RunLease{shared_from_this(), std::move(owner), std::move(job), std::move(record), attempt};
-}
-
-void JobStore::end_run(RunLease& lease, Outcome outcome) noexcept {
+void JobStore::end_run(RunLease& lease, RunOwner* owner, Outcome outcome) noexcept {
   Execution record = lease.execution_;
   std::optional<TimePoint> retry_at;
   std::string error;
   try {
     record.status = outcome.status;
     record.duration = outcome.duration;
-    record.finished = lease.owner_ ? lease.owner_->now() : SystemClock::instance()->now();
+    record.finished = owner ? owner->now() : SystemClock::instance()->now();
     record.exception = std::move(outcome.exception);
     record.traceback = std::move(outcome.traceback);
     std::optional<RunRequest> retry;
@@ -131,8 +117,8 @@ void JobStore::end_run(RunLease& lease, Outcome outcome) noexcept {
     error = "unknown error";
     retry_at.reset();
   }
-  if (lease.owner_) {
-    lease.owner_->run_ended(lease, record, retry_at, error);
+  if (owner) {
+    owner->run_ended(lease, record, retry_at, error);
   } else if (!error.empty()) {
     try {
       warn_(fmt::format("could not record the {} run of job '{}' at {}: {}", to_string(record.status),
@@ -296,12 +282,12 @@ std::vector<ClaimedJob> JobStore::claim(TimePoint now, std::size_t limit, const 
   // Leases only once the claim is committed: a lease dropped from a rolled-back attempt would record
   // an interruption.
   if (claimed.empty()) return claimed;
-  const std::shared_ptr<JobStore> self = shared_from_this();
+  const auto home = std::make_shared<const RunLease::Home>(RunLease::Home{shared_from_this(), owner});
   for (std::size_t i = 0; i < claimed.size(); ++i) {
     ClaimedJob& c = claimed[i];
     for (const Execution& e : c.executions) {
       if (e.status != ExecutionStatus::started) continue;
-      (runs ? *runs : c.runs).push_back(RunLease{self, owner, c.job, e, attempts[i]});
+      (runs ? *runs : c.runs).push_back(RunLease{home, c.job, e, attempts[i]});
     }
   }
   return claimed;
@@ -320,7 +306,8 @@ RunLease JobStore::start_run(std::string_view job_id, TimePoint at, std::shared_
                               max_run_time_bumps, format_time(at)));
     }
   });
-  return lease(std::move(owner), std::move(job), std::move(record), 1);
+  auto home = std::make_shared<const RunLease::Home>(RunLease::Home{shared_from_this(), std::move(owner)});
+  return RunLease{std::move(home), std::move(job), std::move(record), 1};
 }
 
 std::vector<Execution> JobStore::get_executions(const ExecutionQuery& query) const { return query_executions_(query); }

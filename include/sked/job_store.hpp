@@ -182,13 +182,11 @@ class JobStore : public std::enable_shared_from_this<JobStore> {
 
  private:
   friend class RunLease;
-  void end_run(RunLease& lease, Outcome outcome) noexcept;
+  void end_run(RunLease& lease, RunOwner* owner, Outcome outcome) noexcept;
   [[nodiscard]] std::vector<ClaimedJob> claim(TimePoint now, std::size_t limit, const ClaimFilter& runnable,
                                               const std::shared_ptr<RunOwner>& owner, std::vector<RunLease>* runs);
   // Writes `record` at its run time or the first free microsecond after it.
   static bool insert_at_free_instant(Transaction& tx, Execution& record);
-  [[nodiscard]] RunLease lease(std::shared_ptr<RunOwner> owner, std::shared_ptr<const Job> job, Execution record,
-                               int attempt);
 };
 
 /// The claim policy for one due job.

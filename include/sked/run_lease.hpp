@@ -54,7 +54,7 @@ class RunLease {
   ~RunLease();
 
   /// Whether the lease holds a run that has not been completed.
-  [[nodiscard]] bool active() const noexcept { return store_ != nullptr; }
+  [[nodiscard]] bool active() const noexcept { return home_ != nullptr; }
   [[nodiscard]] bool has_job() const noexcept { return job_ != nullptr; }
   [[nodiscard]] const Job& job() const noexcept { return *job_; }
   [[nodiscard]] const std::shared_ptr<const Job>& shared_job() const noexcept { return job_; }
@@ -74,11 +74,18 @@ class RunLease {
 
  private:
   friend class JobStore;
-  RunLease(std::shared_ptr<JobStore> store, std::shared_ptr<RunOwner> owner, std::shared_ptr<const Job> job,
-           Execution execution, int attempt) noexcept;
+  // Where a claim's leases report to: one per claim, shared by its leases, so that a lease costs one
+  // reference count (taken on the loop thread, dropped on a worker) rather than two.
+  struct Home {
+    std::shared_ptr<JobStore> store;
+    std::shared_ptr<RunOwner> owner;
+  };
+  RunLease(std::shared_ptr<const Home> home, std::shared_ptr<const Job> job, Execution execution,
+           int attempt) noexcept;
+  // Completes the lease as interrupted: it goes without an outcome.
+  void drop() noexcept;
 
-  std::shared_ptr<JobStore> store_{};
-  std::shared_ptr<RunOwner> owner_{};
+  std::shared_ptr<const Home> home_{};
   std::shared_ptr<const Job> job_{};
   std::shared_ptr<const TaskFn> task_{};
   Execution execution_{};
