@@ -308,12 +308,7 @@ class MemoryJobStore::Tx final : public JobStore::Transaction {
   }
 
   std::vector<RunRequest> due_requests(TimePoint now) override {
-    std::vector<RunRequest> due;
-    for (const auto& [id, request] : s_.requests_) {
-      if (request.at <= now) due.push_back(request);
-    }
-    std::stable_sort(due.begin(), due.end(), [](const RunRequest& a, const RunRequest& b) { return a.at < b.at; });
-    return due;
+    return s_.requests_where([now](const RunRequest& r) { return r.at <= now; });
   }
 
   std::optional<RunRequest> find_request(std::string_view job_id) override {
@@ -382,9 +377,13 @@ std::optional<TimePoint> MemoryJobStore::next_run_time_() const {
 
 std::vector<RunRequest> MemoryJobStore::pending_runs_(std::optional<std::string_view> job_id) const {
   std::lock_guard lock(mutex_);
+  return requests_where([job_id](const RunRequest& r) { return !job_id || r.job_id == *job_id; });
+}
+
+std::vector<RunRequest> MemoryJobStore::requests_where(const std::function<bool(const RunRequest&)>& keep) const {
   std::vector<RunRequest> out;
   for (const auto& [id, request] : requests_) {
-    if (!job_id || request.job_id == *job_id) out.push_back(request);
+    if (keep(request)) out.push_back(request);
   }
   std::stable_sort(out.begin(), out.end(), [](const RunRequest& a, const RunRequest& b) { return a.at < b.at; });
   return out;

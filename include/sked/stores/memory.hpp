@@ -122,6 +122,8 @@ class MemoryJobStore : public JobStore {
   // Pending run requests and retries, by id. Few at a time, so walked whole.
   std::map<std::int64_t, RunRequest> requests_;
   std::int64_t next_request_id_ = 1;
+  // The pending runs `keep` accepts, soonest first; with mutex_ held.
+  [[nodiscard]] std::vector<RunRequest> requests_where(const std::function<bool(const RunRequest&)>& keep) const;
 
   // Fingerprints of the (job id, run time) of every record kept, so that a fire time is recorded at most
   // once: an open-addressing multiset of 64-bit hashes, which allocates nothing per run (a node-based
