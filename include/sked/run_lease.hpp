@@ -30,8 +30,10 @@ class RunOwner {
   virtual ~RunOwner() = default;
   /// The owner's clock: a completed run's `finished` time and when its retry is due.
   [[nodiscard]] virtual TimePoint now() const = 0;
-  /// Called once per lease, after its record was written (or writing it failed: `error` says why).
-  /// `retry_at` is when the store will offer the next attempt, if one was planned. Must not throw.
+  /// Called once per lease, after its record was written, or kept to be written once the store
+  /// accepts it (`JobStore::unwritten_completions`; the store reports that, and `error` is empty).
+  /// `error` says why an outcome could be neither written nor kept. `retry_at` is when the store
+  /// will offer the next attempt, if one was planned. Must not throw.
   virtual void run_ended(const RunLease& lease, const Execution& record, std::optional<TimePoint> retry_at,
                          const std::string& error) noexcept = 0;
 };
