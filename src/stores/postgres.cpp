@@ -2,6 +2,7 @@
 #include <sked/serialization.hpp>
 #include <sked/stores/postgres.hpp>
 
+#include "detail/json_limits.hpp"
 #include "detail/periodic.hpp"
 #include "detail/scheduler_registry.hpp"
 #include "detail/sqlite_time.hpp"
@@ -629,6 +630,10 @@ std::shared_ptr<Job> PostgresJobStore::Impl::read_job(const std::string& id,
 
 Job PostgresJobStore::Impl::read_job_or_throw(const std::string& id, std::optional<TimePoint> next,
                                               const std::string& state) const {
+  if (auto why = detail::json_text_too_big(state, detail::max_job_state_depth, detail::max_job_state_bytes)) {
+    throw SerializationError(
+        fmt::format("job store '{}': job '{}': job_state is not read: {}", description_, id, *why));
+  }
   try {
     return job_from_state_json(id, next, nlohmann::json::parse(state));
   } catch (const nlohmann::json::exception& e) {
@@ -641,11 +646,17 @@ Job PostgresJobStore::Impl::read_job_or_throw(const std::string& id, std::option
 }
 
 std::string PostgresJobStore::Impl::job_state(const Job& job) const {
+  std::string text;
   try {
-    return job_state_to_json(job).dump();
+    text = job_state_to_json(job).dump();
   } catch (const SerializationError& e) {
     throw SerializationError(fmt::format("job store '{}': {}", description_, e.what()));
   }
+  if (text.size() > detail::max_job_state_bytes) {
+    throw InvalidArgument(fmt::format("job store '{}': job '{}': its state is {} bytes of JSON, over the limit of {}",
+                                      description_, job.id, text.size(), detail::max_job_state_bytes));
+  }
+  return text;
 }
 
 // A request row (id, job_id, requested_at in µs, attempt, job_state).

@@ -2,6 +2,7 @@
 #include <sked/serialization.hpp>
 #include <sked/stores/sqlite.hpp>
 
+#include "detail/json_limits.hpp"
 #include "detail/periodic.hpp"
 #include "detail/scheduler_registry.hpp"
 #include "detail/sqlite_schema.hpp"
@@ -161,6 +162,8 @@ class SqliteJobStore::Impl {
   }
 
   void warn(const std::string& message) const;
+  // Reports, once per job and text, a next_run_time that cannot be read.
+  void report_bad_time(const std::string& id, const std::string& text, std::vector<std::string>& warnings) const;
   void warn_all(const std::vector<std::string>& messages) const {
     for (const auto& m : messages) warn(m);
   }
@@ -233,6 +236,7 @@ class SqliteJobStore::Impl {
   TimePoint last_reap_{};
   mutable std::map<std::string, std::string, std::less<>>
       reported_bad_rows_;  // id -> job_state reported
+  mutable std::set<std::string> reported_bad_times_;  // id '\n' next_run_time text
 
   // id -> the job_state text last read and the job it gave: claims then skip re-parsing unchanged
   // JSON.
@@ -363,20 +367,32 @@ void SqliteJobStore::Impl::warn(const std::string& message) const {
   detail::report_warning(options_.on_warning, message);
 }
 
+void SqliteJobStore::Impl::report_bad_time(const std::string& id, const std::string& text,
+                                           std::vector<std::string>& warnings) const {
+  if (!reported_bad_times_.insert(id + '\n' + text).second) return;
+  warnings.push_back(fmt::format(
+      "job store '{}': job '{}': next_run_time '{}' is not a UTC time (the row is left as it is; fix or remove it)",
+      path_, id, text));
+}
+
 // ---- jobs --------------------------------------------------------------------------------------
 
 std::shared_ptr<Job> SqliteJobStore::Impl::read_job(const std::string& id,
                                                     const std::optional<std::string>& next,
                                                     const std::string& state,
                                                     std::vector<std::string>& warnings) const {
+  std::optional<TimePoint> next_time;
+  if (next) {
+    next_time = parse_db_time(*next);
+    if (!next_time) {
+      report_bad_time(id, *next, warnings);
+      return nullptr;
+    }
+  }
   try {
     if (const auto it = parsed_.find(id); it != parsed_.end() && it->second.state == state) {
       auto job = std::make_shared<Job>(*it->second.job);
-      job->next_run_time.reset();
-      if (next) {
-        job->next_run_time = parse_db_time(*next);
-        if (!job->next_run_time) return std::make_shared<Job>(read_job_or_throw(id, next, state));
-      }
+      job->next_run_time = next_time;
       return job;
     }
     auto job = std::make_shared<Job>(read_job_or_throw(id, next, state));
@@ -406,6 +422,9 @@ Job SqliteJobStore::Impl::read_job_or_throw(const std::string& id,
     next_run_time = parse_db_time(*next);
     if (!next_run_time) throw fail(fmt::format("next_run_time '{}' is not a UTC time", *next));
   }
+  if (auto why = detail::json_text_too_big(state, detail::max_job_state_depth, detail::max_job_state_bytes)) {
+    throw fail(fmt::format("job_state is not read: {}", *why));
+  }
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(state);
@@ -421,11 +440,17 @@ Job SqliteJobStore::Impl::read_job_or_throw(const std::string& id,
 }
 
 std::string SqliteJobStore::Impl::job_state(const Job& job) const {
+  std::string text;
   try {
-    return job_state_to_json(job).dump();
+    text = job_state_to_json(job).dump();
   } catch (const SerializationError& e) {
     throw SerializationError(fmt::format("job store '{}': {}", path_, e.what()));
   }
+  if (text.size() > detail::max_job_state_bytes) {
+    throw InvalidArgument(fmt::format("job store '{}': job '{}': its state is {} bytes of JSON, over the limit of {}",
+                                      path_, job.id, text.size(), detail::max_job_state_bytes));
+  }
+  return text;
 }
 
 // ---- transactions ------------------------------------------------------------------------------
@@ -971,27 +996,30 @@ std::optional<TimePoint> SqliteJobStore::next_run_time_() const {
   // nearly always empty). Two statements, neither sorting: one that merged them with UNION ALL ...
   // ORDER BY built three temporary b-trees per call, 25x the cost. Each is a wake-up hint read in its
   // own snapshot; the claim that follows decides.
+  std::vector<std::string> warnings;
   auto read = [&](const char* sql) -> std::optional<TimePoint> {
     Use s{impl_->statement(sql)};
-    if (!s->executeStep() || s->getColumn(1).isNull()) return std::nullopt;
-    const std::string text = s->getColumn(1).getString();
-    const auto t = parse_db_time(text);
-    if (!t) {
-      throw StoreError(impl_->path_, SQLITE_MISMATCH,
-                       fmt::format("job '{}': next run time '{}' is not a UTC time",
-                                   s->getColumn(0).getString(), text));
+    // A time edited into garbage ('0garbage' sorts first) is passed over, and reported once, rather
+    // than failing every wake-up; the claims and listings skip its row too.
+    while (s->executeStep() && !s->getColumn(1).isNull()) {
+      const std::string text = s->getColumn(1).getString();
+      if (const auto t = parse_db_time(text)) return t;
+      impl_->report_bad_time(s->getColumn(0).getString(), text, warnings);
     }
-    return t;
+    return std::nullopt;
   };
   auto next = [&]() -> std::optional<TimePoint> {
+    warnings.clear();
     auto scheduled = read(
         "SELECT id, next_run_time FROM sked_job WHERE next_run_time IS NOT NULL "
-        "ORDER BY next_run_time LIMIT 1");
-    const auto requested = read("SELECT job_id, requested_at FROM sked_run_request ORDER BY requested_at LIMIT 1");
+        "ORDER BY next_run_time");
+    const auto requested = read("SELECT job_id, requested_at FROM sked_run_request ORDER BY requested_at");
     if (requested && (!scheduled || *requested < *scheduled)) return requested;
     return scheduled;
   };
-  return impl_->locked("reading the next run time", next);
+  auto next_time = impl_->locked("reading the next run time", next);
+  impl_->warn_all(warnings);
+  return next_time;
 }
 
 std::vector<RunRequest> SqliteJobStore::pending_runs_(std::optional<std::string_view> job_id) const {

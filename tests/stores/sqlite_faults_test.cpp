@@ -140,3 +140,120 @@ TEST_CASE("sqlite: claims and completions keep the WAL file under 4 MiB plus one
   INFO("largest WAL: " << largest << " bytes");
   CHECK(largest <= 4 * 1024 * 1024 + 512 * 1024);
 }
+
+namespace {
+
+nlohmann::json nested(std::size_t depth) {
+  nlohmann::json v = 1;
+  for (std::size_t i = 0; i < depth; ++i) {
+    nlohmann::json outer = nlohmann::json::array();
+    outer.push_back(std::move(v));
+    v = std::move(outer);
+  }
+  return v;
+}
+
+std::string state_of(SQLite::Database& db, const std::string& id) {
+  SQLite::Statement s{db, "SELECT job_state FROM sked_job WHERE id = ?"};
+  s.bind(1, id);
+  REQUIRE(s.executeStep());
+  return s.getColumn(0).getString();
+}
+
+void set_state(SQLite::Database& db, const std::string& id, const std::string& state) {
+  SQLite::Statement s{db, "UPDATE sked_job SET job_state = ? WHERE id = ?"};
+  s.bind(1, state);
+  s.bind(2, id);
+  REQUIRE(s.exec() == 1);
+}
+
+}  // namespace
+
+TEST_CASE("args nested 10^5 levels deep are refused by add_job and modify_job, naming the job",
+          "[store][sqlite][faults][json]") {
+  Fixture f;
+  const auto store = f.open();
+  auto job = every("deep", 1min);
+  job.args = nested(100'000);
+  CHECK_THROWS_WITH(store->add_job(job), Catch::Contains("job 'deep'") && Catch::Contains("nested deeper than 64"));
+  CHECK_FALSE(store->lookup_job("deep"));
+  job.args = nested(sked::max_args_depth - 1);  // {"args": ...} stays within the limit
+  store->add_job(job);
+  CHECK(store->lookup_job("deep")->args == job.args);
+
+  sked::BlockingScheduler scheduler{{.clock = f.clock, .timezone = sked::TimeZone::utc()}};
+  scheduler.add_jobstore(store, "sql");
+  CHECK_THROWS_WITH(scheduler.modify_job("deep", {.args = nested(100'000)}),
+                    Catch::Contains("job 'deep'") && Catch::Contains("nested deeper"));
+  CHECK(store->lookup_job("deep")->args == job.args);
+}
+
+TEST_CASE("a stored job_state nested 10^6 levels deep is reported once and skipped, and stays stored",
+          "[store][sqlite][faults][json]") {
+  Fixture f;
+  const auto store = f.open();
+  store->add_job(every("deep", 1min));
+  store->add_job(every("fine", 1min));
+  {
+    auto db = f.raw();
+    std::string state = state_of(db, "deep");
+    const auto at = state.find("\"args\":{}");
+    REQUIRE(at != std::string::npos);
+    state.replace(at, 9, "\"args\":" + std::string(1'000'000, '[') + std::string(1'000'000, ']'));
+    set_state(db, "deep", state);
+  }
+  for (int i = 0; i < 3; ++i) {
+    const auto claims = store->claim_due_jobs(t0 + std::chrono::seconds{i}, 10, {});
+    if (i == 0) {
+      REQUIRE(claims.size() == 1);
+      CHECK(claims[0].job->id == "fine");
+    }
+  }
+  CHECK(store->get_all_jobs().size() == 1);
+  CHECK(f.warnings.count_containing("job 'deep'") == 1);
+  CHECK(f.warnings.count_containing("nested deeper than") == 1);
+  CHECK(f.warnings.count_containing(f.path) == 1);
+  CHECK_THROWS_AS(store->lookup_job("deep"), sked::SerializationError);
+  auto db = f.raw();
+  CHECK(db.execAndGet("SELECT count(*) FROM sked_job WHERE id = 'deep'").getInt() == 1);
+}
+
+TEST_CASE("hand-edited rows with invalid values are reported once with the job id, skipped and kept",
+          "[store][sqlite][faults][bad_row]") {
+  Fixture f;
+  const auto store = f.open();
+  for (const char* id : {"negative_instances", "negative_grace", "garbage_time", "fine"}) {
+    store->add_job(every(id, 1min));
+  }
+  {
+    auto db = f.raw();
+    auto edit = [&](const std::string& id, const char* key, int value) {
+      auto state = nlohmann::json::parse(state_of(db, id));
+      state[key] = value;
+      set_state(db, id, state.dump());
+    };
+    edit("negative_instances", "max_instances", -5);
+    edit("negative_grace", "misfire_grace_time_us", -30'000'000);
+    db.exec("UPDATE sked_job SET next_run_time = '0garbage' WHERE id = 'garbage_time'");
+  }
+  for (int i = 0; i < 5; ++i) {
+    const auto now = t0 + std::chrono::seconds{i};
+    const auto claims = store->claim_due_jobs(now, 10, {});
+    if (i == 0) {
+      REQUIRE(claims.size() == 1);
+      CHECK(claims[0].job->id == "fine");
+    }
+    // The wake-up time passes over the time that cannot be read instead of failing every second (the
+    // rows with bad values still have a valid time: due, and left for max_wait polling).
+    CHECK(store->next_run_time() == t0);
+  }
+  CHECK(store->get_all_jobs().size() == 1);
+  CHECK(f.warnings.count_containing("job 'negative_instances'") == 1);
+  CHECK(f.warnings.count_containing("max_instances must be at least 1, got -5") == 1);
+  CHECK(f.warnings.count_containing("job 'negative_grace'") == 1);
+  CHECK(f.warnings.count_containing("misfire_grace_time must not be negative") == 1);
+  CHECK(f.warnings.count_containing("job 'garbage_time'") == 1);
+  CHECK(f.warnings.count_containing("'0garbage'") == 1);
+  auto db = f.raw();
+  CHECK(db.execAndGet("SELECT count(*) FROM sked_job").getInt() == 4);
+}
