@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cmath>
 #include <condition_variable>
@@ -62,6 +63,11 @@ constexpr std::size_t max_cached_jobs = 50'000;
 // The WAL's bound (docs/sqlite.md): checkpointed past this many pages, cut back to this size.
 constexpr int wal_checkpoint_pages = 1000;
 constexpr long max_wal_bytes = 4L * 1024 * 1024;
+
+bool is_corruption(int code) noexcept {
+  const int primary = code & 0xff;
+  return primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB;
+}
 
 bool is_lock_error(int code) noexcept {
   const int primary = code & 0xff;
@@ -144,6 +150,10 @@ class SqliteJobStore::Impl {
         if (is_lock_error(e.getErrorCode()) && attempt < options_.max_lock_retries) {
           backoff(attempt);
           continue;
+        }
+        if (is_corruption(e.getErrorCode()) && !corrupt_.load(std::memory_order_acquire)) {
+          corrupt_why_ = fmt::format("{}: {}", what, e.what());
+          corrupt_.store(true, std::memory_order_release);
         }
         const std::string why =
             is_lock_error(e.getErrorCode())
@@ -250,6 +260,22 @@ class SqliteJobStore::Impl {
   std::condition_variable completion_cv_;
   std::vector<PendingCompletion*> completion_queue_;
   bool completion_writer_ = false;
+
+  // Set when SQLite finds the file malformed: claims stop (see docs/sqlite.md), said once.
+  mutable std::atomic<bool> corrupt_{false};
+  mutable std::string corrupt_why_;  // written once, before corrupt_ is set
+  std::atomic<bool> corrupt_reported_{false};
+  // Once the file was found corrupt: reports it (the first time) and returns true.
+  bool stopped_by_corruption() {
+    if (!corrupt_.load(std::memory_order_acquire)) return false;
+    if (!corrupt_reported_.exchange(true)) {
+      warn(fmt::format("job store '{}' is corrupt ({}); this scheduler stops claiming jobs from it. Stop every "
+                       "process using the file, restore it from a backup or recover it (sqlite3 '{}' .recover), "
+                       "then start again",
+                       path_, corrupt_why_, path_));
+    }
+    return true;
+  }
 
   // Follows the store's clock, so a ManualClock drives it in tests as it drives everything.
   detail::Periodic heartbeat_;
@@ -767,6 +793,7 @@ void SqliteJobStore::Impl::reap(TimePoint wall, std::vector<std::string>& warnin
 }
 
 void SqliteJobStore::Impl::heartbeat() {
+  if (corrupt_.load(std::memory_order_acquire)) return;  // said once already; not every interval
   std::vector<std::string> warnings;
   auto refresh = [&] {
     warnings.clear();
@@ -919,6 +946,8 @@ std::vector<RegisteredScheduler> SqliteJobStore::live_schedulers() const {
 }
 
 void SqliteJobStore::transact_(Purpose purpose, const std::function<void(Transaction&)>& body) {
+  // A corrupt file is not claimed from: a claim would fail every pass, or read half a table.
+  if (purpose == Purpose::claim && impl_->stopped_by_corruption()) return;
   std::vector<std::string> warnings;
   bool start_beating = false;
   auto run = [&] {
@@ -953,6 +982,7 @@ void SqliteJobStore::transact_(Purpose purpose, const std::function<void(Transac
     impl_->locked(what, run);
   } catch (...) {
     impl_->warn_all(warnings);
+    (void)impl_->stopped_by_corruption();
     throw;
   }
   if (start_beating) {
@@ -991,6 +1021,7 @@ std::vector<Job> SqliteJobStore::all_jobs_() const {
 }
 
 std::optional<TimePoint> SqliteJobStore::next_run_time_() const {
+  if (impl_->stopped_by_corruption()) return std::nullopt;
   // One descent of the next_run_time index: as cheap as asking PRAGMA data_version whether anything
   // changed, and it always sees what other processes committed. Pending runs count too (the table is
   // nearly always empty). Two statements, neither sorting: one that merged them with UNION ALL ...

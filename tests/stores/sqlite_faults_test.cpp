@@ -15,6 +15,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 using namespace std::chrono_literals;
@@ -256,4 +257,39 @@ TEST_CASE("hand-edited rows with invalid values are reported once with the job i
   CHECK(f.warnings.count_containing("'0garbage'") == 1);
   auto db = f.raw();
   CHECK(db.execAndGet("SELECT count(*) FROM sked_job").getInt() == 4);
+}
+
+TEST_CASE("a corrupt store is reported once with its path, and the scheduler stops claiming from it",
+          "[store][sqlite][faults][corrupt]") {
+  Fixture f;
+  {
+    const auto store = f.open();
+    for (int i = 0; i < 200; ++i) store->add_job(every("job" + std::to_string(i), 1min));
+  }
+  std::vector<std::int64_t> pages;
+  {
+    auto db = f.raw();
+    db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    SQLite::Statement s{db, "SELECT rootpage FROM sqlite_master WHERE tbl_name = 'sked_job'"};
+    while (s.executeStep()) pages.push_back(s.getColumn(0).getInt64());
+  }
+  {
+    // What a failing disk or a stray write leaves: the job table's pages overwritten.
+    std::fstream file(f.path, std::ios::in | std::ios::out | std::ios::binary);
+    const std::string garbage(4096, '\xA5');
+    for (const auto page : pages) {
+      file.seekp((page - 1) * 4096);
+      file.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+    }
+  }
+  const auto store = f.open();
+  // The pass that finds it fails with an error naming the file; later passes claim nothing, quietly.
+  CHECK_THROWS_WITH(store->claim_due_jobs(t0, 10, {}), Catch::Contains(f.path) && Catch::Contains("malformed"));
+  for (int i = 1; i < 60; ++i) {
+    CHECK(store->claim_due_jobs(t0 + std::chrono::seconds{i}, 10, {}).empty());
+    CHECK_FALSE(store->next_run_time());
+  }
+  CHECK(f.warnings.count_containing("is corrupt") == 1);
+  CHECK(f.warnings.count_containing(f.path) == 1);
+  CHECK(f.warnings.count_containing("stops claiming") == 1);
 }
