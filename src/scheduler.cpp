@@ -695,14 +695,19 @@ std::optional<TimePoint> Scheduler::process_jobs() {
                                              claim.job->name, misses, max_miss_warnings));
         }
       }
-      submit_runs(alias, runs);
-      // After their runs were submitted, as APScheduler removes a job whose trigger is done.
+      std::vector<std::string> ended;
       if (wants(EventKind::job_removed)) {
         for (const auto& claim : claims) {
-          if (claim.schedule_ended) {
-            dispatch(Event{.kind = EventKind::job_removed, .alias = alias, .job_id = claim.job->id});
-          }
+          if (claim.schedule_ended) ended.push_back(claim.job->id);
         }
+      }
+      // Let go of the claimed jobs before their runs start: the last reference to a one-shot job is then
+      // its run's, and the job is freed on the worker that ran it, not on this thread.
+      claims.clear();
+      submit_runs(alias, runs);
+      // After their runs were submitted, as APScheduler removes a job whose trigger is done.
+      for (std::string& id : ended) {
+        dispatch(Event{.kind = EventKind::job_removed, .alias = alias, .job_id = std::move(id)});
       }
     }
     report_unknown_tasks(alias, unknown);
