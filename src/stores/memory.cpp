@@ -444,17 +444,6 @@ void MemoryJobStore::forget_oldest_record() const {
   executions_.pop_front();
 }
 
-void MemoryJobStore::History::pop_front() noexcept {
-  items_[first_++] = Execution{};
-  // Compacted once the dropped front is as long as the rest: each record is moved once on average.
-  if (first_ >= 64 && 2 * first_ >= items_.size()) compact();
-}
-
-void MemoryJobStore::History::compact() noexcept {
-  items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(first_));
-  first_ = 0;
-}
-
 void MemoryJobStore::record(Execution execution) {
   if (max_executions_ == 0) return;
   recorded_.insert(fingerprint(execution.job_id, execution.run_time));
@@ -562,7 +551,7 @@ std::size_t MemoryJobStore::delete_old_executions_(TimePoint cutoff) {
   std::lock_guard lock(mutex_);
   apply_completions();
   const auto before = executions_.size();
-  executions_.erase_if([cutoff](const Execution& e) {
+  std::erase_if(executions_, [cutoff](const Execution& e) {
     return e.run_time < cutoff && e.status != ExecutionStatus::started;
   });
   recorded_.clear();

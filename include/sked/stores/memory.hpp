@@ -5,7 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <iterator>
+#include <deque>
 #include <functional>
 #include <optional>
 #include <map>
@@ -113,40 +113,8 @@ class MemoryJobStore : public JobStore {
   void apply_completions() const;
   void apply_completion(const Execution& execution) const;
 
-  // The kept records, oldest first: a vector whose front is dropped by moving an offset and compacted
-  // in bulk, where a deque of these records allocates a chunk every third record.
-  class History {
-   public:
-    using iterator = std::vector<Execution>::iterator;
-    using const_iterator = std::vector<Execution>::const_iterator;
-    [[nodiscard]] bool empty() const noexcept { return first_ == items_.size(); }
-    [[nodiscard]] std::size_t size() const noexcept { return items_.size() - first_; }
-    [[nodiscard]] Execution& front() noexcept { return items_[first_]; }
-    [[nodiscard]] Execution& operator[](std::size_t i) noexcept { return items_[first_ + i]; }
-    [[nodiscard]] iterator begin() noexcept { return items_.begin() + static_cast<std::ptrdiff_t>(first_); }
-    [[nodiscard]] iterator end() noexcept { return items_.end(); }
-    [[nodiscard]] const_iterator begin() const noexcept {
-      return items_.begin() + static_cast<std::ptrdiff_t>(first_);
-    }
-    [[nodiscard]] const_iterator end() const noexcept { return items_.end(); }
-    [[nodiscard]] auto rbegin() const noexcept { return std::make_reverse_iterator(end()); }
-    [[nodiscard]] auto rend() const noexcept { return std::make_reverse_iterator(begin()); }
-    void push_back(Execution e) { items_.push_back(std::move(e)); }
-    void pop_front() noexcept;
-    template <typename Pred>
-    std::size_t erase_if(Pred pred) {
-      compact();
-      return std::erase_if(items_, pred);
-    }
-
-   private:
-    void compact() noexcept;
-    std::vector<Execution> items_;
-    std::size_t first_ = 0;
-  };
-
   std::size_t max_executions_;
-  mutable History executions_;  // ids ascending, contiguous unless old ones were deleted
+  mutable std::deque<Execution> executions_;  // ids ascending, contiguous unless old ones were deleted
   std::int64_t next_execution_id_ = 1;
   mutable RunningMap running_;
   mutable std::vector<RunningMap::node_type> spare_running_;  // nodes of finished jobs, for reuse
