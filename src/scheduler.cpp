@@ -179,6 +179,15 @@ void Scheduler::wakeup() {
   runs_cv_.notify_all();
 }
 
+void Scheduler::wakeup_for(std::optional<TimePoint> due) {
+  std::lock_guard lock(mutex_);
+  if (!due || state_ != SchedulerState::running) return;  // resume() and start() wake the loop
+  // A loop that is mid-pass computed its next wake-up without this job: it must look again.
+  if (sleeping_ && !wakeup_pending_ && waiting_until_ && *due >= *waiting_until_) return;
+  wakeup_pending_ = true;
+  cv_.notify_all();
+}
+
 SchedulerState Scheduler::state() const {
   std::lock_guard lock(mutex_);
   return state_;
@@ -347,7 +356,7 @@ Job Scheduler::add_job(JobSpec spec) {
   if (logs(LogLevel::info)) log(LogLevel::info, fmt::format("Added job '{}' to job store '{}'", job.name, spec.jobstore));
   // Before the wake-up, so that listeners hear of the job before they hear of its runs.
   dispatch(Event{.kind = EventKind::job_added, .alias = spec.jobstore, .job_id = job.id});
-  wakeup();
+  wakeup_for(job.next_run_time);
   return job;
 }
 
