@@ -40,7 +40,7 @@ step "store scaling"
 "$python" bench/peers/apscheduler_store.py 1000 10000 100000 >"$out/store_aps.jsonl"
 
 step "memory per job"
-"$build/bench/sked_memory_bench" --benchmark_filter='/1000000/' --benchmark_format=json \
+"$build/bench/sked_memory_bench" --benchmark_filter='jobs:1000000/' --benchmark_format=json \
   >"$out/memory_sked.json" 2>/dev/null
 "$python" bench/peers/apscheduler_memory.py 100000 >"$out/memory_aps.json"
 

@@ -78,12 +78,16 @@ def main():
         rows.append((f"store {op}: cost at 10^6 / cost at 10^3", f"{r:.2f}", "-", "-"))
 
     # Memory.
-    sked = next(iter(load_gbench(f"{d}/memory_sked.json").values()), {})
+    kinds = {int(k.split("kind:")[1].split("/")[0]): b for k, b in load_gbench(f"{d}/memory_sked.json").items()}
+    sked = kinds.get(0, {})
     aps = json.load(open(f"{d}/memory_aps.json"))
     row("memory per interval job (bytes; sked 10^6, APScheduler 10^5)", sked.get("bytes_per_job"),
         aps["bytes_per_job"], "")
-    rows.append(("  of which sked's trigger / beyond the trigger",
-                 f"{sked.get('trigger_bytes', 0):.0f} / {sked.get('beyond_trigger', 0):.0f}", "-", "-"))
+    for kind, label in ((0, "identical but for id and trigger"), (1, "each with its own name"),
+                        (2, "each given as a callable")):
+        b = kinds.get(kind, {})
+        rows.append((f"  {label}: sked's trigger / beyond the trigger",
+                     f"{b.get('trigger_bytes', 0):.0f} / {b.get('beyond_trigger', 0):.0f}", "-", "-"))
 
     # SQLite store: the same workloads through APScheduler's SQLAlchemyJobStore.
     sked = load_gbench(f"{d}/sqlite_sked.json")

@@ -32,9 +32,7 @@ void combine(std::size_t& seed, std::size_t h) { seed ^= h + 0x9e3779b97f4a7c15U
 
 std::size_t MemoryJobStore::BodyHash::operator()(const Job& body) const {
   std::size_t h = std::hash<std::string_view>{}(body.task);
-  combine(h, std::hash<std::string_view>{}(body.name));
   combine(h, std::hash<std::string_view>{}(body.executor));
-  combine(h, std::hash<const void*>{}(body.callable.get()));
   combine(h, body.args.empty() ? 0 : std::hash<nlohmann::json>{}(body.args));
   combine(h, static_cast<std::size_t>(body.misfire_grace_time.count()));
   combine(h, static_cast<std::size_t>(body.max_instances) * 2 + (body.coalesce ? 1 : 0));
@@ -42,16 +40,18 @@ std::size_t MemoryJobStore::BodyHash::operator()(const Job& body) const {
 }
 
 bool MemoryJobStore::BodyEqual::operator()(const Job& a, const Job& b) const {
-  return a.task == b.task && a.name == b.name && a.executor == b.executor && a.callable == b.callable &&
-         a.misfire_grace_time == b.misfire_grace_time && a.coalesce == b.coalesce &&
-         a.max_instances == b.max_instances && a.timeout == b.timeout && a.retry == b.retry &&
-         a.args == b.args;
+  // The name and the callable are the record's own, not the body's.
+  return a.task == b.task && a.executor == b.executor && a.misfire_grace_time == b.misfire_grace_time &&
+         a.coalesce == b.coalesce && a.max_instances == b.max_instances && a.timeout == b.timeout &&
+         a.retry == b.retry && a.args == b.args;
 }
 
 std::shared_ptr<const Job> MemoryJobStore::intern(const Job& job) {
   if (const auto it = bodies_.find(job); it != bodies_.end()) return *it;
   auto body = std::make_shared<Job>(job);
   body->id = std::string{};  // not clear(): that keeps a long id's allocation
+  body->name = std::string{};
+  body->callable.reset();
   body->trigger.reset();
   body->next_run_time.reset();
   if (bodies_.size() >= 2 * bodies_after_sweep_ + 64) {
@@ -65,11 +65,15 @@ void MemoryJobStore::set_record(Node& node, const Job& job) {
   // A reschedule or a pause changes no part of the body: keep it without a lookup in bodies_.
   if (!node.second.body || !BodyEqual{}(*node.second.body, job)) node.second.body = intern(job);
   node.second.trigger = job.trigger;
+  node.second.name = job.name;
+  node.second.callable = job.callable;
 }
 
 Job MemoryJobStore::materialize(const Node& node, std::optional<TimePoint> next) {
   Job job = *node.second.body;
   job.id = node.first;
+  job.name = node.second.name;
+  job.callable = node.second.callable;
   job.trigger = node.second.trigger;
   job.next_run_time = next;
   return job;
@@ -79,6 +83,8 @@ std::shared_ptr<const Job> MemoryJobStore::build_claimed(const Node& node, std::
   // Built in place: this copy is the price of sharing bodies, paid once per claim.
   auto job = std::allocate_shared<Job>(claimed_job_allocator(), *node.second.body);
   job->id = node.first;
+  job->name = node.second.name;
+  job->callable = node.second.callable;
   job->trigger = node.second.trigger;
   job->next_run_time = next;
   return job;
