@@ -375,40 +375,45 @@ class PostgresJobStore::Impl {
   }
   template <typename Fn>
   auto retrying(std::string_view what, Fn& fn) const -> decltype(fn()) {
+    return retrying(what, fn, conn_);
+  }
+  // The same on connection `c` (the claims' or the completions').
+  template <typename Fn>
+  auto retrying(std::string_view what, Fn& fn, Connection& c) const -> decltype(fn()) {
     int conflicts = 0;
     int losses = 0;
     for (;;) {
       try {
-        if (!conn_.open()) reconnect(what);
+        if (!c.open()) reconnect(what, c);
         return fn();
       } catch (const PgFailure& f) {
         // A connection that breaks again and again on the same call (a statement that kills its
         // server process, a session timeout shorter than the call) is an error, not an outage.
         if (f.lost && ++losses <= max_losses_per_call) {
           note_lost(f);
-          conn_.close();
+          c.close();
           continue;
         }
-        if (f.lost) conn_.close();
+        if (f.lost) c.close();
         if (f.sqlstate == batch_conflict) {
-          rollback_quietly();
+          rollback_quietly(c);
           continue;
         }
         if ((f.sqlstate == "40001" || f.sqlstate == "40P01") &&
             ++conflicts <= max_conflict_retries) {
-          rollback_quietly();
+          rollback_quietly(c);
           std::this_thread::sleep_for(std::chrono::milliseconds{
               1 +
               static_cast<long>(detail::random_u64() % (5U * static_cast<unsigned>(conflicts)))});
           continue;
         }
-        rollback_quietly();
+        rollback_quietly(c);
         throw StoreError(description_, 0,
                          f.sqlstate.empty()
                              ? fmt::format("{}: {}", what, f.message)
                              : fmt::format("{}: {} (SQLSTATE {})", what, f.message, f.sqlstate));
       } catch (...) {
-        rollback_quietly();
+        rollback_quietly(c);
         throw;
       }
     }
@@ -420,21 +425,25 @@ class PostgresJobStore::Impl {
   // never run twice and a lost one is.
   template <typename Fn>
   void write_transaction(std::string_view what, Fn& body, bool notify) const {
+    write_transaction(what, body, notify, conn_);
+  }
+  template <typename Fn>
+  void write_transaction(std::string_view what, Fn& body, bool notify, Connection& c) const {
     std::optional<std::string> unsure;
     auto attempt = [&] {
       if (unsure) {
         const std::string xid = *std::exchange(unsure, std::nullopt);
-        const Result r = conn_.exec("SELECT txid_status($1::int8)", {xid});
+        const Result r = c.exec("SELECT txid_status($1::int8)", {xid});
         if (!PQgetisnull(r.get(), 0, 0) && text(r.get(), 0, 0) == "committed") return;
       }
       batch_.clear();
-      const Result begun = conn_.query("BEGIN; SELECT txid_current()");
+      const Result begun = c.query("BEGIN; SELECT txid_current()");
       const std::string xid = text(begun.get(), 0, 0);
       body();
-      if (notify) (void)conn_.exec("SELECT pg_notify($1, $2)", {changes_channel, options_.schema});
+      if (notify) (void)c.exec("SELECT pg_notify($1, $2)", {changes_channel, options_.schema});
       try {
         if (batch_.empty()) {
-          (void)conn_.query("COMMIT");
+          (void)c.query("COMMIT");
         } else {
           send_batch(true);
         }
@@ -443,7 +452,7 @@ class PostgresJobStore::Impl {
         throw;
       }
     };
-    retrying(what, attempt);
+    retrying(what, attempt, c);
   }
 
   // A claim's writes, held back and sent in one round trip (pipeline mode) with the next read that
@@ -469,29 +478,25 @@ class PostgresJobStore::Impl {
   // An execution id from the sequence, reserved ahead.
   std::int64_t reserved_id() const;
 
-  // Finished runs: written together (one statement for every completion that queued while the
-  // previous write was in flight), kept in memory while the server is unreachable.
-  struct PendingCompletion {
-    const Execution* record = nullptr;
-    const std::optional<RunRequest>* retry = nullptr;
-    bool done = false;
-    std::exception_ptr error{};
-  };
-  struct KeptCompletion {
+  // Finished runs are written by a thread of their own on a connection of their own, each write
+  // one statement for every completion that arrived while the previous write was in flight: the
+  // thread that ran a task does not wait for the database, and a claim does not wait behind it.
+  struct Completion {
     Execution record;
     std::optional<RunRequest> retry;
   };
   void complete(const Execution& record, const std::optional<RunRequest>& retry);
-  // With the store's lock held: writes `batch` and what was kept before; on failure keeps the
-  // batch when the server is unreachable and returns the error otherwise.
-  std::exception_ptr write_completions(const std::vector<PendingCompletion*>& batch);
-  void write_completion_rows(const std::vector<const Execution*>& records,
-                             const std::vector<const RunRequest*>& retries) const;
+  void write_loop();
+  // Waits until the completions queued before the call are written (or a write of them failed),
+  // so that this process reads what it completed and counts running instances right.
+  void flush_completions();
+  void stop_writing() noexcept;
+  void write_completion_rows(const std::vector<Completion>& batch) const;
 
   void note_lost(const PgFailure& f) const;
-  void reconnect(std::string_view what) const;
-  void rollback_quietly() const noexcept;
-  void prepare_schema() const;
+  void reconnect(std::string_view what, Connection& c) const;
+  void rollback_quietly(Connection& c) const noexcept;
+  void prepare_schema(Connection& c) const;
 
   void warn(const std::string& message) const;
   void warn_all(const std::vector<std::string>& messages) const {
@@ -504,7 +509,7 @@ class PostgresJobStore::Impl {
                         const std::string& state) const;
   [[nodiscard]] std::string job_state(const Job& job) const;
   RunRequest read_request(PGresult* r, int row, std::vector<std::string>& warnings) const;
-  void insert_request(const RunRequest& request) const;
+  void insert_request(const RunRequest& request, Connection& c) const;
   static Execution read_execution(PGresult* r, int row);
 
   // Liveness, by the server's clock.
@@ -533,8 +538,9 @@ class PostgresJobStore::Impl {
 
   mutable std::mutex mutex_;
   mutable Connection conn_;
-  mutable bool lost_reported_ = false;
-  mutable bool unreachable_ = false;
+  mutable Connection done_conn_;  // completions' own, so that back-to-back claims do not starve them
+  mutable std::atomic<bool> lost_reported_{false};
+  mutable std::atomic<bool> unreachable_{false};
   bool registered_ = false;
   TimePoint last_reap_{};
   mutable std::map<std::string, std::string> reported_bad_rows_;
@@ -542,14 +548,16 @@ class PostgresJobStore::Impl {
   // This claim attempt writes row by row: a held-back write found a fire time already recorded.
   mutable bool careful_ = false;
   mutable std::deque<std::int64_t> ids_;
-  std::vector<KeptCompletion> kept_;
-  bool kept_reported_ = false;
+  std::mutex done_mutex_;  // guards the completions' state below
+  std::condition_variable done_cv_;
+  std::vector<Completion> done_queue_;
+  std::size_t done_in_flight_ = 0;
+  std::uint64_t done_queued_ = 0;   // completions queued, ever
+  std::uint64_t done_settled_ = 0;  // of them, written or given up on
+  std::uint64_t done_rounds_ = 0;   // write attempts finished
+  bool done_stopping_ = false;
+  std::thread writer_;
   detail::Periodic heartbeat_;
-
-  std::mutex completion_mutex_;  // guards the three below
-  std::condition_variable completion_cv_;
-  std::vector<PendingCompletion*> completion_queue_;
-  bool completion_writer_ = false;
 
   std::mutex listen_mutex_;  // guards listener_
   std::function<void()> listener_;
@@ -634,7 +642,7 @@ PostgresJobStore::Impl::Impl(std::string conninfo, PostgresJobStoreOptions optio
   }
   auto prepare = [this] {
     if (!conn_.open()) conn_.connect(conninfo_);
-    prepare_schema();
+    prepare_schema(conn_);
   };
   retrying("opening the store", prepare);
   detail::add_live_scheduler(scheduler_id_);
@@ -643,6 +651,8 @@ PostgresJobStore::Impl::Impl(std::string conninfo, PostgresJobStoreOptions optio
 PostgresJobStore::Impl::~Impl() {
   stop_listening();
   heartbeat_.stop();
+  // Runs that finished are recorded so before the store leaves, not interrupted.
+  stop_writing();
   unregister();
   detail::remove_live_scheduler(scheduler_id_);
 }
@@ -650,21 +660,21 @@ PostgresJobStore::Impl::~Impl() {
 // Sets the session up (search_path to the schema, UTC, read-only if asked) and makes the schema
 // current: created when missing, refused when newer. Under a transaction-scoped advisory lock, so
 // two processes starting together do not both create it.
-void PostgresJobStore::Impl::prepare_schema() const {
+void PostgresJobStore::Impl::prepare_schema(Connection& c) const {
   // The identifier is quoted by libpq; set_config takes it as a bound value.
-  char* quoted = PQescapeIdentifier(conn_.get(), options_.schema.c_str(), options_.schema.size());
-  if (quoted == nullptr) throw PgFailure{"", trimmed(PQerrorMessage(conn_.get())), false};
+  char* quoted = PQescapeIdentifier(c.get(), options_.schema.c_str(), options_.schema.size());
+  if (quoted == nullptr) throw PgFailure{"", trimmed(PQerrorMessage(c.get())), false};
   const std::string search_path = quoted;
   PQfreemem(quoted);
-  (void)conn_.exec(
+  (void)c.exec(
       "SELECT set_config('search_path', $1, false), set_config('TimeZone', 'UTC', false)",
       {search_path});
-  (void)conn_.query("BEGIN");
+  (void)c.query("BEGIN");
   if (options_.create_schema && !options_.read_only) {
-    (void)conn_.exec("SELECT pg_advisory_xact_lock(hashtextextended('sked schema ' || $1, 0))",
+    (void)c.exec("SELECT pg_advisory_xact_lock(hashtextextended('sked schema ' || $1, 0))",
                      {options_.schema});
   }
-  const Result tables = conn_.exec(
+  const Result tables = c.exec(
       "SELECT count(*) FILTER (WHERE tablename = 'sked_schema_version'), count(*) FROM "
       "pg_catalog.pg_tables "
       "WHERE schemaname = $1 AND tablename IN ('sked_schema_version', 'sked_job', "
@@ -673,7 +683,7 @@ void PostgresJobStore::Impl::prepare_schema() const {
   const bool versioned = to_int64(PQgetvalue(tables.get(), 0, 0)) > 0;
   const bool has_tables = to_int64(PQgetvalue(tables.get(), 0, 1)) > 0;
   if (versioned) {
-    const Result v = conn_.query("SELECT max(version) FROM sked_schema_version");
+    const Result v = c.query("SELECT max(version) FROM sked_schema_version");
     const std::int64_t version =
         PQgetisnull(v.get(), 0, 0) ? 0 : to_int64(PQgetvalue(v.get(), 0, 0));
     if (version > schema_version) {
@@ -705,11 +715,11 @@ void PostgresJobStore::Impl::prepare_schema() const {
     // CREATE SCHEMA takes no parameters; the name was checked to be a plain identifier.
     std::string create = "CREATE SCHEMA IF NOT EXISTS ";
     create += search_path;
-    (void)conn_.query(create.c_str());
-    (void)conn_.query(schema_v1);
+    (void)c.query(create.c_str());
+    (void)c.query(schema_v1);
   }
-  (void)conn_.query("COMMIT");
-  if (options_.read_only) (void)conn_.query("SET default_transaction_read_only = on");
+  (void)c.query("COMMIT");
+  if (options_.read_only) (void)c.query("SET default_transaction_read_only = on");
 }
 
 void PostgresJobStore::Impl::note_lost(const PgFailure& f) const {
@@ -720,7 +730,7 @@ void PostgresJobStore::Impl::note_lost(const PgFailure& f) const {
   }
 }
 
-void PostgresJobStore::Impl::reconnect(std::string_view what) const {
+void PostgresJobStore::Impl::reconnect(std::string_view what, Connection& c) const {
   // Once a reconnection has failed for the whole reconnect_timeout, each call tries once and fails
   // at once until the server is back: a scheduler stopping while its database is down must not
   // wait out the timeout on every call it still makes (the claim, each completion, unregistering).
@@ -729,8 +739,8 @@ void PostgresJobStore::Impl::reconnect(std::string_view what) const {
   std::chrono::milliseconds pause{50};
   for (int attempts = 1;; ++attempts) {
     try {
-      conn_.connect(conninfo_);
-      prepare_schema();
+      c.connect(conninfo_);
+      prepare_schema(c);
       if (lost_reported_) {
         warn(
             fmt::format("job store '{}': reconnected after {} attempt(s)", description_, attempts));
@@ -739,7 +749,7 @@ void PostgresJobStore::Impl::reconnect(std::string_view what) const {
       unreachable_ = false;
       return;
     } catch (const PgFailure& f) {
-      conn_.close();
+      c.close();
       note_lost(f);
       const auto now = std::chrono::steady_clock::now();
       if (now >= deadline) {
@@ -759,9 +769,9 @@ void PostgresJobStore::Impl::reconnect(std::string_view what) const {
   }
 }
 
-void PostgresJobStore::Impl::rollback_quietly() const noexcept {
-  if (conn_.open() && PQtransactionStatus(conn_.get()) != PQTRANS_IDLE) {
-    PGresult* r = PQexec(conn_.get(), "ROLLBACK");
+void PostgresJobStore::Impl::rollback_quietly(Connection& c) const noexcept {
+  if (c.open() && PQtransactionStatus(c.get()) != PQTRANS_IDLE) {
+    PGresult* r = PQexec(c.get(), "ROLLBACK");
     if (r != nullptr) PQclear(r);
   }
 }
@@ -880,8 +890,8 @@ RunRequest PostgresJobStore::Impl::read_request(PGresult* r, int row,
   return req;
 }
 
-void PostgresJobStore::Impl::insert_request(const RunRequest& request) const {
-  (void)conn_.exec(
+void PostgresJobStore::Impl::insert_request(const RunRequest& request, Connection& c) const {
+  (void)c.exec(
       "INSERT INTO sked_run_request (job_id, requested_at, attempt, job_state) "
       "VALUES ($1, $2::timestamptz, $3::int4, $4::jsonb)",
       {request.job_id, format_db_time(request.at), decimal(request.attempt),
@@ -1038,7 +1048,7 @@ class PostgresJobStore::Tx final : public JobStore::Transaction {
 
   void insert_request(const RunRequest& request) override {
     flush();
-    s_.insert_request(request);
+    s_.insert_request(request, s_.conn_);
   }
 
   void delete_request(std::int64_t id) override {
@@ -1268,8 +1278,6 @@ void PostgresJobStore::Impl::heartbeat() {
   try {
     std::lock_guard lock(mutex_);
     write_transaction("writing the heartbeat", refresh, false);
-    // Finished runs kept while the server was unreachable need no new completion to be written.
-    if (!kept_.empty()) (void)write_completions({});
   } catch (const std::exception& e) {
     warnings.push_back(e.what());
   }
@@ -1280,8 +1288,6 @@ void PostgresJobStore::Impl::unregister() noexcept {
   try {
     std::lock_guard lock(mutex_);
     if (!registered_) return;
-    // Runs that finished are recorded so, not interrupted, if the server is back.
-    if (!kept_.empty()) (void)write_completions({});
     auto leave = [this] {
       interrupt_runs_of(scheduler_id_,
                         fmt::format("sked::Interrupted: scheduler '{}' closed its job store while "
@@ -1300,117 +1306,138 @@ void PostgresJobStore::Impl::unregister() noexcept {
 
 // ---- completions -------------------------------------------------------------------------------
 
-// Group commit: the first completion to arrive writes every completion queued by the time the
-// store's lock is free, in one statement; the others wait for that write instead of making their
-// own. Nothing waits for company: a lone completion is written at once.
 void PostgresJobStore::Impl::complete(const Execution& record,
                                       const std::optional<RunRequest>& retry) {
-  PendingCompletion mine{&record, &retry};
-  std::unique_lock lock(completion_mutex_);
-  completion_queue_.push_back(&mine);
-  while (!mine.done) {
-    if (completion_writer_) {
-      completion_cv_.wait(lock);
-      continue;
-    }
-    completion_writer_ = true;
-    lock.unlock();
-    std::vector<PendingCompletion*> batch;
-    std::exception_ptr error;
-    std::vector<std::string> warnings;
-    {
-      // The batch is taken once the connection is ours: completions that queue while a claim
-      // holds it join this write.
-      std::lock_guard db_lock(mutex_);
-      {
-        std::lock_guard queue_lock(completion_mutex_);
-        batch = std::exchange(completion_queue_, {});
-      }
-      error = write_completions(batch);
-    }
-    lock.lock();
-    for (auto* p : batch) {
-      p->error = error;
-      p->done = true;
-    }
-    completion_writer_ = false;
-    completion_cv_.notify_all();
+  std::lock_guard lock(done_mutex_);
+  if (done_queue_.size() + done_in_flight_ >= max_kept_completions) {
+    throw StoreError(description_, 0,
+                     fmt::format("recording how a run ended: {} finished runs already wait to be "
+                                 "recorded (the server is unreachable)",
+                                 max_kept_completions));
   }
-  if (mine.error) std::rethrow_exception(mine.error);
+  if (!writer_.joinable()) writer_ = std::thread([this] { write_loop(); });
+  done_queue_.push_back(Completion{record, retry});
+  ++done_queued_;
+  done_cv_.notify_all();
 }
 
-std::exception_ptr PostgresJobStore::Impl::write_completions(
-    const std::vector<PendingCompletion*>& batch) {
-  std::vector<const Execution*> records;
-  std::vector<const RunRequest*> retries;
-  for (const KeptCompletion& k : kept_) {
-    records.push_back(&k.record);
-    if (k.retry) retries.push_back(&*k.retry);
-  }
-  for (const PendingCompletion* p : batch) {
-    records.push_back(p->record);
-    if (*p->retry) retries.push_back(&**p->retry);
-  }
-  if (records.empty()) return nullptr;
-  try {
-    write_completion_rows(records, retries);
-    if (!kept_.empty()) {
-      warn(fmt::format("job store '{}': recorded {} finished run(s) kept while the server was "
-                       "unreachable",
-                       description_, kept_.size()));
+void PostgresJobStore::Impl::write_loop() {
+  std::unique_lock lock(done_mutex_);
+  std::vector<Completion> batch;  // what the last write did not record, when the server was away
+  bool reported = false;
+  std::chrono::milliseconds pause{50};
+  for (;;) {
+    done_cv_.wait(lock, [&] { return done_stopping_ || !done_queue_.empty() || !batch.empty(); });
+    if (done_queue_.empty() && batch.empty()) return;  // stopping, all written
+    for (auto& c : done_queue_) batch.push_back(std::move(c));
+    done_queue_.clear();
+    done_in_flight_ = batch.size();
+    const bool stopping = done_stopping_;
+    lock.unlock();
+    std::string error;
+    bool kept = false;
+    try {
+      write_completion_rows(batch);
+    } catch (const std::exception& e) {
+      error = e.what();
+      // A server that cannot be reached now will be, later: the records wait (bounded) and are
+      // written again. Any other failure is one record's: each is written alone, and those that
+      // fail are reported.
+      kept = (unreachable_ || !done_conn_.open()) && !stopping;
+      if (!kept) {
+        for (const Completion& c : batch) {
+          try {
+            write_completion_rows({c});
+          } catch (const std::exception& one) {
+            warn(fmt::format("job store '{}': could not record the {} run of job '{}' at {}: {}",
+                             description_, to_string(c.record.status), c.record.job_id,
+                             format_time(c.record.run_time), one.what()));
+          }
+        }
+      }
     }
-    kept_.clear();
-    kept_reported_ = false;
-    return nullptr;
-  } catch (const std::exception& e) {
-    // A server that cannot be reached now will be, later: the records wait in memory (bounded)
-    // and go with the next completion or heartbeat. Any other failure is the caller's to report.
-    if (!(unreachable_ || !conn_.open()) || kept_.size() + batch.size() > max_kept_completions)
-      return std::current_exception();
-    for (const PendingCompletion* p : batch) kept_.push_back({*p->record, *p->retry});
-    if (!kept_reported_) {
-      kept_reported_ = true;
+    if (kept && !reported) {
+      reported = true;
       warn(fmt::format("job store '{}': finished runs cannot be recorded now ({}); they are kept "
                        "in memory (up to {}) and recorded once the server is back",
-                       description_, e.what(), max_kept_completions));
+                       description_, error, max_kept_completions));
+    } else if (!kept && reported) {
+      reported = false;
+      warn(fmt::format("job store '{}': recorded the finished runs kept while the server was "
+                       "unreachable",
+                       description_));
     }
-    return nullptr;
+    lock.lock();
+    ++done_rounds_;
+    if (!kept) {
+      done_settled_ += batch.size();
+      batch.clear();
+      pause = std::chrono::milliseconds{50};
+    }
+    done_in_flight_ = batch.size();
+    done_cv_.notify_all();
+    if (kept) {
+      done_cv_.wait_for(lock, pause, [&] { return done_stopping_; });
+      pause = std::min(pause * 2, std::chrono::milliseconds{1000});
+    }
   }
 }
 
-void PostgresJobStore::Impl::write_completion_rows(
-    const std::vector<const Execution*>& records,
-    const std::vector<const RunRequest*>& retries) const {
+void PostgresJobStore::Impl::flush_completions() {
+  std::unique_lock lock(done_mutex_);
+  const std::uint64_t target = done_queued_;
+  const std::uint64_t round = done_rounds_;
+  // Two rounds: the write in flight now may have started before the last of them was queued.
+  done_cv_.wait(lock, [&] {
+    return done_settled_ >= target || done_rounds_ >= round + 2 || !writer_.joinable();
+  });
+}
+
+void PostgresJobStore::Impl::stop_writing() noexcept {
+  {
+    std::lock_guard lock(done_mutex_);
+    done_stopping_ = true;
+    done_cv_.notify_all();
+  }
+  if (writer_.joinable()) writer_.join();
+}
+
+void PostgresJobStore::Impl::write_completion_rows(const std::vector<Completion>& batch) const {
   std::vector<Param> ids, statuses, durations, finished, exceptions, tracebacks;
-  for (const Execution* r : records) {
-    ids.emplace_back(decimal(r->id));
-    statuses.emplace_back(status_text(r->status));
-    durations.push_back(r->duration ? Param{seconds(*r->duration)} : std::nullopt);
-    finished.push_back(optional_time(r->finished));
-    exceptions.emplace_back(valid_utf8(r->exception));
-    tracebacks.emplace_back(valid_utf8(r->traceback));
+  bool retries = false;
+  for (const Completion& c : batch) {
+    const Execution& r = c.record;
+    ids.emplace_back(decimal(r.id));
+    statuses.emplace_back(status_text(r.status));
+    durations.push_back(r.duration ? Param{seconds(*r.duration)} : std::nullopt);
+    finished.push_back(optional_time(r.finished));
+    exceptions.emplace_back(valid_utf8(r.exception));
+    tracebacks.emplace_back(valid_utf8(r.traceback));
+    retries = retries || c.retry.has_value();
   }
   const std::string a1 = array_literal(ids), a2 = array_literal(statuses),
                     a3 = array_literal(durations), a4 = array_literal(finished),
                     a5 = array_literal(exceptions), a6 = array_literal(tracebacks);
   auto update = [&] {
-    (void)conn_.exec(
+    (void)done_conn_.exec(
         "UPDATE sked_job_execution AS e SET status = v.s, duration = v.d, finished = v.f, "
         "exception = v.x, traceback = v.t FROM unnest($1::int8[], $2::text[], $3::float8[], "
         "$4::timestamptz[], $5::text[], $6::text[]) AS v(i, s, d, f, x, t) WHERE e.id = v.i",
         {a1, a2, a3, a4, a5, a6});
   };
-  if (retries.empty()) {
+  if (!retries) {
     // One statement, committed on its own; writing it again after a lost connection writes the
     // same values.
-    retrying("recording how runs ended", update);
+    retrying("recording how runs ended", update, done_conn_);
     return;
   }
   auto write = [&] {
     update();
-    for (const RunRequest* retry : retries) insert_request(*retry);
+    for (const Completion& c : batch) {
+      if (c.retry) insert_request(*c.retry, done_conn_);
+    }
   };
-  write_transaction("recording how runs ended", write, false);
+  write_transaction("recording how runs ended", write, false, done_conn_);
 }
 
 // ---- listening for changes ---------------------------------------------------------------------
@@ -1554,6 +1581,9 @@ void PostgresJobStore::set_change_listener(std::function<void()> listener) {
 void PostgresJobStore::transact_(Purpose purpose, const std::function<void(Transaction&)>& body) {
   std::vector<std::string> warnings;
   bool start_beating = false;
+  // A claim counts running instances, and a read shows history: both see this process's
+  // completions.
+  impl_->flush_completions();
   const char* what = purpose == Purpose::claim  ? "claiming due jobs"
                      : purpose == Purpose::read ? "reading the store"
                                                 : "changing the store";
@@ -1631,6 +1661,7 @@ std::vector<Job> PostgresJobStore::all_jobs_() const {
 }
 
 std::optional<TimePoint> PostgresJobStore::next_run_time_() const {
+  impl_->flush_completions();  // a retry they planned may be the next run
   // Both minimums come from an index each, in one round trip.
   auto next = [&] {
     const Result r = impl_->conn_.exec(
@@ -1643,6 +1674,7 @@ std::optional<TimePoint> PostgresJobStore::next_run_time_() const {
 
 std::vector<RunRequest> PostgresJobStore::pending_runs_(
     std::optional<std::string_view> job_id) const {
+  impl_->flush_completions();
   std::vector<std::string> warnings;
   auto read = [&] {
     warnings.clear();
@@ -1662,6 +1694,7 @@ std::vector<RunRequest> PostgresJobStore::pending_runs_(
 }
 
 std::vector<Execution> PostgresJobStore::query_executions_(const ExecutionQuery& query) const {
+  impl_->flush_completions();
   auto read = [&] {
     const Result r = impl_->conn_.exec_once(
         "SELECT id, job_id, status, (extract(epoch FROM run_time) * 1000000)::int8, duration, "

@@ -162,6 +162,8 @@ TEST_CASE(
     CHECK(warnings.count_containing("recorded 1 run(s) of dead scheduler 'a' as interrupted") == 1);
     // The run did go on: completing it records how it really ended, and `a` registers again.
     claims[0].runs[0].complete({.status = sked::ExecutionStatus::executed});
+    // Read through `a`, which waits for its own completions to be written; `b` sees it once it is.
+    CHECK(a->get_executions({.id = id}).at(0).status == sked::ExecutionStatus::executed);
     CHECK(b->get_executions({.id = id}).at(0).status == sked::ExecutionStatus::executed);
   }
 }
