@@ -1160,8 +1160,9 @@ class PostgresJobStore::Tx final : public JobStore::Transaction {
 int PostgresJobStore::Impl::interrupt_runs_of(const std::string& scheduler_id,
                                               const std::string& why) const {
   return affected(
-      conn_.exec("UPDATE sked_job_execution SET status = 'interrupted', exception = $2 "
-                 "WHERE status = 'started' AND scheduler_id = $1",
+      conn_.exec("UPDATE sked_job_execution SET status = 'interrupted', exception = $2 WHERE id IN "
+                 "(SELECT id FROM sked_job_execution WHERE status = 'started' AND scheduler_id = "
+                 "$1 FOR UPDATE SKIP LOCKED)",
                  {scheduler_id, why}));
 }
 
@@ -1235,7 +1236,7 @@ constexpr const char* schedulers_sql =
 void PostgresJobStore::Impl::reap(std::vector<std::string>& warnings) {
   last_reap_ = clock_->now();
   struct Dead {
-    std::string id, why;
+    std::string id, why, heartbeat;
   };
   std::vector<Dead> dead;
   {
@@ -1244,10 +1245,20 @@ void PostgresJobStore::Impl::reap(std::vector<std::string>& warnings) {
       const RegisteredScheduler other = registered(r.get(), i);
       if (other.id == scheduler_id_) continue;
       if (auto why = death(other, to_int64(PQgetvalue(r.get(), i, 5))))
-        dead.push_back({other.id, std::move(*why)});
+        dead.push_back({other.id, std::move(*why), PQgetvalue(r.get(), i, 4)});
     }
   }
   for (const auto& d : dead) {
+    // Taken only if no transaction holds its row and its heartbeat has not moved: a scheduler
+    // stopped (SIGSTOP, a frozen VM) in the middle of a claim still holds the row its claim
+    // refreshed, and waiting for it would stall this claim, and every peer's, until it goes on.
+    // It is not reaped meanwhile: the runs of the claim it is in are not committed yet.
+    if (PQntuples(conn_
+                      .exec("SELECT id FROM sked_scheduler WHERE id = $1 AND (extract(epoch FROM "
+                            "heartbeat) * 1000000)::int8 = $2::int8 FOR UPDATE SKIP LOCKED",
+                            {d.id, d.heartbeat})
+                      .get()) == 0)
+      continue;
     if (const int n = interrupt_runs_of(d.id, d.why); n > 0) {
       warnings.push_back(
           fmt::format("job store '{}': recorded {} run(s) of dead scheduler '{}' as interrupted",
