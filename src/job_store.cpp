@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "detail/block_pool.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
@@ -40,29 +42,36 @@ bool schedule_ended(const Job& snapshot, TimePoint failed_at) {
 // ---- leases ------------------------------------------------------------------------------------
 
 RunLease::RunLease(std::shared_ptr<const Home> home, std::shared_ptr<const Job> job, Execution execution,
-                   int attempt) noexcept
-    : home_(std::move(home)), job_(std::move(job)), execution_(std::move(execution)), attempt_(attempt) {}
+                   int attempt) {
+  auto& pool = detail::BlockPool::of<State>();
+  void* block = pool.allocate();
+  // Nothing below throws: the members are moved in.
+  state_ = new (block) State{std::move(home), std::move(job), nullptr, std::move(execution), attempt};
+}
 
-RunLease::RunLease(RunLease&& other) noexcept
-    : home_(std::move(other.home_)),
-      job_(std::move(other.job_)),
-      task_(std::move(other.task_)),
-      execution_(std::move(other.execution_)),
-      attempt_(other.attempt_) {}
+RunLease::RunLease(RunLease&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
 
 RunLease& RunLease::operator=(RunLease&& other) noexcept {
   if (this != &other) {
-    drop();
-    home_ = std::move(other.home_);
-    job_ = std::move(other.job_);
-    task_ = std::move(other.task_);
-    execution_ = std::move(other.execution_);
-    attempt_ = other.attempt_;
+    release();
+    state_ = std::exchange(other.state_, nullptr);
   }
   return *this;
 }
 
-RunLease::~RunLease() { drop(); }
+RunLease::~RunLease() { release(); }
+
+const RunLease::State& RunLease::empty_state() noexcept {
+  static const State empty{};
+  return empty;
+}
+
+void RunLease::release() noexcept {
+  if (state_ == nullptr) return;
+  drop();
+  state_->~State();
+  detail::BlockPool::of<State>().deallocate(std::exchange(state_, nullptr));
+}
 
 void RunLease::drop() noexcept {
   if (!active()) return;
@@ -75,7 +84,7 @@ void RunLease::drop() noexcept {
 void RunLease::complete(Outcome outcome) noexcept {
   if (!active()) return;
   // Taken first, so that a lease is settled once even if the store calls back into it.
-  const std::shared_ptr<const Home> home = std::move(home_);
+  const std::shared_ptr<const Home> home = std::move(state_->home);
   home->store->end_run(*this, home->owner.get(), std::move(outcome));
 }
 
@@ -224,7 +233,8 @@ bool JobStore::insert_at_free_instant(Transaction& tx, Execution& record) {
 }
 
 void JobStore::end_run(RunLease& lease, RunOwner* owner, Outcome outcome) noexcept {
-  Execution record = lease.execution_;
+  const RunLease::State& lease_state = *lease.state_;
+  Execution record = lease_state.execution;
   std::optional<TimePoint> retry_at;
   std::optional<RunRequest> retry;
   std::string error;
@@ -234,11 +244,11 @@ void JobStore::end_run(RunLease& lease, RunOwner* owner, Outcome outcome) noexce
     record.finished = owner ? owner->now() : SystemClock::instance()->now();
     record.exception = std::move(outcome.exception);
     record.traceback = std::move(outcome.traceback);
-    const Job& job = *lease.job_;
-    if (record.status == ExecutionStatus::error && lease.attempt_ < job.retry.max_attempts) {
-      const int next = lease.attempt_ + 1;
+    const Job& job = *lease_state.job;
+    if (record.status == ExecutionStatus::error && lease_state.attempt < job.retry.max_attempts) {
+      const int next = lease_state.attempt + 1;
       retry = RunRequest{.job_id = job.id, .at = *record.finished + job.retry.delay_before(next), .attempt = next,
-                         .snapshot = lease.job_};
+                         .snapshot = lease_state.job};
       retry_at = retry->at;
     }
   } catch (const std::exception& e) {
@@ -393,13 +403,16 @@ std::vector<ClaimedJob> JobStore::claim(TimePoint now, std::size_t limit, const 
         warnings.push_back(fmt::format("job '{}' could not be planned and stays due: {}", job->id, e.what()));
         continue;
       }
-      ClaimedJob c{job, {}, {}};
-      c.executions.reserve(plan.executions.size());
-      for (Execution& e : plan.executions) {
+      ClaimedJob c{job, std::move(plan.executions), {}};
+      std::size_t kept = 0;
+      for (std::size_t i = 0; i < c.executions.size(); ++i) {
         // A fire time recorded before (the job was removed and added again, or its next run time was
         // set back) has had its run and does not get another.
-        if (tx.insert_execution(e)) c.executions.push_back(std::move(e));
+        if (!tx.insert_execution(c.executions[i])) continue;
+        if (kept != i) c.executions[kept] = std::move(c.executions[i]);
+        ++kept;
       }
+      c.executions.resize(kept);
       if (plan.next_run_time) {
         tx.reschedule(job->id, *plan.next_run_time);
       } else {
