@@ -60,9 +60,6 @@ constexpr int delete_batch_size = 2000;
 constexpr std::size_t claim_page_size = 256;
 // Parsed jobs kept to spare claims the JSON parsing of job_state rows that have not changed.
 constexpr std::size_t max_cached_jobs = 50'000;
-// The WAL's bound (docs/sqlite.md): checkpointed past this many pages, cut back to this size.
-constexpr int wal_checkpoint_pages = 1000;
-constexpr long max_wal_bytes = 4L * 1024 * 1024;
 
 bool is_corruption(int code) noexcept {
   const int primary = code & 0xff;
@@ -376,8 +373,8 @@ SqliteJobStore::Impl::Impl(std::string path, SqliteJobStoreOptions options)
     // default, 4 MiB at the default page size) and the file cut back to 4 MiB when it restarts keep
     // it bounded on a small disk (one every 10,000 pages filled a 2 MB filesystem in a minute). It
     // costs a checkpoint's fsyncs every few hundred commits (measured in docs/sqlite.md).
-    db_.exec(fmt::format("PRAGMA wal_autocheckpoint = {}", wal_checkpoint_pages));
-    db_.exec(fmt::format("PRAGMA journal_size_limit = {}", max_wal_bytes));
+    db_.exec("PRAGMA wal_autocheckpoint = 1000");
+    db_.exec("PRAGMA journal_size_limit = 4194304");
   };
   locked("opening the store", prepare);
   detail::add_live_scheduler(scheduler_id_);
