@@ -92,6 +92,26 @@ class WriteTransaction {
   bool committed_ = false;
 };
 
+// A read transaction: the statements inside it see one snapshot of the file.
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(SQLite::Database& db) : db_(db) { db_.exec("BEGIN"); }
+  ~ReadTransaction() {
+    if (sqlite3_get_autocommit(db_.getHandle()) == 0) {
+      try {
+        db_.exec("ROLLBACK");
+      } catch (...) {
+        // Destructors never throw; nothing was written.
+      }
+    }
+  }
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+
+ private:
+  SQLite::Database& db_;
+};
+
 // A prepared statement in use: bindings cleared on the way in, reset on the way out, so that a
 // SELECT left at a row never holds a read transaction (and an old snapshot of the file) open
 // between calls.
@@ -158,6 +178,14 @@ class SqliteJobStore::Impl {
   }
 
   void warn(const std::string& message) const;
+  // Changes when another connection commits to the file, never for this connection's own commits.
+  std::int64_t data_version() const {
+    Use s{statement("PRAGMA data_version")};
+    s->executeStep();
+    return s->getColumn(0).getInt64();
+  }
+  // The earliest next run time of any job or pending run, read in the caller's snapshot.
+  std::optional<TimePoint> read_next_run_time() const;
   void warn_all(const std::vector<std::string>& messages) const {
     for (const auto& m : messages) warn(m);
   }
@@ -246,6 +274,12 @@ class SqliteJobStore::Impl {
 
   // Follows the store's clock, so a ManualClock drives it in tests as it drives everything.
   detail::Periodic heartbeat_;
+
+  // The earliest due time as of data_version `idle_version_`, known while this connection has not
+  // written a change since: an idle scheduler's pass then reads one pragma instead of writing a claim.
+  mutable bool idle_known_ = false;
+  mutable std::int64_t idle_version_ = 0;
+  mutable std::optional<TimePoint> idle_next_{};
 };
 
 namespace {
@@ -857,7 +891,10 @@ void SqliteJobStore::Impl::write_completions(const std::vector<PendingCompletion
       s->bind(5, e.exception);
       s->bind(6, e.traceback);
       s->exec();
-      if (p->retry) insert_request(*p->retry);
+      if (p->retry) {
+        insert_request(*p->retry);
+        idle_known_ = false;
+      }
     }
     tx.commit();
   };
@@ -900,6 +937,8 @@ void SqliteJobStore::transact_(Purpose purpose, const std::function<void(Transac
       return;
     }
     WriteTransaction wtx{impl_->db_};
+    // This connection's own commits do not move data_version.
+    impl_->idle_known_ = false;
     const bool was_registered = impl_->registered_;
     if (purpose == Purpose::claim) {
       // The claim's own heartbeat also makes sure this scheduler's row exists: the runs it starts
@@ -961,33 +1000,58 @@ std::vector<Job> SqliteJobStore::all_jobs_() const {
   return jobs;
 }
 
-std::optional<TimePoint> SqliteJobStore::next_run_time_() const {
-  // One descent of the next_run_time index: as cheap as asking PRAGMA data_version whether anything
-  // changed, and it always sees what other processes committed. Pending runs count too (the table is
-  // nearly always empty). Two statements, neither sorting: one that merged them with UNION ALL ...
-  // ORDER BY built three temporary b-trees per call, 25x the cost. Each is a wake-up hint read in its
-  // own snapshot; the claim that follows decides.
+std::optional<TimePoint> SqliteJobStore::Impl::read_next_run_time() const {
+  // One descent of the next_run_time index. Pending runs count too (the table is nearly always
+  // empty). Two statements, neither sorting: one that merged them with UNION ALL ... ORDER BY built
+  // three temporary b-trees per call, 25x the cost.
   auto read = [&](const char* sql) -> std::optional<TimePoint> {
-    Use s{impl_->statement(sql)};
+    Use s{statement(sql)};
     if (!s->executeStep() || s->getColumn(1).isNull()) return std::nullopt;
     const std::string text = s->getColumn(1).getString();
     const auto t = parse_db_time(text);
     if (!t) {
-      throw StoreError(impl_->path_, SQLITE_MISMATCH,
+      throw StoreError(path_, SQLITE_MISMATCH,
                        fmt::format("job '{}': next run time '{}' is not a UTC time",
                                    s->getColumn(0).getString(), text));
     }
     return t;
   };
+  auto scheduled = read(
+      "SELECT id, next_run_time FROM sked_job WHERE next_run_time IS NOT NULL "
+      "ORDER BY next_run_time LIMIT 1");
+  const auto requested = read("SELECT job_id, requested_at FROM sked_run_request ORDER BY requested_at LIMIT 1");
+  if (requested && (!scheduled || *requested < *scheduled)) return requested;
+  return scheduled;
+}
+
+std::optional<TimePoint> SqliteJobStore::next_run_time_() const {
   auto next = [&]() -> std::optional<TimePoint> {
-    auto scheduled = read(
-        "SELECT id, next_run_time FROM sked_job WHERE next_run_time IS NOT NULL "
-        "ORDER BY next_run_time LIMIT 1");
-    const auto requested = read("SELECT job_id, requested_at FROM sked_run_request ORDER BY requested_at LIMIT 1");
-    if (requested && (!scheduled || *requested < *scheduled)) return requested;
-    return scheduled;
+    if (impl_->idle_known_ && impl_->data_version() == impl_->idle_version_) return impl_->idle_next_;
+    impl_->idle_known_ = false;
+    // The version and the times from one snapshot: a commit between them must not be taken as seen.
+    ReadTransaction snapshot{impl_->db_};
+    const std::int64_t version = impl_->data_version();
+    const auto t = impl_->read_next_run_time();
+    impl_->idle_version_ = version;
+    impl_->idle_next_ = t;
+    impl_->idle_known_ = true;
+    return t;
   };
   return impl_->locked("reading the next run time", next);
+}
+
+bool SqliteJobStore::nothing_due_(TimePoint now) {
+  // A read of the shared-memory index, no write: another process's commit moves data_version, so a
+  // `sked pause` or `run-now` from elsewhere is still seen at the next pass.
+  auto check = [&] {
+    if (!impl_->registered_ || !impl_->idle_known_) return false;
+    if (impl_->data_version() != impl_->idle_version_) {
+      impl_->idle_known_ = false;
+      return false;
+    }
+    return !impl_->idle_next_ || *impl_->idle_next_ > now;
+  };
+  return impl_->locked("checking for due jobs", check);
 }
 
 std::vector<RunRequest> SqliteJobStore::pending_runs_(std::optional<std::string_view> job_id) const {
