@@ -186,6 +186,8 @@ class SqliteJobStore::Impl {
   }
   // The earliest next run time of any job or pending run, read in the caller's snapshot.
   std::optional<TimePoint> read_next_run_time() const;
+  // The same, from the last read while no connection has committed a change since.
+  std::optional<TimePoint> known_next_run_time() const;
   void warn_all(const std::vector<std::string>& messages) const {
     for (const auto& m : messages) warn(m);
   }
@@ -1024,32 +1026,32 @@ std::optional<TimePoint> SqliteJobStore::Impl::read_next_run_time() const {
   return scheduled;
 }
 
+std::optional<TimePoint> SqliteJobStore::Impl::known_next_run_time() const {
+  if (idle_known_ && data_version() == idle_version_) return idle_next_;
+  idle_known_ = false;
+  // The version and the times from one snapshot: a commit between them must not be taken as seen.
+  ReadTransaction snapshot{db_};
+  const std::int64_t version = data_version();
+  const auto t = read_next_run_time();
+  idle_version_ = version;
+  idle_next_ = t;
+  idle_known_ = true;
+  return t;
+}
+
 std::optional<TimePoint> SqliteJobStore::next_run_time_() const {
-  auto next = [&]() -> std::optional<TimePoint> {
-    if (impl_->idle_known_ && impl_->data_version() == impl_->idle_version_) return impl_->idle_next_;
-    impl_->idle_known_ = false;
-    // The version and the times from one snapshot: a commit between them must not be taken as seen.
-    ReadTransaction snapshot{impl_->db_};
-    const std::int64_t version = impl_->data_version();
-    const auto t = impl_->read_next_run_time();
-    impl_->idle_version_ = version;
-    impl_->idle_next_ = t;
-    impl_->idle_known_ = true;
-    return t;
-  };
+  auto next = [&] { return impl_->known_next_run_time(); };
   return impl_->locked("reading the next run time", next);
 }
 
 bool SqliteJobStore::nothing_due_(TimePoint now) {
-  // A read of the shared-memory index, no write: another process's commit moves data_version, so a
-  // `sked pause` or `run-now` from elsewhere is still seen at the next pass.
+  // Reads only: another process's commit moves data_version, so a `sked pause` or `run-now` from
+  // elsewhere is seen at the next pass; and a commit that made nothing due (a peer's heartbeat or
+  // claim) costs a read, not a claim that would in turn wake every peer into claiming.
   auto check = [&] {
-    if (!impl_->registered_ || !impl_->idle_known_) return false;
-    if (impl_->data_version() != impl_->idle_version_) {
-      impl_->idle_known_ = false;
-      return false;
-    }
-    return !impl_->idle_next_ || *impl_->idle_next_ > now;
+    if (!impl_->registered_) return false;
+    const auto next = impl_->known_next_run_time();
+    return !next || *next > now;
   };
   return impl_->locked("checking for due jobs", check);
 }

@@ -823,8 +823,21 @@ TEST_CASE("an idle scheduler's passes write nothing to the file; another process
   REQUIRE(scheduler.wait_idle());
   CHECK(version() == after_beat);
 
+  // Another process's commit that makes nothing due (a peer scheduler's heartbeat) is read, not
+  // answered with a claim: a claim would move every peer's data_version and wake them into claiming.
+  {
+    auto peer = f.raw();
+    peer.exec("INSERT INTO sked_scheduler (id, host, pid, started, heartbeat) VALUES "
+              "('peer', 'elsewhere', 1, '2026-01-01T00:00:31.000000Z', '2026-01-01T00:00:31.000000Z')");
+  }
+  const auto after_peer = version();
+  CHECK(after_peer != after_beat);
+  f.clock->advance(1s);
+  REQUIRE(scheduler.wait_idle());
+  CHECK(version() == after_peer);
+
   // `sked run-now` from another process: a run request on the file, seen by the next pass.
-  (void)f.open()->request_run("hourly", t0 + 31s);
+  (void)f.open()->request_run("hourly", t0 + 32s);
   f.clock->advance(1s);
   REQUIRE(scheduler.wait_idle());
   CHECK(runs == 1);
@@ -832,7 +845,7 @@ TEST_CASE("an idle scheduler's passes write nothing to the file; another process
 
   // A change by another process that makes the job due now (as `sked resume` or a new schedule
   // would): claimed at the next pass, not at the old next run time.
-  f.open()->modify_job("hourly", [](sked::Job& job) { job.next_run_time = t0 + 33s; });
+  f.open()->modify_job("hourly", [](sked::Job& job) { job.next_run_time = t0 + 34s; });
   f.clock->advance(1s);
   REQUIRE(scheduler.wait_idle());
   CHECK(runs == 2);
