@@ -378,6 +378,7 @@ std::vector<ClaimedJob> JobStore::claim_due_jobs(TimePoint now, std::size_t limi
 std::vector<ClaimedJob> JobStore::claim(TimePoint now, std::size_t limit, const ClaimFilter& runnable,
                                         const std::shared_ptr<RunOwner>& owner, std::vector<RunLease>* runs) {
   std::vector<ClaimedJob> claimed;
+  if (nothing_due_(now)) return claimed;
   std::vector<int> attempts;  // per claimed job; only requests and retries have one above 1
   std::vector<std::string> warnings;
   // Outcomes kept from failed writes go first: the runs they end no longer count as running.

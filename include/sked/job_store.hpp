@@ -182,6 +182,11 @@ class JobStore : public std::enable_shared_from_this<JobStore> {
 
   [[nodiscard]] virtual std::vector<Job> all_jobs_() const = 0;
   [[nodiscard]] virtual std::optional<TimePoint> next_run_time_() const = 0;
+  /// True only when the store knows, without writing, that a claim at `now` would find nothing due
+  /// (no job, run request or retry at or before `now`, and nothing changed since it last looked):
+  /// the claim then returns at once. An idle scheduler polls, and a store whose claim is a write
+  /// transaction would otherwise write at every pass. Default: false (always claim).
+  [[nodiscard]] virtual bool nothing_due_(TimePoint now) { (void)now; return false; }
   [[nodiscard]] virtual std::vector<RunRequest> pending_runs_(std::optional<std::string_view> job_id) const = 0;
   [[nodiscard]] virtual std::vector<Execution> query_executions_(const ExecutionQuery& query) const = 0;
   virtual std::size_t delete_old_executions_(TimePoint cutoff) = 0;

@@ -99,6 +99,26 @@ class WriteTransaction {
   bool committed_ = false;
 };
 
+// A read transaction: the statements inside it see one snapshot of the file.
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(SQLite::Database& db) : db_(db) { db_.exec("BEGIN"); }
+  ~ReadTransaction() {
+    if (sqlite3_get_autocommit(db_.getHandle()) == 0) {
+      try {
+        db_.exec("ROLLBACK");
+      } catch (...) {
+        // Destructors never throw; nothing was written.
+      }
+    }
+  }
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+
+ private:
+  SQLite::Database& db_;
+};
+
 // A prepared statement in use: bindings cleared on the way in, reset on the way out, so that a
 // SELECT left at a row never holds a read transaction (and an old snapshot of the file) open
 // between calls.
@@ -171,6 +191,17 @@ class SqliteJobStore::Impl {
   void warn(const std::string& message) const;
   // Reports, once per job and text, a next_run_time that cannot be read.
   void report_bad_time(const std::string& id, const std::string& text, std::vector<std::string>& warnings) const;
+  // Changes when another connection commits to the file, never for this connection's own commits.
+  std::int64_t data_version() const {
+    Use s{statement("PRAGMA data_version")};
+    s->executeStep();
+    return s->getColumn(0).getInt64();
+  }
+  // The earliest next run time of any job or pending run, read in the caller's snapshot; times that
+  // cannot be read are passed over and reported (once each) into `warnings`.
+  std::optional<TimePoint> read_next_run_time(std::vector<std::string>& warnings) const;
+  // The same, from the last read while no connection has committed a change since.
+  std::optional<TimePoint> known_next_run_time(std::vector<std::string>& warnings) const;
   void warn_all(const std::vector<std::string>& messages) const {
     for (const auto& m : messages) warn(m);
   }
@@ -276,6 +307,12 @@ class SqliteJobStore::Impl {
 
   // Follows the store's clock, so a ManualClock drives it in tests as it drives everything.
   detail::Periodic heartbeat_;
+
+  // The earliest due time as of data_version `idle_version_`, known while this connection has not
+  // written a change since: an idle scheduler's pass then reads one pragma instead of writing a claim.
+  mutable bool idle_known_ = false;
+  mutable std::int64_t idle_version_ = 0;
+  mutable std::optional<TimePoint> idle_next_{};
 };
 
 namespace {
@@ -910,7 +947,10 @@ void SqliteJobStore::Impl::write_completions(const std::vector<PendingCompletion
       s->bind(5, e.exception);
       s->bind(6, e.traceback);
       s->exec();
-      if (p->retry) insert_request(*p->retry);
+      if (p->retry) {
+        insert_request(*p->retry);
+        idle_known_ = false;
+      }
     }
     tx.commit();
   };
@@ -955,6 +995,8 @@ void SqliteJobStore::transact_(Purpose purpose, const std::function<void(Transac
       return;
     }
     WriteTransaction wtx{impl_->db_};
+    // This connection's own commits do not move data_version.
+    impl_->idle_known_ = false;
     const bool was_registered = impl_->registered_;
     if (purpose == Purpose::claim) {
       // The claim's own heartbeat also makes sure this scheduler's row exists: the runs it starts
@@ -1017,37 +1059,70 @@ std::vector<Job> SqliteJobStore::all_jobs_() const {
   return jobs;
 }
 
-std::optional<TimePoint> SqliteJobStore::next_run_time_() const {
-  if (impl_->stopped_by_corruption()) return std::nullopt;
-  // One descent of the next_run_time index: as cheap as asking PRAGMA data_version whether anything
-  // changed, and it always sees what other processes committed. Pending runs count too (the table is
-  // nearly always empty). Two statements, neither sorting: one that merged them with UNION ALL ...
-  // ORDER BY built three temporary b-trees per call, 25x the cost. Each is a wake-up hint read in its
-  // own snapshot; the claim that follows decides.
-  std::vector<std::string> warnings;
+std::optional<TimePoint> SqliteJobStore::Impl::read_next_run_time(std::vector<std::string>& warnings) const {
+  // One descent of the next_run_time index. Pending runs count too (the table is nearly always
+  // empty). Two statements, neither sorting: one that merged them with UNION ALL ... ORDER BY built
+  // three temporary b-trees per call, 25x the cost.
   auto read = [&](const char* sql) -> std::optional<TimePoint> {
-    Use s{impl_->statement(sql)};
+    Use s{statement(sql)};
     // A time edited into garbage ('0garbage' sorts first) is passed over, and reported once, rather
     // than failing every wake-up; the claims and listings skip its row too.
     while (s->executeStep() && !s->getColumn(1).isNull()) {
       const std::string text = s->getColumn(1).getString();
       if (const auto t = parse_db_time(text)) return t;
-      impl_->report_bad_time(s->getColumn(0).getString(), text, warnings);
+      report_bad_time(s->getColumn(0).getString(), text, warnings);
     }
     return std::nullopt;
   };
-  auto next = [&]() -> std::optional<TimePoint> {
+  auto scheduled = read(
+      "SELECT id, next_run_time FROM sked_job WHERE next_run_time IS NOT NULL "
+      "ORDER BY next_run_time");
+  const auto requested = read("SELECT job_id, requested_at FROM sked_run_request ORDER BY requested_at");
+  if (requested && (!scheduled || *requested < *scheduled)) return requested;
+  return scheduled;
+}
+
+std::optional<TimePoint> SqliteJobStore::Impl::known_next_run_time(std::vector<std::string>& warnings) const {
+  if (idle_known_ && data_version() == idle_version_) return idle_next_;
+  idle_known_ = false;
+  // The version and the times from one snapshot: a commit between them must not be taken as seen.
+  ReadTransaction snapshot{db_};
+  const std::int64_t version = data_version();
+  const auto t = read_next_run_time(warnings);
+  idle_version_ = version;
+  idle_next_ = t;
+  idle_known_ = true;
+  return t;
+}
+
+std::optional<TimePoint> SqliteJobStore::next_run_time_() const {
+  if (impl_->stopped_by_corruption()) return std::nullopt;
+  std::vector<std::string> warnings;
+  auto next = [&] {
     warnings.clear();
-    auto scheduled = read(
-        "SELECT id, next_run_time FROM sked_job WHERE next_run_time IS NOT NULL "
-        "ORDER BY next_run_time");
-    const auto requested = read("SELECT job_id, requested_at FROM sked_run_request ORDER BY requested_at");
-    if (requested && (!scheduled || *requested < *scheduled)) return requested;
-    return scheduled;
+    return impl_->known_next_run_time(warnings);
   };
   auto next_time = impl_->locked("reading the next run time", next);
   impl_->warn_all(warnings);
   return next_time;
+}
+
+bool SqliteJobStore::nothing_due_(TimePoint now) {
+  // Reads only: another process's commit moves data_version, so a `sked pause` or `run-now` from
+  // elsewhere is seen at the next pass; and a commit that made nothing due (a peer's heartbeat or
+  // claim) costs a read, not a claim that would in turn wake every peer into claiming.
+  // A store stopped by corruption claims nothing (the claim says so once); nothing is read here.
+  if (impl_->stopped_by_corruption()) return false;
+  std::vector<std::string> warnings;
+  auto check = [&] {
+    warnings.clear();
+    if (!impl_->registered_) return false;
+    const auto next = impl_->known_next_run_time(warnings);
+    return !next || *next > now;
+  };
+  const bool idle = impl_->locked("checking for due jobs", check);
+  impl_->warn_all(warnings);
+  return idle;
 }
 
 std::vector<RunRequest> SqliteJobStore::pending_runs_(std::optional<std::string_view> job_id) const {
