@@ -1,4 +1,5 @@
 #include "detail/process.hpp"
+#include "detail/runs_here.hpp"
 #include "detail/signal_watch.hpp"
 
 #include <sked/errors.hpp>
@@ -591,16 +592,19 @@ void Scheduler::stop_executors(bool wait) {
 }
 
 bool Scheduler::wait_for_runs(std::optional<std::chrono::milliseconds> limit, const std::atomic<bool>* give_up) const {
+  // Called from a task or from a listener hearing of a run's end, the runs the calling thread is
+  // inside of are not waited for: they cannot end before this returns. (Counted for every scheduler:
+  // a task of another scheduler makes this wait for all runs but one.)
+  const auto own = static_cast<std::size_t>(detail::runs_here());
   std::unique_lock lock(mutex_);
-  const auto done = [&] {
-    return in_flight_.load(std::memory_order_acquire) == 0 || (give_up && give_up->load());
-  };
+  const auto finished = [&] { return in_flight_.load(std::memory_order_acquire) <= own; };
+  const auto done = [&] { return finished() || (give_up && give_up->load()); };
   if (limit) {
     idle_cv_.wait_for(lock, *limit, done);
   } else {
     idle_cv_.wait(lock, done);
   }
-  return in_flight_.load(std::memory_order_acquire) == 0;
+  return finished();
 }
 
 void Scheduler::wake_run_waiters() const {
@@ -611,16 +615,17 @@ void Scheduler::wake_run_waiters() const {
 void Scheduler::shutdown(bool wait) {
   if (stop_loop()) {
     stop_executors(wait);
-  } else if (wait) {
+  } else if (wait && detail::runs_here() == 0) {
     // Stopped already, perhaps by a task's shutdown(false): what the caller does next must come after
-    // the runs still going have ended and were recorded and logged.
+    // the runs still going have ended and were recorded and logged. Not from inside a run (a task, a
+    // listener hearing of a run's end), as before: runs waiting for each other would never end.
     (void)wait_for_runs(std::nullopt);
   }
 }
 
 void Scheduler::shutdown(std::chrono::milliseconds grace) {
   if (!stop_loop()) {
-    (void)wait_for_runs(grace);
+    if (detail::runs_here() == 0) (void)wait_for_runs(grace);
     return;
   }
   const bool finished = wait_for_runs(grace);
@@ -885,6 +890,8 @@ void Scheduler::settle_unrunnable(RunLease& run, std::string why) {
 void Scheduler::run_ended(const std::string& alias, const RunLease& run, const Execution& record,
                           std::optional<TimePoint> retry_at, const std::string& error) noexcept {
   try {
+    // A listener below that shuts the scheduler down does not wait for this run (wait_for_runs).
+    const detail::InsideRun inside;
     const Job& job = run.job();
     if (!error.empty()) {
       log(LogLevel::error, fmt::format("Could not record the {} run of job '{}' at {}: {}", to_string(record.status),

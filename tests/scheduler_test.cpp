@@ -927,3 +927,26 @@ TEST_CASE("each job's events come in the order of what happened, also for jobs a
                       std::max(EventKind::job_executed, EventKind::job_removed)});
   }
 }
+
+TEST_CASE("tasks and listeners that shut the scheduler down and wait never wait for themselves or each other",
+          "[scheduler][shutdown]") {
+  Fixture f{{}, 2};
+  sked::test::Gate gate;
+  std::atomic<int> returned{0};
+  f.scheduler.add_listener([&](const sked::Event&) { f.scheduler.shutdown(); },
+                           static_cast<sked::EventMask>(EventKind::job_executed));
+  for (int i = 0; i < 2; ++i) {
+    f.scheduler.add_job({.id = "stopper" + std::to_string(i), .callable = [&](const sked::JobContext&) {
+                           gate.wait();
+                           f.scheduler.shutdown();  // the first stops it; the second finds it stopped
+                           ++returned;
+                         }});
+  }
+  f.scheduler.start();
+  REQUIRE(gate.wait_for_waiters(2));
+  gate.open();
+  auto main_shutdown = std::async(std::launch::async, [&] { f.scheduler.shutdown(); });
+  REQUIRE(main_shutdown.wait_for(10s) == std::future_status::ready);
+  CHECK(returned == 2);
+  CHECK(f.scheduler.get_executions({.status = ExecutionStatus::executed}).size() == 2);
+}

@@ -136,12 +136,12 @@ class Scheduler {
   /// jobs to stop (their `JobContext` stop token), reports queued runs as errors and returns at once:
   /// a job still going is recorded when it ends. When already stopped, `shutdown(true)` still waits
   /// for the runs a `shutdown(false)` left going (often called by a task, which cannot wait for
-  /// itself), so that what follows comes after their ends were recorded and logged; `shutdown(false)`
-  /// then does nothing.
+  /// itself), so that what follows comes after their ends were recorded and logged; called from a
+  /// task or a listener, or as `shutdown(false)`, it then does nothing.
   void shutdown(bool wait = true);
   /// Waits up to `grace` (real time) for running jobs, then asks the ones still going to stop and
   /// returns, as `shutdown(false)` does. Logs how many were cut off. When already stopped, waits up to
-  /// `grace` for the runs a `shutdown(false)` left going.
+  /// `grace` for the runs a `shutdown(false)` left going (not from a task or a listener).
   void shutdown(std::chrono::milliseconds grace);
   void pause();
   void resume();
