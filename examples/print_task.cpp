@@ -14,12 +14,11 @@
 #include <sked/stores/postgres.hpp>
 #endif
 
-#include <csignal>
+#include <atomic>
 #include <cstdlib>
 #include <iostream>
 #include <string>
 #include <string_view>
-#include <thread>
 
 int main(int argc, char** argv) {
   int max_runs = 0;
@@ -39,16 +38,10 @@ int main(int argc, char** argv) {
     }
   }
 
-  // Block SIGINT/SIGTERM before any thread starts so that only the watcher below receives them; the
-  // scheduler is then shut down from an ordinary thread, never from a signal handler.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
   sked::BlockingScheduler scheduler{
       {.logger = sked::stderr_logger(sked::LogLevel::info), .log_level = sked::LogLevel::info}};
+  // Ctrl-C (SIGINT) or SIGTERM: the running job finishes, then start() returns. Twice: it is asked to stop.
+  scheduler.stop_on_signals();
   try {
     if (db.starts_with("postgresql://") || db.starts_with("postgres://")) {
 #ifdef SKED_HAS_POSTGRES
@@ -70,6 +63,7 @@ int main(int argc, char** argv) {
   scheduler.tasks().add("print_task", [&](const sked::JobContext& ctx) {
     std::cout << "Hello, the time is " << sked::format_time(ctx.scheduled_run_time(), scheduler.timezone())
               << std::endl;
+    // From a task, shutdown(false): a run cannot wait for itself to end.
     if (max_runs > 0 && ++runs >= max_runs) scheduler.shutdown(false);
   });
 
@@ -79,21 +73,9 @@ int main(int argc, char** argv) {
                      .max_instances = 1,
                      .replace_existing = true});
 
-  std::jthread watcher([&](std::stop_token stop) {
-    // Polls with a timeout so the thread can also end when the scheduler stops by itself (--runs).
-    const timespec tick{0, 200'000'000};
-    while (!stop.stop_requested()) {
-      if (sigtimedwait(&signals, nullptr, &tick) > 0) {
-        std::cerr << "Stopping scheduler..." << std::endl;
-        scheduler.shutdown(false);
-        return;
-      }
-    }
-  });
-
-  std::cerr << "Starting scheduler..." << std::endl;
+  std::cerr << "Starting scheduler... (Ctrl-C stops it)" << std::endl;
   scheduler.start();  // blocks until shutdown
-  watcher.request_stop();
+  // After --runs, the last run stopped the scheduler from inside: wait for it to end and be logged.
   scheduler.shutdown(true);
   std::cerr << "Scheduler shut down successfully!" << std::endl;
   return 0;

@@ -1,3 +1,5 @@
+#include "detail/runs_here.hpp"
+
 #include <sked/executor.hpp>
 
 #include <cxxabi.h>
@@ -18,7 +20,17 @@ std::string type_name(const std::type_info& type) {
   return status == 0 && name ? std::string{name.get()} : std::string{type.name()};
 }
 
+thread_local int inside_runs = 0;
+
 }  // namespace
+
+namespace detail {
+
+int runs_here() noexcept { return inside_runs; }
+InsideRun::InsideRun() noexcept { ++inside_runs; }
+InsideRun::~InsideRun() { --inside_runs; }
+
+}  // namespace detail
 
 void Executor::submit_batch(std::span<RunLease> runs) {
   for (RunLease& run : runs) submit(std::move(run));
@@ -36,6 +48,7 @@ Outcome run_task(const RunLease& run, std::stop_token stop) {
 
 Outcome run_task(const TaskFn& task, const Job& job, TimePoint scheduled_run_time, std::stop_token stop) {
   Outcome outcome;
+  const detail::InsideRun inside;
   const auto started = std::chrono::steady_clock::now();
   try {
     const JobContext context{job, scheduled_run_time, std::move(stop)};

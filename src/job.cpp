@@ -20,12 +20,25 @@ Duration RetryPolicy::delay_before(int attempt) const noexcept {
   return Duration{static_cast<Duration::rep>(capped)};
 }
 
+namespace {
+
+// As APScheduler prints a time: `2026-12-01 18:00:00 UTC`, `2026-06-01 09:00:00 CEST` (the zone's
+// abbreviation), with fractional seconds only when the instant has them.
+std::string readable_time(TimePoint t, const TimeZone& zone) {
+  std::string text = format_time(t, zone);  // 2026-06-01T09:00:00[.25](Z|+02:00)
+  text.resize(text.size() - (zone == TimeZone{} ? 1 : 6));
+  text[10] = ' ';
+  return text + ' ' + zone.get_info(std::chrono::floor<std::chrono::seconds>(t)).abbrev;
+}
+
+}  // namespace
+
 std::string Job::describe(const TimeZone& zone) const {
   const std::string trig = trigger ? trigger->describe() : "none";
   // The grace time is shown only when it is unusual: APScheduler's format otherwise.
   const std::string grace = misfire_grace_time == no_misfire_limit ? ", misfire grace: none" : "";
   if (!next_run_time) return fmt::format("{} (trigger: {}, paused{})", name, trig, grace);
-  return fmt::format("{} (trigger: {}, next run at: {}{})", name, trig, format_time(*next_run_time, zone), grace);
+  return fmt::format("{} (trigger: {}, next run at: {}{})", name, trig, readable_time(*next_run_time, zone), grace);
 }
 
 void Job::validate() const {

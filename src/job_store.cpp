@@ -404,6 +404,9 @@ std::vector<ClaimedJob> JobStore::claim(TimePoint now, std::size_t limit, const 
         warnings.push_back(fmt::format("job '{}' could not be planned and stays due: {}", job->id, e.what()));
         continue;
       }
+      // Every due fire time waits for a running instance: the job stays as it is, and is not a claim
+      // (it does not count against `limit`).
+      if (plan.executions.empty() && plan.waiting > 0) continue;
       ClaimedJob c{job, std::move(plan.executions), {}};
       std::size_t kept = 0;
       for (std::size_t i = 0; i < c.executions.size(); ++i) {
@@ -495,10 +498,16 @@ FirePlan plan_fire(const Job& job, TimePoint now, int running_instances) {
     const TimePoint rt = *job.next_run_time;
     const auto next = job.trigger->next_fire_time(rt, now);
     if (!next || *next > now) {
-      plan.next_run_time = next;
       const ExecutionStatus status = now - rt > job.misfire_grace_time       ? ExecutionStatus::missed
                                      : running_instances >= job.max_instances ? ExecutionStatus::max_instances
                                                                               : ExecutionStatus::started;
+      if (status == ExecutionStatus::max_instances && !job.coalesce) {
+        // Every run was asked for: this one waits, due, for a running instance to end.
+        plan.next_run_time = rt;
+        plan.waiting = 1;
+        return plan;
+      }
+      plan.next_run_time = next;
       plan.executions.push_back(record_for(job, rt, status));
       return plan;
     }
@@ -538,12 +547,19 @@ FirePlan plan_fire(const Job& job, TimePoint now, int running_instances) {
     }
     runnable.erase(runnable.begin(), runnable.end() - 1);
   }
-  for (const TimePoint rt : runnable) {
-    if (running_instances >= job.max_instances) {
-      plan.executions.push_back(record_for(job, rt, ExecutionStatus::max_instances));
-    } else {
+  for (std::size_t i = 0; i < runnable.size(); ++i) {
+    const TimePoint rt = runnable[i];
+    if (running_instances < job.max_instances) {
       plan.executions.push_back(record_for(job, rt, ExecutionStatus::started));
       ++running_instances;
+    } else if (job.coalesce) {
+      plan.executions.push_back(record_for(job, rt, ExecutionStatus::max_instances));
+    } else {
+      // Every run was asked for: this one and the later ones wait, due, for running instances to
+      // end (and meanwhile stay subject to the misfire grace time).
+      plan.next_run_time = rt;
+      plan.waiting = runnable.size() - i;
+      break;
     }
   }
   return plan;

@@ -1,3 +1,7 @@
+#include "detail/process.hpp"
+#include "detail/runs_here.hpp"
+#include "detail/signal_watch.hpp"
+
 #include <sked/errors.hpp>
 #include <sked/executors/thread_pool.hpp>
 #include <sked/scheduler.hpp>
@@ -10,6 +14,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <iostream>
 #include <ostream>
 #include <random>
 #include <shared_mutex>
@@ -350,15 +355,41 @@ Job Scheduler::add_job(JobSpec spec) {
     }
   }
   const auto store = store_or_default(spec.jobstore);
-  store->add_job(job, spec.replace_existing);
-  if (!job.task.empty() && !tasks_.contains(job.task)) {
-    log(LogLevel::warning, fmt::format("Job '{}' names task '{}', which is not registered in this process",
-                                       job.id, job.task));
+  {
+    // Until job_added is out, the loop's claims leave the job alone (see process_jobs), so that
+    // listeners hear of the job before they hear of its runs, even from a pass already under way.
+    // A wake-up follows, for the claim that takes it, when the loop would not look before the job is due.
+    struct Adding {
+      Scheduler& s;
+      const std::string& id;
+      const std::optional<TimePoint> due;
+      Adding(Scheduler& scheduler, const std::string& job_id, std::optional<TimePoint> due_at)
+          : s(scheduler), id(job_id), due(due_at) {
+        std::lock_guard lock(s.mutex_);
+        s.being_added_.insert(id);
+        s.adding_.fetch_add(1, std::memory_order_relaxed);
+      }
+      ~Adding() {
+        {
+          std::lock_guard lock(s.mutex_);
+          s.being_added_.erase(s.being_added_.find(id));
+          s.adding_.fetch_sub(1, std::memory_order_relaxed);
+        }
+        s.wakeup_for(due);
+      }
+      Adding(const Adding&) = delete;
+      Adding& operator=(const Adding&) = delete;
+    } adding{*this, job.id, job.next_run_time};
+    store->add_job(job, spec.replace_existing);
+    if (!job.task.empty() && !tasks_.contains(job.task)) {
+      log(LogLevel::warning, fmt::format("Job '{}' names task '{}', which is not registered in this process",
+                                         job.id, job.task));
+    }
+    if (logs(LogLevel::info)) {
+      log(LogLevel::info, fmt::format("Added job '{}' to job store '{}'", job.name, spec.jobstore));
+    }
+    dispatch(Event{.kind = EventKind::job_added, .alias = spec.jobstore, .job_id = job.id});
   }
-  if (logs(LogLevel::info)) log(LogLevel::info, fmt::format("Added job '{}' to job store '{}'", job.name, spec.jobstore));
-  // Before the wake-up, so that listeners hear of the job before they hear of its runs.
-  dispatch(Event{.kind = EventKind::job_added, .alias = spec.jobstore, .job_id = job.id});
-  wakeup_for(job.next_run_time);
   return job;
 }
 
@@ -497,14 +528,27 @@ std::vector<Job> Scheduler::get_jobs() const {
   return out;
 }
 
-void Scheduler::print_jobs(std::ostream& out) const {
-  for (const auto& [alias, store] : stores_snapshot()) {
-    out << "Jobstore " << alias << ":\n";
+void Scheduler::print_jobs(std::ostream& out, std::string_view jobstore) const {
+  const StoreMap stores = stores_snapshot();
+  if (!jobstore.empty() && !stores.contains(jobstore)) throw AliasNotFound("job store", std::string{jobstore});
+  std::string text;
+  for (const auto& [alias, store] : stores) {
+    if (!jobstore.empty() && alias != jobstore) continue;
+    text += fmt::format("Jobstore {}:\n", alias);
     const auto jobs = store->get_all_jobs();
-    if (jobs.empty()) out << "    No scheduled jobs\n";
-    for (const auto& job : jobs) out << "    " << job.describe(timezone_) << '\n';
+    if (jobs.empty()) text += "    No scheduled jobs\n";
+    for (const auto& job : jobs) {
+      std::string line = job.describe(timezone_);
+      if (!job.callable && !tasks_.contains(job.task)) {
+        line.insert(line.size() - 1, fmt::format(", task '{}' not registered here", job.task));
+      }
+      text += fmt::format("    {}\n", line);
+    }
   }
+  out << text << std::flush;
 }
+
+void Scheduler::print_jobs() const { print_jobs(std::cout); }
 
 std::vector<Execution> Scheduler::get_executions(const ExecutionQuery& query, const std::string& alias) const {
   return jobstore(alias)->get_executions(query);
@@ -564,17 +608,44 @@ void Scheduler::stop_executors(bool wait) {
   dispatch(Event{.kind = EventKind::scheduler_shutdown});
 }
 
+bool Scheduler::wait_for_runs(std::optional<std::chrono::milliseconds> limit, const std::atomic<bool>* give_up) const {
+  // Called from a task or from a listener hearing of a run's end, the runs the calling thread is
+  // inside of are not waited for: they cannot end before this returns. (Counted for every scheduler:
+  // a task of another scheduler makes this wait for all runs but one.)
+  const auto own = static_cast<std::size_t>(detail::runs_here());
+  std::unique_lock lock(mutex_);
+  const auto finished = [&] { return in_flight_.load(std::memory_order_acquire) <= own; };
+  const auto done = [&] { return finished() || (give_up && give_up->load()); };
+  if (limit) {
+    idle_cv_.wait_for(lock, *limit, done);
+  } else {
+    idle_cv_.wait(lock, done);
+  }
+  return finished();
+}
+
+void Scheduler::wake_run_waiters() const {
+  std::lock_guard lock(mutex_);
+  idle_cv_.notify_all();
+}
+
 void Scheduler::shutdown(bool wait) {
-  if (stop_loop()) stop_executors(wait);
+  if (stop_loop()) {
+    stop_executors(wait);
+  } else if (wait && detail::runs_here() == 0) {
+    // Stopped already, perhaps by a task's shutdown(false): what the caller does next must come after
+    // the runs still going have ended and were recorded and logged. Not from inside a run (a task, a
+    // listener hearing of a run's end), as before: runs waiting for each other would never end.
+    (void)wait_for_runs(std::nullopt);
+  }
 }
 
 void Scheduler::shutdown(std::chrono::milliseconds grace) {
-  if (!stop_loop()) return;
-  bool finished = false;
-  {
-    std::unique_lock lock(mutex_);
-    finished = idle_cv_.wait_for(lock, grace, [&] { return in_flight_.load(std::memory_order_acquire) == 0; });
+  if (!stop_loop()) {
+    if (detail::runs_here() == 0) (void)wait_for_runs(grace);
+    return;
   }
+  const bool finished = wait_for_runs(grace);
   if (!finished) {
     log(LogLevel::warning,
         fmt::format("Shutdown: {} run(s) still going after {}; asked them to stop (each is recorded when it ends)",
@@ -650,6 +721,8 @@ std::optional<TimePoint> Scheduler::process_jobs() {
   // Jobs whose task is missing here stay in their store for a process that has it, or for later.
   std::vector<std::pair<std::string, std::string>> unknown;  // job id, task
   const ClaimFilter runnable = [this, &unknown](const Job& job) {
+    // A job add_job has not reported yet is claimed once it has (its job_added comes first).
+    if (adding_.load(std::memory_order_relaxed) > 0 && being_added(job.id)) return false;
     if (job.callable || tasks_.contains(job.task)) return true;
     unknown.emplace_back(job.id, job.task);
     return false;
@@ -737,6 +810,11 @@ std::optional<TimePoint> Scheduler::process_jobs() {
     }
   }
   return next;
+}
+
+bool Scheduler::being_added(const std::string& id) const {
+  std::lock_guard lock(mutex_);
+  return being_added_.contains(id);
 }
 
 void Scheduler::report_unknown_tasks(const std::string& alias,
@@ -834,6 +912,8 @@ void Scheduler::settle_unrunnable(RunLease& run, std::string why) {
 void Scheduler::run_ended(const std::string& alias, const RunLease& run, const Execution& record,
                           std::optional<TimePoint> retry_at, const std::string& error) noexcept {
   try {
+    // A listener below that shuts the scheduler down does not wait for this run (wait_for_runs).
+    const detail::InsideRun inside;
     const Job& job = run.job();
     if (!error.empty()) {
       log(LogLevel::error, fmt::format("Could not record the {} run of job '{}' at {}: {}", to_string(record.status),
@@ -855,8 +935,16 @@ void Scheduler::run_ended(const std::string& alias, const RunLease& run, const E
       dispatch(Event{.kind = kind, .alias = alias, .job_id = job.id, .scheduled_run_time = record.run_time,
                      .execution = record});
     }
-    // The retry is stored; the loop must look again to sleep no longer than until it is due.
-    if (retry_at) wakeup();
+    // The retry is stored: the loop must look again to sleep no longer than until it is due. So must
+    // it when a job that does not coalesce had a fire time come while this run went on: that fire
+    // time waits for the run's end (plan_fire), and starts now.
+    bool look_again = retry_at.has_value();
+    if (!look_again && !job.coalesce) {
+      const TimePoint now = clock_->now();
+      const auto next = job.trigger->next_fire_time(record.run_time, now);
+      look_again = next && *next <= now;
+    }
+    if (look_again) wakeup();
     if (awaiting_.load(std::memory_order_acquire) > 0) {
       std::lock_guard lock(mutex_);
       if (const auto it = awaited_.find(record.id); it != awaited_.end()) {
@@ -912,11 +1000,99 @@ Execution Scheduler::run_job_now(const std::string& id, Duration timeout) {
 }
 
 
+void Scheduler::run_stopping_on(const std::vector<int>& signals, bool paused) {
+  // What the watch's thread and this one share: the first signal stops the loop only once it has
+  // begun, and this thread learns whether it was the signal that stopped it.
+  struct Shared {
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool begun = false;
+    bool over = false;      // the loop ended: later signals change nothing
+    bool deciding = false;  // the first signal is stopping the loop
+    bool by_signal = false;
+    std::atomic<bool> give_up{false};
+  } shared;
+  std::optional<detail::SignalWatch> watch;
+  watch.emplace(signals, [&](int signal, int count) {
+    const std::string name = detail::signal_name(signal);
+    if (count == 1) {
+      {
+        std::unique_lock lock(shared.mutex);
+        shared.cv.wait(lock, [&] { return shared.begun || shared.over; });
+        if (shared.over) return;
+        shared.deciding = true;
+      }
+      const std::size_t running = in_flight_.load(std::memory_order_acquire);
+      if (running > 0) {
+        log(LogLevel::warning, fmt::format("{} received: shutting down once the {} running job(s) end ({} again "
+                                           "asks them to stop)", name, running, name));
+      } else {
+        log(LogLevel::info, fmt::format("{} received: shutting down", name));
+      }
+      const bool stopped = stop_loop();
+      {
+        std::lock_guard lock(shared.mutex);
+        shared.deciding = false;
+        shared.by_signal = stopped;
+      }
+      shared.cv.notify_all();
+    } else if (count == 2) {
+      log(LogLevel::warning, fmt::format("{} received again: asking running jobs to stop", name));
+      shared.give_up = true;
+      wake_run_waiters();
+      // A third signal gets what was there before (by default: the process ends).
+      watch->restore();
+    }
+  });
+  try {
+    begin(paused);
+  } catch (...) {
+    {
+      std::lock_guard lock(shared.mutex);
+      shared.over = true;
+    }
+    shared.cv.notify_all();
+    throw;
+  }
+  {
+    std::lock_guard lock(shared.mutex);
+    shared.begun = true;
+  }
+  shared.cv.notify_all();
+  run_loop();
+  bool by_signal = false;
+  {
+    std::unique_lock lock(shared.mutex);
+    shared.cv.wait(lock, [&] { return !shared.deciding; });
+    by_signal = shared.by_signal;
+    shared.over = true;
+  }
+  if (by_signal) {
+    // What shutdown(true) would do had it been called here, cut short by a second signal.
+    stop_executors(wait_for_runs(std::nullopt, &shared.give_up));
+  }
+}
+
 // ---- the two schedulers ------------------------------------------------------------------------
 
 BlockingScheduler::~BlockingScheduler() { shutdown(true); }
 
+void BlockingScheduler::stop_on_signals(std::vector<int> signals) {
+  for (const int s : signals) detail::check_catchable(s);
+  std::lock_guard lock(signals_mutex_);
+  signals_ = std::move(signals);
+}
+
 void BlockingScheduler::start(bool paused) {
+  std::vector<int> signals;
+  {
+    std::lock_guard lock(signals_mutex_);
+    signals = signals_;
+  }
+  if (!signals.empty()) {
+    run_stopping_on(signals, paused);
+    return;
+  }
   begin(paused);
   run_loop();
 }

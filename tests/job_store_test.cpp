@@ -58,12 +58,36 @@ TEST_CASE("coalescing folds overdue runs into the latest and records the folded 
   CHECK(statuses(all) == std::vector{ExecutionStatus::started, ExecutionStatus::started, ExecutionStatus::started});
 }
 
-TEST_CASE("runs beyond max_instances are recorded as skipped", "[store][policy][max_instances]") {
+TEST_CASE("runs beyond max_instances of a coalescing job are recorded as skipped", "[store][policy][max_instances]") {
   const auto start = sked::parse_time("2026-01-01T00:00:00Z");
   CHECK(statuses(sked::plan_fire(every_minute(start, 60s, true, 1), start, 1)) ==
         std::vector{ExecutionStatus::max_instances});
-  CHECK(statuses(sked::plan_fire(every_minute(start, 1h, false, 2), start + 150s, 1)) ==
-        std::vector{ExecutionStatus::started, ExecutionStatus::max_instances, ExecutionStatus::max_instances});
+  const auto folded = sked::plan_fire(every_minute(start, 1h, true, 1), start + 150s, 1);
+  CHECK(statuses(folded) ==
+        std::vector{ExecutionStatus::missed, ExecutionStatus::missed, ExecutionStatus::max_instances});
+  CHECK(folded.waiting == 0);
+  CHECK(folded.next_run_time == start + 3min);
+}
+
+TEST_CASE("runs beyond max_instances of a job that does not coalesce wait, due, unrecorded",
+          "[store][policy][max_instances][coalesce]") {
+  const auto start = sked::parse_time("2026-01-01T00:00:00Z");
+  // Three due, one of two instances free: one starts, two wait and the job stays on the first of them.
+  const auto plan = sked::plan_fire(every_minute(start, 1h, false, 2), start + 150s, 1);
+  CHECK(statuses(plan) == std::vector{ExecutionStatus::started});
+  CHECK(plan.executions.at(0).run_time == start);
+  CHECK(plan.waiting == 2);
+  CHECK(plan.next_run_time == start + 1min);
+  // One due, none free: nothing is recorded and the job stays where it is.
+  const auto none = sked::plan_fire(every_minute(start, 60s, false, 1), start + 5s, 1);
+  CHECK(none.executions.empty());
+  CHECK(none.waiting == 1);
+  CHECK(none.next_run_time == start);
+  // Waiting does not lift the grace time: the fire times later than it are recorded missed.
+  const auto late = sked::plan_fire(every_minute(start, 60s, false, 1), start + 150s, 1);
+  CHECK(statuses(late) == std::vector{ExecutionStatus::missed, ExecutionStatus::missed});
+  CHECK(late.waiting == 1);
+  CHECK(late.next_run_time == start + 2min);
 }
 
 TEST_CASE("a finished one-shot job has no next run time", "[store][policy]") {

@@ -5,7 +5,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <condition_variable>
 #include <future>
 #include <sstream>
 
@@ -154,6 +158,51 @@ TEST_CASE("a job already running max_instances times is skipped and recorded", "
   CHECK(f.scheduler.get_executions({.status = ExecutionStatus::max_instances}).size() == 1);
   CHECK(f.scheduler.get_executions({.status = ExecutionStatus::executed}).size() == 1);
   CHECK(f.logs.contains(sked::LogLevel::warning, "maximum number of running instances reached (1)"));
+}
+
+TEST_CASE("a job that does not coalesce runs every fire time, one after another, under its own run time",
+          "[scheduler][coalesce][max_instances]") {
+  Fixture f{{.misfire_grace_time = 1h, .coalesce = false}, 4};
+  sked::test::Gate gate;
+  std::mutex m;
+  std::vector<sked::TimePoint> order;
+  std::atomic<int> running{0};
+  std::atomic<int> most{0};
+  f.scheduler.add_job({.id = "slow", .callable = [&](const sked::JobContext& ctx) {
+                         const int now_running = ++running;
+                         if (now_running > most) most = now_running;
+                         {
+                           std::lock_guard l(m);
+                           order.push_back(ctx.scheduled_run_time());
+                         }
+                         if (ctx.scheduled_run_time() == t0 + 10s) gate.wait();
+                         --running;
+                       },
+                       .trigger = sked::IntervalTrigger{10s}});
+  f.scheduler.start();
+  f.clock->advance(10s);
+  REQUIRE(gate.wait_for_waiters(1));
+  // Two more fire times come while the first run is going: they wait instead of being skipped.
+  f.clock->advance(10s);
+  f.clock->advance(10s);
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (f.scheduler.waiting_until() != t0 + 31s && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  REQUIRE(f.scheduler.waiting_until() == t0 + 31s);  // the loop saw 00:00:30 and went back to sleep
+  CHECK(f.scheduler.get_job("slow")->next_run_time == t0 + 20s);
+  // The end of each run starts the next waiting one at once, without the clock moving.
+  gate.open();
+  REQUIRE(f.scheduler.wait_idle());
+  CHECK(order == std::vector{t0 + 10s, t0 + 20s, t0 + 30s});
+  CHECK(most == 1);
+  const auto executed = f.scheduler.get_executions({.job_id = "slow", .status = ExecutionStatus::executed});
+  REQUIRE(executed.size() == 3);
+  CHECK(executed[0].run_time == t0 + 30s);
+  CHECK(executed[2].run_time == t0 + 10s);
+  CHECK(f.scheduler.get_executions({.status = ExecutionStatus::max_instances}).empty());
+  CHECK(f.events.count(EventKind::job_max_instances) == 0);
+  CHECK(f.scheduler.get_job("slow")->next_run_time == t0 + 40s);
 }
 
 TEST_CASE("job ids are unique unless replace_existing", "[scheduler][jobs]") {
@@ -386,14 +435,199 @@ TEST_CASE("the blocking scheduler runs the loop in the calling thread until shut
   CHECK(loop_thread == std::this_thread::get_id());
 }
 
-TEST_CASE("print_jobs lists each store's jobs", "[scheduler][jobs]") {
+namespace {
+
+// Polls `done` until it holds or ten seconds pass (real time).
+template <typename Done>
+bool eventually(Done done) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+struct sigaction disposition(int signal) {
+  struct sigaction now {};
+  ::sigaction(signal, nullptr, &now);
+  return now;
+}
+
+}  // namespace
+
+TEST_CASE("a blocking scheduler stopping on signals: SIGINT lets the running job finish, then start() returns",
+          "[scheduler][blocking][signals]") {
+  auto clock = std::make_shared<sked::ManualClock>(t0);
+  LogRecorder logs;
+  sked::BlockingScheduler scheduler{{.clock = clock, .timezone = sked::TimeZone::utc(), .logger = logs.logger(),
+                                     .log_level = sked::LogLevel::info}};
+  scheduler.add_executor(std::make_shared<sked::ThreadPoolExecutor>(2));
+  scheduler.stop_on_signals();
+  sked::test::Gate gate;
+  std::atomic<bool> job_done{false};
+  std::atomic<bool> returned{false};
+  scheduler.add_job({.id = "slow", .callable = [&](const sked::JobContext&) {
+                       gate.wait();
+                       job_done = true;
+                     }});  // runs once, now
+  const auto before = disposition(SIGINT);
+  // Ctrl-C while the job runs; start() must still be waiting for it when the job is let go.
+  auto ctrl_c = std::async(std::launch::async, [&] {
+    if (!gate.wait_for_waiters(1)) return false;
+    ::kill(::getpid(), SIGINT);
+    const bool heard = eventually([&] { return logs.contains(sked::LogLevel::warning, "SIGINT received"); });
+    const bool still_in_start = !returned;
+    gate.open();
+    return heard && still_in_start;
+  });
+  scheduler.start();
+  returned = true;
+  CHECK(ctrl_c.get());
+  CHECK(job_done);  // start() returned after the job finished, not before
+  CHECK(scheduler.state() == sked::SchedulerState::stopped);
+  CHECK(logs.contains(sked::LogLevel::warning,
+                      "SIGINT received: shutting down once the 1 running job(s) end (SIGINT again asks them to stop)"));
+  CHECK(logs.contains(sked::LogLevel::info, "Scheduler has been shut down"));
+  const auto runs = scheduler.get_executions({.job_id = "slow"});
+  REQUIRE(runs.size() == 1);
+  CHECK(runs[0].status == ExecutionStatus::executed);
+  // The disposition from before start() is back (Catch's own handler, here).
+  CHECK(disposition(SIGINT).sa_handler == before.sa_handler);
+  // Started again, it stops on signals again: SIGTERM with nothing running.
+  auto term = std::async(std::launch::async, [&] {
+    if (!eventually([&] { return scheduler.state() == sked::SchedulerState::running; })) return false;
+    ::kill(::getpid(), SIGTERM);
+    return true;
+  });
+  scheduler.start();
+  CHECK(term.get());
+  CHECK(logs.contains(sked::LogLevel::info, "SIGTERM received: shutting down"));
+}
+
+TEST_CASE("a second signal asks running jobs to stop and start() returns without waiting for them",
+          "[scheduler][blocking][signals]") {
+  auto clock = std::make_shared<sked::ManualClock>(t0);
+  LogRecorder logs;
+  sked::BlockingScheduler scheduler{{.clock = clock, .timezone = sked::TimeZone::utc(), .logger = logs.logger()}};
+  scheduler.add_executor(std::make_shared<sked::ThreadPoolExecutor>(2));
+  scheduler.stop_on_signals({SIGUSR1});
+  std::atomic<bool> started{false};
+  std::atomic<bool> stop_seen{false};
+  scheduler.add_job({.id = "stubborn", .callable = [&](const sked::JobContext& ctx) {
+                       started = true;
+                       std::mutex m;
+                       std::condition_variable_any cv;
+                       std::unique_lock lock(m);
+                       (void)cv.wait_for(lock, ctx.stop_token(), 30s, [] { return false; });
+                       stop_seen = ctx.stop_requested();
+                     }});
+  const auto before = disposition(SIGUSR1);
+  auto twice = std::async(std::launch::async, [&] {
+    if (!eventually([&] { return started.load(); })) return false;
+    ::kill(::getpid(), SIGUSR1);
+    if (!eventually([&] { return logs.contains(sked::LogLevel::warning, "SIGUSR1 received: shutting down"); })) {
+      return false;
+    }
+    ::kill(::getpid(), SIGUSR1);
+    return true;
+  });
+  scheduler.start();
+  CHECK(twice.get());
+  CHECK(logs.contains(sked::LogLevel::warning, "SIGUSR1 received again: asking running jobs to stop"));
+  scheduler.shutdown(true);  // stopped already: waits for the run a second signal cut short
+  CHECK(stop_seen);
+  CHECK(scheduler.get_executions({.job_id = "stubborn"}).at(0).status == ExecutionStatus::executed);
+  CHECK(disposition(SIGUSR1).sa_handler == before.sa_handler);
+}
+
+TEST_CASE("stop_on_signals refuses signals it cannot catch and a second scheduler at once",
+          "[scheduler][blocking][signals]") {
+  auto clock = std::make_shared<sked::ManualClock>(t0);
+  sked::BlockingScheduler first{{.clock = clock, .timezone = sked::TimeZone::utc()}};
+  CHECK_THROWS_AS(first.stop_on_signals({SIGKILL}), sked::InvalidArgument);
+  CHECK_THROWS_AS(first.stop_on_signals({SIGSEGV}), sked::InvalidArgument);
+  CHECK_THROWS_AS(first.stop_on_signals({0}), sked::InvalidArgument);
+  first.stop_on_signals({SIGUSR2});
+  auto running = std::async(std::launch::async, [&] { first.start(); });
+  REQUIRE(eventually([&] { return first.state() == sked::SchedulerState::running; }));
+  sked::BlockingScheduler second{{.clock = clock, .timezone = sked::TimeZone::utc()}};
+  second.stop_on_signals({SIGUSR2});
+  CHECK_THROWS_AS(second.start(), sked::SchedulerStateError);
+  CHECK(second.state() == sked::SchedulerState::stopped);
+  first.shutdown();
+  running.get();
+  // Once the first returned, the second may.
+  auto again = std::async(std::launch::async, [&] { second.start(); });
+  REQUIRE(eventually([&] { return second.state() == sked::SchedulerState::running; }));
+  second.shutdown();
+  again.get();
+}
+
+TEST_CASE("shutdown(true) after a task's shutdown(false) waits for that task's end and its log line",
+          "[scheduler][shutdown][blocking]") {
+  auto clock = std::make_shared<sked::ManualClock>(t0);
+  LogRecorder logs;
+  sked::BlockingScheduler scheduler{{.clock = clock, .timezone = sked::TimeZone::utc(), .logger = logs.logger(),
+                                     .log_level = sked::LogLevel::info}};
+  scheduler.add_executor(std::make_shared<sked::ThreadPoolExecutor>(1));
+  sked::test::Gate gate;
+  scheduler.add_job({.id = "last", .name = "last run", .callable = [&](const sked::JobContext&) {
+                       scheduler.shutdown(false);  // as print_task does after --runs N
+                       gate.wait();                 // the task goes on a while after stopping its scheduler
+                     }});
+  scheduler.start();  // returns as soon as the loop stopped, the task still running
+  auto release = std::async(std::launch::async, [&] {
+    const bool waiting = gate.wait_for_waiters(1);
+    // Long enough for a shutdown(true) that does not wait to have returned (the test then fails).
+    std::this_thread::sleep_for(50ms);
+    gate.open();
+    return waiting;
+  });
+  scheduler.shutdown(true);
+  // Whatever main prints now comes after the last run's log line.
+  CHECK(logs.contains(sked::LogLevel::info, "Job 'last run' executed successfully"));
+  CHECK(release.get());
+}
+
+TEST_CASE("print_jobs lists each store's jobs as APScheduler does", "[scheduler][jobs][print_jobs]") {
   Fixture f;
+  f.scheduler.tasks().add("print_task", [](const sked::JobContext&) {});
   f.scheduler.add_job({.id = "print_task__job", .task = "print_task", .trigger = sked::IntervalTrigger{15s}});
   std::ostringstream out;
   f.scheduler.print_jobs(out);
   CHECK(out.str() ==
         "Jobstore default:\n"
-        "    print_task (trigger: interval[0:00:15], next run at: 2026-01-01T00:00:15Z)\n");
+        "    print_task (trigger: interval[0:00:15], next run at: 2026-01-01 00:00:15 UTC)\n");
+}
+
+TEST_CASE("print_jobs shows paused jobs, unknown tasks, empty stores and the scheduler's zone",
+          "[scheduler][jobs][print_jobs]") {
+  auto clock = std::make_shared<sked::ManualClock>(sked::parse_time("2026-06-01T06:00:00Z"));
+  sked::BackgroundScheduler scheduler{{.clock = clock, .timezone = sked::TimeZone::locate("Europe/Berlin"),
+                                       .logger = [](sked::LogLevel, std::string_view) {}}};
+  scheduler.add_jobstore(std::make_shared<sked::MemoryJobStore>());
+  scheduler.add_jobstore(std::make_shared<sked::MemoryJobStore>(), "archive");
+  scheduler.tasks().add("send_report", [](const sked::JobContext&) {});
+  scheduler.add_job({.id = "report", .task = "send_report",
+                     .trigger = sked::CronTrigger{{.day_of_week = "mon-fri", .hour = 9}}});
+  scheduler.add_job({.id = "cleanup", .name = "nightly cleanup", .task = "send_report",
+                     .trigger = sked::IntervalTrigger{1h}, .paused = true});
+  scheduler.add_job({.id = "sync", .task = "sync", .trigger = sked::IntervalTrigger{5min}});
+  std::ostringstream out;
+  scheduler.print_jobs(out);
+  CHECK(out.str() ==
+        "Jobstore archive:\n"
+        "    No scheduled jobs\n"
+        "Jobstore default:\n"
+        "    sync (trigger: interval[0:05:00], next run at: 2026-06-01 08:05:00 CEST, "
+        "task 'sync' not registered here)\n"
+        "    send_report (trigger: cron[day_of_week='mon-fri', hour='9'], next run at: 2026-06-01 09:00:00 CEST)\n"
+        "    nightly cleanup (trigger: interval[1:00:00], paused)\n");
+  std::ostringstream one;
+  scheduler.print_jobs(one, "archive");
+  CHECK(one.str() == "Jobstore archive:\n    No scheduled jobs\n");
+  CHECK_THROWS_AS(scheduler.print_jobs(one, "nope"), sked::AliasNotFound);
 }
 
 TEST_CASE("run_job_now runs a job outside its schedule and returns its record", "[scheduler][run_now]") {
@@ -713,4 +947,52 @@ TEST_CASE("adding jobs due after the loop's next wake-up does not wake it; one d
   CHECK(runs == 1);
   CHECK(scheduler.waiting_until() == t0 + 5min);
   scheduler.shutdown();
+}
+
+TEST_CASE("each job's events come in the order of what happened, also for jobs added to a running scheduler",
+          "[scheduler][events]") {
+  Fixture f{{}, 4};
+  f.scheduler.tasks().add("t", [](const sked::JobContext&) {});
+  f.scheduler.start();
+  // Jobs due at once, added while the loop is busy claiming the ones before them: job_added must still
+  // come first (it came after job_submitted or job_executed in 13 of 50 such adds).
+  for (int i = 0; i < 50; ++i) f.scheduler.add_job({.id = "now" + std::to_string(i), .task = "t"});
+  REQUIRE(f.scheduler.wait_idle());
+  for (int i = 0; i < 50; ++i) {
+    const std::string id = "now" + std::to_string(i);
+    INFO(id);
+    auto kinds = f.events.kinds_for(id);
+    REQUIRE(kinds.size() == 4);
+    CHECK(kinds[0] == EventKind::job_added);
+    CHECK(kinds[1] == EventKind::job_submitted);
+    // The run's end and the removal of the job (its schedule ended when the run was claimed) are
+    // reported from different threads, in either order, as APScheduler reports them.
+    std::sort(kinds.begin() + 2, kinds.end());
+    CHECK(std::vector(kinds.begin() + 2, kinds.end()) ==
+          std::vector{std::min(EventKind::job_executed, EventKind::job_removed),
+                      std::max(EventKind::job_executed, EventKind::job_removed)});
+  }
+}
+
+TEST_CASE("tasks and listeners that shut the scheduler down and wait never wait for themselves or each other",
+          "[scheduler][shutdown]") {
+  Fixture f{{}, 2};
+  sked::test::Gate gate;
+  std::atomic<int> returned{0};
+  f.scheduler.add_listener([&](const sked::Event&) { f.scheduler.shutdown(); },
+                           static_cast<sked::EventMask>(EventKind::job_executed));
+  for (int i = 0; i < 2; ++i) {
+    f.scheduler.add_job({.id = "stopper" + std::to_string(i), .callable = [&](const sked::JobContext&) {
+                           gate.wait();
+                           f.scheduler.shutdown();  // the first stops it; the second finds it stopped
+                           ++returned;
+                         }});
+  }
+  f.scheduler.start();
+  REQUIRE(gate.wait_for_waiters(2));
+  gate.open();
+  auto main_shutdown = std::async(std::launch::async, [&] { f.scheduler.shutdown(); });
+  REQUIRE(main_shutdown.wait_for(10s) == std::future_status::ready);
+  CHECK(returned == 2);
+  CHECK(f.scheduler.get_executions({.status = ExecutionStatus::executed}).size() == 2);
 }

@@ -97,7 +97,9 @@ struct JobSpec {
   std::string jobstore = "default";
   /// How late a run may start and still run; `no_misfire_limit` for no limit. Empty: the default.
   std::optional<Duration> misfire_grace_time{};
+  /// See `Job::coalesce`. Empty: the default (on).
   std::optional<bool> coalesce{};
+  /// See `Job::max_instances`. Empty: the default (1).
   std::optional<int> max_instances{};
   /// Overrides the trigger's first fire time.
   std::optional<TimePoint> next_run_time{};
@@ -143,9 +145,22 @@ class Job {
   nlohmann::json args = nlohmann::json::object();
   std::shared_ptr<const Trigger> trigger;
   std::string executor = "default";
+  /// How late a run may start and still run; later, its fire time is recorded `missed`.
   /// `no_misfire_limit`: never missed.
   Duration misfire_grace_time{0};
+  /// On: several overdue fire times (the scheduler was down or paused, the machine asleep) run once,
+  /// under the latest; the others are recorded `missed`. A fire time that comes while the job already
+  /// runs `max_instances` times is recorded `max_instances` and does not run.
+  ///
+  /// Off: every fire time runs, each under its own scheduled run time. Overdue fire times start up to
+  /// `max_instances` at a time; the others wait, due, and start as running instances end — with the
+  /// default `max_instances = 1`, one after another, as APScheduler runs a job's run times in one
+  /// instance. A fire time that comes while the job runs waits the same way rather than being skipped.
+  /// A waiting fire time is still recorded `missed` once it is later than `misfire_grace_time`, which
+  /// bounds how far a job slower than its schedule falls behind (with `no_misfire_limit` it falls
+  /// behind for ever). Waiting fire times are the job's next run time, so they survive a restart.
   bool coalesce = true;
+  /// How many runs of the job may go at once, counted across every process sharing its store.
   int max_instances = 1;
   /// Empty while the job is paused.
   std::optional<TimePoint> next_run_time;
@@ -153,7 +168,9 @@ class Job {
   RetryPolicy retry;
 
   [[nodiscard]] bool paused() const noexcept { return !next_run_time.has_value(); }
-  /// "print_task__job (trigger: interval[0:00:15], next run at: 2026-...)", as APScheduler prints jobs.
+  /// As APScheduler prints a job, with the next run time in `zone`:
+  /// `print_task (trigger: interval[0:00:15], next run at: 2026-12-01 18:00:15 UTC)`, or
+  /// `... (trigger: ..., paused)`; `, misfire grace: none` is added for `no_misfire_limit`.
   [[nodiscard]] std::string describe(const TimeZone& zone = TimeZone{}) const;
 
   /// Throws `InvalidArgument` naming the job and the field that is wrong (args nested deeper than

@@ -31,7 +31,8 @@ struct RunRequest {
 };
 
 /// A due job a claim took: every record the claim wrote for it (`started`, and `missed` or
-/// `max_instances` for fire times settled at once), and a lease per `started` run.
+/// `max_instances` for fire times settled at once), and a lease per `started` run. A job whose due
+/// fire times all wait for a running instance (`FirePlan`) is left as it is and not listed.
 struct ClaimedJob {
   std::shared_ptr<const Job> job{};
   std::vector<Execution> executions{};
@@ -96,8 +97,9 @@ class JobStore : public std::enable_shared_from_this<JobStore> {
   [[nodiscard]] std::vector<RunRequest> pending_runs(std::optional<std::string_view> job_id = {}) const;
 
   /// Atomically takes up to `limit` jobs due at `now` that `runnable` accepts (all when it is empty):
-  /// records their fire times (see `plan_fire`), advances each job to its next fire time and removes
-  /// jobs that will not fire again, then takes due run requests and retries the same way. Jobs
+  /// records their fire times (see `plan_fire`), advances each job to its next fire time (or to its
+  /// first fire time waiting for a running instance, when it does not coalesce) and removes jobs that
+  /// will not fire again, then takes due run requests and retries the same way. Jobs
   /// `runnable` rejects stay untouched and due. A fire time that already has a record is never
   /// recorded or run again. `owner` hears of every lease's end.
   [[nodiscard]] std::vector<ClaimedJob> claim_due_jobs(TimePoint now, std::size_t limit, const ClaimFilter& runnable,
@@ -219,12 +221,25 @@ class JobStore : public std::enable_shared_from_this<JobStore> {
 inline constexpr std::size_t max_unwritten_completions = 10'000;
 
 /// The claim policy for one due job.
+///
+/// A due fire time that cannot start because the job already runs `max_instances` times is recorded
+/// `max_instances` and dropped when the job coalesces. When it does not (`coalesce = false`: every
+/// run was asked for), it is not recorded: it waits, due, with the ones after it, and the job's next
+/// run time stays on the first of them, so a later claim (once a running instance ended) starts it
+/// under its own run time, one after another with `max_instances = 1`. A waiting fire time is still
+/// recorded `missed` once it is later than the misfire grace time. Waiting is only the job's next
+/// run time, so it survives a restart like any next run time.
 struct FirePlan {
-  /// One record per due run time: `missed` beyond the grace time or folded away by coalescing,
-  /// `max_instances` when the job already runs that many times, otherwise `started`.
+  /// One record per due run time not waiting: `missed` beyond the grace time or folded away by
+  /// coalescing, `max_instances` when the job already runs that many times and coalesces, otherwise
+  /// `started`.
   std::vector<Execution> executions{};
-  /// The fire time after `now`; empty when the trigger is exhausted (the job is to be removed).
+  /// The first waiting fire time if any (`waiting`), else the fire time after `now`; empty when the
+  /// trigger is exhausted (the job is to be removed).
   std::optional<TimePoint> next_run_time{};
+  /// How many due fire times wait for a running instance to end (only when the job does not
+  /// coalesce).
+  std::size_t waiting = 0;
 };
 
 /// At most this many run times of one job are listed per claim; older ones past it are skipped wholesale

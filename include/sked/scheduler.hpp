@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <condition_variable>
 #include <cstddef>
 #include <functional>
@@ -102,8 +103,20 @@ class Scheduler {
   [[nodiscard]] std::optional<Job> get_job(const std::string& id) const;
   /// Every job in every store, soonest first.
   [[nodiscard]] std::vector<Job> get_jobs() const;
-  /// Lists the jobs per store, as APScheduler's print_jobs does.
-  void print_jobs(std::ostream& out) const;
+  /// Lists the jobs per store (of the store `jobstore` only, when given), as APScheduler's print_jobs
+  /// does, with times in the scheduler's zone (`Job::describe`):
+  ///
+  ///     Jobstore default:
+  ///         report (trigger: cron[day_of_week='mon-fri', hour='9'], next run at: 2026-06-01 09:00:00 CEST)
+  ///         cleanup (trigger: interval[1:00:00], paused)
+  ///         sync (trigger: interval[0:05:00], next run at: 2026-06-01 08:05:00 CEST, task 'sync' not registered here)
+  ///     Jobstore archive:
+  ///         No scheduled jobs
+  ///
+  /// Throws `AliasNotFound` for an unknown `jobstore`.
+  void print_jobs(std::ostream& out, std::string_view jobstore = {}) const;
+  /// The same, to standard output.
+  void print_jobs() const;
   [[nodiscard]] std::vector<Execution> get_executions(const ExecutionQuery& query,
                                                       const std::string& jobstore = "default") const;
 
@@ -121,10 +134,14 @@ class Scheduler {
   virtual void start(bool paused = false) = 0;
   /// Stops the loop and the executors. With `wait`, waits for running jobs; without, asks running
   /// jobs to stop (their `JobContext` stop token), reports queued runs as errors and returns at once:
-  /// a job still going is recorded when it ends. Does nothing when stopped.
+  /// a job still going is recorded when it ends. When already stopped, `shutdown(true)` still waits
+  /// for the runs a `shutdown(false)` left going (often called by a task, which cannot wait for
+  /// itself), so that what follows comes after their ends were recorded and logged; called from a
+  /// task or a listener, or as `shutdown(false)`, it then does nothing.
   void shutdown(bool wait = true);
   /// Waits up to `grace` (real time) for running jobs, then asks the ones still going to stop and
-  /// returns, as `shutdown(false)` does. Logs how many were cut off.
+  /// returns, as `shutdown(false)` does. Logs how many were cut off. When already stopped, waits up to
+  /// `grace` for the runs a `shutdown(false)` left going (not from a task or a listener).
   void shutdown(std::chrono::milliseconds grace);
   void pause();
   void resume();
@@ -152,6 +169,16 @@ class Scheduler {
   void run_loop();
   /// Whether the calling thread is the loop's.
   [[nodiscard]] bool on_loop_thread() const;
+  /// Waits (real time) until no submitted run is unfinished: up to `limit` (empty: no limit), and no
+  /// longer once `*give_up` is set (whoever sets it then calls `wake_run_waiters()`). Returns whether
+  /// no run is unfinished.
+  [[nodiscard]] bool wait_for_runs(std::optional<std::chrono::milliseconds> limit,
+                                   const std::atomic<bool>* give_up = nullptr) const;
+  void wake_run_waiters() const;
+  /// `BlockingScheduler::start` when it stops on `signals`: begins, runs the loop on the calling
+  /// thread, and when a signal stopped it, waits for running jobs (a second signal asks them to stop)
+  /// and stops the executors before returning.
+  void run_stopping_on(const std::vector<int>& signals, bool paused);
 
   /// BackgroundScheduler's loop thread; joined by `shutdown`.
   std::thread background_thread_;
@@ -219,6 +246,10 @@ class Scheduler {
   std::atomic<EventMask> wanted_{0};
 
   std::set<std::string, std::less<>> reported_unknown_;  // guarded by mutex_
+  // Jobs add_job has stored and not yet reported (job_added): claims leave them alone meanwhile.
+  std::multiset<std::string, std::less<>> being_added_;  // guarded by mutex_
+  std::atomic<std::size_t> adding_{0};                    // being_added_.size(), read without the lock
+  [[nodiscard]] bool being_added(const std::string& id) const;
   std::map<std::string, std::shared_ptr<Owner>, std::less<>> owners_;  // guarded by mutex_
   std::condition_variable runs_cv_;                   // a run completed (for run_job_now)
   std::map<std::int64_t, Execution> awaited_;       // run_job_now's runs, by execution id
@@ -227,13 +258,47 @@ class Scheduler {
   Subscription clock_subscription_;
 };
 
-/// Runs the loop in the thread that calls `start()`, which returns after `shutdown()` (from a signal
-/// watcher, a task or a listener).
+/// Runs the loop in the thread that calls `start()`, which returns after `shutdown()` (from a task, a
+/// listener, another thread) or, with `stop_on_signals`, after Ctrl-C.
+///
+/// **Example**:
+///   sked::BlockingScheduler scheduler;
+///   scheduler.stop_on_signals();  // Ctrl-C (SIGINT) and SIGTERM end start() cleanly
+///   scheduler.add_job({...});
+///   scheduler.start();            // returns once stopped, running jobs finished
 class BlockingScheduler final : public Scheduler {
  public:
   using Scheduler::Scheduler;
   ~BlockingScheduler() override;
+
+  /// Makes `start()` stop the scheduler when the process gets one of `signals`, as Ctrl-C stops an
+  /// APScheduler program (there through `KeyboardInterrupt`): the first signal stops scheduling and
+  /// waits for running jobs, so they finish and are recorded; a second asks them to stop (their stop
+  /// token, as `shutdown(false)`) and `start()` returns at once; a third gets the disposition that was
+  /// there before (by default, it ends the process). `start()` returns once the executors are shut
+  /// down, so whatever `main` does next comes after the last run's end.
+  ///
+  /// The handlers are installed when `start()` begins and the previous ones put back when it returns;
+  /// they only write to a pipe (async-signal-safe), and a thread of the scheduler's reads it. A signal
+  /// blocked in every thread is never seen. One scheduler in a process at a time may stop on signals
+  /// (`start()` throws `SchedulerStateError` for a second). An empty list turns it off. Takes effect at
+  /// the next `start()`. Throws `InvalidArgument` for a signal that cannot be caught (SIGKILL, SIGSTOP)
+  /// or is a fault (SIGSEGV, SIGBUS, SIGFPE, SIGILL).
+  ///
+  /// Opt-in rather than the default: signal dispositions belong to the whole process, and a library
+  /// that takes them behind the program's back breaks programs that handle signals themselves (a
+  /// server stopping several components on SIGTERM, a `sigwait` thread, a test runner). Without it,
+  /// Ctrl-C still ends the program, by the default disposition, without waiting: a persistent store
+  /// records the runs it cut off `interrupted` once another scheduler finds the process gone. Python makes
+  /// the same choice for APScheduler: the interpreter, not the library, turns SIGINT into
+  /// `KeyboardInterrupt`, and SIGTERM ends an APScheduler program without a clean shutdown.
+  void stop_on_signals(std::vector<int> signals = {SIGINT, SIGTERM});
+
   void start(bool paused = false) override;
+
+ private:
+  std::mutex signals_mutex_;
+  std::vector<int> signals_;
 };
 
 /// Runs the loop in a thread of its own; `start()` returns at once.

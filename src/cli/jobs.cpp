@@ -51,7 +51,8 @@ void run_jobs(const StoreArgs& args) {
     const auto last = store->get_executions({.job_id = job.id, .limit = 1});
     table.add({job.id, shown_name(job), job.task, job.trigger ? job.trigger->describe() : "",
                job.next_run_time ? human_time(*job.next_run_time, zone) : "-",
-               job_state(job, now, running),
+               job_state(job, now, running,
+                         !last.empty() && last.front().status == ExecutionStatus::started),
                last.empty() ? "-" : std::string{to_string(last.front().status)}});
   }
   std::cout << table.render({5, 6}) << std::flush;

@@ -46,7 +46,8 @@ void run_show(const ShowArgs& args) {
       printable(job->args.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
   out +=
       fmt::format("trigger         {}\n", printable(job->trigger ? job->trigger->describe() : ""));
-  out += fmt::format("state           {}\n", coloured(job_state(*job, now, running)));
+  const bool job_running = !history.empty() && history.front().status == ExecutionStatus::started;
+  out += fmt::format("state           {}\n", coloured(job_state(*job, now, running, job_running)));
   out += fmt::format("executor        {}\n", printable(job->executor));
   out += fmt::format("max instances   {}\n", job->max_instances);
   out += fmt::format("coalesce        {}\n", job->coalesce ? "yes" : "no");

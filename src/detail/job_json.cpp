@@ -8,10 +8,12 @@
 
 namespace sked::detail {
 
-std::string job_state(const Job& job, TimePoint now, bool schedulers_running) {
+std::string job_state(const Job& job, TimePoint now, bool schedulers_running, bool running) {
   if (!job.next_run_time) return "paused";
-  if (now - *job.next_run_time > unclaimed_after)
+  if (now - *job.next_run_time > unclaimed_after) {
+    if (running && schedulers_running && !job.coalesce) return "scheduled";
     return schedulers_running ? "task unknown" : "overdue";
+  }
   return "scheduled";
 }
 
@@ -30,7 +32,8 @@ nlohmann::json job_json(const Job& job, TimePoint now, bool schedulers_running,
   j["trigger"] = job.trigger ? job.trigger->describe() : std::string{};
   j["trigger_json"] = job.trigger ? job.trigger->to_json() : nlohmann::json{};
   j["next_run_time"] = json_time(job.next_run_time);
-  j["state"] = job_state(job, now, schedulers_running);
+  j["state"] = job_state(job, now, schedulers_running,
+                         last && last->status == ExecutionStatus::started);
   j["last_status"] = last ? nlohmann::json(std::string{to_string(last->status)}) : nlohmann::json{};
   j["last_run_time"] = last ? json_time(std::optional{last->run_time}) : nlohmann::json{};
   j["executor"] = job.executor;

@@ -22,13 +22,17 @@ inline constexpr auto unclaimed_after = std::chrono::seconds{10};
 
 /// `scheduled`; `paused`; or, due for longer than `unclaimed_after` and not claimed: `task unknown`
 /// while schedulers are running on the store (none has the job's task registered), `overdue` while
-/// none is (`SqliteJobStore::live_schedulers`).
-[[nodiscard]] std::string job_state(const Job& job, TimePoint now, bool schedulers_running);
+/// none is (`SqliteJobStore::live_schedulers`). A job that does not coalesce and is `running` (has a
+/// `started` record) while schedulers are running is `scheduled`: its due fire times wait for the
+/// run to end (`Job::coalesce`).
+[[nodiscard]] std::string job_state(const Job& job, TimePoint now, bool schedulers_running,
+                                    bool running = false);
 
 /// ISO-8601 UTC to the microsecond, as the store writes times; null for an empty time.
 [[nodiscard]] nlohmann::json json_time(const std::optional<TimePoint>& t);
 
-/// The stable JSON of a job (`sked jobs --json`, `sked show --json`, `/api/jobs`).
+/// The stable JSON of a job (`sked jobs --json`, `sked show --json`, `/api/jobs`); `last` is its
+/// newest record (a `started` one means it is running).
 [[nodiscard]] nlohmann::json job_json(const Job& job, TimePoint now, bool schedulers_running,
                                       const std::optional<Execution>& last);
 /// The stable JSON of an execution record; `traceback` only `with_output`.

@@ -75,7 +75,7 @@ std::vector<const Job*> matching_jobs(const JobsSnapshot& snapshot, std::string_
   for (std::size_t i = 0; i < snapshot.jobs.size(); ++i) {
     const Job& job = snapshot.jobs[i];
     if (!folded.empty() && snapshot.search_text[i].find(folded) == std::string::npos) continue;
-    if (!state.empty() && sked::detail::job_state(job, now, snapshot.schedulers_running) != state) {
+    if (!state.empty() && snapshot.state_of(job, now) != state) {
       continue;
     }
     out.push_back(&job);

@@ -178,7 +178,7 @@ std::string Metrics::render(TimePoint now) {
     auto counts = by_state.find(job.task);
     if (counts == by_state.end())
       counts = by_state.emplace(job.task, std::array<std::uint64_t, 4>{}).first;
-    const std::string state = sked::detail::job_state(job, now, jobs->schedulers_running);
+    const std::string state = jobs->state_of(job, now);
     for (std::size_t i = 0; i < states.size(); ++i) {
       if (state == states[i]) ++counts->second[i];
     }

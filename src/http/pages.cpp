@@ -174,7 +174,7 @@ Reply jobs_page(Context& ctx, const httplib::Request& req) {
         R"(<td>{}</td><td class="state">{}</td><td>{}</td><td class="num">{}</td><td class="num">{}</td></tr>)",
         escape(job.id), job_link(job.id), escape(job.name), escape(job.task),
         escape(job.trigger ? job.trigger->describe() : ""), show_time(job.next_run_time),
-        badge(sked::detail::job_state(job, now, snapshot->schedulers_running)),
+        badge(snapshot->state_of(job, now)),
         stats.last ? badge(to_string(stats.last->status)) : "-", show_seconds(stats.mean_seconds),
         show_seconds(stats.p95_seconds));
   }
@@ -201,7 +201,8 @@ Reply job_page(Context& ctx, const httplib::Request& req, const std::string& id)
   const TimePoint now = SystemClock{}.now();
   const bool running = ctx.view.jobs()->schedulers_running;
   const JobStats stats = ctx.view.stats(id);
-  const std::string state = sked::detail::job_state(*job, now, running);
+  const std::string state = sked::detail::job_state(
+      *job, now, running, stats.last && stats.last->status == ExecutionStatus::started);
 
   std::string body = fmt::format("<h1>Job <code>{}</code></h1>", escape(job->id));
   if (const std::string done = param(req, "done"); !done.empty()) {

@@ -1,5 +1,6 @@
 #include "http/store_view.hpp"
 
+#include "detail/job_json.hpp"
 #include "detail/sqlite_time.hpp"
 
 #include <SQLiteCpp/Statement.h>
@@ -57,6 +58,10 @@ std::int64_t StoreView::data_version() {
   return db_.execAndGet("PRAGMA data_version").getInt64();
 }
 
+std::string JobsSnapshot::state_of(const Job& job, TimePoint now) const {
+  return sked::detail::job_state(job, now, schedulers_running, running.contains(job.id));
+}
+
 std::shared_ptr<const JobsSnapshot> StoreView::jobs() {
   std::lock_guard lock{snapshot_mutex_};
   const auto now = std::chrono::steady_clock::now();
@@ -79,6 +84,12 @@ std::shared_ptr<const JobsSnapshot> StoreView::jobs() {
     fresh->search_text.push_back(std::move(text));
   }
   fresh->schedulers_running = !store_->live_schedulers().empty();
+  {
+    // The literal status lets SQLite read the partial index of started records.
+    std::lock_guard sql_lock{sql_mutex_};
+    SQLite::Statement st{db_, "SELECT DISTINCT job_id FROM sked_job_execution WHERE status = 'started'"};
+    while (st.executeStep()) fresh->running.insert(st.getColumn(0).getString());
+  }
   snapshot_ = std::move(fresh);
   snapshot_taken_ = now;
   snapshot_version_ = version;

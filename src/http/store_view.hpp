@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace sked::http::detail {
@@ -30,6 +31,10 @@ struct JobsSnapshot {
   /// Per job, `id\nname\ntask` in lower case: what the search looks in, folded once per read.
   std::vector<std::string> search_text{};
   bool schedulers_running = false;
+  /// The jobs with a run going (a `started` record).
+  std::unordered_set<std::string> running{};
+  /// `detail::job_state` of a job in the snapshot.
+  [[nodiscard]] std::string state_of(const Job& job, TimePoint now) const;
 };
 
 /// A job's recent outcomes, from its newest records.

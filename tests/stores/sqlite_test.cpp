@@ -264,6 +264,35 @@ TEST_CASE("a run dropped with its store unfinished is recorded interrupted; the 
   CHECK(store->lookup_job("j")->next_run_time == t0 + 1min);
 }
 
+TEST_CASE("fire times of a job that does not coalesce, waiting for its running instance, survive a restart",
+          "[store][sqlite][coalesce]") {
+  Fixture f;
+  auto job = interval_job("j", 1min, t0);
+  job.coalesce = false;
+  job.misfire_grace_time = 10min;
+  {
+    auto store = f.open();
+    store->add_job(job);
+    const auto claims = store->claim_due_jobs(t0 + 2min + 1s, 10, {});
+    REQUIRE(claims.at(0).runs.size() == 1);
+    // The process goes while 00:00 runs, with 00:01 and 00:02 waiting.
+  }
+  auto store = f.open();
+  CHECK(store->lookup_job("j")->next_run_time == t0 + 1min);
+  std::vector<sked::TimePoint> started;
+  for (int i = 0; i < 2; ++i) {
+    auto claims = store->claim_due_jobs(t0 + 2min + 5s, 10, {});
+    REQUIRE(claims.size() == 1);
+    REQUIRE(claims[0].runs.size() == 1);
+    started.push_back(claims[0].runs[0].execution().run_time);
+    claims[0].runs[0].complete({});
+  }
+  CHECK(started == std::vector{t0 + 1min, t0 + 2min});
+  CHECK(store->lookup_job("j")->next_run_time == t0 + 3min);
+  CHECK(store->get_executions({.job_id = "j", .status = ExecutionStatus::interrupted}).size() == 1);
+  CHECK(store->get_executions({.job_id = "j", .status = ExecutionStatus::executed}).size() == 2);
+}
+
 TEST_CASE("runs of a scheduler whose heartbeat is stale are recorded interrupted and stop counting",
           "[store][sqlite][interrupted][max_instances]") {
   Fixture f;

@@ -4,6 +4,8 @@
 
 #include <sked/errors.hpp>
 #include <sked/serialization.hpp>
+#include <sked/triggers/combining.hpp>
+#include <sked/triggers/cron.hpp>
 #include <sked/triggers/date.hpp>
 #include <sked/triggers/interval.hpp>
 
@@ -160,6 +162,108 @@ TEMPLATE_LIST_TEST_CASE("max_instances counts runs that have not completed", "[s
   first[0].runs.at(0).complete({});
   const auto third = store->claim_due_jobs(t0 + 2min, 10, {});
   CHECK(third.at(0).executions.at(0).status == ExecutionStatus::started);
+}
+
+TEMPLATE_LIST_TEST_CASE("a job that does not coalesce runs every due fire time, one after another",
+                        "[store][contract][max_instances][coalesce]", StoreFactories) {
+  TestType factory;
+  auto store = factory.make();
+  auto job = interval_job("j", 1min, t0);
+  job.coalesce = false;
+  job.misfire_grace_time = 10min;
+  store->add_job(job);
+  // Three fire times are due: the first starts, the other two wait, unrecorded, and the job stays on
+  // the first of them.
+  auto first = store->claim_due_jobs(t0 + 2min + 1s, 10, {});
+  REQUIRE(first.size() == 1);
+  REQUIRE(first[0].executions.size() == 1);
+  CHECK(first[0].executions[0].status == ExecutionStatus::started);
+  CHECK(first[0].executions[0].run_time == t0);
+  REQUIRE(first[0].runs.size() == 1);
+  CHECK(store->lookup_job("j")->next_run_time == t0 + 1min);
+  CHECK(store->next_run_time() == t0 + 1min);
+  // While it runs, claims leave the job alone (no record, no claim), also when one more fire time
+  // comes meanwhile.
+  CHECK(store->claim_due_jobs(t0 + 2min + 2s, 10, {}).empty());
+  CHECK(store->claim_due_jobs(t0 + 3min + 1s, 10, {}).empty());
+  CHECK(store->get_executions({.job_id = "j"}).size() == 1);
+  CHECK(store->lookup_job("j")->next_run_time == t0 + 1min);
+
+  // Each end of a run lets the next waiting fire time start, under its own run time.
+  first[0].runs[0].complete({});
+  std::vector<sked::TimePoint> started;
+  for (int i = 0; i < 3; ++i) {
+    auto claims = store->claim_due_jobs(t0 + 3min + 2s, 10, {});
+    REQUIRE(claims.size() == 1);
+    REQUIRE(claims[0].runs.size() == 1);
+    started.push_back(claims[0].runs[0].execution().run_time);
+    CHECK(store->claim_due_jobs(t0 + 3min + 2s, 10, {}).empty());
+    claims[0].runs[0].complete({});
+  }
+  CHECK(started == std::vector{t0 + 1min, t0 + 2min, t0 + 3min});
+  CHECK(store->lookup_job("j")->next_run_time == t0 + 4min);
+  const auto history = store->get_executions({.job_id = "j"});
+  REQUIRE(history.size() == 4);
+  for (const auto& e : history) CHECK(e.status == ExecutionStatus::executed);
+}
+
+TEMPLATE_LIST_TEST_CASE("fire times waiting for a running instance are still missed beyond the grace time",
+                        "[store][contract][max_instances][coalesce][misfire]", StoreFactories) {
+  TestType factory;
+  auto store = factory.make();
+  auto job = interval_job("j", 1min, t0);
+  job.coalesce = false;
+  job.misfire_grace_time = 90s;
+  store->add_job(job);
+  auto first = store->claim_due_jobs(t0 + 1min + 1s, 10, {});
+  REQUIRE(first.at(0).runs.size() == 1);
+  CHECK(store->lookup_job("j")->next_run_time == t0 + 1min);
+  // Still running at 00:03:31: 00:01 and 00:02 are now later than the 90 s grace and are recorded
+  // missed; 00:03 waits on.
+  const auto late = store->claim_due_jobs(t0 + 3min + 31s, 10, {});
+  REQUIRE(late.size() == 1);
+  REQUIRE(late[0].executions.size() == 2);
+  CHECK(late[0].executions[0].status == ExecutionStatus::missed);
+  CHECK(late[0].executions[0].run_time == t0 + 1min);
+  CHECK(late[0].executions[1].status == ExecutionStatus::missed);
+  CHECK(late[0].executions[1].run_time == t0 + 2min);
+  CHECK(late[0].runs.empty());
+  CHECK(store->lookup_job("j")->next_run_time == t0 + 3min);
+  first[0].runs[0].complete({});
+  const auto next = store->claim_due_jobs(t0 + 3min + 40s, 10, {});
+  REQUIRE(next.size() == 1);
+  REQUIRE(next[0].runs.size() == 1);
+  CHECK(next[0].runs[0].execution().run_time == t0 + 3min);
+  CHECK(store->lookup_job("j")->next_run_time == t0 + 4min);
+  CHECK(store->get_executions({.job_id = "j", .status = ExecutionStatus::max_instances}).empty());
+}
+
+TEMPLATE_LIST_TEST_CASE("a job that does not coalesce starts up to max_instances due fire times at once",
+                        "[store][contract][max_instances][coalesce]", StoreFactories) {
+  TestType factory;
+  auto store = factory.make();
+  auto job = interval_job("j", 1min, t0);
+  job.coalesce = false;
+  job.max_instances = 2;
+  job.misfire_grace_time = 10min;
+  store->add_job(job);
+  auto claims = store->claim_due_jobs(t0 + 3min, 10, {});
+  REQUIRE(claims.size() == 1);
+  REQUIRE(claims[0].runs.size() == 2);
+  CHECK(claims[0].runs[0].execution().run_time == t0);
+  CHECK(claims[0].runs[1].execution().run_time == t0 + 1min);
+  CHECK(store->lookup_job("j")->next_run_time == t0 + 2min);
+  // A job waiting for its instances does not count against a claim's limit: the next due job is taken.
+  store->add_job(interval_job("other", 1min, t0 + 3min));
+  const auto other = store->claim_due_jobs(t0 + 3min, 1, {});
+  REQUIRE(other.size() == 1);
+  CHECK(other[0].job->id == "other");
+  claims[0].runs[1].complete({});
+  const auto third = store->claim_due_jobs(t0 + 3min, 10, {});
+  REQUIRE(third.size() == 1);
+  REQUIRE(third[0].runs.size() == 1);
+  CHECK(third[0].runs[0].execution().run_time == t0 + 2min);
+  CHECK(store->lookup_job("j")->next_run_time == t0 + 3min);
 }
 
 TEMPLATE_LIST_TEST_CASE("execution history is filtered, newest first, and old records can be deleted",
@@ -457,4 +561,26 @@ TEMPLATE_LIST_TEST_CASE("args nested deeper than max_args_depth are refused and 
   CHECK_THROWS_AS(store->add_job(job), sked::InvalidArgument);
   CHECK_FALSE(store->lookup_job("deep"));
   CHECK(store->get_all_jobs().empty());
+}
+
+TEMPLATE_LIST_TEST_CASE("a job with a combined trigger is stored, read back and claimed like any other",
+                        "[store][contract][combining]", StoreFactories) {
+  TestType factory;
+  auto store = factory.make();
+  const auto berlin = sked::TimeZone::locate("Europe/Berlin");
+  auto job = interval_job("combined", 1min, t0 + 1h);
+  job.trigger = std::make_shared<sked::OrTrigger>(sked::OrTrigger{
+      {sked::CronTrigger::from_crontab("30 2 * * *", berlin),
+       sked::AndTrigger{{sked::CronTrigger::from_crontab("0 * * * *", berlin),
+                         sked::IntervalTrigger{{.hours = 2, .start_date = t0}}}}}});
+  store->add_job(job);
+  const auto back = store->lookup_job("combined");
+  REQUIRE(back);
+  CHECK(back->trigger->to_json() == job.trigger->to_json());
+  CHECK(back->trigger->describe() == job.trigger->describe());
+  const auto claims = store->claim_due_jobs(t0 + 1h, 10, {});
+  REQUIRE(claims.size() == 1);
+  CHECK(claims[0].executions.at(0).status == ExecutionStatus::started);
+  // 01:00 UTC is 02:00 in Berlin; the next fire time is 02:30 Berlin (the cron child), 01:30 UTC.
+  CHECK(store->lookup_job("combined")->next_run_time == t0 + 1h + 30min);
 }
