@@ -112,8 +112,13 @@ std::string history_section(Context& ctx, const httplib::Request& req, std::stri
   const std::size_t size = size_param(req, runs_per_page);
   std::optional<std::string> job_filter = job;
   if (!job_filter && !param(req, "job").empty()) job_filter = param(req, "job");
-  HistoryQuery q{job_filter, status, since, until, (page_no - 1) * size, size + 1};
-  auto runs = ctx.view.history(q);
+  auto runs = ctx.view.history({.job_id = job_filter,
+                                 .status = status,
+                                 .since = since,
+                                 .until = until,
+                                 .offset = (page_no - 1) * size,
+                                 .limit = size + 1,
+                                 .traceback_tail = output_tail});
   const bool has_next = runs.size() > size;
   if (has_next) runs.pop_back();
 
@@ -188,10 +193,13 @@ Reply jobs_page(Context& ctx, const httplib::Request& req) {
                       ? ""
                       : fmt::format(" ({} in the store)", snapshot->jobs.size())));
   body += fmt::format(
-      R"(<p class="muted">Mean and p95 are over each job's last {} finished runs. {}</p>)",
+      R"(<p class="muted">Mean and p95 are over each job's last {} finished runs. {} The list was )"
+      R"(read from the store at {}.</p>)",
       stats_window,
-      snapshot->schedulers_running ? "A scheduler is running on this store."
-                                   : "No scheduler is running on this store.");
+      !snapshot->registry             ? ""
+      : snapshot->schedulers_running ? "A scheduler is running on this store."
+                                     : "No scheduler is running on this store.",
+      show_time(snapshot->read_at));
   return html(frame_for(ctx, "Jobs", "jobs", true), body);
 }
 
@@ -257,7 +265,7 @@ Reply job_page(Context& ctx, const httplib::Request& req, const std::string& id)
   body += "</ul>";
 
   body += fmt::format("<h2>Recent runs</h2>");
-  body += duration_chart(ctx.view.history({.job_id = id, .limit = chart_runs}, 0));
+  body += duration_chart(ctx.view.history({.job_id = id, .limit = chart_runs, .with_texts = false}));
   body += "<h2>History</h2>";
   body += history_section(ctx, req, "/jobs/" + url_encode(id), id);
   return html(frame_for(ctx, "Job " + job->id, "jobs", true), body);
@@ -270,8 +278,15 @@ Reply executions_page(Context& ctx, const httplib::Request& req) {
 }
 
 Reply schedulers_page(Context& ctx, const httplib::Request&) {
-  const auto rows = ctx.view.schedulers();
+  const auto registered = ctx.view.schedulers();
   std::string body = "<h1>Schedulers</h1>";
+  if (!registered) {
+    body +=
+        R"(<p class="muted">This store keeps no registry of the schedulers that use it (only the )"
+        R"(SQLite and PostgreSQL stores do).</p>)";
+    return html(frame_for(ctx, "Schedulers", "schedulers", true), body);
+  }
+  const auto& rows = *registered;
   body +=
       "<table><thead><tr><th>ID</th><th>Host</th><th>PID</th><th>Started</th>"
       "<th>Heartbeat</th><th>Alive</th></tr></thead><tbody>";

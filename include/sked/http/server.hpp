@@ -9,7 +9,7 @@
 #include <string>
 
 namespace sked {
-class SqliteJobStore;
+class JobStore;
 }
 
 namespace sked::http {
@@ -34,7 +34,10 @@ struct ServerOptions {
   std::chrono::seconds io_timeout{5};
   /// Worker threads answering requests.
   int threads = 4;
-  /// A job list older than this is read again from the store, and only when the store changed.
+  /// The job list pages and metrics use is read again, in the background, once it is older than
+  /// this or than ten times as long as its last read took, whichever is longer (at 100,000 jobs a
+  /// read takes about a second, so the list is at most about ten seconds old). A change made
+  /// through this server is shown at once.
   std::chrono::milliseconds snapshot_max_age{1000};
 };
 
@@ -42,8 +45,10 @@ struct ServerOptions {
 /// Prometheus metrics (/metrics); docs/http.md describes them. Changes (run now, pause, resume,
 /// remove) are POSTs that carry the token or the page's CSRF token; never GETs.
 ///
-/// The store is used through its public interface and read-only SQL on its file; it may be the
-/// store a scheduler in the same process uses. The constructor binds the address (throws
+/// Any store will do (memory, SQLite, PostgreSQL, an application's own): it is used through the
+/// public `JobStore` interface only, and may be the store a scheduler in the same process uses. The
+/// schedulers page lists the schedulers registered in an SQLite or PostgreSQL store. The
+/// constructor binds the address (throws
 /// `sked::InvalidArgument` for a non-loopback address without a token, `sked::Error` when the
 /// address cannot be bound); `start()` serves on a background thread until `stop()` or
 /// destruction. This class is thread-safe.
@@ -53,7 +58,7 @@ struct ServerOptions {
 ///   server.start();  // beside the application's own scheduler
 class Server {
  public:
-  Server(std::shared_ptr<SqliteJobStore> store, ServerOptions options = {});
+  Server(std::shared_ptr<JobStore> store, ServerOptions options = {});
   /// Stops serving and joins the thread. Never throws.
   ~Server();
   Server(const Server&) = delete;
