@@ -55,9 +55,17 @@ void Metrics::Histogram::observe(const std::vector<double>& bounds, double value
   ++count;
 }
 
-Metrics::Key Metrics::key_of(const std::string& job_id) const {
+const std::string& Metrics::job_label(const std::string& job_id) {
+  static const std::string other;
+  if (labelled_.contains(job_id)) return job_id;
+  if (labelled_.size() >= max_jobs_) return other;
+  labelled_.insert(job_id);
+  return job_id;
+}
+
+Metrics::Key Metrics::key_of(const std::string& job_id) {
   const auto it = task_of_.find(job_id);
-  return {it == task_of_.end() ? std::string{} : it->second, per_job_ ? job_id : std::string{}};
+  return {it == task_of_.end() ? std::string{} : it->second, per_job_ ? job_label(job_id) : std::string{}};
 }
 
 void Metrics::count(const Execution& r) {
@@ -216,7 +224,8 @@ std::string Metrics::render(TimePoint now) {
     }
     if (!job.next_run_time) continue;
     if (per_job_) {
-      next_run[{job.task, job.id}] = *job.next_run_time;
+      const auto [it, added] = next_run.try_emplace({job.task, job_label(job.id)}, *job.next_run_time);
+      if (!added && *job.next_run_time < it->second) it->second = *job.next_run_time;
       continue;
     }
     auto next = next_by_task.find(job.task);

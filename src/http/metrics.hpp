@@ -18,6 +18,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -25,8 +26,10 @@ namespace sked::http::detail {
 
 class Metrics {
  public:
-  /// With `per_job`, run and next-run series carry a `job` label beside `task`.
-  Metrics(StoreView& view, bool per_job) : view_(view), per_job_(per_job) {}
+  /// With `per_job`, run and next-run series carry a `job` label beside `task`: the first
+  /// `max_jobs` jobs seen get their own, the rest share `job=""`.
+  Metrics(StoreView& view, bool per_job, std::size_t max_jobs)
+      : view_(view), per_job_(per_job), max_jobs_(max_jobs) {}
 
   /// The exposition text. Thread-safe.
   [[nodiscard]] std::string render(TimePoint now);
@@ -50,10 +53,14 @@ class Metrics {
   void count(const Execution& r);
   // A record read for the first time: counted once ended, else watched until it ends.
   void take(const Execution& r);
-  Key key_of(const std::string& job_id) const;
+  Key key_of(const std::string& job_id);
+  // The job label of a job: its id, or "" once `max_jobs_` others have theirs.
+  const std::string& job_label(const std::string& job_id);
 
   StoreView& view_;
   bool per_job_;
+  std::size_t max_jobs_;
+  std::unordered_set<std::string> labelled_;
   std::mutex mutex_;
   std::map<Key, Series> series_;
   std::optional<std::int64_t> last_id_{};  // the highest id read

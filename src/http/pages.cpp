@@ -3,6 +3,7 @@
 
 #include "http/handlers.hpp"
 #include "http/html.hpp"
+#include "http/words.hpp"
 
 #include "detail/job_json.hpp"
 #include "detail/sqlite_time.hpp"
@@ -55,6 +56,15 @@ std::string pager(std::string_view path, std::map<std::string, std::string> para
     out += fmt::format(R"(<a rel="next" href="{}{}">older &rarr;</a>)", path, query_string(params));
   }
   return out + "</nav>";
+}
+
+// The trigger in words (when they can be found) above the trigger as written.
+std::string trigger_cell(const Job& job) {
+  if (!job.trigger) return "";
+  const std::string words = trigger_words(*job.trigger);
+  const std::string written = "<code>" + escape(job.trigger->describe()) + "</code>";
+  return words.empty() ? written
+                       : fmt::format(R"(<span class="words">{}</span><br>{})", escape(words), written);
 }
 
 std::string job_link(const std::string& id) {
@@ -175,10 +185,10 @@ Reply jobs_page(Context& ctx, const httplib::Request& req) {
     const Job& job = *matching[i];
     const JobStats stats = ctx.view.stats(job.id);
     body += fmt::format(
-        R"(<tr data-job="{}"><td>{}</td><td>{}</td><td><code>{}</code></td><td><code>{}</code></td>)"
+        R"(<tr data-job="{}"><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td>)"
         R"(<td>{}</td><td class="state">{}</td><td>{}</td><td class="num">{}</td><td class="num">{}</td></tr>)",
         escape(job.id), job_link(job.id), escape(job.name), escape(job.task),
-        escape(job.trigger ? job.trigger->describe() : ""), show_time(job.next_run_time),
+        trigger_cell(job), show_time(job.next_run_time),
         badge(sked::detail::job_state(job, now, snapshot->schedulers_running)),
         stats.last ? badge(to_string(stats.last->status)) : "-", show_seconds(stats.mean_seconds),
         show_seconds(stats.p95_seconds));
@@ -222,7 +232,7 @@ Reply job_page(Context& ctx, const httplib::Request& req, const std::string& id)
   field("name", escape(job->name));
   field("task", "<code>" + escape(job->task) + "</code>");
   field("args", "<code>" + escape(job->args.dump()) + "</code>");
-  field("trigger", "<code>" + escape(job->trigger ? job->trigger->describe() : "") + "</code>");
+  field("trigger", trigger_cell(*job));
   field("state", R"(<span id="state">)" + badge(state) + "</span>");
   field("next run", show_time(job->next_run_time));
   // Run-now requests and retries waiting in the store, whichever scheduler will take them.

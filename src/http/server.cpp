@@ -70,7 +70,7 @@ class Server::Impl {
   Impl(std::shared_ptr<JobStore> store, ServerOptions options)
       : options_(std::move(options)),
         view_(std::move(store), options_.snapshot_max_age),
-        metrics_(view_, options_.per_job_metrics),
+        metrics_(view_, options_.per_job_metrics, options_.max_job_series),
         csrf_(random_hex(32)),
         session_(random_hex(32)) {
     if (!is_loopback(options_.host) && options_.token.empty()) {

@@ -469,7 +469,23 @@ TEST_CASE("per-job metrics add a job label", "[http]") {
   auto& c = f.c;
   const auto m = parse_metrics(c.http.Get("/metrics")->body);
   CHECK(m.at(R"(sked_runs_total{task="mail",job="a",status="executed"})") == 3);
+  CHECK(m.contains(R"(sked_next_run_timestamp_seconds{task="mail",job="b"})"));
   CHECK(sked::http::detail::label_value("a\"b\\c\nd") == R"(a\"b\\c\nd)");
+}
+
+TEST_CASE("per-job metrics label a bounded number of jobs", "[http]") {
+  Served<> f{{.port = 0, .per_job_metrics = true, .max_job_series = 2}};
+  auto& c = f.c;
+  for (int i = 0; i < 5; ++i) f.store->add_job(make_job("more" + std::to_string(i), "more", "mail"));
+  const auto m = parse_metrics(c.http.Get("/metrics")->body);
+  std::set<std::string> jobs;
+  for (const auto& [series, value] : m) {
+    std::smatch found;
+    if (std::regex_search(series, found, std::regex{R"re(job="([^"]*)")re"})) jobs.insert(found[1]);
+  }
+  // Two jobs by name, the rest together.
+  CHECK(jobs.size() == 3);
+  CHECK(jobs.contains(""));
 }
 
 TEST_CASE("the schedulers page lists the registered schedulers, alive and dead", "[http]") {

@@ -26,8 +26,11 @@ struct ServerOptions {
   std::string token{};
   /// No changes at all: every POST is refused with 403 and the pages show no actions.
   bool read_only = false;
-  /// Adds a `job` label to the per-task metric series (one series per job: mind the cardinality).
+  /// Adds a `job` label to the per-task metric series: one series per job, for the first
+  /// `max_job_series` jobs seen; the runs and next run times of any others share `job=""`, so that
+  /// the number of series stays bounded.
   bool per_job_metrics = false;
+  std::size_t max_job_series = 1000;
   /// Request bodies past this size are refused (413).
   std::size_t max_body_bytes = 16 * 1024;
   /// How long a client may take to send a request, and the server to send a response.
