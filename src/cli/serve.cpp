@@ -82,8 +82,10 @@ void run_serve(const ServeArgs& args) {
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGPIPE, SIG_IGN);
 
-  // Any store: the server reads it through the JobStore interface only.
+  // Any store: the server reads it through the JobStore interface only. The whole job list is read
+  // on a second, read-only handle, so that its long read holds up no page.
   const auto store = open_store("serve", args.store, args.read_only ? Access::read : Access::write);
+  options.job_list_store = open_store("serve", args.store, Access::read);
   http::Server server{store, options};
   server.start();
   const std::string shown =

@@ -69,7 +69,7 @@ class Server::Impl {
  public:
   Impl(std::shared_ptr<JobStore> store, ServerOptions options)
       : options_(std::move(options)),
-        view_(std::move(store), options_.snapshot_max_age),
+        view_(std::move(store), options_.job_list_store, options_.snapshot_max_age),
         metrics_(view_, options_.per_job_metrics, options_.max_job_series),
         csrf_(random_hex(32)),
         session_(random_hex(32)) {

@@ -28,8 +28,12 @@ constexpr int refresh_factor = 10;
 
 }  // namespace
 
-StoreView::StoreView(std::shared_ptr<JobStore> store, std::chrono::milliseconds snapshot_max_age)
-    : store_(std::move(store)), max_age_(snapshot_max_age), refresh_after_(snapshot_max_age) {
+StoreView::StoreView(std::shared_ptr<JobStore> store, std::shared_ptr<JobStore> list_store,
+                     std::chrono::milliseconds snapshot_max_age)
+    : store_(std::move(store)),
+      list_store_(list_store ? std::move(list_store) : store_),
+      max_age_(snapshot_max_age),
+      refresh_after_(snapshot_max_age) {
   thread_ = std::thread{[this] { refresher(); }};
 }
 
@@ -45,7 +49,7 @@ StoreView::~StoreView() {
 std::shared_ptr<const JobsSnapshot> StoreView::load() const {
   auto fresh = std::make_shared<JobsSnapshot>();
   fresh->read_at = SystemClock{}.now();
-  fresh->jobs = store_->get_all_jobs();
+  fresh->jobs = list_store_->get_all_jobs();
   fresh->by_id.reserve(fresh->jobs.size());
   fresh->search_text.reserve(fresh->jobs.size());
   for (std::size_t i = 0; i < fresh->jobs.size(); ++i) {

@@ -55,7 +55,9 @@ struct SchedulerRow {
 /// Thread-safe.
 class StoreView {
  public:
-  StoreView(std::shared_ptr<JobStore> store, std::chrono::milliseconds snapshot_max_age);
+  /// `list_store`, when given, is another handle on the same store for reading the whole job list.
+  StoreView(std::shared_ptr<JobStore> store, std::shared_ptr<JobStore> list_store,
+            std::chrono::milliseconds snapshot_max_age);
   /// Stops the background reader.
   ~StoreView();
   StoreView(const StoreView&) = delete;
@@ -85,6 +87,7 @@ class StoreView {
   void refresher();
 
   std::shared_ptr<JobStore> store_;
+  std::shared_ptr<JobStore> list_store_;
   std::chrono::milliseconds max_age_;
 
   // One read of the job list at a time.

@@ -572,3 +572,21 @@ TEMPLATE_LIST_TEST_CASE("the job list shows changes made elsewhere once it is re
   CHECK(total() == "4");
   CHECK(c.http.Get("/?q=elsewhere")->body.find("data-job=\"later\"") != std::string::npos);
 }
+
+TEST_CASE("the job list can be read on a second handle of the store", "[http]") {
+  Fixture<> f;
+  // Another connection to the same file, as `sked serve` opens.
+  sked::http::Server server{f.store, {.port = 0, .snapshot_max_age = 50ms, .job_list_store = f.factory.make()}};
+  server.start();
+  Client c{server.port()};
+  CHECK(c.http.Get("/api/jobs")->get_header_value("X-Total-Count") == "3");
+  const std::string csrf = csrf_of(c.http.Get("/login")->body);
+  // A change through the server shows at once, though the list is read on the other handle.
+  CHECK(c.http.Post("/api/jobs/a/remove", {{"X-CSRF-Token", csrf}}, "", "application/json")->status == 200);
+  CHECK(c.http.Get("/api/jobs")->get_header_value("X-Total-Count") == "2");
+  f.store->add_job(make_job("later", "added elsewhere", "mail"));
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (c.http.Get("/api/jobs")->get_header_value("X-Total-Count") != "3" && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  CHECK(c.http.Get("/api/jobs")->get_header_value("X-Total-Count") == "3");
+}

@@ -42,6 +42,11 @@ struct ServerOptions {
   /// read takes about a second, so the list is at most about ten seconds old). A change made
   /// through this server is shown at once.
   std::chrono::milliseconds snapshot_max_age{1000};
+  /// A second handle on the same store (another connection to the file or database) for those
+  /// reads of the whole job list. Reading 100,000 jobs holds a store's connection for about a
+  /// second; on a handle of its own it holds up neither the pages' other reads nor a scheduler that
+  /// uses the server's store object. Empty: the server's store. `sked serve` opens one.
+  std::shared_ptr<JobStore> job_list_store{};
 };
 
 /// Serves a store's dashboard (/, /jobs/ID, /executions, /schedulers), JSON API (/api/) and
