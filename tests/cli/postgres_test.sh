@@ -59,10 +59,12 @@ get() { curl --noproxy '*' -s -o "$dir/body" -w '%{http_code}' "$@"; }
 expect "serve: the API lists both jobs" \
   '[[ "$(get "$base/api/jobs")" == 200 && "$(jq -c "map(.id) | sort" "$dir/body")" == "[\"hello\",\"tick\"]" ]]'
 expect "serve: the jobs page shows them" '[[ "$(get "$base/")" == 200 ]] && grep -q "data-job=\"tick\"" "$dir/body"'
+# Pages of the history before a fixed time (tick adds a record every second).
 expect "serve: executions page by page, newest first" \
-  '[[ "$(get "$base/api/executions?job=tick&size=2")" == 200 && "$(jq length "$dir/body")" == 2 ]] &&
-   first="$(jq -r ".[1].run_time" "$dir/body")" &&
-   [[ "$(get "$base/api/executions?job=tick&size=2&page=2")" == 200 && "$(jq -r ".[0].run_time" "$dir/body")" < "$first" ]]'
+  '[[ "$(get "$base/api/executions?job=tick&size=1")" == 200 ]] && until="$(jq -r ".[0].run_time" "$dir/body")" &&
+   [[ "$(get "$base/api/executions?job=tick&size=2&until=$until")" == 200 && "$(jq length "$dir/body")" == 2 ]] &&
+   first="$(jq -r ".[1].run_time" "$dir/body")" && [[ "$(jq -r ".[0].run_time" "$dir/body")" < "$until" ]] &&
+   [[ "$(get "$base/api/executions?job=tick&size=2&page=2&until=$until")" == 200 && "$(jq -r ".[0].run_time" "$dir/body")" < "$first" ]]'
 expect "serve: both daemons are listed alive" \
   '[[ "$(get "$base/api/schedulers")" == 200 && "$(jq "map(select(.alive)) | length" "$dir/body")" == 2 ]]'
 expect "serve: the schedulers page" '[[ "$(get "$base/schedulers")" == 200 ]] && grep -q "s-alive" "$dir/body"'
