@@ -1,6 +1,7 @@
 // Dispatch throughput: N one-shot jobs all due at once, a trivial task, the memory store and a
 // thread pool; executions per second from start() until the last run is recorded. The peer is
-// bench/peers/apscheduler_dispatch.py (APScheduler 3, same workload).
+// bench/peers/apscheduler_dispatch.py (APScheduler 3, same workload); BM_DispatchFloor below is the
+// machine's floor for it.
 
 #include <sked/sked.hpp>
 
@@ -8,8 +9,15 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace {
 
@@ -60,7 +68,90 @@ void BM_Dispatch(benchmark::State& state) {
   state.counters["cpu_ns_per_run"] = cpu * 1e9 / static_cast<double>(state.iterations() * n);
 }
 
+// The machine's floor for the same workload: what any scheduler must do at the least. A binary heap of
+// one-shot jobs (an id, a due time, a std::function), all due; one loop thread pops them and hands them,
+// 512 per lock, to a mutex-and-condition-variable queue that `workers` threads drain. No store, no
+// history, no records: sked's figure over this one is the share of the floor it reaches.
+void BM_DispatchFloor(benchmark::State& state) {
+  struct FloorJob {
+    std::string id;
+    std::chrono::system_clock::time_point at;
+    std::function<void()> task;
+  };
+  const auto workers = static_cast<std::size_t>(state.range(0));
+  const auto n = static_cast<int>(state.range(1));
+  const auto later = [](const FloorJob& a, const FloorJob& b) { return a.at > b.at; };
+  double cpu = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::atomic<int> done{0};
+    std::vector<FloorJob> heap;
+    heap.reserve(static_cast<std::size_t>(n));
+    const auto t0 = std::chrono::system_clock::now();
+    for (int i = 0; i < n; ++i) {
+      heap.push_back({"job" + std::to_string(i), t0, [&done] { done.fetch_add(1, std::memory_order_relaxed); }});
+      std::push_heap(heap.begin(), heap.end(), later);
+    }
+    std::mutex mutex;
+    std::condition_variable ready;
+    std::condition_variable finished;
+    std::deque<FloorJob> queue;
+    bool closing = false;
+    int ran = 0;
+    state.ResumeTiming();
+    const double cpu_before = process_cpu_seconds();
+    std::vector<std::jthread> pool;
+    for (std::size_t w = 0; w < workers; ++w) {
+      pool.emplace_back([&] {
+        for (;;) {
+          FloorJob job;
+          {
+            std::unique_lock lock(mutex);
+            ready.wait(lock, [&] { return closing || !queue.empty(); });
+            if (queue.empty()) return;
+            job = std::move(queue.front());
+            queue.pop_front();
+          }
+          job.task();
+          std::lock_guard lock(mutex);
+          if (++ran == n) finished.notify_all();
+        }
+      });
+    }
+    const auto now = std::chrono::system_clock::now();
+    while (!heap.empty() && heap.front().at <= now) {
+      {
+        std::lock_guard lock(mutex);
+        for (int k = 0; k < 512 && !heap.empty(); ++k) {
+          std::pop_heap(heap.begin(), heap.end(), later);
+          queue.push_back(std::move(heap.back()));
+          heap.pop_back();
+        }
+      }
+      ready.notify_all();
+    }
+    {
+      std::unique_lock lock(mutex);
+      finished.wait(lock, [&] { return ran == n; });
+      closing = true;
+    }
+    ready.notify_all();
+    pool.clear();
+    cpu += process_cpu_seconds() - cpu_before;
+    if (done.load() != n) state.SkipWithError("not every job ran");
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+  state.counters["cpu_ns_per_run"] = cpu * 1e9 / static_cast<double>(state.iterations() * n);
+}
+
 }  // namespace
+
+BENCHMARK(BM_DispatchFloor)
+    ->Args({2, 1'000})
+    ->Args({2, 100'000})
+    ->Args({8, 100'000})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 BENCHMARK(BM_Dispatch)
     ->Args({2, 1'000})

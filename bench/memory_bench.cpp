@@ -1,5 +1,6 @@
 // Memory per job: the growth of the resident set (RSS) while a scheduler holds N interval jobs,
-// each with a trigger of its own, divided by N. The trigger's own state (its shared allocation) is
+// each with a trigger of its own, divided by N. Three kinds of job: identical but for their ids and
+// triggers (`/0`), each with a name of its own (`/1`), each given as a callable (`/2`). The trigger's own state (its shared allocation) is
 // reported separately, as the target counts bytes beyond it. The peer is
 // bench/peers/apscheduler_memory.py.
 
@@ -36,6 +37,7 @@ constexpr double trigger_bytes() {
 
 void BM_MemoryPerJob(benchmark::State& state) {
   const auto n = state.range(0);
+  const auto kind = state.range(1);
   const auto t0 = sked::parse_time("2026-01-01T00:00:00Z");
   for (auto _ : state) {
     auto clock = std::make_shared<sked::ManualClock>(t0);
@@ -48,9 +50,16 @@ void BM_MemoryPerJob(benchmark::State& state) {
       scheduler.tasks().add("noop", [](const sked::JobContext&) {});
       for (std::int64_t i = 0; i < n; ++i) {
         // A different interval per job, so no two jobs could share a trigger.
-        scheduler.add_job({.id = "job" + std::to_string(i),
-                           .task = "noop",
-                           .trigger = sked::IntervalTrigger{1h + sked::Duration{i}}});
+        const std::string id = "job" + std::to_string(i);
+        if (kind == 2) {
+          scheduler.add_job({.id = id, .callable = [](const sked::JobContext&) {},
+                             .trigger = sked::IntervalTrigger{1h + sked::Duration{i}}});
+        } else {
+          scheduler.add_job({.id = id,
+                             .name = kind == 1 ? "nightly " + std::to_string(i) : std::string{},
+                             .task = "noop",
+                             .trigger = sked::IntervalTrigger{1h + sked::Duration{i}}});
+        }
       }
       after = rss_bytes();
     }
@@ -64,8 +73,11 @@ void BM_MemoryPerJob(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(BM_MemoryPerJob)
-    ->Arg(10'000)
-    ->Arg(1'000'000)
+    ->ArgNames({"jobs", "kind"})
+    ->Args({10'000, 0})
+    ->Args({1'000'000, 0})
+    ->Args({1'000'000, 1})
+    ->Args({1'000'000, 2})
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
 

@@ -24,10 +24,12 @@ step() { echo "== $*" >&2; }
 step "cron walks (sked, APScheduler, croner)"
 bench/cron_side_by_side.sh "$build" >"$out/cron_table.txt"
 
-step "dispatch throughput"
-"$build/bench/sked_dispatch_bench" --benchmark_filter='/100000/' --benchmark_format=json \
-  >"$out/dispatch_sked.json" 2>/dev/null
-for w in 2 8; do "$python" bench/peers/apscheduler_dispatch.py "$w" 100000 >"$out/dispatch_aps_$w.txt"; done
+step "dispatch throughput (sked, its floor and APScheduler, alternating, 3 rounds)"
+for round in 1 2 3; do
+  "$build/bench/sked_dispatch_bench" --benchmark_filter='/100000/' --benchmark_format=json \
+    >"$out/dispatch_sked_$round.json" 2>/dev/null
+  for w in 2 8; do "$python" bench/peers/apscheduler_dispatch.py "$w" 100000 >"$out/dispatch_aps_${w}_$round.txt"; done
+done
 
 step "firing lateness (real clock, ~5 s each)"
 "$build/bench/sked_lateness_bench" --benchmark_format=json >"$out/lateness_sked.json" 2>/dev/null
@@ -38,7 +40,7 @@ step "store scaling"
 "$python" bench/peers/apscheduler_store.py 1000 10000 100000 >"$out/store_aps.jsonl"
 
 step "memory per job"
-"$build/bench/sked_memory_bench" --benchmark_filter='/1000000/' --benchmark_format=json \
+"$build/bench/sked_memory_bench" --benchmark_filter='jobs:1000000/' --benchmark_format=json \
   >"$out/memory_sked.json" 2>/dev/null
 "$python" bench/peers/apscheduler_memory.py 100000 >"$out/memory_aps.json"
 

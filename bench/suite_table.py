@@ -16,6 +16,10 @@ def load_gbench(path):
 def main():
     d = sys.argv[1]
     rows = []  # (workload, sked, peer, ratio)
+    spread = []  # lines printed under the table
+
+    def span(xs):
+        return "/".join(f"{x:,.0f}" for x in (min(xs), statistics.median(xs), max(xs))) if xs else "-"
 
     def row(name, sked, peer, unit, higher_is_better=False, fmt="{:,.0f}"):
         s = fmt.format(sked) + unit if sked is not None else "-"
@@ -25,12 +29,25 @@ def main():
             ratio = f"{(sked / peer if higher_is_better else peer / sked):,.1f}x"
         rows.append((name, s, p, ratio))
 
-    # Dispatch throughput.
-    sked = load_gbench(f"{d}/dispatch_sked.json")
+    # Dispatch throughput: rounds alternate sked (with its floor) and APScheduler; medians are compared and
+    # the spread is printed below the table.
+    rounds = sorted(int(f[len("dispatch_sked_"):-len(".json")]) for f in os.listdir(d)
+                    if f.startswith("dispatch_sked_") and f.endswith(".json"))
+    runs = [load_gbench(f"{d}/dispatch_sked_{r}.json") for r in rounds]
+
+    def figures(name):
+        return [b[name]["items_per_second"] for b in runs if name in b]
+
     for w in (2, 8):
-        s = sked.get(f"BM_Dispatch/{w}/100000/real_time", {}).get("items_per_second")
-        p = float(open(f"{d}/dispatch_aps_{w}.txt").read())
-        row(f"dispatch 100k one-shot jobs, {w} workers (runs/s)", s, p, "", higher_is_better=True)
+        s = figures(f"BM_Dispatch/{w}/100000/real_time")
+        f = figures(f"BM_DispatchFloor/{w}/100000/real_time")
+        p = [float(open(f"{d}/dispatch_aps_{w}_{r}.txt").read()) for r in rounds]
+        med = lambda xs: statistics.median(xs) if xs else None
+        row(f"dispatch 100k one-shot jobs, {w} workers (runs/s)", med(s), med(p), "", higher_is_better=True)
+        row(f"  its floor (heap + mutex queue), {w} workers: sked's share", med(s), med(f), "",
+            higher_is_better=True)
+        spread.append(f"dispatch {w} workers, min/median/max over {len(rounds)} alternating rounds: "
+                      f"sked {span(s)}; floor {span(f)}; APScheduler {span(p)}")
 
     # Lateness.
     sked = next(iter(load_gbench(f"{d}/lateness_sked.json").values()), {})
@@ -61,12 +78,16 @@ def main():
         rows.append((f"store {op}: cost at 10^6 / cost at 10^3", f"{r:.2f}", "-", "-"))
 
     # Memory.
-    sked = next(iter(load_gbench(f"{d}/memory_sked.json").values()), {})
+    kinds = {int(k.split("kind:")[1].split("/")[0]): b for k, b in load_gbench(f"{d}/memory_sked.json").items()}
+    sked = kinds.get(0, {})
     aps = json.load(open(f"{d}/memory_aps.json"))
     row("memory per interval job (bytes; sked 10^6, APScheduler 10^5)", sked.get("bytes_per_job"),
         aps["bytes_per_job"], "")
-    rows.append(("  of which sked's trigger / beyond the trigger",
-                 f"{sked.get('trigger_bytes', 0):.0f} / {sked.get('beyond_trigger', 0):.0f}", "-", "-"))
+    for kind, label in ((0, "identical but for id and trigger"), (1, "each with its own name"),
+                        (2, "each given as a callable")):
+        b = kinds.get(kind, {})
+        rows.append((f"  {label}: sked's trigger / beyond the trigger",
+                     f"{b.get('trigger_bytes', 0):.0f} / {b.get('beyond_trigger', 0):.0f}", "-", "-"))
 
     # SQLite store: the same workloads through APScheduler's SQLAlchemyJobStore.
     sked = load_gbench(f"{d}/sqlite_sked.json")
@@ -109,6 +130,8 @@ def main():
     print("-" * len(header))
     for name, s, p, r in rows:
         print(f"{name:{w}}  {s:>12}  {p:>12}  {r:>8}")
+    for line in spread:
+        print(line)
 
 
 if __name__ == "__main__":

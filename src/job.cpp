@@ -1,6 +1,8 @@
 #include <sked/errors.hpp>
 #include <sked/job.hpp>
 
+#include "detail/json_limits.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -42,6 +44,9 @@ void Job::validate() const {
     throw bad(fmt::format("timeout must be positive, got {}", format_duration(*timeout)));
   }
   if (retry.max_attempts < 1) throw bad(fmt::format("retry.max_attempts must be at least 1, got {}", retry.max_attempts));
+  if (detail::json_depth(args, max_args_depth) > max_args_depth) {
+    throw bad(fmt::format("args are nested deeper than {} levels", max_args_depth));
+  }
   if (retry.backoff < Duration::zero() || retry.max_backoff < Duration::zero() || retry.multiplier < 1.0) {
     throw bad("retry backoff must not be negative and its multiplier must be at least 1");
   }

@@ -3,8 +3,14 @@
 
 #include <fmt/format.h>
 
+#include "detail/block_pool.hpp"
+
+#include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstdio>
+#include <deque>
+#include <mutex>
 #include <utility>
 
 namespace sked {
@@ -49,29 +55,36 @@ void keep_tail(std::string& text, std::size_t code_points) {
 // ---- leases ------------------------------------------------------------------------------------
 
 RunLease::RunLease(std::shared_ptr<const Home> home, std::shared_ptr<const Job> job, Execution execution,
-                   int attempt) noexcept
-    : home_(std::move(home)), job_(std::move(job)), execution_(std::move(execution)), attempt_(attempt) {}
+                   int attempt) {
+  auto& pool = detail::BlockPool::of<State>();
+  void* block = pool.allocate();
+  // Nothing below throws: the members are moved in.
+  state_ = new (block) State{std::move(home), std::move(job), nullptr, std::move(execution), attempt};
+}
 
-RunLease::RunLease(RunLease&& other) noexcept
-    : home_(std::move(other.home_)),
-      job_(std::move(other.job_)),
-      task_(std::move(other.task_)),
-      execution_(std::move(other.execution_)),
-      attempt_(other.attempt_) {}
+RunLease::RunLease(RunLease&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
 
 RunLease& RunLease::operator=(RunLease&& other) noexcept {
   if (this != &other) {
-    drop();
-    home_ = std::move(other.home_);
-    job_ = std::move(other.job_);
-    task_ = std::move(other.task_);
-    execution_ = std::move(other.execution_);
-    attempt_ = other.attempt_;
+    release();
+    state_ = std::exchange(other.state_, nullptr);
   }
   return *this;
 }
 
-RunLease::~RunLease() { drop(); }
+RunLease::~RunLease() { release(); }
+
+const RunLease::State& RunLease::empty_state() noexcept {
+  static const State empty{};
+  return empty;
+}
+
+void RunLease::release() noexcept {
+  if (state_ == nullptr) return;
+  drop();
+  state_->~State();
+  detail::BlockPool::of<State>().deallocate(std::exchange(state_, nullptr));
+}
 
 void RunLease::drop() noexcept {
   if (!active()) return;
@@ -84,8 +97,136 @@ void RunLease::drop() noexcept {
 void RunLease::complete(Outcome outcome) noexcept {
   if (!active()) return;
   // Taken first, so that a lease is settled once even if the store calls back into it.
-  const std::shared_ptr<const Home> home = std::move(home_);
+  const std::shared_ptr<const Home> home = std::move(state_->home);
   home->store->end_run(*this, home->owner.get(), std::move(outcome));
+}
+
+// ---- outcomes the store could not write ---------------------------------------------------------
+
+// A finished run's outcome must reach the store: a run whose `started` record stays would count
+// towards max_instances for ever (every later fire skipped until a restart). So an outcome whose
+// write fails is kept here and written again before the next claim or completion.
+struct JobStore::Unwritten {
+  struct Kept {
+    Execution record;
+    std::optional<RunRequest> retry;
+  };
+  std::mutex mutex;        // guards the members below it, never held while calling a hook
+  std::deque<Kept> kept;   // oldest first
+  bool reported = false;   // this spell of failures was reported
+  bool reported_drop = false;
+  std::size_t dropped = 0;
+  // kept.size() plus the one being written: the claim's hot path reads it without the lock.
+  std::atomic<std::size_t> count{0};
+  std::mutex writer;       // one thread writes them at a time
+};
+
+JobStore::JobStore() : unwritten_(std::make_unique<Unwritten>()) {}
+
+std::size_t JobStore::unwritten_completions() const noexcept {
+  return unwritten_->count.load(std::memory_order_acquire);
+}
+
+bool JobStore::write_unwritten() noexcept {
+  Unwritten& u = *unwritten_;
+  if (u.count.load(std::memory_order_acquire) == 0) return true;
+  std::unique_lock writer(u.writer, std::try_to_lock);
+  if (!writer.owns_lock()) return false;
+  std::size_t written = 0;
+  for (;;) {
+    Unwritten::Kept item;
+    {
+      std::lock_guard lock(u.mutex);
+      if (u.kept.empty()) break;
+      // Out of the list while it is written: a claim meanwhile counts it as running, as the store
+      // does until the write commits, rather than as finished before it is.
+      item = std::move(u.kept.front());
+      u.kept.pop_front();
+    }
+    try {
+      complete_(item.record, item.retry);
+    } catch (...) {
+      std::lock_guard lock(u.mutex);
+      u.kept.push_front(std::move(item));
+      return false;
+    }
+    u.count.fetch_sub(1, std::memory_order_acq_rel);
+    ++written;
+  }
+  std::size_t dropped = 0;
+  bool report = false;
+  {
+    std::lock_guard lock(u.mutex);
+    if (!u.kept.empty()) return false;  // kept by another thread since; written next time
+    report = u.reported && written > 0;
+    u.reported = false;
+    u.reported_drop = false;
+    dropped = std::exchange(u.dropped, 0);
+  }
+  if (report) {
+    try {
+      const std::string lost =
+          dropped == 0 ? std::string{}
+                       : fmt::format("; {} older one(s) were dropped and will be recorded interrupted when this "
+                                     "process stops",
+                                     dropped);
+      const std::string w = fmt::format("recorded how {} run(s) ended, kept while the store could not be written{}",
+                                        written, lost);
+      warn_(name_().empty() ? w : fmt::format("job store '{}': {}", name_(), w));
+    } catch (...) {
+      // Nothing is left to tell.
+    }
+  }
+  return true;
+}
+
+void JobStore::keep_unwritten(Execution record, std::optional<RunRequest> retry, const std::string& error) noexcept {
+  Unwritten& u = *unwritten_;
+  bool report = false;
+  bool report_drop = false;
+  try {
+    std::lock_guard lock(u.mutex);
+    u.kept.push_back(Unwritten::Kept{std::move(record), std::move(retry)});
+    u.count.fetch_add(1, std::memory_order_acq_rel);
+    if (u.kept.size() > max_unwritten_completions) {
+      u.kept.pop_front();
+      u.count.fetch_sub(1, std::memory_order_acq_rel);
+      ++u.dropped;
+      report_drop = !std::exchange(u.reported_drop, true);
+    }
+    report = !std::exchange(u.reported, true);
+  } catch (...) {
+    // Out of memory: the run stays `started` until the liveness check records it interrupted.
+  }
+  try {
+    if (report) {
+      const std::string w = fmt::format(
+          "could not record how a run ended ({}); its outcome is kept and written as soon as the store accepts "
+          "it, with any others that fail meanwhile (at most {})",
+          error, max_unwritten_completions);
+      warn_(name_().empty() ? w : fmt::format("job store '{}': {}", name_(), w));
+    }
+    if (report_drop) {
+      const std::string w = fmt::format(
+          "more than {} run outcomes could not be written: the oldest are dropped, and their runs will be "
+          "recorded interrupted when this process stops",
+          max_unwritten_completions);
+      warn_(name_().empty() ? w : fmt::format("job store '{}': {}", name_(), w));
+    }
+  } catch (...) {
+    // Nothing is left to tell.
+  }
+}
+
+int JobStore::running_instances(Transaction& tx, const std::string& job_id) const {
+  int n = tx.running_instances(job_id);
+  if (unwritten_->count.load(std::memory_order_acquire) == 0) return n;
+  std::lock_guard lock(unwritten_->mutex);
+  for (const auto& k : unwritten_->kept) {
+    if (k.record.job_id == job_id) --n;
+  }
+  // A kept run another process has since recorded interrupted is no longer counted by the store.
+  return std::max(n, 0);
 }
 
 // ---- the policy --------------------------------------------------------------------------------
@@ -105,8 +246,10 @@ bool JobStore::insert_at_free_instant(Transaction& tx, Execution& record) {
 }
 
 void JobStore::end_run(RunLease& lease, RunOwner* owner, Outcome outcome) noexcept {
-  Execution record = lease.execution_;
+  const RunLease::State& lease_state = *lease.state_;
+  Execution record = lease_state.execution;
   std::optional<TimePoint> retry_at;
+  std::optional<RunRequest> retry;
   std::string error;
   try {
     record.status = outcome.status;
@@ -114,21 +257,33 @@ void JobStore::end_run(RunLease& lease, RunOwner* owner, Outcome outcome) noexce
     record.finished = owner ? owner->now() : SystemClock::instance()->now();
     record.exception = std::move(outcome.exception);
     record.traceback = std::move(outcome.traceback);
-    std::optional<RunRequest> retry;
-    const Job& job = *lease.job_;
-    if (record.status == ExecutionStatus::error && lease.attempt_ < job.retry.max_attempts) {
-      const int next = lease.attempt_ + 1;
+    const Job& job = *lease_state.job;
+    if (record.status == ExecutionStatus::error && lease_state.attempt < job.retry.max_attempts) {
+      const int next = lease_state.attempt + 1;
       retry = RunRequest{.job_id = job.id, .at = *record.finished + job.retry.delay_before(next), .attempt = next,
-                         .snapshot = lease.job_};
+                         .snapshot = lease_state.job};
       retry_at = retry->at;
     }
-    complete_(record, retry);
   } catch (const std::exception& e) {
     error = e.what();
     retry_at.reset();
   } catch (...) {
     error = "unknown error";
     retry_at.reset();
+  }
+  if (error.empty()) {
+    // Older outcomes still unwritten: the store is failing, and this one waits its turn behind them.
+    if (!write_unwritten()) {
+      keep_unwritten(record, retry, "the store still refuses older outcomes");
+    } else {
+      try {
+        complete_(record, retry);
+      } catch (const std::exception& e) {
+        keep_unwritten(record, retry, e.what());
+      } catch (...) {
+        keep_unwritten(record, retry, "unknown error");
+      }
+    }
   }
   if (owner) {
     owner->run_ended(lease, record, retry_at, error);
@@ -236,9 +391,17 @@ std::vector<ClaimedJob> JobStore::claim_due_jobs(TimePoint now, std::size_t limi
 std::vector<ClaimedJob> JobStore::claim(TimePoint now, std::size_t limit, const ClaimFilter& runnable,
                                         const std::shared_ptr<RunOwner>& owner, std::vector<RunLease>* runs) {
   std::vector<ClaimedJob> claimed;
+  if (nothing_due_(now)) return claimed;
   std::vector<int> attempts;  // per claimed job; only requests and retries have one above 1
   std::vector<std::string> warnings;
+  // Outcomes kept from failed writes go first: the runs they end no longer count as running.
+  (void)write_unwritten();
+  const TimePoint asked_at = now;
+  const TimePoint asked_on_clock = owner ? owner->now() : now;
   transact_(Purpose::claim, [&](Transaction& tx) {
+    // Lateness is decided when the claim holds the store, not when it asked: time spent waiting for
+    // another connection's lock counts against the misfire grace time.
+    if (owner) now = asked_at + std::max(Duration::zero(), owner->now() - asked_on_clock);
     claimed.clear();
     attempts.clear();
     warnings.clear();
@@ -248,19 +411,22 @@ std::vector<ClaimedJob> JobStore::claim(TimePoint now, std::size_t limit, const 
       if (runnable && !runnable(*job)) continue;
       FirePlan plan;
       try {
-        plan = plan_fire(*job, now, tx.running_instances(job->id));
+        plan = plan_fire(*job, now, running_instances(tx, job->id));
       } catch (const std::exception& e) {
         // A trigger that fails on one job must not keep the others from running.
         warnings.push_back(fmt::format("job '{}' could not be planned and stays due: {}", job->id, e.what()));
         continue;
       }
-      ClaimedJob c{job, {}, {}};
-      c.executions.reserve(plan.executions.size());
-      for (Execution& e : plan.executions) {
+      ClaimedJob c{job, std::move(plan.executions), {}};
+      std::size_t kept = 0;
+      for (std::size_t i = 0; i < c.executions.size(); ++i) {
         // A fire time recorded before (the job was removed and added again, or its next run time was
         // set back) has had its run and does not get another.
-        if (tx.insert_execution(e)) c.executions.push_back(std::move(e));
+        if (!tx.insert_execution(c.executions[i])) continue;
+        if (kept != i) c.executions[kept] = std::move(c.executions[i]);
+        ++kept;
       }
+      c.executions.resize(kept);
       if (plan.next_run_time) {
         tx.reschedule(job->id, *plan.next_run_time);
       } else {
@@ -284,7 +450,7 @@ std::vector<ClaimedJob> JobStore::claim(TimePoint now, std::size_t limit, const 
       }
       if (runnable && !runnable(*job)) continue;
       tx.delete_request(request.id);
-      Execution e = plan_requested_run(*job, request.at, now, tx.running_instances(job->id));
+      Execution e = plan_requested_run(*job, request.at, now, running_instances(tx, job->id));
       if (!insert_at_free_instant(tx, e)) continue;
       claimed.push_back(ClaimedJob{std::move(job), {std::move(e)}, {}});
       attempts.push_back(request.attempt);

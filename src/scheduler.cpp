@@ -4,6 +4,8 @@
 #include <sked/stores/memory.hpp>
 #include <sked/triggers/date.hpp>
 
+#include "detail/json_limits.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -179,6 +181,15 @@ void Scheduler::wakeup() {
   runs_cv_.notify_all();
 }
 
+void Scheduler::wakeup_for(std::optional<TimePoint> due) {
+  std::lock_guard lock(mutex_);
+  if (!due || state_ != SchedulerState::running) return;  // resume() and start() wake the loop
+  // A loop that is mid-pass computed its next wake-up without this job: it must look again.
+  if (sleeping_ && !wakeup_pending_ && waiting_until_ && *due >= *waiting_until_) return;
+  wakeup_pending_ = true;
+  cv_.notify_all();
+}
+
 SchedulerState Scheduler::state() const {
   std::lock_guard lock(mutex_);
   return state_;
@@ -347,7 +358,7 @@ Job Scheduler::add_job(JobSpec spec) {
   if (logs(LogLevel::info)) log(LogLevel::info, fmt::format("Added job '{}' to job store '{}'", job.name, spec.jobstore));
   // Before the wake-up, so that listeners hear of the job before they hear of its runs.
   dispatch(Event{.kind = EventKind::job_added, .alias = spec.jobstore, .job_id = job.id});
-  wakeup();
+  wakeup_for(job.next_run_time);
   return job;
 }
 
@@ -376,6 +387,10 @@ Job Scheduler::modify_job(const std::string& id, const JobChanges& changes) {
   }
   // Applied by the store to the job as stored at that moment: no change made meanwhile by another
   // thread, process or claim is overwritten with a stale copy.
+  // Checked before the change copies them: copying recurses once per level.
+  if (changes.args && detail::json_depth(*changes.args, max_args_depth) > max_args_depth) {
+    throw InvalidArgument(fmt::format("job '{}': args are nested deeper than {} levels", id, max_args_depth));
+  }
   const auto change = [&](Job& job) {
     if (changes.name) job.name = *changes.name;
     if (changes.task) {
@@ -695,14 +710,19 @@ std::optional<TimePoint> Scheduler::process_jobs() {
                                              claim.job->name, misses, max_miss_warnings));
         }
       }
-      submit_runs(alias, runs);
-      // After their runs were submitted, as APScheduler removes a job whose trigger is done.
+      std::vector<std::string> ended;
       if (wants(EventKind::job_removed)) {
         for (const auto& claim : claims) {
-          if (claim.schedule_ended) {
-            dispatch(Event{.kind = EventKind::job_removed, .alias = alias, .job_id = claim.job->id});
-          }
+          if (claim.schedule_ended) ended.push_back(claim.job->id);
         }
+      }
+      // Let go of the claimed jobs before their runs start: the last reference to a one-shot job is then
+      // its run's, and the job is freed on the worker that ran it, not on this thread.
+      claims.clear();
+      submit_runs(alias, runs);
+      // After their runs were submitted, as APScheduler removes a job whose trigger is done.
+      for (std::string& id : ended) {
+        dispatch(Event{.kind = EventKind::job_removed, .alias = alias, .job_id = std::move(id)});
       }
     }
     report_unknown_tasks(alias, unknown);

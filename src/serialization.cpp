@@ -6,6 +6,7 @@
 #include <sked/triggers/interval.hpp>
 
 #include "detail/json_integer.hpp"
+#include "detail/json_limits.hpp"
 
 #include <fmt/format.h>
 
@@ -105,6 +106,10 @@ Job job_from_state_json(std::string id, std::optional<TimePoint> next_run_time, 
     return SerializationError(fmt::format("job '{}': {}", job_id, why));
   };
   if (!state.is_object()) throw fail("job_state is not a JSON object");
+  // Before anything copies it: copying recurses once per level.
+  if (detail::json_depth(state, detail::max_job_state_depth) > detail::max_job_state_depth) {
+    throw fail(fmt::format("job_state is nested deeper than {} levels", detail::max_job_state_depth));
+  }
   int version = 0;
   try {
     version = detail::json_integer_or(state, "version", 0);
@@ -144,6 +149,12 @@ Job job_from_state_json(std::string id, std::optional<TimePoint> next_run_time, 
     job.trigger = trigger_from_json(state["trigger"]);
   } catch (const SerializationError& e) {
     throw fail(e.what());
+  }
+  // A row edited by hand gets the checks add_job makes (max_instances -5, a negative grace time).
+  try {
+    job.validate();
+  } catch (const InvalidArgument& e) {
+    throw SerializationError(e.what());
   }
   return job;
 }

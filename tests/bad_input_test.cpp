@@ -29,6 +29,16 @@
 //   exception (escaped in text, kept in --json): cli/store_test.sh
 // - ages with a sign, zero or garbage (`prune --older-than -1d`, `1d-1d`, `0s`), a prune cutoff
 //   not in the past, `run-now --timeout -1s` or 0: cli/store_test.sh
+// - a completion write refused (a full disk: kept, retried, never a phantom running instance; interrupted
+//   after a restart): store_faults_test.cpp, stores/sqlite_faults_test.cpp (a VFS failing with SQLITE_FULL)
+// - a WAL that would fill a small disk (kept under 4 MiB): stores/sqlite_faults_test.cpp
+// - args or a stored job_state nested 10^5-10^6 levels deep, or over 16 MiB (refused by add_job and
+//   modify_job; a row reported once and skipped, never parsed): stores/sqlite_faults_test.cpp
+// - hand-edited rows (max_instances -5, a negative grace, next_run_time '0garbage'): reported once with
+//   the job id, skipped, kept: stores/sqlite_faults_test.cpp
+// - a corrupt store file (said once with the path, claiming stops): stores/sqlite_faults_test.cpp
+// - a claim that waited for another connection's lock (lateness decided after the wait):
+//   store_faults_test.cpp
 // Fuzzing covers the parsers beyond these cases: tests/fuzz/, scripts/fuzz.sh.
 
 #include "support/temp_dir.hpp"

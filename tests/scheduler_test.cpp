@@ -668,3 +668,49 @@ TEST_CASE("a one-shot job whose trigger is done is removed after its run was sub
   CHECK(at(EventKind::job_submitted) < at(EventKind::job_removed));
   CHECK_FALSE(f.scheduler.get_job("once"));
 }
+
+namespace {
+// Counts the claims the loop makes: one per pass of the loop that looks at the store.
+class ClaimCountingStore : public sked::MemoryJobStore {
+ public:
+  std::atomic<int> claims{0};
+
+ protected:
+  void transact_(Purpose purpose, const std::function<void(Transaction&)>& body) override {
+    if (purpose == Purpose::claim) ++claims;
+    sked::MemoryJobStore::transact_(purpose, body);
+  }
+};
+}  // namespace
+
+TEST_CASE("adding jobs due after the loop's next wake-up does not wake it; one due sooner does",
+          "[scheduler][jobs]") {
+  auto clock = std::make_shared<sked::ManualClock>(t0);
+  auto store = std::make_shared<ClaimCountingStore>();
+  sked::BackgroundScheduler scheduler({.clock = clock, .timezone = sked::TimeZone::utc(), .max_wait = 10min});
+  scheduler.add_jobstore(store);
+  std::atomic<int> runs{0};
+  scheduler.add_job({.id = "soon", .callable = [&](const sked::JobContext&) { ++runs; },
+                     .trigger = sked::DateTrigger{t0 + 5min}});
+  scheduler.start();
+  REQUIRE(scheduler.wait_idle());
+  REQUIRE(scheduler.waiting_until() == t0 + 5min);
+  const int passes = store->claims.load();
+
+  for (int i = 0; i < 100; ++i) {
+    scheduler.add_job({.id = "later" + std::to_string(i), .callable = [&](const sked::JobContext&) { ++runs; },
+                       .trigger = sked::DateTrigger{t0 + 1h}});
+  }
+  scheduler.add_job({.id = "paused", .callable = [&](const sked::JobContext&) { ++runs; },
+                     .trigger = sked::DateTrigger{t0 + 1min}, .paused = true});
+  REQUIRE(scheduler.wait_idle());
+  CHECK(store->claims.load() == passes);
+  CHECK(scheduler.waiting_until() == t0 + 5min);
+
+  scheduler.add_job({.id = "now", .callable = [&](const sked::JobContext&) { ++runs; }});
+  REQUIRE(scheduler.wait_idle());
+  CHECK(store->claims.load() > passes);
+  CHECK(runs == 1);
+  CHECK(scheduler.waiting_until() == t0 + 5min);
+  scheduler.shutdown();
+}

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -110,6 +111,11 @@ struct JobSpec {
   bool replace_existing = false;
 };
 
+/// Deepest nesting of arrays and objects a job's args may have. Deeper args are refused when a job
+/// is added or changed, and a stored job whose JSON is deeper is reported and skipped, never read:
+/// copying or printing JSON nested 10^5 levels deep would overflow the stack.
+inline constexpr std::size_t max_args_depth = 64;
+
 /// Changes for `Scheduler::modify_job`; empty fields stay as they are.
 struct JobChanges {
   std::optional<std::string> name{};
@@ -150,7 +156,8 @@ class Job {
   /// "print_task__job (trigger: interval[0:00:15], next run at: 2026-...)", as APScheduler prints jobs.
   [[nodiscard]] std::string describe(const TimeZone& zone = TimeZone{}) const;
 
-  /// Throws `InvalidArgument` naming the job and the field that is wrong.
+  /// Throws `InvalidArgument` naming the job and the field that is wrong (args nested deeper than
+  /// `max_args_depth` included).
   void validate() const;
 };
 

@@ -125,7 +125,18 @@ class JobStore : public std::enable_shared_from_this<JobStore> {
   /// Deletes finished execution records whose run time is before `cutoff`; returns how many.
   std::size_t delete_old_executions(TimePoint cutoff);
 
+  /// How many finished runs' outcomes this store object holds because writing them failed (a full
+  /// disk, a lost connection). Such an outcome is kept in memory and written again, oldest first,
+  /// before each claim and each completion; the first failure of a spell and its end are reported
+  /// once each (`warn_`), not per attempt. While kept, the run does not count towards its job's
+  /// `max_instances` in this process. At most `max_unwritten_completions` are kept (the oldest is
+  /// dropped past that, reported once). A kept outcome is lost if the process ends first: the
+  /// store's liveness check then records the run `interrupted`, as for a crash.
+  [[nodiscard]] std::size_t unwritten_completions() const noexcept;
+
  protected:
+  JobStore();
+
   /// What a transaction is for: a claim (stores that keep a liveness record refresh it then), a
   /// change, or a read that writes nothing (a read-only store serves it).
   enum class Purpose { claim, change, read };
@@ -171,6 +182,11 @@ class JobStore : public std::enable_shared_from_this<JobStore> {
 
   [[nodiscard]] virtual std::vector<Job> all_jobs_() const = 0;
   [[nodiscard]] virtual std::optional<TimePoint> next_run_time_() const = 0;
+  /// True only when the store knows, without writing, that a claim at `now` would find nothing due
+  /// (no job, run request or retry at or before `now`, and nothing changed since it last looked):
+  /// the claim then returns at once. An idle scheduler polls, and a store whose claim is a write
+  /// transaction would otherwise write at every pass. Default: false (always claim).
+  [[nodiscard]] virtual bool nothing_due_(TimePoint now) { (void)now; return false; }
   [[nodiscard]] virtual std::vector<RunRequest> pending_runs_(std::optional<std::string_view> job_id) const = 0;
   [[nodiscard]] virtual std::vector<Execution> query_executions_(const ExecutionQuery& query) const = 0;
   virtual std::size_t delete_old_executions_(TimePoint cutoff) = 0;
@@ -183,11 +199,24 @@ class JobStore : public std::enable_shared_from_this<JobStore> {
  private:
   friend class RunLease;
   void end_run(RunLease& lease, RunOwner* owner, Outcome outcome) noexcept;
+  // Writes the kept outcomes, oldest first; false when some are still unwritten (a write failed, or
+  // another thread is writing them).
+  bool write_unwritten() noexcept;
+  void keep_unwritten(Execution record, std::optional<RunRequest> retry, const std::string& error) noexcept;
+  // The job's `started` records in the store, less those whose outcome this object keeps unwritten.
+  [[nodiscard]] int running_instances(Transaction& tx, const std::string& job_id) const;
   [[nodiscard]] std::vector<ClaimedJob> claim(TimePoint now, std::size_t limit, const ClaimFilter& runnable,
                                               const std::shared_ptr<RunOwner>& owner, std::vector<RunLease>* runs);
   // Writes `record` at its run time or the first free microsecond after it.
   static bool insert_at_free_instant(Transaction& tx, Execution& record);
+
+  struct Unwritten;
+  std::unique_ptr<Unwritten> unwritten_;
 };
+
+/// At most this many outcomes of finished runs are kept while the store cannot write them (see
+/// `JobStore::unwritten_completions`).
+inline constexpr std::size_t max_unwritten_completions = 10'000;
 
 /// The claim policy for one due job.
 struct FirePlan {

@@ -178,6 +178,9 @@ class Scheduler {
   [[nodiscard]] std::shared_ptr<Owner> owner_for(const std::string& alias);
   // Hands leases to their executors, a group sharing an executor in one call; `runs` is consumed.
   void submit_runs(const std::string& alias, std::vector<RunLease>& runs);
+  // Wakes the loop for a job that became due at `due`, unless the loop is asleep until no later than
+  // that (it looks then anyway) or is paused: adding many jobs does not wake the loop once per job.
+  void wakeup_for(std::optional<TimePoint> due);
   void settle_unrunnable(RunLease& run, std::string why);
   void run_ended(const std::string& alias, const RunLease& run, const Execution& record,
                  std::optional<TimePoint> retry_at, const std::string& error) noexcept;

@@ -28,7 +28,8 @@ bool is_postgres_db(std::string_view db) noexcept {
 void add_store_options(CLI::App& cmd, StoreArgs& args, bool json) {
   cmd.add_option("--db", args.db,
                  "The sked store: an SQLite file (default: sked.sqlite3) or a PostgreSQL database "
-                 "(postgresql://user@host/dbname)")
+                 "(postgresql://user@host/dbname; ?schema=NAME picks the PostgreSQL schema, "
+                 "default sked)")
       ->type_name("PATH|URL");
   cmd.add_option("--tz", args.tz, "IANA time zone to show times in (default: the local zone)")
       ->type_name("ZONE");
@@ -75,11 +76,38 @@ namespace {
 void print_warning(std::string_view message) { std::cerr << "sked: warning: " << message << '\n'; }
 
 #ifdef SKED_HAS_POSTGRES
+// Takes sked's own `schema` parameter out of a connection string (libpq would refuse it): a URL's
+// `?schema=NAME` or `&schema=NAME`, or a `schema=NAME` keyword. Returns what libpq gets.
+std::string take_schema(const std::string& db, std::string& schema) {
+  const bool url = db.starts_with("postgresql://") || db.starts_with("postgres://");
+  const std::size_t query = url ? db.find('?') : 0;
+  if (url && query == std::string::npos) return db;
+  const char sep = url ? '&' : ' ';
+  std::string rest = url ? db.substr(0, query) : std::string{};
+  std::string kept;
+  std::size_t begin = url ? query + 1 : 0;
+  while (begin <= db.size()) {
+    std::size_t end = db.find(sep, begin);
+    if (end == std::string::npos) end = db.size();
+    const std::string item = db.substr(begin, end - begin);
+    if (item.starts_with("schema=")) {
+      schema = item.substr(7);
+    } else if (!item.empty()) {
+      if (!kept.empty()) kept += sep;
+      kept += item;
+    }
+    begin = end + 1;
+  }
+  if (url) return kept.empty() ? rest : rest + "?" + kept;
+  return kept;
+}
+
 std::shared_ptr<JobStore> open_postgres(std::string_view command, const std::string& db,
                                         PostgresJobStoreOptions options) {
   options.on_warning = print_warning;
   try {
-    return std::make_shared<PostgresJobStore>(db, options);
+    const std::string conninfo = take_schema(db, options.schema);
+    return std::make_shared<PostgresJobStore>(conninfo, options);
   } catch (const StoreError& e) {
     // Unreachable is a runtime failure; a database that is not a sked store of this version is
     // bad input.

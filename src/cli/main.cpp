@@ -73,7 +73,9 @@ int main(int argc, char** argv) {
 Every command but `next` works on a sked store, an SQLite file (--db, default sked.sqlite3) that
 `sked run` or an application using the sked library keeps its jobs and history in. Only `sked run`
 creates or migrates a store; the others refuse a missing file, a file that is not a sked store, or
-one of another schema version, and change nothing.
+one of another schema version, and change nothing. --db also takes a PostgreSQL database,
+postgresql://user@host/dbname, shared by schedulers on several hosts; ?schema=NAME picks the
+PostgreSQL schema (default sked), so several schedules can share one database.
 
 Exit status: 0 ok, 1 a runtime failure (no such job, a store locked or read-only), 2 bad usage
 or input (the error names what and where). `sked COMMAND --help` explains each command, with

@@ -16,6 +16,9 @@ void Periodic::start(std::shared_ptr<Clock> clock, Duration interval, std::funct
     lock.unlock();  // before `subscription` unsubscribes
     return;
   }
+  // Timed from here, not from when the thread gets to run: on a loaded machine that can be seconds
+  // of a ManualClock later.
+  first_ = clock->now() + interval;
   clock_ = std::move(clock);
   interval_ = interval;
   fn_ = std::move(fn);
@@ -25,7 +28,7 @@ void Periodic::start(std::shared_ptr<Clock> clock, Duration interval, std::funct
 
 void Periodic::loop() {
   std::unique_lock lock(mutex_);
-  TimePoint next = clock_->now() + interval_;
+  TimePoint next = first_;
   while (!stopping_) {
     clock_->wait_until(cv_, lock, next);
     if (stopping_) break;

@@ -36,6 +36,7 @@ class Periodic {
   bool stopping_ = false;
   std::shared_ptr<Clock> clock_;
   Duration interval_{};
+  TimePoint first_{};
   std::function<void()> fn_;
   Subscription subscription_;
 };

@@ -1,4 +1,5 @@
 #include "detail/pool_protocol.hpp"
+#include "detail/json_limits.hpp"
 
 #include <sked/errors.hpp>
 
@@ -72,6 +73,10 @@ std::string encode_run(const RunLease& run) {
 
 DecodedRun decode_run(const std::string& text) {
   try {
+    // The args were bounded when the job was stored; the text is checked again before it is parsed.
+    if (auto why = json_text_too_big(text, max_job_state_depth, max_job_state_bytes)) {
+      throw Error("process pool worker: cannot read the run sent by the scheduler: " + *why);
+    }
     const auto j = nlohmann::json::parse(text);
     DecodedRun run;
     const auto& jj = j.at("job");
@@ -98,6 +103,9 @@ std::string encode_outcome(const Outcome& outcome) {
 
 Outcome decode_outcome(const std::string& text) {
   try {
+    if (auto why = json_text_too_big(text, 2, max_job_state_bytes)) {
+      throw Error("process pool: cannot read the outcome sent by a worker: " + *why);
+    }
     const auto j = nlohmann::json::parse(text);
     Outcome outcome;
     outcome.status = j.at("status").get<std::string>() == "executed" ? ExecutionStatus::executed : ExecutionStatus::error;

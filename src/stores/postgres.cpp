@@ -2,6 +2,7 @@
 #include <sked/serialization.hpp>
 #include <sked/stores/postgres.hpp>
 
+#include "detail/json_limits.hpp"
 #include "detail/periodic.hpp"
 #include "detail/scheduler_registry.hpp"
 #include "detail/sqlite_time.hpp"
@@ -17,8 +18,11 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
+#include <exception>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -39,6 +43,15 @@ constexpr int max_conflict_retries = 20;
 // How often one call reconnects after losing its connection (each reconnection itself keeps trying
 // for up to reconnect_timeout) before it fails.
 constexpr int max_losses_per_call = 5;
+// The SQLSTATE a held-back claim write reports when one of its fire times already had a record: the
+// claim runs again, writing one row at a time, so that the policy sees which insert found the row.
+constexpr const char* batch_conflict = "sked-batch";
+// Finished runs kept in memory while the server cannot be reached, at most; beyond it a completion
+// fails (and is reported) instead of being kept.
+constexpr std::size_t max_kept_completions = 100'000;
+// Execution ids reserved per round trip, so that a claim can name its records before they are sent.
+constexpr std::size_t reserved_ids = 512;
+
 // The channel a committed change notifies; the payload is the schema, so stores of other schemas
 // sharing the database ignore it.
 constexpr const char* changes_channel = "sked_changes";
@@ -52,6 +65,27 @@ struct PgFailure {
 
 using Result = std::unique_ptr<PGresult, decltype(&PQclear)>;
 using Param = std::optional<std::string>;
+
+// A text array literal for a bound parameter (`{"a","b\"c",NULL}`): a batch of rows in one
+// statement, through unnest().
+std::string array_literal(const std::vector<Param>& items) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += ',';
+    if (!items[i]) {
+      out += "NULL";
+      continue;
+    }
+    out += '"';
+    for (const char c : *items[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
 
 std::string trimmed(const char* text) {
   std::string s = text ? text : "";
@@ -212,18 +246,61 @@ class Connection {
 
   // Runs one statement with text parameters, prepared on first use on this connection.
   Result exec(const char* sql, std::initializer_list<Param> params = {}) {
-    auto it = prepared_.find(sql);
-    if (it == prepared_.end()) {
-      std::string name = fmt::format("sked_{}", prepared_.size());
-      check(Result{PQprepare(conn_, name.c_str(), sql, 0, nullptr), &PQclear});
-      it = prepared_.emplace(sql, std::move(name)).first;
-    }
+    const std::string& name = prepared(sql);
     std::vector<const char*> values;
     values.reserve(params.size());
     for (const Param& p : params) values.push_back(p ? p->c_str() : nullptr);
-    return check(Result{PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(values.size()),
+    return check(Result{PQexecPrepared(conn_, name.c_str(), static_cast<int>(values.size()),
                                        values.data(), nullptr, nullptr, 0),
                         &PQclear});
+  }
+
+  // One statement of a pipeline: prepared SQL and its text parameters.
+  struct Statement {
+    const char* sql;
+    std::vector<Param> params;
+  };
+
+  // Runs `statements` in one round trip (libpq pipeline mode) and returns their results in order.
+  // The first failure is thrown once every result was read; the statements after it were not run.
+  std::vector<Result> pipeline(const std::vector<Statement>& statements) {
+    std::vector<const std::string*> names;
+    names.reserve(statements.size());
+    for (const Statement& s : statements) names.push_back(&prepared(s.sql));
+    if (PQenterPipelineMode(conn_) != 1) throw failure();
+    bool sent = true;
+    for (std::size_t i = 0; sent && i < statements.size(); ++i) {
+      std::vector<const char*> values;
+      values.reserve(statements[i].params.size());
+      for (const Param& p : statements[i].params) values.push_back(p ? p->c_str() : nullptr);
+      sent = PQsendQueryPrepared(conn_, names[i]->c_str(), static_cast<int>(values.size()),
+                                 values.data(), nullptr, nullptr, 0) == 1;
+    }
+    // A pipeline that could not be sent whole leaves the connection in no state to reuse.
+    if (!sent || PQpipelineSync(conn_) != 1) throw lost();
+    std::vector<Result> results;
+    std::optional<PgFailure> first;
+    for (std::size_t i = 0; i < statements.size(); ++i) {
+      Result r{PQgetResult(conn_), &PQclear};
+      if (!r) throw lost();
+      const ExecStatusType status = PQresultStatus(r.get());
+      if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK &&
+          status != PGRES_PIPELINE_ABORTED && !first) {
+        first = failure_of(r.get());
+        if (first->lost) throw *first;
+      }
+      if (PGresult* end = PQgetResult(conn_)) {  // each statement's results end with a null
+        PQclear(end);
+        throw lost();
+      }
+      results.push_back(std::move(r));
+    }
+    const Result sync{PQgetResult(conn_), &PQclear};
+    if (!sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC ||
+        PQexitPipelineMode(conn_) != 1)
+      throw lost();
+    if (first) throw *first;
+    return results;
   }
 
   // Like `exec`, unprepared: for statements whose best plan depends on which filters are set.
@@ -242,19 +319,42 @@ class Connection {
   Result check(Result r) {
     const ExecStatusType status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return r;
+    throw failure_of(r.get());
+  }
+
+  // What a failed result (or none) says went wrong.
+  [[nodiscard]] PgFailure failure_of(PGresult* r) const {
     PgFailure f;
     if (r) {
-      f.sqlstate = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE)
-                       ? PQresultErrorField(r.get(), PG_DIAG_SQLSTATE)
-                       : "";
-      f.message = trimmed(PQresultErrorMessage(r.get()));
+      const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+      f.sqlstate = state ? state : "";
+      f.message = trimmed(PQresultErrorMessage(r));
     }
     if (f.message.empty()) f.message = trimmed(PQerrorMessage(conn_));
     f.lost = connection_lost(conn_, f.sqlstate);
-    throw f;
+    return f;
   }
 
  private:
+  // The name of `sql` prepared on this connection, preparing it on first use.
+  const std::string& prepared(const char* sql) {
+    auto it = prepared_.find(sql);
+    if (it == prepared_.end()) {
+      std::string name = fmt::format("sked_{}", prepared_.size());
+      check(Result{PQprepare(conn_, name.c_str(), sql, 0, nullptr), &PQclear});
+      it = prepared_.emplace(sql, std::move(name)).first;
+    }
+    return it->second;
+  }
+
+  [[nodiscard]] PgFailure failure() const {
+    return PgFailure{"", trimmed(PQerrorMessage(conn_)), connection_lost(conn_, "")};
+  }
+  // The connection is in no state to reuse: the caller closes it and reconnects.
+  [[nodiscard]] PgFailure lost() const {
+    return PgFailure{"08006", trimmed(PQerrorMessage(conn_)), true};
+  }
+
   PGconn* conn_ = nullptr;
   std::map<const char*, std::string> prepared_;
 };
@@ -280,36 +380,45 @@ class PostgresJobStore::Impl {
   }
   template <typename Fn>
   auto retrying(std::string_view what, Fn& fn) const -> decltype(fn()) {
+    return retrying(what, fn, conn_);
+  }
+  // The same on connection `c` (the claims' or the completions').
+  template <typename Fn>
+  auto retrying(std::string_view what, Fn& fn, Connection& c) const -> decltype(fn()) {
     int conflicts = 0;
     int losses = 0;
     for (;;) {
       try {
-        if (!conn_.open()) reconnect(what);
+        if (!c.open()) reconnect(what, c);
         return fn();
       } catch (const PgFailure& f) {
         // A connection that breaks again and again on the same call (a statement that kills its
         // server process, a session timeout shorter than the call) is an error, not an outage.
         if (f.lost && ++losses <= max_losses_per_call) {
           note_lost(f);
-          conn_.close();
+          c.close();
           continue;
         }
-        if (f.lost) conn_.close();
+        if (f.lost) c.close();
+        if (f.sqlstate == batch_conflict) {
+          rollback_quietly(c);
+          continue;
+        }
         if ((f.sqlstate == "40001" || f.sqlstate == "40P01") &&
             ++conflicts <= max_conflict_retries) {
-          rollback_quietly();
+          rollback_quietly(c);
           std::this_thread::sleep_for(std::chrono::milliseconds{
               1 +
               static_cast<long>(detail::random_u64() % (5U * static_cast<unsigned>(conflicts)))});
           continue;
         }
-        rollback_quietly();
+        rollback_quietly(c);
         throw StoreError(description_, 0,
                          f.sqlstate.empty()
                              ? fmt::format("{}: {}", what, f.message)
                              : fmt::format("{}: {} (SQLSTATE {})", what, f.message, f.sqlstate));
       } catch (...) {
-        rollback_quietly();
+        rollback_quietly(c);
         throw;
       }
     }
@@ -321,31 +430,78 @@ class PostgresJobStore::Impl {
   // never run twice and a lost one is.
   template <typename Fn>
   void write_transaction(std::string_view what, Fn& body, bool notify) const {
+    write_transaction(what, body, notify, conn_);
+  }
+  template <typename Fn>
+  void write_transaction(std::string_view what, Fn& body, bool notify, Connection& c) const {
     std::optional<std::string> unsure;
     auto attempt = [&] {
       if (unsure) {
         const std::string xid = *std::exchange(unsure, std::nullopt);
-        const Result r = conn_.exec("SELECT txid_status($1::int8)", {xid});
+        const Result r = c.exec("SELECT txid_status($1::int8)", {xid});
         if (!PQgetisnull(r.get(), 0, 0) && text(r.get(), 0, 0) == "committed") return;
       }
-      const Result begun = conn_.query("BEGIN; SELECT txid_current()");
+      batch_.clear();
+      const Result begun = c.query("BEGIN; SELECT txid_current()");
       const std::string xid = text(begun.get(), 0, 0);
       body();
-      if (notify) (void)conn_.exec("SELECT pg_notify($1, $2)", {changes_channel, options_.schema});
+      if (notify) (void)c.exec("SELECT pg_notify($1, $2)", {changes_channel, options_.schema});
       try {
-        (void)conn_.query("COMMIT");
+        if (batch_.empty()) {
+          (void)c.query("COMMIT");
+        } else {
+          send_batch(true);
+        }
       } catch (const PgFailure& f) {
         if (f.lost) unsure = xid;
         throw;
       }
     };
-    retrying(what, attempt);
+    retrying(what, attempt, c);
   }
 
+  // A claim's writes, held back and sent in one round trip (pipeline mode) with the next read that
+  // depends on them or with COMMIT, each kind as one statement over arrays: a claim of 500 jobs
+  // costs a few round trips instead of three per job.
+  struct Batch {
+    std::vector<Param> exec_ids, exec_jobs, exec_statuses, exec_times;
+    std::vector<Param> moved_ids, moved_times;
+    std::vector<Param> deleted_jobs, deleted_requests;
+    [[nodiscard]] bool empty() const noexcept {
+      return exec_ids.empty() && moved_ids.empty() && deleted_jobs.empty() &&
+             deleted_requests.empty();
+    }
+    void clear() noexcept {
+      for (auto* v : {&exec_ids, &exec_jobs, &exec_statuses, &exec_times, &moved_ids, &moved_times,
+                      &deleted_jobs, &deleted_requests})
+        v->clear();
+    }
+  };
+  // Sends the held-back writes (and COMMIT when `commit`). A fire time that already had a record
+  // sets `careful_` and fails with `batch_conflict`, so that the claim runs again row by row.
+  void send_batch(bool commit) const;
+  // An execution id from the sequence, reserved ahead.
+  std::int64_t reserved_id() const;
+
+  // Finished runs are written by a thread of their own on a connection of their own, each write
+  // one statement for every completion that arrived while the previous write was in flight: the
+  // thread that ran a task does not wait for the database, and a claim does not wait behind it.
+  struct Completion {
+    Execution record;
+    std::optional<RunRequest> retry;
+  };
+  void complete(const Execution& record, const std::optional<RunRequest>& retry);
+  void write_loop();
+  // Waits until the completions queued before the call are written (or a write of them failed),
+  // so that this process reads what it completed and counts running instances right.
+  void flush_completions();
+  void stop_writing() noexcept;
+  void write_completion_rows(const std::vector<Completion>& batch) const;
+
   void note_lost(const PgFailure& f) const;
-  void reconnect(std::string_view what) const;
-  void rollback_quietly() const noexcept;
-  void prepare_schema() const;
+  void reconnect(std::string_view what, Connection& c) const;
+  void rollback_quietly(Connection& c) const noexcept;
+  void prepare_schema(Connection& c) const;
 
   void warn(const std::string& message) const;
   void warn_all(const std::vector<std::string>& messages) const {
@@ -358,7 +514,7 @@ class PostgresJobStore::Impl {
                         const std::string& state) const;
   [[nodiscard]] std::string job_state(const Job& job) const;
   RunRequest read_request(PGresult* r, int row, std::vector<std::string>& warnings) const;
-  void insert_request(const RunRequest& request) const;
+  void insert_request(const RunRequest& request, Connection& c) const;
   static Execution read_execution(PGresult* r, int row);
 
   // Liveness, by the server's clock.
@@ -387,11 +543,25 @@ class PostgresJobStore::Impl {
 
   mutable std::mutex mutex_;
   mutable Connection conn_;
-  mutable bool lost_reported_ = false;
-  mutable bool unreachable_ = false;
+  mutable Connection done_conn_;  // completions' own, so that back-to-back claims do not starve them
+  mutable std::atomic<bool> lost_reported_{false};
+  mutable std::atomic<bool> unreachable_{false};
   bool registered_ = false;
   TimePoint last_reap_{};
   mutable std::map<std::string, std::string> reported_bad_rows_;
+  mutable Batch batch_;
+  // This claim attempt writes row by row: a held-back write found a fire time already recorded.
+  mutable bool careful_ = false;
+  mutable std::deque<std::int64_t> ids_;
+  std::mutex done_mutex_;  // guards the completions' state below
+  std::condition_variable done_cv_;
+  std::vector<Completion> done_queue_;
+  std::size_t done_in_flight_ = 0;
+  std::uint64_t done_queued_ = 0;   // completions queued, ever
+  std::uint64_t done_settled_ = 0;  // of them, written or given up on
+  std::uint64_t done_rounds_ = 0;   // write attempts finished
+  bool done_stopping_ = false;
+  std::thread writer_;
   detail::Periodic heartbeat_;
 
   std::mutex listen_mutex_;  // guards listener_
@@ -477,7 +647,7 @@ PostgresJobStore::Impl::Impl(std::string conninfo, PostgresJobStoreOptions optio
   }
   auto prepare = [this] {
     if (!conn_.open()) conn_.connect(conninfo_);
-    prepare_schema();
+    prepare_schema(conn_);
   };
   retrying("opening the store", prepare);
   detail::add_live_scheduler(scheduler_id_);
@@ -486,6 +656,8 @@ PostgresJobStore::Impl::Impl(std::string conninfo, PostgresJobStoreOptions optio
 PostgresJobStore::Impl::~Impl() {
   stop_listening();
   heartbeat_.stop();
+  // Runs that finished are recorded so before the store leaves, not interrupted.
+  stop_writing();
   unregister();
   detail::remove_live_scheduler(scheduler_id_);
 }
@@ -493,21 +665,21 @@ PostgresJobStore::Impl::~Impl() {
 // Sets the session up (search_path to the schema, UTC, read-only if asked) and makes the schema
 // current: created when missing, refused when newer. Under a transaction-scoped advisory lock, so
 // two processes starting together do not both create it.
-void PostgresJobStore::Impl::prepare_schema() const {
+void PostgresJobStore::Impl::prepare_schema(Connection& c) const {
   // The identifier is quoted by libpq; set_config takes it as a bound value.
-  char* quoted = PQescapeIdentifier(conn_.get(), options_.schema.c_str(), options_.schema.size());
-  if (quoted == nullptr) throw PgFailure{"", trimmed(PQerrorMessage(conn_.get())), false};
+  char* quoted = PQescapeIdentifier(c.get(), options_.schema.c_str(), options_.schema.size());
+  if (quoted == nullptr) throw PgFailure{"", trimmed(PQerrorMessage(c.get())), false};
   const std::string search_path = quoted;
   PQfreemem(quoted);
-  (void)conn_.exec(
+  (void)c.exec(
       "SELECT set_config('search_path', $1, false), set_config('TimeZone', 'UTC', false)",
       {search_path});
-  (void)conn_.query("BEGIN");
+  (void)c.query("BEGIN");
   if (options_.create_schema && !options_.read_only) {
-    (void)conn_.exec("SELECT pg_advisory_xact_lock(hashtextextended('sked schema ' || $1, 0))",
+    (void)c.exec("SELECT pg_advisory_xact_lock(hashtextextended('sked schema ' || $1, 0))",
                      {options_.schema});
   }
-  const Result tables = conn_.exec(
+  const Result tables = c.exec(
       "SELECT count(*) FILTER (WHERE tablename = 'sked_schema_version'), count(*) FROM "
       "pg_catalog.pg_tables "
       "WHERE schemaname = $1 AND tablename IN ('sked_schema_version', 'sked_job', "
@@ -516,7 +688,7 @@ void PostgresJobStore::Impl::prepare_schema() const {
   const bool versioned = to_int64(PQgetvalue(tables.get(), 0, 0)) > 0;
   const bool has_tables = to_int64(PQgetvalue(tables.get(), 0, 1)) > 0;
   if (versioned) {
-    const Result v = conn_.query("SELECT max(version) FROM sked_schema_version");
+    const Result v = c.query("SELECT max(version) FROM sked_schema_version");
     const std::int64_t version =
         PQgetisnull(v.get(), 0, 0) ? 0 : to_int64(PQgetvalue(v.get(), 0, 0));
     if (version > schema_version) {
@@ -548,11 +720,11 @@ void PostgresJobStore::Impl::prepare_schema() const {
     // CREATE SCHEMA takes no parameters; the name was checked to be a plain identifier.
     std::string create = "CREATE SCHEMA IF NOT EXISTS ";
     create += search_path;
-    (void)conn_.query(create.c_str());
-    (void)conn_.query(schema_v1);
+    (void)c.query(create.c_str());
+    (void)c.query(schema_v1);
   }
-  (void)conn_.query("COMMIT");
-  if (options_.read_only) (void)conn_.query("SET default_transaction_read_only = on");
+  (void)c.query("COMMIT");
+  if (options_.read_only) (void)c.query("SET default_transaction_read_only = on");
 }
 
 void PostgresJobStore::Impl::note_lost(const PgFailure& f) const {
@@ -563,7 +735,7 @@ void PostgresJobStore::Impl::note_lost(const PgFailure& f) const {
   }
 }
 
-void PostgresJobStore::Impl::reconnect(std::string_view what) const {
+void PostgresJobStore::Impl::reconnect(std::string_view what, Connection& c) const {
   // Once a reconnection has failed for the whole reconnect_timeout, each call tries once and fails
   // at once until the server is back: a scheduler stopping while its database is down must not
   // wait out the timeout on every call it still makes (the claim, each completion, unregistering).
@@ -572,8 +744,8 @@ void PostgresJobStore::Impl::reconnect(std::string_view what) const {
   std::chrono::milliseconds pause{50};
   for (int attempts = 1;; ++attempts) {
     try {
-      conn_.connect(conninfo_);
-      prepare_schema();
+      c.connect(conninfo_);
+      prepare_schema(c);
       if (lost_reported_) {
         warn(
             fmt::format("job store '{}': reconnected after {} attempt(s)", description_, attempts));
@@ -582,7 +754,7 @@ void PostgresJobStore::Impl::reconnect(std::string_view what) const {
       unreachable_ = false;
       return;
     } catch (const PgFailure& f) {
-      conn_.close();
+      c.close();
       note_lost(f);
       const auto now = std::chrono::steady_clock::now();
       if (now >= deadline) {
@@ -602,11 +774,62 @@ void PostgresJobStore::Impl::reconnect(std::string_view what) const {
   }
 }
 
-void PostgresJobStore::Impl::rollback_quietly() const noexcept {
-  if (conn_.open() && PQtransactionStatus(conn_.get()) != PQTRANS_IDLE) {
-    PGresult* r = PQexec(conn_.get(), "ROLLBACK");
+void PostgresJobStore::Impl::rollback_quietly(Connection& c) const noexcept {
+  if (c.open() && PQtransactionStatus(c.get()) != PQTRANS_IDLE) {
+    PGresult* r = PQexec(c.get(), "ROLLBACK");
     if (r != nullptr) PQclear(r);
   }
+}
+
+void PostgresJobStore::Impl::send_batch(bool commit) const {
+  std::vector<Connection::Statement> statements;
+  const Batch& b = batch_;
+  if (!b.exec_ids.empty()) {
+    // No ON CONFLICT: a fire time already recorded fails the statement, so that COMMIT, sent
+    // behind it, does not run.
+    statements.push_back(
+        {"INSERT INTO sked_job_execution (id, job_id, status, run_time, scheduler_id) "
+         "SELECT i, j, s, t, $5 FROM unnest($1::int8[], $2::text[], $3::text[], "
+         "$4::timestamptz[]) AS v(i, j, s, t)",
+         {array_literal(b.exec_ids), array_literal(b.exec_jobs), array_literal(b.exec_statuses),
+          array_literal(b.exec_times), scheduler_id_}});
+  }
+  if (!b.moved_ids.empty()) {
+    statements.push_back(
+        {"UPDATE sked_job AS j SET next_run_time = v.t "
+         "FROM unnest($1::text[], $2::timestamptz[]) AS v(id, t) WHERE j.id = v.id",
+         {array_literal(b.moved_ids), array_literal(b.moved_times)}});
+  }
+  if (!b.deleted_jobs.empty()) {
+    const std::string ids = array_literal(b.deleted_jobs);
+    statements.push_back({"DELETE FROM sked_job WHERE id = ANY($1::text[])", {ids}});
+    statements.push_back({"DELETE FROM sked_run_request WHERE job_id = ANY($1::text[])", {ids}});
+  }
+  if (!b.deleted_requests.empty()) {
+    statements.push_back({"DELETE FROM sked_run_request WHERE id = ANY($1::int8[])",
+                          {array_literal(b.deleted_requests)}});
+  }
+  if (commit) statements.push_back({"COMMIT", {}});
+  batch_.clear();
+  try {
+    (void)conn_.pipeline(statements);
+  } catch (const PgFailure& f) {
+    if (f.sqlstate != "23505") throw;
+    careful_ = true;
+    throw PgFailure{batch_conflict, f.message, false};
+  }
+}
+
+std::int64_t PostgresJobStore::Impl::reserved_id() const {
+  if (ids_.empty()) {
+    const Result r =
+        conn_.exec("SELECT nextval('sked_job_execution_id_seq') FROM generate_series(1, $1::int4)",
+                   {decimal(reserved_ids)});
+    for (int i = 0; i < PQntuples(r.get()); ++i) ids_.push_back(to_int64(PQgetvalue(r.get(), i, 0)));
+  }
+  const std::int64_t id = ids_.front();
+  ids_.pop_front();
+  return id;
 }
 
 void PostgresJobStore::Impl::warn(const std::string& message) const {
@@ -633,6 +856,10 @@ std::shared_ptr<Job> PostgresJobStore::Impl::read_job(const std::string& id,
 
 Job PostgresJobStore::Impl::read_job_or_throw(const std::string& id, std::optional<TimePoint> next,
                                               const std::string& state) const {
+  if (auto why = detail::json_text_too_big(state, detail::max_job_state_depth, detail::max_job_state_bytes)) {
+    throw SerializationError(
+        fmt::format("job store '{}': job '{}': job_state is not read: {}", description_, id, *why));
+  }
   try {
     return job_from_state_json(id, next, nlohmann::json::parse(state));
   } catch (const nlohmann::json::exception& e) {
@@ -645,11 +872,17 @@ Job PostgresJobStore::Impl::read_job_or_throw(const std::string& id, std::option
 }
 
 std::string PostgresJobStore::Impl::job_state(const Job& job) const {
+  std::string text;
   try {
-    return job_state_to_json(job).dump();
+    text = job_state_to_json(job).dump();
   } catch (const SerializationError& e) {
     throw SerializationError(fmt::format("job store '{}': {}", description_, e.what()));
   }
+  if (text.size() > detail::max_job_state_bytes) {
+    throw InvalidArgument(fmt::format("job store '{}': job '{}': its state is {} bytes of JSON, over the limit of {}",
+                                      description_, job.id, text.size(), detail::max_job_state_bytes));
+  }
+  return text;
 }
 
 // A request row (id, job_id, requested_at in µs, attempt, job_state).
@@ -672,8 +905,8 @@ RunRequest PostgresJobStore::Impl::read_request(PGresult* r, int row,
   return req;
 }
 
-void PostgresJobStore::Impl::insert_request(const RunRequest& request) const {
-  (void)conn_.exec(
+void PostgresJobStore::Impl::insert_request(const RunRequest& request, Connection& c) const {
+  (void)c.exec(
       "INSERT INTO sked_run_request (job_id, requested_at, attempt, job_state) "
       "VALUES ($1, $2::timestamptz, $3::int4, $4::jsonb)",
       {request.job_id, format_db_time(request.at), decimal(request.attempt),
@@ -689,6 +922,7 @@ class PostgresJobStore::Tx final : public JobStore::Transaction {
       : s_(impl), purpose_(purpose), warnings_(warnings) {}
 
   std::shared_ptr<const Job> find_job(std::string_view id) override {
+    flush();
     // A change locks the row it reads, so that nothing comes between its read and its write.
     const Result r = purpose_ == Purpose::read
                          ? s_.conn_.exec(
@@ -711,6 +945,7 @@ class PostgresJobStore::Tx final : public JobStore::Transaction {
   }
 
   bool insert_job(const Job& job) override {
+    flush();
     const Result r = s_.conn_.exec(
         "INSERT INTO sked_job (id, next_run_time, job_state) VALUES ($1, $2::timestamptz, "
         "$3::jsonb) "
@@ -720,6 +955,7 @@ class PostgresJobStore::Tx final : public JobStore::Transaction {
   }
 
   void replace_job(const Job& job) override {
+    flush();
     const Result r = s_.conn_.exec(
         "UPDATE sked_job SET next_run_time = $2::timestamptz, job_state = $3::jsonb WHERE id = $1",
         {job.id, optional_time(job.next_run_time), s_.job_state(job)});
@@ -727,11 +963,16 @@ class PostgresJobStore::Tx final : public JobStore::Transaction {
   }
 
   void delete_job(std::string_view id) override {
+    if (batched()) {
+      s_.batch_.deleted_jobs.emplace_back(std::string{id});
+      return;
+    }
     (void)s_.conn_.exec("DELETE FROM sked_job WHERE id = $1", {std::string{id}});
     (void)s_.conn_.exec("DELETE FROM sked_run_request WHERE job_id = $1", {std::string{id}});
   }
 
   void delete_all_jobs() override {
+    flush();
     (void)s_.conn_.query("DELETE FROM sked_job; DELETE FROM sked_run_request");
   }
 
@@ -748,11 +989,18 @@ class PostgresJobStore::Tx final : public JobStore::Transaction {
   }
 
   void reschedule(std::string_view id, TimePoint next) override {
+    if (batched()) {
+      s_.batch_.moved_ids.emplace_back(std::string{id});
+      s_.batch_.moved_times.emplace_back(format_db_time(next));
+      return;
+    }
     (void)s_.conn_.exec("UPDATE sked_job SET next_run_time = $2::timestamptz WHERE id = $1",
                         {std::string{id}, format_db_time(next)});
   }
 
   int running_instances(std::string_view job_id) override {
+    if (const auto it = running_.find(job_id); it != running_.end()) return it->second;
+    flush();
     const Result r = s_.conn_.exec(
         "SELECT count(*) FROM sked_job_execution WHERE job_id = $1 AND status = 'started'",
         {std::string{job_id}});
@@ -760,6 +1008,19 @@ class PostgresJobStore::Tx final : public JobStore::Transaction {
   }
 
   bool insert_execution(Execution& record) override {
+    if (batched()) {
+      // Assumed new: a fire time recorded before makes the batch fail and the claim run again
+      // row by row (send_batch).
+      record.id = s_.reserved_id();
+      s_.batch_.exec_ids.emplace_back(decimal(record.id));
+      s_.batch_.exec_jobs.emplace_back(record.job_id);
+      s_.batch_.exec_statuses.emplace_back(status_text(record.status));
+      s_.batch_.exec_times.emplace_back(format_db_time(record.run_time));
+      if (record.status == ExecutionStatus::started) {
+        if (const auto it = running_.find(record.job_id); it != running_.end()) ++it->second;
+      }
+      return true;
+    }
     const Result r = s_.conn_.exec(
         "INSERT INTO sked_job_execution (job_id, status, run_time, scheduler_id) "
         "VALUES ($1, $2, $3::timestamptz, $4) ON CONFLICT (job_id, run_time) DO NOTHING RETURNING "
@@ -772,6 +1033,8 @@ class PostgresJobStore::Tx final : public JobStore::Transaction {
   }
 
   std::vector<RunRequest> due_requests(TimePoint now) override {
+    // Requests of a job this claim removed are deleted with it.
+    if (!s_.batch_.deleted_jobs.empty()) flush();
     // Locked, skipping those another claim holds: a request is taken by one scheduler.
     const Result r = s_.conn_.exec(
         "SELECT id, job_id, (extract(epoch FROM requested_at) * 1000000)::int8, attempt, "
@@ -786,6 +1049,7 @@ class PostgresJobStore::Tx final : public JobStore::Transaction {
   }
 
   std::optional<RunRequest> find_request(std::string_view job_id) override {
+    flush();
     // Locked, so that withdrawing a request a claim is taking waits for the claim and finds it
     // gone.
     const Result r = s_.conn_.exec(
@@ -797,9 +1061,16 @@ class PostgresJobStore::Tx final : public JobStore::Transaction {
     return s_.read_request(r.get(), 0, warnings_);
   }
 
-  void insert_request(const RunRequest& request) override { s_.insert_request(request); }
+  void insert_request(const RunRequest& request) override {
+    flush();
+    s_.insert_request(request, s_.conn_);
+  }
 
   void delete_request(std::int64_t id) override {
+    if (batched()) {
+      s_.batch_.deleted_requests.emplace_back(decimal(id));
+      return;
+    }
     (void)s_.conn_.exec("DELETE FROM sked_run_request WHERE id = $1::int8", {decimal(id)});
   }
 
@@ -810,31 +1081,71 @@ class PostgresJobStore::Tx final : public JobStore::Transaction {
     std::string state;
   };
 
+  // Whether writes are held back for one round trip at COMMIT: in claims, unless this attempt
+  // follows one whose held-back insert found a fire time already recorded.
+  [[nodiscard]] bool batched() const noexcept {
+    return purpose_ == Purpose::claim && !s_.careful_;
+  }
+  // Sends the held-back writes before a read that must see them.
+  void flush() {
+    if (!s_.batch_.empty()) s_.send_batch(false);
+  }
+
   // Due rows a keyset page at a time, locked, skipping rows another claim holds: concurrent
   // schedulers take different jobs without waiting for each other.
   void read_page(TimePoint now) {
     rows_.clear();
     next_ = 0;
     const std::string limit = decimal(page_);
-    const Result r =
-        after_ ? s_.conn_.exec(
-                     "SELECT id, (extract(epoch FROM next_run_time) * 1000000)::int8, "
-                     "job_state::text FROM sked_job "
-                     "WHERE next_run_time <= $1::timestamptz AND (next_run_time, id) > "
-                     "($2::timestamptz, $3) "
-                     "ORDER BY next_run_time, id LIMIT $4::int8 FOR UPDATE SKIP LOCKED",
-                     {format_db_time(now), format_db_time(after_->next), after_->id, limit})
-               : s_.conn_.exec(
-                     "SELECT id, (extract(epoch FROM next_run_time) * 1000000)::int8, "
-                     "job_state::text FROM sked_job "
-                     "WHERE next_run_time <= $1::timestamptz ORDER BY next_run_time, id LIMIT "
-                     "$2::int8 "
-                     "FOR UPDATE SKIP LOCKED",
-                     {format_db_time(now), limit});
-    const int n = PQntuples(r.get());
-    for (int i = 0; i < n; ++i) {
-      rows_.push_back(
-          Row{text(r.get(), i, 0), time_from_micros(r.get(), i, 1), text(r.get(), i, 2)});
+    const std::string now_text = format_db_time(now);
+    // The keyset page's rows, locked, then (in the same round trip, in a snapshot taken once they
+    // are locked) how many runs of each are started: what a claim asks per job. Rows another claim
+    // holds are skipped, so the count covers twice the page; a job it misses is asked on its own.
+    std::vector<Connection::Statement> statements;
+    if (after_) {
+      statements.push_back(
+          {"SELECT id, (extract(epoch FROM next_run_time) * 1000000)::int8, job_state::text "
+           "FROM sked_job WHERE next_run_time <= $1::timestamptz AND (next_run_time, id) > "
+           "($2::timestamptz, $3) ORDER BY next_run_time, id LIMIT $4::int8 "
+           "FOR UPDATE SKIP LOCKED",
+           {now_text, format_db_time(after_->next), after_->id, limit}});
+      if (batched()) {
+        statements.push_back(
+            {"SELECT j.id, (SELECT count(*) FROM sked_job_execution e WHERE e.job_id = j.id AND "
+             "e.status = 'started') FROM (SELECT id FROM sked_job WHERE next_run_time <= "
+             "$1::timestamptz AND (next_run_time, id) > ($2::timestamptz, $3) "
+             "ORDER BY next_run_time, id LIMIT $4::int8) AS j",
+             {now_text, format_db_time(after_->next), after_->id, decimal(2 * page_)}});
+      }
+    } else {
+      statements.push_back(
+          {"SELECT id, (extract(epoch FROM next_run_time) * 1000000)::int8, job_state::text "
+           "FROM sked_job WHERE next_run_time <= $1::timestamptz ORDER BY next_run_time, id "
+           "LIMIT $2::int8 FOR UPDATE SKIP LOCKED",
+           {now_text, limit}});
+      if (batched()) {
+        statements.push_back(
+            {"SELECT j.id, (SELECT count(*) FROM sked_job_execution e WHERE e.job_id = j.id AND "
+             "e.status = 'started') FROM (SELECT id FROM sked_job WHERE next_run_time <= "
+             "$1::timestamptz ORDER BY next_run_time, id LIMIT $2::int8) AS j",
+             {now_text, decimal(2 * page_)}});
+      }
+    }
+    const std::vector<Result> results = s_.conn_.pipeline(statements);
+    PGresult* r = results[0].get();
+    const int n = PQntuples(r);
+    for (int i = 0; i < n; ++i)
+      rows_.push_back(Row{text(r, i, 0), time_from_micros(r, i, 1), text(r, i, 2)});
+    if (results.size() > 1) {
+      // Only the rows this page locked: another claim may be adding runs to the others.
+      std::map<std::string_view, int> counted;
+      PGresult* counts = results[1].get();
+      for (int i = 0; i < PQntuples(counts); ++i)
+        counted.emplace(PQgetvalue(counts, i, 0), static_cast<int>(to_int64(PQgetvalue(counts, i, 1))));
+      for (const Row& row : rows_) {
+        if (const auto it = counted.find(row.id); it != counted.end())
+          running_.emplace(row.id, it->second);
+      }
     }
     exhausted_ = static_cast<std::size_t>(n) < page_;
     page_ = std::min(page_ * 2, max_claim_page);
@@ -854,6 +1165,9 @@ class PostgresJobStore::Tx final : public JobStore::Transaction {
   std::size_t page_ = first_claim_page;
   bool exhausted_ = false;
   std::optional<After> after_;
+  // Started runs per job, read with the page that locked the job and counted up with this claim's
+  // own inserts.
+  std::map<std::string, int, std::less<>> running_;
 };
 
 // ---- schedulers sharing the schema -------------------------------------------------------------
@@ -861,8 +1175,9 @@ class PostgresJobStore::Tx final : public JobStore::Transaction {
 int PostgresJobStore::Impl::interrupt_runs_of(const std::string& scheduler_id,
                                               const std::string& why) const {
   return affected(
-      conn_.exec("UPDATE sked_job_execution SET status = 'interrupted', exception = $2 "
-                 "WHERE status = 'started' AND scheduler_id = $1",
+      conn_.exec("UPDATE sked_job_execution SET status = 'interrupted', exception = $2 WHERE id IN "
+                 "(SELECT id FROM sked_job_execution WHERE status = 'started' AND scheduler_id = "
+                 "$1 FOR UPDATE SKIP LOCKED)",
                  {scheduler_id, why}));
 }
 
@@ -936,7 +1251,7 @@ constexpr const char* schedulers_sql =
 void PostgresJobStore::Impl::reap(std::vector<std::string>& warnings) {
   last_reap_ = clock_->now();
   struct Dead {
-    std::string id, why;
+    std::string id, why, heartbeat;
   };
   std::vector<Dead> dead;
   {
@@ -945,10 +1260,20 @@ void PostgresJobStore::Impl::reap(std::vector<std::string>& warnings) {
       const RegisteredScheduler other = registered(r.get(), i);
       if (other.id == scheduler_id_) continue;
       if (auto why = death(other, to_int64(PQgetvalue(r.get(), i, 5))))
-        dead.push_back({other.id, std::move(*why)});
+        dead.push_back({other.id, std::move(*why), PQgetvalue(r.get(), i, 4)});
     }
   }
   for (const auto& d : dead) {
+    // Taken only if no transaction holds its row and its heartbeat has not moved: a scheduler
+    // stopped (SIGSTOP, a frozen VM) in the middle of a claim still holds the row its claim
+    // refreshed, and waiting for it would stall this claim, and every peer's, until it goes on.
+    // It is not reaped meanwhile: the runs of the claim it is in are not committed yet.
+    if (PQntuples(conn_
+                      .exec("SELECT id FROM sked_scheduler WHERE id = $1 AND (extract(epoch FROM "
+                            "heartbeat) * 1000000)::int8 = $2::int8 FOR UPDATE SKIP LOCKED",
+                            {d.id, d.heartbeat})
+                      .get()) == 0)
+      continue;
     if (const int n = interrupt_runs_of(d.id, d.why); n > 0) {
       warnings.push_back(
           fmt::format("job store '{}': recorded {} run(s) of dead scheduler '{}' as interrupted",
@@ -1003,6 +1328,142 @@ void PostgresJobStore::Impl::unregister() noexcept {
   } catch (...) {
     // Destructors never throw.
   }
+}
+
+// ---- completions -------------------------------------------------------------------------------
+
+void PostgresJobStore::Impl::complete(const Execution& record,
+                                      const std::optional<RunRequest>& retry) {
+  std::lock_guard lock(done_mutex_);
+  if (done_queue_.size() + done_in_flight_ >= max_kept_completions) {
+    throw StoreError(description_, 0,
+                     fmt::format("recording how a run ended: {} finished runs already wait to be "
+                                 "recorded (the server is unreachable)",
+                                 max_kept_completions));
+  }
+  if (!writer_.joinable()) writer_ = std::thread([this] { write_loop(); });
+  done_queue_.push_back(Completion{record, retry});
+  ++done_queued_;
+  done_cv_.notify_all();
+}
+
+void PostgresJobStore::Impl::write_loop() {
+  std::unique_lock lock(done_mutex_);
+  std::vector<Completion> batch;  // what the last write did not record, when the server was away
+  bool reported = false;
+  std::chrono::milliseconds pause{50};
+  for (;;) {
+    done_cv_.wait(lock, [&] { return done_stopping_ || !done_queue_.empty() || !batch.empty(); });
+    if (done_queue_.empty() && batch.empty()) return;  // stopping, all written
+    for (auto& c : done_queue_) batch.push_back(std::move(c));
+    done_queue_.clear();
+    done_in_flight_ = batch.size();
+    const bool stopping = done_stopping_;
+    lock.unlock();
+    std::string error;
+    bool kept = false;
+    try {
+      write_completion_rows(batch);
+    } catch (const std::exception& e) {
+      error = e.what();
+      // A server that cannot be reached now will be, later: the records wait (bounded) and are
+      // written again. Any other failure is one record's: each is written alone, and those that
+      // fail are reported.
+      kept = (unreachable_ || !done_conn_.open()) && !stopping;
+      if (!kept) {
+        for (const Completion& c : batch) {
+          try {
+            write_completion_rows({c});
+          } catch (const std::exception& one) {
+            warn(fmt::format("job store '{}': could not record the {} run of job '{}' at {}: {}",
+                             description_, to_string(c.record.status), c.record.job_id,
+                             format_time(c.record.run_time), one.what()));
+          }
+        }
+      }
+    }
+    if (kept && !reported) {
+      reported = true;
+      warn(fmt::format("job store '{}': finished runs cannot be recorded now ({}); they are kept "
+                       "in memory (up to {}) and recorded once the server is back",
+                       description_, error, max_kept_completions));
+    } else if (!kept && reported) {
+      reported = false;
+      warn(fmt::format("job store '{}': recorded the finished runs kept while the server was "
+                       "unreachable",
+                       description_));
+    }
+    lock.lock();
+    ++done_rounds_;
+    if (!kept) {
+      done_settled_ += batch.size();
+      batch.clear();
+      pause = std::chrono::milliseconds{50};
+    }
+    done_in_flight_ = batch.size();
+    done_cv_.notify_all();
+    if (kept) {
+      done_cv_.wait_for(lock, pause, [&] { return done_stopping_; });
+      pause = std::min(pause * 2, std::chrono::milliseconds{1000});
+    }
+  }
+}
+
+void PostgresJobStore::Impl::flush_completions() {
+  std::unique_lock lock(done_mutex_);
+  const std::uint64_t target = done_queued_;
+  const std::uint64_t round = done_rounds_;
+  // Two rounds: the write in flight now may have started before the last of them was queued.
+  done_cv_.wait(lock, [&] {
+    return done_settled_ >= target || done_rounds_ >= round + 2 || !writer_.joinable();
+  });
+}
+
+void PostgresJobStore::Impl::stop_writing() noexcept {
+  {
+    std::lock_guard lock(done_mutex_);
+    done_stopping_ = true;
+    done_cv_.notify_all();
+  }
+  if (writer_.joinable()) writer_.join();
+}
+
+void PostgresJobStore::Impl::write_completion_rows(const std::vector<Completion>& batch) const {
+  std::vector<Param> ids, statuses, durations, finished, exceptions, tracebacks;
+  bool retries = false;
+  for (const Completion& c : batch) {
+    const Execution& r = c.record;
+    ids.emplace_back(decimal(r.id));
+    statuses.emplace_back(status_text(r.status));
+    durations.push_back(r.duration ? Param{seconds(*r.duration)} : std::nullopt);
+    finished.push_back(optional_time(r.finished));
+    exceptions.emplace_back(valid_utf8(r.exception));
+    tracebacks.emplace_back(valid_utf8(r.traceback));
+    retries = retries || c.retry.has_value();
+  }
+  const std::string a1 = array_literal(ids), a2 = array_literal(statuses),
+                    a3 = array_literal(durations), a4 = array_literal(finished),
+                    a5 = array_literal(exceptions), a6 = array_literal(tracebacks);
+  auto update = [&] {
+    (void)done_conn_.exec(
+        "UPDATE sked_job_execution AS e SET status = v.s, duration = v.d, finished = v.f, "
+        "exception = v.x, traceback = v.t FROM unnest($1::int8[], $2::text[], $3::float8[], "
+        "$4::timestamptz[], $5::text[], $6::text[]) AS v(i, s, d, f, x, t) WHERE e.id = v.i",
+        {a1, a2, a3, a4, a5, a6});
+  };
+  if (!retries) {
+    // One statement, committed on its own; writing it again after a lost connection writes the
+    // same values.
+    retrying("recording how runs ended", update, done_conn_);
+    return;
+  }
+  auto write = [&] {
+    update();
+    for (const Completion& c : batch) {
+      if (c.retry) insert_request(*c.retry, done_conn_);
+    }
+  };
+  write_transaction("recording how runs ended", write, false, done_conn_);
 }
 
 // ---- listening for changes ---------------------------------------------------------------------
@@ -1153,6 +1614,9 @@ void PostgresJobStore::set_change_listener(std::function<void()> listener) {
 void PostgresJobStore::transact_(Purpose purpose, const std::function<void(Transaction&)>& body) {
   std::vector<std::string> warnings;
   bool start_beating = false;
+  // A claim counts running instances, and a read shows history: both see this process's
+  // completions.
+  impl_->flush_completions();
   const char* what = purpose == Purpose::claim  ? "claiming due jobs"
                      : purpose == Purpose::read ? "reading the store"
                                                 : "changing the store";
@@ -1200,19 +1664,7 @@ void PostgresJobStore::transact_(Purpose purpose, const std::function<void(Trans
 }
 
 void PostgresJobStore::complete_(const Execution& record, const std::optional<RunRequest>& retry) {
-  auto write = [&] {
-    (void)impl_->conn_.exec(
-        "UPDATE sked_job_execution SET status = $2, duration = $3::float8, finished = "
-        "$4::timestamptz, "
-        "exception = $5, traceback = $6 WHERE id = $1::int8",
-        {decimal(record.id), status_text(record.status),
-         record.duration ? Param{seconds(*record.duration)} : std::nullopt,
-         optional_time(record.finished), valid_utf8(record.exception),
-         valid_utf8(record.traceback)});
-    if (retry) impl_->insert_request(*retry);
-  };
-  std::lock_guard lock(impl_->mutex_);
-  impl_->write_transaction("recording how a run ended", write, false);
+  impl_->complete(record, retry);
 }
 
 std::string PostgresJobStore::name_() const { return impl_->description_; }
@@ -1242,6 +1694,7 @@ std::vector<Job> PostgresJobStore::all_jobs_() const {
 }
 
 std::optional<TimePoint> PostgresJobStore::next_run_time_() const {
+  impl_->flush_completions();  // a retry they planned may be the next run
   // Both minimums come from an index each, in one round trip.
   auto next = [&] {
     const Result r = impl_->conn_.exec(
@@ -1254,6 +1707,7 @@ std::optional<TimePoint> PostgresJobStore::next_run_time_() const {
 
 std::vector<RunRequest> PostgresJobStore::pending_runs_(
     std::optional<std::string_view> job_id) const {
+  impl_->flush_completions();
   std::vector<std::string> warnings;
   auto read = [&] {
     warnings.clear();
@@ -1273,6 +1727,7 @@ std::vector<RunRequest> PostgresJobStore::pending_runs_(
 }
 
 std::vector<Execution> PostgresJobStore::query_executions_(const ExecutionQuery& query) const {
+  impl_->flush_completions();
   // Built from literals and the numbers of the parameters (`$3`), one per filter that is set: no
   // value is formatted into the text. Only the texts asked for are read (a listing of a million
   // records need not read their output).

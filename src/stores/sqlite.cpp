@@ -2,6 +2,7 @@
 #include <sked/serialization.hpp>
 #include <sked/stores/sqlite.hpp>
 
+#include "detail/json_limits.hpp"
 #include "detail/periodic.hpp"
 #include "detail/scheduler_registry.hpp"
 #include "detail/sqlite_schema.hpp"
@@ -18,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cmath>
 #include <condition_variable>
@@ -59,6 +61,11 @@ constexpr std::size_t claim_page_size = 256;
 // Parsed jobs kept to spare claims the JSON parsing of job_state rows that have not changed.
 constexpr std::size_t max_cached_jobs = 50'000;
 
+bool is_corruption(int code) noexcept {
+  const int primary = code & 0xff;
+  return primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB;
+}
+
 bool is_lock_error(int code) noexcept {
   const int primary = code & 0xff;
   return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
@@ -90,6 +97,26 @@ class WriteTransaction {
  private:
   SQLite::Database& db_;
   bool committed_ = false;
+};
+
+// A read transaction: the statements inside it see one snapshot of the file.
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(SQLite::Database& db) : db_(db) { db_.exec("BEGIN"); }
+  ~ReadTransaction() {
+    if (sqlite3_get_autocommit(db_.getHandle()) == 0) {
+      try {
+        db_.exec("ROLLBACK");
+      } catch (...) {
+        // Destructors never throw; nothing was written.
+      }
+    }
+  }
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+
+ private:
+  SQLite::Database& db_;
 };
 
 // A prepared statement in use: bindings cleared on the way in, reset on the way out, so that a
@@ -141,6 +168,10 @@ class SqliteJobStore::Impl {
           backoff(attempt);
           continue;
         }
+        if (is_corruption(e.getErrorCode()) && !corrupt_.load(std::memory_order_acquire)) {
+          corrupt_why_ = fmt::format("{}: {}", what, e.what());
+          corrupt_.store(true, std::memory_order_release);
+        }
         const std::string why =
             is_lock_error(e.getErrorCode())
                 ? fmt::format("{}: the database stayed locked through {} attempts: {}", what,
@@ -158,6 +189,19 @@ class SqliteJobStore::Impl {
   }
 
   void warn(const std::string& message) const;
+  // Reports, once per job and text, a next_run_time that cannot be read.
+  void report_bad_time(const std::string& id, const std::string& text, std::vector<std::string>& warnings) const;
+  // Changes when another connection commits to the file, never for this connection's own commits.
+  std::int64_t data_version() const {
+    Use s{statement("PRAGMA data_version")};
+    s->executeStep();
+    return s->getColumn(0).getInt64();
+  }
+  // The earliest next run time of any job or pending run, read in the caller's snapshot; times that
+  // cannot be read are passed over and reported (once each) into `warnings`.
+  std::optional<TimePoint> read_next_run_time(std::vector<std::string>& warnings) const;
+  // The same, from the last read while no connection has committed a change since.
+  std::optional<TimePoint> known_next_run_time(std::vector<std::string>& warnings) const;
   void warn_all(const std::vector<std::string>& messages) const {
     for (const auto& m : messages) warn(m);
   }
@@ -230,6 +274,7 @@ class SqliteJobStore::Impl {
   TimePoint last_reap_{};
   mutable std::map<std::string, std::string, std::less<>>
       reported_bad_rows_;  // id -> job_state reported
+  mutable std::set<std::string> reported_bad_times_;  // id '\n' next_run_time text
 
   // id -> the job_state text last read and the job it gave: claims then skip re-parsing unchanged
   // JSON.
@@ -244,8 +289,30 @@ class SqliteJobStore::Impl {
   std::vector<PendingCompletion*> completion_queue_;
   bool completion_writer_ = false;
 
+  // Set when SQLite finds the file malformed: claims stop (see docs/sqlite.md), said once.
+  mutable std::atomic<bool> corrupt_{false};
+  mutable std::string corrupt_why_;  // written once, before corrupt_ is set
+  std::atomic<bool> corrupt_reported_{false};
+  // Once the file was found corrupt: reports it (the first time) and returns true.
+  bool stopped_by_corruption() {
+    if (!corrupt_.load(std::memory_order_acquire)) return false;
+    if (!corrupt_reported_.exchange(true)) {
+      warn(fmt::format("job store '{}' is corrupt ({}); this scheduler stops claiming jobs from it. Stop every "
+                       "process using the file, restore it from a backup or recover it (sqlite3 '{}' .recover), "
+                       "then start again",
+                       path_, corrupt_why_, path_));
+    }
+    return true;
+  }
+
   // Follows the store's clock, so a ManualClock drives it in tests as it drives everything.
   detail::Periodic heartbeat_;
+
+  // The earliest due time as of data_version `idle_version_`, known while this connection has not
+  // written a change since: an idle scheduler's pass then reads one pragma instead of writing a claim.
+  mutable bool idle_known_ = false;
+  mutable std::int64_t idle_version_ = 0;
+  mutable std::optional<TimePoint> idle_next_{};
 };
 
 namespace {
@@ -339,11 +406,12 @@ SqliteJobStore::Impl::Impl(std::string path, SqliteJobStoreOptions options)
                            options_.open_mode == SqliteOpenMode::create);
     db_.exec("PRAGMA foreign_keys = ON");
     db_.exec(fmt::format("PRAGMA synchronous = {}", options_.synchronous));
-    // A checkpoint fsyncs the file, and at SQLite's default of one per 1,000 WAL pages it was half
-    // the cost of a small commit here. One per 10,000 pages (about 40 MB of WAL) makes that a few
-    // percent; the WAL file is truncated back to 64 MB after a checkpoint if it grew past that.
-    db_.exec("PRAGMA wal_autocheckpoint = 10000");
-    db_.exec("PRAGMA journal_size_limit = 67108864");
+    // The WAL is the store's disk footprint between checkpoints: one every 1,000 pages (SQLite's
+    // default, 4 MiB at the default page size) and the file cut back to 4 MiB when it restarts keep
+    // it bounded on a small disk (one every 10,000 pages filled a 2 MB filesystem in a minute). It
+    // costs a checkpoint's fsyncs every few hundred commits (measured in docs/sqlite.md).
+    db_.exec("PRAGMA wal_autocheckpoint = 1000");
+    db_.exec("PRAGMA journal_size_limit = 4194304");
   };
   locked("opening the store", prepare);
   detail::add_live_scheduler(scheduler_id_);
@@ -359,20 +427,32 @@ void SqliteJobStore::Impl::warn(const std::string& message) const {
   detail::report_warning(options_.on_warning, message);
 }
 
+void SqliteJobStore::Impl::report_bad_time(const std::string& id, const std::string& text,
+                                           std::vector<std::string>& warnings) const {
+  if (!reported_bad_times_.insert(id + '\n' + text).second) return;
+  warnings.push_back(fmt::format(
+      "job store '{}': job '{}': next_run_time '{}' is not a UTC time (the row is left as it is; fix or remove it)",
+      path_, id, text));
+}
+
 // ---- jobs --------------------------------------------------------------------------------------
 
 std::shared_ptr<Job> SqliteJobStore::Impl::read_job(const std::string& id,
                                                     const std::optional<std::string>& next,
                                                     const std::string& state,
                                                     std::vector<std::string>& warnings) const {
+  std::optional<TimePoint> next_time;
+  if (next) {
+    next_time = parse_db_time(*next);
+    if (!next_time) {
+      report_bad_time(id, *next, warnings);
+      return nullptr;
+    }
+  }
   try {
     if (const auto it = parsed_.find(id); it != parsed_.end() && it->second.state == state) {
       auto job = std::make_shared<Job>(*it->second.job);
-      job->next_run_time.reset();
-      if (next) {
-        job->next_run_time = parse_db_time(*next);
-        if (!job->next_run_time) return std::make_shared<Job>(read_job_or_throw(id, next, state));
-      }
+      job->next_run_time = next_time;
       return job;
     }
     auto job = std::make_shared<Job>(read_job_or_throw(id, next, state));
@@ -402,6 +482,9 @@ Job SqliteJobStore::Impl::read_job_or_throw(const std::string& id,
     next_run_time = parse_db_time(*next);
     if (!next_run_time) throw fail(fmt::format("next_run_time '{}' is not a UTC time", *next));
   }
+  if (auto why = detail::json_text_too_big(state, detail::max_job_state_depth, detail::max_job_state_bytes)) {
+    throw fail(fmt::format("job_state is not read: {}", *why));
+  }
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(state);
@@ -417,11 +500,17 @@ Job SqliteJobStore::Impl::read_job_or_throw(const std::string& id,
 }
 
 std::string SqliteJobStore::Impl::job_state(const Job& job) const {
+  std::string text;
   try {
-    return job_state_to_json(job).dump();
+    text = job_state_to_json(job).dump();
   } catch (const SerializationError& e) {
     throw SerializationError(fmt::format("job store '{}': {}", path_, e.what()));
   }
+  if (text.size() > detail::max_job_state_bytes) {
+    throw InvalidArgument(fmt::format("job store '{}': job '{}': its state is {} bytes of JSON, over the limit of {}",
+                                      path_, job.id, text.size(), detail::max_job_state_bytes));
+  }
+  return text;
 }
 
 // ---- transactions ------------------------------------------------------------------------------
@@ -738,6 +827,7 @@ void SqliteJobStore::Impl::reap(TimePoint wall, std::vector<std::string>& warnin
 }
 
 void SqliteJobStore::Impl::heartbeat() {
+  if (corrupt_.load(std::memory_order_acquire)) return;  // said once already; not every interval
   std::vector<std::string> warnings;
   auto refresh = [&] {
     warnings.clear();
@@ -857,7 +947,10 @@ void SqliteJobStore::Impl::write_completions(const std::vector<PendingCompletion
       s->bind(5, e.exception);
       s->bind(6, e.traceback);
       s->exec();
-      if (p->retry) insert_request(*p->retry);
+      if (p->retry) {
+        insert_request(*p->retry);
+        idle_known_ = false;
+      }
     }
     tx.commit();
   };
@@ -897,6 +990,8 @@ std::vector<RegisteredScheduler> SqliteJobStore::live_schedulers() const {
 }
 
 void SqliteJobStore::transact_(Purpose purpose, const std::function<void(Transaction&)>& body) {
+  // A corrupt file is not claimed from: a claim would fail every pass, or read half a table.
+  if (purpose == Purpose::claim && impl_->stopped_by_corruption()) return;
   std::vector<std::string> warnings;
   bool start_beating = false;
   auto run = [&] {
@@ -907,6 +1002,8 @@ void SqliteJobStore::transact_(Purpose purpose, const std::function<void(Transac
       return;
     }
     WriteTransaction wtx{impl_->db_};
+    // This connection's own commits do not move data_version.
+    impl_->idle_known_ = false;
     const bool was_registered = impl_->registered_;
     if (purpose == Purpose::claim) {
       // The claim's own heartbeat also makes sure this scheduler's row exists: the runs it starts
@@ -931,6 +1028,7 @@ void SqliteJobStore::transact_(Purpose purpose, const std::function<void(Transac
     impl_->locked(what, run);
   } catch (...) {
     impl_->warn_all(warnings);
+    (void)impl_->stopped_by_corruption();
     throw;
   }
   if (start_beating) {
@@ -968,33 +1066,70 @@ std::vector<Job> SqliteJobStore::all_jobs_() const {
   return jobs;
 }
 
-std::optional<TimePoint> SqliteJobStore::next_run_time_() const {
-  // One descent of the next_run_time index: as cheap as asking PRAGMA data_version whether anything
-  // changed, and it always sees what other processes committed. Pending runs count too (the table is
-  // nearly always empty). Two statements, neither sorting: one that merged them with UNION ALL ...
-  // ORDER BY built three temporary b-trees per call, 25x the cost. Each is a wake-up hint read in its
-  // own snapshot; the claim that follows decides.
+std::optional<TimePoint> SqliteJobStore::Impl::read_next_run_time(std::vector<std::string>& warnings) const {
+  // One descent of the next_run_time index. Pending runs count too (the table is nearly always
+  // empty). Two statements, neither sorting: one that merged them with UNION ALL ... ORDER BY built
+  // three temporary b-trees per call, 25x the cost.
   auto read = [&](const char* sql) -> std::optional<TimePoint> {
-    Use s{impl_->statement(sql)};
-    if (!s->executeStep() || s->getColumn(1).isNull()) return std::nullopt;
-    const std::string text = s->getColumn(1).getString();
-    const auto t = parse_db_time(text);
-    if (!t) {
-      throw StoreError(impl_->path_, SQLITE_MISMATCH,
-                       fmt::format("job '{}': next run time '{}' is not a UTC time",
-                                   s->getColumn(0).getString(), text));
+    Use s{statement(sql)};
+    // A time edited into garbage ('0garbage' sorts first) is passed over, and reported once, rather
+    // than failing every wake-up; the claims and listings skip its row too.
+    while (s->executeStep() && !s->getColumn(1).isNull()) {
+      const std::string text = s->getColumn(1).getString();
+      if (const auto t = parse_db_time(text)) return t;
+      report_bad_time(s->getColumn(0).getString(), text, warnings);
     }
-    return t;
+    return std::nullopt;
   };
-  auto next = [&]() -> std::optional<TimePoint> {
-    auto scheduled = read(
-        "SELECT id, next_run_time FROM sked_job WHERE next_run_time IS NOT NULL "
-        "ORDER BY next_run_time LIMIT 1");
-    const auto requested = read("SELECT job_id, requested_at FROM sked_run_request ORDER BY requested_at LIMIT 1");
-    if (requested && (!scheduled || *requested < *scheduled)) return requested;
-    return scheduled;
+  auto scheduled = read(
+      "SELECT id, next_run_time FROM sked_job WHERE next_run_time IS NOT NULL "
+      "ORDER BY next_run_time");
+  const auto requested = read("SELECT job_id, requested_at FROM sked_run_request ORDER BY requested_at");
+  if (requested && (!scheduled || *requested < *scheduled)) return requested;
+  return scheduled;
+}
+
+std::optional<TimePoint> SqliteJobStore::Impl::known_next_run_time(std::vector<std::string>& warnings) const {
+  if (idle_known_ && data_version() == idle_version_) return idle_next_;
+  idle_known_ = false;
+  // The version and the times from one snapshot: a commit between them must not be taken as seen.
+  ReadTransaction snapshot{db_};
+  const std::int64_t version = data_version();
+  const auto t = read_next_run_time(warnings);
+  idle_version_ = version;
+  idle_next_ = t;
+  idle_known_ = true;
+  return t;
+}
+
+std::optional<TimePoint> SqliteJobStore::next_run_time_() const {
+  if (impl_->stopped_by_corruption()) return std::nullopt;
+  std::vector<std::string> warnings;
+  auto next = [&] {
+    warnings.clear();
+    return impl_->known_next_run_time(warnings);
   };
-  return impl_->locked("reading the next run time", next);
+  auto next_time = impl_->locked("reading the next run time", next);
+  impl_->warn_all(warnings);
+  return next_time;
+}
+
+bool SqliteJobStore::nothing_due_(TimePoint now) {
+  // Reads only: another process's commit moves data_version, so a `sked pause` or `run-now` from
+  // elsewhere is seen at the next pass; and a commit that made nothing due (a peer's heartbeat or
+  // claim) costs a read, not a claim that would in turn wake every peer into claiming.
+  // A store stopped by corruption claims nothing (the claim says so once); nothing is read here.
+  if (impl_->stopped_by_corruption()) return false;
+  std::vector<std::string> warnings;
+  auto check = [&] {
+    warnings.clear();
+    if (!impl_->registered_) return false;
+    const auto next = impl_->known_next_run_time(warnings);
+    return !next || *next > now;
+  };
+  const bool idle = impl_->locked("checking for due jobs", check);
+  impl_->warn_all(warnings);
+  return idle;
 }
 
 std::vector<RunRequest> SqliteJobStore::pending_runs_(std::optional<std::string_view> job_id) const {

@@ -108,5 +108,9 @@ expect "executions --json: tick's runs" '(( $(jq length <<<"$out") >= 4 ))'
 
 check "a password is never shown" 1 "" "no job with the id 'nosuch'" -- show nosuch --db "$secret_url"
 expect "the message names the database without the password" '[[ "$err" != *hunter2* && "$err" == *"schema sked"* ]]'
+check "?schema= picks the PostgreSQL schema" 2 "" "schema 'elsewhere' holds no sked store" -- jobs --db "$url?schema=elsewhere"
+check "?schema= beside libpq's own parameters" 0 "*" "" -- jobs --db "$url?connect_timeout=5&schema=sked" --json
+expect "jobs in the schema named: both" '[[ "$(jq length <<<"$out")" == 2 ]]'
+check "schema= in a key/value connection string" 2 "" "schema 'elsewhere' holds no sked store" -- jobs --db "host=$dir user=postgres dbname=postgres schema=elsewhere"
 
 finish

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <future>
 #include <map>
 #include <mutex>
 #include <set>
@@ -162,8 +163,63 @@ TEST_CASE(
     CHECK(warnings.count_containing("recorded 1 run(s) of dead scheduler 'a' as interrupted") == 1);
     // The run did go on: completing it records how it really ended, and `a` registers again.
     claims[0].runs[0].complete({.status = sked::ExecutionStatus::executed});
+    // Read through `a`, which waits for its own completions to be written; `b` sees it once it is.
+    CHECK(a->get_executions({.id = id}).at(0).status == sked::ExecutionStatus::executed);
     CHECK(b->get_executions({.id = id}).at(0).status == sked::ExecutionStatus::executed);
   }
+}
+
+TEST_CASE(
+    "postgres store: a claim does not wait for a stale peer stopped in the middle of its own claim",
+    "[store][postgres][interrupted]") {
+  PostgresStoreFactory factory;
+  auto options = factory.options();
+  options.clock = std::make_shared<sked::ManualClock>(t0);
+  options.scheduler_id = "a";
+  auto a = std::make_shared<sked::PostgresJobStore>(PostgresServer::instance().conninfo(), options);
+  a->add_job(interval_job("j1", 1min, t0));
+  a->add_job(interval_job("j2", 1min, t0 + 1s));
+  const auto first = a->claim_due_jobs(t0, 10, {});  // registers `a`; its run of j1 goes on
+  REQUIRE(first.size() == 1);
+  PostgresServer::instance().psql(fmt::format(
+      "UPDATE {}.sked_scheduler SET heartbeat = now() - interval '1 hour' WHERE id = 'a'",
+      factory.schema));
+  // `a` is held inside its next claim (the filter runs in its transaction), as a process stopped
+  // there would be: the heartbeat it refreshed is not committed, and its row is locked.
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool inside = false, release = false;
+  std::thread held([&] {
+    (void)a->claim_due_jobs(t0 + 1s, 10, [&](const sked::Job&) {
+      std::unique_lock lock(mutex);
+      inside = true;
+      cv.notify_all();
+      cv.wait(lock, [&] { return release; });
+      return true;
+    });
+  });
+  {
+    std::unique_lock lock(mutex);
+    REQUIRE(cv.wait_for(lock, 30s, [&] { return inside; }));
+  }
+  auto b_options = factory.options();
+  b_options.clock = std::make_shared<sked::ManualClock>(t0);
+  b_options.scheduler_id = "b";
+  auto b =
+      std::make_shared<sked::PostgresJobStore>(PostgresServer::instance().conninfo(), b_options);
+  auto claim = std::async(std::launch::async, [&] { return b->claim_due_jobs(t0 + 1s, 10, {}); });
+  const bool finished = claim.wait_for(10s) == std::future_status::ready;
+  {
+    std::lock_guard lock(mutex);
+    release = true;
+    cv.notify_all();
+  }
+  held.join();
+  CHECK(finished);
+  CHECK(claim.get().empty());  // j2 is `a`'s, locked
+  // `a` was not reaped meanwhile: its run of j1 is still started, and it is alive.
+  CHECK(b->get_executions({.job_id = "j1"}).at(0).status == sked::ExecutionStatus::started);
+  CHECK(b->live_schedulers().size() == 2);
 }
 
 TEST_CASE("postgres store: a committed change wakes the other stores' change listeners",
@@ -336,6 +392,36 @@ TEST_CASE(
   CHECK(store->next_run_time() == t0);
 }
 
+TEST_CASE("postgres store: runs that finish while the server is down are recorded once it is back",
+          "[store][postgres][faults]") {
+  PostgresStoreFactory factory;
+  auto options = factory.options();
+  options.reconnect_timeout = 1s;
+  Warnings warnings;
+  options.on_warning = warnings.sink();
+  auto store =
+      std::make_shared<sked::PostgresJobStore>(PostgresServer::instance().conninfo(), options);
+  for (int i = 0; i < 3; ++i) store->add_job(interval_job(fmt::format("j{}", i), 1min, t0));
+  auto claims = store->claim_due_jobs(t0, 10, {});
+  REQUIRE(claims.size() == 3);
+  PostgresServer::instance().kill();
+  // Completing never waits for the server, and nothing is reported lost.
+  for (auto& c : claims) c.runs.at(0).complete({.status = sked::ExecutionStatus::executed});
+  CHECK(sked::test::eventually(
+      [&] { return warnings.count_containing("they are kept in memory") == 1; }, 30s));
+  PostgresServer::instance().start();
+  CHECK(sked::test::eventually(
+      [&] {
+        const auto history = store->get_executions({});
+        return history.size() == 3 &&
+               std::all_of(history.begin(), history.end(), [](const sked::Execution& e) {
+                 return e.status == sked::ExecutionStatus::executed;
+               });
+      },
+      30s));
+  CHECK(warnings.count_containing("recorded the finished runs kept") == 1);
+}
+
 TEST_CASE("three scheduler processes on one PostgreSQL schema run every fire time exactly once",
           "[store][postgres][process]") {
   PostgresStoreFactory factory;
@@ -392,6 +478,80 @@ TEST_CASE("three scheduler processes on one PostgreSQL schema run every fire tim
                               factory.schema)) == fmt::format("executed|{}\n", jobs * fire_times));
   CHECK(server.psql(fmt::format("SELECT count(*) FROM {}.sked_scheduler", factory.schema)) ==
         "0\n");
+}
+
+TEST_CASE(
+    "a scheduler process stopped past stale_after and continued runs and records nothing twice",
+    "[store][postgres][process][interrupted]") {
+  PostgresStoreFactory factory;
+  auto& server = PostgresServer::instance();
+  constexpr int jobs = 6;
+  constexpr int fire_times = 8;
+  const sked::TimePoint start =
+      std::chrono::ceil<std::chrono::seconds>(sked::SystemClock{}.now() + 1s);
+  {
+    auto store = factory.make();
+    for (int i = 0; i < jobs; ++i) {
+      auto j = interval_job(fmt::format("j{}", i), 1s, start);
+      j.task = "record";
+      j.trigger = std::make_shared<sked::IntervalTrigger>(sked::IntervalTrigger{
+          1s, {.start_date = start, .end_date = start + std::chrono::seconds{fire_times - 1}}});
+      j.coalesce = false;
+      j.max_instances = 10;
+      store->add_job(j);
+    }
+  }
+  server.psql(fmt::format(
+      "CREATE TABLE {}.worker_run (job_id text NOT NULL, run_time text NOT NULL, pid bigint)",
+      factory.schema));
+  std::vector<std::unique_ptr<sked::test::WorkerProcess> > workers;
+  for (int w = 0; w < 3; ++w) {
+    workers.push_back(std::make_unique<sked::test::WorkerProcess>(
+        SKED_POSTGRES_WORKER,
+        std::vector<std::string>{"--db", server.conninfo(), "--schema", factory.schema,
+                                 "--exit-when-done", "--heartbeat-ms", "200", "--stale-after-ms",
+                                 "1000"}));
+  }
+  // Stopped once the runs have begun, for three times stale_after: its peers take it for dead and
+  // record its unfinished runs interrupted; then it goes on from where it was.
+  const auto ran_count = [&] {
+    return std::stoi(
+        server.psql(fmt::format("SELECT count(*) FROM {}.worker_run", factory.schema)));
+  };
+  REQUIRE(sked::test::eventually([&] { return ran_count() >= jobs; }, 30s));
+  workers[0]->signal(SIGSTOP);
+  REQUIRE(sked::test::eventually(
+      [&] {
+        return server.psql(fmt::format("SELECT count(*) FROM {}.sked_scheduler",
+                                       factory.schema)) == "2\n";
+      },
+      30s));
+  std::this_thread::sleep_for(2s);  // well past stale_after: the pause is what is tested
+  workers[0]->signal(SIGCONT);
+  for (auto& w : workers) {
+    const auto exit = w->wait_exit(60s);
+    REQUIRE(exit);
+    CHECK(WIFEXITED(*exit));
+    CHECK(WEXITSTATUS(*exit) == 0);
+  }
+  // From the tasks themselves: each fire time ran once, none is missing.
+  std::map<std::string, int> ran;
+  std::istringstream rows{server.psql(
+      fmt::format("SELECT job_id || ' ' || run_time FROM {}.worker_run", factory.schema))};
+  for (std::string line; std::getline(rows, line);) ++ran[line];
+  std::map<std::string, int> expected;
+  for (int i = 0; i < jobs; ++i) {
+    for (int k = 0; k < fire_times; ++k) {
+      expected[fmt::format("j{} {}", i, date::format("%FT%TZ", start + std::chrono::seconds{k}))] =
+          1;
+    }
+  }
+  CHECK(ran == expected);
+  // From the history: one record per fire time, each as it really ended (a run recorded
+  // interrupted while its scheduler was stopped was completed once it went on).
+  CHECK(
+      server.psql(fmt::format("SELECT status, count(*) FROM {}.sked_job_execution GROUP BY status",
+                              factory.schema)) == fmt::format("executed|{}\n", jobs * fire_times));
 }
 
 #endif

@@ -2,6 +2,7 @@
 // the real clock.
 //
 //   sked_postgres_worker --db CONNINFO --schema NAME [--exit-when-done] [--max-wait-ms N]
+//                        [--heartbeat-ms N --stale-after-ms N]
 //
 // Task "record" inserts (job_id, run_time, pid) into the schema's `worker_run` table over a
 // connection of its own, so a test can count how often each fire time really ran (the executions
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
   std::string schema;
   bool exit_when_done = false;
   long max_wait_ms = 200;
+  sked::PostgresJobStoreOptions options;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg{argv[i]};
     if (arg == "--db" && i + 1 < argc) {
@@ -40,9 +42,13 @@ int main(int argc, char** argv) {
       exit_when_done = true;
     } else if (arg == "--max-wait-ms" && i + 1 < argc) {
       max_wait_ms = std::atol(argv[++i]);
+    } else if (arg == "--heartbeat-ms" && i + 1 < argc) {
+      options.heartbeat_interval = std::chrono::milliseconds{std::atol(argv[++i])};
+    } else if (arg == "--stale-after-ms" && i + 1 < argc) {
+      options.stale_after = std::chrono::milliseconds{std::atol(argv[++i])};
     } else {
       std::cerr << "usage: sked_postgres_worker --db CONNINFO --schema NAME [--exit-when-done] "
-                   "[--max-wait-ms N]\n";
+                   "[--max-wait-ms N] [--heartbeat-ms N --stale-after-ms N]\n";
       return 2;
     }
   }
@@ -58,8 +64,8 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto store = std::make_shared<sked::PostgresJobStore>(
-      conninfo, sked::PostgresJobStoreOptions{.schema = schema});
+  options.schema = schema;
+  auto store = std::make_shared<sked::PostgresJobStore>(conninfo, options);
   sked::BlockingScheduler scheduler{{.timezone = sked::TimeZone::utc(),
                                      .max_wait = std::chrono::milliseconds{max_wait_ms},
                                      .logger = sked::stderr_logger(sked::LogLevel::warning)}};

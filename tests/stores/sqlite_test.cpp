@@ -5,6 +5,7 @@
 #include "support/recorder.hpp"
 #include "support/temp_dir.hpp"
 #include "support/warnings.hpp"
+#include "support/worker_process.hpp"
 
 #include "detail/sqlite_time.hpp"
 
@@ -741,6 +742,8 @@ TEST_CASE("live_schedulers lists the schedulers alive on the file, read-only too
   auto reader_clock = std::make_shared<sked::ManualClock>(t0);
   auto reader = std::make_shared<sked::SqliteJobStore>(
       f.path, sked::SqliteJobStoreOptions{.open_mode = sked::SqliteOpenMode::read_only,
+                                          .heartbeat_interval = 10s,
+                                          .stale_after = 30s,
                                           .clock = reader_clock});
   const auto live = reader->live_schedulers();
   REQUIRE(live.size() == 1);
@@ -773,4 +776,77 @@ TEST_CASE("the last instant a store can write is the end of the year 9999", "[st
   CHECK_THROWS_AS(sked::detail::format_db_time(sked::detail::last_db_time + 1us),
                   sked::InvalidArgument);
   CHECK(sked::detail::parse_db_time("9999-12-31T23:59:59.999999Z") == sked::detail::last_db_time);
+}
+
+TEST_CASE("an idle scheduler's passes write nothing to the file; another process's change is seen "
+          "at the next pass; the heartbeat is written at its interval",
+          "[store][sqlite][shared][idle]") {
+  Fixture f;
+  sked::test::LogRecorder logs;
+  sked::BackgroundScheduler scheduler{
+      {.clock = f.clock, .timezone = sked::TimeZone::utc(), .logger = logs.logger()}};
+  auto store = f.open();
+  store->add_job(interval_job("hourly", 1h, t0 + 1h));
+  scheduler.add_jobstore(store);
+  std::atomic<int> runs{0};
+  scheduler.tasks().add("task", [&](const sked::JobContext&) { ++runs; });
+  scheduler.start();
+  REQUIRE(scheduler.wait_idle());  // the first claim registers the scheduler (a write)
+
+  // Another connection, as `sked jobs` or a second scheduler would have: its data_version moves
+  // whenever another connection commits, so it sees any write the idle passes make.
+  auto observer = f.raw();
+  const auto version = [&] { return observer.execAndGet("PRAGMA data_version").getInt64(); };
+  const auto heartbeat = [&] {
+    SQLite::Statement s{observer, "SELECT heartbeat FROM sked_scheduler WHERE id = ?"};
+    s.bind(1, store->scheduler_id());
+    return s.executeStep() ? s.getColumn(0).getString() : std::string{};
+  };
+  const auto before = version();
+  const std::string first_beat = heartbeat();
+  CHECK(first_beat == db_time(t0));
+  for (int pass = 1; pass < 30; ++pass) {
+    f.clock->advance(1s);  // the loop's max_wait: one pass each
+    REQUIRE(scheduler.wait_idle());
+    CHECK(scheduler.waiting_until() == t0 + std::chrono::seconds{pass + 1});
+  }
+  CHECK(version() == before);  // 29 passes, no commit
+  CHECK(heartbeat() == first_beat);
+
+  // 30 s after the first claim: the heartbeat thread writes, once.
+  f.clock->advance(1s);
+  REQUIRE(scheduler.wait_idle());
+  CHECK(sked::test::eventually([&] { return heartbeat() == db_time(t0 + 30s); }, 5000ms));
+  const auto after_beat = version();
+  CHECK(after_beat != before);
+  f.clock->advance(1s);
+  REQUIRE(scheduler.wait_idle());
+  CHECK(version() == after_beat);
+
+  // Another process's commit that makes nothing due (a peer scheduler's heartbeat) is read, not
+  // answered with a claim: a claim would move every peer's data_version and wake them into claiming.
+  {
+    auto peer = f.raw();
+    peer.exec("INSERT INTO sked_scheduler (id, host, pid, started, heartbeat) VALUES "
+              "('peer', 'elsewhere', 1, '2026-01-01T00:00:31.000000Z', '2026-01-01T00:00:31.000000Z')");
+  }
+  const auto after_peer = version();
+  CHECK(after_peer != after_beat);
+  f.clock->advance(1s);
+  REQUIRE(scheduler.wait_idle());
+  CHECK(version() == after_peer);
+
+  // `sked run-now` from another process: a run request on the file, seen by the next pass.
+  (void)f.open()->request_run("hourly", t0 + 32s);
+  f.clock->advance(1s);
+  REQUIRE(scheduler.wait_idle());
+  CHECK(runs == 1);
+  CHECK(store->get_executions({.job_id = "hourly"}).size() == 1);
+
+  // A change by another process that makes the job due now (as `sked resume` or a new schedule
+  // would): claimed at the next pass, not at the old next run time.
+  f.open()->modify_job("hourly", [](sked::Job& job) { job.next_run_time = t0 + 34s; });
+  f.clock->advance(1s);
+  REQUIRE(scheduler.wait_idle());
+  CHECK(runs == 2);
 }

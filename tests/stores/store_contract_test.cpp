@@ -517,3 +517,21 @@ TEMPLATE_LIST_TEST_CASE("a one-shot job's retry runs after the job left the stor
   REQUIRE(retry[0].runs.size() == 1);
   CHECK(retry[0].runs[0].attempt() == 2);
 }
+
+TEMPLATE_LIST_TEST_CASE("args nested deeper than max_args_depth are refused and nothing is stored",
+                        "[store][contract][json]", StoreFactories) {
+  TestType factory;
+  const auto store = factory.make();
+  auto job = interval_job("deep", 1min, t0);
+  // Built and destroyed without recursion; copying or dumping it would overflow the stack.
+  nlohmann::json deep = 1;
+  for (int i = 0; i < 200'000; ++i) {
+    nlohmann::json outer = nlohmann::json::array();
+    outer.push_back(std::move(deep));
+    deep = std::move(outer);
+  }
+  job.args = std::move(deep);
+  CHECK_THROWS_AS(store->add_job(job), sked::InvalidArgument);
+  CHECK_FALSE(store->lookup_job("deep"));
+  CHECK(store->get_all_jobs().empty());
+}

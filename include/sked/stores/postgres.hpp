@@ -62,6 +62,12 @@ struct PostgresJobStoreOptions {
 /// are recorded `interrupted`. A committed change (add, modify, remove, pause, run-now) sends
 /// `NOTIFY sked_changes` so that other schedulers wake at once instead of at their next poll.
 ///
+/// How a run ended is written by a thread of the store's own on a second connection, batched with
+/// the completions that arrive meanwhile: completing a lease does not wait for the database. This
+/// store's reads and claims wait for its queued completions first; other processes see them once
+/// written. While the server is unreachable they are kept in memory (up to 100,000) and written
+/// when it is back.
+///
 /// Times are `timestamptz`, exact to the microsecond; job states are `jsonb`. A transaction that
 /// loses a deadlock or a serialization conflict runs again; a dropped connection is reopened
 /// (within `reconnect_timeout`) and the transaction runs again, unless the server committed it.

@@ -45,12 +45,13 @@ struct SqliteJobStoreOptions {
   /// This scheduler's id in `sked_scheduler`; must be unique among the live processes sharing the
   /// file. Empty: `host:pid:random`.
   std::string scheduler_id{};
-  /// How often a store that claims jobs writes its heartbeat.
-  Duration heartbeat_interval = std::chrono::seconds{5};
+  /// How often a store that claims jobs writes its heartbeat (an idle scheduler's only write).
+  Duration heartbeat_interval = std::chrono::seconds{30};
   /// A scheduler whose heartbeat is older than this is dead: its `started` runs are recorded
   /// `interrupted`. Must exceed the heartbeat interval plus the clock skew between hosts. A
-  /// scheduler on this host whose process no longer exists is known dead at once.
-  Duration stale_after = std::chrono::seconds{30};
+  /// scheduler on this host whose process no longer exists is known dead at once; this bounds how
+  /// late a stopped process (SIGSTOP), or one in another PID namespace, is found dead.
+  Duration stale_after = std::chrono::seconds{90};
   /// Timestamps heartbeats and interruptions. Empty: the real clock. Tests pass a ManualClock.
   std::shared_ptr<Clock> clock{};
   /// Receives problems that are reported rather than thrown: a job_state that cannot be read (with
@@ -112,7 +113,11 @@ class SqliteJobStore final : public JobStore {
   /// Completions that finish together share one commit.
   void complete_(const Execution& record, const std::optional<RunRequest>& retry) override;
   [[nodiscard]] std::vector<Job> all_jobs_() const override;
+  /// Answered from the next run time last read while `PRAGMA data_version` says no other
+  /// connection has committed since (and this one wrote no change).
   [[nodiscard]] std::optional<TimePoint> next_run_time_() const override;
+  /// Reads `PRAGMA data_version` only: an idle scheduler's passes write nothing to the file.
+  [[nodiscard]] bool nothing_due_(TimePoint now) override;
   [[nodiscard]] std::vector<RunRequest> pending_runs_(std::optional<std::string_view> job_id) const override;
   [[nodiscard]] std::vector<Execution> query_executions_(const ExecutionQuery& query) const override;
   /// Deletes in batches of a few thousand rows, each its own transaction, so schedulers sharing the

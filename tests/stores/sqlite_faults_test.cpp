@@ -1,0 +1,295 @@
+// The SQLite store under faults: a full disk, a WAL that must stay bounded, a corrupt file, rows edited
+// by hand and JSON nested too deep. Each is reported once, naming the file and the job, and nothing
+// stored is lost.
+
+#include "support/full_disk_vfs.hpp"
+#include "support/owner.hpp"
+#include "support/temp_dir.hpp"
+#include "support/warnings.hpp"
+
+#include <sked/sked.hpp>
+#include <sked/stores/sqlite.hpp>
+
+#include <SQLiteCpp/Database.h>
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+using namespace std::chrono_literals;
+using sked::ExecutionStatus;
+using sked::test::TempDir;
+using sked::test::Warnings;
+
+namespace {
+
+const auto t0 = sked::parse_time("2026-01-01T00:00:00Z");
+
+struct Fixture {
+  TempDir dir;
+  std::string path = dir.file("jobs.sqlite3");
+  std::shared_ptr<sked::ManualClock> clock = std::make_shared<sked::ManualClock>(t0);
+  Warnings warnings;
+
+  sked::SqliteJobStoreOptions options(std::string scheduler_id = "s1") {
+    return {.scheduler_id = std::move(scheduler_id), .clock = clock, .on_warning = warnings.sink()};
+  }
+  std::shared_ptr<sked::SqliteJobStore> open(std::string scheduler_id = "s1") {
+    return std::make_shared<sked::SqliteJobStore>(path, options(std::move(scheduler_id)));
+  }
+  SQLite::Database raw() const { return SQLite::Database(path, SQLite::OPEN_READWRITE, 5000); }
+};
+
+sked::Job every(std::string id, sked::Duration interval, int max_instances = 1) {
+  sked::Job job;
+  job.id = std::move(id);
+  job.name = job.id;
+  job.task = "task";
+  job.trigger = std::make_shared<sked::IntervalTrigger>(sked::IntervalTrigger{interval, {.start_date = t0}});
+  job.misfire_grace_time = 30s;
+  job.max_instances = max_instances;
+  job.next_run_time = t0;
+  return job;
+}
+
+}  // namespace
+
+TEST_CASE("sqlite: a completion refused by a full disk is written once space is back, and never blocks the job",
+          "[store][sqlite][faults][disk]") {
+  sked::test::FullDiskVfs disk;
+  Fixture f;
+  const auto owner = std::make_shared<sked::test::RecordingOwner>(t0);
+  std::int64_t first_id = 0;
+  {
+    const auto store = f.open();
+    store->add_job(every("j", 1min));
+    auto claims = store->claim_due_jobs(t0, 10, {}, owner);
+    REQUIRE(claims.at(0).runs.size() == 1);
+    first_id = claims[0].runs[0].execution().id;
+
+    disk.full = true;
+    owner->set_now(t0 + 2s);
+    claims[0].runs[0].complete({.status = ExecutionStatus::error, .exception = "E: exit status 1"});
+    CHECK(store->unwritten_completions() == 1);
+    CHECK(f.warnings.count_containing("database or disk is full") == 1);
+    CHECK(f.warnings.count_containing(f.path) >= 1);
+    // Claims fail while the disk is full (the scheduler retries them); the outcome stays kept.
+    f.clock->advance(1min);
+    owner->set_now(t0 + 1min);
+    CHECK_THROWS_AS(store->claim_due_jobs(t0 + 1min, 10, {}, owner), sked::StoreError);
+    CHECK(store->unwritten_completions() == 1);
+
+    // Space is back: the next claim writes the outcome first and runs the job (not max_instances).
+    disk.full = false;
+    auto next = store->claim_due_jobs(t0 + 1min, 10, {}, owner);
+    CHECK(store->unwritten_completions() == 0);
+    REQUIRE(next.size() == 1);
+    CHECK(next[0].executions.back().status == ExecutionStatus::started);
+    const auto first = store->get_executions({.id = first_id}).at(0);
+    CHECK(first.status == ExecutionStatus::error);
+    CHECK(first.exception == "E: exit status 1");
+    CHECK(f.warnings.count_containing("database or disk is full") == 1);
+    CHECK(f.warnings.count_containing("recorded how 1 run(s) ended") == 1);
+    next[0].runs.at(0).complete({});
+  }
+  CHECK(f.open("s2")->get_executions({.status = ExecutionStatus::max_instances}).empty());
+}
+
+TEST_CASE("sqlite: a run whose outcome was never written is recorded interrupted after a restart",
+          "[store][sqlite][faults][disk]") {
+  Fixture f;
+  sked::Execution started;
+  {
+    sked::test::FullDiskVfs disk;
+    const auto owner = std::make_shared<sked::test::RecordingOwner>(t0);
+    const auto store = f.open("first");
+    store->add_job(every("j", 1min));
+    auto claims = store->claim_due_jobs(t0, 10, {}, owner);
+    started = claims.at(0).executions.at(0);
+    disk.full = true;
+    claims[0].runs.at(0).complete({});
+    CHECK(store->unwritten_completions() == 1);
+    // The process ends with the disk still full: the outcome is lost with it.
+  }
+  const auto store = f.open("first");
+  (void)store->claim_due_jobs(t0 + 30s, 10, {});
+  const auto record = store->get_executions({.id = started.id}).at(0);
+  CHECK(record.status == ExecutionStatus::interrupted);
+}
+
+TEST_CASE("sqlite: claims and completions keep the WAL file under 4 MiB plus one transaction",
+          "[store][sqlite][faults][wal]") {
+  Fixture f;
+  const auto store = f.open();
+  for (int i = 0; i < 20; ++i) store->add_job(every("job" + std::to_string(i), 1s, 100));
+  const auto owner = std::make_shared<sked::test::RecordingOwner>(t0);
+  const std::string wal = f.path + "-wal";
+  std::uintmax_t largest = 0;
+  for (int second = 0; second < 600; ++second) {
+    const auto now = t0 + std::chrono::seconds{second};
+    owner->set_now(now);
+    auto claims = store->claim_due_jobs(now, 100, {}, owner);
+    for (auto& c : claims) {
+      for (auto& run : c.runs) run.complete({});
+    }
+    largest = std::max(largest, std::filesystem::file_size(wal));
+  }
+  // 600 claims and 12,000 completions: well over 10,000 WAL pages had it not been checkpointed.
+  CHECK(store->get_executions({.status = ExecutionStatus::executed, .limit = 20'000}).size() == 12'000);
+  INFO("largest WAL: " << largest << " bytes");
+  CHECK(largest <= 4 * 1024 * 1024 + 512 * 1024);
+}
+
+namespace {
+
+nlohmann::json nested(std::size_t depth) {
+  nlohmann::json v = 1;
+  for (std::size_t i = 0; i < depth; ++i) {
+    nlohmann::json outer = nlohmann::json::array();
+    outer.push_back(std::move(v));
+    v = std::move(outer);
+  }
+  return v;
+}
+
+std::string state_of(SQLite::Database& db, const std::string& id) {
+  SQLite::Statement s{db, "SELECT job_state FROM sked_job WHERE id = ?"};
+  s.bind(1, id);
+  REQUIRE(s.executeStep());
+  return s.getColumn(0).getString();
+}
+
+void set_state(SQLite::Database& db, const std::string& id, const std::string& state) {
+  SQLite::Statement s{db, "UPDATE sked_job SET job_state = ? WHERE id = ?"};
+  s.bind(1, state);
+  s.bind(2, id);
+  REQUIRE(s.exec() == 1);
+}
+
+}  // namespace
+
+TEST_CASE("args nested 10^5 levels deep are refused by add_job and modify_job, naming the job",
+          "[store][sqlite][faults][json]") {
+  Fixture f;
+  const auto store = f.open();
+  auto job = every("deep", 1min);
+  job.args = nested(100'000);
+  CHECK_THROWS_WITH(store->add_job(job), Catch::Contains("job 'deep'") && Catch::Contains("nested deeper than 64"));
+  CHECK_FALSE(store->lookup_job("deep"));
+  job.args = nested(sked::max_args_depth - 1);  // {"args": ...} stays within the limit
+  store->add_job(job);
+  CHECK(store->lookup_job("deep")->args == job.args);
+
+  sked::BlockingScheduler scheduler{{.clock = f.clock, .timezone = sked::TimeZone::utc()}};
+  scheduler.add_jobstore(store, "sql");
+  CHECK_THROWS_WITH(scheduler.modify_job("deep", {.args = nested(100'000)}),
+                    Catch::Contains("job 'deep'") && Catch::Contains("nested deeper"));
+  CHECK(store->lookup_job("deep")->args == job.args);
+}
+
+TEST_CASE("a stored job_state nested 10^6 levels deep is reported once and skipped, and stays stored",
+          "[store][sqlite][faults][json]") {
+  Fixture f;
+  const auto store = f.open();
+  store->add_job(every("deep", 1min));
+  store->add_job(every("fine", 1min));
+  {
+    auto db = f.raw();
+    std::string state = state_of(db, "deep");
+    const auto at = state.find("\"args\":{}");
+    REQUIRE(at != std::string::npos);
+    state.replace(at, 9, "\"args\":" + std::string(1'000'000, '[') + std::string(1'000'000, ']'));
+    set_state(db, "deep", state);
+  }
+  for (int i = 0; i < 3; ++i) {
+    const auto claims = store->claim_due_jobs(t0 + std::chrono::seconds{i}, 10, {});
+    if (i == 0) {
+      REQUIRE(claims.size() == 1);
+      CHECK(claims[0].job->id == "fine");
+    }
+  }
+  CHECK(store->get_all_jobs().size() == 1);
+  CHECK(f.warnings.count_containing("job 'deep'") == 1);
+  CHECK(f.warnings.count_containing("nested deeper than") == 1);
+  CHECK(f.warnings.count_containing(f.path) == 1);
+  CHECK_THROWS_AS(store->lookup_job("deep"), sked::SerializationError);
+  auto db = f.raw();
+  CHECK(db.execAndGet("SELECT count(*) FROM sked_job WHERE id = 'deep'").getInt() == 1);
+}
+
+TEST_CASE("hand-edited rows with invalid values are reported once with the job id, skipped and kept",
+          "[store][sqlite][faults][bad_row]") {
+  Fixture f;
+  const auto store = f.open();
+  for (const char* id : {"negative_instances", "negative_grace", "garbage_time", "fine"}) {
+    store->add_job(every(id, 1min));
+  }
+  {
+    auto db = f.raw();
+    auto edit = [&](const std::string& id, const char* key, int value) {
+      auto state = nlohmann::json::parse(state_of(db, id));
+      state[key] = value;
+      set_state(db, id, state.dump());
+    };
+    edit("negative_instances", "max_instances", -5);
+    edit("negative_grace", "misfire_grace_time_us", -30'000'000);
+    db.exec("UPDATE sked_job SET next_run_time = '0garbage' WHERE id = 'garbage_time'");
+  }
+  for (int i = 0; i < 5; ++i) {
+    const auto now = t0 + std::chrono::seconds{i};
+    const auto claims = store->claim_due_jobs(now, 10, {});
+    if (i == 0) {
+      REQUIRE(claims.size() == 1);
+      CHECK(claims[0].job->id == "fine");
+    }
+    // The wake-up time passes over the time that cannot be read instead of failing every second (the
+    // rows with bad values still have a valid time: due, and left for max_wait polling).
+    CHECK(store->next_run_time() == t0);
+  }
+  CHECK(store->get_all_jobs().size() == 1);
+  CHECK(f.warnings.count_containing("job 'negative_instances'") == 1);
+  CHECK(f.warnings.count_containing("max_instances must be at least 1, got -5") == 1);
+  CHECK(f.warnings.count_containing("job 'negative_grace'") == 1);
+  CHECK(f.warnings.count_containing("misfire_grace_time must not be negative") == 1);
+  CHECK(f.warnings.count_containing("job 'garbage_time'") == 1);
+  CHECK(f.warnings.count_containing("'0garbage'") == 1);
+  auto db = f.raw();
+  CHECK(db.execAndGet("SELECT count(*) FROM sked_job").getInt() == 4);
+}
+
+TEST_CASE("a corrupt store is reported once with its path, and the scheduler stops claiming from it",
+          "[store][sqlite][faults][corrupt]") {
+  Fixture f;
+  {
+    const auto store = f.open();
+    for (int i = 0; i < 200; ++i) store->add_job(every("job" + std::to_string(i), 1min));
+  }
+  std::vector<std::int64_t> pages;
+  {
+    auto db = f.raw();
+    db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    SQLite::Statement s{db, "SELECT rootpage FROM sqlite_master WHERE tbl_name = 'sked_job'"};
+    while (s.executeStep()) pages.push_back(s.getColumn(0).getInt64());
+  }
+  {
+    // What a failing disk or a stray write leaves: the job table's pages overwritten.
+    std::fstream file(f.path, std::ios::in | std::ios::out | std::ios::binary);
+    const std::string garbage(4096, '\xA5');
+    for (const auto page : pages) {
+      file.seekp((page - 1) * 4096);
+      file.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+    }
+  }
+  const auto store = f.open();
+  // The pass that finds it fails with an error naming the file; later passes claim nothing, quietly.
+  CHECK_THROWS_WITH(store->claim_due_jobs(t0, 10, {}), Catch::Contains(f.path) && Catch::Contains("malformed"));
+  for (int i = 1; i < 60; ++i) {
+    CHECK(store->claim_due_jobs(t0 + std::chrono::seconds{i}, 10, {}).empty());
+    CHECK_FALSE(store->next_run_time());
+  }
+  CHECK(f.warnings.count_containing("is corrupt") == 1);
+  CHECK(f.warnings.count_containing(f.path) == 1);
+  CHECK(f.warnings.count_containing("stops claiming") == 1);
+}
