@@ -1,14 +1,25 @@
 // sked::http under load: requests per second and latency percentiles of the dashboard's pages, the
-// JSON API and /metrics on a store of 100,000 jobs and 1,000,000 execution records (by default).
+// JSON API and /metrics on a store of 100,000 jobs and 1,000,000 execution records (by default), in
+// an SQLite file or, with --postgres, in a throwaway PostgreSQL server the benchmark starts (the
+// tests' helper; built when SKED_WITH_POSTGRES and the server's binaries are found).
 // A plain program rather than a Google Benchmark: it measures a server from its clients.
 //
 //   sked_http_bench [--jobs N] [--executions N] [--seconds S] [--connections C] [--threads T]
+//                   [--postgres]
 
 #include "scratch_file.hpp"
 
 #include <sked/http/server.hpp>
 #include <sked/stores/sqlite.hpp>
 #include <sked/triggers/interval.hpp>
+
+#ifdef SKED_PG_BINDIR
+#include "support/postgres_server.hpp"
+
+#include <sked/stores/postgres.hpp>
+
+#include <libpq-fe.h>
+#endif
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
@@ -36,20 +47,25 @@ struct Args {
   double seconds = 5;
   int connections = 4;
   int threads = 4;
+  bool postgres = false;
 };
+
+sked::Job first_job() {
+  sked::Job job;
+  job.id = "job0";
+  job.name = "job0";
+  job.task = "task0";
+  job.trigger = std::make_shared<sked::IntervalTrigger>(sked::Duration{24h});
+  job.next_run_time = sked::SystemClock{}.now() + 1h;
+  return job;
+}
 
 // Jobs job0..job(n-1) over 50 tasks, due one second apart from an hour from now; execution
 // records spread over the jobs, one a second, mostly executed with a few errors and misses.
 void fill(const std::string& path, const Args& args) {
   {
     sked::SqliteJobStore store{path, {.on_warning = [](std::string_view) {}}};
-    sked::Job job;
-    job.id = "job0";
-    job.name = "job0";
-    job.task = "task0";
-    job.trigger = std::make_shared<sked::IntervalTrigger>(sked::Duration{24h});
-    job.next_run_time = sked::SystemClock{}.now() + 1h;
-    store.add_job(job);
+    store.add_job(first_job());
   }
   SQLite::Database db{path, SQLite::OPEN_READWRITE};
   SQLite::Transaction tx{db};
@@ -80,6 +96,48 @@ void fill(const std::string& path, const Args& args) {
   runs.exec();
   tx.commit();
 }
+
+#ifdef SKED_PG_BINDIR
+// The same rows in PostgreSQL (schema sked), in one transaction of SQL.
+void fill_postgres(const Args& args) {
+  {
+    sked::PostgresJobStore store{sked::test::PostgresServer::instance().conninfo(),
+                                 {.listen = false, .on_warning = [](std::string_view) {}}};
+    store.add_job(first_job());
+  }
+  PGconn* conn = PQconnectdb(sked::test::PostgresServer::instance().conninfo().c_str());
+  const std::string jobs = std::to_string(args.jobs);
+  const std::string executions = std::to_string(args.executions);
+  const char* values[] = {jobs.c_str(), executions.c_str()};
+  const auto exec = [&](const char* sql, int n) {
+    PGresult* r = PQexecParams(conn, sql, n, nullptr, values, nullptr, nullptr, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
+      std::fprintf(stderr, "sked_http_bench: %s", PQerrorMessage(conn));
+      std::exit(1);
+    }
+    PQclear(r);
+  };
+  exec("INSERT INTO sked.sked_job (id, next_run_time, job_state) "
+       "SELECT 'job' || i, now() + interval '1 hour' + i * interval '1 second', "
+       "jsonb_set(jsonb_set((SELECT job_state FROM sked.sked_job WHERE id = 'job0'), '{name}', "
+       "to_jsonb('job number ' || i)), '{task}', to_jsonb('task' || (i % 50))) "
+       "FROM generate_series(1, $1::int8 - 1) AS i",
+       1);
+  exec("INSERT INTO sked.sked_job_execution (job_id, status, run_time, duration, finished, exception) "
+       "SELECT 'job' || (i % $1::int8), "
+       "CASE WHEN i % 50 = 0 THEN 'error' WHEN i % 97 = 0 THEN 'missed' ELSE 'executed' END, "
+       "now() - ($2::int8 - i) * interval '1 second', "
+       "CASE WHEN i % 97 = 0 AND i % 50 <> 0 THEN NULL ELSE floor(random() * 5000) / 1000.0 END, "
+       "CASE WHEN i % 97 = 0 AND i % 50 <> 0 THEN NULL "
+       "ELSE now() - ($2::int8 - i - 5) * interval '1 second' END, "
+       "CASE WHEN i % 50 = 0 THEN 'std::runtime_error: disk full' ELSE '' END "
+       "FROM generate_series(0, $2::int8 - 1) AS i",
+       2);
+  PGresult* r = PQexec(conn, "ANALYZE");
+  PQclear(r);
+  PQfinish(conn);
+}
+#endif
 
 struct Result {
   double requests_per_second = 0;
@@ -127,9 +185,9 @@ Result load(std::uint16_t port, const std::string& path, const Args& args) {
 
 int main(int argc, char** argv) {
   Args args;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  for (int i = 1; i < argc; i += 2) {
     const std::string flag = argv[i];
-    const char* value = argv[i + 1];
+    const char* value = i + 1 < argc ? argv[i + 1] : "";
     if (flag == "--jobs")
       args.jobs = std::atoll(value);
     else if (flag == "--executions")
@@ -140,21 +198,49 @@ int main(int argc, char** argv) {
       args.connections = std::atoi(value);
     else if (flag == "--threads")
       args.threads = std::atoi(value);
-    else {
+    else if (flag == "--postgres") {
+      args.postgres = true;
+      --i;  // takes no value
+    } else {
       std::fprintf(stderr, "sked_http_bench: unknown option %s\n", flag.c_str());
       return 2;
     }
   }
   sked::bench::ScratchFile file;
   auto t = Clock::now();
-  fill(file.path(), args);
-  std::printf("filled %lld jobs and %lld executions in %.1f s\n", static_cast<long long>(args.jobs),
-              static_cast<long long>(args.executions),
+  std::shared_ptr<sked::JobStore> store;
+  if (args.postgres) {
+#ifdef SKED_PG_BINDIR
+    fill_postgres(args);
+    store = std::make_shared<sked::PostgresJobStore>(
+        sked::test::PostgresServer::instance().conninfo(),
+        sked::PostgresJobStoreOptions{.create_schema = false, .read_only = true, .listen = false});
+#else
+    std::fprintf(stderr, "sked_http_bench: built without PostgreSQL (SKED_WITH_POSTGRES and its server binaries)\n");
+    return 2;
+#endif
+  } else {
+    fill(file.path(), args);
+    store = std::make_shared<sked::SqliteJobStore>(
+        file.path(), sked::SqliteJobStoreOptions{.open_mode = sked::SqliteOpenMode::read_only});
+  }
+  std::printf("filled %lld jobs and %lld executions in %s in %.1f s\n", static_cast<long long>(args.jobs),
+              static_cast<long long>(args.executions), args.postgres ? "PostgreSQL" : "SQLite",
               std::chrono::duration<double>(Clock::now() - t).count());
 
-  auto store = std::make_shared<sked::SqliteJobStore>(
-      file.path(), sked::SqliteJobStoreOptions{.open_mode = sked::SqliteOpenMode::read_only});
-  sked::http::Server server{store, {.port = 0, .threads = args.threads}};
+  // As `sked serve`: the job list is read on a second handle.
+  std::shared_ptr<sked::JobStore> list_store;
+  if (args.postgres) {
+#ifdef SKED_PG_BINDIR
+    list_store = std::make_shared<sked::PostgresJobStore>(
+        sked::test::PostgresServer::instance().conninfo(),
+        sked::PostgresJobStoreOptions{.create_schema = false, .read_only = true, .listen = false});
+#endif
+  } else {
+    list_store = std::make_shared<sked::SqliteJobStore>(
+        file.path(), sked::SqliteJobStoreOptions{.open_mode = sked::SqliteOpenMode::read_only});
+  }
+  sked::http::Server server{store, {.port = 0, .threads = args.threads, .job_list_store = list_store}};
   server.start();
   httplib::Client client{"127.0.0.1", server.port()};
   client.set_read_timeout(300);
@@ -176,8 +262,11 @@ int main(int argc, char** argv) {
   int failed = page_ok && metrics_ok ? 0 : 1;
   // A job that exists at any --jobs: the smoke test fills only 1,000.
   const std::string some_job = "job" + std::to_string(std::min<std::int64_t>(4242, args.jobs / 2));
+  // A history page deep in the past: paged by offset.
+  const std::string deep = "/executions?page=" + std::to_string(std::max<std::int64_t>(1, args.executions / 50 / 10));
   for (const std::string& path : {std::string{"/"}, "/?q=" + some_job, std::string{"/?state=paused"},
-                                 "/jobs/" + some_job, std::string{"/executions"}, std::string{"/api/jobs?size=50"},
+                                 "/jobs/" + some_job, std::string{"/executions"}, deep,
+                                 std::string{"/executions?status=error"}, std::string{"/api/jobs?size=50"},
                                  std::string{"/metrics"}}) {
     const Result r = load(server.port(), path.c_str(), args);
     std::printf("%-34s %10.0f %9.2f %9.2f %7zu\n", path.c_str(), r.requests_per_second, r.p50_ms, r.p99_ms,

@@ -110,7 +110,7 @@ deb() {
   [[ "$got" == "$expected" ]] || { printf 'installed sked next printed:\n%s\n' "$got" >&2; return 1; }
   /usr/bin/sked next -n 2 '0 9 * * *'
   for f in /usr/share/man/man1/sked.1.gz /usr/lib/systemd/system/sked.service /etc/sked/crontab \
-           /usr/include/sked/sked.hpp; do
+           /usr/include/sked/sked.hpp /usr/include/sked/http/server.hpp; do
     [[ -f "$f" ]] || { echo "scripts/ci.sh deb: the packages did not install $f" >&2; return 1; }
   done
   if command -v systemd-analyze >/dev/null; then
@@ -122,6 +122,7 @@ deb() {
   cmake -S tests/consumer -B "$out/consumer/cmake" -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build "$out/consumer/cmake" >/dev/null
   "$out/consumer/cmake/consumer"
+  "$out/consumer/cmake/consumer_http"
   # shellcheck disable=SC2046  # pkg-config's output is meant to be split into words
   c++ -std=c++20 tests/consumer/main.cpp $(pkg-config --cflags --libs sked) -o "$out/consumer/pkg-config"
   "$out/consumer/pkg-config"
@@ -132,7 +133,7 @@ deb() {
 # Every name is checked before the first step starts, so a typo does not surface after a long build.
 for step in "${steps[@]}"; do
   case "$step" in
-    asan | tsan | fuzz | soak | release | deb | bench) ;;
+    asan | tsan | fuzz | soak | release | deb | bench | embedding) ;;
     *) echo "scripts/ci.sh: unknown step '$step' (asan, tsan, fuzz, soak, release, deb, bench, embedding)" >&2; exit 2 ;;
   esac
 done

@@ -37,6 +37,19 @@ bool schedule_ended(const Job& snapshot, TimePoint failed_at) {
   return snapshot.trigger && !snapshot.trigger->next_fire_time(failed_at, failed_at);
 }
 
+// Cuts `text` to its last `code_points` characters (UTF-8 continuation bytes stay with their
+// character).
+void keep_tail(std::string& text, std::size_t code_points) {
+  std::size_t start = text.size();
+  for (std::size_t seen = 0; start > 0 && seen < code_points;) {
+    --start;
+    if ((static_cast<unsigned char>(text[start]) & 0xC0) != 0x80) ++seen;
+  }
+  // A run of continuation bytes at the cut belongs to the character before it: drop them too.
+  while (start < text.size() && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80) ++start;
+  text.erase(0, start);
+}
+
 }  // namespace
 
 // ---- leases ------------------------------------------------------------------------------------
@@ -479,7 +492,20 @@ RunLease JobStore::start_run(std::string_view job_id, TimePoint at, std::shared_
   return RunLease{std::move(home), std::move(job), std::move(record), 1};
 }
 
-std::vector<Execution> JobStore::get_executions(const ExecutionQuery& query) const { return query_executions_(query); }
+std::vector<Execution> JobStore::get_executions(const ExecutionQuery& query) const {
+  auto records = query_executions_(query);
+  // The texts asked for, whether or not the store already read less: a store may leave these two
+  // fields to this function.
+  for (Execution& e : records) {
+    if (!query.with_texts) {
+      e.exception.clear();
+      e.traceback.clear();
+    } else if (query.traceback_tail) {
+      keep_tail(e.traceback, *query.traceback_tail);
+    }
+  }
+  return records;
+}
 
 std::size_t JobStore::delete_old_executions(TimePoint cutoff) { return delete_old_executions_(cutoff); }
 

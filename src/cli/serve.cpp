@@ -5,7 +5,6 @@
 
 #include <sked/errors.hpp>
 #include <sked/http/server.hpp>
-#include <sked/stores/sqlite.hpp>
 
 #include <fmt/format.h>
 
@@ -83,20 +82,16 @@ void run_serve(const ServeArgs& args) {
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGPIPE, SIG_IGN);
 
-  const auto opened = open_store("serve", args.store, args.read_only ? Access::read : Access::write);
-  // The dashboard reads SQLite's tables for the views the store interface has no query for (history
-  // pages by offset, every registered scheduler, metrics since a record id).
-  const auto store = std::dynamic_pointer_cast<SqliteJobStore>(opened);
-  if (!store) {
-    fail("serve", fmt::format("'{}' is not an SQLite store; sked serve reads SQLite stores only for now", args.store.db),
-         exit_bad_input);
-  }
+  // Any store: the server reads it through the JobStore interface only. The whole job list is read
+  // on a second, read-only handle, so that its long read holds up no page.
+  const auto store = open_store("serve", args.store, args.read_only ? Access::read : Access::write);
+  options.job_list_store = open_store("serve", args.store, Access::read);
   http::Server server{store, options};
   server.start();
   const std::string shown =
       options.host.find(':') == std::string::npos ? options.host : "[" + options.host + "]";
   std::cout << fmt::format("sked serve: http://{}:{}/ serving {}{}\n", shown, server.port(),
-                           args.store.db, args.read_only ? " (read-only)" : "")
+                           store_name(*store, args.store.db), args.read_only ? " (read-only)" : "")
             << std::flush;
   int signal = 0;
   sigwait(&signals, &signal);
@@ -109,8 +104,10 @@ void register_serve(CLI::App& app) {
   auto args = std::make_shared<ServeArgs>();
   auto* cmd = app.add_subcommand(
       "serve", "Serve a store's dashboard, JSON API and Prometheus metrics over HTTP");
-  cmd->add_option("--db", args->store.db, "The sked store (an SQLite file; default: sked.sqlite3)")
-      ->type_name("PATH");
+  cmd->add_option("--db", args->store.db,
+                  "The sked store: an SQLite file (default: sked.sqlite3) or a PostgreSQL database "
+                  "(postgresql://user@host/dbname)")
+      ->type_name("PATH|URL");
   cmd->add_option("--listen", args->listen, "HOST:PORT to listen on (default: 127.0.0.1:8080)")
       ->type_name("HOST:PORT");
   cmd->add_option("--token-file", args->token_file,
@@ -138,6 +135,7 @@ or input.
 
 Examples:
   sked serve --db jobs.sqlite3
+  sked serve --db postgresql://sked@db.example/app
   sked serve --db jobs.sqlite3 --read-only --listen 127.0.0.1:9090
   sked serve --db jobs.sqlite3 --listen 0.0.0.0:8080 --token-file /etc/sked/token)"));
   cmd->callback([args] { run_command("serve", [&] { run_serve(*args); }); });

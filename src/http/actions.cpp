@@ -1,7 +1,6 @@
 #include "http/handlers.hpp"
 
 #include <sked/errors.hpp>
-#include <sked/stores/sqlite.hpp>
 #include <sked/trigger.hpp>
 
 #include <fmt/format.h>
@@ -105,7 +104,7 @@ std::string_view action_name(Action a) {
   return "";
 }
 
-bool set_paused(SqliteJobStore& store, const std::string& id, bool paused) {
+bool set_paused(JobStore& store, const std::string& id, bool paused) {
   const TimePoint now = SystemClock{}.now();
   bool changed = false;
   // One atomic change, as Scheduler::pause_job / resume_job and `sked pause` / `sked resume`.
@@ -127,7 +126,7 @@ bool set_paused(SqliteJobStore& store, const std::string& id, bool paused) {
 }
 
 std::string apply(Context& ctx, Action a, const std::string& id) {
-  SqliteJobStore& store = ctx.view.store();
+  JobStore& store = ctx.view.store();
   std::string done;
   switch (a) {
     case Action::run_now: {

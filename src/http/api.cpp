@@ -45,14 +45,14 @@ Reply api_job(Context& ctx, const httplib::Request& req, const std::string& id) 
   if (!job) return api_error(404, "there is no job '" + id + "'");
   const TimePoint now = SystemClock{}.now();
   const auto history = ctx.view.history(
-      {.job_id = id, .status = status_param(req), .limit = size_param(req, 10)}, 0);
+      {.job_id = id, .status = status_param(req), .limit = size_param(req, 10), .traceback_tail = 0});
   // As `sked show --json`.
   return json_reply(sked::detail::job_details_json(*job, now, ctx.view.jobs()->schedulers_running,
                                                    history, ctx.view.store().pending_runs(id)));
 }
 
 Reply api_executions(Context& ctx, const httplib::Request& req) {
-  HistoryQuery q;
+  ExecutionQuery q;
   if (const auto job = param(req, "job"); !job.empty()) q.job_id = job;
   q.status = status_param(req);
   q.since = time_param(req, "since");
@@ -61,15 +61,17 @@ Reply api_executions(Context& ctx, const httplib::Request& req) {
   q.limit = size_param(req, 100);
   q.offset = (page_no - 1) * q.limit;
   const bool with_output = param(req, "output") == "1";
+  q.traceback_tail = with_output ? output_tail : 0;
   auto list = nlohmann::json::array();
-  for (const auto& e : ctx.view.history(q, with_output ? 4000 : 0))
+  for (const auto& e : ctx.view.history(q))
     list.push_back(sked::detail::execution_json(e, with_output));
   return json_reply(list);
 }
 
 Reply api_schedulers(Context& ctx) {
   auto list = nlohmann::json::array();
-  for (const auto& row : ctx.view.schedulers()) {
+  // A store without a registry (memory) has none to list.
+  for (const auto& row : ctx.view.schedulers().value_or(std::vector<SchedulerRow>{})) {
     const auto& s = row.scheduler;
     list.push_back({{"id", s.id},
                     {"host", s.host},

@@ -63,7 +63,7 @@ enum class Action { run_now, pause, resume, remove };
 std::string apply(Context& ctx, Action a, const std::string& id);
 /// Pauses or resumes (next run from the trigger, from now) in one atomic store change. Returns
 /// false when the job already was in that state.
-bool set_paused(SqliteJobStore& store, const std::string& id, bool paused);
+bool set_paused(JobStore& store, const std::string& id, bool paused);
 
 // Pages.
 [[nodiscard]] Reply jobs_page(Context& ctx, const httplib::Request& req);

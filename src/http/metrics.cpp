@@ -16,6 +16,11 @@ namespace {
 const std::vector<double> duration_bounds{0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800};
 const std::vector<double> lateness_bounds{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 300};
 constexpr std::size_t read_batch = 20000;
+// Ids skipped between two records read are looked at again for this long, unless more than
+// `max_skip` were skipped at once (a deletion) or `max_skipped` are watched already.
+constexpr Duration skipped_watch = std::chrono::minutes{2};
+constexpr std::int64_t max_skip = 64;
+constexpr std::size_t max_skipped = 1024;
 
 double seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
 double unix_seconds(TimePoint t) { return seconds(t.time_since_epoch()); }
@@ -50,9 +55,17 @@ void Metrics::Histogram::observe(const std::vector<double>& bounds, double value
   ++count;
 }
 
-Metrics::Key Metrics::key_of(const std::string& job_id) const {
+const std::string& Metrics::job_label(const std::string& job_id) {
+  static const std::string other;
+  if (labelled_.contains(job_id)) return job_id;
+  if (labelled_.size() >= max_jobs_) return other;
+  labelled_.insert(job_id);
+  return job_id;
+}
+
+Metrics::Key Metrics::key_of(const std::string& job_id) {
   const auto it = task_of_.find(job_id);
-  return {it == task_of_.end() ? std::string{} : it->second, per_job_ ? job_id : std::string{}};
+  return {it == task_of_.end() ? std::string{} : it->second, per_job_ ? job_label(job_id) : std::string{}};
 }
 
 void Metrics::count(const Execution& r) {
@@ -66,36 +79,63 @@ void Metrics::count(const Execution& r) {
     s.last_success = r.finished;
 }
 
-void Metrics::ingest(const std::shared_ptr<const JobsSnapshot>& jobs) {
+void Metrics::take(const Execution& r) {
+  if (r.status == ExecutionStatus::started) {
+    running_.emplace(r.id, r.job_id);
+  } else {
+    count(r);
+  }
+}
+
+void Metrics::ingest(const std::shared_ptr<const JobsSnapshot>& jobs, TimePoint now) {
   // Remembered past a job's removal: a one-shot job is removed by the claim that runs it. Updated
   // once per job list read, not per scrape.
   if (jobs != tasks_snapshot_) {
     for (const auto& job : jobs->jobs) task_of_[job.id] = job.task;
     tasks_snapshot_ = jobs;
   }
+  const auto one = [&](std::int64_t id) {
+    return view_.history({.id = id, .with_texts = false});
+  };
   // Runs that were going at the last scrape and have ended since.
-  if (!running_.empty()) {
-    std::vector<std::int64_t> ids;
-    for (const auto& [id, job_id] : running_) ids.push_back(id);
-    for (const auto id : ids) {
-      const auto rows = view_.records_from(id, 1);
-      if (rows.empty() || rows.front().id != id) {
-        running_.erase(id);  // pruned
-      } else if (rows.front().status != ExecutionStatus::started) {
-        count(rows.front());
-        running_.erase(id);
-      }
+  for (auto it = running_.begin(); it != running_.end();) {
+    const auto rows = one(it->first);
+    if (rows.empty()) {
+      it = running_.erase(it);  // pruned
+    } else if (rows.front().status != ExecutionStatus::started) {
+      count(rows.front());
+      it = running_.erase(it);
+    } else {
+      ++it;
     }
   }
+  // Ids skipped over: a record a concurrent writer committed late, or one deleted or never
+  // committed (those are given up after a while).
+  for (auto it = skipped_.begin(); it != skipped_.end();) {
+    const auto rows = one(it->first);
+    if (!rows.empty()) {
+      take(rows.front());
+      it = skipped_.erase(it);
+    } else if (now - it->second > skipped_watch) {
+      it = skipped_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  const bool first = !last_id_;
   for (;;) {
-    const auto rows = view_.records_from(next_id_, read_batch);
+    const auto rows = view_.history({.after_id = last_id_,
+                                     .order = ExecutionOrder::oldest_id_first,
+                                     .limit = read_batch,
+                                     .with_texts = false});
     for (const auto& r : rows) {
-      if (r.status == ExecutionStatus::started) {
-        running_.emplace(r.id, r.job_id);
-      } else {
-        count(r);
+      // Not on the first read, whose gaps are pruned history.
+      if (!first && last_id_ && r.id - *last_id_ > 1 && r.id - *last_id_ <= max_skip) {
+        for (std::int64_t id = *last_id_ + 1; id < r.id && skipped_.size() < max_skipped; ++id)
+          skipped_.emplace(id, now);
       }
-      next_id_ = r.id + 1;
+      take(r);
+      last_id_ = r.id;
     }
     if (rows.size() < read_batch) break;
   }
@@ -103,9 +143,9 @@ void Metrics::ingest(const std::shared_ptr<const JobsSnapshot>& jobs) {
 
 std::string Metrics::render(TimePoint now) {
   const auto jobs = view_.jobs();
-  const auto live = view_.store().live_schedulers().size();
+  const auto live = jobs->registry ? view_.live_schedulers() : 0;
   std::lock_guard lock{mutex_};
-  ingest(jobs);
+  ingest(jobs, now);
 
   const auto labels = [&](const Key& k) {
     std::string out = fmt::format("task=\"{}\"", label_value(k.first));
@@ -184,7 +224,8 @@ std::string Metrics::render(TimePoint now) {
     }
     if (!job.next_run_time) continue;
     if (per_job_) {
-      next_run[{job.task, job.id}] = *job.next_run_time;
+      const auto [it, added] = next_run.try_emplace({job.task, job_label(job.id)}, *job.next_run_time);
+      if (!added && *job.next_run_time < it->second) it->second = *job.next_run_time;
       continue;
     }
     auto next = next_by_task.find(job.task);
@@ -209,10 +250,13 @@ std::string Metrics::render(TimePoint now) {
     out += fmt::format("sked_next_run_timestamp_seconds{{{}}} {}\n", labels(key),
                        number(unix_seconds(t)));
   }
-  out +=
-      "# HELP sked_schedulers_live Scheduler processes alive on the store.\n"
-      "# TYPE sked_schedulers_live gauge\n";
-  out += fmt::format("sked_schedulers_live {}\n", live);
+  // Only stores that register their schedulers (SQLite, PostgreSQL) can tell.
+  if (jobs->registry) {
+    out +=
+        "# HELP sked_schedulers_live Scheduler processes alive on the store.\n"
+        "# TYPE sked_schedulers_live gauge\n";
+    out += fmt::format("sked_schedulers_live {}\n", live);
+  }
   return out;
 }
 

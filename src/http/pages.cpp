@@ -3,6 +3,7 @@
 
 #include "http/handlers.hpp"
 #include "http/html.hpp"
+#include "http/words.hpp"
 
 #include "detail/job_json.hpp"
 #include "detail/sqlite_time.hpp"
@@ -55,6 +56,15 @@ std::string pager(std::string_view path, std::map<std::string, std::string> para
     out += fmt::format(R"(<a rel="next" href="{}{}">older &rarr;</a>)", path, query_string(params));
   }
   return out + "</nav>";
+}
+
+// The trigger in words (when they can be found) above the trigger as written.
+std::string trigger_cell(const Job& job) {
+  if (!job.trigger) return "";
+  const std::string words = trigger_words(*job.trigger);
+  const std::string written = "<code>" + escape(job.trigger->describe()) + "</code>";
+  return words.empty() ? written
+                       : fmt::format(R"(<span class="words">{}</span><br>{})", escape(words), written);
 }
 
 std::string job_link(const std::string& id) {
@@ -112,8 +122,13 @@ std::string history_section(Context& ctx, const httplib::Request& req, std::stri
   const std::size_t size = size_param(req, runs_per_page);
   std::optional<std::string> job_filter = job;
   if (!job_filter && !param(req, "job").empty()) job_filter = param(req, "job");
-  HistoryQuery q{job_filter, status, since, until, (page_no - 1) * size, size + 1};
-  auto runs = ctx.view.history(q);
+  auto runs = ctx.view.history({.job_id = job_filter,
+                                 .status = status,
+                                 .since = since,
+                                 .until = until,
+                                 .offset = (page_no - 1) * size,
+                                 .limit = size + 1,
+                                 .traceback_tail = output_tail});
   const bool has_next = runs.size() > size;
   if (has_next) runs.pop_back();
 
@@ -170,10 +185,10 @@ Reply jobs_page(Context& ctx, const httplib::Request& req) {
     const Job& job = *matching[i];
     const JobStats stats = ctx.view.stats(job.id);
     body += fmt::format(
-        R"(<tr data-job="{}"><td>{}</td><td>{}</td><td><code>{}</code></td><td><code>{}</code></td>)"
+        R"(<tr data-job="{}"><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td>)"
         R"(<td>{}</td><td class="state">{}</td><td>{}</td><td class="num">{}</td><td class="num">{}</td></tr>)",
         escape(job.id), job_link(job.id), escape(job.name), escape(job.task),
-        escape(job.trigger ? job.trigger->describe() : ""), show_time(job.next_run_time),
+        trigger_cell(job), show_time(job.next_run_time),
         badge(snapshot->state_of(job, now)),
         stats.last ? badge(to_string(stats.last->status)) : "-", show_seconds(stats.mean_seconds),
         show_seconds(stats.p95_seconds));
@@ -188,10 +203,13 @@ Reply jobs_page(Context& ctx, const httplib::Request& req) {
                       ? ""
                       : fmt::format(" ({} in the store)", snapshot->jobs.size())));
   body += fmt::format(
-      R"(<p class="muted">Mean and p95 are over each job's last {} finished runs. {}</p>)",
+      R"(<p class="muted">Mean and p95 are over each job's last {} finished runs. {} The list was )"
+      R"(read from the store at {}.</p>)",
       stats_window,
-      snapshot->schedulers_running ? "A scheduler is running on this store."
-                                   : "No scheduler is running on this store.");
+      !snapshot->registry             ? ""
+      : snapshot->schedulers_running ? "A scheduler is running on this store."
+                                     : "No scheduler is running on this store.",
+      show_time(snapshot->read_at));
   return html(frame_for(ctx, "Jobs", "jobs", true), body);
 }
 
@@ -215,7 +233,7 @@ Reply job_page(Context& ctx, const httplib::Request& req, const std::string& id)
   field("name", escape(job->name));
   field("task", "<code>" + escape(job->task) + "</code>");
   field("args", "<code>" + escape(job->args.dump()) + "</code>");
-  field("trigger", "<code>" + escape(job->trigger ? job->trigger->describe() : "") + "</code>");
+  field("trigger", trigger_cell(*job));
   field("state", R"(<span id="state">)" + badge(state) + "</span>");
   field("next run", show_time(job->next_run_time));
   // Run-now requests and retries waiting in the store, whichever scheduler will take them.
@@ -258,7 +276,7 @@ Reply job_page(Context& ctx, const httplib::Request& req, const std::string& id)
   body += "</ul>";
 
   body += fmt::format("<h2>Recent runs</h2>");
-  body += duration_chart(ctx.view.history({.job_id = id, .limit = chart_runs}, 0));
+  body += duration_chart(ctx.view.history({.job_id = id, .limit = chart_runs, .with_texts = false}));
   body += "<h2>History</h2>";
   body += history_section(ctx, req, "/jobs/" + url_encode(id), id);
   return html(frame_for(ctx, "Job " + job->id, "jobs", true), body);
@@ -271,8 +289,15 @@ Reply executions_page(Context& ctx, const httplib::Request& req) {
 }
 
 Reply schedulers_page(Context& ctx, const httplib::Request&) {
-  const auto rows = ctx.view.schedulers();
+  const auto registered = ctx.view.schedulers();
   std::string body = "<h1>Schedulers</h1>";
+  if (!registered) {
+    body +=
+        R"(<p class="muted">This store keeps no registry of the schedulers that use it (only the )"
+        R"(SQLite and PostgreSQL stores do).</p>)";
+    return html(frame_for(ctx, "Schedulers", "schedulers", true), body);
+  }
+  const auto& rows = *registered;
   body +=
       "<table><thead><tr><th>ID</th><th>Host</th><th>PID</th><th>Started</th>"
       "<th>Heartbeat</th><th>Alive</th></tr></thead><tbody>";

@@ -7,7 +7,7 @@
 #include "http/html.hpp"
 
 #include <sked/errors.hpp>
-#include <sked/stores/sqlite.hpp>
+#include <sked/job_store.hpp>
 
 #include <fmt/format.h>
 
@@ -67,10 +67,10 @@ constexpr std::string_view session_cookie = "sked_session";
 
 class Server::Impl {
  public:
-  Impl(std::shared_ptr<SqliteJobStore> store, ServerOptions options)
+  Impl(std::shared_ptr<JobStore> store, ServerOptions options)
       : options_(std::move(options)),
-        view_(std::move(store), options_.snapshot_max_age),
-        metrics_(view_, options_.per_job_metrics),
+        view_(std::move(store), options_.job_list_store, options_.snapshot_max_age),
+        metrics_(view_, options_.per_job_metrics, options_.max_job_series),
         csrf_(random_hex(32)),
         session_(random_hex(32)) {
     if (!is_loopback(options_.host) && options_.token.empty()) {
@@ -368,8 +368,15 @@ class Server::Impl {
   std::thread thread_;
 };
 
-Server::Server(std::shared_ptr<SqliteJobStore> store, ServerOptions options)
-    : impl_(std::make_unique<Impl>(std::move(store), std::move(options))) {}
+namespace {
+std::shared_ptr<JobStore> non_null(std::shared_ptr<JobStore> store) {
+  if (!store) throw InvalidArgument("sked::http::Server: the store is null");
+  return store;
+}
+}  // namespace
+
+Server::Server(std::shared_ptr<JobStore> store, ServerOptions options)
+    : impl_(std::make_unique<Impl>(non_null(std::move(store)), std::move(options))) {}
 Server::~Server() = default;
 void Server::start() { impl_->start(); }
 void Server::run() { impl_->run(); }

@@ -1,79 +1,64 @@
 #include "http/store_view.hpp"
 
 #include "detail/job_json.hpp"
-#include "detail/sqlite_time.hpp"
 
-#include <SQLiteCpp/Statement.h>
+#include <sked/stores/sqlite.hpp>
+#ifdef SKED_HAS_POSTGRES
+#include <sked/stores/postgres.hpp>
+#endif
 
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <unordered_set>
 
 namespace sked::http::detail {
 namespace {
 
-TimePoint read_time(const SQLite::Column& c) {
-  return sked::detail::parse_db_time(c.getString()).value_or(TimePoint{});
+// The schedulers of the stores that register them; nothing for the others.
+std::optional<std::vector<RegisteredScheduler>> registry(const JobStore& store) {
+  if (const auto* sqlite = dynamic_cast<const SqliteJobStore*>(&store))
+    return sqlite->registered_schedulers();
+#ifdef SKED_HAS_POSTGRES
+  if (const auto* pg = dynamic_cast<const PostgresJobStore*>(&store))
+    return pg->registered_schedulers();
+#endif
+  return std::nullopt;
 }
 
-std::optional<TimePoint> read_optional_time(const SQLite::Column& c) {
-  if (c.isNull()) return std::nullopt;
-  return sked::detail::parse_db_time(c.getString());
-}
+// A list read in the background may be this many times older than its read took.
+constexpr int refresh_factor = 10;
 
-std::optional<Duration> read_duration(const SQLite::Column& c) {
-  if (c.isNull()) return std::nullopt;
-  return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(c.getDouble()));
-}
-
-// Columns id, job_id, status, run_time, duration, finished, then optionally exception, traceback.
-Execution read_execution(SQLite::Statement& st, bool with_texts) {
-  Execution e;
-  e.id = st.getColumn(0).getInt64();
-  e.job_id = st.getColumn(1).getString();
-  e.status = parse_execution_status(st.getColumn(2).getString()).value_or(ExecutionStatus::error);
-  e.run_time = read_time(st.getColumn(3));
-  e.duration = read_duration(st.getColumn(4));
-  e.finished = read_optional_time(st.getColumn(5));
-  if (with_texts) {
-    e.exception = st.getColumn(6).getString();
-    e.traceback = st.getColumn(7).getString();
-  }
-  return e;
-}
+// The most `started` records read to tell running jobs (far more than the runs one store has going).
+constexpr std::size_t max_running_listed = 100'000;
 
 }  // namespace
 
-StoreView::StoreView(std::shared_ptr<SqliteJobStore> store,
+StoreView::StoreView(std::shared_ptr<JobStore> store, std::shared_ptr<JobStore> list_store,
                      std::chrono::milliseconds snapshot_max_age)
     : store_(std::move(store)),
+      list_store_(list_store ? std::move(list_store) : store_),
       max_age_(snapshot_max_age),
-      db_(store_->path(), SQLite::OPEN_READONLY) {
-  db_.setBusyTimeout(5000);
-}
-
-std::int64_t StoreView::data_version() {
-  std::lock_guard lock{sql_mutex_};
-  return db_.execAndGet("PRAGMA data_version").getInt64();
+      refresh_after_(snapshot_max_age) {
+  thread_ = std::thread{[this] { refresher(); }};
 }
 
 std::string JobsSnapshot::state_of(const Job& job, TimePoint now) const {
   return sked::detail::job_state(job, now, schedulers_running, running.contains(job.id));
 }
 
-std::shared_ptr<const JobsSnapshot> StoreView::jobs() {
-  std::lock_guard lock{snapshot_mutex_};
-  const auto now = std::chrono::steady_clock::now();
-  if (snapshot_ && !invalid_ && now - snapshot_taken_ < max_age_) return snapshot_;
-  // data_version changes whenever another connection (a scheduler, this process's store) commits.
-  const std::int64_t version = data_version();
-  if (snapshot_ && !invalid_ && version == snapshot_version_) {
-    snapshot_taken_ = now;
-    return snapshot_;
+StoreView::~StoreView() {
+  {
+    std::lock_guard lock{mutex_};
+    stopping_ = true;
   }
+  wake_.notify_all();
+  thread_.join();
+}
+
+std::shared_ptr<const JobsSnapshot> StoreView::load() const {
   auto fresh = std::make_shared<JobsSnapshot>();
-  fresh->jobs = store_->get_all_jobs();
+  fresh->read_at = SystemClock{}.now();
+  fresh->jobs = list_store_->get_all_jobs();
   fresh->by_id.reserve(fresh->jobs.size());
   fresh->search_text.reserve(fresh->jobs.size());
   for (std::size_t i = 0; i < fresh->jobs.size(); ++i) {
@@ -83,28 +68,92 @@ std::shared_ptr<const JobsSnapshot> StoreView::jobs() {
     for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     fresh->search_text.push_back(std::move(text));
   }
-  fresh->schedulers_running = !store_->live_schedulers().empty();
-  {
-    // The literal status lets SQLite read the partial index of started records.
-    std::lock_guard sql_lock{sql_mutex_};
-    SQLite::Statement st{db_, "SELECT DISTINCT job_id FROM sked_job_execution WHERE status = 'started'"};
-    while (st.executeStep()) fresh->running.insert(st.getColumn(0).getString());
+  if (const auto registered = registry(*store_)) {
+    fresh->registry = true;
+    fresh->schedulers_running = std::any_of(registered->begin(), registered->end(),
+                                            [](const RegisteredScheduler& s) { return s.alive; });
   }
+  // Jobs with a run going: a job that does not coalesce waits on it, and is scheduled, not stuck.
+  for (const Execution& e : store_->get_executions({.status = ExecutionStatus::started,
+                                                    .limit = max_running_listed,
+                                                    .with_texts = false})) {
+    fresh->running.insert(e.job_id);
+  }
+  return fresh;
+}
+
+void StoreView::install(std::shared_ptr<const JobsSnapshot> fresh,
+                        std::chrono::steady_clock::duration took, std::uint64_t generation) {
+  std::lock_guard lock{mutex_};
   snapshot_ = std::move(fresh);
-  snapshot_taken_ = now;
-  snapshot_version_ = version;
-  invalid_ = false;
-  return snapshot_;
+  taken_ = std::chrono::steady_clock::now();
+  refresh_after_ = std::max<std::chrono::steady_clock::duration>(max_age_, refresh_factor * took);
+  loaded_ = std::max(loaded_, generation);
+}
+
+std::shared_ptr<const JobsSnapshot> StoreView::jobs() {
+  {
+    std::lock_guard lock{mutex_};
+    if (snapshot_ && loaded_ == wanted_) {
+      if (!refresh_asked_ && std::chrono::steady_clock::now() - taken_ >= refresh_after_) {
+        refresh_asked_ = true;
+        wake_.notify_all();
+      }
+      return snapshot_;
+    }
+  }
+  // No list yet, or this server changed the store since it was read: read it now (once, for every
+  // request that waits here).
+  std::lock_guard loading{load_mutex_};
+  std::uint64_t generation = 0;
+  {
+    std::lock_guard lock{mutex_};
+    if (snapshot_ && loaded_ == wanted_) return snapshot_;
+    generation = wanted_;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  auto fresh = load();
+  install(fresh, std::chrono::steady_clock::now() - started, generation);
+  return fresh;
+}
+
+void StoreView::refresher() {
+  std::unique_lock lock{mutex_};
+  for (;;) {
+    wake_.wait(lock, [this] { return stopping_ || refresh_asked_; });
+    if (stopping_) return;
+    lock.unlock();
+    bool failed = false;
+    try {
+      std::lock_guard load_lock{load_mutex_};
+      std::uint64_t generation = 0;
+      {
+        std::lock_guard inner{mutex_};
+        generation = wanted_;
+      }
+      const auto started = std::chrono::steady_clock::now();
+      auto fresh = load();
+      install(std::move(fresh), std::chrono::steady_clock::now() - started, generation);
+    } catch (const std::exception&) {
+      // The store cannot be read for now: pages go on showing the list read last, and it is tried
+      // again once that is past the age again.
+      failed = true;
+    }
+    lock.lock();
+    refresh_asked_ = false;
+    if (failed) taken_ = std::chrono::steady_clock::now();
+  }
 }
 
 void StoreView::invalidate() {
-  std::lock_guard lock{snapshot_mutex_};
-  invalid_ = true;
+  std::lock_guard lock{mutex_};
+  ++wanted_;
 }
 
 JobStats StoreView::stats(const std::string& job_id) const {
   JobStats out;
-  const auto records = store_->get_executions({.job_id = job_id, .limit = stats_window});
+  const auto records =
+      store_->get_executions({.job_id = job_id, .limit = stats_window, .with_texts = false});
   if (!records.empty()) out.last = records.front();
   std::vector<double> seconds;
   for (const auto& e : records) {
@@ -122,61 +171,31 @@ JobStats StoreView::stats(const std::string& job_id) const {
   return out;
 }
 
-std::vector<Execution> StoreView::history(const HistoryQuery& q, std::size_t traceback_tail) {
-  std::string sql =
-      "SELECT id, job_id, status, run_time, duration, finished, exception, "
-      "CASE WHEN length(traceback) > ?1 THEN substr(traceback, -?1) ELSE traceback END "
-      "FROM sked_job_execution WHERE 1";
-  if (q.job_id) sql += " AND job_id = ?2";
-  if (q.status) sql += " AND status = ?3";
-  if (q.since) sql += " AND run_time >= ?4";
-  if (q.until) sql += " AND run_time < ?5";
-  sql += " ORDER BY run_time DESC, id DESC LIMIT ?6 OFFSET ?7";
-  std::lock_guard lock{sql_mutex_};
-  SQLite::Statement st{db_, sql};
-  st.bind(1, static_cast<std::int64_t>(traceback_tail));
-  if (q.job_id) st.bind(2, *q.job_id);
-  if (q.status) st.bind(3, std::string{to_string(*q.status)});
-  if (q.since) st.bind(4, sked::detail::format_db_time(*q.since));
-  if (q.until) st.bind(5, sked::detail::format_db_time(*q.until));
-  st.bind(6, static_cast<std::int64_t>(q.limit));
-  st.bind(7, static_cast<std::int64_t>(q.offset));
-  std::vector<Execution> out;
-  while (st.executeStep()) out.push_back(read_execution(st, true));
-  return out;
+std::vector<Execution> StoreView::history(const ExecutionQuery& q) const {
+  return store_->get_executions(q);
 }
 
-std::vector<SchedulerRow> StoreView::schedulers() {
-  std::unordered_set<std::string> alive;
-  for (const auto& s : store_->live_schedulers()) alive.insert(s.id);
-  std::lock_guard lock{sql_mutex_};
-  SQLite::Statement st{db_,
-                       "SELECT id, host, pid, started, heartbeat FROM sked_scheduler "
-                       "ORDER BY heartbeat DESC"};
+std::optional<std::vector<SchedulerRow>> StoreView::schedulers() const {
+  auto registered = registry(*store_);
+  if (!registered) return std::nullopt;
   std::vector<SchedulerRow> out;
-  while (st.executeStep()) {
-    SchedulerRow row;
-    row.scheduler.id = st.getColumn(0).getString();
-    row.scheduler.host = st.getColumn(1).getString();
-    row.scheduler.pid = st.getColumn(2).getInt64();
-    row.scheduler.started = read_time(st.getColumn(3));
-    row.scheduler.heartbeat = read_time(st.getColumn(4));
-    row.alive = alive.contains(row.scheduler.id);
-    out.push_back(std::move(row));
+  out.reserve(registered->size());
+  for (auto& s : *registered) {
+    const bool alive = s.alive;
+    out.push_back({std::move(s), alive});
   }
+  // Latest heartbeat first: the live ones lead.
+  std::stable_sort(out.begin(), out.end(), [](const SchedulerRow& a, const SchedulerRow& b) {
+    return a.scheduler.heartbeat > b.scheduler.heartbeat;
+  });
   return out;
 }
 
-std::vector<Execution> StoreView::records_from(std::int64_t from_id, std::size_t limit) {
-  std::lock_guard lock{sql_mutex_};
-  SQLite::Statement st{db_,
-                       "SELECT id, job_id, status, run_time, duration, finished "
-                       "FROM sked_job_execution WHERE id >= ? ORDER BY id LIMIT ?"};
-  st.bind(1, from_id);
-  st.bind(2, static_cast<std::int64_t>(limit));
-  std::vector<Execution> out;
-  while (st.executeStep()) out.push_back(read_execution(st, false));
-  return out;
+std::size_t StoreView::live_schedulers() const {
+  const auto registered = registry(*store_);
+  if (!registered) return 0;
+  return static_cast<std::size_t>(std::count_if(registered->begin(), registered->end(),
+                                                 [](const RegisteredScheduler& s) { return s.alive; }));
 }
 
 }  // namespace sked::http::detail

@@ -1,23 +1,22 @@
 #pragma once
-// What the server reads from a store: a cached job list, execution pages, run requests and
-// schedulers. Jobs come through the store's interface; the rest through a read-only SQL connection
-// on the store's file (the documented schema, docs/sqlite.md), for what `JobStore` does not offer
-// (an upper time bound and offsets for history pages, every scheduler registered rather than the
-// live ones, reading history incrementally for the metrics).
+// What the server reads from a store, through the public `JobStore` interface only, so that it serves
+// any store (memory, SQLite, PostgreSQL, an application's own): a cached job list, history pages
+// (`JobStore::get_executions`), pending runs, and the schedulers of the stores that register them.
 
 #include <sked/execution.hpp>
 #include <sked/job.hpp>
-#include <sked/stores/sqlite.hpp>
+#include <sked/job_store.hpp>
+#include <sked/stores/registered_scheduler.hpp>
 #include <sked/time.hpp>
 
-#include <SQLiteCpp/Database.h>
-
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -35,6 +34,10 @@ struct JobsSnapshot {
   std::unordered_set<std::string> running{};
   /// `detail::job_state` of a job in the snapshot.
   [[nodiscard]] std::string state_of(const Job& job, TimePoint now) const;
+  /// Whether the store keeps a registry of its schedulers (else `schedulers_running` means nothing).
+  bool registry = false;
+  /// When the list was read.
+  TimePoint read_at{};
 };
 
 /// A job's recent outcomes, from its newest records.
@@ -45,17 +48,10 @@ struct JobStats {
 };
 inline constexpr std::size_t stats_window = 100;
 
-/// Filters for a history page, newest first.
-struct HistoryQuery {
-  std::optional<std::string> job_id{};
-  std::optional<ExecutionStatus> status{};
-  std::optional<TimePoint> since{};
-  std::optional<TimePoint> until{};
-  std::size_t offset = 0;
-  std::size_t limit = 50;
-};
+/// The most of a traceback (a command's output) that pages and the API show: its end.
+inline constexpr std::size_t output_tail = 4000;
 
-/// One scheduler registered in the file, and whether it is alive.
+/// One scheduler registered in the store, and whether it is alive.
 struct SchedulerRow {
   RegisteredScheduler scheduler{};
   bool alive = false;
@@ -64,36 +60,54 @@ struct SchedulerRow {
 /// Thread-safe.
 class StoreView {
  public:
-  StoreView(std::shared_ptr<SqliteJobStore> store, std::chrono::milliseconds snapshot_max_age);
+  /// `list_store`, when given, is another handle on the same store for reading the whole job list.
+  StoreView(std::shared_ptr<JobStore> store, std::shared_ptr<JobStore> list_store,
+            std::chrono::milliseconds snapshot_max_age);
+  /// Stops the background reader.
+  ~StoreView();
+  StoreView(const StoreView&) = delete;
+  StoreView& operator=(const StoreView&) = delete;
 
-  [[nodiscard]] SqliteJobStore& store() const noexcept { return *store_; }
-  /// The cached job list: read again once older than the maximum age and the file changed (or
-  /// after `invalidate()`).
+  [[nodiscard]] JobStore& store() const noexcept { return *store_; }
+  /// The cached job list. The first call reads it; later calls return it at once and, once it is
+  /// older than the maximum age or ten times as long as its last read took (whichever is longer:
+  /// a store of 100,000 jobs is not read over and over), have it read again in the background.
   [[nodiscard]] std::shared_ptr<const JobsSnapshot> jobs();
-  /// After this server changed a job, so that the next page shows it.
+  /// After this server changed a job: the next `jobs()` reads the list again before it returns.
   void invalidate();
 
   [[nodiscard]] JobStats stats(const std::string& job_id) const;
-  /// Records matching `q`, newest first, with at most `traceback_tail` bytes of their output.
-  [[nodiscard]] std::vector<Execution> history(const HistoryQuery& q,
-                                               std::size_t traceback_tail = 4000);
-  [[nodiscard]] std::vector<SchedulerRow> schedulers();
-  /// Records with an id at or above `from_id`, at most `limit`, in id order, without their
-  /// exception and output (what the metrics count).
-  [[nodiscard]] std::vector<Execution> records_from(std::int64_t from_id, std::size_t limit);
+  /// `JobStore::get_executions`.
+  [[nodiscard]] std::vector<Execution> history(const ExecutionQuery& q) const;
+  /// Every scheduler registered in the store, alive or dead; empty for a store that keeps no
+  /// registry (only the SQLite and PostgreSQL stores do).
+  [[nodiscard]] std::optional<std::vector<SchedulerRow>> schedulers() const;
+  /// How many registered schedulers are alive (0 for a store without a registry).
+  [[nodiscard]] std::size_t live_schedulers() const;
 
  private:
-  std::int64_t data_version();
+  [[nodiscard]] std::shared_ptr<const JobsSnapshot> load() const;
+  void install(std::shared_ptr<const JobsSnapshot> fresh, std::chrono::steady_clock::duration took,
+               std::uint64_t generation);
+  void refresher();
 
-  std::shared_ptr<SqliteJobStore> store_;
+  std::shared_ptr<JobStore> store_;
+  std::shared_ptr<JobStore> list_store_;
   std::chrono::milliseconds max_age_;
-  std::mutex sql_mutex_;
-  SQLite::Database db_;
-  std::mutex snapshot_mutex_;
+
+  // One read of the job list at a time.
+  std::mutex load_mutex_;
+  std::mutex mutex_;  // guards what follows
+  std::condition_variable wake_;
   std::shared_ptr<const JobsSnapshot> snapshot_;
-  std::chrono::steady_clock::time_point snapshot_taken_{};
-  std::int64_t snapshot_version_ = -1;
-  bool invalid_ = true;
+  std::chrono::steady_clock::time_point taken_{};
+  std::chrono::steady_clock::duration refresh_after_{};
+  // invalidate() raises `wanted_`; a snapshot read after the last invalidation has `loaded_` equal.
+  std::uint64_t wanted_ = 0;
+  std::uint64_t loaded_ = 0;
+  bool refresh_asked_ = false;
+  bool stopping_ = false;
+  std::thread thread_;
 };
 
 }  // namespace sked::http::detail

@@ -542,14 +542,62 @@ void MemoryJobStore::count_running(const std::string& job_id, int runs) {
 std::vector<Execution> MemoryJobStore::query_executions_(const ExecutionQuery& query) const {
   std::lock_guard lock(mutex_);
   apply_completions();
+  const auto matches = [&](const Execution& e) {
+    return (!query.id || e.id == *query.id) && (!query.job_id || e.job_id == *query.job_id) &&
+           (!query.status || e.status == *query.status) && (!query.since || e.run_time >= *query.since) &&
+           (!query.until || e.run_time < *query.until) && (!query.after_id || e.id > *query.after_id);
+  };
+  const auto copy = [&](const Execution& e) {
+    if (query.with_texts) return e;
+    Execution bare;
+    bare.id = e.id;
+    bare.job_id = e.job_id;
+    bare.status = e.status;
+    bare.run_time = e.run_time;
+    bare.duration = e.duration;
+    bare.finished = e.finished;
+    return bare;
+  };
   std::vector<Execution> out;
-  for (auto it = executions_.rbegin(); it != executions_.rend() && out.size() < query.limit; ++it) {
-    if (query.id && it->id != *query.id) continue;
-    if (query.job_id && it->job_id != *query.job_id) continue;
-    if (query.status && it->status != *query.status) continue;
-    if (query.since && it->run_time < *query.since) continue;
-    out.push_back(*it);
+  if (query.limit == 0) return out;
+  // The history is kept in id order.
+  const auto by_id = [](const Execution& e, std::int64_t id) { return e.id < id; };
+  if (query.order == ExecutionOrder::oldest_id_first) {
+    auto it = executions_.begin();
+    if (query.after_id) {
+      it = std::upper_bound(executions_.begin(), executions_.end(), *query.after_id,
+                            [](std::int64_t id, const Execution& e) { return id < e.id; });
+    }
+    std::size_t skip = query.offset;
+    for (; it != executions_.end() && out.size() < query.limit; ++it) {
+      if (!matches(*it)) continue;
+      if (skip > 0) {
+        --skip;
+        continue;
+      }
+      out.push_back(copy(*it));
+    }
+    return out;
   }
+  // Newest first: by run time, which id order mostly follows but not always (a run requested for an
+  // earlier time, a retry), so the matches are sorted.
+  std::vector<const Execution*> found;
+  if (query.id) {
+    const auto it = std::lower_bound(executions_.begin(), executions_.end(), *query.id, by_id);
+    if (it != executions_.end() && it->id == *query.id && matches(*it)) found.push_back(&*it);
+  } else {
+    for (const Execution& e : executions_) {
+      if (matches(e)) found.push_back(&e);
+    }
+  }
+  if (query.offset >= found.size()) return out;
+  const std::size_t end = query.offset + std::min(query.limit, found.size() - query.offset);
+  const auto newer = [](const Execution* a, const Execution* b) {
+    return a->run_time != b->run_time ? a->run_time > b->run_time : a->id > b->id;
+  };
+  std::partial_sort(found.begin(), found.begin() + static_cast<std::ptrdiff_t>(end), found.end(), newer);
+  out.reserve(end - query.offset);
+  for (std::size_t i = query.offset; i < end; ++i) out.push_back(copy(*found[i]));
   return out;
 }
 

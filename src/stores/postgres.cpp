@@ -305,7 +305,11 @@ class Connection {
 
   // Like `exec`, unprepared: for statements whose best plan depends on which filters are set.
   Result exec_once(const char* sql, std::initializer_list<Param> params) {
+    return exec_once(sql, std::vector<Param>(params));
+  }
+  Result exec_once(const char* sql, const std::vector<Param>& params) {
     std::vector<const char*> values;
+    values.reserve(params.size());
     for (const Param& p : params) values.push_back(p ? p->c_str() : nullptr);
     return check(Result{PQexecParams(conn_, sql, static_cast<int>(values.size()), nullptr,
                                      values.data(), nullptr, nullptr, 0),
@@ -1578,17 +1582,24 @@ PostgresJobStore::~PostgresJobStore() = default;
 const std::string& PostgresJobStore::description() const noexcept { return impl_->description_; }
 const std::string& PostgresJobStore::scheduler_id() const noexcept { return impl_->scheduler_id_; }
 
-std::vector<RegisteredScheduler> PostgresJobStore::live_schedulers() const {
+std::vector<RegisteredScheduler> PostgresJobStore::registered_schedulers() const {
   auto read = [&] {
-    std::vector<RegisteredScheduler> live;
+    std::vector<RegisteredScheduler> all;
     const Result r = impl_->conn_.exec(schedulers_sql);
     for (int i = 0; i < PQntuples(r.get()); ++i) {
       RegisteredScheduler s = Impl::registered(r.get(), i);
-      if (!impl_->death(s, to_int64(PQgetvalue(r.get(), i, 5)))) live.push_back(std::move(s));
+      s.alive = !impl_->death(s, to_int64(PQgetvalue(r.get(), i, 5)));
+      all.push_back(std::move(s));
     }
-    return live;
+    return all;
   };
   return impl_->locked("reading the registered schedulers", read);
+}
+
+std::vector<RegisteredScheduler> PostgresJobStore::live_schedulers() const {
+  auto live = registered_schedulers();
+  std::erase_if(live, [](const RegisteredScheduler& s) { return !s.alive; });
+  return live;
 }
 
 void PostgresJobStore::set_change_listener(std::function<void()> listener) {
@@ -1717,17 +1728,37 @@ std::vector<RunRequest> PostgresJobStore::pending_runs_(
 
 std::vector<Execution> PostgresJobStore::query_executions_(const ExecutionQuery& query) const {
   impl_->flush_completions();
+  // Built from literals and the numbers of the parameters (`$3`), one per filter that is set: no
+  // value is formatted into the text. Only the texts asked for are read (a listing of a million
+  // records need not read their output).
+  std::vector<Param> params;
+  const auto next = [&](Param value) {
+    params.push_back(std::move(value));
+    return params.size();
+  };
+  std::string sql =
+      "SELECT id, job_id, status, (extract(epoch FROM run_time) * 1000000)::int8, duration, "
+      "(extract(epoch FROM finished) * 1000000)::int8, ";
+  if (!query.with_texts) {
+    sql += "'', ''";
+  } else if (query.traceback_tail) {
+    const auto tail = std::min<std::size_t>(*query.traceback_tail, INT32_MAX);
+    sql += fmt::format("exception, right(traceback, ${}::int4)", next(decimal(static_cast<std::int64_t>(tail))));
+  } else {
+    sql += "exception, traceback";
+  }
+  sql += " FROM sked_job_execution WHERE true";
+  if (query.id) sql += fmt::format(" AND id = ${}::int8", next(decimal(*query.id)));
+  if (query.job_id) sql += fmt::format(" AND job_id = ${}", next(*query.job_id));
+  if (query.status) sql += fmt::format(" AND status = ${}", next(status_text(*query.status)));
+  if (query.since) sql += fmt::format(" AND run_time >= ${}::timestamptz", next(optional_time(query.since)));
+  if (query.until) sql += fmt::format(" AND run_time < ${}::timestamptz", next(optional_time(query.until)));
+  if (query.after_id) sql += fmt::format(" AND id > ${}::int8", next(decimal(*query.after_id)));
+  sql += query.order == ExecutionOrder::oldest_id_first ? " ORDER BY id" : " ORDER BY run_time DESC, id DESC";
+  sql += fmt::format(" LIMIT ${}::int8", next(decimal(static_cast<std::int64_t>(std::min<std::size_t>(query.limit, INT64_MAX)))));
+  sql += fmt::format(" OFFSET ${}::int8", next(decimal(static_cast<std::int64_t>(std::min<std::size_t>(query.offset, INT64_MAX)))));
   auto read = [&] {
-    const Result r = impl_->conn_.exec_once(
-        "SELECT id, job_id, status, (extract(epoch FROM run_time) * 1000000)::int8, duration, "
-        "(extract(epoch FROM finished) * 1000000)::int8, exception, traceback FROM "
-        "sked_job_execution "
-        "WHERE ($1::int8 IS NULL OR id = $1) AND ($2::text IS NULL OR job_id = $2) "
-        "AND ($3::text IS NULL OR status = $3) AND ($4::timestamptz IS NULL OR run_time >= $4) "
-        "ORDER BY run_time DESC, id DESC LIMIT $5::int8",
-        {query.id ? Param{decimal(*query.id)} : std::nullopt, query.job_id,
-         query.status ? Param{status_text(*query.status)} : std::nullopt,
-         optional_time(query.since), decimal(std::min<std::size_t>(query.limit, INT64_MAX))});
+    const Result r = impl_->conn_.exec_once(sql.c_str(), params);
     std::vector<Execution> out;
     for (int i = 0; i < PQntuples(r.get()); ++i) out.push_back(Impl::read_execution(r.get(), i));
     return out;

@@ -967,19 +967,26 @@ SqliteJobStore::~SqliteJobStore() = default;
 const std::string& SqliteJobStore::path() const noexcept { return impl_->path_; }
 const std::string& SqliteJobStore::scheduler_id() const noexcept { return impl_->scheduler_id_; }
 
-std::vector<RegisteredScheduler> SqliteJobStore::live_schedulers() const {
+std::vector<RegisteredScheduler> SqliteJobStore::registered_schedulers() const {
   auto read = [&] {
-    std::vector<RegisteredScheduler> live;
+    std::vector<RegisteredScheduler> all;
     const TimePoint wall = impl_->clock_->now();
     Use s{impl_->statement(
         "SELECT id, host, pid, started, heartbeat FROM sked_scheduler ORDER BY id")};
     while (s->executeStep()) {
       RegisteredScheduler r = Impl::registered(*s);
-      if (!impl_->death(r, s->getColumn(4).getString(), wall)) live.push_back(std::move(r));
+      r.alive = !impl_->death(r, s->getColumn(4).getString(), wall);
+      all.push_back(std::move(r));
     }
-    return live;
+    return all;
   };
   return impl_->locked("reading the registered schedulers", read);
+}
+
+std::vector<RegisteredScheduler> SqliteJobStore::live_schedulers() const {
+  auto live = registered_schedulers();
+  std::erase_if(live, [](const RegisteredScheduler& s) { return !s.alive; });
+  return live;
 }
 
 void SqliteJobStore::transact_(Purpose purpose, const std::function<void(Transaction&)>& body) {
@@ -1147,22 +1154,38 @@ std::vector<RunRequest> SqliteJobStore::pending_runs_(std::optional<std::string_
 }
 
 std::vector<Execution> SqliteJobStore::query_executions_(const ExecutionQuery& query) const {
-  std::string sql =
-      "SELECT id, job_id, status, run_time, duration, finished, exception, traceback FROM "
-      "sked_job_execution "
-      "WHERE 1";
+  // Only the texts asked for are read: a listing of a million records need not read their output.
+  std::string sql = "SELECT id, job_id, status, run_time, duration, finished, ";
+  if (!query.with_texts) {
+    sql += "'', ''";
+  } else if (query.traceback_tail) {
+    sql +=
+        "exception, CASE WHEN :tail = 0 THEN '' WHEN length(traceback) > :tail "
+        "THEN substr(traceback, -:tail) ELSE traceback END";
+  } else {
+    sql += "exception, traceback";
+  }
+  sql += " FROM sked_job_execution WHERE 1";
   if (query.id) sql += " AND id = :id";
   if (query.job_id) sql += " AND job_id = :job_id";
   if (query.status) sql += " AND status = :status";
   if (query.since) sql += " AND run_time >= :since";
-  sql += " ORDER BY run_time DESC, id DESC LIMIT :limit";
+  if (query.until) sql += " AND run_time < :until";
+  if (query.after_id) sql += " AND id > :after_id";
+  sql += query.order == ExecutionOrder::oldest_id_first ? " ORDER BY id" : " ORDER BY run_time DESC, id DESC";
+  sql += " LIMIT :limit OFFSET :offset";
+  const auto clamp = [](std::size_t n) { return static_cast<std::int64_t>(std::min<std::size_t>(n, INT64_MAX)); };
   auto read = [&] {
     SQLite::Statement s{impl_->db_, sql};
+    if (query.with_texts && query.traceback_tail) s.bind(":tail", clamp(*query.traceback_tail));
     if (query.id) s.bind(":id", static_cast<std::int64_t>(*query.id));
     if (query.job_id) s.bind(":job_id", *query.job_id);
     if (query.status) s.bind(":status", status_text(*query.status));
     if (query.since) s.bind(":since", format_db_time(*query.since));
-    s.bind(":limit", static_cast<std::int64_t>(std::min<std::size_t>(query.limit, INT64_MAX)));
+    if (query.until) s.bind(":until", format_db_time(*query.until));
+    if (query.after_id) s.bind(":after_id", static_cast<std::int64_t>(*query.after_id));
+    s.bind(":limit", clamp(query.limit));
+    s.bind(":offset", clamp(query.offset));
     std::vector<Execution> out;
     while (s.executeStep()) out.push_back(Impl::read_execution(s));
     return out;

@@ -1,6 +1,8 @@
 // Drives `sked serve`'s dashboard in Debian's headless chromium, against a temporary store that a
-// real scheduler (`sked run --crontab`) works on. Environment: SKED (the sked binary) and
-// SKED_SCREENSHOTS (where a screenshot of each page is saved).
+// real scheduler (`sked run --crontab`) works on. Environment: SKED (the sked binary),
+// SKED_SCREENSHOTS (where a screenshot of each page is saved) and, for a PostgreSQL store instead of
+// an SQLite file, SKED_PG_BINDIR (the server's binaries: a throwaway server is started on a Unix
+// socket in the scratch directory).
 import {test, before, after} from 'node:test';
 import assert from 'node:assert/strict';
 import {spawn, execFileSync} from 'node:child_process';
@@ -11,10 +13,44 @@ import {chromium} from 'playwright-core';
 
 const sked = process.env.SKED;
 const shots = process.env.SKED_SCREENSHOTS ?? join(tmpdir(), 'sked-screenshots');
-const xssCommand = "echo '<script>alert(1)</script>'";
+const pgBin = process.env.SKED_PG_BINDIR;
+const xss = '<script>alert(1)</script>';
+const xssCommand = `echo '${xss}'`;
 const dir = mkdtempSync(join(tmpdir(), 'sked-browser-'));
-const db = join(dir, 'store.sqlite3');
+let db = join(dir, 'store.sqlite3');
 const children = [];
+const asPostgres = process.getuid() === 0 ? ['runuser', '-u', 'postgres', '--'] : [];
+
+function run(command) {
+  execFileSync(command[0], command.slice(1), {stdio: ['ignore', 'pipe', 'pipe']});
+}
+
+// A throwaway PostgreSQL server on a Unix socket in the scratch directory (as root, run as the
+// postgres user, as PostgreSQL requires).
+function startPostgres() {
+  if (asPostgres.length > 0) run(['chown', 'postgres', dir]);
+  run([...asPostgres, `${pgBin}/initdb`, '-D', join(dir, 'data'), '-A', 'trust', '-U', 'postgres', '-E', 'UTF8',
+       '--locale=C', '--no-sync']);
+  run([...asPostgres, `${pgBin}/pg_ctl`, '-D', join(dir, 'data'), '-l', join(dir, 'server.log'), '-w', '-t', '60',
+       '-o', `-c listen_addresses='' -k ${dir} -c fsync=off`, 'start']);
+  return `postgresql://postgres@${encodeURIComponent(dir)}/postgres`;
+}
+
+// A job named like a script, written into the store as another program would (crontab jobs are
+// named by their id): a copy of `nightly` under id `xss-name`, without the crontab's mark.
+function addScriptNamedJob() {
+  if (pgBin) {
+    run([`${pgBin}/psql`, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', dir, '-U', 'postgres', '-d', 'postgres', '-c',
+         "INSERT INTO sked.sked_job (id, next_run_time, job_state) SELECT 'xss-name', next_run_time, " +
+         `jsonb_set(job_state #- '{args,crontab}', '{name}', to_jsonb('${xss}'::text)) ` +
+         "FROM sked.sked_job WHERE id = 'nightly'"]);
+  } else {
+    run(['sqlite3', '-cmd', '.timeout 10000', db,
+         "INSERT INTO sked_job (id, next_run_time, job_state) SELECT 'xss-name', next_run_time, " +
+         `json_set(json_remove(job_state, '$.args.crontab'), '$.name', '${xss}') ` +
+         "FROM sked_job WHERE id = 'nightly'"]);
+  }
+}
 let context;
 let page;
 let base;
@@ -43,6 +79,7 @@ function start(args) {
 before(async () => {
   assert.ok(sked, 'SKED must name the sked binary');
   mkdirSync(shots, {recursive: true});
+  if (pgBin) db = startPostgres();
   const crontab = join(dir, 'jobs.cron');
   writeFileSync(crontab, [
     'id=tick * * * * * * echo tick',
@@ -50,15 +87,16 @@ before(async () => {
     `id=xss @yearly ${xssCommand}`,
     '',
   ].join('\n'));
-  const run = start(['run', '--crontab', crontab, '--db', db]);
+  const daemon = start(['run', '--crontab', crontab, '--db', db]);
   await until('the scheduler to store the jobs', () => {
     try {
       return JSON.parse(execFileSync(sked, ['jobs', '--db', db, '--json'],
                                     {stdio: ['ignore', 'pipe', 'ignore']})).length === 3;
     } catch {
-      return run.child.exitCode !== null ? Promise.reject(new Error(run.output())) : false;
+      return daemon.child.exitCode !== null ? Promise.reject(new Error(daemon.output())) : false;
     }
   });
+  addScriptNamedJob();
   const serve = start(['serve', '--db', db, '--listen', '127.0.0.1:0']);
   base = await until('sked serve to listen', () => serve.output().match(/http:\/\/127\.0\.0\.1:\d+/)?.[0]);
 
@@ -81,13 +119,23 @@ before(async () => {
 
 after(async () => {
   await context?.close();
+  const exits = children.map((c) => c.exitCode !== null ? Promise.resolve()
+                                                         : new Promise((r) => c.on('exit', r)));
   for (const c of children) c.kill('SIGTERM');
+  await Promise.all(exits);
+  if (pgBin) {
+    try {
+      run([...asPostgres, `${pgBin}/pg_ctl`, '-D', join(dir, 'data'), '-m', 'immediate', '-w', 'stop']);
+    } catch {
+      // Stopped already.
+    }
+  }
   rmSync(dir, {recursive: true, force: true});
 });
 
 test('the job list shows the jobs with their state', async () => {
   await page.goto(`${base}/`);
-  for (const id of ['tick', 'nightly', 'xss']) {
+  for (const id of ['tick', 'nightly', 'xss', 'xss-name']) {
     await page.locator(`tr[data-job="${id}"]`).waitFor();
   }
   assert.equal(await page.locator('tr[data-job="tick"] td.state').innerText(), 'scheduled');
@@ -103,6 +151,16 @@ test('a command like a script renders as text', async () => {
   await page.goto(`${base}/jobs/xss`);
   const args = await page.locator('dd').nth(2).innerText();
   assert.ok(args.includes(xssCommand), args);
+  assert.equal(await page.locator('script').count(), 1);
+  assert.deepEqual(problems, []);
+});
+
+test('a job named like a script renders as text', async () => {
+  await page.goto(`${base}/?q=xss-name`);
+  assert.equal(await page.locator('tr[data-job="xss-name"] td').nth(1).innerText(), xss);
+  assert.equal(await page.locator('script').count(), 1);
+  await page.goto(`${base}/jobs/xss-name`);
+  assert.equal(await page.locator('dd').first().innerText(), xss);
   assert.equal(await page.locator('script').count(), 1);
   assert.deepEqual(problems, []);
 });

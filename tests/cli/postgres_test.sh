@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Drives the real `sked` binary against a PostgreSQL database: a throwaway server on a Unix socket in
 # the scratch directory, two `sked run` daemons sharing it (each fire time runs once), run-now through
-# them, the store commands, and no password in any message. Waits by polling with deadlines.
+# them, the store commands, `sked serve` beside them, and no password in any message. Waits by polling with deadlines.
 # Usage: postgres_test.sh path/to/sked POSTGRESQL_BINDIR
 source "$(dirname "$0")/common.sh"
 bindir="$2"
@@ -47,6 +47,52 @@ check "pause reaches the store" 0 "*" "" -- pause tick --db "$url"
 check "show: paused" 0 "*" "" -- show tick --db "$url" --json
 expect "show --json: state paused" '[[ "$(jq -r .state <<<"$out")" == paused ]]'
 check "resume" 0 "*" "" -- resume tick --db "$url"
+
+# sked serve on the same database, beside both daemons: the API and pages, a change, the metrics.
+"$sked" serve --db "$secret_url" --listen 127.0.0.1:0 >"$dir/serve.out" 2>"$dir/serve.err" &
+server=$!
+wait_for 20 'grep -qs "^sked serve: http://127.0.0.1:[0-9]*/ serving" "$dir/serve.out"'
+expect "serve names the database without the password" \
+  '[[ "$(cat "$dir/serve.out" "$dir/serve.err")" != *hunter2* && "$(cat "$dir/serve.out")" == *"schema sked"* ]]'
+base="$(grep -o 'http://127.0.0.1:[0-9]*' "$dir/serve.out")"
+get() { curl --noproxy '*' -s -o "$dir/body" -w '%{http_code}' "$@"; }
+expect "serve: the API lists both jobs" \
+  '[[ "$(get "$base/api/jobs")" == 200 && "$(jq -c "map(.id) | sort" "$dir/body")" == "[\"hello\",\"tick\"]" ]]'
+expect "serve: the jobs page shows them" '[[ "$(get "$base/")" == 200 ]] && grep -q "data-job=\"tick\"" "$dir/body"'
+# Pages of the history before a fixed time (tick adds a record every second).
+expect "serve: executions page by page, newest first" \
+  '[[ "$(get "$base/api/executions?job=tick&size=1")" == 200 ]] && until="$(jq -r ".[0].run_time" "$dir/body")" &&
+   [[ "$(get "$base/api/executions?job=tick&size=2&until=$until")" == 200 && "$(jq length "$dir/body")" == 2 ]] &&
+   first="$(jq -r ".[1].run_time" "$dir/body")" && [[ "$(jq -r ".[0].run_time" "$dir/body")" < "$until" ]] &&
+   [[ "$(get "$base/api/executions?job=tick&size=2&page=2&until=$until")" == 200 && "$(jq -r ".[0].run_time" "$dir/body")" < "$first" ]]'
+expect "serve: both daemons are listed alive" \
+  '[[ "$(get "$base/api/schedulers")" == 200 && "$(jq "map(select(.alive)) | length" "$dir/body")" == 2 ]]'
+expect "serve: the schedulers page" '[[ "$(get "$base/schedulers")" == 200 ]] && grep -q "s-alive" "$dir/body"'
+csrf="$(curl --noproxy '*' -s "$base/login" | grep -o 'name="csrf" value="[0-9a-f]*"' | cut -d'"' -f4)"
+expect "serve: pause through the API" '[[ "$(get -X POST -H "X-CSRF-Token: $csrf" -d "" "$base/api/jobs/tick/pause")" == 200 ]]'
+expect "serve: the job is paused in the database" '[[ "$("$sked" show tick --db "$url" --json | jq -r .state)" == paused ]]'
+expect "serve: the job list shows it paused" \
+  '[[ "$(get "$base/api/jobs?state=paused")" == 200 && "$(jq -r ".[0].id" "$dir/body")" == tick ]]'
+expect "serve: resume through the API" '[[ "$(get -X POST -H "X-CSRF-Token: $csrf" -d "" "$base/api/jobs/tick/resume")" == 200 ]]'
+hello_runs() { psql "SELECT count(*) FROM sked.sked_job_execution WHERE job_id = 'hello' AND status = 'executed'"; }
+before_runs="$(hello_runs)"
+expect "serve: run now through the API" '[[ "$(get -X POST -H "X-CSRF-Token: $csrf" -d "" "$base/api/jobs/hello/run-now")" == 200 ]]'
+wait_for 20 '(( $(hello_runs) > before_runs ))'
+expect "serve: the metrics count the runs" \
+  '[[ "$(get "$base/metrics")" == 200 ]] && grep -q "^sked_runs_total{task=\"shell\",status=\"executed\"} [1-9]" "$dir/body" &&
+   grep -qx "sked_schedulers_live 2" "$dir/body"'
+kill -TERM "$server"
+wait_exit "$server" 20
+expect "serve exits 0 after SIGTERM" '[[ $exit_status == 0 ]]'
+"$sked" serve --db "$url" --read-only --listen 127.0.0.1:0 >"$dir/serve.out" 2>"$dir/serve.err" &
+server=$!
+wait_for 20 'grep -qs "^sked serve: http://127.0.0.1:[0-9]*/ serving.*(read-only)" "$dir/serve.out"'
+base="$(grep -o 'http://127.0.0.1:[0-9]*' "$dir/serve.out")"
+csrf="$(curl --noproxy '*' -s "$base/login" | grep -o 'name="csrf" value="[0-9a-f]*"' | cut -d'"' -f4)"
+expect "serve --read-only: reads" '[[ "$(get "$base/api/jobs/tick")" == 200 ]]'
+expect "serve --read-only: refuses a change" '[[ "$(get -X POST -H "X-CSRF-Token: $csrf" -d "" "$base/api/jobs/tick/pause")" == 403 ]]'
+kill -TERM "$server"
+wait_exit "$server" 20
 
 kill -TERM "$a" "$b"
 wait_exit "$a" 30

@@ -1,7 +1,8 @@
-# Builds and runs tests/consumer/main.cpp the way a user's project would get sked, one way per
-# SKED_CONSUMER_MODE:
+# Builds and runs tests/consumer/main.cpp (and, with SKED_CONSUMER_HTTP, http_main.cpp, which links
+# sked::http) the way a user's project would get sked, one way per SKED_CONSUMER_MODE:
 #   find_package  install the built sked to a scratch prefix; a CMake project does find_package(sked)
 #   pkg-config    the same install; one compiler command with `pkg-config --cflags --libs sked`
+#                 (sked.pc covers sked::sked only)
 #   subdirectory  a CMake project that does add_subdirectory(<sked source>) (subdirectory/)
 #   shared        sked configured and built anew with BUILD_SHARED_LIBS=ON and installed; the consumer
 #                 links libsked.so through find_package
@@ -31,13 +32,26 @@ endif()
 if(NOT SKED_CONSUMER_MODE)
   set(SKED_CONSUMER_MODE find_package)
 endif()
+if(SKED_CONSUMER_HTTP)
+  set(http ON)
+else()
+  set(http OFF)
+endif()
+list(APPEND consumer_flags -DSKED_CONSUMER_HTTP=${http})
+# Runs what the consumer project built.
+function(run_consumers build_dir)
+  run(${build_dir}/consumer)
+  if(http)
+    run(${build_dir}/consumer_http)
+  endif()
+endfunction()
 
 if(SKED_CONSUMER_MODE STREQUAL "find_package")
   run(${CMAKE_COMMAND} --install ${SKED_BINARY_DIR} --prefix ${prefix} --config ${config} --component dev)
   run(${CMAKE_COMMAND} -S ${SKED_CONSUMER_SOURCE} -B ${SKED_SCRATCH}/build
       -DCMAKE_PREFIX_PATH=${prefix} ${consumer_flags})
   run(${CMAKE_COMMAND} --build ${SKED_SCRATCH}/build)
-  run(${SKED_SCRATCH}/build/consumer)
+  run_consumers(${SKED_SCRATCH}/build)
 
 elseif(SKED_CONSUMER_MODE STREQUAL "pkg-config")
   run(${CMAKE_COMMAND} --install ${SKED_BINARY_DIR} --prefix ${prefix} --config ${config} --component dev)
@@ -66,7 +80,7 @@ elseif(SKED_CONSUMER_MODE STREQUAL "subdirectory")
   run(${CMAKE_COMMAND} -S ${SKED_CONSUMER_SOURCE}/subdirectory -B ${SKED_SCRATCH}/build
       -DSKED_SOURCE_DIR=${SKED_SOURCE_DIR} ${consumer_flags})
   run(${CMAKE_COMMAND} --build ${SKED_SCRATCH}/build --parallel 2)
-  run(${SKED_SCRATCH}/build/consumer)
+  run_consumers(${SKED_SCRATCH}/build)
 
 elseif(SKED_CONSUMER_MODE STREQUAL "shared")
   # Build type None: no optimisation or debug flags, the quickest build of the library.
@@ -83,7 +97,13 @@ elseif(SKED_CONSUMER_MODE STREQUAL "shared")
   if(NOT dynamic MATCHES "NEEDED[^\n]*libsked\\.so\\.")
     message(FATAL_ERROR "the consumer does not link libsked.so:\n${dynamic}")
   endif()
-  run(${SKED_SCRATCH}/build/consumer)
+  if(http)
+    execute_process(COMMAND readelf -d ${SKED_SCRATCH}/build/consumer_http OUTPUT_VARIABLE dynamic)
+    if(NOT dynamic MATCHES "NEEDED[^\n]*libsked_http\\.so\\.")
+      message(FATAL_ERROR "consumer_http does not link libsked_http.so:\n${dynamic}")
+    endif()
+  endif()
+  run_consumers(${SKED_SCRATCH}/build)
 
 else()
   message(FATAL_ERROR "unknown SKED_CONSUMER_MODE '${SKED_CONSUMER_MODE}'")

@@ -13,7 +13,7 @@
 
 namespace sked::test {
 
-class MinimalJobStore final : public JobStore {
+class MinimalJobStore : public JobStore {
  protected:
   void transact_(Purpose, const std::function<void(Transaction&)>& body) override {
     std::lock_guard lock(mutex_);
@@ -63,16 +63,23 @@ class MinimalJobStore final : public JobStore {
     return out;
   }
 
+  // Filters, orders and pages; JobStore::get_executions trims the texts.
   std::vector<Execution> query_executions_(const ExecutionQuery& q) const override {
     std::lock_guard lock(mutex_);
     std::vector<Execution> out;
-    for (auto it = history_.rbegin(); it != history_.rend() && out.size() < q.limit; ++it) {
-      if ((!q.id || it->id == *q.id) && (!q.job_id || it->job_id == *q.job_id) &&
-          (!q.status || it->status == *q.status) && (!q.since || it->run_time >= *q.since)) {
-        out.push_back(*it);
+    for (const Execution& e : history_) {
+      if ((!q.id || e.id == *q.id) && (!q.job_id || e.job_id == *q.job_id) && (!q.status || e.status == *q.status) &&
+          (!q.since || e.run_time >= *q.since) && (!q.until || e.run_time < *q.until) &&
+          (!q.after_id || e.id > *q.after_id)) {
+        out.push_back(e);
       }
     }
-    std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.run_time > b.run_time; });
+    std::sort(out.begin(), out.end(), [&](const Execution& a, const Execution& b) {
+      if (q.order == ExecutionOrder::oldest_id_first) return a.id < b.id;
+      return a.run_time != b.run_time ? a.run_time > b.run_time : a.id > b.id;
+    });
+    out.erase(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(std::min(q.offset, out.size())));
+    if (out.size() > q.limit) out.resize(q.limit);
     return out;
   }
 

@@ -11,6 +11,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "support/owner.hpp"
 
 using namespace std::chrono_literals;
@@ -292,6 +294,81 @@ TEMPLATE_LIST_TEST_CASE("execution history is filtered, newest first, and old re
 
   CHECK(store->delete_old_executions(t0 + 2min) == 2);
   CHECK(store->get_executions({}).size() == 2);
+}
+
+TEMPLATE_LIST_TEST_CASE("execution history pages by offset and run time, and reads on from an id",
+                        "[store][contract][history]", StoreFactories) {
+  using sked::ExecutionOrder;
+  TestType factory;
+  auto store = factory.make();
+  store->add_job(interval_job("j", 1h, t0 + 24h));
+  store->add_job(interval_job("k", 1h, t0 + 24h));
+  // Written out of run-time order: ids follow the writes, listings follow run times.
+  const std::vector<std::pair<std::string, int>> writes{{"j", 5}, {"j", 1}, {"k", 3}, {"j", 4}, {"k", 0}, {"j", 2}};
+  for (const auto& [job, minute] : writes) {
+    auto lease = store->start_run(job, t0 + std::chrono::minutes{minute});
+    const bool failed = minute % 2 == 1;
+    lease.complete({.status = failed ? ExecutionStatus::error : ExecutionStatus::executed,
+                    .duration = std::chrono::milliseconds{minute},
+                    .exception = failed ? "std::runtime_error: boom" : "",
+                    .traceback = "output \u2713 " + std::to_string(minute)});
+  }
+  const auto minutes = [](const std::vector<sked::Execution>& records) {
+    std::vector<int> out;
+    for (const auto& e : records) {
+      out.push_back(static_cast<int>(std::chrono::duration_cast<std::chrono::minutes>(e.run_time - t0).count()));
+    }
+    return out;
+  };
+  using Minutes = std::vector<int>;
+
+  const auto all = store->get_executions({});
+  CHECK(minutes(all) == Minutes{5, 4, 3, 2, 1, 0});
+  // Pages of two put together are the whole listing; past the end there is nothing.
+  std::vector<sked::Execution> paged;
+  for (std::size_t offset = 0; offset < 6; offset += 2) {
+    const auto page = store->get_executions({.offset = offset, .limit = 2});
+    CHECK(page.size() == 2);
+    paged.insert(paged.end(), page.begin(), page.end());
+  }
+  CHECK(paged == all);
+  CHECK(store->get_executions({.offset = 6}).empty());
+  CHECK(store->get_executions({.limit = 0}).empty());
+
+  // Run times from `since` up to, not including, `until`; with the job and status filters.
+  CHECK(minutes(store->get_executions({.since = t0 + 1min, .until = t0 + 4min})) == Minutes{3, 2, 1});
+  CHECK(minutes(store->get_executions({.until = t0 + 1min})) == Minutes{0});
+  CHECK(minutes(store->get_executions({.job_id = "j", .offset = 1, .limit = 2})) == Minutes{4, 2});
+  CHECK(minutes(store->get_executions({.status = ExecutionStatus::error, .until = t0 + 5min})) == Minutes{3, 1});
+
+  // In the order written, and on from the last record read.
+  const auto written = store->get_executions({.order = ExecutionOrder::oldest_id_first});
+  CHECK(minutes(written) == Minutes{5, 1, 3, 4, 0, 2});
+  CHECK(std::is_sorted(written.begin(), written.end(), [](const auto& a, const auto& b) { return a.id < b.id; }));
+  const auto on = store->get_executions({.after_id = written[2].id, .order = ExecutionOrder::oldest_id_first, .limit = 2});
+  CHECK(minutes(on) == Minutes{4, 0});
+  CHECK(minutes(store->get_executions({.after_id = written[2].id, .order = ExecutionOrder::oldest_id_first,
+                                       .offset = 1})) == Minutes{0, 2});
+  CHECK(minutes(store->get_executions({.job_id = "k", .after_id = written[2].id,
+                                       .order = ExecutionOrder::oldest_id_first})) == Minutes{0});
+  CHECK(store->get_executions({.after_id = written.back().id, .order = ExecutionOrder::oldest_id_first}).empty());
+  CHECK(minutes(store->get_executions({.after_id = written[4].id})) == Minutes{2});
+
+  // Only the texts asked for; a traceback's tail counts characters, not bytes.
+  const auto newest = all.front();
+  CHECK(newest.exception == "std::runtime_error: boom");
+  CHECK(newest.traceback == "output \u2713 5");
+  const auto bare = store->get_executions({.id = newest.id, .with_texts = false});
+  REQUIRE(bare.size() == 1);
+  CHECK(bare[0].exception.empty());
+  CHECK(bare[0].traceback.empty());
+  CHECK(bare[0].status == newest.status);
+  CHECK(bare[0].duration == newest.duration);
+  CHECK(bare[0].finished == newest.finished);
+  CHECK(store->get_executions({.id = newest.id, .traceback_tail = 3}).at(0).traceback == "\u2713 5");
+  CHECK(store->get_executions({.id = newest.id, .traceback_tail = 3}).at(0).exception == newest.exception);
+  CHECK(store->get_executions({.id = newest.id, .traceback_tail = 0}).at(0).traceback.empty());
+  CHECK(store->get_executions({.id = newest.id, .traceback_tail = 100}).at(0).traceback == newest.traceback);
 }
 
 TEMPLATE_LIST_TEST_CASE("jobs the claim filter rejects stay due and untouched", "[store][contract][claim]",

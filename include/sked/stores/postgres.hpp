@@ -101,6 +101,9 @@ class PostgresJobStore final : public JobStore {
   /// The schedulers sharing the schema that are alive (heartbeat within `stale_after` by the
   /// server's clock; on this host, their process running), this store's own once it has claimed.
   [[nodiscard]] std::vector<RegisteredScheduler> live_schedulers() const;
+  /// Every scheduler registered in the schema, alive or dead (`RegisteredScheduler::alive`), by id.
+  /// Changes nothing (a dashboard lists them).
+  [[nodiscard]] std::vector<RegisteredScheduler> registered_schedulers() const;
 
   /// Calls `listener` (from the store's listening thread, so it must be quick and must not throw)
   /// whenever a connection commits a change to this schema (this store's own changes included), and

@@ -17,6 +17,10 @@ struct RegisteredScheduler {
   TimePoint started{};
   /// Its last heartbeat; it is dead once this is older than the store's `stale_after`.
   TimePoint heartbeat{};
+  /// Whether it is alive: its heartbeat is within `stale_after` and, on this host, its process
+  /// runs. `live_schedulers()` lists only these; `registered_schedulers()` the dead ones too, until
+  /// a claim finds them dead and removes them.
+  bool alive = true;
 };
 
 }  // namespace sked

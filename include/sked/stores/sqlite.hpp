@@ -104,6 +104,9 @@ class SqliteJobStore final : public JobStore {
   /// works on a read-only store: an operator's tool tells "no scheduler runs" from "none can run
   /// it".
   [[nodiscard]] std::vector<RegisteredScheduler> live_schedulers() const;
+  /// Every scheduler registered in the file, alive or dead (`RegisteredScheduler::alive`), by id.
+  /// Changes nothing (a dashboard lists them).
+  [[nodiscard]] std::vector<RegisteredScheduler> registered_schedulers() const;
 
  protected:
   void transact_(Purpose purpose, const std::function<void(Transaction&)>& body) override;
