@@ -348,6 +348,22 @@ struct Token {
 
 }  // namespace
 
+std::optional<std::string_view> crontab_nickname(std::string_view nick) {
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 7> nicknames{{
+      {"@yearly", "0 0 1 1 *"},
+      {"@annually", "0 0 1 1 *"},
+      {"@monthly", "0 0 1 * *"},
+      {"@weekly", "0 0 * * 0"},
+      {"@daily", "0 0 * * *"},
+      {"@midnight", "0 0 * * *"},
+      {"@hourly", "0 * * * *"},
+  }};
+  for (const auto& [name, meaning] : nicknames) {
+    if (iequals(nick, name)) return meaning;
+  }
+  return std::nullopt;
+}
+
 CronSchedule parse_crontab(std::string_view expression) {
   std::vector<Token> tokens;
   for (std::size_t i = 0; i < expression.size();) {
@@ -363,24 +379,13 @@ CronSchedule parse_crontab(std::string_view expression) {
 
   if (tokens.front().text.front() == '@') {
     const std::string_view nick = tokens.front().text;
-    static constexpr std::array<std::pair<std::string_view, std::string_view>, 7> nicknames{{
-        {"@yearly", "0 0 1 1 *"},
-        {"@annually", "0 0 1 1 *"},
-        {"@monthly", "0 0 1 * *"},
-        {"@weekly", "0 0 * * 0"},
-        {"@daily", "0 0 * * *"},
-        {"@midnight", "0 0 * * *"},
-        {"@hourly", "0 * * * *"},
-    }};
-    for (const auto& [name, meaning] : nicknames) {
-      if (iequals(nick, name)) {
-        if (tokens.size() != 1) {
-          throw CronSyntaxError("expression", std::string{tokens[1].text}, tokens[1].pos,
-                                std::string{expression},
-                                fmt::format("unexpected '{}' after '{}'", tokens[1].text, nick));
-        }
-        return parse_crontab(meaning);
+    if (const auto meaning = crontab_nickname(nick)) {
+      if (tokens.size() != 1) {
+        throw CronSyntaxError("expression", std::string{tokens[1].text}, tokens[1].pos,
+                              std::string{expression},
+                              fmt::format("unexpected '{}' after '{}'", tokens[1].text, nick));
       }
+      return parse_crontab(*meaning);
     }
     throw CronSyntaxError(
         "expression", std::string{nick}, tokens.front().pos, std::string{expression},

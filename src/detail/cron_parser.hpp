@@ -17,6 +17,10 @@ inline constexpr std::array<std::string_view, 8> field_names{
     "year", "month", "day", "week", "day_of_week", "hour", "minute", "second"};
 using FieldTexts = std::array<std::optional<std::string>, 8>;
 
+/// The five fields a crontab nickname (`@daily`, any case) stands for; empty for anything else.
+/// `@reboot` is not a schedule and has none.
+[[nodiscard]] std::optional<std::string_view> crontab_nickname(std::string_view nick);
+
 /// A crontab line with cronie's semantics (see docs/cron.md).
 [[nodiscard]] CronSchedule parse_crontab(std::string_view expression);
 

@@ -9,6 +9,7 @@
 #include <sked/triggers/date.hpp>
 #include <sked/triggers/interval.hpp>
 
+#include "detail/cron_parser.hpp"
 #include "http/html.hpp"
 
 #include <fmt/format.h>
@@ -233,18 +234,7 @@ std::string cron_words(const Fields& f, const std::optional<TimeZone>& zone) {
 
 std::string crontab_words(const CronTrigger& cron) {
   std::string text = cron.crontab();
-  static const std::array<std::pair<const char*, const char*>, 7> nicknames{{
-      {"@yearly", "0 0 1 1 *"},
-      {"@annually", "0 0 1 1 *"},
-      {"@monthly", "0 0 1 * *"},
-      {"@weekly", "0 0 * * 0"},
-      {"@daily", "0 0 * * *"},
-      {"@midnight", "0 0 * * *"},
-      {"@hourly", "0 * * * *"},
-  }};
-  for (const auto& [nick, fields] : nicknames) {
-    if (lower(text) == nick) text = fields;
-  }
+  if (const auto fields = sked::detail::crontab_nickname(text)) text = std::string{*fields};
   std::vector<std::string> parts;
   for (const std::string& p : split(text, ' ')) {
     if (!p.empty()) parts.push_back(p);
