@@ -56,6 +56,26 @@ sked::Job interval_job(std::string id, sked::Duration every, std::optional<sked:
   return job;
 }
 
+// `jobs` per-second jobs of task "record" firing `fire_times` times from `start`, for the worker
+// processes (tests/stores/postgres_worker.cpp), and the table in which the workers' tasks log each run.
+void seed_worker_jobs(PostgresStoreFactory& factory, int jobs, int fire_times, sked::TimePoint start) {
+  {
+    auto store = factory.make();
+    for (int i = 0; i < jobs; ++i) {
+      auto j = interval_job(fmt::format("j{}", i), 1s, start);
+      j.task = "record";
+      j.trigger = std::make_shared<sked::IntervalTrigger>(sked::IntervalTrigger{
+          1s, {.start_date = start, .end_date = start + std::chrono::seconds{fire_times - 1}}});
+      j.coalesce = false;
+      j.max_instances = 10;
+      store->add_job(j);
+    }
+  }
+  PostgresServer::instance().psql(fmt::format(
+      "CREATE TABLE {}.worker_run (job_id text NOT NULL, run_time text NOT NULL, pid bigint)",
+      factory.schema));
+}
+
 }  // namespace
 
 TEST_CASE("postgres store keeps times exact to the microsecond", "[store][postgres]") {
@@ -431,21 +451,7 @@ TEST_CASE("three scheduler processes on one PostgreSQL schema run every fire tim
   // The first whole second at least one second away: time for the workers to start.
   const sked::TimePoint start =
       std::chrono::ceil<std::chrono::seconds>(sked::SystemClock{}.now() + 1s);
-  {
-    auto store = factory.make();
-    for (int i = 0; i < jobs; ++i) {
-      auto j = interval_job(fmt::format("j{}", i), 1s, start);
-      j.task = "record";
-      j.trigger = std::make_shared<sked::IntervalTrigger>(sked::IntervalTrigger{
-          1s, {.start_date = start, .end_date = start + std::chrono::seconds{fire_times - 1}}});
-      j.coalesce = false;
-      j.max_instances = 10;
-      store->add_job(j);
-    }
-  }
-  server.psql(fmt::format(
-      "CREATE TABLE {}.worker_run (job_id text NOT NULL, run_time text NOT NULL, pid bigint)",
-      factory.schema));
+  seed_worker_jobs(factory, jobs, fire_times, start);
   std::vector<std::unique_ptr<sked::test::WorkerProcess> > workers;
   for (int w = 0; w < 3; ++w) {
     workers.push_back(std::make_unique<sked::test::WorkerProcess>(
@@ -489,21 +495,7 @@ TEST_CASE(
   constexpr int fire_times = 8;
   const sked::TimePoint start =
       std::chrono::ceil<std::chrono::seconds>(sked::SystemClock{}.now() + 1s);
-  {
-    auto store = factory.make();
-    for (int i = 0; i < jobs; ++i) {
-      auto j = interval_job(fmt::format("j{}", i), 1s, start);
-      j.task = "record";
-      j.trigger = std::make_shared<sked::IntervalTrigger>(sked::IntervalTrigger{
-          1s, {.start_date = start, .end_date = start + std::chrono::seconds{fire_times - 1}}});
-      j.coalesce = false;
-      j.max_instances = 10;
-      store->add_job(j);
-    }
-  }
-  server.psql(fmt::format(
-      "CREATE TABLE {}.worker_run (job_id text NOT NULL, run_time text NOT NULL, pid bigint)",
-      factory.schema));
+  seed_worker_jobs(factory, jobs, fire_times, start);
   std::vector<std::unique_ptr<sked::test::WorkerProcess> > workers;
   for (int w = 0; w < 3; ++w) {
     workers.push_back(std::make_unique<sked::test::WorkerProcess>(
