@@ -18,6 +18,7 @@
 
 #include <sked/stores/postgres.hpp>
 
+#include <nlohmann/json.hpp>
 #include <libpq-fe.h>
 #endif
 

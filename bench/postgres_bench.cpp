@@ -12,6 +12,7 @@
 #include <sked/sked.hpp>
 #include <sked/stores/postgres.hpp>
 
+#include <nlohmann/json.hpp>
 #include <benchmark/benchmark.h>
 
 #include "support/postgres_server.hpp"

@@ -26,6 +26,7 @@
 #include "support/postgres_server.hpp"
 #include "support/worker_process.hpp"
 
+#include <nlohmann/json.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>

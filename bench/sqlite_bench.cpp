@@ -12,6 +12,7 @@
 #include <sked/sked.hpp>
 #include <sked/stores/sqlite.hpp>
 
+#include <nlohmann/json.hpp>
 #include <benchmark/benchmark.h>
 
 #include "scratch_file.hpp"

@@ -14,6 +14,7 @@
 #include <sked/stores/postgres.hpp>
 #endif
 
+#include <nlohmann/json.hpp>
 #include <atomic>
 #include <cstdlib>
 #include <iostream>

@@ -3,6 +3,7 @@
 
 #include "detail/json_limits.hpp"
 
+#include <nlohmann/json.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -11,7 +12,7 @@ namespace sked {
 
 const std::string& JobContext::job_id() const noexcept { return job_.id; }
 const std::string& JobContext::job_name() const noexcept { return job_.name; }
-const nlohmann::json& JobContext::args() const noexcept { return job_.args; }
+const nlohmann::json& JobContext::args() const noexcept { return *job_.args; }
 
 Duration RetryPolicy::delay_before(int attempt) const noexcept {
   double delay = static_cast<double>(backoff.count());
@@ -57,7 +58,7 @@ void Job::validate() const {
     throw bad(fmt::format("timeout must be positive, got {}", format_duration(*timeout)));
   }
   if (retry.max_attempts < 1) throw bad(fmt::format("retry.max_attempts must be at least 1, got {}", retry.max_attempts));
-  if (detail::json_depth(args, max_args_depth) > max_args_depth) {
+  if (detail::json_depth(*args, max_args_depth) > max_args_depth) {
     throw bad(fmt::format("args are nested deeper than {} levels", max_args_depth));
   }
   if (retry.backoff < Duration::zero() || retry.max_backoff < Duration::zero() || retry.multiplier < 1.0) {

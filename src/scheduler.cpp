@@ -10,6 +10,7 @@
 
 #include "detail/json_limits.hpp"
 
+#include <nlohmann/json.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -419,7 +420,7 @@ Job Scheduler::modify_job(const std::string& id, const JobChanges& changes) {
   // Applied by the store to the job as stored at that moment: no change made meanwhile by another
   // thread, process or claim is overwritten with a stale copy.
   // Checked before the change copies them: copying recurses once per level.
-  if (changes.args && detail::json_depth(*changes.args, max_args_depth) > max_args_depth) {
+  if (changes.args && detail::json_depth(changes.args->value(), max_args_depth) > max_args_depth) {
     throw InvalidArgument(fmt::format("job '{}': args are nested deeper than {} levels", id, max_args_depth));
   }
   const auto change = [&](Job& job) {

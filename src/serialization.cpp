@@ -8,6 +8,7 @@
 #include "detail/json_integer.hpp"
 #include "detail/json_limits.hpp"
 
+#include <nlohmann/json.hpp>
 #include <fmt/format.h>
 
 #include <map>
@@ -81,7 +82,7 @@ nlohmann::json job_state_to_json(const Job& job) {
   nlohmann::json state{{"version", job_state_version},
                        {"name", job.name},
                        {"task", job.task},
-                       {"args", job.args},
+                       {"args", *job.args},
                        {"trigger", job.trigger->to_json()},
                        {"executor", job.executor},
                        // null: no limit, readable in the sqlite3 shell unlike Duration::max()'s count.

@@ -1,3 +1,5 @@
+#include <date/tz.h>
+
 #include <sked/errors.hpp>
 #include <sked/time.hpp>
 

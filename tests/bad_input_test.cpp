@@ -46,6 +46,7 @@
 #include <sked/sked.hpp>
 #include <sked/stores/sqlite.hpp>
 
+#include <nlohmann/json.hpp>
 #include <catch2/catch.hpp>
 
 #include <sys/resource.h>

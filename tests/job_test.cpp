@@ -4,6 +4,7 @@
 #include <sked/job.hpp>
 #include <sked/triggers/interval.hpp>
 
+#include <nlohmann/json.hpp>
 #include <catch2/catch.hpp>
 
 using namespace std::chrono_literals;

@@ -3,6 +3,7 @@
 
 #include <sked/sked.hpp>
 
+#include <nlohmann/json.hpp>
 #include <catch2/catch.hpp>
 
 #include <signal.h>
@@ -224,7 +225,7 @@ TEST_CASE("jobs are modified, rescheduled, paused, resumed and removed", "[sched
   f.scheduler.modify_job("j", {.name = "renamed", .args = nlohmann::json{{"x", 1}}, .max_instances = 3});
   auto job = *f.scheduler.get_job("j");
   CHECK(job.name == "renamed");
-  CHECK(job.args["x"] == 1);
+  CHECK(job.args->at("x") == 1);
   CHECK(job.max_instances == 3);
 
   f.scheduler.reschedule_job("j", sked::IntervalTrigger{1min});

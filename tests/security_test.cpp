@@ -10,6 +10,7 @@
 #include <sked/stores/sqlite.hpp>
 #include <sked/tasks/shell.hpp>
 
+#include <nlohmann/json.hpp>
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>

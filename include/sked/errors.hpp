@@ -1,6 +1,8 @@
 #pragma once
 // The one exception hierarchy. Every message names the thing that failed and where.
 
+#include <sked/export.hpp>
+
 #include <cstddef>
 #include <stdexcept>
 #include <string>
@@ -8,18 +10,18 @@
 namespace sked {
 
 /// Root of everything sked throws.
-class Error : public std::runtime_error {
+class SKED_API Error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
 
 /// An argument that can never be valid (a zero interval, an end before a start, a bad id).
-class InvalidArgument : public Error {
+class SKED_API InvalidArgument : public Error {
  public:
   using Error::Error;
 };
 
-class TimeZoneNotFound : public Error {
+class SKED_API TimeZoneNotFound : public Error {
  public:
   explicit TimeZoneNotFound(std::string name);
   /// With a message of its own, for a zone that came from somewhere else than a caller (TZ).
@@ -30,7 +32,7 @@ class TimeZoneNotFound : public Error {
   std::string name_;
 };
 
-class JobNotFound : public Error {
+class SKED_API JobNotFound : public Error {
  public:
   explicit JobNotFound(std::string job_id, std::string store = {});
   [[nodiscard]] const std::string& job_id() const noexcept { return job_id_; }
@@ -40,7 +42,7 @@ class JobNotFound : public Error {
 };
 
 /// A job with this id already exists and the caller did not ask to replace it.
-class ConflictingIdError : public Error {
+class SKED_API ConflictingIdError : public Error {
  public:
   explicit ConflictingIdError(std::string job_id);
   [[nodiscard]] const std::string& job_id() const noexcept { return job_id_; }
@@ -50,7 +52,7 @@ class ConflictingIdError : public Error {
 };
 
 /// No job store or executor is registered under an alias.
-class AliasNotFound : public Error {
+class SKED_API AliasNotFound : public Error {
  public:
   AliasNotFound(std::string kind, std::string alias);
   [[nodiscard]] const std::string& alias() const noexcept { return alias_; }
@@ -60,20 +62,20 @@ class AliasNotFound : public Error {
 };
 
 /// The scheduler was asked to do something its state does not allow (start twice, ...).
-class SchedulerStateError : public Error {
+class SKED_API SchedulerStateError : public Error {
  public:
   using Error::Error;
 };
 
 /// JSON that does not describe a trigger or job this version understands.
-class SerializationError : public Error {
+class SKED_API SerializationError : public Error {
  public:
   using Error::Error;
 };
 
 /// A cron expression that cannot be parsed. `what()` reads
 /// `minute: '61' is out of range 0-59 (at column 1 of '61 * * * *')`.
-class CronSyntaxError : public Error {
+class SKED_API CronSyntaxError : public Error {
  public:
   /// `position` is 0-based into `expression`; the message shows it 1-based as a column.
   CronSyntaxError(std::string field, std::string token, std::size_t position, std::string expression,
@@ -91,7 +93,7 @@ class CronSyntaxError : public Error {
 };
 
 /// A job store failed: the database path and, for SQLite, its result code.
-class StoreError : public Error {
+class SKED_API StoreError : public Error {
  public:
   StoreError(std::string path, int code, const std::string& message);
   [[nodiscard]] const std::string& path() const noexcept { return path_; }

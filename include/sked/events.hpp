@@ -1,6 +1,7 @@
 #pragma once
 // Events and listeners: everything the scheduler does, as APScheduler reports it.
 
+#include <sked/export.hpp>
 #include <sked/execution.hpp>
 #include <sked/time.hpp>
 
@@ -44,9 +45,9 @@ inline constexpr EventMask all_events = (1u << 18) - 1;
 [[nodiscard]] constexpr EventMask operator|(EventMask a, EventKind b) noexcept {
   return a | static_cast<EventMask>(b);
 }
-[[nodiscard]] std::string_view to_string(EventKind kind) noexcept;
+[[nodiscard]] SKED_API std::string_view to_string(EventKind kind) noexcept;
 
-struct Event {
+struct SKED_API Event {
   EventKind kind{};
   /// The job store or executor the event is about (jobstore_added, executor_removed, ...), or the job's
   /// store for job events.

@@ -1,6 +1,7 @@
 #pragma once
 // One fire time of one job, and what became of it.
 
+#include <sked/export.hpp>
 #include <sked/time.hpp>
 
 #include <cstddef>
@@ -15,13 +16,13 @@ namespace sked {
 /// "Max instances!"), plus `interrupted` for a run whose process died.
 enum class ExecutionStatus { started, executed, error, missed, max_instances, interrupted };
 
-[[nodiscard]] std::string_view to_string(ExecutionStatus status) noexcept;
+[[nodiscard]] SKED_API std::string_view to_string(ExecutionStatus status) noexcept;
 /// Reads `to_string`'s output back.
-[[nodiscard]] std::optional<ExecutionStatus> parse_execution_status(std::string_view text) noexcept;
+[[nodiscard]] SKED_API std::optional<ExecutionStatus> parse_execution_status(std::string_view text) noexcept;
 
 /// An execution record. Stores write it when a run is claimed (`started`, `missed`, `max_instances`)
 /// and update it when the run completes.
-struct Execution {
+struct SKED_API Execution {
   std::int64_t id = 0;
   std::string job_id{};
   ExecutionStatus status = ExecutionStatus::started;
@@ -47,7 +48,7 @@ enum class ExecutionOrder {
 
 /// Filters and paging for reading execution history. Every store answers every field the same way;
 /// the contract suite (tests/stores/store_contract_test.cpp) holds them to it.
-struct ExecutionQuery {
+struct SKED_API ExecutionQuery {
   /// One record by its id.
   std::optional<std::int64_t> id{};
   std::optional<std::string> job_id{};

@@ -1,6 +1,7 @@
 #pragma once
 // The Executor interface: where a claimed run is carried out.
 
+#include <sked/export.hpp>
 #include <sked/execution.hpp>
 #include <sked/job.hpp>
 #include <sked/run_lease.hpp>
@@ -13,7 +14,7 @@
 namespace sked {
 
 /// Runs tasks. Implementations are thread-safe.
-class Executor {
+class SKED_API Executor {
  public:
   virtual ~Executor() = default;
   /// Called by the scheduler when it starts (or when the executor is added to a running scheduler), and
@@ -35,12 +36,12 @@ class Executor {
 };
 
 /// The message recorded for a run that exceeded its timeout: `timed out after 30s`.
-[[nodiscard]] std::string timed_out_message(Duration timeout);
+[[nodiscard]] SKED_API std::string timed_out_message(Duration timeout);
 
 /// Runs `run.task()` and turns an exception into an error outcome with its type and message; what the
 /// task passed to `JobContext::set_output` becomes the outcome's traceback.
-[[nodiscard]] Outcome run_task(const RunLease& run, std::stop_token stop);
+[[nodiscard]] SKED_API Outcome run_task(const RunLease& run, std::stop_token stop);
 /// The same for a task and job given apart (a process-pool worker has no lease).
-[[nodiscard]] Outcome run_task(const TaskFn& task, const Job& job, TimePoint scheduled_run_time, std::stop_token stop);
+[[nodiscard]] SKED_API Outcome run_task(const TaskFn& task, const Job& job, TimePoint scheduled_run_time, std::stop_token stop);
 
 }  // namespace sked

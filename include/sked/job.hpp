@@ -1,10 +1,12 @@
 #pragma once
 // What a caller adds (JobSpec), what a store holds (Job), and what a task sees (JobContext).
 
+#include <sked/args.hpp>
+#include <sked/export.hpp>
 #include <sked/time.hpp>
 #include <sked/trigger.hpp>
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -19,7 +21,7 @@ namespace sked {
 class Job;
 
 /// What a running task sees. Lives for the duration of one run.
-class JobContext {
+class SKED_API JobContext {
  public:
   JobContext(const Job& job, TimePoint scheduled_run_time, std::stop_token stop) noexcept
       : job_(job), scheduled_run_time_(scheduled_run_time), stop_(std::move(stop)) {}
@@ -54,7 +56,7 @@ inline constexpr Duration no_misfire_limit = Duration::max();
 
 /// Defaults for what a JobSpec leaves open. Unlike APScheduler's (1 s grace), a busy machine does not
 /// silently lose runs: a run up to a minute late still runs, overdue runs fold into one, one at a time.
-struct JobDefaults {
+struct SKED_API JobDefaults {
   Duration misfire_grace_time = std::chrono::seconds{60};
   bool coalesce = true;
   int max_instances = 1;
@@ -63,7 +65,7 @@ struct JobDefaults {
 /// Runs again after a run ends in error or timeout. Each attempt is an execution record of its own; the
 /// job's regular fire times are unaffected. Attempt n (n >= 2) starts `backoff * multiplier^(n-2)` after the
 /// failure, at most `max_backoff`.
-struct RetryPolicy {
+struct SKED_API RetryPolicy {
   /// 1: no retries.
   int max_attempts = 1;
   Duration backoff = std::chrono::seconds{10};
@@ -81,7 +83,7 @@ struct RetryPolicy {
 /// **Example**:
 ///   scheduler.add_job({.id = "report", .task = "send_report", .args = {{"to", "ops"}},
 ///                      .trigger = sked::IntervalTrigger{std::chrono::hours{1}}});
-struct JobSpec {
+struct SKED_API JobSpec {
   /// Empty: a random id.
   std::string id{};
   /// Empty: the task name (or the id for a callable).
@@ -90,7 +92,8 @@ struct JobSpec {
   std::string task{};
   /// Instead of `task`: a callable, for jobs that live in a memory store only.
   TaskFn callable{};
-  nlohmann::json args = nlohmann::json::object();
+  /// `{}` unless given; reading or building it needs <nlohmann/json.hpp>.
+  Args args{};
   /// Empty: run once, now.
   TriggerPtr trigger{};
   std::string executor = "default";
@@ -119,10 +122,10 @@ struct JobSpec {
 inline constexpr std::size_t max_args_depth = 64;
 
 /// Changes for `Scheduler::modify_job`; empty fields stay as they are.
-struct JobChanges {
+struct SKED_API JobChanges {
   std::optional<std::string> name{};
   std::optional<std::string> task{};
-  std::optional<nlohmann::json> args{};
+  std::optional<Args> args{};
   std::optional<TriggerPtr> trigger{};
   std::optional<std::string> executor{};
   std::optional<Duration> misfire_grace_time{};
@@ -135,14 +138,14 @@ struct JobChanges {
 
 /// A scheduled job as a store holds it. A value: changing it changes nothing until it is handed back
 /// to the scheduler.
-class Job {
+class SKED_API Job {
  public:
   std::string id;
   std::string name;
   std::string task;
   /// Set only for jobs bound to a plain callable (memory stores only).
   std::shared_ptr<const TaskFn> callable;
-  nlohmann::json args = nlohmann::json::object();
+  Args args{};
   std::shared_ptr<const Trigger> trigger;
   std::string executor = "default";
   /// How late a run may start and still run; later, its fire time is recorded `missed`.

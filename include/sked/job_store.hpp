@@ -2,6 +2,7 @@
 // The JobStore: where jobs, their pending runs and their execution history live, and the one place
 // that decides what claiming a due job means.
 
+#include <sked/export.hpp>
 #include <sked/execution.hpp>
 #include <sked/job.hpp>
 #include <sked/run_lease.hpp>
@@ -19,7 +20,7 @@ namespace sked {
 
 /// A run outside the schedule, waiting in a store: a run-now request (`attempt` 1) or a retry of a
 /// failed run (`attempt` 2 and up).
-struct RunRequest {
+struct SKED_API RunRequest {
   std::int64_t id = 0;
   std::string job_id{};
   /// When it is due; the run time its record gets (or the first free microsecond after it).
@@ -33,7 +34,7 @@ struct RunRequest {
 /// A due job a claim took: every record the claim wrote for it (`started`, and `missed` or
 /// `max_instances` for fire times settled at once), and a lease per `started` run. A job whose due
 /// fire times all wait for a running instance (`FirePlan`) is left as it is and not listed.
-struct ClaimedJob {
+struct SKED_API ClaimedJob {
   std::shared_ptr<const Job> job{};
   std::vector<Execution> executions{};
   std::vector<RunLease> runs{};
@@ -60,7 +61,7 @@ using JobChange = std::function<void(Job&)>;
 ///
 /// Stores are held by `std::shared_ptr` (leases keep theirs alive). Every member function is
 /// thread-safe.
-class JobStore : public std::enable_shared_from_this<JobStore> {
+class SKED_API JobStore : public std::enable_shared_from_this<JobStore> {
  public:
   virtual ~JobStore();
 
@@ -229,7 +230,7 @@ inline constexpr std::size_t max_unwritten_completions = 10'000;
 /// under its own run time, one after another with `max_instances = 1`. A waiting fire time is still
 /// recorded `missed` once it is later than the misfire grace time. Waiting is only the job's next
 /// run time, so it survives a restart like any next run time.
-struct FirePlan {
+struct SKED_API FirePlan {
   /// One record per due run time not waiting: `missed` beyond the grace time or folded away by
   /// coalescing, `max_instances` when the job already runs that many times and coalesces, otherwise
   /// `started`.
@@ -247,12 +248,12 @@ struct FirePlan {
 inline constexpr std::size_t max_run_times_per_claim = 1000;
 
 /// Computes what claiming `job` at `now` means, given how many of its runs are still going.
-[[nodiscard]] FirePlan plan_fire(const Job& job, TimePoint now, int running_instances);
+[[nodiscard]] SKED_API FirePlan plan_fire(const Job& job, TimePoint now, int running_instances);
 
 /// The record a claim writes for a run requested at `requested` (`JobStore::request_run`, a retry):
 /// `missed` when `now` is past it by more than the job's misfire grace time, `max_instances` when the
 /// job already runs that many times, otherwise `started`.
-[[nodiscard]] Execution plan_requested_run(const Job& job, TimePoint requested, TimePoint now,
+[[nodiscard]] SKED_API Execution plan_requested_run(const Job& job, TimePoint requested, TimePoint now,
                                            int running_instances);
 
 }  // namespace sked

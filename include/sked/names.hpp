@@ -5,6 +5,7 @@
 // with fmt, include <sked/fmt.hpp> as well; this header depends on nothing but the standard library
 // and sked.
 
+#include <sked/export.hpp>
 #include <sked/events.hpp>
 #include <sked/execution.hpp>
 #include <sked/scheduler.hpp>
@@ -14,14 +15,14 @@
 
 namespace sked {
 
-[[nodiscard]] std::string_view to_string(SchedulerState state) noexcept;
-[[nodiscard]] std::string_view to_string(LogLevel level) noexcept;
+[[nodiscard]] SKED_API std::string_view to_string(SchedulerState state) noexcept;
+[[nodiscard]] SKED_API std::string_view to_string(LogLevel level) noexcept;
 // to_string(EventKind) and to_string(ExecutionStatus) live beside their enums.
 
 /// Writes the enumerator's name: `std::cout << scheduler.state()` prints `running`.
-std::ostream& operator<<(std::ostream& os, SchedulerState state);
-std::ostream& operator<<(std::ostream& os, LogLevel level);
-std::ostream& operator<<(std::ostream& os, EventKind kind);
-std::ostream& operator<<(std::ostream& os, ExecutionStatus status);
+SKED_API std::ostream& operator<<(std::ostream& os, SchedulerState state);
+SKED_API std::ostream& operator<<(std::ostream& os, LogLevel level);
+SKED_API std::ostream& operator<<(std::ostream& os, EventKind kind);
+SKED_API std::ostream& operator<<(std::ostream& os, ExecutionStatus status);
 
 }  // namespace sked

@@ -1,6 +1,7 @@
 #pragma once
 // A claimed run: what an executor carries out and completes exactly once.
 
+#include <sked/export.hpp>
 #include <sked/execution.hpp>
 #include <sked/job.hpp>
 #include <sked/time.hpp>
@@ -15,7 +16,7 @@ class JobStore;
 class RunLease;
 
 /// How a run ended: `executed` or `error` (with the exception's type and message).
-struct Outcome {
+struct SKED_API Outcome {
   ExecutionStatus status = ExecutionStatus::executed;
   Duration duration{0};
   std::string exception{};
@@ -25,7 +26,7 @@ struct Outcome {
 /// Who is told when a leased run ends: the scheduler that claimed it. Held by every lease it owns, so
 /// it outlives them; a scheduler that is gone detaches its owner instead of leaving leases pointing
 /// at it.
-class RunOwner {
+class SKED_API RunOwner {
  public:
   virtual ~RunOwner() = default;
   /// The owner's clock: a completed run's `finished` time and when its retry is due.
@@ -46,7 +47,7 @@ class RunOwner {
 /// being completed is recorded `interrupted`: a run can end unrecorded only if the process dies,
 /// and then the store's liveness check records it. After `complete`, the job and record stay
 /// readable until the lease is destroyed (a task still running after its timeout reads them).
-class RunLease {
+class SKED_API RunLease {
  public:
   RunLease() noexcept = default;
   RunLease(RunLease&& other) noexcept;

@@ -1,6 +1,7 @@
 #pragma once
 // The scheduler: one loop that claims due jobs from its stores and hands them to its executors.
 
+#include <sked/export.hpp>
 #include <sked/events.hpp>
 #include <sked/execution.hpp>
 #include <sked/executor.hpp>
@@ -37,9 +38,9 @@ enum class LogLevel { debug, info, warning, error };
 using Logger = std::function<void(LogLevel, std::string_view message)>;
 
 /// Writes warnings and errors to stderr as `sked: WARNING: ...`.
-[[nodiscard]] Logger stderr_logger(LogLevel threshold = LogLevel::warning);
+[[nodiscard]] SKED_API Logger stderr_logger(LogLevel threshold = LogLevel::warning);
 
-struct SchedulerOptions {
+struct SKED_API SchedulerOptions {
   /// Empty: the real clock.
   std::shared_ptr<Clock> clock{};
   /// The zone for triggers that name none. Empty: the machine's local zone.
@@ -64,7 +65,7 @@ struct SchedulerOptions {
 /// Job stores and executors are added by alias; a job names its store and executor, "default" when it
 /// names none, and the scheduler creates a `MemoryJobStore` and a `ThreadPoolExecutor` as "default"
 /// when none was added.
-class Scheduler {
+class SKED_API Scheduler {
  public:
   explicit Scheduler(SchedulerOptions options = {});
   /// Shuts down (waiting for running jobs) if still running.
@@ -266,7 +267,7 @@ class Scheduler {
 ///   scheduler.stop_on_signals();  // Ctrl-C (SIGINT) and SIGTERM end start() cleanly
 ///   scheduler.add_job({...});
 ///   scheduler.start();            // returns once stopped, running jobs finished
-class BlockingScheduler final : public Scheduler {
+class SKED_API BlockingScheduler final : public Scheduler {
  public:
   using Scheduler::Scheduler;
   ~BlockingScheduler() override;
@@ -302,7 +303,7 @@ class BlockingScheduler final : public Scheduler {
 };
 
 /// Runs the loop in a thread of its own; `start()` returns at once.
-class BackgroundScheduler final : public Scheduler {
+class SKED_API BackgroundScheduler final : public Scheduler {
  public:
   using Scheduler::Scheduler;
   ~BackgroundScheduler() override;

@@ -1,6 +1,7 @@
 #pragma once
 // Everything sked offers, in one include.
 
+#include <sked/args.hpp>
 #include <sked/errors.hpp>
 #include <sked/events.hpp>
 #include <sked/execution.hpp>

@@ -1,6 +1,7 @@
 #pragma once
 // Tasks by name: a C++ callable cannot be stored, so persisted jobs name a task registered here.
 
+#include <sked/export.hpp>
 #include <sked/job.hpp>
 
 #include <memory>
@@ -16,7 +17,7 @@ namespace sked {
 /// job naming a task that appears later runs from then on.
 ///
 /// **Example**: `scheduler.tasks().add("print_task", [](const sked::JobContext& ctx) { ... });`
-class TaskRegistry {
+class SKED_API TaskRegistry {
  public:
   /// Adds or replaces a task. Throws `InvalidArgument` for an empty name or callable.
   void add(std::string name, TaskFn fn);

@@ -4,7 +4,7 @@
 // An instant is always UTC (`TimePoint`); wall-clock times are `date::local_time` and only ever meet an
 // instant through a `TimeZone`, which reports DST gaps and repeats as data rather than guessing.
 
-#include <date/tz.h>
+#include <sked/export.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -18,6 +18,15 @@
 #include <utility>
 #include <vector>
 
+// date's types as <date/tz.h> declares them, without its 10,000 lines in every file that includes sked:
+// the few functions below that return them need <date/tz.h> where they are called.
+namespace date {
+struct local_t;
+struct sys_info;
+struct local_info;
+class time_zone;
+}  // namespace date
+
 namespace sked {
 namespace detail {
 struct FutureRule;
@@ -25,10 +34,11 @@ struct FutureRule;
 
 using Duration = std::chrono::microseconds;
 using TimePoint = std::chrono::sys_time<Duration>;
-using LocalTime = date::local_time<Duration>;
+/// A wall-clock time, `date::local_time<Duration>`.
+using LocalTime = std::chrono::time_point<date::local_t, Duration>;
 
 /// An IANA time zone from the OS tz database. Cheap to copy; compares by identity.
-class TimeZone {
+class SKED_API TimeZone {
  public:
   /// UTC.
   TimeZone() noexcept;
@@ -53,8 +63,8 @@ class TimeZone {
 
   /// The offset period in force at `t`. Unlike `get()->get_info`, it keeps applying the zone's DST rule
   /// after the last transition its tz file lists (2037): date's reader of the OS database stops there.
-  [[nodiscard]] date::sys_info get_info(date::sys_seconds t) const;
-  [[nodiscard]] date::local_info get_info(date::local_seconds t) const;
+  [[nodiscard]] date::sys_info get_info(std::chrono::sys_seconds t) const;
+  [[nodiscard]] date::local_info get_info(std::chrono::time_point<date::local_t, std::chrono::seconds> t) const;
 
   friend bool operator==(const TimeZone& a, const TimeZone& b) noexcept { return a.zone_ == b.zone_; }
 
@@ -67,17 +77,17 @@ class TimeZone {
 /// Parses an ISO-8601 instant: `2026-03-29T03:00:00+02:00`, `...Z`, fractional seconds to the
 /// microsecond. Without an offset the text is a wall time in `zone` (the earlier instant when it is
 /// repeated, the first instant after the gap when it does not exist). Throws `Error` naming the text.
-[[nodiscard]] TimePoint parse_time(std::string_view text, const TimeZone& zone = TimeZone{});
+[[nodiscard]] SKED_API TimePoint parse_time(std::string_view text, const TimeZone& zone = TimeZone{});
 
 /// Formats an instant as ISO-8601 in `zone` with its offset (`2026-03-29T03:00:00+02:00`); fractional
 /// seconds only when the instant has them.
-[[nodiscard]] std::string format_time(TimePoint t, const TimeZone& zone = TimeZone{});
+[[nodiscard]] SKED_API std::string format_time(TimePoint t, const TimeZone& zone = TimeZone{});
 
 /// Formats a duration as APScheduler prints a timedelta: `0:00:03`, `1 day, 2:00:00`, `0:00:00.250000`.
-[[nodiscard]] std::string format_duration(Duration d);
+[[nodiscard]] SKED_API std::string format_duration(Duration d);
 
 /// Unsubscribes on destruction. Move-only.
-class Subscription {
+class SKED_API Subscription {
  public:
   Subscription() = default;
   explicit Subscription(std::function<void()> cancel) : cancel_(std::move(cancel)) {}
@@ -101,7 +111,7 @@ class Subscription {
 };
 
 /// Where the scheduler reads the time and sleeps. Implementations are thread-safe.
-class Clock {
+class SKED_API Clock {
  public:
   virtual ~Clock() = default;
   [[nodiscard]] virtual TimePoint now() const = 0;
@@ -115,7 +125,7 @@ class Clock {
 };
 
 /// The real wall clock (std::chrono::system_clock).
-class SystemClock final : public Clock {
+class SKED_API SystemClock final : public Clock {
  public:
   [[nodiscard]] TimePoint now() const override;
   void wait_until(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
@@ -130,7 +140,7 @@ class SystemClock final : public Clock {
 /// **Example**:
 ///   auto clock = std::make_shared<sked::ManualClock>(sked::parse_time("2026-01-01T00:00:00Z"));
 ///   clock->advance(std::chrono::seconds{15});   // wakes a scheduler waiting on it
-class ManualClock final : public Clock {
+class SKED_API ManualClock final : public Clock {
  public:
   explicit ManualClock(TimePoint start = TimePoint{});
   [[nodiscard]] TimePoint now() const override;

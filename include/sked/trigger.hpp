@@ -1,9 +1,10 @@
 #pragma once
 // The Trigger interface: when a job fires.
 
+#include <sked/export.hpp>
 #include <sked/time.hpp>
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include <concepts>
 #include <memory>
@@ -17,7 +18,7 @@ namespace sked {
 ///
 /// To write one, see docs/extending.md: implement the three pure functions, register a JSON reader with
 /// `register_trigger_type` (serialization.hpp) if it must be persisted.
-class Trigger {
+class SKED_API Trigger {
  public:
   virtual ~Trigger() = default;
 
@@ -46,7 +47,7 @@ class Trigger {
 
 /// A shared, immutable trigger. Converts from any trigger value, so jobs can be written
 /// `.trigger = sked::IntervalTrigger{std::chrono::seconds{15}}`.
-class TriggerPtr {
+class SKED_API TriggerPtr {
  public:
   TriggerPtr() = default;
   TriggerPtr(std::shared_ptr<const Trigger> trigger) noexcept : ptr_(std::move(trigger)) {}  // NOLINT

@@ -4,6 +4,7 @@
 #include <sked/serialization.hpp>
 #include <sked/triggers/cron.hpp>
 
+#include <nlohmann/json.hpp>
 #include <fmt/format.h>
 
 #include <fcntl.h>
@@ -22,7 +23,7 @@ constexpr std::string_view legacy_prefix = "cron-";
 constexpr std::size_t legacy_hex_digits = 8;
 
 bool owned_by(const Job& job, const std::string& owner) {
-  return job.args.is_object() && job.args.value(crontab_owner_key, std::string{}) == owner;
+  return job.args->is_object() && job.args->value(crontab_owner_key, std::string{}) == owner;
 }
 
 // The job as the store gives it back: a zone's name can read back as another name of the same zone.
@@ -72,7 +73,7 @@ Job crontab_job(const CrontabLine& line, const std::string& owner, const TimeZon
   job.name = line.id;
   job.task = "shell";
   job.args = {{"command", line.command}, {crontab_owner_key, owner}};
-  if (!line.env.empty()) job.args["env"] = line.env;
+  if (!line.env.empty()) job.args.edit()["env"] = line.env;
   const TimeZone line_zone = line.timezone.empty() ? zone : TimeZone::locate(line.timezone);
   job.trigger =
       std::make_shared<CronTrigger>(CronTrigger::from_crontab(line.expression, line_zone));

@@ -4,6 +4,7 @@
 
 #include <sked/errors.hpp>
 
+#include <nlohmann/json.hpp>
 #include <fmt/format.h>
 
 #include <iostream>
@@ -17,9 +18,9 @@ constexpr std::size_t name_width = 40;
 // lines of a crontab, to keep commands out of its log), the command it runs, cut to fit.
 std::string shown_name(const Job& job) {
   std::string text = job.name;
-  if (job.name == job.id && job.args.is_object() && job.args.contains("command") &&
-      job.args["command"].is_string()) {
-    text = job.args["command"].get<std::string>();
+  if (job.name == job.id && job.args->is_object() && job.args->contains("command") &&
+      job.args->at("command").is_string()) {
+    text = job.args->at("command").get<std::string>();
   }
   if (text.size() > name_width) {
     std::size_t cut = name_width - 3;

@@ -7,6 +7,7 @@
 
 #include "detail/sqlite_time.hpp"
 
+#include <nlohmann/json.hpp>
 #include <fmt/format.h>
 
 #include <iostream>
@@ -43,7 +44,7 @@ void run_show(const ShowArgs& args) {
   out += fmt::format("task            {}\n", printable(job->task));
   out += fmt::format(
       "args            {}\n",
-      printable(job->args.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+      printable(job->args->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
   out +=
       fmt::format("trigger         {}\n", printable(job->trigger ? job->trigger->describe() : ""));
   const bool job_running = !history.empty() && history.front().status == ExecutionStatus::started;

@@ -2,6 +2,7 @@
 // Reads the two ways of writing a cron schedule into a CronSchedule. Both throw CronSyntaxError
 // naming the field, the token, its column and what is allowed.
 
+#include <sked/export.hpp>  // SKED_API here: sked::http and the tool link these, not part of the API
 #include "detail/cron_schedule.hpp"
 
 #include <array>
@@ -19,7 +20,7 @@ using FieldTexts = std::array<std::optional<std::string>, 8>;
 
 /// The five fields a crontab nickname (`@daily`, any case) stands for; empty for anything else.
 /// `@reboot` is not a schedule and has none.
-[[nodiscard]] std::optional<std::string_view> crontab_nickname(std::string_view nick);
+[[nodiscard]] SKED_API std::optional<std::string_view> crontab_nickname(std::string_view nick);
 
 /// A crontab line with cronie's semantics (see docs/cron.md).
 [[nodiscard]] CronSchedule parse_crontab(std::string_view expression);

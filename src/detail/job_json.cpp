@@ -28,7 +28,7 @@ nlohmann::json job_json(const Job& job, TimePoint now, bool schedulers_running,
   j["id"] = job.id;
   j["name"] = job.name;
   j["task"] = job.task;
-  j["args"] = job.args;
+  j["args"] = *job.args;
   j["trigger"] = job.trigger ? job.trigger->describe() : std::string{};
   j["trigger_json"] = job.trigger ? job.trigger->to_json() : nlohmann::json{};
   j["next_run_time"] = json_time(job.next_run_time);

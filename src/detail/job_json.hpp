@@ -3,6 +3,7 @@
 // definition shared by the `sked` tool's `--json` output and the HTTP server's /api/, so a script
 // reads the same fields from either.
 
+#include <sked/export.hpp>  // SKED_API here: sked::http and the tool link these, not part of the API
 #include <sked/execution.hpp>
 #include <sked/job.hpp>
 #include <sked/job_store.hpp>
@@ -25,27 +26,27 @@ inline constexpr auto unclaimed_after = std::chrono::seconds{10};
 /// none is (`SqliteJobStore::live_schedulers`). A job that does not coalesce and is `running` (has a
 /// `started` record) while schedulers are running is `scheduled`: its due fire times wait for the
 /// run to end (`Job::coalesce`).
-[[nodiscard]] std::string job_state(const Job& job, TimePoint now, bool schedulers_running,
+[[nodiscard]] SKED_API std::string job_state(const Job& job, TimePoint now, bool schedulers_running,
                                     bool running = false);
 
 /// ISO-8601 UTC to the microsecond, as the store writes times; null for an empty time.
-[[nodiscard]] nlohmann::json json_time(const std::optional<TimePoint>& t);
+[[nodiscard]] SKED_API nlohmann::json json_time(const std::optional<TimePoint>& t);
 
 /// The stable JSON of a job (`sked jobs --json`, `sked show --json`, `/api/jobs`); `last` is its
 /// newest record (a `started` one means it is running).
-[[nodiscard]] nlohmann::json job_json(const Job& job, TimePoint now, bool schedulers_running,
+[[nodiscard]] SKED_API nlohmann::json job_json(const Job& job, TimePoint now, bool schedulers_running,
                                       const std::optional<Execution>& last);
 /// The stable JSON of an execution record; `traceback` only `with_output`.
-[[nodiscard]] nlohmann::json execution_json(const Execution& e, bool with_output);
+[[nodiscard]] SKED_API nlohmann::json execution_json(const Execution& e, bool with_output);
 
 /// Up to `n` fire times from the job's next run on (none while paused); never past the last time a
 /// store can hold.
-[[nodiscard]] std::vector<TimePoint> next_fire_times(const Job& job, TimePoint now, int n);
+[[nodiscard]] SKED_API std::vector<TimePoint> next_fire_times(const Job& job, TimePoint now, int n);
 /// `run-now request` (attempt 1) or `retry`.
-[[nodiscard]] const char* run_kind(const RunRequest& r) noexcept;
+[[nodiscard]] SKED_API const char* run_kind(const RunRequest& r) noexcept;
 /// One job in full (`sked show --json`, `/api/jobs/ID`): `job_json` plus timeout, the next 5
 /// fire times, `history` (newest first) and the pending runs.
-[[nodiscard]] nlohmann::json job_details_json(const Job& job, TimePoint now,
+[[nodiscard]] SKED_API nlohmann::json job_details_json(const Job& job, TimePoint now,
                                               bool schedulers_running,
                                               const std::vector<Execution>& history,
                                               const std::vector<RunRequest>& pending);

@@ -1,5 +1,6 @@
 #include "detail/json_limits.hpp"
 
+#include <nlohmann/json.hpp>
 #include <fmt/format.h>
 
 #include <utility>

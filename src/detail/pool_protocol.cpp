@@ -65,7 +65,7 @@ int receive_control(int socket, ControlMessage& message, int& fd, bool dontwait)
 std::string encode_run(const RunLease& run) {
   const Job& job = run.job();
   return nlohmann::json{
-      {"job", {{"id", job.id}, {"name", job.name}, {"task", job.task}, {"args", job.args}}},
+      {"job", {{"id", job.id}, {"name", job.name}, {"task", job.task}, {"args", *job.args}}},
       {"execution",
        {{"id", run.execution().id}, {"run_time_us", run.execution().run_time.time_since_epoch().count()}}},
   }.dump();

@@ -6,6 +6,7 @@
 // fixed width (always six fractional digits, years 0000-9999) so that comparing the text compares
 // the instants, which lets `next_run_time <= ?` and `ORDER BY run_time` use the indexes.
 
+#include <sked/export.hpp>  // SKED_API here: sked::http and the tool link these, not part of the API
 #include <sked/time.hpp>
 
 #include <optional>
@@ -21,7 +22,7 @@ inline constexpr TimePoint last_db_time{
 
 /// Throws `InvalidArgument` for an instant outside the years 0000-9999, which cannot be written in
 /// a form that sorts.
-[[nodiscard]] std::string format_db_time(TimePoint t);
+[[nodiscard]] SKED_API std::string format_db_time(TimePoint t);
 
 /// Reads `format_db_time`'s output; also any ISO-8601 instant `parse_time` takes, for values typed
 /// in by hand. Empty when the text is neither.

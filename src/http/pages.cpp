@@ -232,7 +232,7 @@ Reply job_page(Context& ctx, const httplib::Request& req, const std::string& id)
   };
   field("name", escape(job->name));
   field("task", "<code>" + escape(job->task) + "</code>");
-  field("args", "<code>" + escape(job->args.dump()) + "</code>");
+  field("args", "<code>" + escape(job->args->dump()) + "</code>");
   field("trigger", trigger_cell(*job));
   field("state", R"(<span id="state">)" + badge(state) + "</span>");
   field("next run", show_time(job->next_run_time));

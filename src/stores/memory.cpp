@@ -3,6 +3,7 @@
 
 #include "detail/block_pool.hpp"
 
+#include <nlohmann/json.hpp>
 #include <algorithm>
 #include <functional>
 #include <mutex>
@@ -33,7 +34,7 @@ void combine(std::size_t& seed, std::size_t h) { seed ^= h + 0x9e3779b97f4a7c15U
 std::size_t MemoryJobStore::BodyHash::operator()(const Job& body) const {
   std::size_t h = std::hash<std::string_view>{}(body.task);
   combine(h, std::hash<std::string_view>{}(body.executor));
-  combine(h, body.args.empty() ? 0 : std::hash<nlohmann::json>{}(body.args));
+  combine(h, body.args->empty() ? 0 : std::hash<nlohmann::json>{}(*body.args));
   combine(h, static_cast<std::size_t>(body.misfire_grace_time.count()));
   combine(h, static_cast<std::size_t>(body.max_instances) * 2 + (body.coalesce ? 1 : 0));
   return h;

@@ -7,6 +7,7 @@
 #include "detail/scheduler_registry.hpp"
 #include "detail/sqlite_time.hpp"
 
+#include <nlohmann/json.hpp>
 #include <fmt/format.h>
 #include <libpq-fe.h>
 

@@ -8,6 +8,7 @@
 #include "detail/sqlite_schema.hpp"
 #include "detail/sqlite_time.hpp"
 
+#include <nlohmann/json.hpp>
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Statement.h>

@@ -4,6 +4,7 @@
 
 #include "detail/json_integer.hpp"
 
+#include <nlohmann/json.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>

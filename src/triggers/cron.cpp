@@ -1,3 +1,6 @@
+#include <nlohmann/json.hpp>
+#include <date/tz.h>
+
 #include <sked/errors.hpp>
 #include <sked/triggers/cron.hpp>
 

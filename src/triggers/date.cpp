@@ -1,6 +1,7 @@
 #include <sked/errors.hpp>
 #include <sked/triggers/date.hpp>
 
+#include <nlohmann/json.hpp>
 #include <fmt/format.h>
 
 namespace sked {

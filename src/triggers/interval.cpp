@@ -6,6 +6,7 @@
 #include "detail/sqlite_time.hpp"
 #include "detail/trigger_window.hpp"
 
+#include <nlohmann/json.hpp>
 #include <fmt/format.h>
 
 

@@ -66,7 +66,7 @@ TEST_CASE("a crontab job is named by its id, never by its command", "[cli][cront
     const auto job = sked::cli::crontab_job(line, owner, sked::TimeZone::utc());
     CHECK(job.name == line.id);
     CHECK(job.name.find("hunter2") == std::string::npos);
-    CHECK(job.args.at("command") == line.command);
+    CHECK(job.args->at("command") == line.command);
   }
 }
 
@@ -101,7 +101,7 @@ TEST_CASE("a changed line keeps its next run unless its schedule changed", "[cli
   const auto counts =
       sync_crontab(*store, after, owner, sked::TimeZone::utc(), later, log.logger());
   CHECK(counts.changed == 2);
-  CHECK(store->lookup_job("a")->args.at("command") == "echo A");
+  CHECK(store->lookup_job("a")->args->at("command") == "echo A");
   CHECK(store->lookup_job("a")->next_run_time == first);
   CHECK(store->lookup_job("b")->next_run_time == sked::parse_time("2026-01-01T23:30:00Z"));
 }
@@ -130,7 +130,7 @@ TEST_CASE("a job that another sync of the same file added meanwhile is not forei
   REQUIRE(log.warnings.size() == 1);
   CHECK_THAT(log.warnings[0],
              Catch::Contains("job 'x' is in the store already and was not added by this crontab"));
-  CHECK(store->lookup_job("x")->args.at("crontab") == "/other.cron");
+  CHECK(store->lookup_job("x")->args->at("crontab") == "/other.cron");
 }
 
 TEST_CASE("a job stored under an 8-digit derived id keeps it", "[cli][crontab]") {

@@ -103,6 +103,19 @@ elseif(SKED_CONSUMER_MODE STREQUAL "shared")
       message(FATAL_ERROR "consumer_http does not link libsked_http.so:\n${dynamic}")
     endif()
   endif()
+  # Hidden by default: the library exports its API (SKED_API), not the third-party code it compiles in
+  # nor its own helpers (sked::detail, bar the few the tool and sked::http call).
+  file(GLOB libsked ${SKED_SCRATCH}/sked/libsked.so.*.*)
+  execute_process(COMMAND nm -D -C --defined-only ${libsked} OUTPUT_VARIABLE exported RESULT_VARIABLE status)
+  if(NOT status EQUAL 0 OR NOT exported MATCHES "sked::Scheduler::add_job")
+    message(FATAL_ERROR "nm -D could not list what ${libsked} exports:\n${exported}")
+  endif()
+  # A symbol's own name (not its parameters) in a private namespace.
+  string(REGEX MATCH "\n[0-9a-f]+ [A-Za-z] (fmt::|SQLite::|nlohmann::|sked::detail::parse_crontab|sked::detail::BlockPool)[^\n]*"
+         private "\n${exported}")
+  if(private)
+    message(FATAL_ERROR "${libsked} exports private symbols, such as:${private}")
+  endif()
   run_consumers(${SKED_SCRATCH}/build)
 
 else()

@@ -7,6 +7,7 @@
 #include <sked/executors/thread_pool.hpp>
 #include <sked/triggers/date.hpp>
 
+#include <nlohmann/json.hpp>
 #include <catch2/catch.hpp>
 
 #include <set>

@@ -7,6 +7,7 @@
 #include <sked/errors.hpp>
 #include <sked/serialization.hpp>
 
+#include <nlohmann/json.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <optional>

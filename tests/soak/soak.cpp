@@ -22,6 +22,7 @@
 #include <sked/stores/postgres.hpp>
 #endif
 
+#include <nlohmann/json.hpp>
 #include <fcntl.h>
 #include <unistd.h>
 

@@ -2,6 +2,7 @@
 
 #include <sked/stores/memory.hpp>
 
+#include <nlohmann/json.hpp>
 #include <catch2/catch.hpp>
 
 #include <map>

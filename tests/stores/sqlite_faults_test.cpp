@@ -10,6 +10,7 @@
 #include <sked/sked.hpp>
 #include <sked/stores/sqlite.hpp>
 
+#include <nlohmann/json.hpp>
 #include <SQLiteCpp/Database.h>
 
 #include <catch2/catch.hpp>

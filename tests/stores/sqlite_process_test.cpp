@@ -5,6 +5,8 @@
 #include "support/temp_dir.hpp"
 #include "support/worker_process.hpp"
 
+#include <date/tz.h>
+
 #include <sked/sked.hpp>
 #include <sked/stores/sqlite.hpp>
 

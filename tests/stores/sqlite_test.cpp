@@ -9,6 +9,9 @@
 
 #include "detail/sqlite_time.hpp"
 
+#include <nlohmann/json.hpp>
+#include <date/tz.h>
+
 #include <sked/sked.hpp>
 #include <sked/stores/sqlite.hpp>
 

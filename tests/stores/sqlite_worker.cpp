@@ -11,6 +11,9 @@
 
 #include "support/worker_main.hpp"
 
+#include <nlohmann/json.hpp>
+#include <date/tz.h>
+
 #include <sked/sked.hpp>
 #include <sked/stores/sqlite.hpp>
 

@@ -3,6 +3,7 @@
 
 #include <sked/sked.hpp>
 
+#include <nlohmann/json.hpp>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>

@@ -8,6 +8,7 @@
 #include <sked/tasks/shell.hpp>
 #include <sked/triggers/date.hpp>
 
+#include <nlohmann/json.hpp>
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>

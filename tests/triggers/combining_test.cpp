@@ -8,6 +8,7 @@
 #include <sked/triggers/date.hpp>
 #include <sked/triggers/interval.hpp>
 
+#include <nlohmann/json.hpp>
 #include <catch2/catch.hpp>
 
 #include <optional>

@@ -10,6 +10,8 @@
 
 #include "support/cron_walk.hpp"
 
+#include <date/tz.h>
+
 #include <sked/triggers/cron.hpp>
 
 #include <catch2/catch.hpp>

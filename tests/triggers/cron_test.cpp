@@ -8,6 +8,7 @@
 #include <sked/serialization.hpp>
 #include <sked/triggers/cron.hpp>
 
+#include <nlohmann/json.hpp>
 #include <catch2/catch.hpp>
 
 #include <chrono>

@@ -1,6 +1,7 @@
 #include <sked/serialization.hpp>
 #include <sked/triggers/date.hpp>
 
+#include <nlohmann/json.hpp>
 #include <catch2/catch.hpp>
 
 using sked::parse_time;

@@ -2,6 +2,7 @@
 #include <sked/serialization.hpp>
 #include <sked/triggers/interval.hpp>
 
+#include <nlohmann/json.hpp>
 #include <catch2/catch.hpp>
 
 using namespace std::chrono_literals;

@@ -1,6 +1,7 @@
 #pragma once
 // Runs tasks in child processes, so a task that crashes or hangs cannot take the scheduler down.
 
+#include <sked/export.hpp>
 #include <sked/executor.hpp>
 #include <sked/tasks.hpp>
 #include <sked/time.hpp>
@@ -56,7 +57,7 @@ namespace sked {
 ///   are errors saying so, as are runs of a task that was not in `tasks` when the pool was created.
 ///
 /// This class is thread-safe. It must not be destroyed from a completion callback.
-class ProcessPoolExecutor final : public Executor {
+class SKED_API ProcessPoolExecutor final : public Executor {
  public:
   /// Forks the zygote, which keeps a copy of `tasks` as it is now. Throws `InvalidArgument` when
   /// `max_workers` is 0, and `Error` when the program already has more than one thread or fork fails.

@@ -1,6 +1,7 @@
 #pragma once
 // Runs tasks on a fixed pool of threads.
 
+#include <sked/export.hpp>
 #include <sked/executor.hpp>
 
 #include <atomic>
@@ -24,7 +25,7 @@ namespace sked {
 /// result is discarded). Use `ProcessPoolExecutor` for tasks that may hang for real.
 ///
 /// This class is thread-safe.
-class ThreadPoolExecutor final : public Executor {
+class SKED_API ThreadPoolExecutor final : public Executor {
  public:
   /// Throws `InvalidArgument` when `max_workers` is 0.
   explicit ThreadPoolExecutor(std::size_t max_workers = 10);

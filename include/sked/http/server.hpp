@@ -2,6 +2,8 @@
 // The dashboard, JSON API and Prometheus metrics of a sked store, served over HTTP (`sked serve`).
 // A separate library, `sked::http`: the core `sked::sked` never links an HTTP server.
 
+#include <sked/export.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -15,7 +17,7 @@ class JobStore;
 namespace sked::http {
 
 /// How a `Server` listens and what it allows. Every field has a safe default.
-struct ServerOptions {
+struct SKED_API ServerOptions {
   /// The address to bind. A loopback address (127.0.0.0/8, ::1, localhost) serves anyone on this
   /// host; any other address is refused unless `token` is set.
   std::string host = "127.0.0.1";
@@ -64,7 +66,7 @@ struct ServerOptions {
 /// **Example**:
 ///   sked::http::Server server{store, {.port = 8080}};
 ///   server.start();  // beside the application's own scheduler
-class Server {
+class SKED_API Server {
  public:
   Server(std::shared_ptr<JobStore> store, ServerOptions options = {});
   /// Stops serving and joins the thread. Never throws.

@@ -1,6 +1,7 @@
 #pragma once
 // The in-memory job store.
 
+#include <sked/export.hpp>
 #include <sked/job_store.hpp>
 
 #include <cstddef>
@@ -23,7 +24,7 @@ namespace sked {
 ///
 /// Jobs that differ only in id, trigger and next run time (the usual case: many jobs of one task) share
 /// one copy of everything else, so a million such jobs take about 150 bytes each beyond their triggers.
-class MemoryJobStore : public JobStore {
+class SKED_API MemoryJobStore : public JobStore {
  public:
   explicit MemoryJobStore(std::size_t max_executions = 10'000);
 

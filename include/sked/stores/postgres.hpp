@@ -2,6 +2,7 @@
 // The PostgreSQL job store: one schedule shared by schedulers on several hosts (built when sked
 // finds libpq; CMake option SKED_WITH_POSTGRES).
 
+#include <sked/export.hpp>
 #include <sked/job_store.hpp>
 #include <sked/stores/registered_scheduler.hpp>
 #include <sked/time.hpp>
@@ -16,7 +17,7 @@
 namespace sked {
 
 /// How `PostgresJobStore` uses its database. Every field has a working default.
-struct PostgresJobStoreOptions {
+struct SKED_API PostgresJobStoreOptions {
   /// The PostgreSQL schema holding sked's tables (created when missing). Several independent
   /// schedules can share one database under different schemas.
   std::string schema = "sked";
@@ -81,7 +82,7 @@ struct PostgresJobStoreOptions {
 ///
 /// **Example**:
 ///   scheduler.add_jobstore(std::make_shared<sked::PostgresJobStore>("postgresql://sked@db/app"));
-class PostgresJobStore final : public JobStore {
+class SKED_API PostgresJobStore final : public JobStore {
  public:
   /// The version of the schema this sked writes (table `sked_schema_version`).
   static constexpr int schema_version = 1;

@@ -2,6 +2,7 @@
 // A scheduler process registered in a shared store (the SQLite and PostgreSQL stores keep a table
 // of them, with heartbeats, so that the runs of one that died are found).
 
+#include <sked/export.hpp>
 #include <sked/time.hpp>
 
 #include <cstdint>
@@ -10,7 +11,7 @@
 namespace sked {
 
 /// A scheduler process registered in a store (table `sked_scheduler`).
-struct RegisteredScheduler {
+struct SKED_API RegisteredScheduler {
   std::string id{};
   std::string host{};
   std::int64_t pid = 0;

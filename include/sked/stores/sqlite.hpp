@@ -2,6 +2,7 @@
 // The SQLite job store: jobs and their execution history in one file that survives restarts and can
 // be shared by several scheduler processes.
 
+#include <sked/export.hpp>
 #include <sked/job_store.hpp>
 #include <sked/stores/registered_scheduler.hpp>
 #include <sked/time.hpp>
@@ -31,7 +32,7 @@ enum class SqliteOpenMode {
 };
 
 /// How `SqliteJobStore` opens and uses its file. Every field has a working default.
-struct SqliteJobStoreOptions {
+struct SKED_API SqliteJobStoreOptions {
   SqliteOpenMode open_mode = SqliteOpenMode::create;
   /// How long one SQLite call waits for another connection's write lock before giving up.
   std::chrono::milliseconds busy_timeout{5000};
@@ -85,7 +86,7 @@ struct SqliteJobStoreOptions {
 ///
 /// **Example**:
 ///   scheduler.add_jobstore(std::make_shared<sked::SqliteJobStore>("sked.sqlite3"));
-class SqliteJobStore final : public JobStore {
+class SKED_API SqliteJobStore final : public JobStore {
  public:
   /// The schema version this sked writes (`PRAGMA user_version`).
   static constexpr int schema_version = 4;

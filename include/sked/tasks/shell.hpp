@@ -1,6 +1,7 @@
 #pragma once
 // The built-in `shell` task: runs a command line, records its exit status and the tail of its output.
 
+#include <sked/export.hpp>
 #include <sked/errors.hpp>
 #include <sked/job.hpp>
 #include <sked/tasks.hpp>
@@ -13,7 +14,7 @@ namespace sked {
 /// A command that did not succeed: it exited with a non-zero status, was killed by a signal, ran past
 /// its timeout or was stopped. `what()` reads `exited with status 3`; it leaves the command out, since
 /// the scheduler logs failures at error level and a command line may hold secrets (the job has it).
-class CommandFailed : public Error {
+class SKED_API CommandFailed : public Error {
  public:
   CommandFailed(std::string command, const std::string& problem);
   [[nodiscard]] const std::string& command() const noexcept { return command_; }
@@ -40,9 +41,9 @@ inline constexpr std::size_t shell_output_tail = 4096;
 /// stderr go to `JobContext::set_output`, success or not. When the run is asked to stop (a shutdown, or
 /// the executor's timeout) or its own `timeout` passes, the command's process group gets SIGTERM, then
 /// SIGKILL 5 s later if it is still there. Bad args throw `InvalidArgument` naming the job and the arg.
-void shell_task(const JobContext& context);
+SKED_API void shell_task(const JobContext& context);
 
 /// Registers `shell_task` as "shell" (or `name`).
-void register_shell_task(TaskRegistry& tasks, std::string name = "shell");
+SKED_API void register_shell_task(TaskRegistry& tasks, std::string name = "shell");
 
 }  // namespace sked

@@ -1,6 +1,7 @@
 #pragma once
 // Triggers made of other triggers: fire when all agree (AndTrigger) or when any fires (OrTrigger).
 
+#include <sked/export.hpp>
 #include <sked/trigger.hpp>
 
 #include <cstddef>
@@ -9,7 +10,7 @@
 namespace sked {
 
 /// What AndTrigger and OrTrigger share: their child triggers, described, persisted and bound as one.
-class CombiningTrigger : public Trigger {
+class SKED_API CombiningTrigger : public Trigger {
  public:
   /// `and[cron[hour='9'], interval[2:00:00]]`, as APScheduler describes it.
   [[nodiscard]] std::string describe() const final;
@@ -47,7 +48,7 @@ class CombiningTrigger : public Trigger {
 /// **Example**: weekdays at 09:00 that are also every second hour of the job's life:
 ///   sked::AndTrigger{{sked::CronTrigger{{.day_of_week = "mon-fri", .hour = 9}},
 ///                     sked::IntervalTrigger{std::chrono::hours{2}}}}
-class AndTrigger final : public CombiningTrigger {
+class SKED_API AndTrigger final : public CombiningTrigger {
  public:
   /// Rounds of the search for a time all children agree on.
   static constexpr std::size_t max_rounds = 10'000;
@@ -71,7 +72,7 @@ class AndTrigger final : public CombiningTrigger {
 /// **Example**: at 08:00 on weekdays and at 10:00 at weekends:
 ///   sked::OrTrigger{{sked::CronTrigger{{.day_of_week = "mon-fri", .hour = 8}},
 ///                    sked::CronTrigger{{.day_of_week = "sat,sun", .hour = 10}}}}
-class OrTrigger final : public CombiningTrigger {
+class SKED_API OrTrigger final : public CombiningTrigger {
  public:
   /// Throws `InvalidArgument` for no children or an empty one.
   explicit OrTrigger(std::vector<TriggerPtr> triggers);

@@ -1,6 +1,7 @@
 #pragma once
 // Fires when the wall clock in a time zone matches a cron schedule.
 
+#include <sked/export.hpp>
 #include <sked/trigger.hpp>
 
 #include <cstdint>
@@ -37,7 +38,7 @@ struct CronSchedule;
 /// **Example**:
 ///   sked::CronTrigger{{.day_of_week = "mon-fri", .hour = "9-17", .minute = "*/15"}}
 ///   sked::CronTrigger::from_crontab("30 2 * * *", sked::TimeZone::locate("Europe/Berlin"))
-class CronTrigger final : public Trigger {
+class SKED_API CronTrigger final : public Trigger {
  public:
   /// One field of the field style: an expression (`"*/5"`, `"mon-fri"`, `"last fri"`) or a number.
   class Field {

@@ -1,6 +1,7 @@
 #pragma once
 // Fires once.
 
+#include <sked/export.hpp>
 #include <sked/trigger.hpp>
 
 namespace sked {
@@ -8,7 +9,7 @@ namespace sked {
 /// Fires once, at `run_date`, and never again.
 ///
 /// **Example**: `sked::DateTrigger{sked::parse_time("2026-12-24T18:00:00+01:00")}`
-class DateTrigger final : public Trigger {
+class SKED_API DateTrigger final : public Trigger {
  public:
   explicit DateTrigger(TimePoint run_date) noexcept : run_date_(run_date) {}
 

@@ -1,6 +1,7 @@
 #pragma once
 // Fires at a fixed interval of elapsed time.
 
+#include <sked/export.hpp>
 #include <sked/trigger.hpp>
 
 #include <cstdint>
@@ -17,7 +18,7 @@ namespace sked {
 /// **Example**:
 ///   sked::IntervalTrigger{std::chrono::minutes{5}}
 ///   sked::IntervalTrigger{{.hours = 1, .start_date = sked::parse_time("2026-01-01T00:30:00Z")}}
-class IntervalTrigger final : public Trigger {
+class SKED_API IntervalTrigger final : public Trigger {
  public:
   struct Options {
     std::int64_t weeks = 0;
