@@ -13,6 +13,15 @@ const std::string& JobContext::job_id() const noexcept { return job_.id; }
 const std::string& JobContext::job_name() const noexcept { return job_.name; }
 const nlohmann::json& JobContext::args() const noexcept { return job_.args; }
 
+void JobContext::process_group_started(int pgid) const noexcept {
+  if (!on_process_group_) return;
+  try {
+    on_process_group_(pgid);
+  } catch (...) {
+    // Recording is a safeguard for a crash; the command runs whether or not it was recorded.
+  }
+}
+
 Duration RetryPolicy::delay_before(int attempt) const noexcept {
   double delay = static_cast<double>(backoff.count());
   for (int i = 2; i < attempt && delay < static_cast<double>(max_backoff.count()); ++i) delay *= multiplier;

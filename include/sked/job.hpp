@@ -23,6 +23,13 @@ class JobContext {
  public:
   JobContext(const Job& job, TimePoint scheduled_run_time, std::stop_token stop) noexcept
       : job_(job), scheduled_run_time_(scheduled_run_time), stop_(std::move(stop)) {}
+  /// `on_process_group` hears of `process_group_started` (an executor records it with the run).
+  JobContext(const Job& job, TimePoint scheduled_run_time, std::stop_token stop,
+             std::function<void(int)> on_process_group) noexcept
+      : job_(job),
+        scheduled_run_time_(scheduled_run_time),
+        stop_(std::move(stop)),
+        on_process_group_(std::move(on_process_group)) {}
 
   [[nodiscard]] const std::string& job_id() const noexcept;
   [[nodiscard]] const std::string& job_name() const noexcept;
@@ -35,12 +42,18 @@ class JobContext {
   /// Text to keep with the execution record (its `traceback` column), such as a command's output tail.
   void set_output(std::string output) const { output_ = std::move(output); }
   [[nodiscard]] const std::string& output() const noexcept { return output_; }
+  /// Says that the run started process group `pgid` (a command and whatever it starts), so that
+  /// the store records it with the run: if this process dies while the group runs, the scheduler
+  /// that finds the run stops the group rather than start the next run beside it (docs/sqlite.md,
+  /// "Faults"). The `shell` task calls it. Never throws.
+  void process_group_started(int pgid) const noexcept;
 
  private:
   const Job& job_;
   TimePoint scheduled_run_time_;
   std::stop_token stop_;
   mutable std::string output_;
+  std::function<void(int)> on_process_group_{};
 };
 
 /// A task: throws to report failure. Must be safe to call from any thread.

@@ -218,7 +218,14 @@ environment and stdin from /dev/null. Its exit status and the last 4 KiB of its 
 stderr are recorded (`sked executions --id N`).
 
 Several `sked run` on one store (on one or several hosts) share the work: each fire time runs
-once. SIGHUP reloads the file (a file with errors is reported and the jobs stay as they were).
+once.
+
+If the daemon dies without stopping its commands (SIGKILL, a crash), a command still running
+outlives it. The next daemon on the store on this host stops such a command (SIGTERM, SIGKILL
+5 s later) before the job runs again, and records its run interrupted, naming the command's
+process group; until then the run counts as running.
+
+SIGHUP reloads the file (a file with errors is reported and the jobs stay as they were).
 SIGTERM or SIGINT stop starting runs, wait up to --grace for running commands, then stop those
 (SIGTERM, SIGKILL 5 s later), record them and exit 0. A second SIGTERM or SIGINT (Ctrl-C twice)
 stops them at once.
