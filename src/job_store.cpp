@@ -54,6 +54,10 @@ void keep_tail(std::string& text, std::size_t code_points) {
 
 }  // namespace
 
+bool runs_in(const Job& job, const std::vector<std::string>& groups) noexcept {
+  return std::find(groups.begin(), groups.end(), job.group) != groups.end();
+}
+
 // ---- leases ------------------------------------------------------------------------------------
 
 RunLease::RunLease(std::shared_ptr<const Home> home, std::shared_ptr<const Job> job, Execution execution,

@@ -108,6 +108,8 @@ struct JobSpec {
   TriggerPtr trigger{};
   std::string executor = "default";
   std::string jobstore = "default";
+  /// The group of schedulers that may run it (`Job::group`). Empty: any scheduler.
+  std::string group{};
   /// How late a run may start and still run; `no_misfire_limit` for no limit. Empty: the default.
   std::optional<Duration> misfire_grace_time{};
   /// See `Job::coalesce`. Empty: the default (on).
@@ -126,6 +128,9 @@ struct JobSpec {
   bool replace_existing = false;
 };
 
+/// Longest `Job::group`, in bytes (room for a path: `sked run` names groups after crontab files).
+inline constexpr std::size_t max_group_bytes = 8192;
+
 /// Deepest nesting of arrays and objects a job's args may have. Deeper args are refused when a job
 /// is added or changed, and a stored job whose JSON is deeper is reported and skipped, never read:
 /// copying or printing JSON nested 10^5 levels deep would overflow the stack.
@@ -138,6 +143,7 @@ struct JobChanges {
   std::optional<nlohmann::json> args{};
   std::optional<TriggerPtr> trigger{};
   std::optional<std::string> executor{};
+  std::optional<std::string> group{};
   std::optional<Duration> misfire_grace_time{};
   std::optional<bool> coalesce{};
   std::optional<int> max_instances{};
@@ -158,6 +164,11 @@ class Job {
   nlohmann::json args = nlohmann::json::object();
   std::shared_ptr<const Trigger> trigger;
   std::string executor = "default";
+  /// The group of schedulers that may run it: only a scheduler that lists it in
+  /// `SchedulerOptions::groups` claims it, so that schedulers sharing a store (`sked run` on two
+  /// crontab files) each run their own jobs. Empty: any scheduler whose groups include "" (the
+  /// default). Persisted with the job; a job stored without one has none.
+  std::string group{};
   /// How late a run may start and still run; later, its fire time is recorded `missed`.
   /// `no_misfire_limit`: never missed.
   Duration misfire_grace_time{0};

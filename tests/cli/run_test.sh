@@ -167,6 +167,31 @@ wait_exit "$c" 20
 expect "the restarted daemon exits 0" '[[ $exit_status == 0 ]]'
 kill -KILL "$survivor" 2>/dev/null  # only if the test failed
 
+# Two crontab files on one store: each daemon runs its own file's jobs (their group), never the
+# other's, although both have the shell task.
+share_db="$dir/share.sqlite3"
+printf 'id=from-a * * * * * * true\n' >"$dir/a.cron"
+printf 'id=from-b * * * * * * true\n' >"$dir/b.cron"
+"$sked" run --crontab "$dir/a.cron" --db "$share_db" 2>"$dir/share-a.err" &
+pa=$!
+wait_for 20 '[[ -e "$share_db" ]] && [[ "$("$sked" jobs --db "$share_db" --json 2>/dev/null | jq length)" == 1 ]]'
+"$sked" run --crontab "$dir/b.cron" --db "$share_db" 2>"$dir/share-b.err" &
+pb=$!
+ran_by() { sqlite3 "$share_db" "SELECT count(*) FROM sked_job_execution WHERE job_id = '$1' AND status = 'executed' AND scheduler_id LIKE '%:$2:%'"; }
+wait_for 20 '(( $(ran_by from-a $pa) >= 3 && $(ran_by from-b $pb) >= 3 ))'
+expect "a.cron's job runs only in the daemon of a.cron" '[[ "$(ran_by from-a $pb)" == 0 ]]'
+expect "b.cron's job runs only in the daemon of b.cron" '[[ "$(ran_by from-b $pa)" == 0 ]]'
+expect "sked jobs --json shows each job's group" \
+  '[[ "$("$sked" jobs --db "$share_db" --json | jq -r "map(.id + \" \" + .group) | sort | join(\",\")")" == "from-a crontab:$dir/a.cron,from-b crontab:$dir/b.cron" ]]'
+expect "sked jobs shows a GROUP column" '"$sked" jobs --db "$share_db" | head -1 | grep -q "GROUP"'
+expect "sked show names the group" '"$sked" show from-a --db "$share_db" | grep -qx "group *crontab:$dir/a.cron"'
+kill -TERM "$pa" "$pb"
+wait_exit "$pa" 20
+expect "the daemon of a.cron exits 0" '[[ $exit_status == 0 ]]'
+wait_exit "$pb" 20
+expect "the daemon of b.cron exits 0" '[[ $exit_status == 0 ]]'
+expect "neither daemon warned of the other's job" '! grep -q "not registered\|not added by this crontab" "$dir/share-a.err" "$dir/share-b.err"'
+
 # Environment lines, as cronie reads them: variables for the commands below, CRON_TZ for their zone.
 env_db="$dir/env.sqlite3"
 cat >"$dir/env.cron" <<CRON
