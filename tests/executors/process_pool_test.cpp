@@ -279,6 +279,51 @@ TEST_CASE("a shell command in a timed-out worker is stopped with it", "[executor
   destroy_and_check(pool, {command});
 }
 
+namespace {
+
+// A memory store that keeps what `record_process_` is told, as the SQLite and PostgreSQL stores write it.
+class ProcessRecordingStore : public sked::MemoryJobStore {
+ public:
+  // The first record, waiting for it up to 10 s of real time.
+  std::string first_recorded() {
+    std::unique_lock lock(mutex_);
+    cv_.wait_for(lock, 10s, [&] { return !recorded_.empty(); });
+    return recorded_.empty() ? std::string{} : recorded_.front();
+  }
+
+ protected:
+  void record_process_(const sked::Execution& run, const std::string& process) override {
+    std::lock_guard lock(mutex_);
+    recorded_.push_back(run.job_id + " " + process);
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<std::string> recorded_;
+};
+
+}  // namespace
+
+TEST_CASE("a worker's shell command has its process group recorded with the run", "[executor][process_pool][survivor]") {
+  sked::TaskRegistry tasks;
+  add_test_tasks(tasks);
+  auto clock = std::make_shared<sked::ManualClock>(t0);
+  Pipe started;  // before the pool, so the zygote and its workers inherit it
+  auto pool = std::make_unique<sked::ProcessPoolExecutor>(1, tasks);
+  pool->start(clock);
+  auto store = std::make_shared<ProcessRecordingStore>();
+  store->add_job(make_job(
+      "sh", "shell", {{"command", "echo $$ >&" + std::to_string(started.write_end) + "; exec sleep 60"}}, 10s));
+  pool->submit(store->start_run("sh", t0));
+  const pid_t command = std::stoi(started.read_text());
+  // What a scheduler that finds this process dead reads to stop the command (docs/sqlite.md, "Faults").
+  CHECK_THAT(store->first_recorded(), Catch::StartsWith("sh pgid=" + std::to_string(command) + " start="));
+  clock->advance(10s);
+  destroy_and_check(pool, {command});
+}
+
 TEST_CASE("the process pool runs at most max_workers tasks at once", "[executor][process_pool]") {
   const auto workers = static_cast<std::size_t>(GENERATE(1, 2, 4));
   sked::TaskRegistry tasks;
