@@ -45,8 +45,8 @@ std::string timed_out_message(Duration timeout) {
 
 namespace detail {
 
-Outcome run_task(const TaskFn& task, const Job& job, TimePoint scheduled_run_time, std::stop_token stop,
-                 std::function<void(int)> on_process_group) {
+Outcome run_task(const TaskFn& task, const Job& job, TimePoint scheduled_run_time,
+                 std::stop_token stop, std::function<void(int)> on_process_group) {
   Outcome outcome;
   const detail::InsideRun inside;
   const auto started = std::chrono::steady_clock::now();
@@ -80,7 +80,8 @@ Outcome run_task(const RunLease& run, std::stop_token stop) {
                           [&run](int pgid) { run.record_process_group(pgid); });
 }
 
-Outcome run_task(const TaskFn& task, const Job& job, TimePoint scheduled_run_time, std::stop_token stop) {
+Outcome run_task(const TaskFn& task, const Job& job, TimePoint scheduled_run_time,
+                 std::stop_token stop) {
   return detail::run_task(task, job, scheduled_run_time, std::move(stop), {});
 }
 

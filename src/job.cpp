@@ -62,8 +62,10 @@ void Job::validate() const {
     throw bad(fmt::format("misfire_grace_time must not be negative, got {}", format_duration(misfire_grace_time)));
   }
   if (executor.empty()) throw bad("the executor alias must not be empty");
-  if (group.size() > max_group_bytes) throw bad(fmt::format("group is longer than {} bytes", max_group_bytes));
-  if (std::any_of(group.begin(), group.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+  if (group.size() > max_group_bytes)
+    throw bad(fmt::format("group is longer than {} bytes", max_group_bytes));
+  if (std::any_of(group.begin(), group.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
     throw bad("group must not contain control characters");
   }
   if (timeout && *timeout <= Duration::zero()) {

@@ -120,14 +120,16 @@ std::function<void(int)> RunLease::process_group_recorder() const {
 
 void RunLease::record_process_group(JobStore& store, const Execution& run, int pgid) noexcept {
   try {
-    const auto process = detail::describe_process_group(static_cast<pid_t>(pgid), detail::host_name());
+    const auto process =
+        detail::describe_process_group(static_cast<pid_t>(pgid), detail::host_name());
     // Gone already (the command ended at once): nothing can outlive this process.
     if (!process) return;
     store.record_process_(run, detail::format_run_process(*process));
   } catch (const std::exception& e) {
     try {
-      const std::string w = fmt::format("run {} of job '{}': recording its process group {} failed: {}", run.id,
-                                        run.job_id, pgid, e.what());
+      const std::string w =
+          fmt::format("run {} of job '{}': recording its process group {} failed: {}", run.id,
+                      run.job_id, pgid, e.what());
       store.warn_(store.name_().empty() ? w : fmt::format("job store '{}': {}", store.name_(), w));
     } catch (...) {
       // Nothing more to do: the command runs whether or not it was recorded.

@@ -316,8 +316,11 @@ TEST_CASE("schedulers sharing a store run only the jobs of their groups", "[sche
   std::mutex m;
   std::multiset<std::string> ran;  // "scheduler:job"
   const auto make = [&](std::string name, std::vector<std::string> groups) {
-    auto s = std::make_unique<sked::BackgroundScheduler>(sked::SchedulerOptions{
-        .clock = clock, .timezone = sked::TimeZone::utc(), .logger = logs.logger(), .groups = std::move(groups)});
+    auto s = std::make_unique<sked::BackgroundScheduler>(
+        sked::SchedulerOptions{.clock = clock,
+                               .timezone = sked::TimeZone::utc(),
+                               .logger = logs.logger(),
+                               .groups = std::move(groups)});
     s->tasks().add("note", [&, name](const sked::JobContext& ctx) {
       std::lock_guard l(m);
       ran.insert(name + ":" + ctx.job_id());
@@ -328,8 +331,10 @@ TEST_CASE("schedulers sharing a store run only the jobs of their groups", "[sche
   auto a = make("a", {"a.cron"});
   auto b = make("b", {"b.cron"});
   auto plain = make("plain", {""});
-  a->add_job({.id = "of-a", .task = "note", .trigger = sked::IntervalTrigger{10s}, .group = "a.cron"});
-  a->add_job({.id = "of-b", .task = "note", .trigger = sked::IntervalTrigger{10s}, .group = "b.cron"});
+  a->add_job(
+      {.id = "of-a", .task = "note", .trigger = sked::IntervalTrigger{10s}, .group = "a.cron"});
+  a->add_job(
+      {.id = "of-b", .task = "note", .trigger = sked::IntervalTrigger{10s}, .group = "b.cron"});
   a->add_job({.id = "of-any", .task = "note", .trigger = sked::IntervalTrigger{10s}});
   CHECK(a->get_job("of-b")->group == "b.cron");
   for (auto* s : {a.get(), b.get(), plain.get()}) s->start();
@@ -337,8 +342,9 @@ TEST_CASE("schedulers sharing a store run only the jobs of their groups", "[sche
     clock->advance(10s);
     for (auto* s : {a.get(), b.get(), plain.get()}) REQUIRE(s->wait_idle());
   }
-  CHECK(ran == std::multiset<std::string>{"a:of-a", "a:of-a", "a:of-a", "b:of-b", "b:of-b", "b:of-b",
-                                          "plain:of-any", "plain:of-any", "plain:of-any"});
+  CHECK(ran == std::multiset<std::string>{"a:of-a", "a:of-a", "a:of-a", "b:of-b", "b:of-b",
+                                          "b:of-b", "plain:of-any", "plain:of-any",
+                                          "plain:of-any"});
   // Another group's job is not "a task not registered here".
   CHECK_FALSE(logs.contains(sked::LogLevel::warning, "not registered"));
   for (auto* s : {a.get(), b.get(), plain.get()}) s->shutdown();

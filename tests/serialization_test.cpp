@@ -35,7 +35,8 @@ TEST_CASE("a job's state round-trips through JSON", "[serialization]") {
   CHECK(back.trigger->to_json() == job.trigger->to_json());
 }
 
-TEST_CASE("a job's group round-trips, and a state written before groups reads as no group", "[serialization][group]") {
+TEST_CASE("a job's group round-trips, and a state written before groups reads as no group",
+          "[serialization][group]") {
   sked::Job job;
   job.id = "j";
   job.name = "j";
@@ -52,8 +53,9 @@ TEST_CASE("a job's group round-trips, and a state written before groups reads as
   bad["group"] = 7;
   CHECK_THROWS_WITH(sked::job_from_state_json("j", std::nullopt, bad), Catch::Contains("'j'"));
   bad["group"] = "tab\there";
-  CHECK_THROWS_WITH(sked::job_from_state_json("j", std::nullopt, bad),
-                    Catch::Contains("'j'") && Catch::Contains("group must not contain control characters"));
+  CHECK_THROWS_WITH(
+      sked::job_from_state_json("j", std::nullopt, bad),
+      Catch::Contains("'j'") && Catch::Contains("group must not contain control characters"));
 }
 
 TEST_CASE("a job bound to a callable cannot be persisted", "[serialization][errors]") {

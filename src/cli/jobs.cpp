@@ -50,17 +50,23 @@ void run_jobs(const StoreArgs& args) {
     return;
   }
   // A GROUP column only for a store that has grouped jobs: one without looks as it always did.
-  const bool groups = std::any_of(jobs.begin(), jobs.end(), [](const Job& job) { return !job.group.empty(); });
-  std::vector<std::string> header{"ID", "NAME", "TASK", "TRIGGER", "NEXT RUN", "STATE", "LAST STATUS"};
+  const bool groups =
+      std::any_of(jobs.begin(), jobs.end(), [](const Job& job) { return !job.group.empty(); });
+  std::vector<std::string> header{"ID",       "NAME",  "TASK",       "TRIGGER",
+                                  "NEXT RUN", "STATE", "LAST STATUS"};
   if (groups) header.emplace_back("GROUP");
   Table table{header};
   for (const auto& job : jobs) {
     const auto last = store->get_executions({.job_id = job.id, .limit = 1});
-    std::vector<std::string> row{job.id, shown_name(job), job.task, job.trigger ? job.trigger->describe() : "",
-                                 job.next_run_time ? human_time(*job.next_run_time, zone) : "-",
-                                 job_state(job, now, running,
-                                           !last.empty() && last.front().status == ExecutionStatus::started),
-                                 last.empty() ? "-" : std::string{to_string(last.front().status)}};
+    std::vector<std::string> row{
+        job.id,
+        shown_name(job),
+        job.task,
+        job.trigger ? job.trigger->describe() : "",
+        job.next_run_time ? human_time(*job.next_run_time, zone) : "-",
+        job_state(job, now, running,
+                  !last.empty() && last.front().status == ExecutionStatus::started),
+        last.empty() ? "-" : std::string{to_string(last.front().status)}};
     if (groups) row.push_back(job.group.empty() ? "-" : job.group);
     table.add(row);
   }

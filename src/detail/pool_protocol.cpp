@@ -100,7 +100,9 @@ namespace {
 constexpr std::string_view process_group_prefix = "{\"process_group\":";
 }  // namespace
 
-std::string encode_process_group(int pgid) { return fmt::format("{}{}}}", process_group_prefix, pgid); }
+std::string encode_process_group(int pgid) {
+  return fmt::format("{}{}}}", process_group_prefix, pgid);
+}
 
 std::optional<int> decode_process_group(const std::string& text) {
   if (text.compare(0, process_group_prefix.size(), process_group_prefix) != 0) return std::nullopt;
@@ -109,7 +111,8 @@ std::optional<int> decode_process_group(const std::string& text) {
   const char* end = text.data() + text.size() - 1;
   const auto [last, ec] = std::from_chars(begin, end, pgid);
   if (ec != std::errc{} || last != end || text.back() != '}' || pgid <= 1) {
-    throw Error("process pool: cannot read the process group sent by a worker: " + text.substr(0, 64));
+    throw Error("process pool: cannot read the process group sent by a worker: " +
+                text.substr(0, 64));
   }
   return pgid;
 }

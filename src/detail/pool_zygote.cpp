@@ -104,7 +104,8 @@ void watch_sigterm(CurrentRun& current) {
           std::lock_guard frame_lock(frames_mutex());
           (void)write_frame(socket, encode_process_group(pgid));
         };
-        outcome = detail::run_task(*task, run.job, run.execution.run_time, stop.get_token(), tell_parent);
+        outcome =
+            detail::run_task(*task, run.job, run.execution.run_time, stop.get_token(), tell_parent);
       } catch (const std::exception& e) {
         outcome.status = ExecutionStatus::error;
         outcome.exception = e.what();

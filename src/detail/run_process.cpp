@@ -48,7 +48,8 @@ std::string boot_id() {
   return id;
 }
 
-// Whether the leader of the recorded group is the recorded process, still running (a zombie is done).
+// Whether the leader of the recorded group is the recorded process, still running (a zombie is
+// done).
 bool leader_lives(const RunProcess& p) {
   const auto stat = read_stat(p.pgid);
   return stat && stat->pgrp == p.pgid && stat->start_ticks == p.start_ticks && stat->state != 'Z' &&
@@ -122,7 +123,8 @@ std::optional<RunProcess> parse_run_process(std::string_view text) {
   const auto start = take("start=");
   const auto boot = take("boot=");
   if (!pgid || !start || !boot || text.substr(0, 5) != "host=") return std::nullopt;
-  if (!number(*pgid, p.pgid) || p.pgid <= 1 || !number(*start, p.start_ticks) || boot->empty()) return std::nullopt;
+  if (!number(*pgid, p.pgid) || p.pgid <= 1 || !number(*start, p.start_ticks) || boot->empty())
+    return std::nullopt;
   p.boot_id = std::string{*boot};
   p.host = std::string{text.substr(5)};
   return p;
@@ -137,27 +139,31 @@ SurvivorReport stop_survivor(std::string_view recorded, const std::string& host,
     if (p->boot_id != here) {
       // Another boot of this host ended the group; another host's group cannot be seen from here.
       if (p->host == host) return {};
-      return {fmt::format("; its command (process group {} on host {}) could not be checked from host {} "
-                          "and may still be running",
-                          p->pgid, p->host, host),
+      return {fmt::format(
+                  "; its command (process group {} on host {}) could not be checked from host {} "
+                  "and may still be running",
+                  p->pgid, p->host, host),
               false};
     }
     if (!leader_lives(*p)) return {};
     const auto group = static_cast<pid_t>(-p->pgid);
     if (::kill(group, SIGTERM) != 0) {
-      return {fmt::format("; its command (process group {}) was still running and could not be stopped: {}",
-                          p->pgid, std::strerror(errno)),
+      return {fmt::format(
+                  "; its command (process group {}) was still running and could not be stopped: {}",
+                  p->pgid, std::strerror(errno)),
               false};
     }
     if (wait_until_gone(p->pgid, grace)) {
-      return {fmt::format("; its command (process group {}) was still running and was stopped with SIGTERM",
-                          p->pgid),
+      return {fmt::format(
+                  "; its command (process group {}) was still running and was stopped with SIGTERM",
+                  p->pgid),
               true};
     }
     (void)::kill(group, SIGKILL);
     const bool gone = wait_until_gone(p->pgid, std::chrono::seconds{1});
-    return {fmt::format("; its command (process group {}) was still running and was stopped with SIGKILL{}",
-                        p->pgid, gone ? "" : " (it has not ended yet)"),
+    return {fmt::format(
+                "; its command (process group {}) was still running and was stopped with SIGKILL{}",
+                p->pgid, gone ? "" : " (it has not ended yet)"),
             true};
   } catch (...) {
     return {};

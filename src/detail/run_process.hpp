@@ -26,7 +26,8 @@ struct RunProcess {
 /// /proc is missing).
 [[nodiscard]] std::optional<RunProcess> describe_process_group(pid_t pgid, const std::string& host);
 
-/// `pgid=1234 start=5678 boot=<uuid> host=<name>`: the text stored in the record's `process` column.
+/// `pgid=1234 start=5678 boot=<uuid> host=<name>`: the text stored in the record's `process`
+/// column.
 [[nodiscard]] std::string format_run_process(const RunProcess& process);
 /// Reads `format_run_process`'s text back; nothing for anything else.
 [[nodiscard]] std::optional<RunProcess> parse_run_process(std::string_view text);
@@ -46,7 +47,8 @@ struct SurvivorReport {
 /// runs on this boot of this host (its leader alive with the recorded start time), it gets SIGTERM,
 /// then SIGKILL after `grace`, and this waits (up to `grace` and one more second) until it is gone.
 /// A group on another host cannot be seen from here, and is said to be so. Never throws.
-[[nodiscard]] SurvivorReport stop_survivor(std::string_view recorded, const std::string& host,
-                                           std::chrono::milliseconds grace = survivor_grace) noexcept;
+[[nodiscard]] SurvivorReport stop_survivor(
+    std::string_view recorded, const std::string& host,
+    std::chrono::milliseconds grace = survivor_grace) noexcept;
 
 }  // namespace sked::detail

@@ -150,8 +150,9 @@ void ThreadPoolExecutor::run_item(RunLease& run, std::stop_token stop) {
     watched = deadlines_.emplace(clock_->now() + *active->run.job().timeout, active);
     watch_cv_.notify_all();
   }
-  Outcome outcome = detail::run_task(*active->run.task(), active->run.job(), active->run.execution().run_time,
-                                     active->stop.get_token(), std::move(record_process_group));
+  Outcome outcome =
+      detail::run_task(*active->run.task(), active->run.job(), active->run.execution().run_time,
+                       active->stop.get_token(), std::move(record_process_group));
   {
     std::lock_guard lock(watch_mutex_);
     if (!active->settled.load()) deadlines_.erase(watched);

@@ -42,9 +42,10 @@ std::size_t MemoryJobStore::BodyHash::operator()(const Job& body) const {
 
 bool MemoryJobStore::BodyEqual::operator()(const Job& a, const Job& b) const {
   // The name and the callable are the record's own, not the body's.
-  return a.task == b.task && a.executor == b.executor && a.group == b.group && a.misfire_grace_time == b.misfire_grace_time &&
-         a.coalesce == b.coalesce && a.max_instances == b.max_instances && a.timeout == b.timeout &&
-         a.retry == b.retry && a.args == b.args;
+  return a.task == b.task && a.executor == b.executor && a.group == b.group &&
+         a.misfire_grace_time == b.misfire_grace_time && a.coalesce == b.coalesce &&
+         a.max_instances == b.max_instances && a.timeout == b.timeout && a.retry == b.retry &&
+         a.args == b.args;
 }
 
 std::shared_ptr<const Job> MemoryJobStore::intern(const Job& job) {

@@ -725,11 +725,12 @@ void PostgresJobStore::Impl::prepare_schema(Connection& c) const {
     }
     if (version < schema_version) {
       if (!options_.create_schema || options_.read_only) {
-        throw StoreError(description_, 0,
-                         fmt::format("schema '{}' has schema version {}, older than this sked's {}; it is left "
-                                     "unchanged: start a scheduler of this sked on it once (such as `sked run`) "
-                                     "to migrate it",
-                                     options_.schema, version, schema_version));
+        throw StoreError(
+            description_, 0,
+            fmt::format("schema '{}' has schema version {}, older than this sked's {}; it is left "
+                        "unchanged: start a scheduler of this sked on it once (such as `sked run`) "
+                        "to migrate it",
+                        options_.schema, version, schema_version));
       }
       // Under the advisory lock taken above: one process migrates, the others find it done.
       for (auto from = version; from < schema_version; ++from) (void)c.query(migrations[from - 1]);
@@ -1211,24 +1212,27 @@ int PostgresJobStore::Impl::interrupt_runs_of(const std::string& scheduler_id,
                  {scheduler_id, why}));
 }
 
-int PostgresJobStore::Impl::interrupt_dead_runs(const std::string& scheduler_id, const std::string& why,
+int PostgresJobStore::Impl::interrupt_dead_runs(const std::string& scheduler_id,
+                                                const std::string& why,
                                                 std::vector<std::string>& warnings) const {
   int n = 0;
   const Result r = conn_.exec(
-      "SELECT id, job_id, process FROM sked_job_execution WHERE status = 'started' AND scheduler_id = $1 AND "
+      "SELECT id, job_id, process FROM sked_job_execution WHERE status = 'started' AND "
+      "scheduler_id = $1 AND "
       "process IS NOT NULL FOR UPDATE SKIP LOCKED",
       {scheduler_id});
   for (int i = 0; i < PQntuples(r.get()); ++i) {
     const auto survivor = detail::stop_survivor(text(r.get(), i, 2), host_);
     if (survivor.message.empty()) continue;
     if (survivor.stopped) {
-      warnings.push_back(fmt::format("job store '{}': run {} of job '{}' outlived scheduler '{}': {}", description_,
-                                     text(r.get(), i, 0), text(r.get(), i, 1), scheduler_id,
-                                     survivor.message.substr(2)));
+      warnings.push_back(fmt::format(
+          "job store '{}': run {} of job '{}' outlived scheduler '{}': {}", description_,
+          text(r.get(), i, 0), text(r.get(), i, 1), scheduler_id, survivor.message.substr(2)));
     }
-    n += affected(conn_.exec("UPDATE sked_job_execution SET status = 'interrupted', exception = $2 WHERE id = "
-                             "$1::int8 AND status = 'started'",
-                             {text(r.get(), i, 0), why + survivor.message}));
+    n += affected(conn_.exec(
+        "UPDATE sked_job_execution SET status = 'interrupted', exception = $2 WHERE id = "
+        "$1::int8 AND status = 'started'",
+        {text(r.get(), i, 0), why + survivor.message}));
   }
   return n + interrupt_runs_of(scheduler_id, why);
 }

@@ -729,7 +729,8 @@ int SqliteJobStore::Impl::interrupt_runs_of(const std::string& scheduler_id,
   return s->exec();
 }
 
-int SqliteJobStore::Impl::interrupt_dead_runs(const std::string& scheduler_id, const std::string& why,
+int SqliteJobStore::Impl::interrupt_dead_runs(const std::string& scheduler_id,
+                                              const std::string& why,
                                               std::vector<std::string>& warnings) {
   struct Recorded {
     std::int64_t id;
@@ -737,11 +738,13 @@ int SqliteJobStore::Impl::interrupt_dead_runs(const std::string& scheduler_id, c
   };
   std::vector<Recorded> recorded;
   {
-    Use s{statement("SELECT id, job_id, process FROM sked_job_execution WHERE status = 'started' AND "
-                    "scheduler_id = ?1 AND process IS NOT NULL")};
+    Use s{
+        statement("SELECT id, job_id, process FROM sked_job_execution WHERE status = 'started' AND "
+                  "scheduler_id = ?1 AND process IS NOT NULL")};
     s->bind(1, scheduler_id);
     while (s->executeStep()) {
-      recorded.push_back({s->getColumn(0).getInt64(), s->getColumn(1).getString(), s->getColumn(2).getString()});
+      recorded.push_back(
+          {s->getColumn(0).getInt64(), s->getColumn(1).getString(), s->getColumn(2).getString()});
     }
   }
   int n = 0;
@@ -749,11 +752,13 @@ int SqliteJobStore::Impl::interrupt_dead_runs(const std::string& scheduler_id, c
     const auto survivor = detail::stop_survivor(r.process, host_);
     if (survivor.message.empty()) continue;
     if (survivor.stopped) {
-      warnings.push_back(fmt::format("job store '{}': run {} of job '{}' outlived scheduler '{}': {}", path_, r.id,
-                                     r.job_id, scheduler_id, survivor.message.substr(2)));
+      warnings.push_back(
+          fmt::format("job store '{}': run {} of job '{}' outlived scheduler '{}': {}", path_, r.id,
+                      r.job_id, scheduler_id, survivor.message.substr(2)));
     }
-    Use s{statement("UPDATE sked_job_execution SET status = 'interrupted', exception = ?2 "
-                    "WHERE id = ?1 AND status = 'started'")};
+    Use s{
+        statement("UPDATE sked_job_execution SET status = 'interrupted', exception = ?2 "
+                  "WHERE id = ?1 AND status = 'started'")};
     s->bind(1, r.id);
     s->bind(2, why + survivor.message);
     n += s->exec();
@@ -1085,7 +1090,8 @@ void SqliteJobStore::warn_(const std::string& message) const { impl_->warn(messa
 
 void SqliteJobStore::record_process_(const Execution& run, const std::string& process) {
   auto write = [&] {
-    Use s{impl_->statement("UPDATE sked_job_execution SET process = ?2 WHERE id = ?1 AND status = 'started'")};
+    Use s{impl_->statement(
+        "UPDATE sked_job_execution SET process = ?2 WHERE id = ?1 AND status = 'started'")};
     s->bind(1, run.id);
     s->bind(2, process);
     (void)s->exec();

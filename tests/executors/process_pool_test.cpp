@@ -281,7 +281,8 @@ TEST_CASE("a shell command in a timed-out worker is stopped with it", "[executor
 
 namespace {
 
-// A memory store that keeps what `record_process_` is told, as the SQLite and PostgreSQL stores write it.
+// A memory store that keeps what `record_process_` is told, as the SQLite and PostgreSQL stores
+// write it.
 class ProcessRecordingStore : public sked::MemoryJobStore {
  public:
   // The first record, waiting for it up to 10 s of real time.
@@ -306,7 +307,8 @@ class ProcessRecordingStore : public sked::MemoryJobStore {
 
 }  // namespace
 
-TEST_CASE("a worker's shell command has its process group recorded with the run", "[executor][process_pool][survivor]") {
+TEST_CASE("a worker's shell command has its process group recorded with the run",
+          "[executor][process_pool][survivor]") {
   sked::TaskRegistry tasks;
   add_test_tasks(tasks);
   auto clock = std::make_shared<sked::ManualClock>(t0);
@@ -315,11 +317,14 @@ TEST_CASE("a worker's shell command has its process group recorded with the run"
   pool->start(clock);
   auto store = std::make_shared<ProcessRecordingStore>();
   store->add_job(make_job(
-      "sh", "shell", {{"command", "echo $$ >&" + std::to_string(started.write_end) + "; exec sleep 60"}}, 10s));
+      "sh", "shell",
+      {{"command", "echo $$ >&" + std::to_string(started.write_end) + "; exec sleep 60"}}, 10s));
   pool->submit(store->start_run("sh", t0));
   const pid_t command = std::stoi(started.read_text());
-  // What a scheduler that finds this process dead reads to stop the command (docs/sqlite.md, "Faults").
-  CHECK_THAT(store->first_recorded(), Catch::StartsWith("sh pgid=" + std::to_string(command) + " start="));
+  // What a scheduler that finds this process dead reads to stop the command (docs/sqlite.md,
+  // "Faults").
+  CHECK_THAT(store->first_recorded(),
+             Catch::StartsWith("sh pgid=" + std::to_string(command) + " start="));
   clock->advance(10s);
   destroy_and_check(pool, {command});
 }

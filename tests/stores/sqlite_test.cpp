@@ -18,8 +18,8 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
-#include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <catch2/catch.hpp>
 
 #include <unistd.h>
 
@@ -326,7 +326,8 @@ namespace {
 // Records `process` with the started run of `job_id` at `run_time`.
 void set_process(SQLite::Database& db, const std::string& job_id, const std::string& run_time,
                  const std::string& process) {
-  SQLite::Statement s{db, "UPDATE sked_job_execution SET process = ? WHERE job_id = ? AND run_time = ?"};
+  SQLite::Statement s{
+      db, "UPDATE sked_job_execution SET process = ? WHERE job_id = ? AND run_time = ?"};
   s.bind(1, process);
   s.bind(2, job_id);
   s.bind(3, run_time);
@@ -352,8 +353,8 @@ TEST_CASE(
   {
     auto db = f.raw();
     // A scheduler of this host killed by SIGKILL an hour ago; the command of its run of j goes on.
-    add_foreign_run(db, "here:1:dead", sked::detail::host_name(), 1, "2025-12-31T23:00:00.000000Z", "j",
-                    "2025-12-31T22:59:00.000000Z");
+    add_foreign_run(db, "here:1:dead", sked::detail::host_name(), 1, "2025-12-31T23:00:00.000000Z",
+                    "j", "2025-12-31T22:59:00.000000Z");
     set_process(db, "j", "2025-12-31T22:59:00.000000Z", recorded_group(survivor.pid()));
   }
   const auto claims = store->claim_due_jobs(t0, 10, {});
@@ -365,24 +366,27 @@ TEST_CASE(
   REQUIRE(interrupted.size() == 1);
   CHECK_THAT(interrupted[0].exception,
              Catch::Contains("here:1:dead") &&
-                 Catch::Contains(fmt::format("its command (process group {}) was still running and was stopped "
-                                             "with SIGTERM",
-                                             survivor.pid())));
+                 Catch::Contains(
+                     fmt::format("its command (process group {}) was still running and was stopped "
+                                 "with SIGTERM",
+                                 survivor.pid())));
   CHECK(f.warnings.count_containing("outlived scheduler 'here:1:dead'") == 1);
 }
 
-TEST_CASE("a recorded process group whose pid was reused, or that is on another host, is not signalled",
-          "[store][sqlite][interrupted][survivor]") {
+TEST_CASE(
+    "a recorded process group whose pid was reused, or that is on another host, is not signalled",
+    "[store][sqlite][interrupted][survivor]") {
   Fixture f;
   auto store = f.open();
   store->add_job(interval_job("j", 1min, t0));
   sked::test::SleepingGroup bystander;
   {
     auto db = f.raw();
-    add_foreign_run(db, "here:1:dead", sked::detail::host_name(), 1, "2025-12-31T23:00:00.000000Z", "j",
-                    "2025-12-31T22:58:00.000000Z");
+    add_foreign_run(db, "here:1:dead", sked::detail::host_name(), 1, "2025-12-31T23:00:00.000000Z",
+                    "j", "2025-12-31T22:58:00.000000Z");
     db.exec(
-        "INSERT INTO sked_job_execution (job_id, status, run_time, scheduler_id) VALUES ('j', 'started', "
+        "INSERT INTO sked_job_execution (job_id, status, run_time, scheduler_id) VALUES ('j', "
+        "'started', "
         "'2025-12-31T22:59:00.000000Z', 'here:1:dead')");
     // The bystander has the recorded pid, but started at another time: the recorded group is gone
     // and its pid was given to another process.
@@ -393,7 +397,8 @@ TEST_CASE("a recorded process group whose pid was reused, or that is on another 
     set_process(db, "j", "2025-12-31T22:59:00.000000Z",
                 "pgid=4242 start=17 boot=00000000-0000-0000-0000-000000000000 host=far-away-host");
   }
-  const auto claims = store->claim_due_jobs(t0, 10, {});  // kept: a lease dropped is recorded interrupted
+  const auto claims =
+      store->claim_due_jobs(t0, 10, {});  // kept: a lease dropped is recorded interrupted
   CHECK_FALSE(bystander.ended_by());
   const auto interrupted = store->get_executions({.status = ExecutionStatus::interrupted});
   REQUIRE(interrupted.size() == 2);
@@ -421,7 +426,8 @@ TEST_CASE("a shell run records its command's process group with its started reco
   std::thread worker([&] { run.complete(sked::run_task(run, stop.get_token())); });
   auto db = f.raw();
   const auto recorded = [&] {
-    return scalar(db, "SELECT coalesce(process, '') FROM sked_job_execution WHERE job_id = 'sleeper'");
+    return scalar(db,
+                  "SELECT coalesce(process, '') FROM sked_job_execution WHERE job_id = 'sleeper'");
   };
   const bool seen = sked::test::eventually([&] { return !recorded().empty(); }, 10000ms);
   stop.request_stop();
@@ -431,7 +437,8 @@ TEST_CASE("a shell run records its command's process group with its started reco
   REQUIRE(process);
   CHECK(process->host == sked::detail::host_name());
   CHECK(process->pgid > 1);
-  CHECK(store->get_executions({.job_id = "sleeper"}).at(0).exception == "sked::CommandFailed: stopped before it finished");
+  CHECK(store->get_executions({.job_id = "sleeper"}).at(0).exception ==
+        "sked::CommandFailed: stopped before it finished");
 }
 
 TEST_CASE("max_instances counts the runs of every live scheduler sharing the file",

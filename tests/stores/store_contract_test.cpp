@@ -390,8 +390,9 @@ TEMPLATE_LIST_TEST_CASE("jobs the claim filter rejects stay due and untouched", 
   CHECK(store->claim_due_jobs(t0 + 2s, 10, {}).at(0).job->id == "foreign");
 }
 
-TEMPLATE_LIST_TEST_CASE("a job's group is stored with it, and a claim for some groups leaves the others' jobs due",
-                        "[store][contract][claim][group]", StoreFactories) {
+TEMPLATE_LIST_TEST_CASE(
+    "a job's group is stored with it, and a claim for some groups leaves the others' jobs due",
+    "[store][contract][claim][group]", StoreFactories) {
   TestType factory;
   auto store = factory.make();
   auto a = interval_job("a", 1min, t0);
@@ -409,7 +410,8 @@ TEMPLATE_LIST_TEST_CASE("a job's group is stored with it, and a claim for some g
   (void)store->request_run("b", t0);
 
   const std::vector<std::string> a_only{"crontab:/etc/a.cron"};
-  const auto claims = store->claim_due_jobs(t0 + 1s, 10, [&](const sked::Job& j) { return sked::runs_in(j, a_only); });
+  const auto claims = store->claim_due_jobs(
+      t0 + 1s, 10, [&](const sked::Job& j) { return sked::runs_in(j, a_only); });
   REQUIRE(claims.size() == 1);
   CHECK(claims[0].job->id == "a");
   CHECK(claims[0].job->group == "crontab:/etc/a.cron");
@@ -420,7 +422,8 @@ TEMPLATE_LIST_TEST_CASE("a job's group is stored with it, and a claim for some g
 
   // The default scheduler groups ({""}) take the job without a group, and only it.
   const std::vector<std::string> ungrouped{""};
-  const auto rest = store->claim_due_jobs(t0 + 1s, 10, [&](const sked::Job& j) { return sked::runs_in(j, ungrouped); });
+  const auto rest = store->claim_due_jobs(
+      t0 + 1s, 10, [&](const sked::Job& j) { return sked::runs_in(j, ungrouped); });
   REQUIRE(rest.size() == 1);
   CHECK(rest[0].job->id == "any");
   CHECK(store->get_executions({.job_id = "b"}).empty());
