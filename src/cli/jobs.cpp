@@ -49,9 +49,11 @@ void run_jobs(const StoreArgs& args) {
     print_json(list);
     return;
   }
-  // A GROUP column only for a store that has grouped jobs: one without looks as it always did.
-  const bool groups =
-      std::any_of(jobs.begin(), jobs.end(), [](const Job& job) { return !job.group.empty(); });
+  // A GROUP column only when the jobs are in more than one group: the store of one crontab file
+  // looks as it always did.
+  const bool groups = std::any_of(jobs.begin(), jobs.end(), [&](const Job& job) {
+    return job.group != jobs.front().group;
+  });
   std::vector<std::string> header{"ID",       "NAME",  "TASK",       "TRIGGER",
                                   "NEXT RUN", "STATE", "LAST STATUS"};
   if (groups) header.emplace_back("GROUP");
@@ -88,7 +90,8 @@ Prints one line per job, soonest next run first and paused jobs last:
                             task unknown while schedulers run on the store (none has the job's
                             task registered), overdue while none runs
   LAST STATUS               of its newest execution record ('-' when it has none)
-  GROUP                     only when some job has one: the schedulers that may run it ('-': any)
+  GROUP                     when the jobs are in several groups: the schedulers that may run it
+                            ('-': any)
 
 Never changes the store, and never creates it. Exit status: 0 ok, 1 a runtime failure, 2 bad
 usage or a path that is not a sked store.

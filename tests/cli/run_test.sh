@@ -183,7 +183,7 @@ expect "a.cron's job runs only in the daemon of a.cron" '[[ "$(ran_by from-a $pb
 expect "b.cron's job runs only in the daemon of b.cron" '[[ "$(ran_by from-b $pa)" == 0 ]]'
 expect "sked jobs --json shows each job's group" \
   '[[ "$("$sked" jobs --db "$share_db" --json | jq -r "map(.id + \" \" + .group) | sort | join(\",\")")" == "from-a crontab:$dir/a.cron,from-b crontab:$dir/b.cron" ]]'
-expect "sked jobs shows a GROUP column" '"$sked" jobs --db "$share_db" | head -1 | grep -q "GROUP"'
+expect "sked jobs shows a GROUP column when the jobs are in several groups" '"$sked" jobs --db "$share_db" | head -1 | grep -q "GROUP"'
 expect "sked show names the group" '"$sked" show from-a --db "$share_db" | grep -qx "group *crontab:$dir/a.cron"'
 kill -TERM "$pa" "$pb"
 wait_exit "$pa" 20

@@ -36,10 +36,10 @@ boom
   ('farther', 'started', '2020-01-03T09:00:00.000000Z', NULL, NULL, '', '');"
 
 check "jobs: an aligned table, times in --tz" 0 \
-"ID                     NAME          TASK   TRIGGER                   NEXT RUN                   STATE      LAST STATUS  GROUP
-far                    echo far      shell  cron['0 0 0 1 1 * 2099']  2099-01-01 01:00:00+01:00  scheduled  error        crontab:$cron
-farther                echo farther  shell  cron['0 0 0 1 1 * 2100']  2100-01-01 01:00:00+01:00  scheduled  started      crontab:$cron
-$derived  echo derived  shell  cron['0 0 0 1 1 * 2101']  2101-01-01 01:00:00+01:00  scheduled  -            crontab:$cron" "" \
+"ID                     NAME          TASK   TRIGGER                   NEXT RUN                   STATE      LAST STATUS
+far                    echo far      shell  cron['0 0 0 1 1 * 2099']  2099-01-01 01:00:00+01:00  scheduled  error
+farther                echo farther  shell  cron['0 0 0 1 1 * 2100']  2100-01-01 01:00:00+01:00  scheduled  started
+$derived  echo derived  shell  cron['0 0 0 1 1 * 2101']  2101-01-01 01:00:00+01:00  scheduled  -" "" \
   -- jobs --db "$db" --tz Europe/Berlin
 
 check "jobs --json" 0 "*" "" -- jobs --db "$db" --json
