@@ -51,9 +51,8 @@ void run_jobs(const StoreArgs& args) {
   }
   // A GROUP column only when the jobs are in more than one group: the store of one crontab file
   // looks as it always did.
-  const bool groups = std::any_of(jobs.begin(), jobs.end(), [&](const Job& job) {
-    return job.group != jobs.front().group;
-  });
+  const bool groups = std::any_of(jobs.begin(), jobs.end(),
+                                  [&](const Job& job) { return job.group != jobs.front().group; });
   std::vector<std::string> header{"ID",       "NAME",  "TASK",       "TRIGGER",
                                   "NEXT RUN", "STATE", "LAST STATUS"};
   if (groups) header.emplace_back("GROUP");
