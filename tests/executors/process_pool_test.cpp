@@ -1,6 +1,7 @@
 // The process pool runs tasks in child processes. Real processes are started, crashed and killed here;
 // every test ends by proving that none is left behind (no zombie child, no orphan).
 
+#include "support/process_group.hpp"
 #include "support/processes.hpp"
 #include "support/recorder.hpp"
 
@@ -279,34 +280,6 @@ TEST_CASE("a shell command in a timed-out worker is stopped with it", "[executor
   destroy_and_check(pool, {command});
 }
 
-namespace {
-
-// A memory store that keeps what `record_process_` is told, as the SQLite and PostgreSQL stores
-// write it.
-class ProcessRecordingStore : public sked::MemoryJobStore {
- public:
-  // The first record, waiting for it up to 10 s of real time.
-  std::string first_recorded() {
-    std::unique_lock lock(mutex_);
-    cv_.wait_for(lock, 10s, [&] { return !recorded_.empty(); });
-    return recorded_.empty() ? std::string{} : recorded_.front();
-  }
-
- protected:
-  void record_process_(const sked::Execution& run, const std::string& process) override {
-    std::lock_guard lock(mutex_);
-    recorded_.push_back(run.job_id + " " + process);
-    cv_.notify_all();
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::vector<std::string> recorded_;
-};
-
-}  // namespace
-
 TEST_CASE("a worker's shell command has its process group recorded with the run",
           "[executor][process_pool][survivor]") {
   sked::TaskRegistry tasks;
@@ -315,7 +288,7 @@ TEST_CASE("a worker's shell command has its process group recorded with the run"
   Pipe started;  // before the pool, so the zygote and its workers inherit it
   auto pool = std::make_unique<sked::ProcessPoolExecutor>(1, tasks);
   pool->start(clock);
-  auto store = std::make_shared<ProcessRecordingStore>();
+  auto store = std::make_shared<sked::test::ProcessRecordingStore>();
   store->add_job(make_job(
       "sh", "shell",
       {{"command", "echo $$ >&" + std::to_string(started.write_end) + "; exec sleep 60"}}, 10s));

@@ -2,14 +2,20 @@
 // A process group of its own, as the `shell` task starts a command: what a scheduler that died
 // leaves running, for the tests of how survivors are found and stopped.
 
+#include <sked/stores/memory.hpp>
+
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 extern char** environ;  // NOLINT: POSIX declares it nowhere else
 
@@ -53,6 +59,30 @@ class SleepingGroup {
  private:
   pid_t pid_ = 0;
   bool reaped_ = false;
+};
+
+/// A memory store that keeps what `record_process_` is told, as the SQLite and PostgreSQL stores
+/// write it: "job-id pgid=... start=... boot=... host=...".
+class ProcessRecordingStore : public MemoryJobStore {
+ public:
+  /// The first record, waiting for it up to 10 s of real time; empty if none came.
+  std::string first_recorded() {
+    std::unique_lock lock(mutex_);
+    cv_.wait_for(lock, std::chrono::seconds{10}, [&] { return !recorded_.empty(); });
+    return recorded_.empty() ? std::string{} : recorded_.front();
+  }
+
+ protected:
+  void record_process_(const Execution& run, const std::string& process) override {
+    std::lock_guard lock(mutex_);
+    recorded_.push_back(run.job_id + " " + process);
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<std::string> recorded_;
 };
 
 }  // namespace sked::test
