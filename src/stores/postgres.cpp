@@ -568,6 +568,9 @@ class PostgresJobStore::Impl {
   bool done_stopping_ = false;
   std::thread writer_;
   detail::Periodic heartbeat_;
+  // What was done with the recorded process groups of dead schedulers' runs, by execution id
+  // (under mutex_).
+  mutable std::map<std::int64_t, detail::SurvivorReport> survivors_;
 
   std::mutex listen_mutex_;  // guards listener_
   std::function<void()> listener_;
@@ -1222,7 +1225,11 @@ int PostgresJobStore::Impl::interrupt_dead_runs(const std::string& scheduler_id,
       "process IS NOT NULL FOR UPDATE SKIP LOCKED",
       {scheduler_id});
   for (int i = 0; i < PQntuples(r.get()); ++i) {
-    const auto survivor = detail::stop_survivor(text(r.get(), i, 2), host_);
+    // A transaction run again (a lost connection, a serialization failure) finds the group it
+    // stopped gone: say what was done.
+    auto [it, fresh] = survivors_.try_emplace(to_int64(PQgetvalue(r.get(), i, 0)));
+    if (fresh) it->second = detail::stop_survivor(text(r.get(), i, 2), host_);
+    const detail::SurvivorReport& survivor = it->second;
     if (survivor.message.empty()) continue;
     if (survivor.stopped) {
       warnings.push_back(fmt::format(

@@ -294,6 +294,9 @@ class SqliteJobStore::Impl {
   std::vector<PendingCompletion*> completion_queue_;
   bool completion_writer_ = false;
 
+  // What was done with the recorded process groups of dead schedulers' runs, by execution id.
+  std::map<std::int64_t, detail::SurvivorReport> survivors_;
+
   // Set when SQLite finds the file malformed: claims stop (see docs/sqlite.md), said once.
   mutable std::atomic<bool> corrupt_{false};
   mutable std::string corrupt_why_;  // written once, before corrupt_ is set
@@ -749,7 +752,10 @@ int SqliteJobStore::Impl::interrupt_dead_runs(const std::string& scheduler_id,
   }
   int n = 0;
   for (const auto& r : recorded) {
-    const auto survivor = detail::stop_survivor(r.process, host_);
+    // A transaction retried after a lost race finds the group it stopped gone: say what was done.
+    auto [it, fresh] = survivors_.try_emplace(r.id);
+    if (fresh) it->second = detail::stop_survivor(r.process, host_);
+    const detail::SurvivorReport& survivor = it->second;
     if (survivor.message.empty()) continue;
     if (survivor.stopped) {
       warnings.push_back(
