@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <typeinfo>
 
@@ -42,16 +43,15 @@ std::string timed_out_message(Duration timeout) {
   return fmt::format("timed out after {:.3f}s", duration<double>(timeout).count());
 }
 
-Outcome run_task(const RunLease& run, std::stop_token stop) {
-  return run_task(*run.task(), run.job(), run.execution().run_time, std::move(stop));
-}
+namespace detail {
 
-Outcome run_task(const TaskFn& task, const Job& job, TimePoint scheduled_run_time, std::stop_token stop) {
+Outcome run_task(const TaskFn& task, const Job& job, TimePoint scheduled_run_time,
+                 std::stop_token stop, std::function<void(int)> on_process_group) {
   Outcome outcome;
   const detail::InsideRun inside;
   const auto started = std::chrono::steady_clock::now();
   try {
-    const JobContext context{job, scheduled_run_time, std::move(stop)};
+    const JobContext context{job, scheduled_run_time, std::move(stop), std::move(on_process_group)};
     try {
       task(context);
     } catch (...) {
@@ -71,6 +71,18 @@ Outcome run_task(const TaskFn& task, const Job& job, TimePoint scheduled_run_tim
   }
   outcome.duration = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - started);
   return outcome;
+}
+
+}  // namespace detail
+
+Outcome run_task(const RunLease& run, std::stop_token stop) {
+  return detail::run_task(*run.task(), run.job(), run.execution().run_time, std::move(stop),
+                          [&run](int pgid) { run.record_process_group(pgid); });
+}
+
+Outcome run_task(const TaskFn& task, const Job& job, TimePoint scheduled_run_time,
+                 std::stop_token stop) {
+  return detail::run_task(task, job, scheduled_run_time, std::move(stop), {});
 }
 
 }  // namespace sked

@@ -14,6 +14,15 @@ const std::string& JobContext::job_id() const noexcept { return job_.id; }
 const std::string& JobContext::job_name() const noexcept { return job_.name; }
 const nlohmann::json& JobContext::args() const noexcept { return *job_.args; }
 
+void JobContext::process_group_started(int pgid) const noexcept {
+  if (!on_process_group_) return;
+  try {
+    on_process_group_(pgid);
+  } catch (...) {
+    // Recording is a safeguard for a crash; the command runs whether or not it was recorded.
+  }
+}
+
 Duration RetryPolicy::delay_before(int attempt) const noexcept {
   double delay = static_cast<double>(backoff.count());
   for (int i = 2; i < attempt && delay < static_cast<double>(max_backoff.count()); ++i) delay *= multiplier;
@@ -54,6 +63,12 @@ void Job::validate() const {
     throw bad(fmt::format("misfire_grace_time must not be negative, got {}", format_duration(misfire_grace_time)));
   }
   if (executor.empty()) throw bad("the executor alias must not be empty");
+  if (group.size() > max_group_bytes)
+    throw bad(fmt::format("group is longer than {} bytes", max_group_bytes));
+  if (std::any_of(group.begin(), group.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+    throw bad("group must not contain control characters");
+  }
   if (timeout && *timeout <= Duration::zero()) {
     throw bad(fmt::format("timeout must be positive, got {}", format_duration(*timeout)));
   }

@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 
 #include "detail/block_pool.hpp"
+#include "detail/run_process.hpp"
+#include "detail/scheduler_registry.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -52,6 +54,10 @@ void keep_tail(std::string& text, std::size_t code_points) {
 
 }  // namespace
 
+bool runs_in(const Job& job, const std::vector<std::string>& groups) noexcept {
+  return std::find(groups.begin(), groups.end(), job.group) != groups.end();
+}
+
 // ---- leases ------------------------------------------------------------------------------------
 
 RunLease::RunLease(std::shared_ptr<const Home> home, std::shared_ptr<const Job> job, Execution execution,
@@ -99,6 +105,36 @@ void RunLease::complete(Outcome outcome) noexcept {
   // Taken first, so that a lease is settled once even if the store calls back into it.
   const std::shared_ptr<const Home> home = std::move(state_->home);
   home->store->end_run(*this, home->owner.get(), std::move(outcome));
+}
+
+void RunLease::record_process_group(int pgid) const noexcept {
+  if (active()) record_process_group(*state_->home->store, state_->execution, pgid);
+}
+
+std::function<void(int)> RunLease::process_group_recorder() const {
+  if (!active()) return {};
+  return [store = state_->home->store, run = state_->execution](int pgid) {
+    record_process_group(*store, run, pgid);
+  };
+}
+
+void RunLease::record_process_group(JobStore& store, const Execution& run, int pgid) noexcept {
+  try {
+    const auto process =
+        detail::describe_process_group(static_cast<pid_t>(pgid), detail::host_name());
+    // Gone already (the command ended at once): nothing can outlive this process.
+    if (!process) return;
+    store.record_process_(run, detail::format_run_process(*process));
+  } catch (const std::exception& e) {
+    try {
+      const std::string w =
+          fmt::format("run {} of job '{}': recording its process group {} failed: {}", run.id,
+                      run.job_id, pgid, e.what());
+      store.warn_(store.name_().empty() ? w : fmt::format("job store '{}': {}", store.name_(), w));
+    } catch (...) {
+      // Nothing more to do: the command runs whether or not it was recorded.
+    }
+  }
 }
 
 // ---- outcomes the store could not write ---------------------------------------------------------

@@ -338,6 +338,7 @@ Job Scheduler::add_job(JobSpec spec) {
   if (auto bound = trigger->bind(now, timezone_)) trigger = std::move(bound);
   job.trigger = trigger;
   job.executor = std::move(spec.executor);
+  job.group = std::move(spec.group);
   job.misfire_grace_time = spec.misfire_grace_time.value_or(options_.job_defaults.misfire_grace_time);
   job.coalesce = spec.coalesce.value_or(options_.job_defaults.coalesce);
   job.max_instances = spec.max_instances.value_or(options_.job_defaults.max_instances);
@@ -432,6 +433,7 @@ Job Scheduler::modify_job(const std::string& id, const JobChanges& changes) {
     if (changes.args) job.args = *changes.args;
     if (bound) job.trigger = bound;
     if (changes.executor) job.executor = *changes.executor;
+    if (changes.group) job.group = *changes.group;
     if (changes.misfire_grace_time) job.misfire_grace_time = *changes.misfire_grace_time;
     if (changes.coalesce) job.coalesce = *changes.coalesce;
     if (changes.max_instances) job.max_instances = *changes.max_instances;
@@ -722,6 +724,8 @@ std::optional<TimePoint> Scheduler::process_jobs() {
   // Jobs whose task is missing here stay in their store for a process that has it, or for later.
   std::vector<std::pair<std::string, std::string>> unknown;  // job id, task
   const ClaimFilter runnable = [this, &unknown](const Job& job) {
+    // Another group's job is left to the schedulers of its group, unreported: it is not ours.
+    if (!runs_in(job, options_.groups)) return false;
     // A job add_job has not reported yet is claimed once it has (its job_added comes first).
     if (adding_.load(std::memory_order_relaxed) > 0 && being_added(job.id)) return false;
     if (job.callable || tasks_.contains(job.task)) return true;

@@ -91,6 +91,8 @@ nlohmann::json job_state_to_json(const Job& job) {
                                                      : nlohmann::json(job.misfire_grace_time.count())},
                        {"coalesce", job.coalesce},
                        {"max_instances", job.max_instances}};
+  // Only when set: a job without a group has the state it had before groups existed.
+  if (!job.group.empty()) state["group"] = job.group;
   if (job.timeout) state["timeout_us"] = job.timeout->count();
   if (job.retry != RetryPolicy{}) {
     state["retry"] = {{"max_attempts", job.retry.max_attempts},
@@ -129,6 +131,8 @@ Job job_from_state_json(std::string id, std::optional<TimePoint> next_run_time, 
     job.task = state.at("task").get<std::string>();
     job.args = state.value("args", nlohmann::json::object());
     job.executor = state.value("executor", std::string{"default"});
+    // Rows written before groups existed have none: any scheduler runs them.
+    job.group = state.value("group", std::string{});
     job.misfire_grace_time = state.contains("misfire_grace_time_us") && state["misfire_grace_time_us"].is_null()
                                  ? no_misfire_limit
                                  : Duration{detail::json_integer<std::int64_t>(state, "misfire_grace_time_us")};

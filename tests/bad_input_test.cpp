@@ -39,6 +39,13 @@
 // - a corrupt store file (said once with the path, claiming stops): stores/sqlite_faults_test.cpp
 // - a claim that waited for another connection's lock (lateness decided after the wait):
 //   store_faults_test.cpp
+// - a daemon killed by SIGKILL while its command runs (the command is stopped before the job runs
+//   again, never two instances; a reused pid or another host's group is never signalled):
+//   stores/sqlite_test.cpp ("a command that outlived its dead scheduler..."),
+//   stores/postgres_test.cpp, executors/process_pool_test.cpp, cli/run_test.sh
+// - jobs of one crontab file run by the daemon of another file sharing the store (groups; a bad
+//   group name): stores/store_contract_test.cpp, scheduler_test.cpp, serialization_test.cpp,
+//   cli/run_test.sh
 // Fuzzing covers the parsers beyond these cases: tests/fuzz/, scripts/fuzz.sh.
 
 #include "support/temp_dir.hpp"

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <future>
+#include <set>
 #include <sstream>
 
 using namespace std::chrono_literals;
@@ -307,6 +308,47 @@ TEST_CASE("a job whose task is not registered is kept, reported once, and runs o
   CHECK(history[0].status == ExecutionStatus::executed);
   CHECK(history[1].status == ExecutionStatus::missed);
   CHECK(f.scheduler.get_job("orphan")->next_run_time == t0 + 30s);
+}
+
+TEST_CASE("schedulers sharing a store run only the jobs of their groups", "[scheduler][group]") {
+  const auto store = std::make_shared<sked::MemoryJobStore>();
+  const auto clock = std::make_shared<sked::ManualClock>(t0);
+  LogRecorder logs;
+  std::mutex m;
+  std::multiset<std::string> ran;  // "scheduler:job"
+  const auto make = [&](std::string name, std::vector<std::string> groups) {
+    auto s = std::make_unique<sked::BackgroundScheduler>(
+        sked::SchedulerOptions{.clock = clock,
+                               .timezone = sked::TimeZone::utc(),
+                               .logger = logs.logger(),
+                               .groups = std::move(groups)});
+    s->tasks().add("note", [&, name](const sked::JobContext& ctx) {
+      std::lock_guard l(m);
+      ran.insert(name + ":" + ctx.job_id());
+    });
+    s->add_jobstore(store);
+    return s;
+  };
+  auto a = make("a", {"a.cron"});
+  auto b = make("b", {"b.cron"});
+  auto plain = make("plain", {""});
+  a->add_job(
+      {.id = "of-a", .task = "note", .trigger = sked::IntervalTrigger{10s}, .group = "a.cron"});
+  a->add_job(
+      {.id = "of-b", .task = "note", .trigger = sked::IntervalTrigger{10s}, .group = "b.cron"});
+  a->add_job({.id = "of-any", .task = "note", .trigger = sked::IntervalTrigger{10s}});
+  CHECK(a->get_job("of-b")->group == "b.cron");
+  for (auto* s : {a.get(), b.get(), plain.get()}) s->start();
+  for (int i = 0; i < 3; ++i) {
+    clock->advance(10s);
+    for (auto* s : {a.get(), b.get(), plain.get()}) REQUIRE(s->wait_idle());
+  }
+  CHECK(ran == std::multiset<std::string>{"a:of-a", "a:of-a", "a:of-a", "b:of-b", "b:of-b",
+                                          "b:of-b", "plain:of-any", "plain:of-any",
+                                          "plain:of-any"});
+  // Another group's job is not "a task not registered here".
+  CHECK_FALSE(logs.contains(sked::LogLevel::warning, "not registered"));
+  for (auto* s : {a.get(), b.get(), plain.get()}) s->shutdown();
 }
 
 TEST_CASE("tasks see their id, arguments and scheduled time", "[scheduler][tasks]") {

@@ -36,6 +36,29 @@ TEST_CASE("a job's state round-trips through JSON", "[serialization]") {
   CHECK(back.trigger->to_json() == job.trigger->to_json());
 }
 
+TEST_CASE("a job's group round-trips, and a state written before groups reads as no group",
+          "[serialization][group]") {
+  sked::Job job;
+  job.id = "j";
+  job.name = "j";
+  job.task = "t";
+  job.trigger = std::make_shared<sked::IntervalTrigger>(1h);
+  // No group: the state is what it was before groups existed.
+  CHECK_FALSE(sked::job_state_to_json(job).contains("group"));
+  CHECK(sked::job_from_state_json("j", std::nullopt, sked::job_state_to_json(job)).group.empty());
+  job.group = "crontab:/etc/sked/a.cron";
+  const auto state = sked::job_state_to_json(job);
+  CHECK(state["group"] == "crontab:/etc/sked/a.cron");
+  CHECK(sked::job_from_state_json("j", std::nullopt, state).group == "crontab:/etc/sked/a.cron");
+  auto bad = state;
+  bad["group"] = 7;
+  CHECK_THROWS_WITH(sked::job_from_state_json("j", std::nullopt, bad), Catch::Contains("'j'"));
+  bad["group"] = "tab\there";
+  CHECK_THROWS_WITH(
+      sked::job_from_state_json("j", std::nullopt, bad),
+      Catch::Contains("'j'") && Catch::Contains("group must not contain control characters"));
+}
+
 TEST_CASE("a job bound to a callable cannot be persisted", "[serialization][errors]") {
   sked::Job job;
   job.id = "lambda";

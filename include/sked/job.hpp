@@ -25,6 +25,13 @@ class SKED_API JobContext {
  public:
   JobContext(const Job& job, TimePoint scheduled_run_time, std::stop_token stop) noexcept
       : job_(job), scheduled_run_time_(scheduled_run_time), stop_(std::move(stop)) {}
+  /// `on_process_group` hears of `process_group_started` (an executor records it with the run).
+  JobContext(const Job& job, TimePoint scheduled_run_time, std::stop_token stop,
+             std::function<void(int)> on_process_group) noexcept
+      : job_(job),
+        scheduled_run_time_(scheduled_run_time),
+        stop_(std::move(stop)),
+        on_process_group_(std::move(on_process_group)) {}
 
   [[nodiscard]] const std::string& job_id() const noexcept;
   [[nodiscard]] const std::string& job_name() const noexcept;
@@ -37,12 +44,18 @@ class SKED_API JobContext {
   /// Text to keep with the execution record (its `traceback` column), such as a command's output tail.
   void set_output(std::string output) const { output_ = std::move(output); }
   [[nodiscard]] const std::string& output() const noexcept { return output_; }
+  /// Says that the run started process group `pgid` (a command and whatever it starts), so that
+  /// the store records it with the run: if this process dies while the group runs, the scheduler
+  /// that finds the run stops the group rather than start the next run beside it (docs/sqlite.md,
+  /// "Faults"). The `shell` task calls it. Never throws.
+  void process_group_started(int pgid) const noexcept;
 
  private:
   const Job& job_;
   TimePoint scheduled_run_time_;
   std::stop_token stop_;
   mutable std::string output_;
+  std::function<void(int)> on_process_group_{};
 };
 
 /// A task: throws to report failure. Must be safe to call from any thread.
@@ -98,6 +111,8 @@ struct SKED_API JobSpec {
   TriggerPtr trigger{};
   std::string executor = "default";
   std::string jobstore = "default";
+  /// The group of schedulers that may run it (`Job::group`). Empty: any scheduler.
+  std::string group{};
   /// How late a run may start and still run; `no_misfire_limit` for no limit. Empty: the default.
   std::optional<Duration> misfire_grace_time{};
   /// See `Job::coalesce`. Empty: the default (on).
@@ -116,6 +131,9 @@ struct SKED_API JobSpec {
   bool replace_existing = false;
 };
 
+/// Longest `Job::group`, in bytes (room for a path: `sked run` names groups after crontab files).
+inline constexpr std::size_t max_group_bytes = 8192;
+
 /// Deepest nesting of arrays and objects a job's args may have. Deeper args are refused when a job
 /// is added or changed, and a stored job whose JSON is deeper is reported and skipped, never read:
 /// copying or printing JSON nested 10^5 levels deep would overflow the stack.
@@ -128,6 +146,7 @@ struct SKED_API JobChanges {
   std::optional<Args> args{};
   std::optional<TriggerPtr> trigger{};
   std::optional<std::string> executor{};
+  std::optional<std::string> group{};
   std::optional<Duration> misfire_grace_time{};
   std::optional<bool> coalesce{};
   std::optional<int> max_instances{};
@@ -148,6 +167,11 @@ class SKED_API Job {
   Args args{};
   std::shared_ptr<const Trigger> trigger;
   std::string executor = "default";
+  /// The group of schedulers that may run it: only a scheduler that lists it in
+  /// `SchedulerOptions::groups` claims it, so that schedulers sharing a store (`sked run` on two
+  /// crontab files) each run their own jobs. Empty: any scheduler whose groups include "" (the
+  /// default). Persisted with the job; a job stored without one has none.
+  std::string group{};
   /// How late a run may start and still run; later, its fire time is recorded `missed`.
   /// `no_misfire_limit`: never missed.
   Duration misfire_grace_time{0};

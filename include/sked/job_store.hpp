@@ -46,6 +46,10 @@ struct SKED_API ClaimedJob {
 /// they are for another process, or for later, instead of being claimed.
 using ClaimFilter = std::function<bool(const Job&)>;
 
+/// Whether a scheduler of `groups` (`SchedulerOptions::groups`; "" stands for jobs without a
+/// group) may run `job`: what the scheduler's claim filter asks first.
+[[nodiscard]] bool runs_in(const Job& job, const std::vector<std::string>& groups) noexcept;
+
 /// A change to a stored job, applied by `JobStore::modify_job` to the job as stored at that moment.
 /// It may run more than once (a store retries a transaction that lost a race for a lock), so it must
 /// only change the job it is given.
@@ -193,6 +197,13 @@ class SKED_API JobStore : public std::enable_shared_from_this<JobStore> {
   [[nodiscard]] virtual std::vector<RunRequest> pending_runs_(std::optional<std::string_view> job_id) const = 0;
   [[nodiscard]] virtual std::vector<Execution> query_executions_(const ExecutionQuery& query) const = 0;
   virtual std::size_t delete_old_executions_(TimePoint cutoff) = 0;
+  /// Keeps `process` (what identifies a process group the `started` run `run` started) with the
+  /// run's record, for the store's recovery of a dead scheduler's runs. Default: nothing (a store
+  /// that dies with its process has nothing to recover). May throw; the caller reports it.
+  virtual void record_process_(const Execution& run, const std::string& process) {
+    (void)run;
+    (void)process;
+  }
   /// How errors name this store: "job store 'app.sqlite3'"; empty for an anonymous store.
   [[nodiscard]] virtual std::string name_() const { return {}; }
   /// Problems reported rather than thrown (a job whose trigger failed while planning). Default:

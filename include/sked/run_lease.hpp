@@ -6,6 +6,7 @@
 #include <sked/job.hpp>
 #include <sked/time.hpp>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -78,6 +79,15 @@ class SKED_API RunLease {
   /// the winner themselves).
   void complete(Outcome outcome) noexcept;
 
+  /// Records with the run (in its store) that it started process group `pgid`, while the run is
+  /// active: a scheduler that finds the run's process dead stops a group that outlived it (see
+  /// `JobContext::process_group_started`). A write that fails is reported by the store, not thrown.
+  /// Not thread-safe against `complete`.
+  void record_process_group(int pgid) const noexcept;
+  /// The same as a function, taken before the run starts, which may be called while another thread
+  /// completes the lease (an executor's timeout). Empty for a lease that is not active.
+  [[nodiscard]] std::function<void(int)> process_group_recorder() const;
+
  private:
   friend class JobStore;
   // Where a claim's leases report to: one per claim, shared by its leases, so that a lease costs one
@@ -101,6 +111,7 @@ class SKED_API RunLease {
   [[nodiscard]] static const State& empty_state() noexcept;
   // Completes the lease as interrupted: it goes without an outcome.
   void drop() noexcept;
+  static void record_process_group(JobStore& store, const Execution& run, int pgid) noexcept;
   // drop(), then gives the block back.
   void release() noexcept;
 

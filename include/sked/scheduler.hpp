@@ -56,6 +56,13 @@ struct SKED_API SchedulerOptions {
   Logger logger{};
   /// Messages below this level are neither formatted nor passed to the logger (info logs every run).
   LogLevel log_level = LogLevel::warning;
+  /// The job groups this scheduler runs (`Job::group`); "" stands for jobs without a group. A job
+  /// of another group stays in its store, due, for a scheduler of its group (this one looks again
+  /// every `max_wait`). Default: jobs without a group only.
+  ///
+  /// **Example**: `{.groups = {"reports"}}` runs the jobs of group "reports" and no other;
+  /// `{.groups = {"", "reports"}}` those and the jobs without a group.
+  std::vector<std::string> groups{""};
 };
 
 /// The scheduler core. Use `BlockingScheduler` or `BackgroundScheduler`, which differ only in which

@@ -67,11 +67,14 @@ std::string read_crontab_file(const std::string& path) {
   return text;
 }
 
+std::string crontab_group(const std::string& owner) { return "crontab:" + owner; }
+
 Job crontab_job(const CrontabLine& line, const std::string& owner, const TimeZone& zone) {
   Job job;
   job.id = line.id;
   job.name = line.id;
   job.task = "shell";
+  job.group = crontab_group(owner);
   job.args = {{"command", line.command}, {crontab_owner_key, owner}};
   if (!line.env.empty()) job.args.edit()["env"] = line.env;
   const TimeZone line_zone = line.timezone.empty() ? zone : TimeZone::locate(line.timezone);

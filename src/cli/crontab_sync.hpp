@@ -28,8 +28,13 @@ inline constexpr std::size_t max_crontab_bytes = std::size_t{16} << 20;
 /// file it could not read (that would remove every job of the file).
 [[nodiscard]] std::string read_crontab_file(const std::string& path);
 
+/// The group of a crontab file's jobs: `crontab:` and `owner` (the file's absolute path), so that
+/// only the `sked run` daemons of that file claim them (`SchedulerOptions::groups`).
+[[nodiscard]] std::string crontab_group(const std::string& owner);
+
 /// The persisted `shell` job of a line: named by its id (a log line names the job, never the
-/// command that may hold a password), with its command, its variables and `owner` in its args.
+/// command that may hold a password), with its command, its variables and `owner` in its args, in
+/// the group `crontab_group(owner)`.
 [[nodiscard]] Job crontab_job(const CrontabLine& line, const std::string& owner,
                               const TimeZone& zone);
 

@@ -7,7 +7,10 @@
 #include <nlohmann/json.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iostream>
+#include <string>
+#include <vector>
 
 namespace sked::cli {
 namespace {
@@ -47,14 +50,27 @@ void run_jobs(const StoreArgs& args) {
     print_json(list);
     return;
   }
-  Table table{{"ID", "NAME", "TASK", "TRIGGER", "NEXT RUN", "STATE", "LAST STATUS"}};
+  // A GROUP column only when the jobs are in more than one group: the store of one crontab file
+  // looks as it always did.
+  const bool groups = std::any_of(jobs.begin(), jobs.end(),
+                                  [&](const Job& job) { return job.group != jobs.front().group; });
+  std::vector<std::string> header{"ID",       "NAME",  "TASK",       "TRIGGER",
+                                  "NEXT RUN", "STATE", "LAST STATUS"};
+  if (groups) header.emplace_back("GROUP");
+  Table table{header};
   for (const auto& job : jobs) {
     const auto last = store->get_executions({.job_id = job.id, .limit = 1});
-    table.add({job.id, shown_name(job), job.task, job.trigger ? job.trigger->describe() : "",
-               job.next_run_time ? human_time(*job.next_run_time, zone) : "-",
-               job_state(job, now, running,
-                         !last.empty() && last.front().status == ExecutionStatus::started),
-               last.empty() ? "-" : std::string{to_string(last.front().status)}});
+    std::vector<std::string> row{
+        job.id,
+        shown_name(job),
+        job.task,
+        job.trigger ? job.trigger->describe() : "",
+        job.next_run_time ? human_time(*job.next_run_time, zone) : "-",
+        job_state(job, now, running,
+                  !last.empty() && last.front().status == ExecutionStatus::started),
+        last.empty() ? "-" : std::string{to_string(last.front().status)}};
+    if (groups) row.push_back(job.group.empty() ? "-" : job.group);
+    table.add(row);
   }
   std::cout << table.render({5, 6}) << std::flush;
 }
@@ -74,13 +90,15 @@ Prints one line per job, soonest next run first and paused jobs last:
                             task unknown while schedulers run on the store (none has the job's
                             task registered), overdue while none runs
   LAST STATUS               of its newest execution record ('-' when it has none)
+  GROUP                     when the jobs are in several groups: the schedulers that may run it
+                            ('-': any)
 
 Never changes the store, and never creates it. Exit status: 0 ok, 1 a runtime failure, 2 bad
 usage or a path that is not a sked store.
 
 --json prints an array of objects with the fields id, name, task, args, trigger, trigger_json,
-next_run_time (UTC, or null while paused), state, last_status, last_run_time, executor,
-max_instances, coalesce, misfire_grace_time (seconds; null: no limit).
+next_run_time (UTC, or null while paused), state, last_status, last_run_time, executor, group
+(null: any scheduler), max_instances, coalesce, misfire_grace_time (seconds; null: no limit).
 
 Examples:
   sked jobs

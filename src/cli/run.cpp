@@ -113,7 +113,10 @@ void run_daemon(const RunArgs& args) {
   report_unsupported(lines, args.crontab, log);
   report(sync_crontab(*store, lines, owner, zone, SystemClock{}.now(), log), "synced");
 
-  BackgroundScheduler scheduler{{.timezone = zone, .logger = logger, .log_level = level}};
+  // Only this file's jobs: a store shared with other crontab files or an application runs each
+  // job in the daemons of its own file.
+  BackgroundScheduler scheduler{
+      {.timezone = zone, .logger = logger, .log_level = level, .groups = {crontab_group(owner)}}};
   register_shell_task(scheduler.tasks());
   scheduler.add_jobstore(store);
   scheduler.add_executor(std::make_shared<ThreadPoolExecutor>(args.workers));
@@ -218,7 +221,17 @@ environment and stdin from /dev/null. Its exit status and the last 4 KiB of its 
 stderr are recorded (`sked executions --id N`).
 
 Several `sked run` on one store (on one or several hosts) share the work: each fire time runs
-once. SIGHUP reloads the file (a file with errors is reported and the jobs stay as they were).
+once. The jobs of a file are in the group `crontab:` and the file's absolute path, and a daemon
+runs only the jobs of its own file's group (`sked jobs` shows it): daemons of other files, and
+applications, can share the store without running each other's jobs. Daemons that share one
+file must name it by the same absolute path.
+
+If the daemon dies without stopping its commands (SIGKILL, a crash), a command still running
+outlives it. The next daemon on the store on this host stops such a command (SIGTERM, SIGKILL
+5 s later) before the job runs again, and records its run interrupted, naming the command's
+process group; until then the run counts as running.
+
+SIGHUP reloads the file (a file with errors is reported and the jobs stay as they were).
 SIGTERM or SIGINT stop starting runs, wait up to --grace for running commands, then stop those
 (SIGTERM, SIGKILL 5 s later), record them and exit 0. A second SIGTERM or SIGINT (Ctrl-C twice)
 stops them at once.

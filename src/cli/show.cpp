@@ -50,6 +50,8 @@ void run_show(const ShowArgs& args) {
   const bool job_running = !history.empty() && history.front().status == ExecutionStatus::started;
   out += fmt::format("state           {}\n", coloured(job_state(*job, now, running, job_running)));
   out += fmt::format("executor        {}\n", printable(job->executor));
+  // Only schedulers of this group run it; a job without one is shown as before.
+  if (!job->group.empty()) out += fmt::format("group           {}\n", printable(job->group));
   out += fmt::format("max instances   {}\n", job->max_instances);
   out += fmt::format("coalesce        {}\n", job->coalesce ? "yes" : "no");
   out += fmt::format("misfire grace   {}\n", human_duration(job->misfire_grace_time));

@@ -37,6 +37,7 @@ nlohmann::json job_json(const Job& job, TimePoint now, bool schedulers_running,
   j["last_status"] = last ? nlohmann::json(std::string{to_string(last->status)}) : nlohmann::json{};
   j["last_run_time"] = last ? json_time(std::optional{last->run_time}) : nlohmann::json{};
   j["executor"] = job.executor;
+  j["group"] = job.group.empty() ? nlohmann::json{} : nlohmann::json(job.group);
   j["max_instances"] = job.max_instances;
   j["coalesce"] = job.coalesce;
   j["misfire_grace_time"] =

@@ -3,12 +3,15 @@
 
 #include <sked/errors.hpp>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
+#include <string_view>
 
 namespace sked::detail {
 
@@ -91,6 +94,27 @@ DecodedRun decode_run(const std::string& text) {
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string{"process pool worker: cannot read the run sent by the scheduler: "} + e.what());
   }
+}
+
+namespace {
+constexpr std::string_view process_group_prefix = "{\"process_group\":";
+}  // namespace
+
+std::string encode_process_group(int pgid) {
+  return fmt::format("{}{}}}", process_group_prefix, pgid);
+}
+
+std::optional<int> decode_process_group(const std::string& text) {
+  if (text.compare(0, process_group_prefix.size(), process_group_prefix) != 0) return std::nullopt;
+  int pgid = 0;
+  const char* begin = text.data() + process_group_prefix.size();
+  const char* end = text.data() + text.size() - 1;
+  const auto [last, ec] = std::from_chars(begin, end, pgid);
+  if (ec != std::errc{} || last != end || text.back() != '}' || pgid <= 1) {
+    throw Error("process pool: cannot read the process group sent by a worker: " +
+                text.substr(0, 64));
+  }
+  return pgid;
 }
 
 std::string encode_outcome(const Outcome& outcome) {

@@ -8,6 +8,7 @@
 #include <sked/executor.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace sked::detail {
@@ -42,6 +43,12 @@ struct DecodedRun {
 };
 /// Rebuilds the job and execution of an encoded run. Throws `sked::Error` naming what is missing.
 [[nodiscard]] DecodedRun decode_run(const std::string& text);
+
+/// Sent by a worker while its run goes on: the run started process group `pgid` (a command), which
+/// the parent records with the run (`RunLease::record_process_group`).
+[[nodiscard]] std::string encode_process_group(int pgid);
+/// The group of a frame `encode_process_group` wrote; nothing for any other frame (an outcome).
+[[nodiscard]] std::optional<int> decode_process_group(const std::string& text);
 
 [[nodiscard]] std::string encode_outcome(const Outcome& outcome);
 [[nodiscard]] Outcome decode_outcome(const std::string& text);

@@ -2,6 +2,7 @@
 
 #include "detail/pool_protocol.hpp"
 #include "detail/process.hpp"
+#include "detail/runs_here.hpp"
 
 #include <sked/errors.hpp>
 #include <sked/executor.hpp>
@@ -36,6 +37,12 @@ struct CurrentRun {
   std::stop_source* stop = nullptr;
   bool terminating = false;
 };
+
+// Serialises the frames a worker writes to its parent.
+std::mutex& frames_mutex() {
+  static std::mutex instance;
+  return instance;
+}
 
 [[noreturn]] void leave(int status) noexcept {
   flush_standard_streams();
@@ -91,7 +98,14 @@ void watch_sigterm(CurrentRun& current) {
           throw Error(fmt::format("task '{}' is not registered in the process pool's task registry",
                                   run.job.task));
         }
-        outcome = run_task(*task, run.job, run.execution.run_time, stop.get_token());
+        // The parent records the group with the run, so that a command outliving this process tree
+        // is found (docs/sqlite.md, "Faults"). A task's own thread may say it, hence the lock.
+        const auto tell_parent = [socket](int pgid) {
+          std::lock_guard frame_lock(frames_mutex());
+          (void)write_frame(socket, encode_process_group(pgid));
+        };
+        outcome =
+            detail::run_task(*task, run.job, run.execution.run_time, stop.get_token(), tell_parent);
       } catch (const std::exception& e) {
         outcome.status = ExecutionStatus::error;
         outcome.exception = e.what();
@@ -103,7 +117,12 @@ void watch_sigterm(CurrentRun& current) {
         current.stop = nullptr;
         terminating = current.terminating;
       }
-      if (!write_frame(socket, encode_outcome(outcome)) || terminating) leave(0);
+      bool written = false;
+      {
+        std::lock_guard frame_lock(frames_mutex());
+        written = write_frame(socket, encode_outcome(outcome));
+      }
+      if (!written || terminating) leave(0);
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "sked: process pool worker %d: %s\n", static_cast<int>(::getpid()), e.what());

@@ -2,7 +2,17 @@
 // Which runs the calling thread is inside of, so that a shutdown that waits for runs does not wait
 // for the one it is called from (a task, or a listener hearing of a run's end): it would never end.
 
+#include <sked/executor.hpp>
+
+#include <functional>
+#include <stop_token>
+
 namespace sked::detail {
+
+/// `run_task` whose `JobContext::process_group_started` calls `on_process_group` (an executor
+/// that completes runs from another thread takes `RunLease::process_group_recorder` first).
+[[nodiscard]] Outcome run_task(const TaskFn& task, const Job& job, TimePoint scheduled_run_time,
+                               std::stop_token stop, std::function<void(int)> on_process_group);
 
 /// How many runs the calling thread is inside of: tasks run by `run_task`, and ends of runs being
 /// reported by a scheduler (its listeners).

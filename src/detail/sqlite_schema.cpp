@@ -95,10 +95,18 @@ void migrate_v3_to_v4(SQLite::Database& db) {
   )sql");
 }
 
+// Version 5: a started run records the process group it started (the `shell` task's command), so
+// that a scheduler that finds the run's scheduler dead can stop a command that outlived it rather
+// than start the next run beside it. `pgid=... start=... boot=... host=...`; NULL for a run that
+// started none, and for every run recorded before.
+void migrate_v4_to_v5(SQLite::Database& db) {
+  db.exec("ALTER TABLE sked_job_execution ADD COLUMN process TEXT");
+}
+
 // migrations[v] turns version v into version v + 1; version 0 is the empty file.
 const std::vector<std::function<void(SQLite::Database&)>>& migrations() {
   static const std::vector<std::function<void(SQLite::Database&)>> steps{
-      create_v1, migrate_v1_to_v2, migrate_v2_to_v3, migrate_v3_to_v4};
+      create_v1, migrate_v1_to_v2, migrate_v2_to_v3, migrate_v3_to_v4, migrate_v4_to_v5};
   return steps;
 }
 

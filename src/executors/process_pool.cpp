@@ -200,6 +200,10 @@ struct ProcessPoolExecutor::Impl {
     try {
       while (auto frame = worker.reader.next()) {
         if (!worker.active || worker.active->timed_out) continue;  // a timed-out run settles when it is gone
+        if (const auto pgid = detail::decode_process_group(*frame)) {
+          worker.active->run.record_process_group(*pgid);
+          continue;
+        }
         Outcome outcome;
         try {
           outcome = detail::decode_outcome(*frame);

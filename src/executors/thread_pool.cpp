@@ -1,6 +1,8 @@
 #include <sked/errors.hpp>
 #include <sked/executors/thread_pool.hpp>
 
+#include "detail/runs_here.hpp"
+
 #include <algorithm>
 
 namespace sked {
@@ -138,6 +140,8 @@ void ThreadPoolExecutor::run_item(RunLease& run, std::stop_token stop) {
   }
   auto active = std::make_shared<Active>();
   active->run = std::move(run);
+  // Taken before the watchdog may complete the run from its own thread.
+  auto record_process_group = active->run.process_group_recorder();
   // Stopping the pool without waiting stops every running task.
   std::stop_callback forward(stop, [&active] { active->stop.request_stop(); });
   std::multimap<TimePoint, std::shared_ptr<Active>>::iterator watched;
@@ -146,7 +150,9 @@ void ThreadPoolExecutor::run_item(RunLease& run, std::stop_token stop) {
     watched = deadlines_.emplace(clock_->now() + *active->run.job().timeout, active);
     watch_cv_.notify_all();
   }
-  Outcome outcome = run_task(active->run, active->stop.get_token());
+  Outcome outcome =
+      detail::run_task(*active->run.task(), active->run.job(), active->run.execution().run_time,
+                       active->stop.get_token(), std::move(record_process_group));
   {
     std::lock_guard lock(watch_mutex_);
     if (!active->settled.load()) deadlines_.erase(watched);

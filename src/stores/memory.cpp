@@ -34,6 +34,7 @@ void combine(std::size_t& seed, std::size_t h) { seed ^= h + 0x9e3779b97f4a7c15U
 std::size_t MemoryJobStore::BodyHash::operator()(const Job& body) const {
   std::size_t h = std::hash<std::string_view>{}(body.task);
   combine(h, std::hash<std::string_view>{}(body.executor));
+  combine(h, std::hash<std::string_view>{}(body.group));
   combine(h, body.args->empty() ? 0 : std::hash<nlohmann::json>{}(*body.args));
   combine(h, static_cast<std::size_t>(body.misfire_grace_time.count()));
   combine(h, static_cast<std::size_t>(body.max_instances) * 2 + (body.coalesce ? 1 : 0));
@@ -42,9 +43,10 @@ std::size_t MemoryJobStore::BodyHash::operator()(const Job& body) const {
 
 bool MemoryJobStore::BodyEqual::operator()(const Job& a, const Job& b) const {
   // The name and the callable are the record's own, not the body's.
-  return a.task == b.task && a.executor == b.executor && a.misfire_grace_time == b.misfire_grace_time &&
-         a.coalesce == b.coalesce && a.max_instances == b.max_instances && a.timeout == b.timeout &&
-         a.retry == b.retry && a.args == b.args;
+  return a.task == b.task && a.executor == b.executor && a.group == b.group &&
+         a.misfire_grace_time == b.misfire_grace_time && a.coalesce == b.coalesce &&
+         a.max_instances == b.max_instances && a.timeout == b.timeout && a.retry == b.retry &&
+         a.args == b.args;
 }
 
 std::shared_ptr<const Job> MemoryJobStore::intern(const Job& job) {

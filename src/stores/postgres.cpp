@@ -4,6 +4,7 @@
 
 #include "detail/json_limits.hpp"
 #include "detail/periodic.hpp"
+#include "detail/run_process.hpp"
 #include "detail/scheduler_registry.hpp"
 #include "detail/sqlite_time.hpp"
 
@@ -526,6 +527,10 @@ class PostgresJobStore::Impl {
                                                  std::int64_t age_us) const;
   static RegisteredScheduler registered(PGresult* r, int row);
   int interrupt_runs_of(const std::string& scheduler_id, const std::string& why) const;
+  // interrupt_runs_of for a scheduler found dead: a recorded command still running here is stopped
+  // first (docs/postgres.md), its run counting as running until then.
+  int interrupt_dead_runs(const std::string& scheduler_id, const std::string& why,
+                          std::vector<std::string>& warnings) const;
   void heartbeat();
   void unregister() noexcept;
 
@@ -564,6 +569,9 @@ class PostgresJobStore::Impl {
   bool done_stopping_ = false;
   std::thread writer_;
   detail::Periodic heartbeat_;
+  // What was done with the recorded process groups of dead schedulers' runs, by execution id
+  // (under mutex_).
+  mutable std::map<std::int64_t, detail::SurvivorReport> survivors_;
 
   std::mutex listen_mutex_;  // guards listener_
   std::function<void()> listener_;
@@ -624,6 +632,19 @@ constexpr const char* schema_v1 = R"sql(
   CREATE UNIQUE INDEX sked_run_request_one_per_job ON sked_run_request (job_id) WHERE attempt = 1;
   INSERT INTO sked_schema_version (version) VALUES (1);
 )sql";
+
+// Version 2: a started run records the process group it started (the `shell` task's command), so
+// that a scheduler that finds the run's scheduler dead can stop a command that outlived it rather
+// than start the next run beside it. `pgid=... start=... boot=... host=...`; NULL for a run that
+// started none, and for every run recorded before.
+constexpr const char* migrate_v1_to_v2 = R"sql(
+  ALTER TABLE sked_job_execution ADD COLUMN process text;
+  UPDATE sked_schema_version SET version = 2;
+)sql";
+
+// migrations[v - 1] turns version v into version v + 1.
+constexpr const char* migrations[] = {migrate_v1_to_v2};
+static_assert(std::size(migrations) + 1 == PostgresJobStore::schema_version);
 
 }  // namespace
 
@@ -706,6 +727,18 @@ void PostgresJobStore::Impl::prepare_schema(Connection& c) const {
               "schema '{}': sked_schema_version holds no valid version; it is left unchanged",
               options_.schema));
     }
+    if (version < schema_version) {
+      if (!options_.create_schema || options_.read_only) {
+        throw StoreError(
+            description_, 0,
+            fmt::format("schema '{}' has schema version {}, older than this sked's {}; it is left "
+                        "unchanged: start a scheduler of this sked on it once (such as `sked run`) "
+                        "to migrate it",
+                        options_.schema, version, schema_version));
+      }
+      // Under the advisory lock taken above: one process migrates, the others find it done.
+      for (auto from = version; from < schema_version; ++from) (void)c.query(migrations[from - 1]);
+    }
   } else if (has_tables) {
     throw StoreError(
         description_, 0,
@@ -723,6 +756,7 @@ void PostgresJobStore::Impl::prepare_schema(Connection& c) const {
     create += search_path;
     (void)c.query(create.c_str());
     (void)c.query(schema_v1);
+    for (const char* step : migrations) (void)c.query(step);
   }
   (void)c.query("COMMIT");
   if (options_.read_only) (void)c.query("SET default_transaction_read_only = on");
@@ -1182,6 +1216,35 @@ int PostgresJobStore::Impl::interrupt_runs_of(const std::string& scheduler_id,
                  {scheduler_id, why}));
 }
 
+int PostgresJobStore::Impl::interrupt_dead_runs(const std::string& scheduler_id,
+                                                const std::string& why,
+                                                std::vector<std::string>& warnings) const {
+  int n = 0;
+  const Result r = conn_.exec(
+      "SELECT id, job_id, process FROM sked_job_execution WHERE status = 'started' AND "
+      "scheduler_id = $1 AND "
+      "process IS NOT NULL FOR UPDATE SKIP LOCKED",
+      {scheduler_id});
+  for (int i = 0; i < PQntuples(r.get()); ++i) {
+    // A transaction run again (a lost connection, a serialization failure) finds the group it
+    // stopped gone: say what was done.
+    auto [it, fresh] = survivors_.try_emplace(to_int64(PQgetvalue(r.get(), i, 0)));
+    if (fresh) it->second = detail::stop_survivor(text(r.get(), i, 2), host_);
+    const detail::SurvivorReport& survivor = it->second;
+    if (survivor.message.empty()) continue;
+    if (survivor.stopped) {
+      warnings.push_back(fmt::format(
+          "job store '{}': run {} of job '{}' outlived scheduler '{}': {}", description_,
+          text(r.get(), i, 0), text(r.get(), i, 1), scheduler_id, survivor.message.substr(2)));
+    }
+    n += affected(conn_.exec(
+        "UPDATE sked_job_execution SET status = 'interrupted', exception = $2 WHERE id = "
+        "$1::int8 AND status = 'started'",
+        {text(r.get(), i, 0), why + survivor.message}));
+  }
+  return n + interrupt_runs_of(scheduler_id, why);
+}
+
 void PostgresJobStore::Impl::beat(std::vector<std::string>& warnings) {
   if (!registered_) {
     register_self(true, warnings);
@@ -1205,10 +1268,11 @@ void PostgresJobStore::Impl::register_self(bool first, std::vector<std::string>&
   // Runs still started under this id were left by an earlier process that used the same id.
   const int n = !first
                     ? 0
-                    : interrupt_runs_of(scheduler_id_,
-                                        fmt::format("sked::Interrupted: scheduler '{}' restarted "
-                                                    "while this run was in progress",
-                                                    scheduler_id_));
+                    : interrupt_dead_runs(scheduler_id_,
+                                          fmt::format("sked::Interrupted: scheduler '{}' restarted "
+                                                      "while this run was in progress",
+                                                      scheduler_id_),
+                                          warnings);
   if (n > 0) {
     warnings.push_back(
         fmt::format("job store '{}': recorded {} run(s) left started by an earlier process with "
@@ -1275,7 +1339,7 @@ void PostgresJobStore::Impl::reap(std::vector<std::string>& warnings) {
                             {d.id, d.heartbeat})
                       .get()) == 0)
       continue;
-    if (const int n = interrupt_runs_of(d.id, d.why); n > 0) {
+    if (const int n = interrupt_dead_runs(d.id, d.why, warnings); n > 0) {
       warnings.push_back(
           fmt::format("job store '{}': recorded {} run(s) of dead scheduler '{}' as interrupted",
                       description_, n, d.id));
@@ -1671,6 +1735,16 @@ void PostgresJobStore::complete_(const Execution& record, const std::optional<Ru
 std::string PostgresJobStore::name_() const { return impl_->description_; }
 
 void PostgresJobStore::warn_(const std::string& message) const { impl_->warn(message); }
+
+void PostgresJobStore::record_process_(const Execution& run, const std::string& process) {
+  auto write = [&] {
+    (void)impl_->conn_.exec(
+        "UPDATE sked_job_execution SET process = $2 WHERE id = $1::int8 AND status = 'started'",
+        {decimal(run.id), process});
+  };
+  std::lock_guard lock(impl_->mutex_);
+  impl_->retrying("recording a run's process group", write, impl_->conn_);
+}
 
 std::vector<Job> PostgresJobStore::all_jobs_() const {
   std::vector<std::string> warnings;

@@ -4,6 +4,7 @@
 
 #include "detail/json_limits.hpp"
 #include "detail/periodic.hpp"
+#include "detail/run_process.hpp"
 #include "detail/scheduler_registry.hpp"
 #include "detail/sqlite_schema.hpp"
 #include "detail/sqlite_time.hpp"
@@ -235,6 +236,10 @@ class SqliteJobStore::Impl {
   // The `sked_scheduler` row a statement is on: SELECT id, host, pid, started, heartbeat.
   [[nodiscard]] static RegisteredScheduler registered(SQLite::Statement& row);
   int interrupt_runs_of(const std::string& scheduler_id, const std::string& why);
+  // interrupt_runs_of for a scheduler found dead: a recorded command still running here is stopped
+  // first (docs/sqlite.md, "Faults"), its run counting as running until then.
+  int interrupt_dead_runs(const std::string& scheduler_id, const std::string& why,
+                          std::vector<std::string>& warnings);
   void heartbeat();
   void unregister() noexcept;
   static Execution read_execution(SQLite::Statement& s);
@@ -289,6 +294,9 @@ class SqliteJobStore::Impl {
   std::condition_variable completion_cv_;
   std::vector<PendingCompletion*> completion_queue_;
   bool completion_writer_ = false;
+
+  // What was done with the recorded process groups of dead schedulers' runs, by execution id.
+  std::map<std::int64_t, detail::SurvivorReport> survivors_;
 
   // Set when SQLite finds the file malformed: claims stop (see docs/sqlite.md), said once.
   mutable std::atomic<bool> corrupt_{false};
@@ -725,6 +733,46 @@ int SqliteJobStore::Impl::interrupt_runs_of(const std::string& scheduler_id,
   return s->exec();
 }
 
+int SqliteJobStore::Impl::interrupt_dead_runs(const std::string& scheduler_id,
+                                              const std::string& why,
+                                              std::vector<std::string>& warnings) {
+  struct Recorded {
+    std::int64_t id;
+    std::string job_id, process;
+  };
+  std::vector<Recorded> recorded;
+  {
+    Use s{
+        statement("SELECT id, job_id, process FROM sked_job_execution WHERE status = 'started' AND "
+                  "scheduler_id = ?1 AND process IS NOT NULL")};
+    s->bind(1, scheduler_id);
+    while (s->executeStep()) {
+      recorded.push_back(
+          {s->getColumn(0).getInt64(), s->getColumn(1).getString(), s->getColumn(2).getString()});
+    }
+  }
+  int n = 0;
+  for (const auto& r : recorded) {
+    // A transaction retried after a lost race finds the group it stopped gone: say what was done.
+    auto [it, fresh] = survivors_.try_emplace(r.id);
+    if (fresh) it->second = detail::stop_survivor(r.process, host_);
+    const detail::SurvivorReport& survivor = it->second;
+    if (survivor.message.empty()) continue;
+    if (survivor.stopped) {
+      warnings.push_back(
+          fmt::format("job store '{}': run {} of job '{}' outlived scheduler '{}': {}", path_, r.id,
+                      r.job_id, scheduler_id, survivor.message.substr(2)));
+    }
+    Use s{
+        statement("UPDATE sked_job_execution SET status = 'interrupted', exception = ?2 "
+                  "WHERE id = ?1 AND status = 'started'")};
+    s->bind(1, r.id);
+    s->bind(2, why + survivor.message);
+    n += s->exec();
+  }
+  return n + interrupt_runs_of(scheduler_id, why);
+}
+
 void SqliteJobStore::Impl::beat(TimePoint wall, std::vector<std::string>& warnings) {
   if (!registered_) {
     register_self(wall, true, warnings);
@@ -749,10 +797,11 @@ void SqliteJobStore::Impl::register_self(TimePoint wall, bool first,
   // Runs still started under this id were left by an earlier process that used the same id.
   const int n = !first
                     ? 0
-                    : interrupt_runs_of(scheduler_id_,
-                                        fmt::format("sked::Interrupted: scheduler '{}' restarted "
-                                                    "while this run was in progress",
-                                                    scheduler_id_));
+                    : interrupt_dead_runs(scheduler_id_,
+                                          fmt::format("sked::Interrupted: scheduler '{}' restarted "
+                                                      "while this run was in progress",
+                                                      scheduler_id_),
+                                          warnings);
   if (n > 0) {
     warnings.push_back(
         fmt::format("job store '{}': recorded {} run(s) left started by an earlier process with "
@@ -803,7 +852,7 @@ void SqliteJobStore::Impl::reap(TimePoint wall, std::vector<std::string>& warnin
     }
   }
   for (const auto& d : dead) {
-    if (const int n = interrupt_runs_of(d.id, d.why); n > 0) {
+    if (const int n = interrupt_dead_runs(d.id, d.why, warnings); n > 0) {
       warnings.push_back(
           fmt::format("job store '{}': recorded {} run(s) of dead scheduler '{}' as interrupted",
                       path_, n, d.id));
@@ -1045,6 +1094,17 @@ void SqliteJobStore::complete_(const Execution& record, const std::optional<RunR
 std::string SqliteJobStore::name_() const { return impl_->path_; }
 
 void SqliteJobStore::warn_(const std::string& message) const { impl_->warn(message); }
+
+void SqliteJobStore::record_process_(const Execution& run, const std::string& process) {
+  auto write = [&] {
+    Use s{impl_->statement(
+        "UPDATE sked_job_execution SET process = ?2 WHERE id = ?1 AND status = 'started'")};
+    s->bind(1, run.id);
+    s->bind(2, process);
+    (void)s->exec();
+  };
+  impl_->locked("recording a run's process group", write);
+}
 
 std::vector<Job> SqliteJobStore::all_jobs_() const {
   std::vector<std::string> warnings;

@@ -214,6 +214,9 @@ void shell_task(const JobContext& context) {
   }
   out_write.reset();
   err_write.reset();
+  // Recorded with the run, so that a command that outlives this process (killed by SIGKILL, say)
+  // is found and stopped by the scheduler that recovers the run, not run twice.
+  context.process_group_started(static_cast<int>(pid));
   detail::set_nonblocking(out_read.get());
   detail::set_nonblocking(err_read.get());
 

@@ -70,6 +70,24 @@ TEST_CASE("a crontab job is named by its id, never by its command", "[cli][cront
   }
 }
 
+TEST_CASE("a crontab's jobs are in the group of its file, and a sync puts older jobs in it",
+          "[cli][crontab][group]") {
+  auto store = std::make_shared<sked::MemoryJobStore>();
+  Log log;
+  const auto lines = parse_crontab_file("id=a @daily echo a\n", "f");
+  // Stored by a sked before groups: no group, which any scheduler runs.
+  auto old = sked::cli::crontab_job(lines[0], owner, sked::TimeZone::utc());
+  CHECK(old.group == "crontab:" + owner);
+  old.group.clear();
+  old.next_run_time = t0 + std::chrono::hours{1};
+  store->add_job(old);
+  const auto counts = sync_crontab(*store, lines, owner, sked::TimeZone::utc(), t0, log.logger());
+  CHECK(counts.changed == 1);
+  CHECK(store->lookup_job("a")->group == sked::cli::crontab_group(owner));
+  CHECK(store->lookup_job("a")->next_run_time ==
+        t0 + std::chrono::hours{1});  // same schedule: the next run is kept
+}
+
 TEST_CASE("a sync that cannot store one line changes nothing", "[cli][crontab]") {
   auto store = std::make_shared<sked::MemoryJobStore>();
   Log log;

@@ -137,6 +137,61 @@ expect "the second SIGINT is logged" 'grep -q "second SIGINT: stopping running c
 expect "the stopped command is recorded" \
   '[[ "$(sqlite3 "$slow_db" "SELECT count(*) FROM sked_job_execution WHERE status = '"'"'started'"'"'")" == 0 ]]'
 
+# SIGKILL of the daemon: the command it started (a process group of its own) survives it. The
+# restarted daemon stops it (SIGTERM) before it runs the job again, and records the run interrupted
+# naming the process group: never two instances of a max_instances 1 job, never a run recorded
+# interrupted that goes on running.
+kill_db="$dir/kill.sqlite3"
+printf 'id=long * * * * * * echo $$ >>"%s/long.pids"; exec sleep 300\n' "$dir" >"$dir/kill.cron"
+"$sked" run --crontab "$dir/kill.cron" --db "$kill_db" --grace 1s 2>"$dir/kill1.err" &
+c=$!
+wait_for 20 '[[ -s "$dir/long.pids" ]]'
+survivor="$(head -1 "$dir/long.pids")"
+wait_for 20 '[[ "$(sqlite3 "$kill_db" "SELECT count(*) FROM sked_job_execution WHERE status = '"'"'started'"'"' AND process LIKE '"'"'pgid=$survivor %'"'"'")" == 1 ]]'
+{ kill -KILL "$c" && wait "$c"; } 2>/dev/null  # without bash's "Killed" line
+expect "the command outlives a daemon killed by SIGKILL" 'kill -0 "$survivor"'
+"$sked" run --crontab "$dir/kill.cron" --db "$kill_db" --grace 1s 2>"$dir/kill2.err" &
+c=$!
+wait_for 20 '[[ "$(sqlite3 "$kill_db" "SELECT count(*) FROM sked_job_execution WHERE status = '"'"'interrupted'"'"'")" == 1 ]]'
+wait_for 20 '(( $(wc -l <"$dir/long.pids") >= 2 ))'
+# A zombie waiting for its new parent to reap it has ended.
+gone() { [[ ! -e "/proc/$1" ]] || [[ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" == Z ]] || [[ ! -e "/proc/$1/stat" ]]; }
+expect "the restarted daemon stopped the survivor" 'gone "$survivor"'
+expect "the interrupted record names the process group it stopped" \
+  '[[ "$(sqlite3 "$kill_db" "SELECT exception FROM sked_job_execution WHERE status = '"'"'interrupted'"'"'")" == *"its command (process group $survivor) was still running and was stopped with SIGTERM"* ]]'
+expect "the restarted daemon logs it" 'grep -q "outlived scheduler" "$dir/kill2.err"'
+expect "one instance at a time: the next run started after the survivor was stopped" \
+  '[[ "$(sqlite3 "$kill_db" "SELECT count(*) FROM sked_job_execution WHERE status = '"'"'started'"'"'")" == 1 ]]'
+kill -TERM "$c"
+wait_exit "$c" 20
+expect "the restarted daemon exits 0" '[[ $exit_status == 0 ]]'
+kill -KILL "$survivor" 2>/dev/null  # only if the test failed
+
+# Two crontab files on one store: each daemon runs its own file's jobs (their group), never the
+# other's, although both have the shell task.
+share_db="$dir/share.sqlite3"
+printf 'id=from-a * * * * * * true\n' >"$dir/a.cron"
+printf 'id=from-b * * * * * * true\n' >"$dir/b.cron"
+"$sked" run --crontab "$dir/a.cron" --db "$share_db" 2>"$dir/share-a.err" &
+pa=$!
+wait_for 20 '[[ -e "$share_db" ]] && [[ "$("$sked" jobs --db "$share_db" --json 2>/dev/null | jq length)" == 1 ]]'
+"$sked" run --crontab "$dir/b.cron" --db "$share_db" 2>"$dir/share-b.err" &
+pb=$!
+ran_by() { sqlite3 "$share_db" "SELECT count(*) FROM sked_job_execution WHERE job_id = '$1' AND status = 'executed' AND scheduler_id LIKE '%:$2:%'"; }
+wait_for 20 '(( $(ran_by from-a $pa) >= 3 && $(ran_by from-b $pb) >= 3 ))'
+expect "a.cron's job runs only in the daemon of a.cron" '[[ "$(ran_by from-a $pb)" == 0 ]]'
+expect "b.cron's job runs only in the daemon of b.cron" '[[ "$(ran_by from-b $pa)" == 0 ]]'
+expect "sked jobs --json shows each job's group" \
+  '[[ "$("$sked" jobs --db "$share_db" --json | jq -r "map(.id + \" \" + .group) | sort | join(\",\")")" == "from-a crontab:$dir/a.cron,from-b crontab:$dir/b.cron" ]]'
+expect "sked jobs shows a GROUP column when the jobs are in several groups" '"$sked" jobs --db "$share_db" | head -1 | grep -q "GROUP"'
+expect "sked show names the group" '"$sked" show from-a --db "$share_db" | grep -qx "group *crontab:$dir/a.cron"'
+kill -TERM "$pa" "$pb"
+wait_exit "$pa" 20
+expect "the daemon of a.cron exits 0" '[[ $exit_status == 0 ]]'
+wait_exit "$pb" 20
+expect "the daemon of b.cron exits 0" '[[ $exit_status == 0 ]]'
+expect "neither daemon warned of the other's job" '! grep -q "not registered\|not added by this crontab" "$dir/share-a.err" "$dir/share-b.err"'
+
 # Environment lines, as cronie reads them: variables for the commands below, CRON_TZ for their zone.
 env_db="$dir/env.sqlite3"
 cat >"$dir/env.cron" <<CRON

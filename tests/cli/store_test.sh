@@ -44,7 +44,7 @@ $derived  echo derived  shell  cron['0 0 0 1 1 * 2101']  2101-01-01 01:00:00+01:
 
 check "jobs --json" 0 "*" "" -- jobs --db "$db" --json
 expect "jobs --json: stable fields" \
-  '[[ "$(jq -c ".[0] | keys" <<<"$out")" == "[\"args\",\"coalesce\",\"executor\",\"id\",\"last_run_time\",\"last_status\",\"max_instances\",\"misfire_grace_time\",\"name\",\"next_run_time\",\"state\",\"task\",\"trigger\",\"trigger_json\"]" ]]'
+  '[[ "$(jq -c ".[0] | keys" <<<"$out")" == "[\"args\",\"coalesce\",\"executor\",\"group\",\"id\",\"last_run_time\",\"last_status\",\"max_instances\",\"misfire_grace_time\",\"name\",\"next_run_time\",\"state\",\"task\",\"trigger\",\"trigger_json\"]" ]]'
 expect "jobs --json: values" \
   '[[ "$(jq -c ".[0] | [.id, .next_run_time, .state, .last_status, .max_instances, .task]" <<<"$out")" == "[\"far\",\"2099-01-01T00:00:00.000000Z\",\"scheduled\",\"error\",1,\"shell\"]" ]]'
 
@@ -56,6 +56,7 @@ args            {\"command\":\"echo far\",\"crontab\":\"$cron\"}
 trigger         cron['0 0 0 1 1 * 2099']
 state           scheduled
 executor        default
+group           crontab:$cron
 max instances   1
 coalesce        yes
 misfire grace   60.000s
@@ -242,7 +243,7 @@ check "a store of a newer sked is refused" 2 "" "was written by a newer sked (sc
 older="$dir/older.sqlite3"
 sqlite3 "$older" "CREATE TABLE sked_job (id TEXT PRIMARY KEY); PRAGMA application_id = 1936418148; PRAGMA user_version = 2;"
 before="$(sha256sum <"$older")"
-check "an older store is not migrated by the tool" 2 "" "has schema version 2, older than this sked's 4" -- pause far --db "$older"
+check "an older store is not migrated by the tool" 2 "" "has schema version 2, older than this sked's 5" -- pause far --db "$older"
 expect "the older store is unchanged" '[[ "$(sha256sum <"$older")" == "$before" ]]'
 printf 'not a database at all, just text that is long enough to have a header\n%.0s' {1..20} >"$dir/text.sqlite3"
 check "a file that is not SQLite is refused" 2 "" "is not an SQLite database" -- jobs --db "$dir/text.sqlite3"

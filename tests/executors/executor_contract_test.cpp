@@ -2,9 +2,11 @@
 // whether the run finishes, the pool shuts down with or without waiting, or the pool refuses it.
 
 #include "support/leases.hpp"
+#include "support/process_group.hpp"
 
 #include <sked/executors/process_pool.hpp>
 #include <sked/executors/thread_pool.hpp>
+#include <sked/tasks/shell.hpp>
 #include <sked/triggers/date.hpp>
 
 #include <nlohmann/json.hpp>
@@ -141,4 +143,26 @@ TEMPLATE_LIST_TEST_CASE("shutdown with waiting finishes every queued run first",
   executor->shutdown(true);
   CHECK(done.count() == 10);
   for (int i = 0; i < 10; ++i) CHECK(done.of("r" + std::to_string(i)).status == ExecutionStatus::executed);
+}
+
+TEMPLATE_LIST_TEST_CASE("a shell run's command has its process group recorded with the run, timeout or not",
+                        "[executor][contract][survivor]", ExecutorFactories) {
+  if (!TestType::available) return;
+  sked::TaskRegistry tasks;
+  register_tasks(tasks);
+  sked::register_shell_task(tasks);
+  const bool with_timeout = GENERATE(false, true);
+  auto executor = TestType::make(1, tasks);
+  executor->start(std::make_shared<sked::ManualClock>(t0));
+  auto store = std::make_shared<sked::test::ProcessRecordingStore>();
+  auto j = job("sh", "shell");
+  j.args = {{"command", "exec sleep 30"}};
+  // With a timeout the thread pool completes runs from its watchdog's thread too.
+  if (with_timeout) j.timeout = 1h;
+  store->add_job(j);
+  auto run = store->start_run("sh", t0);
+  run.set_task(tasks.find("shell"));
+  executor->submit(std::move(run));
+  CHECK_THAT(store->first_recorded(), Catch::StartsWith("sh pgid="));
+  executor->shutdown(false);  // stops the command
 }

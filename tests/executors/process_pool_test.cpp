@@ -1,6 +1,7 @@
 // The process pool runs tasks in child processes. Real processes are started, crashed and killed here;
 // every test ends by proving that none is left behind (no zombie child, no orphan).
 
+#include "support/process_group.hpp"
 #include "support/processes.hpp"
 #include "support/recorder.hpp"
 
@@ -277,6 +278,28 @@ TEST_CASE("a shell command in a timed-out worker is stopped with it", "[executor
   clock->advance(10s);
   REQUIRE(done.wait_for(1));
   CHECK(done.of("sh").exception == "timed out after 10s");
+  destroy_and_check(pool, {command});
+}
+
+TEST_CASE("a worker's shell command has its process group recorded with the run",
+          "[executor][process_pool][survivor]") {
+  sked::TaskRegistry tasks;
+  add_test_tasks(tasks);
+  auto clock = std::make_shared<sked::ManualClock>(t0);
+  Pipe started;  // before the pool, so the zygote and its workers inherit it
+  auto pool = std::make_unique<sked::ProcessPoolExecutor>(1, tasks);
+  pool->start(clock);
+  auto store = std::make_shared<sked::test::ProcessRecordingStore>();
+  store->add_job(make_job(
+      "sh", "shell",
+      {{"command", "echo $$ >&" + std::to_string(started.write_end) + "; exec sleep 60"}}, 10s));
+  pool->submit(store->start_run("sh", t0));
+  const pid_t command = std::stoi(started.read_text());
+  // What a scheduler that finds this process dead reads to stop the command (docs/sqlite.md,
+  // "Faults").
+  CHECK_THAT(store->first_recorded(),
+             Catch::StartsWith("sh pgid=" + std::to_string(command) + " start="));
+  clock->advance(10s);
   destroy_and_check(pool, {command});
 }
 

@@ -3,12 +3,16 @@
 // restart.
 
 #include "stores/store_factories.hpp"
+#include "support/process_group.hpp"
 #include "support/warnings.hpp"
 #include "support/worker_process.hpp"
 
 #include <sked/errors.hpp>
 #include <sked/stores/postgres.hpp>
 #include <sked/triggers/interval.hpp>
+
+#include "detail/run_process.hpp"
+#include "detail/scheduler_registry.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -295,6 +299,80 @@ TEST_CASE("postgres store refuses a schema written by a newer sked and leaves it
   CHECK(server.psql(fmt::format("SELECT version FROM {}.sked_schema_version", factory.schema)) ==
         "99\n");
   CHECK(server.psql(fmt::format("SELECT id FROM {}.sked_job", factory.schema)) == "j\n");
+}
+
+TEST_CASE("postgres store migrates a version 1 schema, and a tool refuses it unchanged",
+          "[store][postgres][schema]") {
+  PostgresStoreFactory factory;
+  factory.make()->add_job(interval_job("j", 1min, t0));
+  auto& server = PostgresServer::instance();
+  // What sked wrote before runs recorded their process group.
+  server.psql(fmt::format(
+      "ALTER TABLE {0}.sked_job_execution DROP COLUMN process; UPDATE {0}.sked_schema_version "
+      "SET version = 1",
+      factory.schema));
+  auto tool = factory.options();
+  tool.create_schema = false;
+  CHECK_THROWS_WITH(sked::PostgresJobStore(server.conninfo(), tool),
+                    Catch::Contains("schema version 1, older than this sked's 2") &&
+                        Catch::Contains("left unchanged"));
+  CHECK(server.psql(fmt::format("SELECT version FROM {}.sked_schema_version", factory.schema)) ==
+        "1\n");
+  auto store = factory.make();
+  CHECK(server.psql(fmt::format("SELECT version FROM {}.sked_schema_version", factory.schema)) ==
+        "2\n");
+  CHECK(store->lookup_job("j"));
+  CHECK(server.psql(fmt::format(
+            "SELECT count(*) FROM information_schema.columns WHERE table_schema = '{}' AND "
+            "table_name = 'sked_job_execution' AND column_name = 'process'",
+            factory.schema)) == "1\n");
+}
+
+TEST_CASE(
+    "postgres store: a command that outlived its dead scheduler on this host is stopped before the "
+    "job runs "
+    "again",
+    "[store][postgres][interrupted][survivor]") {
+  PostgresStoreFactory factory;
+  auto& server = PostgresServer::instance();
+  auto options = factory.options();
+  options.clock = std::make_shared<sked::ManualClock>(t0);
+  options.scheduler_id = "a";
+  auto a = std::make_shared<sked::PostgresJobStore>(server.conninfo(), options);
+  a->add_job(interval_job("j", 1min, t0));  // max_instances 1
+  auto claims = a->claim_due_jobs(t0, 10, {});
+  REQUIRE(claims.at(0).runs.size() == 1);
+  const auto id = claims[0].runs[0].execution().id;
+  sked::test::SleepingGroup survivor;
+  const auto process =
+      sked::detail::describe_process_group(survivor.pid(), sked::detail::host_name());
+  REQUIRE(process);
+  server.psql(fmt::format("UPDATE {}.sked_job_execution SET process = '{}' WHERE id = {}",
+                          factory.schema, sked::detail::format_run_process(*process), id));
+  // `a` stops sending heartbeats, as a process killed by SIGKILL would (it stays open here, so the
+  // test reads its pid as alive: staleness decides).
+  server.psql(fmt::format(
+      "UPDATE {}.sked_scheduler SET heartbeat = now() - interval '1 hour' WHERE id = 'a'",
+      factory.schema));
+  Warnings warnings;
+  auto b_options = factory.options();
+  b_options.clock = std::make_shared<sked::ManualClock>(t0 + 1min);
+  b_options.scheduler_id = "b";
+  b_options.on_warning = warnings.sink();
+  auto b = std::make_shared<sked::PostgresJobStore>(server.conninfo(), b_options);
+  const auto next = b->claim_due_jobs(t0 + 1min, 10, {});
+  CHECK(survivor.ended_by() == SIGTERM);
+  REQUIRE(next.size() == 1);
+  CHECK(next[0].executions.at(0).status == sked::ExecutionStatus::started);
+  const auto record = b->get_executions({.id = id}).at(0);
+  CHECK(record.status == sked::ExecutionStatus::interrupted);
+  CHECK_THAT(record.exception,
+             Catch::Contains("scheduler 'a'") &&
+                 Catch::Contains(fmt::format(
+                     "its command (process group {}) was still running and was stopped with "
+                     "SIGTERM",
+                     survivor.pid())));
+  CHECK(warnings.count_containing("outlived scheduler 'a'") == 1);
 }
 
 TEST_CASE("postgres stores starting together on a new schema create it once",

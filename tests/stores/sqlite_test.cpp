@@ -2,11 +2,14 @@
 // schedulers sharing one file, and bad data that is reported without being lost.
 //
 
+#include "support/process_group.hpp"
 #include "support/recorder.hpp"
 #include "support/temp_dir.hpp"
 #include "support/warnings.hpp"
 #include "support/worker_process.hpp"
 
+#include "detail/run_process.hpp"
+#include "detail/scheduler_registry.hpp"
 #include "detail/sqlite_time.hpp"
 
 #include <nlohmann/json.hpp>
@@ -18,6 +21,7 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
+#include <fmt/format.h>
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
@@ -318,6 +322,126 @@ TEST_CASE("runs of a scheduler whose heartbeat is stale are recorded interrupted
   CHECK(f.warnings.count_containing("far:1:dead") == 1);
   auto db = f.raw();
   CHECK(db.execAndGet("SELECT count(*) FROM sked_scheduler WHERE id = 'far:1:dead'").getInt() == 0);
+}
+
+namespace {
+
+// Records `process` with the started run of `job_id` at `run_time`.
+void set_process(SQLite::Database& db, const std::string& job_id, const std::string& run_time,
+                 const std::string& process) {
+  SQLite::Statement s{
+      db, "UPDATE sked_job_execution SET process = ? WHERE job_id = ? AND run_time = ?"};
+  s.bind(1, process);
+  s.bind(2, job_id);
+  s.bind(3, run_time);
+  REQUIRE(s.exec() == 1);
+}
+
+std::string recorded_group(pid_t pid) {
+  const auto process = sked::detail::describe_process_group(pid, sked::detail::host_name());
+  REQUIRE(process);
+  return sked::detail::format_run_process(*process);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a command that outlived its dead scheduler on this host is stopped before the job runs again, "
+    "and its run is recorded interrupted naming its process group",
+    "[store][sqlite][interrupted][survivor]") {
+  Fixture f;
+  auto store = f.open();
+  store->add_job(interval_job("j", 1min, t0));  // max_instances 1
+  sked::test::SleepingGroup survivor;
+  {
+    auto db = f.raw();
+    // A scheduler of this host killed by SIGKILL an hour ago; the command of its run of j goes on.
+    add_foreign_run(db, "here:1:dead", sked::detail::host_name(), 1, "2025-12-31T23:00:00.000000Z",
+                    "j", "2025-12-31T22:59:00.000000Z");
+    set_process(db, "j", "2025-12-31T22:59:00.000000Z", recorded_group(survivor.pid()));
+  }
+  const auto claims = store->claim_due_jobs(t0, 10, {});
+  // The claim returns once the group is gone: no second instance ran beside it.
+  CHECK(survivor.ended_by() == SIGTERM);
+  REQUIRE(claims.size() == 1);
+  CHECK(claims[0].executions.at(0).status == ExecutionStatus::started);
+  const auto interrupted = store->get_executions({.status = ExecutionStatus::interrupted});
+  REQUIRE(interrupted.size() == 1);
+  CHECK_THAT(interrupted[0].exception,
+             Catch::Contains("here:1:dead") &&
+                 Catch::Contains(
+                     fmt::format("its command (process group {}) was still running and was stopped "
+                                 "with SIGTERM",
+                                 survivor.pid())));
+  CHECK(f.warnings.count_containing("outlived scheduler 'here:1:dead'") == 1);
+}
+
+TEST_CASE(
+    "a recorded process group whose pid was reused, or that is on another host, is not signalled",
+    "[store][sqlite][interrupted][survivor]") {
+  Fixture f;
+  auto store = f.open();
+  store->add_job(interval_job("j", 1min, t0));
+  sked::test::SleepingGroup bystander;
+  {
+    auto db = f.raw();
+    add_foreign_run(db, "here:1:dead", sked::detail::host_name(), 1, "2025-12-31T23:00:00.000000Z",
+                    "j", "2025-12-31T22:58:00.000000Z");
+    db.exec(
+        "INSERT INTO sked_job_execution (job_id, status, run_time, scheduler_id) VALUES ('j', "
+        "'started', "
+        "'2025-12-31T22:59:00.000000Z', 'here:1:dead')");
+    // The bystander has the recorded pid, but started at another time: the recorded group is gone
+    // and its pid was given to another process.
+    auto reused = sked::detail::describe_process_group(bystander.pid(), sked::detail::host_name());
+    REQUIRE(reused);
+    reused->start_ticks += 1;
+    set_process(db, "j", "2025-12-31T22:58:00.000000Z", sked::detail::format_run_process(*reused));
+    set_process(db, "j", "2025-12-31T22:59:00.000000Z",
+                "pgid=4242 start=17 boot=00000000-0000-0000-0000-000000000000 host=far-away-host");
+  }
+  const auto claims =
+      store->claim_due_jobs(t0, 10, {});  // kept: a lease dropped is recorded interrupted
+  CHECK_FALSE(bystander.ended_by());
+  const auto interrupted = store->get_executions({.status = ExecutionStatus::interrupted});
+  REQUIRE(interrupted.size() == 2);
+  CHECK_THAT(interrupted[0].exception,
+             Catch::Contains("process group 4242 on host far-away-host") &&
+                 Catch::Contains("could not be checked from host " + sked::detail::host_name()));
+  CHECK_THAT(interrupted[1].exception, !Catch::Contains("process group"));
+  CHECK(f.warnings.count_containing("outlived") == 0);
+}
+
+TEST_CASE("a shell run records its command's process group with its started record",
+          "[store][sqlite][survivor][shell]") {
+  Fixture f;
+  auto store = f.open();
+  sked::Job job = interval_job("sleeper", 1min, t0);
+  job.task = "shell";
+  job.args = {{"command", "sleep 300"}};
+  store->add_job(job);
+  auto claims = store->claim_due_jobs(t0, 10, {});
+  REQUIRE(claims.size() == 1);
+  REQUIRE(claims[0].runs.size() == 1);
+  sked::RunLease run = std::move(claims[0].runs[0]);
+  run.set_task(std::make_shared<const sked::TaskFn>(sked::shell_task));
+  std::stop_source stop;
+  std::thread worker([&] { run.complete(sked::run_task(run, stop.get_token())); });
+  auto db = f.raw();
+  const auto recorded = [&] {
+    return scalar(db,
+                  "SELECT coalesce(process, '') FROM sked_job_execution WHERE job_id = 'sleeper'");
+  };
+  const bool seen = sked::test::eventually([&] { return !recorded().empty(); }, 10000ms);
+  stop.request_stop();
+  worker.join();
+  REQUIRE(seen);
+  const auto process = sked::detail::parse_run_process(recorded());
+  REQUIRE(process);
+  CHECK(process->host == sked::detail::host_name());
+  CHECK(process->pgid > 1);
+  CHECK(store->get_executions({.job_id = "sleeper"}).at(0).exception ==
+        "sked::CommandFailed: stopped before it finished");
 }
 
 TEST_CASE("max_instances counts the runs of every live scheduler sharing the file",

@@ -391,6 +391,45 @@ TEMPLATE_LIST_TEST_CASE("jobs the claim filter rejects stay due and untouched", 
   CHECK(store->claim_due_jobs(t0 + 2s, 10, {}).at(0).job->id == "foreign");
 }
 
+TEMPLATE_LIST_TEST_CASE(
+    "a job's group is stored with it, and a claim for some groups leaves the others' jobs due",
+    "[store][contract][claim][group]", StoreFactories) {
+  TestType factory;
+  auto store = factory.make();
+  auto a = interval_job("a", 1min, t0);
+  a.group = "crontab:/etc/a.cron";
+  auto b = interval_job("b", 1min, t0);
+  b.group = "crontab:/etc/b.cron";
+  store->add_job(a);
+  store->add_job(b);
+  store->add_job(interval_job("any", 1min, t0));
+  CHECK(store->lookup_job("a")->group == "crontab:/etc/a.cron");
+  CHECK(store->lookup_job("any")->group.empty());
+  CHECK(store->modify_job("b", [](sked::Job& j) { j.group = "crontab:/etc/b2.cron"; }).group ==
+        "crontab:/etc/b2.cron");
+  // A run request for b goes to b's group too.
+  (void)store->request_run("b", t0);
+
+  const std::vector<std::string> a_only{"crontab:/etc/a.cron"};
+  const auto claims = store->claim_due_jobs(
+      t0 + 1s, 10, [&](const sked::Job& j) { return sked::runs_in(j, a_only); });
+  REQUIRE(claims.size() == 1);
+  CHECK(claims[0].job->id == "a");
+  CHECK(claims[0].job->group == "crontab:/etc/a.cron");
+  CHECK(store->get_executions({.job_id = "b"}).empty());
+  CHECK(store->get_executions({.job_id = "any"}).empty());
+  CHECK(store->pending_runs("b").size() == 1);
+  CHECK(store->lookup_job("b")->next_run_time == t0);
+
+  // The default scheduler groups ({""}) take the job without a group, and only it.
+  const std::vector<std::string> ungrouped{""};
+  const auto rest = store->claim_due_jobs(
+      t0 + 1s, 10, [&](const sked::Job& j) { return sked::runs_in(j, ungrouped); });
+  REQUIRE(rest.size() == 1);
+  CHECK(rest[0].job->id == "any");
+  CHECK(store->get_executions({.job_id = "b"}).empty());
+}
+
 TEMPLATE_LIST_TEST_CASE("a run begun outside the schedule is recorded and counts as running",
                         "[store][contract][run_now]", StoreFactories) {
   TestType factory;

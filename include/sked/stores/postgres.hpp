@@ -85,7 +85,7 @@ struct SKED_API PostgresJobStoreOptions {
 class SKED_API PostgresJobStore final : public JobStore {
  public:
   /// The version of the schema this sked writes (table `sked_schema_version`).
-  static constexpr int schema_version = 1;
+  static constexpr int schema_version = 2;
 
   /// `conninfo`: a libpq connection string (`host=db dbname=app`) or URL (`postgresql://...`);
   /// libpq's environment variables (`PGHOST`, `PGPASSWORD`, ...) fill in what it leaves out.
@@ -132,6 +132,8 @@ class SKED_API PostgresJobStore final : public JobStore {
   std::size_t delete_old_executions_(TimePoint cutoff) override;
   [[nodiscard]] std::string name_() const override;
   void warn_(const std::string& message) const override;
+  /// Kept in the record's `process` column until the run ends.
+  void record_process_(const Execution& run, const std::string& process) override;
 
  private:
   class Impl;

@@ -89,7 +89,7 @@ struct SKED_API SqliteJobStoreOptions {
 class SKED_API SqliteJobStore final : public JobStore {
  public:
   /// The schema version this sked writes (`PRAGMA user_version`).
-  static constexpr int schema_version = 4;
+  static constexpr int schema_version = 5;
 
   explicit SqliteJobStore(std::string path, SqliteJobStoreOptions options = {});
   /// Records this store's unfinished runs as interrupted and unregisters it. Never throws.
@@ -126,6 +126,8 @@ class SKED_API SqliteJobStore final : public JobStore {
   std::size_t delete_old_executions_(TimePoint cutoff) override;
   [[nodiscard]] std::string name_() const override;
   void warn_(const std::string& message) const override;
+  /// Kept in the record's `process` column until the run ends.
+  void record_process_(const Execution& run, const std::string& process) override;
 
  private:
   class Impl;
