@@ -3,22 +3,26 @@
 //
 //   sked_postgres_cluster_bench throughput [--processes 1,2,4] [--runs 3] [--jobs 200000]
 //                                          [--seconds 5] [--workers 4]
-//                                          [--synchronous-commit on|off]
+//                                          [--synchronous-commit on|off] [--fsync on|off]
+//                                          [--profile on|off]
 //   sked_postgres_cluster_bench wakeup [--samples 300]
 //
 // throughput: --jobs hourly jobs all due at the start (a backlog the processes do not finish
-// within the measurement), a no-op task, each process a BackgroundScheduler with a pool of --workers threads. Counts
-// the runs recorded `executed` over --seconds after a two-second warm-up: claimed *and* recorded
-// executions per second, the figure db-scheduler publishes.
+// within the measurement), a no-op task, each process a BackgroundScheduler with a pool of
+// --workers threads. Counts the runs recorded `executed` over --seconds after a two-second warm-up:
+// claimed *and* recorded executions per second, the figure db-scheduler publishes.
 //
 // wakeup: one scheduler process waits (max_wait 60 s, so only a notification can wake it) while
 // this process adds a one-shot job due now, or asks for a run of an existing job now, alternately;
 // the task reports how long after that call began it started. p50/p99/max over --samples.
 //
-// Durability: the tests' helper starts the server with fsync=off and full_page_writes=off on its
-// command line (a scratch server: commits cost no disk flush), so these figures are round trips
-// and the server's work, not a disk's. --synchronous-commit sets that setting for every session.
-// The settings are printed with every figure.
+// Durability: --fsync on (the default) runs the server with its defaults (fsync, full-page
+// writes), what users run; --fsync off with the tests' scratch settings (fsync=off,
+// full_page_writes=off: commits cost no disk flush, so the figures are round trips and the
+// server's CPU). --synchronous-commit sets that setting for every session. The settings are
+// printed with every figure, and each run's WAL bytes, commits and WAL flushes per recorded run.
+// --profile on: the server loads pg_stat_statements and each run prints the statements that took
+// its time in the measured window.
 
 #include <sked/sked.hpp>
 #include <sked/stores/postgres.hpp>
@@ -119,6 +123,37 @@ std::string settings(PostgresServer& server) {
 
 // ---- throughput --------------------------------------------------------------------------------
 
+bool profile = false;  // --profile: pg_stat_statements' top statements after each run
+
+struct Counters {
+  long executed = 0;
+  long wal_bytes = 0;
+  long commits = 0;
+  long wal_syncs = 0;
+};
+
+// The runs recorded `executed` and the server's counters, read at one instant.
+Counters counters(const std::string& schema) {
+  const std::string row = PostgresServer::instance().psql(
+      fmt::format("SELECT (SELECT count(*) FROM {}.sked_job_execution WHERE status = 'executed'), "
+                  "pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::int8, "
+                  "(SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()), "
+                  "(SELECT wal_sync FROM pg_stat_wal)",
+                  schema));
+  Counters c;
+  std::stringstream in{row};
+  std::string field;
+  std::getline(in, field, '|');
+  c.executed = std::stol(field);
+  std::getline(in, field, '|');
+  c.wal_bytes = std::stol(field);
+  std::getline(in, field, '|');
+  c.commits = std::stol(field);
+  std::getline(in, field, '|');
+  c.wal_syncs = std::stol(field);
+  return c;
+}
+
 double measure_throughput(int processes, int run, int jobs, double seconds, int workers) {
   auto& server = PostgresServer::instance();
   const std::string schema = fmt::format("tp_{}_{}", processes, run);
@@ -143,19 +178,40 @@ double measure_throughput(int processes, int run, int jobs, double seconds, int 
       schema, jobs - 1));
   std::vector<std::unique_ptr<sked::test::WorkerProcess>> procs;
   for (int i = 0; i < processes; ++i) procs.push_back(spawn(schema, workers, "", 1000));
-  const auto count = [&] {
-    return std::stol(server.psql(fmt::format(
-        "SELECT count(*) FROM {}.sked_job_execution WHERE status = 'executed'", schema)));
-  };
   std::this_thread::sleep_for(2s);
-  const long before = count();
+  if (profile) server.psql("SELECT pg_stat_statements_reset()");
+  const Counters before = counters(schema);
   const auto t1 = std::chrono::steady_clock::now();
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  const long after = count();
+  const Counters after = counters(schema);
   const auto t2 = std::chrono::steady_clock::now();
+  const auto runs = static_cast<double>(std::max(1L, after.executed - before.executed));
+  // What each recorded run cost the server: WAL written, commits, WAL flushes (fsync on).
+  fmt::print(
+      "  {} process(es), run {}: {:.0f} executions/s; per run: {:.0f} WAL bytes, {:.3f} "
+      "commits, {:.4f} WAL flushes\n",
+      processes, run + 1,
+      static_cast<double>(after.executed - before.executed) /
+          std::chrono::duration<double>(t2 - t1).count(),
+      static_cast<double>(after.wal_bytes - before.wal_bytes) / runs,
+      static_cast<double>(after.commits - before.commits) / runs,
+      static_cast<double>(after.wal_syncs - before.wal_syncs) / runs);
+  if (profile) {
+    // The statements that took the server's time in the window, with calls per recorded run.
+    fmt::print("{}", server.psql(fmt::format(
+                         "SELECT format('    %8s ms %8s calls %7s per run %7s ms each  %s', "
+                         "round(total_exec_time), calls, round(calls / {0}::numeric, 4), "
+                         "round((total_exec_time / calls)::numeric, 3), "
+                         "left(regexp_replace(query, '\\s+', ' ', 'g'), 110)) FROM "
+                         "pg_stat_statements WHERE calls > 0 ORDER BY total_exec_time DESC "
+                         "LIMIT 14",
+                         runs)));
+  }
+  std::fflush(stdout);
   stop(procs);
   server.psql(fmt::format("DROP SCHEMA {} CASCADE", schema));
-  return static_cast<double>(after - before) / std::chrono::duration<double>(t2 - t1).count();
+  return static_cast<double>(after.executed - before.executed) /
+         std::chrono::duration<double>(t2 - t1).count();
 }
 
 // ---- wake-up -----------------------------------------------------------------------------------
@@ -229,6 +285,7 @@ int main(int argc, char** argv) {
   int runs = 3, jobs = 200'000, workers = 4, samples = 300;
   double seconds = 5;
   std::string synchronous_commit = "on";
+  std::string fsync = "on";
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string_view flag{argv[i]};
     const std::string value{argv[i + 1]};
@@ -239,12 +296,28 @@ int main(int argc, char** argv) {
     else if (flag == "--workers") workers = std::stoi(value);
     else if (flag == "--samples") samples = std::stoi(value);
     else if (flag == "--synchronous-commit") synchronous_commit = value;
+    else if (flag == "--fsync")
+      fsync = value;
+    else if (flag == "--profile")
+      profile = value == "on";
     else {
       std::cerr << "unknown option " << flag << "\n";
       return 2;
     }
   }
+  if (fsync != "on" && fsync != "off") {
+    std::cerr << "--fsync takes on or off\n";
+    return 2;
+  }
+  // fsync on: the server's defaults (fsync, full-page writes), what users run; off: the tests'
+  // scratch server, whose commits cost no disk flush.
+  PostgresServer::settings() = fsync == "on" ? "" : "-c fsync=off -c full_page_writes=off";
+  if (profile) {
+    PostgresServer::settings() += " -c shared_preload_libraries=pg_stat_statements";
+    PostgresServer::settings() += " -c pg_stat_statements.track_utility=on";
+  }
   auto& server = PostgresServer::instance();
+  if (profile) server.psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
   // For every new session of the database.
   server.psql(fmt::format("ALTER DATABASE postgres SET synchronous_commit = {}", synchronous_commit));
   std::this_thread::sleep_for(200ms);

@@ -442,6 +442,7 @@ std::vector<ClaimedJob> JobStore::claim(TimePoint now, std::size_t limit, const 
     attempts.clear();
     warnings.clear();
     while (claimed.size() < limit) {
+      tx.expect_due(limit - claimed.size());
       std::shared_ptr<const Job> job = tx.next_due(now);
       if (!job) break;
       if (runnable && !runnable(*job)) continue;

@@ -164,6 +164,10 @@ class SKED_API JobStore : public std::enable_shared_from_this<JobStore> {
     /// returned yet; nullptr when none is left. A job returned and then neither rescheduled nor
     /// deleted stays as it was.
     [[nodiscard]] virtual std::shared_ptr<const Job> next_due(TimePoint now) = 0;
+    /// Called before each `next_due` of a claim: it takes at most `count` more due jobs, so a
+    /// store that reads and locks due rows ahead need not take more (rows it locked beyond them
+    /// would be kept from other claimers until this one commits). Default: ignored.
+    virtual void expect_due(std::size_t count) { (void)count; }
     /// Moves a job returned by `next_due` to its next fire time.
     virtual void reschedule(std::string_view id, TimePoint next) = 0;
     /// `started` records of the job, in every process sharing the store.

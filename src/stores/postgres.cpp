@@ -35,10 +35,12 @@ namespace {
 
 using detail::format_db_time;
 
-// Due rows read per query while claiming start at this many and double up to the maximum: a claim
-// for one job locks few rows that a peer could take, and a claim for many needs few queries.
+// Due rows read per query while claiming: as many as the claim still wants (Tx::expect_due), up to
+// the maximum (the scheduler's default claim batch, so that one page serves a whole claim). When
+// the claim skips jobs it read (not runnable here), the next page grows from first_claim_page,
+// doubling.
 constexpr std::size_t first_claim_page = 4;
-constexpr std::size_t max_claim_page = 256;
+constexpr std::size_t max_claim_page = 512;
 constexpr int delete_batch_size = 2000;
 // Deadlocks and serialization failures are retried this often before they are reported.
 constexpr int max_conflict_retries = 20;
@@ -51,6 +53,10 @@ constexpr const char* batch_conflict = "sked-batch";
 // Finished runs kept in memory while the server cannot be reached, at most; beyond it a completion
 // fails (and is reported) instead of being kept.
 constexpr std::size_t max_kept_completions = 100'000;
+// Claims do not wait for this process's unwritten completions (they count their records as
+// finished) while at most this many wait; beyond, they wait, so that claims cannot run ahead of the
+// completion writer.
+constexpr std::size_t max_unwritten_for_claims = 2048;
 // Execution ids reserved per round trip, so that a claim can name its records before they are sent.
 constexpr std::size_t reserved_ids = 512;
 
@@ -497,6 +503,15 @@ class PostgresJobStore::Impl {
   // Waits until the completions queued before the call are written (or a write of them failed),
   // so that this process reads what it completed and counts running instances right.
   void flush_completions();
+  // What a claim needs to know of the completions not written yet, instead of waiting for them: the
+  // ids of their records (finished, though `started` in the table until written), as an array
+  // literal. Empty when it must wait: one of them plans a retry (which may be due), or more are
+  // waiting than a write takes in one go (claims must not run ahead of the writer).
+  std::optional<std::string> unwritten_ids();
+  bool retries_unwritten() {
+    std::lock_guard lock(done_mutex_);
+    return done_retries_ > 0;
+  }
   void stop_writing() noexcept;
   void write_completion_rows(const std::vector<Completion>& batch) const;
 
@@ -563,6 +578,8 @@ class PostgresJobStore::Impl {
   std::condition_variable done_cv_;
   std::vector<Completion> done_queue_;
   std::size_t done_in_flight_ = 0;
+  std::vector<std::int64_t> done_in_flight_ids_;  // the records of the write in flight
+  std::size_t done_retries_ = 0;                  // queued or in flight, with a retry to insert
   std::uint64_t done_queued_ = 0;   // completions queued, ever
   std::uint64_t done_settled_ = 0;  // of them, written or given up on
   std::uint64_t done_rounds_ = 0;   // write attempts finished
@@ -953,8 +970,8 @@ void PostgresJobStore::Impl::insert_request(const RunRequest& request, Connectio
 // The storage primitives inside one transaction, with the store's lock held.
 class PostgresJobStore::Tx final : public JobStore::Transaction {
  public:
-  Tx(Impl& impl, Purpose purpose, std::vector<std::string>& warnings)
-      : s_(impl), purpose_(purpose), warnings_(warnings) {}
+  Tx(Impl& impl, Purpose purpose, std::vector<std::string>& warnings, std::string finished = "{}")
+      : s_(impl), purpose_(purpose), warnings_(warnings), finished_(std::move(finished)) {}
 
   std::shared_ptr<const Job> find_job(std::string_view id) override {
     flush();
@@ -1023,6 +1040,8 @@ class PostgresJobStore::Tx final : public JobStore::Transaction {
     }
   }
 
+  void expect_due(std::size_t count) override { wanted_ = count; }
+
   void reschedule(std::string_view id, TimePoint next) override {
     if (batched()) {
       s_.batch_.moved_ids.emplace_back(std::string{id});
@@ -1037,8 +1056,9 @@ class PostgresJobStore::Tx final : public JobStore::Transaction {
     if (const auto it = running_.find(job_id); it != running_.end()) return it->second;
     flush();
     const Result r = s_.conn_.exec(
-        "SELECT count(*) FROM sked_job_execution WHERE job_id = $1 AND status = 'started'",
-        {std::string{job_id}});
+        "SELECT count(*) FROM sked_job_execution WHERE job_id = $1 AND status = 'started' AND "
+        "id <> ALL($2::int8[])",
+        {std::string{job_id}, finished_});
     return static_cast<int>(to_int64(PQgetvalue(r.get(), 0, 0)));
   }
 
@@ -1131,11 +1151,22 @@ class PostgresJobStore::Tx final : public JobStore::Transaction {
   void read_page(TimePoint now) {
     rows_.clear();
     next_ = 0;
-    const std::string limit = decimal(page_);
+    // As many rows as the claim still wants (every row locked beyond them is kept from the other
+    // claimers until this one commits); after the first page, at least a page doubling from
+    // first_claim_page, so that jobs the claim passes over (unknown tasks, max_instances) do not
+    // cost a round trip each. Without expect_due, pages double from first_claim_page.
+    const std::size_t page = std::min(max_claim_page, wanted_ == 0 ? page_
+                                                      : after_     ? std::max(wanted_, page_)
+                                                                   : wanted_);
+    const std::string limit = decimal(page);
     const std::string now_text = format_db_time(now);
     // The keyset page's rows, locked, then (in the same round trip, in a snapshot taken once they
-    // are locked) how many runs of each are started: what a claim asks per job. Rows another claim
-    // holds are skipped, so the count covers twice the page; a job it misses is asked on its own.
+    // are locked) how many runs of each are started: what a claim asks per job. The count's rows
+    // are the page's again, taken the same way: a row this transaction locked is not skipped, while
+    // one that another claim holds is, as in the first statement (counting an unlocked window
+    // instead missed most of the page's jobs once several schedulers claimed side by side, and
+    // each such job cost two round trips of its own). A row another claim let go of in between
+    // may be locked too, until this claim commits; a job the count misses is asked on its own.
     std::vector<Connection::Statement> statements;
     if (after_) {
       statements.push_back(
@@ -1147,10 +1178,10 @@ class PostgresJobStore::Tx final : public JobStore::Transaction {
       if (batched()) {
         statements.push_back(
             {"SELECT j.id, (SELECT count(*) FROM sked_job_execution e WHERE e.job_id = j.id AND "
-             "e.status = 'started') FROM (SELECT id FROM sked_job WHERE next_run_time <= "
-             "$1::timestamptz AND (next_run_time, id) > ($2::timestamptz, $3) "
-             "ORDER BY next_run_time, id LIMIT $4::int8) AS j",
-             {now_text, format_db_time(after_->next), after_->id, decimal(2 * page_)}});
+             "e.status = 'started' AND e.id <> ALL($5::int8[])) FROM (SELECT id FROM sked_job "
+             "WHERE next_run_time <= $1::timestamptz AND (next_run_time, id) > ($2::timestamptz, "
+             "$3) ORDER BY next_run_time, id LIMIT $4::int8 FOR UPDATE SKIP LOCKED) AS j",
+             {now_text, format_db_time(after_->next), after_->id, limit, finished_}});
       }
     } else {
       statements.push_back(
@@ -1161,9 +1192,10 @@ class PostgresJobStore::Tx final : public JobStore::Transaction {
       if (batched()) {
         statements.push_back(
             {"SELECT j.id, (SELECT count(*) FROM sked_job_execution e WHERE e.job_id = j.id AND "
-             "e.status = 'started') FROM (SELECT id FROM sked_job WHERE next_run_time <= "
-             "$1::timestamptz ORDER BY next_run_time, id LIMIT $2::int8) AS j",
-             {now_text, decimal(2 * page_)}});
+             "e.status = 'started' AND e.id <> ALL($3::int8[])) FROM (SELECT id FROM sked_job "
+             "WHERE next_run_time <= $1::timestamptz ORDER BY next_run_time, id LIMIT $2::int8 "
+             "FOR UPDATE SKIP LOCKED) AS j",
+             {now_text, limit, finished_}});
       }
     }
     const std::vector<Result> results = s_.conn_.pipeline(statements);
@@ -1182,7 +1214,7 @@ class PostgresJobStore::Tx final : public JobStore::Transaction {
           running_.emplace(row.id, it->second);
       }
     }
-    exhausted_ = static_cast<std::size_t>(n) < page_;
+    exhausted_ = static_cast<std::size_t>(n) < page;
     page_ = std::min(page_ * 2, max_claim_page);
     if (!rows_.empty()) after_ = After{rows_.back().id, *rows_.back().next};
   }
@@ -1195,9 +1227,13 @@ class PostgresJobStore::Tx final : public JobStore::Transaction {
   Impl& s_;
   Purpose purpose_;
   std::vector<std::string>& warnings_;
+  // The records of this process's completions not written yet (Impl::unwritten_ids): runs that
+  // ended, though still `started` in the table, and not counted as running.
+  std::string finished_;
   std::vector<Row> rows_;
   std::size_t next_ = 0;
   std::size_t page_ = first_claim_page;
+  std::size_t wanted_ = 0;  // expect_due: how many more jobs the claim takes
   bool exhausted_ = false;
   std::optional<After> after_;
   // Started runs per job, read with the page that locked the job and counted up with this claim's
@@ -1408,6 +1444,7 @@ void PostgresJobStore::Impl::complete(const Execution& record,
   }
   if (!writer_.joinable()) writer_ = std::thread([this] { write_loop(); });
   done_queue_.push_back(Completion{record, retry});
+  if (retry) ++done_retries_;
   ++done_queued_;
   done_cv_.notify_all();
 }
@@ -1423,6 +1460,8 @@ void PostgresJobStore::Impl::write_loop() {
     for (auto& c : done_queue_) batch.push_back(std::move(c));
     done_queue_.clear();
     done_in_flight_ = batch.size();
+    done_in_flight_ids_.clear();
+    for (const Completion& c : batch) done_in_flight_ids_.push_back(c.record.id);
     const bool stopping = done_stopping_;
     lock.unlock();
     std::string error;
@@ -1462,7 +1501,9 @@ void PostgresJobStore::Impl::write_loop() {
     ++done_rounds_;
     if (!kept) {
       done_settled_ += batch.size();
+      for (const Completion& c : batch) done_retries_ -= c.retry ? 1 : 0;
       batch.clear();
+      done_in_flight_ids_.clear();
       pause = std::chrono::milliseconds{50};
     }
     done_in_flight_ = batch.size();
@@ -1482,6 +1523,20 @@ void PostgresJobStore::Impl::flush_completions() {
   done_cv_.wait(lock, [&] {
     return done_settled_ >= target || done_rounds_ >= round + 2 || !writer_.joinable();
   });
+}
+
+std::optional<std::string> PostgresJobStore::Impl::unwritten_ids() {
+  std::lock_guard lock(done_mutex_);
+  if (done_retries_ > 0 || done_queue_.size() + done_in_flight_ > max_unwritten_for_claims)
+    return std::nullopt;
+  std::string out = "{";
+  for (const std::int64_t id : done_in_flight_ids_)
+    fmt::format_to(std::back_inserter(out), "{},", id);
+  for (const Completion& c : done_queue_)
+    fmt::format_to(std::back_inserter(out), "{},", c.record.id);
+  if (out.size() > 1) out.pop_back();
+  out += '}';
+  return out;
 }
 
 void PostgresJobStore::Impl::stop_writing() noexcept {
@@ -1680,8 +1735,11 @@ void PostgresJobStore::transact_(Purpose purpose, const std::function<void(Trans
   std::vector<std::string> warnings;
   bool start_beating = false;
   // A claim counts running instances, and a read shows history: both see this process's
-  // completions.
-  impl_->flush_completions();
+  // completions. A claim need not wait for them to be written: it is told which records they
+  // finish (a claim waiting for each write idles while it is made, and the writer while it claims).
+  std::optional<std::string> finished =
+      purpose == Purpose::claim ? impl_->unwritten_ids() : std::nullopt;
+  if (!finished) impl_->flush_completions();
   const char* what = purpose == Purpose::claim  ? "claiming due jobs"
                      : purpose == Purpose::read ? "reading the store"
                                                 : "changing the store";
@@ -1708,7 +1766,7 @@ void PostgresJobStore::transact_(Purpose purpose, const std::function<void(Trans
             impl_->reap(warnings);
           }
         }
-        Tx tx{*impl_, purpose, warnings};
+        Tx tx{*impl_, purpose, warnings, finished.value_or("{}")};
         body(tx);
       };
       impl_->write_transaction(what, run, purpose == Purpose::change);
@@ -1769,7 +1827,8 @@ std::vector<Job> PostgresJobStore::all_jobs_() const {
 }
 
 std::optional<TimePoint> PostgresJobStore::next_run_time_() const {
-  impl_->flush_completions();  // a retry they planned may be the next run
+  // A retry they planned may be the next run; completions without one change no run time.
+  if (impl_->retries_unwritten()) impl_->flush_completions();
   // Both minimums come from an index each, in one round trip.
   auto next = [&] {
     const Result r = impl_->conn_.exec(

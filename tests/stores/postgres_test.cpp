@@ -22,9 +22,11 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdlib>
 #include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -244,6 +246,81 @@ TEST_CASE(
   // `a` was not reaped meanwhile: its run of j1 is still started, and it is alive.
   CHECK(b->get_executions({.job_id = "j1"}).at(0).status == sked::ExecutionStatus::started);
   CHECK(b->live_schedulers().size() == 2);
+}
+
+TEST_CASE("postgres store: a claim locks no more due rows than it can take",
+          "[store][postgres][claim]") {
+  PostgresStoreFactory factory;
+  auto store = factory.make();
+  for (int i = 0; i < 10; ++i) store->add_job(interval_job(fmt::format("j{}", i), 1min, t0));
+  // Asked from another connection while the claim holds its rows (the filter runs inside it): the
+  // rows a peer could claim beside it.
+  std::optional<int> free_rows;
+  const auto claims = store->claim_due_jobs(t0, 3, [&](const sked::Job&) {
+    if (!free_rows) {
+      free_rows = std::stoi(PostgresServer::instance().psql(
+          fmt::format("SELECT count(*) FROM (SELECT id FROM {}.sked_job FOR UPDATE SKIP LOCKED) "
+                      "AS s",
+                      factory.schema)));
+    }
+    return true;
+  });
+  CHECK(claims.size() == 3);
+  CHECK(free_rows == 7);
+}
+
+TEST_CASE(
+    "postgres store: a claim does not wait for this process's unwritten completions, and counts "
+    "their runs as finished",
+    "[store][postgres][claim]") {
+  PostgresStoreFactory factory;
+  auto store = factory.make();
+  store->add_job(interval_job("j", 1min, t0));  // max_instances 1
+  auto first = store->claim_due_jobs(t0, 10, {});
+  REQUIRE(first.size() == 1);
+  const auto id = first[0].runs.at(0).execution().id;
+  auto& server = PostgresServer::instance();
+  // Another session holds the run's record, so that writing how the run ended waits for it.
+  const auto holders = fmt::format(
+      "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND query LIKE "
+      "'%{}.sked_job_execution%'",
+      factory.schema);
+  struct Holder {
+    std::string schema;
+    void release() const {
+      (void)PostgresServer::instance().psql(fmt::format(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event = 'PgSleep' "
+          "AND query LIKE '%{}.sked_job_execution%'",
+          schema));
+    }
+    ~Holder() { release(); }
+  } holder{factory.schema};
+  REQUIRE(std::system(fmt::format("{}/psql -X -q -d '{}' -c 'BEGIN; SELECT 1 FROM "
+                                  "{}.sked_job_execution WHERE id = {} FOR UPDATE; SELECT "
+                                  "pg_sleep(300)' >/dev/null 2>&1 &",
+                                  SKED_PG_BINDIR, server.conninfo(), factory.schema, id)
+                          .c_str()) == 0);
+  REQUIRE(sked::test::eventually([&] { return std::stoi(server.psql(holders)) == 1; }, 30s));
+  first[0].runs[0].complete({.status = sked::ExecutionStatus::executed});
+  REQUIRE(sked::test::eventually(
+      [&] {
+        return std::stoi(server.psql(
+                   "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND "
+                   "query LIKE 'UPDATE sked_job_execution AS e%'")) == 1;
+      },
+      30s));
+  // The next fire time starts: the run before it ended, though its record still says `started`.
+  auto next =
+      std::async(std::launch::async, [&] { return store->claim_due_jobs(t0 + 1min, 10, {}); });
+  const bool finished = next.wait_for(30s) == std::future_status::ready;
+  if (!finished) holder.release();  // else the claim, waiting for the write, would never end
+  REQUIRE(finished);
+  const auto claims = next.get();
+  REQUIRE(claims.size() == 1);
+  CHECK(claims[0].runs.size() == 1);
+  CHECK(claims[0].runs[0].execution().status == sked::ExecutionStatus::started);
+  CHECK(server.psql(fmt::format("SELECT status FROM {}.sked_job_execution WHERE id = {}",
+                                factory.schema, id)) == "started\n");
 }
 
 TEST_CASE("postgres store: a committed change wakes the other stores' change listeners",

@@ -35,6 +35,15 @@ class PostgresServer {
     return *server;
   }
 
+  /// The server's settings (`-c name=value ...` on its command line), read when `instance()` first
+  /// starts it and at every restart: set them before. The default is a scratch server's: no fsync,
+  /// no full-page writes, so that a commit costs no disk flush. Commits stay synchronous, so that a
+  /// committed change survives the crash of a restart test.
+  static std::string& settings() {
+    static std::string s = "-c fsync=off -c full_page_writes=off";
+    return s;
+  }
+
   /// A libpq connection string for `dbname`.
   [[nodiscard]] std::string conninfo(const std::string& dbname = "postgres") const {
     return fmt::format("host={} port=5432 user=postgres dbname={}", dir_.string(), dbname);
@@ -98,13 +107,12 @@ class PostgresServer {
 
   void pg_ctl(const std::string& action) {
     const auto log = dir_ / "server.log";
-    // Unix socket only (no TCP port shared with other processes), no fsync: a scratch server.
-    // Commits stay synchronous, so that a committed change survives the crash of a restart test.
+    // Unix socket only (no TCP port shared with other processes).
     run(fmt::format(
-            "{}{}/pg_ctl -D {}/data -l {} -w -t 60 -o \"-c listen_addresses='' -k {} -c fsync=off "
-            "-c full_page_writes=off\" {} >>{}.ctl 2>&1",
-            as_user_, SKED_PG_BINDIR, dir_.string(), log.string(), dir_.string(), action,
-            log.string()),
+            "{}{}/pg_ctl -D {}/data -l {} -w -t 60 -o \"-c listen_addresses='' -k {} {}\" {} "
+            ">>{}.ctl 2>&1",
+            as_user_, SKED_PG_BINDIR, dir_.string(), log.string(), dir_.string(), settings(),
+            action, log.string()),
         log);
   }
 
