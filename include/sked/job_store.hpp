@@ -48,7 +48,7 @@ using ClaimFilter = std::function<bool(const Job&)>;
 
 /// Whether a scheduler of `groups` (`SchedulerOptions::groups`; "" stands for jobs without a
 /// group) may run `job`: what the scheduler's claim filter asks first.
-[[nodiscard]] bool runs_in(const Job& job, const std::vector<std::string>& groups) noexcept;
+[[nodiscard]] SKED_API bool runs_in(const Job& job, const std::vector<std::string>& groups) noexcept;
 
 /// A change to a stored job, applied by `JobStore::modify_job` to the job as stored at that moment.
 /// It may run more than once (a store retries a transaction that lost a race for a lock), so it must
