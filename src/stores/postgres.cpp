@@ -1273,10 +1273,12 @@ int PostgresJobStore::Impl::interrupt_dead_runs(const std::string& scheduler_id,
           "job store '{}': run {} of job '{}' outlived scheduler '{}': {}", description_,
           text(r.get(), i, 0), text(r.get(), i, 1), scheduler_id, survivor.message.substr(2)));
     }
-    n += affected(conn_.exec(
-        "UPDATE sked_job_execution SET status = 'interrupted', exception = $2 WHERE id = "
-        "$1::int8 AND status = 'started'",
-        {text(r.get(), i, 0), why + survivor.message}));
+    const std::string exception = why + survivor.message;
+    const int interrupted = affected(conn_.exec(
+        "UPDATE sked_job_execution SET status = 'interrupted', exception = $2 "
+        "WHERE id = $1::int8 AND status = 'started'",
+        {text(r.get(), i, 0), exception}));
+    n += interrupted;
   }
   return n + interrupt_runs_of(scheduler_id, why);
 }
