@@ -3,6 +3,7 @@
 
 #include "detail/json_limits.hpp"
 
+#include <date/tz.h>
 #include <nlohmann/json.hpp>
 #include <fmt/format.h>
 
