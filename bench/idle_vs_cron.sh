@@ -5,10 +5,11 @@
 # wake-ups (voluntary + involuntary context switches of every thread), bytes written (write(2) bytes
 # and bytes sent to storage, from /proc/PID/io) and how the store's WAL file changed; then the ratios.
 #
-# Usage: bench/idle_vs_cron.sh [--seconds N] [--runs N] [--sked PATH]
-#   --seconds  measuring window per run (default 60; use 5 for a smoke run)
-#   --runs     runs of each daemon, alternating sked and cron (default 1); min/median/max when > 1
-#   --sked     the sked binary (default: build/release/src/cli/sked, built when missing)
+# Usage: bench/idle_vs_cron.sh [--seconds N] [--runs N] [--sked PATH] [--baseline PATH]
+#   --seconds   measuring window per run (default 60; use 5 for a smoke run)
+#   --runs      runs of each daemon, alternating sked and cron (default 1); min/median/max when > 1
+#   --sked      the sked binary (default: build/release/src/cli/sked, built when missing)
+#   --baseline  a second sked binary (an earlier build) measured in the same alternation: before/after
 # Needs root (cron -f reads /etc/cron.d; /proc/PID/io of cron) and Debian's `cron` package, installed
 # here when missing. cron runs in the foreground for the measurement only, with a throwaway file in
 # /etc/cron.d that is removed on exit; it refuses to start when another cron daemon runs.
@@ -18,12 +19,14 @@ cd "$(dirname "$0")/.."
 seconds=60
 runs=1
 sked=build/release/src/cli/sked
+baseline=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
     --runs) runs="$2"; shift 2 ;;
     --sked) sked="$2"; shift 2 ;;
-    *) echo "usage: $0 [--seconds N] [--runs N] [--sked PATH]" >&2; exit 2 ;;
+    --baseline) baseline="$2"; shift 2 ;;
+    *) echo "usage: $0 [--seconds N] [--runs N] [--sked PATH] [--baseline PATH]" >&2; exit 2 ;;
   esac
 done
 warmup=2  # start-up (opening the store, the first claim) is not idle time
@@ -97,9 +100,11 @@ wal_state() {
 # Runs one daemon for the window; prints: cpu_ns ticks switches wchar write_bytes.
 measure() {
   local which="$1"
-  if [[ "$which" == sked ]]; then
+  if [[ "$which" == sked || "$which" == baseline ]]; then
+    local binary="$sked"
+    [[ "$which" == baseline ]] && binary="$baseline"
     rm -f "$work"/sked.sqlite3*
-    "$sked" run --crontab "$work/crontab" --db "$work/sked.sqlite3" --log-level warning 2>"$work/sked.log" &
+    "$binary" run --crontab "$work/crontab" --db "$work/sked.sqlite3" --log-level warning 2>"$work/sked.log" &
   else
     /usr/sbin/cron -f 2>"$work/cron.log" &
   fi
@@ -114,8 +119,8 @@ measure() {
   kill "$daemon"
   wait "$daemon" 2>/dev/null || true
   daemon=""
-  if [[ "$which" == sked ]]; then
-    echo "  sked WAL before: $wal_before; after: $wal_after" >&2
+  if [[ "$which" != cron ]]; then
+    echo "  $which WAL before: $wal_before; after: $wal_after" >&2
   fi
   echo "$((b[0] - a[0])) $((b[1] - a[1])) $((b[2] - a[2])) $((b[3] - a[3])) $((b[4] - a[4]))"
 }
@@ -123,17 +128,19 @@ measure() {
 echo "$(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) x $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg); $("$sked" --version 2>/dev/null || echo sked) vs cron $(dpkg-query -W -f '${Version}' cron); ${seconds} s per run, ${runs} run(s) each"
 : >"$work/sked.txt"
 : >"$work/cron.txt"
+: >"$work/baseline.txt"
 for r in $(seq 1 "$runs"); do
   measure sked >>"$work/sked.txt"
+  [[ -n "$baseline" ]] && measure baseline >>"$work/baseline.txt"
   measure cron >>"$work/cron.txt"
 done
 
-python3 - "$seconds" "$work/sked.txt" "$work/cron.txt" <<'EOF'
+python3 - "$seconds" "$work/sked.txt" "$work/cron.txt" "$work/baseline.txt" <<'EOF'
 import statistics, sys
 seconds = float(sys.argv[1])
 def load(path):
     return [list(map(int, line.split())) for line in open(path) if line.strip()]
-sked, cron = load(sys.argv[2]), load(sys.argv[3])
+sked, cron, base = load(sys.argv[2]), load(sys.argv[3]), load(sys.argv[4])
 names = ["CPU time (ms)", "CPU ticks (10 ms)", "wake-ups (context switches)", "written, write(2) (bytes)",
          "written to storage (bytes)"]
 scale = [1e-6, 1, 1, 1, 1]
@@ -144,15 +151,16 @@ def fmt(values):
         return one(values[0])
     return "/".join(one(v) for v in (values[0], statistics.median(values), values[-1]))
 print(f"{'per ' + format(seconds, 'g') + ' s idle' + (' (min/median/max)' if len(sked) > 1 else ''):<34}"
-      f"{'sked':>22}{'cron -f':>22}{'sked/cron':>12}")
+      f"{'sked':>22}" + (f"{'sked (baseline)':>22}" if base else "") + f"{'cron -f':>22}{'sked/cron':>12}")
 for i, name in enumerate(names):
     s = [row[i] * scale[i] for row in sked]
     c = [row[i] * scale[i] for row in cron]
+    b = [row[i] * scale[i] for row in base]
     if scale[i] == 1:
-        s, c = [int(v) for v in s], [int(v) for v in c]
+        s, c, b = [int(v) for v in s], [int(v) for v in c], [int(v) for v in b]
     ms, mc = statistics.median(s), statistics.median(c)
     ratio = f"{ms / mc:,.1f}x" if mc else ("-" if ms == 0 else "inf")
-    print(f"{name:<34}{fmt(s):>22}{fmt(c):>22}{ratio:>12}")
+    print(f"{name:<34}{fmt(s):>22}" + (f"{fmt(b):>22}" if base else "") + f"{fmt(c):>22}{ratio:>12}")
 per_min = 60.0 / seconds
 cpu_s, cpu_c = statistics.median(r[0] for r in sked), statistics.median(r[0] for r in cron)
 cpu_ratio = f"{cpu_s / cpu_c:.1f}x cron's" if cpu_c else "cron used none (window too short)"

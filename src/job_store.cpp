@@ -157,7 +157,31 @@ struct JobStore::Unwritten {
   std::mutex writer;       // one thread writes them at a time
 };
 
-JobStore::JobStore() : unwritten_(std::make_unique<Unwritten>()) {}
+struct JobStore::LocalListener {
+  std::mutex mutex;  // held while the listener runs: clearing it waits for a call in progress
+  std::function<void(TimePoint)> fn;
+  std::atomic<bool> set{false};  // spares changes the lock when nobody listens
+};
+
+JobStore::JobStore()
+    : unwritten_(std::make_unique<Unwritten>()), local_(std::make_unique<LocalListener>()) {}
+
+void JobStore::set_local_change_listener(std::function<void(TimePoint)> listener) {
+  std::lock_guard lock(local_->mutex);
+  local_->fn = std::move(listener);
+  local_->set.store(static_cast<bool>(local_->fn), std::memory_order_release);
+}
+
+void JobStore::changed(TimePoint due) const noexcept {
+  if (!local_->set.load(std::memory_order_acquire)) return;
+  std::lock_guard lock(local_->mutex);
+  if (!local_->fn) return;
+  try {
+    local_->fn(due);
+  } catch (...) {
+    // A listener must not throw; the change is stored either way.
+  }
+}
 
 std::size_t JobStore::unwritten_completions() const noexcept {
   return unwritten_->count.load(std::memory_order_acquire);
@@ -340,6 +364,7 @@ void JobStore::add_job(const Job& job, bool replace_existing) {
     if (!replace_existing) throw ConflictingIdError(job.id);
     tx.replace_job(job);
   });
+  if (job.next_run_time) changed(*job.next_run_time);
 }
 
 Job JobStore::modify_job(std::string_view id, const JobChange& change) {
@@ -356,6 +381,7 @@ Job JobStore::modify_job(std::string_view id, const JobChange& change) {
     tx.replace_job(job);
     result = std::move(job);
   });
+  if (result.next_run_time) changed(*result.next_run_time);
   return result;
 }
 
@@ -395,6 +421,7 @@ TimePoint JobStore::request_run(std::string_view job_id, TimePoint at) {
     when = at;
     tx.insert_request(RunRequest{.job_id = std::string{job_id}, .at = at, .attempt = 1});
   });
+  changed(when);
   return when;
 }
 

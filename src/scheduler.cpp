@@ -93,7 +93,7 @@ Scheduler::Scheduler(SchedulerOptions options)
   if (options_.job_defaults.misfire_grace_time < Duration::zero()) {
     throw InvalidArgument("scheduler: job_defaults.misfire_grace_time must not be negative");
   }
-  clock_subscription_ = clock_->on_jump([this] { wakeup(); });
+  clock_reports_jumps_ = clock_->reports_jumps();
 }
 
 Scheduler::~Scheduler() {
@@ -102,6 +102,7 @@ Scheduler::~Scheduler() {
   for (const auto& [alias, store] : stores_snapshot()) {
     try {
       store->set_change_listener({});
+      store->set_local_change_listener({});
     } catch (...) {
       // Destructors never throw.
     }
@@ -230,9 +231,11 @@ void Scheduler::add_jobstore(std::shared_ptr<JobStore> store, std::string alias)
     }
     stores_.emplace(alias, store);
   }
-  // Changes made by other processes (PostgreSQL's NOTIFY) wake the loop; outside mutex_, which the
-  // listener's wakeup() takes.
+  // Changes made by other processes (PostgreSQL's NOTIFY, SQLite's file watch) wake the loop, and
+  // so do changes made through the store by other code in this process; outside mutex_, which the
+  // listeners take.
   store->set_change_listener([this] { wakeup(); });
+  store->set_local_change_listener([this](TimePoint due) { wakeup_for(due); });
   dispatch(Event{.kind = EventKind::jobstore_added, .alias = alias});
   wakeup();
 }
@@ -247,6 +250,7 @@ void Scheduler::remove_jobstore(const std::string& alias) {
     stores_.erase(it);
   }
   store->set_change_listener({});
+  store->set_local_change_listener({});
   dispatch(Event{.kind = EventKind::jobstore_removed, .alias = alias});
 }
 
@@ -573,6 +577,9 @@ void Scheduler::begin(bool paused) {
     executors = executors_;
   }
   for (auto& [alias, executor] : executors) executor->start(clock_);
+  // From start() to shutdown only: the system clock's watch is a thread, and a scheduler starts
+  // none before start(). Outside mutex_, which the listener takes under the clock's lock.
+  clock_subscription_ = clock_->on_jump([this] { wakeup(); });
   {
     std::lock_guard lock(mutex_);
     state_ = paused ? SchedulerState::paused : SchedulerState::running;
@@ -597,6 +604,7 @@ bool Scheduler::stop_loop() {
     if (!on_loop) idle_cv_.wait(lock, [&] { return !loop_active_; });
   }
   if (background_thread_.joinable() && !on_loop_thread()) background_thread_.join();
+  clock_subscription_.reset();
   return true;
 }
 
@@ -698,9 +706,12 @@ void Scheduler::run_loop() {
     if (state_ == SchedulerState::paused) {
       cv_.wait(lock);
     } else {
+      // process_jobs bounded `next` by max_wait where a store must be polled; and so must a clock
+      // that cannot tell of its jumps. Otherwise the loop sleeps until the next run time.
       const TimePoint now = clock_->now();
-      TimePoint deadline = now + options_.max_wait;
-      if (next && *next < deadline) deadline = *next;
+      TimePoint deadline = next ? *next : TimePoint::max();
+      if (!clock_reports_jumps_ && deadline - now > options_.max_wait)
+        deadline = now + options_.max_wait;
       if (deadline > now) {
         waiting_until_ = deadline;
         clock_->wait_until(cv_, lock, deadline);
@@ -804,6 +815,9 @@ std::optional<TimePoint> Scheduler::process_jobs() {
       }
     }
     report_unknown_tasks(alias, unknown);
+    // Another process's change to a store that cannot report it is seen at the next poll. Asked
+    // after the claim: a store may begin to watch at its first.
+    if (!store->reports_changes()) sooner(now + options_.max_wait);
     if (failed) continue;
     try {
       // A due time that was not claimed belongs to a job this process cannot run: poll for it at

@@ -5,12 +5,23 @@
 
 #include <fmt/format.h>
 
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
 #include <charconv>
+#include <cstdint>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 namespace sked {
 namespace detail {
@@ -306,12 +317,110 @@ TimePoint SystemClock::now() const {
 
 void SystemClock::wait_until(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
                              TimePoint deadline) const {
-  // Wait by the steady clock for the remaining time, so a wall-clock jump shortens or lengthens at most
-  // one bounded wait (the scheduler bounds each wait by max_wait).
+  // Wait by the steady clock for the remaining time; a step of the wall clock wakes the sleepers
+  // through on_jump. At most a day per call: a far deadline (TimePoint::max) must not overflow the
+  // steady clock's nanoseconds, and a spurious return is allowed.
   const auto remaining = deadline - now();
   if (remaining <= Duration::zero()) return;
-  cv.wait_for(lock, remaining);
+  cv.wait_for(lock, std::min<Duration>(remaining, std::chrono::hours{24}));
 }
+
+namespace {
+
+// A thread blocked on a timerfd armed far ahead on CLOCK_REALTIME with TFD_TIMER_CANCEL_ON_SET:
+// the kernel cancels it whenever the wall clock is set (and on a resume from suspend), which the
+// thread reports to every subscriber. It runs while someone subscribes, and is joined when the last
+// one leaves: a program's thread count is back to one once its schedulers are shut down (a process
+// pool must be created while it is). Never destroyed, so that a thread still running at exit does
+// not outlive its object.
+class ClockSteps {
+ public:
+  static ClockSteps& get() {
+    static ClockSteps* const steps = new ClockSteps;
+    return *steps;
+  }
+  [[nodiscard]] bool works() const noexcept { return timer_ >= 0 && stop_ >= 0; }
+
+  Subscription subscribe(std::function<void()> fn) {
+    if (!works()) return {};
+    std::lock_guard life(life_mutex_);
+    std::uint64_t id = 0;
+    {
+      std::lock_guard lock(mutex_);
+      id = next_++;
+      listeners_.emplace_back(id, std::move(fn));
+    }
+    if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
+    return Subscription{[this, id] { unsubscribe(id); }};
+  }
+
+ private:
+  ClockSteps()
+      : timer_(::timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC)), stop_(::eventfd(0, EFD_CLOEXEC)) {
+    if (timer_ >= 0 && !arm()) {
+      ::close(timer_);
+      timer_ = -1;
+    }
+  }
+
+  // Far ahead (a year): the timer is there to be cancelled, not to expire.
+  bool arm() const noexcept {
+    timespec now{};
+    ::clock_gettime(CLOCK_REALTIME, &now);
+    itimerspec spec{};
+    spec.it_value.tv_sec = now.tv_sec + 365L * 24 * 3600;
+    return ::timerfd_settime(timer_, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &spec, nullptr) ==
+           0;
+  }
+
+  void unsubscribe(std::uint64_t id) {
+    std::lock_guard life(life_mutex_);
+    {
+      std::lock_guard lock(mutex_);
+      std::erase_if(listeners_, [id](const auto& entry) { return entry.first == id; });
+      if (!listeners_.empty()) return;
+    }
+    if (!thread_.joinable()) return;
+    const std::uint64_t one = 1;
+    (void)!::write(stop_, &one, sizeof one);
+    thread_.join();
+    std::uint64_t drained = 0;
+    (void)!::read(stop_, &drained, sizeof drained);
+  }
+
+  void loop() {
+    for (;;) {
+      std::array<pollfd, 2> fds{{{timer_, POLLIN, 0}, {stop_, POLLIN, 0}}};
+      if (::poll(fds.data(), fds.size(), -1) < 0) continue;  // EINTR
+      if ((fds[1].revents & POLLIN) != 0) return;
+      std::uint64_t expirations = 0;
+      const auto n = ::read(timer_, &expirations, sizeof expirations);
+      const bool stepped = n < 0 && errno == ECANCELED;
+      // Re-armed before the listeners run, so a second step while they run is heard too.
+      if (!arm()) return;
+      if (!stepped) continue;
+      // Under the lock so that an unsubscribed listener is never called afterwards.
+      std::lock_guard lock(mutex_);
+      for (const auto& [id, fn] : listeners_) fn();
+    }
+  }
+
+  int timer_;
+  int stop_;               // an eventfd: the last subscriber left
+  std::mutex life_mutex_;  // orders starting and joining the thread
+  std::thread thread_;
+  std::mutex mutex_;  // guards the listeners; held while they run
+  std::uint64_t next_ = 0;
+  std::vector<std::pair<std::uint64_t, std::function<void()>>> listeners_;
+};
+
+}  // namespace
+
+Subscription SystemClock::on_jump(std::function<void()> fn) {
+  return ClockSteps::get().subscribe(std::move(fn));
+}
+
+bool SystemClock::reports_jumps() const noexcept { return ClockSteps::get().works(); }
 
 std::shared_ptr<SystemClock> SystemClock::instance() {
   static const auto clock = std::make_shared<SystemClock>();

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <future>
 #include <set>
 #include <sstream>
@@ -62,7 +63,8 @@ TEST_CASE("an interval job runs at each interval as the clock advances", "[sched
   f.scheduler.start();
   REQUIRE(f.scheduler.wait_idle());
   CHECK(runs == 0);
-  CHECK(f.scheduler.waiting_until() == t0 + 1s);  // bounded by max_wait
+  CHECK(f.scheduler.waiting_until() ==
+        t0 + 15s);  // the memory store and a ManualClock report changes
   f.advance(14s);
   CHECK(runs == 0);
   CHECK(f.scheduler.waiting_until() == t0 + 15s);
@@ -989,6 +991,116 @@ TEST_CASE("adding jobs due after the loop's next wake-up does not wake it; one d
   CHECK(store->claims.load() > passes);
   CHECK(runs == 1);
   CHECK(scheduler.waiting_until() == t0 + 5min);
+  scheduler.shutdown();
+}
+
+namespace {
+// A clock whose sleepers wake at their deadline at once, as if that much time had passed, up to
+// `until`; past it they wait to be woken, as a ManualClock's do. A loop that polled every max_wait
+// would pass through each poll instead of sleeping through them.
+class FastForwardClock final : public sked::Clock {
+ public:
+  FastForwardClock(sked::TimePoint start, sked::TimePoint until, bool reports_jumps)
+      : now_us_(start.time_since_epoch().count()), until_(until), reports_jumps_(reports_jumps) {}
+  [[nodiscard]] sked::TimePoint now() const override {
+    return sked::TimePoint{sked::Duration{now_us_.load()}};
+  }
+  void wait_until(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
+                  sked::TimePoint deadline) const override {
+    if (deadline > until_) {
+      cv.wait(lock);
+      return;
+    }
+    if (deadline > now()) now_us_.store(deadline.time_since_epoch().count());
+  }
+  [[nodiscard]] bool reports_jumps() const noexcept override { return reports_jumps_; }
+
+ private:
+  mutable std::atomic<std::int64_t> now_us_;
+  const sked::TimePoint until_;
+  const bool reports_jumps_;
+};
+
+// A memory store that says it cannot report changes, as a store shared with other processes but
+// without a way to hear them.
+class PolledStore final : public sked::MemoryJobStore {
+ public:
+  std::atomic<int> claims{0};
+  [[nodiscard]] bool reports_changes() const noexcept override { return false; }
+
+ protected:
+  void transact_(Purpose purpose, const std::function<void(Transaction&)>& body) override {
+    if (purpose == Purpose::claim) ++claims;
+    sked::MemoryJobStore::transact_(purpose, body);
+  }
+};
+
+// Passes the loop made from start until the one-shot job due in an hour ran and it slept for good.
+template <typename Store>
+int passes_through_an_idle_hour(bool clock_reports_jumps) {
+  auto clock = std::make_shared<FastForwardClock>(t0, t0 + 2h, clock_reports_jumps);
+  auto store = std::make_shared<Store>();
+  sked::BackgroundScheduler scheduler({.clock = clock, .timezone = sked::TimeZone::utc()});
+  scheduler.add_jobstore(store);
+  std::atomic<int> runs{0};
+  scheduler.add_job({.id = "hourly",
+                     .callable = [&](const sked::JobContext&) { ++runs; },
+                     .trigger = sked::DateTrigger{t0 + 1h}});
+  scheduler.start();
+  REQUIRE(scheduler.wait_idle(10s));
+  CHECK(runs == 1);
+  CHECK(clock->now() >= t0 + 1h);
+  scheduler.shutdown();
+  return store->claims.load();
+}
+}  // namespace
+
+TEST_CASE(
+    "an idle loop sleeps until the next run time, not every max_wait, when its stores and clock "
+    "report "
+    "their changes",
+    "[scheduler][idle]") {
+  // The start, the run an hour later, and at most one more: not one per max_wait (3,600).
+  CHECK(passes_through_an_idle_hour<ClaimCountingStore>(true) <= 3);
+}
+
+TEST_CASE("a store that cannot report other processes' changes is polled every max_wait",
+          "[scheduler][idle]") {
+  CHECK(passes_through_an_idle_hour<PolledStore>(true) >= 3600);
+}
+
+TEST_CASE("a clock that cannot report its jumps bounds every sleep by max_wait",
+          "[scheduler][idle][clock]") {
+  CHECK(passes_through_an_idle_hour<ClaimCountingStore>(false) >= 3600);
+}
+
+TEST_CASE(
+    "a change made directly through a store wakes the scheduler using it when it makes a run due "
+    "sooner",
+    "[scheduler][idle]") {
+  auto clock = std::make_shared<sked::ManualClock>(t0);
+  auto store = std::make_shared<ClaimCountingStore>();
+  sked::BackgroundScheduler scheduler({.clock = clock, .timezone = sked::TimeZone::utc()});
+  scheduler.add_jobstore(store);
+  std::atomic<int> runs{0};
+  scheduler.tasks().add("count", [&](const sked::JobContext&) { ++runs; });
+  scheduler.add_job({.id = "hourly", .task = "count", .trigger = sked::IntervalTrigger{1h}});
+  scheduler.start();
+  REQUIRE(scheduler.wait_idle());
+  REQUIRE(scheduler.waiting_until() == t0 + 1h);
+  const int passes = store->claims.load();
+
+  // As sked::http's dashboard does on the scheduler's own store.
+  (void)store->modify_job("hourly", [](sked::Job& job) { job.name = "renamed"; });
+  REQUIRE(scheduler.wait_idle());
+  CHECK(store->claims.load() == passes);  // nothing due sooner
+
+  const auto at = store->request_run("hourly", t0);
+  CHECK(at == t0);
+  REQUIRE(scheduler.wait_idle());
+  CHECK(store->claims.load() > passes);
+  CHECK(runs == 1);
+  CHECK(scheduler.waiting_until() == t0 + 1h);
   scheduler.shutdown();
 }
 

@@ -125,6 +125,17 @@ class SKED_API JobStore : public std::enable_shared_from_this<JobStore> {
   /// call returns, the previous listener is not running and will not run again. Stores that cannot
   /// tell keep the default, which ignores it. One listener per store.
   virtual void set_change_listener(std::function<void()> listener) { (void)listener; }
+  /// True when the change listener hears of every change another process or connection makes to the
+  /// store (SQLite's file watch; a store only this process can reach): a scheduler then sleeps
+  /// until the next run time instead of polling the store every `max_wait`. Default: false.
+  [[nodiscard]] virtual bool reports_changes() const noexcept { return false; }
+  /// Who to call after a change made through this object is stored (`add_job`, `modify_job`,
+  /// `request_run`), with the earliest time it may make a run due. A scheduler sets it when the
+  /// store is added, so that code changing the store directly (`sked::http`'s dashboard in the
+  /// scheduler's process) wakes it as the scheduler's own changes do; it clears it (an empty
+  /// function) when the store is removed, and once that call returns the previous listener is not
+  /// running and will not run again. One listener per store. `listener` must not block.
+  void set_local_change_listener(std::function<void(TimePoint)> listener);
 
   // ---- history ----
 
@@ -228,8 +239,13 @@ class SKED_API JobStore : public std::enable_shared_from_this<JobStore> {
   // Writes `record` at its run time or the first free microsecond after it.
   static bool insert_at_free_instant(Transaction& tx, Execution& record);
 
+  // Tells the local change listener, if any, that a change may make a run due at `due`.
+  void changed(TimePoint due) const noexcept;
+
   struct Unwritten;
   std::unique_ptr<Unwritten> unwritten_;
+  struct LocalListener;
+  std::unique_ptr<LocalListener> local_;
 };
 
 /// At most this many outcomes of finished runs are kept while the store cannot write them (see

@@ -46,8 +46,12 @@ struct SKED_API SchedulerOptions {
   /// The zone for triggers that name none. Empty: the machine's local zone.
   std::optional<TimeZone> timezone{};
   JobDefaults job_defaults{};
-  /// The longest the loop sleeps between checks, so a wall-clock jump or a change made to a store by
-  /// another process is never missed for longer.
+  /// How often the loop polls a store that cannot report other processes' changes
+  /// (`JobStore::reports_changes`: a PostgreSQL store, a custom store), and how soon it retries a
+  /// store that failed: such a change is seen at most this much later. Stores that report their
+  /// changes (memory, SQLite) are not polled; with only those and a clock that reports its jumps
+  /// (`Clock::reports_jumps`: the system clock on Linux), an idle loop sleeps until the next run
+  /// time. A clock that cannot report its jumps bounds every sleep by `max_wait`.
   Duration max_wait = std::chrono::seconds{1};
   /// The most due jobs one claim takes from a store (the first claim of each pass takes at most 16, so
   /// that the first runs of a burst start while the rest is claimed).
@@ -157,7 +161,8 @@ class SKED_API Scheduler {
   void wakeup();
 
   [[nodiscard]] SchedulerState state() const;
-  /// When the loop is asleep: the time by the scheduler's clock it will wake at.
+  /// When the loop is asleep: the time by the scheduler's clock it will wake at; `TimePoint::max()`
+  /// when nothing is scheduled and it waits for a change.
   [[nodiscard]] std::optional<TimePoint> waiting_until() const;
   /// Blocks (up to `timeout` of real time) until the loop is asleep with no wake-up pending and no
   /// submitted run unfinished. Returns whether that happened. Meant for tests with a ManualClock.
@@ -264,6 +269,7 @@ class SKED_API Scheduler {
   std::atomic<std::size_t> awaiting_{0};            // awaited_.size(), read without the lock
 
   Subscription clock_subscription_;
+  bool clock_reports_jumps_ = false;  // else every sleep is bounded by max_wait
 };
 
 /// Runs the loop in the thread that calls `start()`, which returns after `shutdown()` (from a task, a

@@ -119,17 +119,27 @@ class SKED_API Clock {
   /// notified. Spurious returns are allowed; callers re-check their state.
   virtual void wait_until(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
                           TimePoint deadline) const = 0;
-  /// Calls `fn` whenever the clock is moved by hand, so sleepers can re-evaluate. The real clock never
-  /// calls it. `fn` runs on the thread that moved the clock and must not block.
+  /// Calls `fn` whenever the clock jumps (moved by hand, or the system's wall clock set), so
+  /// sleepers can re-evaluate. `fn` must not block.
   [[nodiscard]] virtual Subscription on_jump(std::function<void()> fn) { (void)fn; return {}; }
+  /// True when `on_jump` reports every jump: a sleeper may then wait until its deadline, however
+  /// far. False (the default): sleepers bound each wait (the scheduler by `max_wait`) to notice
+  /// jumps.
+  [[nodiscard]] virtual bool reports_jumps() const noexcept { return false; }
 };
 
-/// The real wall clock (std::chrono::system_clock).
+/// The real wall clock (std::chrono::system_clock). Waits run on the steady clock; a step of the
+/// wall clock (`settimeofday`, an NTP step, a resume from suspend) is heard through a timerfd
+/// (`TFD_TIMER_CANCEL_ON_SET`, one thread per process, started by the first `on_jump`) and calls
+/// the `on_jump` functions on that thread.
 class SKED_API SystemClock final : public Clock {
  public:
   [[nodiscard]] TimePoint now() const override;
   void wait_until(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
                   TimePoint deadline) const override;
+  [[nodiscard]] Subscription on_jump(std::function<void()> fn) override;
+  /// False only where the kernel offers no timerfd that hears clock steps.
+  [[nodiscard]] bool reports_jumps() const noexcept override;
   /// A shared instance.
   [[nodiscard]] static std::shared_ptr<SystemClock> instance();
 };
@@ -147,6 +157,7 @@ class SKED_API ManualClock final : public Clock {
   void wait_until(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
                   TimePoint deadline) const override;
   [[nodiscard]] Subscription on_jump(std::function<void()> fn) override;
+  [[nodiscard]] bool reports_jumps() const noexcept override { return true; }
 
   /// Moves the clock forward (or backward, for a negative `d`) and wakes every sleeper.
   void advance(Duration d);

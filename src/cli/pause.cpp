@@ -39,8 +39,8 @@ void register_pause(CLI::App& app) {
   cmd->add_option("job", args->job, "The job's id")->required()->type_name("JOB");
   add_store_options(*cmd, args->store, false);
   cmd->footer(help_text(R"(
-Clears the job's next run time. A scheduler sharing the store notices at its next pass (within its
-max_wait, 1 s by default); runs already going are not stopped. `sked run-now` still runs a paused
+Clears the job's next run time. A scheduler sharing the store notices at once (an SQLite store is
+watched for changes; others are polled every max_wait, 1 s by default); runs already going are not stopped. `sked run-now` still runs a paused
 job. Pausing a paused job changes nothing.
 
 Never creates the store. Exit status: 0 ok, 1 no such job, or the store could not be written

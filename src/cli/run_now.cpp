@@ -168,7 +168,7 @@ void register_run_now(CLI::App& app) {
   add_store_options(*cmd, args->store);
   cmd->footer(help_text(R"(
 Records a run request for the job in the store. The scheduler that owns the store (`sked run`, or
-the application) claims it at its next pass, within its max_wait (1 s by default), and runs the job
+the application) hears of it at once (an SQLite store is watched for changes), claims it and runs the job
 once, outside its schedule, paused or not; its run time is the moment of the request. Exactly one
 scheduler runs it, however many share the store. When no scheduler is running on the store the
 command says so at once and exits 1, unless --wait is given. Ctrl-C or SIGTERM while waiting

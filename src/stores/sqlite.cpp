@@ -2,6 +2,7 @@
 #include <sked/serialization.hpp>
 #include <sked/stores/sqlite.hpp>
 
+#include "detail/file_watch.hpp"
 #include "detail/json_limits.hpp"
 #include "detail/periodic.hpp"
 #include "detail/run_process.hpp"
@@ -317,6 +318,22 @@ class SqliteJobStore::Impl {
   // Follows the store's clock, so a ManualClock drives it in tests as it drives everything.
   detail::Periodic heartbeat_;
 
+  // Other connections' commits, heard through a watch on the file (set_change_listener).
+  void start_watch();
+  // Called by the watch: tells the listener when another connection committed; true when the write
+  // heard is not explained yet (see the definition).
+  bool check_commits();
+  std::mutex listen_mutex_;  // held while the listener runs
+  std::function<void()> listener_;
+  std::atomic<bool> reports_changes_{false};
+  // Starts the watch at the first claim after a listener was set.
+  void watch_if_wanted();
+  std::atomic<bool> watch_wanted_{false};
+  std::atomic<bool> watch_started_{false};
+  std::int64_t watch_version_ = 0;      // guarded by mutex_: data_version at the last check
+  std::int64_t watch_own_changes_ = 0;  // guarded by mutex_: this connection's rows changed, then
+  detail::FileWatch watch_;
+
   // The earliest due time as of data_version `idle_version_`, known while this connection has not
   // written a change since: an idle scheduler's pass then reads one pragma instead of writing a claim.
   mutable bool idle_known_ = false;
@@ -427,6 +444,7 @@ SqliteJobStore::Impl::Impl(std::string path, SqliteJobStoreOptions options)
 }
 
 SqliteJobStore::Impl::~Impl() {
+  watch_.stop();
   heartbeat_.stop();
   unregister();
   detail::remove_live_scheduler(scheduler_id_);
@@ -893,6 +911,72 @@ void SqliteJobStore::Impl::heartbeat() {
   warn_all(warnings);
 }
 
+void SqliteJobStore::Impl::start_watch() {
+  if (path_.empty() || path_ == ":memory:") {
+    reports_changes_ = true;  // private to this connection: no one else can change it
+    return;
+  }
+  std::error_code ec;
+  const auto file = std::filesystem::absolute(path_, ec);
+  if (ec) return;
+  const std::string name = file.filename().string();
+  int error = 0;
+  {
+    // Watching from before data_version is read (under the lock, which the watch's checks take): a
+    // commit in between is heard.
+    std::lock_guard lock(mutex_);
+    if (watch_.start(file.parent_path().string(), {name, name + "-wal"},
+                     [this] { return check_commits(); })) {
+      try {
+        watch_version_ = data_version();
+      } catch (const SQLite::Exception&) {
+        // The first check tells the listener, which costs a pass.
+      }
+      watch_own_changes_ = sqlite3_total_changes64(db_.getHandle());
+      reports_changes_ = true;
+      return;
+    }
+    error = errno;
+  }
+  warn(fmt::format(
+      "job store '{}': cannot watch the file for other processes' changes ({}); a scheduler "
+      "polls it every max_wait instead",
+      path_, std::strerror(error)));
+}
+
+bool SqliteJobStore::Impl::check_commits() {
+  bool changed = false;
+  bool unexplained = false;
+  {
+    std::lock_guard lock(mutex_);
+    try {
+      // data_version moves for other connections' commits only; the rows this connection changed
+      // tell its own writes (a heartbeat, a claim, a checkpoint after them) from a write of another
+      // connection heard before its commit became visible (SQLite publishes it in the -shm after
+      // the last write), which is looked at once more shortly after.
+      const std::int64_t version = data_version();
+      const std::int64_t own = sqlite3_total_changes64(db_.getHandle());
+      changed = version != watch_version_;
+      unexplained = !changed && own == watch_own_changes_;
+      watch_version_ = version;
+      watch_own_changes_ = own;
+    } catch (const SQLite::Exception&) {
+      changed = true;  // the scheduler's pass reports what is wrong
+    }
+  }
+  if (changed) {
+    std::lock_guard lock(listen_mutex_);
+    if (listener_) {
+      try {
+        listener_();
+      } catch (...) {
+        // The listener must not throw; a broken one must not end the watch.
+      }
+    }
+  }
+  return unexplained;
+}
+
 void SqliteJobStore::Impl::unregister() noexcept {
   try {
     auto leave = [this] {
@@ -1042,6 +1126,7 @@ std::vector<RegisteredScheduler> SqliteJobStore::live_schedulers() const {
 void SqliteJobStore::transact_(Purpose purpose, const std::function<void(Transaction&)>& body) {
   // A corrupt file is not claimed from: a claim would fail every pass, or read half a table.
   if (purpose == Purpose::claim && impl_->stopped_by_corruption()) return;
+  if (purpose == Purpose::claim) impl_->watch_if_wanted();
   std::vector<std::string> warnings;
   bool start_beating = false;
   auto run = [&] {
@@ -1090,6 +1175,21 @@ void SqliteJobStore::transact_(Purpose purpose, const std::function<void(Transac
 void SqliteJobStore::complete_(const Execution& record, const std::optional<RunRequest>& retry) {
   impl_->complete(record, retry ? &*retry : nullptr);
 }
+
+void SqliteJobStore::set_change_listener(std::function<void()> listener) {
+  // The watch (a thread) starts at the next claim, not here: a scheduler starts no thread before
+  // start(). The claim reads the file after the watch began, so no commit falls between.
+  std::lock_guard lock(impl_->listen_mutex_);
+  impl_->listener_ = std::move(listener);
+  impl_->watch_wanted_.store(static_cast<bool>(impl_->listener_), std::memory_order_release);
+}
+
+void SqliteJobStore::Impl::watch_if_wanted() {
+  if (!watch_wanted_.load(std::memory_order_acquire) || watch_started_.exchange(true)) return;
+  start_watch();
+}
+
+bool SqliteJobStore::reports_changes() const noexcept { return impl_->reports_changes_.load(); }
 
 std::string SqliteJobStore::name_() const { return impl_->path_; }
 
@@ -1181,6 +1281,7 @@ bool SqliteJobStore::nothing_due_(TimePoint now) {
   // claim) costs a read, not a claim that would in turn wake every peer into claiming.
   // A store stopped by corruption claims nothing (the claim says so once); nothing is read here.
   if (impl_->stopped_by_corruption()) return false;
+  impl_->watch_if_wanted();
   std::vector<std::string> warnings;
   auto check = [&] {
     warnings.clear();

@@ -27,9 +27,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <mutex>
 #include <thread>
 
 using namespace std::chrono_literals;
@@ -502,25 +504,48 @@ TEST_CASE("two stores on one file: each sees the other's jobs, and a fire time i
   CHECK(a->get_executions({.job_id = "j"}).size() == 1);
 }
 
-TEST_CASE("a running scheduler runs a job that another process added to the file",
-          "[store][sqlite][shared]") {
+TEST_CASE("another process's change to the file wakes a sleeping scheduler at once",
+          "[store][sqlite][shared][idle]") {
   Fixture f;
   sked::test::LogRecorder logs;
-  sked::BackgroundScheduler scheduler{
-      {.clock = f.clock, .timezone = sked::TimeZone::utc(), .logger = logs.logger()}};
-  scheduler.add_jobstore(f.open());
-  std::atomic<int> runs{0};
-  scheduler.tasks().add("task", [&](const sked::JobContext&) { ++runs; });
+  // max_wait of a day: only the file watch can wake the loop (the ManualClock does not move).
+  sked::BackgroundScheduler scheduler{{.clock = f.clock,
+                                       .timezone = sked::TimeZone::utc(),
+                                       .max_wait = 24h,
+                                       .logger = logs.logger()}};
+  auto store = f.open();
+  scheduler.add_jobstore(store);
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<std::string> ran;
+  scheduler.tasks().add("task", [&](const sked::JobContext& ctx) {
+    std::lock_guard lock(m);
+    ran.push_back(ctx.job_id());
+    cv.notify_all();
+  });
+  const auto wait_for_runs = [&](std::size_t n) {
+    std::unique_lock lock(m);
+    // Generous: the watch hears the commit within milliseconds; a loaded CI machine may take
+    // longer.
+    return cv.wait_for(lock, 30s, [&] { return ran.size() >= n; });
+  };
   scheduler.start();
   REQUIRE(scheduler.wait_idle());
-  // The other process: a second store on the file, as the sked tool would open it.
-  f.open()->add_job(interval_job("external", 1min, t0 + 5s));
-  f.clock->advance(1s);  // the loop's max_wait: it looks at the file again
+  CHECK(store->reports_changes());  // the watch began with the first claim
+  CHECK(scheduler.waiting_until() == sked::TimePoint::max());  // nothing scheduled: no poll either
+
+  // The other process: a second store on the file, as `sked add` or `sked run-now` would open it.
+  f.open()->add_job(interval_job("external", 1h, t0));
+  REQUIRE(wait_for_runs(1));
   REQUIRE(scheduler.wait_idle());
-  CHECK(scheduler.waiting_until() == t0 + 2s);
-  f.clock->advance(4s);
+  CHECK(scheduler.waiting_until() == t0 + 1h);
+
+  // A run-now from another connection, with the ManualClock still at t0.
+  (void)f.open()->request_run("external", t0);
+  REQUIRE(wait_for_runs(2));
+  CHECK(ran == std::vector<std::string>{"external", "external"});
   REQUIRE(scheduler.wait_idle());
-  CHECK(runs == 1);
+  CHECK(scheduler.waiting_until() == t0 + 1h);
 }
 
 TEST_CASE("a migrated version 1 file keeps its jobs and history",
@@ -962,9 +987,9 @@ TEST_CASE("an idle scheduler's passes write nothing to the file; another process
   const std::string first_beat = heartbeat();
   CHECK(first_beat == db_time(t0));
   for (int pass = 1; pass < 30; ++pass) {
-    f.clock->advance(1s);  // the loop's max_wait: one pass each
+    f.clock->advance(1s);  // a move of the ManualClock: one pass each
     REQUIRE(scheduler.wait_idle());
-    CHECK(scheduler.waiting_until() == t0 + std::chrono::seconds{pass + 1});
+    CHECK(scheduler.waiting_until() == t0 + 1h);  // the next run time: the file watch hears changes
   }
   CHECK(version() == before);  // 29 passes, no commit
   CHECK(heartbeat() == first_beat);

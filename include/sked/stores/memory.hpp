@@ -29,6 +29,9 @@ class SKED_API MemoryJobStore : public JobStore {
   explicit MemoryJobStore(std::size_t max_executions = 10'000);
 
   [[nodiscard]] std::size_t size() const;
+  /// True: only this process reaches the store, and changes made through it are reported to the
+  /// local change listener, so a scheduler need not poll it.
+  [[nodiscard]] bool reports_changes() const noexcept override { return true; }
 
  protected:
   void transact_(Purpose purpose, const std::function<void(Transaction&)>& body) override;

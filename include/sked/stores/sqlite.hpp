@@ -109,6 +109,16 @@ class SKED_API SqliteJobStore final : public JobStore {
   /// Changes nothing (a dashboard lists them).
   [[nodiscard]] std::vector<RegisteredScheduler> registered_schedulers() const;
 
+  /// Watches the file and its `-wal` with inotify (a thread, from the first claim after a listener
+  /// is set) and calls the listener when another connection (a process, or another store object on
+  /// the file) commits: each write heard is confirmed by `PRAGMA data_version`, a read, so this
+  /// store's own commits (its heartbeat) call nobody. Writes nothing.
+  void set_change_listener(std::function<void()> listener) override;
+  /// True once the watch runs (false when inotify cannot watch the file's directory: a scheduler
+  /// then polls the file every `max_wait`); always true for an in-memory database, which no other
+  /// connection sees.
+  [[nodiscard]] bool reports_changes() const noexcept override;
+
  protected:
   void transact_(Purpose purpose, const std::function<void(Transaction&)>& body) override;
   /// Completions that finish together share one commit.
