@@ -68,10 +68,11 @@ void BM_Dispatch(benchmark::State& state) {
   state.counters["cpu_ns_per_run"] = cpu * 1e9 / static_cast<double>(state.iterations() * n);
 }
 
-// The machine's floor for the same workload: what any scheduler must do at the least. A binary heap of
-// one-shot jobs (an id, a due time, a std::function), all due; one loop thread pops them and hands them,
-// 512 per lock, to a mutex-and-condition-variable queue that `workers` threads drain. No store, no
-// history, no records: sked's figure over this one is the share of the floor it reaches.
+// The machine's floor for the same workload: what any scheduler must do at the least. A binary heap
+// of one-shot jobs (an id, a due time, a std::function), all due; one loop thread pops them and
+// hands them, 512 per lock, to a mutex-and-condition-variable queue that `workers` threads drain.
+// No store, no history, no records: sked's figure over this one is the share of the floor it
+// reaches.
 void BM_DispatchFloor(benchmark::State& state) {
   struct FloorJob {
     std::string id;
@@ -89,7 +90,8 @@ void BM_DispatchFloor(benchmark::State& state) {
     heap.reserve(static_cast<std::size_t>(n));
     const auto t0 = std::chrono::system_clock::now();
     for (int i = 0; i < n; ++i) {
-      heap.push_back({"job" + std::to_string(i), t0, [&done] { done.fetch_add(1, std::memory_order_relaxed); }});
+      heap.push_back({"job" + std::to_string(i), t0,
+                      [&done] { done.fetch_add(1, std::memory_order_relaxed); }});
       std::push_heap(heap.begin(), heap.end(), later);
     }
     std::mutex mutex;

@@ -1,8 +1,9 @@
-// Per-run overhead of the executors for a task that does nothing: what a run costs in a worker process
-// (JSON over a socket each way, a reactor thread) next to a thread, and what it costs when every run
-// needs a new worker forked (a task that crashes, or a pool's first runs).
+// Per-run overhead of the executors for a task that does nothing: what a run costs in a worker
+// process (JSON over a socket each way, a reactor thread) next to a thread, and what it costs when
+// every run needs a new worker forked (a task that crashes, or a pool's first runs).
 //
-// The executors are driven directly (no scheduler, no store), so the figures are the executors' own.
+// The executors are driven directly (no scheduler, no store), so the figures are the executors'
+// own.
 
 #include <sked/sked.hpp>
 
@@ -36,8 +37,8 @@ struct Counter final : sked::RunOwner {
   int done = 0;
   int errors = 0;
   sked::TimePoint now() const override { return t0; }
-  void run_ended(const sked::RunLease&, const sked::Execution& record, std::optional<sked::TimePoint>,
-                 const std::string&) noexcept override {
+  void run_ended(const sked::RunLease&, const sked::Execution& record,
+                 std::optional<sked::TimePoint>, const std::string&) noexcept override {
     std::lock_guard lock(mutex);
     ++done;
     errors += record.status == sked::ExecutionStatus::error ? 1 : 0;
@@ -45,9 +46,10 @@ struct Counter final : sked::RunOwner {
   }
 };
 
-// Leases for `n` runs of `task`, from a memory store, made before the clock runs: the executor's part
-// is what is measured.
-std::vector<sked::RunLease> make_runs(sked::JobStore& store, const std::shared_ptr<Counter>& counter,
+// Leases for `n` runs of `task`, from a memory store, made before the clock runs: the executor's
+// part is what is measured.
+std::vector<sked::RunLease> make_runs(sked::JobStore& store,
+                                      const std::shared_ptr<Counter>& counter,
                                       const std::string& task, int n, int round, int& added) {
   std::vector<sked::RunLease> runs;
   runs.reserve(static_cast<std::size_t>(n));
@@ -106,7 +108,8 @@ void BM_ProcessPool(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * batch);
 }
 
-// Every run forks a worker from the zygote, runs, and is reaped: the cost of a crash, or of a cold pool.
+// Every run forks a worker from the zygote, runs, and is reaped: the cost of a crash, or of a cold
+// pool.
 void BM_ProcessPoolNewWorkerPerRun(benchmark::State& state) {
   sked::ProcessPoolExecutor pool{static_cast<std::size_t>(state.range(0)), tasks()};
   pool.start(nullptr);
@@ -121,7 +124,11 @@ void BM_ProcessPoolNewWorkerPerRun(benchmark::State& state) {
 
 BENCHMARK(BM_ThreadPool)->Arg(1)->Arg(4)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_ProcessPool)->Arg(1)->Arg(4)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_ProcessPoolNewWorkerPerRun)->Arg(1)->Arg(4)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_ProcessPoolNewWorkerPerRun)
+    ->Arg(1)
+    ->Arg(4)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 int main(int argc, char** argv) {
   register_tasks();  // while the program has one thread, before any pool is created

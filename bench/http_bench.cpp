@@ -18,8 +18,8 @@
 
 #include <sked/stores/postgres.hpp>
 
-#include <nlohmann/json.hpp>
 #include <libpq-fe.h>
+#include <nlohmann/json.hpp>
 #endif
 
 #include <SQLiteCpp/Database.h>
@@ -118,22 +118,25 @@ void fill_postgres(const Args& args) {
     }
     PQclear(r);
   };
-  exec("INSERT INTO sked.sked_job (id, next_run_time, job_state) "
-       "SELECT 'job' || i, now() + interval '1 hour' + i * interval '1 second', "
-       "jsonb_set(jsonb_set((SELECT job_state FROM sked.sked_job WHERE id = 'job0'), '{name}', "
-       "to_jsonb('job number ' || i)), '{task}', to_jsonb('task' || (i % 50))) "
-       "FROM generate_series(1, $1::int8 - 1) AS i",
-       1);
-  exec("INSERT INTO sked.sked_job_execution (job_id, status, run_time, duration, finished, exception) "
-       "SELECT 'job' || (i % $1::int8), "
-       "CASE WHEN i % 50 = 0 THEN 'error' WHEN i % 97 = 0 THEN 'missed' ELSE 'executed' END, "
-       "now() - ($2::int8 - i) * interval '1 second', "
-       "CASE WHEN i % 97 = 0 AND i % 50 <> 0 THEN NULL ELSE floor(random() * 5000) / 1000.0 END, "
-       "CASE WHEN i % 97 = 0 AND i % 50 <> 0 THEN NULL "
-       "ELSE now() - ($2::int8 - i - 5) * interval '1 second' END, "
-       "CASE WHEN i % 50 = 0 THEN 'std::runtime_error: disk full' ELSE '' END "
-       "FROM generate_series(0, $2::int8 - 1) AS i",
-       2);
+  exec(
+      "INSERT INTO sked.sked_job (id, next_run_time, job_state) "
+      "SELECT 'job' || i, now() + interval '1 hour' + i * interval '1 second', "
+      "jsonb_set(jsonb_set((SELECT job_state FROM sked.sked_job WHERE id = 'job0'), '{name}', "
+      "to_jsonb('job number ' || i)), '{task}', to_jsonb('task' || (i % 50))) "
+      "FROM generate_series(1, $1::int8 - 1) AS i",
+      1);
+  exec(
+      "INSERT INTO sked.sked_job_execution (job_id, status, run_time, duration, finished, "
+      "exception) "
+      "SELECT 'job' || (i % $1::int8), "
+      "CASE WHEN i % 50 = 0 THEN 'error' WHEN i % 97 = 0 THEN 'missed' ELSE 'executed' END, "
+      "now() - ($2::int8 - i) * interval '1 second', "
+      "CASE WHEN i % 97 = 0 AND i % 50 <> 0 THEN NULL ELSE floor(random() * 5000) / 1000.0 END, "
+      "CASE WHEN i % 97 = 0 AND i % 50 <> 0 THEN NULL "
+      "ELSE now() - ($2::int8 - i - 5) * interval '1 second' END, "
+      "CASE WHEN i % 50 = 0 THEN 'std::runtime_error: disk full' ELSE '' END "
+      "FROM generate_series(0, $2::int8 - 1) AS i",
+      2);
   PGresult* r = PQexec(conn, "ANALYZE");
   PQclear(r);
   PQfinish(conn);
@@ -217,7 +220,9 @@ int main(int argc, char** argv) {
         sked::test::PostgresServer::instance().conninfo(),
         sked::PostgresJobStoreOptions{.create_schema = false, .read_only = true, .listen = false});
 #else
-    std::fprintf(stderr, "sked_http_bench: built without PostgreSQL (SKED_WITH_POSTGRES and its server binaries)\n");
+    std::fprintf(
+        stderr,
+        "sked_http_bench: built without PostgreSQL (SKED_WITH_POSTGRES and its server binaries)\n");
     return 2;
 #endif
   } else {
@@ -225,8 +230,9 @@ int main(int argc, char** argv) {
     store = std::make_shared<sked::SqliteJobStore>(
         file.path(), sked::SqliteJobStoreOptions{.open_mode = sked::SqliteOpenMode::read_only});
   }
-  std::printf("filled %lld jobs and %lld executions in %s in %.1f s\n", static_cast<long long>(args.jobs),
-              static_cast<long long>(args.executions), args.postgres ? "PostgreSQL" : "SQLite",
+  std::printf("filled %lld jobs and %lld executions in %s in %.1f s\n",
+              static_cast<long long>(args.jobs), static_cast<long long>(args.executions),
+              args.postgres ? "PostgreSQL" : "SQLite",
               std::chrono::duration<double>(Clock::now() - t).count());
 
   // As `sked serve`: the job list is read on a second handle.
@@ -241,7 +247,8 @@ int main(int argc, char** argv) {
     list_store = std::make_shared<sked::SqliteJobStore>(
         file.path(), sked::SqliteJobStoreOptions{.open_mode = sked::SqliteOpenMode::read_only});
   }
-  sked::http::Server server{store, {.port = 0, .threads = args.threads, .job_list_store = list_store}};
+  sked::http::Server server{store,
+                            {.port = 0, .threads = args.threads, .job_list_store = list_store}};
   server.start();
   httplib::Client client{"127.0.0.1", server.port()};
   client.set_read_timeout(300);
@@ -264,14 +271,15 @@ int main(int argc, char** argv) {
   // A job that exists at any --jobs: the smoke test fills only 1,000.
   const std::string some_job = "job" + std::to_string(std::min<std::int64_t>(4242, args.jobs / 2));
   // A history page deep in the past: paged by offset.
-  const std::string deep = "/executions?page=" + std::to_string(std::max<std::int64_t>(1, args.executions / 50 / 10));
-  for (const std::string& path : {std::string{"/"}, "/?q=" + some_job, std::string{"/?state=paused"},
-                                 "/jobs/" + some_job, std::string{"/executions"}, deep,
-                                 std::string{"/executions?status=error"}, std::string{"/api/jobs?size=50"},
-                                 std::string{"/metrics"}}) {
+  const std::string deep =
+      "/executions?page=" + std::to_string(std::max<std::int64_t>(1, args.executions / 50 / 10));
+  for (const std::string& path :
+       {std::string{"/"}, "/?q=" + some_job, std::string{"/?state=paused"}, "/jobs/" + some_job,
+        std::string{"/executions"}, deep, std::string{"/executions?status=error"},
+        std::string{"/api/jobs?size=50"}, std::string{"/metrics"}}) {
     const Result r = load(server.port(), path.c_str(), args);
-    std::printf("%-34s %10.0f %9.2f %9.2f %7zu\n", path.c_str(), r.requests_per_second, r.p50_ms, r.p99_ms,
-                r.errors);
+    std::printf("%-34s %10.0f %9.2f %9.2f %7zu\n", path.c_str(), r.requests_per_second, r.p50_ms,
+                r.p99_ms, r.errors);
     if (r.errors != 0 || r.requests_per_second == 0) failed = 1;
   }
   return failed;

@@ -1,8 +1,8 @@
 // Memory per job: the growth of the resident set (RSS) while a scheduler holds N interval jobs,
 // each with a trigger of its own, divided by N. Three kinds of job: identical but for their ids and
-// triggers (`/0`), each with a name of its own (`/1`), each given as a callable (`/2`). The trigger's own state (its shared allocation) is
-// reported separately, as the target counts bytes beyond it. The peer is
-// bench/peers/apscheduler_memory.py.
+// triggers (`/0`), each with a name of its own (`/1`), each given as a callable (`/2`). The
+// trigger's own state (its shared allocation) is reported separately, as the target counts bytes
+// beyond it. The peer is bench/peers/apscheduler_memory.py.
 
 #include <sked/sked.hpp>
 
@@ -52,7 +52,8 @@ void BM_MemoryPerJob(benchmark::State& state) {
         // A different interval per job, so no two jobs could share a trigger.
         const std::string id = "job" + std::to_string(i);
         if (kind == 2) {
-          scheduler.add_job({.id = id, .callable = [](const sked::JobContext&) {},
+          scheduler.add_job({.id = id,
+                             .callable = [](const sked::JobContext&) {},
                              .trigger = sked::IntervalTrigger{1h + sked::Duration{i}}});
         } else {
           scheduler.add_job({.id = id,

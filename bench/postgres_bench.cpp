@@ -12,8 +12,8 @@
 #include <sked/sked.hpp>
 #include <sked/stores/postgres.hpp>
 
-#include <nlohmann/json.hpp>
 #include <benchmark/benchmark.h>
+#include <nlohmann/json.hpp>
 
 #include "support/postgres_server.hpp"
 

@@ -30,8 +30,8 @@
 #include "support/postgres_server.hpp"
 #include "support/worker_process.hpp"
 
-#include <nlohmann/json.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <csignal>
@@ -261,11 +261,14 @@ void measure_wakeup(int samples) {
   std::sort(late.begin(), late.end());
   if (late.empty()) throw std::runtime_error("no run was recorded");
   const auto at = [&](double q) {
-    return static_cast<double>(late[static_cast<std::size_t>(q * static_cast<double>(late.size() - 1))]) / 1000.0;
+    return static_cast<double>(
+               late[static_cast<std::size_t>(q * static_cast<double>(late.size() - 1))]) /
+           1000.0;
   };
-  fmt::print("wake-up from an admin change in another process to the run: {} of {} samples, "
-             "p50 {:.2f} ms, p99 {:.2f} ms, max {:.2f} ms\n",
-             late.size(), samples, at(0.5), at(0.99), at(1.0));
+  fmt::print(
+      "wake-up from an admin change in another process to the run: {} of {} samples, "
+      "p50 {:.2f} ms, p99 {:.2f} ms, max {:.2f} ms\n",
+      late.size(), samples, at(0.5), at(0.99), at(1.0));
 }
 
 }  // namespace
@@ -289,13 +292,20 @@ int main(int argc, char** argv) {
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string_view flag{argv[i]};
     const std::string value{argv[i + 1]};
-    if (flag == "--processes") processes = numbers(value);
-    else if (flag == "--runs") runs = std::stoi(value);
-    else if (flag == "--jobs") jobs = std::stoi(value);
-    else if (flag == "--seconds") seconds = std::stod(value);
-    else if (flag == "--workers") workers = std::stoi(value);
-    else if (flag == "--samples") samples = std::stoi(value);
-    else if (flag == "--synchronous-commit") synchronous_commit = value;
+    if (flag == "--processes")
+      processes = numbers(value);
+    else if (flag == "--runs")
+      runs = std::stoi(value);
+    else if (flag == "--jobs")
+      jobs = std::stoi(value);
+    else if (flag == "--seconds")
+      seconds = std::stod(value);
+    else if (flag == "--workers")
+      workers = std::stoi(value);
+    else if (flag == "--samples")
+      samples = std::stoi(value);
+    else if (flag == "--synchronous-commit")
+      synchronous_commit = value;
     else if (flag == "--fsync")
       fsync = value;
     else if (flag == "--profile")
@@ -319,7 +329,8 @@ int main(int argc, char** argv) {
   auto& server = PostgresServer::instance();
   if (profile) server.psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
   // For every new session of the database.
-  server.psql(fmt::format("ALTER DATABASE postgres SET synchronous_commit = {}", synchronous_commit));
+  server.psql(
+      fmt::format("ALTER DATABASE postgres SET synchronous_commit = {}", synchronous_commit));
   std::this_thread::sleep_for(200ms);
   fmt::print("server: {} (PostgreSQL on a Unix socket, this host)\n", settings(server));
   if (mode == "wakeup") {
@@ -335,9 +346,10 @@ int main(int argc, char** argv) {
   for (int p : processes) {
     std::vector<double> sorted = rates[p];
     std::sort(sorted.begin(), sorted.end());
-    fmt::print("{} process(es) x {} workers, {} jobs: executions/s min {:.0f} median {:.0f} max "
-               "{:.0f} (runs:",
-               p, workers, jobs, sorted.front(), sorted[sorted.size() / 2], sorted.back());
+    fmt::print(
+        "{} process(es) x {} workers, {} jobs: executions/s min {:.0f} median {:.0f} max "
+        "{:.0f} (runs:",
+        p, workers, jobs, sorted.front(), sorted[sorted.size() / 2], sorted.back());
     for (double x : rates[p]) fmt::print(" {:.0f}", x);
     fmt::print(")\n");
   }

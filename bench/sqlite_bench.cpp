@@ -12,8 +12,8 @@
 #include <sked/sked.hpp>
 #include <sked/stores/sqlite.hpp>
 
-#include <nlohmann/json.hpp>
 #include <benchmark/benchmark.h>
+#include <nlohmann/json.hpp>
 
 #include "scratch_file.hpp"
 
@@ -67,7 +67,8 @@ void claim_and_record(benchmark::State& state) {
       auto claims = store->claim_due_jobs(now, 512, {});
       if (claims.empty()) break;
       for (auto& claim : claims) {
-        for (auto& run : claim.runs) run.complete({.status = sked::ExecutionStatus::executed, .duration = 5us});
+        for (auto& run : claim.runs)
+          run.complete({.status = sked::ExecutionStatus::executed, .duration = 5us});
       }
     }
     now += 1s;

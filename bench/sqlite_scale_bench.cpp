@@ -1,14 +1,15 @@
 // The SQLite store at scale: a file holding 10^3 .. 10^6 jobs.
 //
-// BM_StartUp: the time from opening the store to the first run of the one job that is due, through a
-// BackgroundScheduler (store constructor, scheduler start, first claim, run, record). The other N - 1
-// jobs fall due over the following days, so a scheduler that read every job at start-up would show it
-// here. The OS page cache is warm, as it is when a service restarts. Issue 7's target: under 1 s with
-// 10^6 jobs; the peer is bench/peers/apscheduler_startup.py.
+// BM_StartUp: the time from opening the store to the first run of the one job that is due, through
+// a BackgroundScheduler (store constructor, scheduler start, first claim, run, record). The other N
+// - 1 jobs fall due over the following days, so a scheduler that read every job at start-up would
+// show it here. The OS page cache is warm, as it is when a service restarts. Issue 7's target:
+// under 1 s with 10^6 jobs; the peer is bench/peers/apscheduler_startup.py.
 //
-// BM_Sqlite{Add,Remove,Reschedule,ClaimDue,NextRunTime}: the cost of one store operation (each its own
-// committed transaction, as an application makes it) in a file of N jobs; one iteration times a batch of
-// 100 (manual timing, the set-up between batches untimed). The cost must stay flat or logarithmic in N.
+// BM_Sqlite{Add,Remove,Reschedule,ClaimDue,NextRunTime}: the cost of one store operation (each its
+// own committed transaction, as an application makes it) in a file of N jobs; one iteration times a
+// batch of 100 (manual timing, the set-up between batches untimed). The cost must stay flat or
+// logarithmic in N.
 //
 // Each file is filled once per benchmark with SQL from one job's state (adding 10^6 jobs one by one
 // would take minutes).
@@ -40,7 +41,9 @@ const auto t0 = sked::parse_time("2026-01-01T00:00:00Z");
 
 using sked::bench::ScratchFile;
 
-sked::SqliteJobStoreOptions quiet() { return {.on_warning = [](std::string_view) {}}; }
+sked::SqliteJobStoreOptions quiet() {
+  return {.on_warning = [](std::string_view) {}};
+}
 
 // job0 is due at t0; job1..job(n-1) copy its state and fall due one second apart from t0 + 1 h.
 std::int64_t fill(const std::string& path, std::int64_t n) {
@@ -50,7 +53,8 @@ std::int64_t fill(const std::string& path, std::int64_t n) {
     job.id = "job0";
     job.name = "job0";
     job.task = "noop";
-    job.trigger = std::make_shared<sked::IntervalTrigger>(sked::IntervalTrigger{24h, {.start_date = t0}});
+    job.trigger =
+        std::make_shared<sked::IntervalTrigger>(sked::IntervalTrigger{24h, {.start_date = t0}});
     job.misfire_grace_time = 3600s;
     job.next_run_time = t0;
     store.add_job(job);
@@ -98,8 +102,10 @@ void BM_StartUp(benchmark::State& state) {
     state.ResumeTiming();
 
     auto store = std::make_shared<sked::SqliteJobStore>(
-        dir.path(), sked::SqliteJobStoreOptions{.clock = clock, .on_warning = [](std::string_view) {}});
-    sked::BackgroundScheduler scheduler{{.clock = clock, .timezone = sked::TimeZone::utc(),
+        dir.path(),
+        sked::SqliteJobStoreOptions{.clock = clock, .on_warning = [](std::string_view) {}});
+    sked::BackgroundScheduler scheduler{{.clock = clock,
+                                         .timezone = sked::TimeZone::utc(),
                                          .logger = [](sked::LogLevel, std::string_view) {}}};
     scheduler.tasks().add("noop", [&](const sked::JobContext&) {
       std::lock_guard lock(mutex);
@@ -138,9 +144,12 @@ struct Fixture {
     return job;
   }
   sked::TimePoint random_time() {
-    return t0 + 2h + sked::Duration{std::uniform_int_distribution<std::int64_t>(0, 86'400'000'000)(rng)};
+    return t0 + 2h +
+           sked::Duration{std::uniform_int_distribution<std::int64_t>(0, 86'400'000'000)(rng)};
   }
-  std::string random_id() { return "job" + std::to_string(1 + rng() % static_cast<std::uint64_t>(n - 1)); }
+  std::string random_id() {
+    return "job" + std::to_string(1 + rng() % static_cast<std::uint64_t>(n - 1));
+  }
 };
 
 template <typename Timed, typename Untimed>
@@ -148,7 +157,8 @@ void batches(benchmark::State& state, Timed timed, Untimed untimed) {
   for (auto _ : state) {
     const auto start = std::chrono::steady_clock::now();
     timed();
-    state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    state.SetIterationTime(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     untimed();
   }
   state.SetItemsProcessed(state.iterations() * batch);
@@ -159,8 +169,13 @@ void BM_SqliteAdd(benchmark::State& state) {
   std::vector<sked::Job> jobs;
   for (int i = 0; i < batch; ++i) jobs.push_back(f.job("new" + std::to_string(i), f.random_time()));
   batches(
-      state, [&] { for (const auto& j : jobs) f.store->add_job(j); },
-      [&] { for (const auto& j : jobs) f.store->remove_job(j.id); });
+      state,
+      [&] {
+        for (const auto& j : jobs) f.store->add_job(j);
+      },
+      [&] {
+        for (const auto& j : jobs) f.store->remove_job(j.id);
+      });
 }
 
 void BM_SqliteRemove(benchmark::State& state) {
@@ -169,8 +184,13 @@ void BM_SqliteRemove(benchmark::State& state) {
   for (int i = 0; i < batch; ++i) jobs.push_back(f.job("new" + std::to_string(i), f.random_time()));
   for (const auto& j : jobs) f.store->add_job(j);
   batches(
-      state, [&] { for (const auto& j : jobs) f.store->remove_job(j.id); },
-      [&] { for (const auto& j : jobs) f.store->add_job(j); });
+      state,
+      [&] {
+        for (const auto& j : jobs) f.store->remove_job(j.id);
+      },
+      [&] {
+        for (const auto& j : jobs) f.store->add_job(j);
+      });
 }
 
 void BM_SqliteReschedule(benchmark::State& state) {
@@ -178,8 +198,13 @@ void BM_SqliteReschedule(benchmark::State& state) {
   std::vector<sked::Job> jobs;
   for (int i = 0; i < batch; ++i) jobs.push_back(f.job(f.random_id(), f.random_time()));
   batches(
-      state, [&] { for (const auto& j : jobs) f.store->add_job(j, true); },
-      [&] { for (auto& j : jobs) j.next_run_time = f.random_time(); });
+      state,
+      [&] {
+        for (const auto& j : jobs) f.store->add_job(j, true);
+      },
+      [&] {
+        for (auto& j : jobs) j.next_run_time = f.random_time();
+      });
 }
 
 // Claims one due job at a time while 100 of the n are due; each claim records a started run and
@@ -215,12 +240,19 @@ void BM_SqliteClaimDue(benchmark::State& state) {
 void BM_SqliteNextRunTime(benchmark::State& state) {
   Fixture f{state};
   batches(
-      state, [&] { for (int i = 0; i < batch; ++i) benchmark::DoNotOptimize(f.store->next_run_time()); },
+      state,
+      [&] {
+        for (int i = 0; i < batch; ++i) benchmark::DoNotOptimize(f.store->next_run_time());
+      },
       [] {});
 }
 
 void sizes(benchmark::internal::Benchmark* b) {
-  b->RangeMultiplier(10)->Range(1'000, 1'000'000)->Iterations(20)->UseManualTime()->Unit(benchmark::kMicrosecond);
+  b->RangeMultiplier(10)
+      ->Range(1'000, 1'000'000)
+      ->Iterations(20)
+      ->UseManualTime()
+      ->Unit(benchmark::kMicrosecond);
 }
 
 }  // namespace

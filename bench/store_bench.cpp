@@ -1,5 +1,5 @@
-// Memory store scaling: the cost of one add, remove, reschedule (add_job replacing, with a new next run
-// time), claim of a due job and next_run_time() peek in a store already holding 10^3 .. 10^6
+// Memory store scaling: the cost of one add, remove, reschedule (add_job replacing, with a new next
+// run time), claim of a due job and next_run_time() peek in a store already holding 10^3 .. 10^6
 // interval jobs. Each iteration times a batch of 1,000 operations (manual timing); the setup that
 // restores the store between batches is not timed. The peer is bench/peers/apscheduler_store.py
 // (APScheduler's MemoryJobStore, 10^3 .. 10^5).
@@ -33,7 +33,8 @@ sked::Job make_job(std::string id, sked::TimePoint next) {
   job.id = std::move(id);
   job.name = job.id;
   job.task = "noop";
-  job.misfire_grace_time = std::chrono::seconds{60};  // a claim starts the due run rather than missing it
+  job.misfire_grace_time =
+      std::chrono::seconds{60};  // a claim starts the due run rather than missing it
   job.trigger = interval_trigger();
   job.next_run_time = next;
   return job;
@@ -41,7 +42,8 @@ sked::Job make_job(std::string id, sked::TimePoint next) {
 
 // A store of n jobs whose next run times are spread over the hour after t0 + 1 h (none due at t0).
 struct Fixture {
-  std::shared_ptr<sked::MemoryJobStore> shared = std::make_shared<sked::MemoryJobStore>(0);  // leases hold it
+  std::shared_ptr<sked::MemoryJobStore> shared =
+      std::make_shared<sked::MemoryJobStore>(0);  // leases hold it
   sked::MemoryJobStore& store = *shared;
   std::mt19937_64 rng{42};
   explicit Fixture(std::int64_t n) {

@@ -1,23 +1,25 @@
 // The seed's example in C++: a blocking scheduler runs `print_task` every 15 seconds until Ctrl-C,
-// keeping the job and its execution history in an SQLite file, as the seed does in Django's database.
+// keeping the job and its execution history in an SQLite file, as the seed does in Django's
+// database.
 //
 //   print_task [--runs N] [--interval SECONDS] [--db PATH | --db postgresql://USER@HOST/DBNAME]
 //
-// --runs stops it after N runs (for scripts); --interval changes the 15 seconds; --db changes the file
-// (sked.sqlite3 in the working directory), or names a PostgreSQL database that several hosts running
-// print_task share. Look at the history with
+// --runs stops it after N runs (for scripts); --interval changes the 15 seconds; --db changes the
+// file (sked.sqlite3 in the working directory), or names a PostgreSQL database that several hosts
+// running print_task share. Look at the history with
 //   sqlite3 sked.sqlite3 'SELECT * FROM sked_job_execution ORDER BY run_time DESC LIMIT 5'
-//   psql postgresql://USER@HOST/DBNAME -c 'SELECT * FROM sked.sked_job_execution ORDER BY run_time DESC LIMIT 5'
+//   psql postgresql://USER@HOST/DBNAME -c 'SELECT * FROM sked.sked_job_execution ORDER BY run_time
+//   DESC LIMIT 5'
 
 #include <sked/sked.hpp>
 #ifdef SKED_HAS_POSTGRES
 #include <sked/stores/postgres.hpp>
 #endif
 
-#include <nlohmann/json.hpp>
 #include <atomic>
 #include <cstdlib>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
@@ -34,14 +36,16 @@ int main(int argc, char** argv) {
     } else if (arg == "--db" && i + 1 < argc) {
       db = argv[++i];
     } else {
-      std::cerr << "usage: print_task [--runs N] [--interval SECONDS] [--db PATH|postgresql://...]\n";
+      std::cerr
+          << "usage: print_task [--runs N] [--interval SECONDS] [--db PATH|postgresql://...]\n";
       return 2;
     }
   }
 
   sked::BlockingScheduler scheduler{
       {.logger = sked::stderr_logger(sked::LogLevel::info), .log_level = sked::LogLevel::info}};
-  // Ctrl-C (SIGINT) or SIGTERM: the running job finishes, then start() returns. Twice: it is asked to stop.
+  // Ctrl-C (SIGINT) or SIGTERM: the running job finishes, then start() returns. Twice: it is asked
+  // to stop.
   scheduler.stop_on_signals();
   try {
     if (db.starts_with("postgresql://") || db.starts_with("postgres://")) {
@@ -62,8 +66,8 @@ int main(int argc, char** argv) {
 
   std::atomic<int> runs{0};
   scheduler.tasks().add("print_task", [&](const sked::JobContext& ctx) {
-    std::cout << "Hello, the time is " << sked::format_time(ctx.scheduled_run_time(), scheduler.timezone())
-              << std::endl;
+    std::cout << "Hello, the time is "
+              << sked::format_time(ctx.scheduled_run_time(), scheduler.timezone()) << std::endl;
     // From a task, shutdown(false): a run cannot wait for itself to end.
     if (max_runs > 0 && ++runs >= max_runs) scheduler.shutdown(false);
   });

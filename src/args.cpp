@@ -14,8 +14,7 @@ const nlohmann::json& empty_object() {
 }  // namespace
 
 Args::Args(const nlohmann::json& value) : value_(std::make_shared<nlohmann::json>(value)) {}
-Args::Args(nlohmann::json&& value)
-    : value_(std::make_shared<nlohmann::json>(std::move(value))) {}
+Args::Args(nlohmann::json&& value) : value_(std::make_shared<nlohmann::json>(std::move(value))) {}
 Args::Args(std::initializer_list<nlohmann::detail::json_ref<nlohmann::json>> init)
     : value_(std::make_shared<nlohmann::json>(init)) {}
 

@@ -5,7 +5,8 @@
 namespace sked {
 
 TimeZoneNotFound::TimeZoneNotFound(std::string name)
-    : Error(fmt::format("unknown time zone '{}' (expected an IANA name such as 'Europe/Berlin')", name)),
+    : Error(fmt::format("unknown time zone '{}' (expected an IANA name such as 'Europe/Berlin')",
+                        name)),
       name_(std::move(name)) {}
 
 TimeZoneNotFound::TimeZoneNotFound(std::string name, const std::string& message)
@@ -13,12 +14,13 @@ TimeZoneNotFound::TimeZoneNotFound(std::string name, const std::string& message)
 
 JobNotFound::JobNotFound(std::string job_id, std::string store)
     : Error(store.empty() ? fmt::format("no job with the id '{}' was found", job_id)
-                          : fmt::format("no job with the id '{}' was found in job store '{}'", job_id, store)),
+                          : fmt::format("no job with the id '{}' was found in job store '{}'",
+                                        job_id, store)),
       job_id_(std::move(job_id)) {}
 
 ConflictingIdError::ConflictingIdError(std::string job_id)
-    : Error(fmt::format("a job with the id '{}' already exists (pass replace_existing to replace it)",
-                        job_id)),
+    : Error(fmt::format(
+          "a job with the id '{}' already exists (pass replace_existing to replace it)", job_id)),
       job_id_(std::move(job_id)) {}
 
 AliasNotFound::AliasNotFound(std::string kind, std::string alias)
@@ -34,6 +36,8 @@ CronSyntaxError::CronSyntaxError(std::string field, std::string token, std::size
       expression_(std::move(expression)) {}
 
 StoreError::StoreError(std::string path, int code, const std::string& message)
-    : Error(fmt::format("job store '{}': {}", path, message)), path_(std::move(path)), code_(code) {}
+    : Error(fmt::format("job store '{}': {}", path, message)),
+      path_(std::move(path)),
+      code_(code) {}
 
 }  // namespace sked

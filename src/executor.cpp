@@ -16,8 +16,8 @@ namespace {
 
 std::string type_name(const std::type_info& type) {
   int status = 0;
-  std::unique_ptr<char, void (*)(void*)> name{abi::__cxa_demangle(type.name(), nullptr, nullptr, &status),
-                                              std::free};
+  std::unique_ptr<char, void (*)(void*)> name{
+      abi::__cxa_demangle(type.name(), nullptr, nullptr, &status), std::free};
   return status == 0 && name ? std::string{name.get()} : std::string{type.name()};
 }
 
@@ -39,7 +39,8 @@ void Executor::submit_batch(std::span<RunLease> runs) {
 
 std::string timed_out_message(Duration timeout) {
   using namespace std::chrono;
-  if (timeout % seconds{1} == Duration::zero()) return fmt::format("timed out after {}s", duration_cast<seconds>(timeout).count());
+  if (timeout % seconds{1} == Duration::zero())
+    return fmt::format("timed out after {}s", duration_cast<seconds>(timeout).count());
   return fmt::format("timed out after {:.3f}s", duration<double>(timeout).count());
 }
 
@@ -69,7 +70,8 @@ Outcome run_task(const TaskFn& task, const Job& job, TimePoint scheduled_run_tim
     outcome.exception = type ? fmt::format("{} (not derived from std::exception)", type_name(*type))
                              : std::string{"unknown exception"};
   }
-  outcome.duration = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - started);
+  outcome.duration =
+      std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - started);
   return outcome;
 }
 

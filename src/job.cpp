@@ -4,8 +4,8 @@
 #include "detail/json_limits.hpp"
 
 #include <date/tz.h>
-#include <nlohmann/json.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 
@@ -26,7 +26,8 @@ void JobContext::process_group_started(int pgid) const noexcept {
 
 Duration RetryPolicy::delay_before(int attempt) const noexcept {
   double delay = static_cast<double>(backoff.count());
-  for (int i = 2; i < attempt && delay < static_cast<double>(max_backoff.count()); ++i) delay *= multiplier;
+  for (int i = 2; i < attempt && delay < static_cast<double>(max_backoff.count()); ++i)
+    delay *= multiplier;
   const double capped = std::min(delay, static_cast<double>(max_backoff.count()));
   return Duration{static_cast<Duration::rep>(capped)};
 }
@@ -49,7 +50,8 @@ std::string Job::describe(const TimeZone& zone) const {
   // The grace time is shown only when it is unusual: APScheduler's format otherwise.
   const std::string grace = misfire_grace_time == no_misfire_limit ? ", misfire grace: none" : "";
   if (!next_run_time) return fmt::format("{} (trigger: {}, paused{})", name, trig, grace);
-  return fmt::format("{} (trigger: {}, next run at: {}{})", name, trig, readable_time(*next_run_time, zone), grace);
+  return fmt::format("{} (trigger: {}, next run at: {}{})", name, trig,
+                     readable_time(*next_run_time, zone), grace);
 }
 
 void Job::validate() const {
@@ -59,9 +61,11 @@ void Job::validate() const {
   if (id.empty()) throw InvalidArgument("job: the id must not be empty");
   if (task.empty() && !callable) throw bad("names no task and has no callable");
   if (!trigger) throw bad("has no trigger");
-  if (max_instances < 1) throw bad(fmt::format("max_instances must be at least 1, got {}", max_instances));
+  if (max_instances < 1)
+    throw bad(fmt::format("max_instances must be at least 1, got {}", max_instances));
   if (misfire_grace_time < Duration::zero()) {
-    throw bad(fmt::format("misfire_grace_time must not be negative, got {}", format_duration(misfire_grace_time)));
+    throw bad(fmt::format("misfire_grace_time must not be negative, got {}",
+                          format_duration(misfire_grace_time)));
   }
   if (executor.empty()) throw bad("the executor alias must not be empty");
   if (group.size() > max_group_bytes)
@@ -73,11 +77,13 @@ void Job::validate() const {
   if (timeout && *timeout <= Duration::zero()) {
     throw bad(fmt::format("timeout must be positive, got {}", format_duration(*timeout)));
   }
-  if (retry.max_attempts < 1) throw bad(fmt::format("retry.max_attempts must be at least 1, got {}", retry.max_attempts));
+  if (retry.max_attempts < 1)
+    throw bad(fmt::format("retry.max_attempts must be at least 1, got {}", retry.max_attempts));
   if (detail::json_depth(*args, max_args_depth) > max_args_depth) {
     throw bad(fmt::format("args are nested deeper than {} levels", max_args_depth));
   }
-  if (retry.backoff < Duration::zero() || retry.max_backoff < Duration::zero() || retry.multiplier < 1.0) {
+  if (retry.backoff < Duration::zero() || retry.max_backoff < Duration::zero() ||
+      retry.multiplier < 1.0) {
     throw bad("retry backoff must not be negative and its multiplier must be at least 1");
   }
 }

@@ -18,11 +18,12 @@
 namespace sked {
 namespace {
 
-// Past this many steps through overdue fire times, jump straight to the present (a one-second cron down
-// for years must not spin the claim for minutes).
+// Past this many steps through overdue fire times, jump straight to the present (a one-second cron
+// down for years must not spin the claim for minutes).
 constexpr std::size_t max_steps_per_claim = 1'000'000;
 
-// How far past a taken instant an out-of-schedule run looks for a free one (one microsecond a step).
+// How far past a taken instant an out-of-schedule run looks for a free one (one microsecond a
+// step).
 constexpr int max_run_time_bumps = 1000;
 
 Execution record_for(const Job& job, TimePoint run_time, ExecutionStatus status) {
@@ -33,8 +34,8 @@ Execution record_for(const Job& job, TimePoint run_time, ExecutionStatus status)
   return e;
 }
 
-// Whether a retry of a job that is gone from its store still runs: only when the job left because its
-// schedule ended (a one-shot job), not when it was removed or would fire again.
+// Whether a retry of a job that is gone from its store still runs: only when the job left because
+// its schedule ended (a one-shot job), not when it was removed or would fire again.
 bool schedule_ended(const Job& snapshot, TimePoint failed_at) {
   return snapshot.trigger && !snapshot.trigger->next_fire_time(failed_at, failed_at);
 }
@@ -60,12 +61,13 @@ bool runs_in(const Job& job, const std::vector<std::string>& groups) noexcept {
 
 // ---- leases ------------------------------------------------------------------------------------
 
-RunLease::RunLease(std::shared_ptr<const Home> home, std::shared_ptr<const Job> job, Execution execution,
-                   int attempt) {
+RunLease::RunLease(std::shared_ptr<const Home> home, std::shared_ptr<const Job> job,
+                   Execution execution, int attempt) {
   auto& pool = detail::BlockPool::of<State>();
   void* block = pool.allocate();
   // Nothing below throws: the members are moved in.
-  state_ = new (block) State{std::move(home), std::move(job), nullptr, std::move(execution), attempt};
+  state_ =
+      new (block) State{std::move(home), std::move(job), nullptr, std::move(execution), attempt};
 }
 
 RunLease::RunLease(RunLease&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
@@ -147,14 +149,14 @@ struct JobStore::Unwritten {
     Execution record;
     std::optional<RunRequest> retry;
   };
-  std::mutex mutex;        // guards the members below it, never held while calling a hook
-  std::deque<Kept> kept;   // oldest first
-  bool reported = false;   // this spell of failures was reported
+  std::mutex mutex;       // guards the members below it, never held while calling a hook
+  std::deque<Kept> kept;  // oldest first
+  bool reported = false;  // this spell of failures was reported
   bool reported_drop = false;
   std::size_t dropped = 0;
   // kept.size() plus the one being written: the claim's hot path reads it without the lock.
   std::atomic<std::size_t> count{0};
-  std::mutex writer;       // one thread writes them at a time
+  std::mutex writer;  // one thread writes them at a time
 };
 
 struct JobStore::LocalListener {
@@ -226,12 +228,15 @@ bool JobStore::write_unwritten() noexcept {
   if (report) {
     try {
       const std::string lost =
-          dropped == 0 ? std::string{}
-                       : fmt::format("; {} older one(s) were dropped and will be recorded interrupted when this "
-                                     "process stops",
-                                     dropped);
-      const std::string w = fmt::format("recorded how {} run(s) ended, kept while the store could not be written{}",
-                                        written, lost);
+          dropped == 0
+              ? std::string{}
+              : fmt::format(
+                    "; {} older one(s) were dropped and will be recorded interrupted when this "
+                    "process stops",
+                    dropped);
+      const std::string w =
+          fmt::format("recorded how {} run(s) ended, kept while the store could not be written{}",
+                      written, lost);
       warn_(name_().empty() ? w : fmt::format("job store '{}': {}", name_(), w));
     } catch (...) {
       // Nothing is left to tell.
@@ -240,7 +245,8 @@ bool JobStore::write_unwritten() noexcept {
   return true;
 }
 
-void JobStore::keep_unwritten(Execution record, std::optional<RunRequest> retry, const std::string& error) noexcept {
+void JobStore::keep_unwritten(Execution record, std::optional<RunRequest> retry,
+                              const std::string& error) noexcept {
   Unwritten& u = *unwritten_;
   bool report = false;
   bool report_drop = false;
@@ -261,14 +267,16 @@ void JobStore::keep_unwritten(Execution record, std::optional<RunRequest> retry,
   try {
     if (report) {
       const std::string w = fmt::format(
-          "could not record how a run ended ({}); its outcome is kept and written as soon as the store accepts "
+          "could not record how a run ended ({}); its outcome is kept and written as soon as the "
+          "store accepts "
           "it, with any others that fail meanwhile (at most {})",
           error, max_unwritten_completions);
       warn_(name_().empty() ? w : fmt::format("job store '{}': {}", name_(), w));
     }
     if (report_drop) {
       const std::string w = fmt::format(
-          "more than {} run outcomes could not be written: the oldest are dropped, and their runs will be "
+          "more than {} run outcomes could not be written: the oldest are dropped, and their runs "
+          "will be "
           "recorded interrupted when this process stops",
           max_unwritten_completions);
       warn_(name_().empty() ? w : fmt::format("job store '{}': {}", name_(), w));
@@ -320,7 +328,9 @@ void JobStore::end_run(RunLease& lease, RunOwner* owner, Outcome outcome) noexce
     const Job& job = *lease_state.job;
     if (record.status == ExecutionStatus::error && lease_state.attempt < job.retry.max_attempts) {
       const int next = lease_state.attempt + 1;
-      retry = RunRequest{.job_id = job.id, .at = *record.finished + job.retry.delay_before(next), .attempt = next,
+      retry = RunRequest{.job_id = job.id,
+                         .at = *record.finished + job.retry.delay_before(next),
+                         .attempt = next,
                          .snapshot = lease_state.job};
       retry_at = retry->at;
     }
@@ -332,7 +342,8 @@ void JobStore::end_run(RunLease& lease, RunOwner* owner, Outcome outcome) noexce
     retry_at.reset();
   }
   if (error.empty()) {
-    // Older outcomes still unwritten: the store is failing, and this one waits its turn behind them.
+    // Older outcomes still unwritten: the store is failing, and this one waits its turn behind
+    // them.
     if (!write_unwritten()) {
       keep_unwritten(record, retry, "the store still refuses older outcomes");
     } else {
@@ -349,8 +360,9 @@ void JobStore::end_run(RunLease& lease, RunOwner* owner, Outcome outcome) noexce
     owner->run_ended(lease, record, retry_at, error);
   } else if (!error.empty()) {
     try {
-      warn_(fmt::format("could not record the {} run of job '{}' at {}: {}", to_string(record.status),
-                        record.job_id, format_time(record.run_time), error));
+      warn_(fmt::format("could not record the {} run of job '{}' at {}: {}",
+                        to_string(record.status), record.job_id, format_time(record.run_time),
+                        error));
     } catch (...) {
       // Nothing is left to tell.
     }
@@ -375,7 +387,8 @@ Job JobStore::modify_job(std::string_view id, const JobChange& change) {
     Job job = *current;
     change(job);
     if (job.id != id) {
-      throw InvalidArgument(fmt::format("job '{}': a change cannot give a job another id ('{}')", id, job.id));
+      throw InvalidArgument(
+          fmt::format("job '{}': a change cannot give a job another id ('{}')", id, job.id));
     }
     job.validate();
     tx.replace_job(job);
@@ -398,7 +411,8 @@ void JobStore::remove_all_jobs() {
 
 std::optional<Job> JobStore::lookup_job(std::string_view id) const {
   std::optional<Job> out;
-  // Reading through a transaction keeps the hooks few; a read changes nothing, so it commits nothing.
+  // Reading through a transaction keeps the hooks few; a read changes nothing, so it commits
+  // nothing.
   const_cast<JobStore*>(this)->transact_(Purpose::read, [&](Transaction& tx) {
     out.reset();
     if (auto job = tx.find_job(id)) out = *job;
@@ -441,18 +455,23 @@ std::vector<RunRequest> JobStore::pending_runs(std::optional<std::string_view> j
   return pending_runs_(job_id);
 }
 
-std::vector<ClaimedJob> JobStore::claim_due_jobs(TimePoint now, std::size_t limit, const ClaimFilter& runnable,
+std::vector<ClaimedJob> JobStore::claim_due_jobs(TimePoint now, std::size_t limit,
+                                                 const ClaimFilter& runnable,
                                                  std::shared_ptr<RunOwner> owner) {
   return claim(now, limit, runnable, owner, nullptr);
 }
 
-std::vector<ClaimedJob> JobStore::claim_due_jobs(TimePoint now, std::size_t limit, const ClaimFilter& runnable,
-                                                 std::shared_ptr<RunOwner> owner, std::vector<RunLease>& runs) {
+std::vector<ClaimedJob> JobStore::claim_due_jobs(TimePoint now, std::size_t limit,
+                                                 const ClaimFilter& runnable,
+                                                 std::shared_ptr<RunOwner> owner,
+                                                 std::vector<RunLease>& runs) {
   return claim(now, limit, runnable, owner, &runs);
 }
 
-std::vector<ClaimedJob> JobStore::claim(TimePoint now, std::size_t limit, const ClaimFilter& runnable,
-                                        const std::shared_ptr<RunOwner>& owner, std::vector<RunLease>* runs) {
+std::vector<ClaimedJob> JobStore::claim(TimePoint now, std::size_t limit,
+                                        const ClaimFilter& runnable,
+                                        const std::shared_ptr<RunOwner>& owner,
+                                        std::vector<RunLease>* runs) {
   std::vector<ClaimedJob> claimed;
   if (nothing_due_(now)) return claimed;
   std::vector<int> attempts;  // per claimed job; only requests and retries have one above 1
@@ -478,17 +497,18 @@ std::vector<ClaimedJob> JobStore::claim(TimePoint now, std::size_t limit, const 
         plan = plan_fire(*job, now, running_instances(tx, job->id));
       } catch (const std::exception& e) {
         // A trigger that fails on one job must not keep the others from running.
-        warnings.push_back(fmt::format("job '{}' could not be planned and stays due: {}", job->id, e.what()));
+        warnings.push_back(
+            fmt::format("job '{}' could not be planned and stays due: {}", job->id, e.what()));
         continue;
       }
-      // Every due fire time waits for a running instance: the job stays as it is, and is not a claim
-      // (it does not count against `limit`).
+      // Every due fire time waits for a running instance: the job stays as it is, and is not a
+      // claim (it does not count against `limit`).
       if (plan.executions.empty() && plan.waiting > 0) continue;
       ClaimedJob c{job, std::move(plan.executions), {}};
       std::size_t kept = 0;
       for (std::size_t i = 0; i < c.executions.size(); ++i) {
-        // A fire time recorded before (the job was removed and added again, or its next run time was
-        // set back) has had its run and does not get another.
+        // A fire time recorded before (the job was removed and added again, or its next run time
+        // was set back) has had its run and does not get another.
         if (!tx.insert_execution(c.executions[i])) continue;
         if (kept != i) c.executions[kept] = std::move(c.executions[i]);
         ++kept;
@@ -523,12 +543,14 @@ std::vector<ClaimedJob> JobStore::claim(TimePoint now, std::size_t limit, const 
       attempts.push_back(request.attempt);
     }
   });
-  for (const auto& w : warnings) warn_(name_().empty() ? w : fmt::format("job store '{}': {}", name_(), w));
+  for (const auto& w : warnings)
+    warn_(name_().empty() ? w : fmt::format("job store '{}': {}", name_(), w));
 
-  // Leases only once the claim is committed: a lease dropped from a rolled-back attempt would record
-  // an interruption.
+  // Leases only once the claim is committed: a lease dropped from a rolled-back attempt would
+  // record an interruption.
   if (claimed.empty()) return claimed;
-  const auto home = std::make_shared<const RunLease::Home>(RunLease::Home{shared_from_this(), owner});
+  const auto home =
+      std::make_shared<const RunLease::Home>(RunLease::Home{shared_from_this(), owner});
   for (std::size_t i = 0; i < claimed.size(); ++i) {
     ClaimedJob& c = claimed[i];
     for (const Execution& e : c.executions) {
@@ -539,7 +561,8 @@ std::vector<ClaimedJob> JobStore::claim(TimePoint now, std::size_t limit, const 
   return claimed;
 }
 
-RunLease JobStore::start_run(std::string_view job_id, TimePoint at, std::shared_ptr<RunOwner> owner) {
+RunLease JobStore::start_run(std::string_view job_id, TimePoint at,
+                             std::shared_ptr<RunOwner> owner) {
   std::shared_ptr<const Job> job;
   Execution record;
   // A claim, for the store: the record names the scheduler running it.
@@ -552,7 +575,8 @@ RunLease JobStore::start_run(std::string_view job_id, TimePoint at, std::shared_
                               max_run_time_bumps, format_time(at)));
     }
   });
-  auto home = std::make_shared<const RunLease::Home>(RunLease::Home{shared_from_this(), std::move(owner)});
+  auto home =
+      std::make_shared<const RunLease::Home>(RunLease::Home{shared_from_this(), std::move(owner)});
   return RunLease{std::move(home), std::move(job), std::move(record), 1};
 }
 
@@ -571,13 +595,16 @@ std::vector<Execution> JobStore::get_executions(const ExecutionQuery& query) con
   return records;
 }
 
-std::size_t JobStore::delete_old_executions(TimePoint cutoff) { return delete_old_executions_(cutoff); }
+std::size_t JobStore::delete_old_executions(TimePoint cutoff) {
+  return delete_old_executions_(cutoff);
+}
 
 Execution plan_requested_run(const Job& job, TimePoint requested, TimePoint now,
                              int running_instances) {
-  const ExecutionStatus status = now - requested > job.misfire_grace_time  ? ExecutionStatus::missed
-                                 : running_instances >= job.max_instances ? ExecutionStatus::max_instances
-                                                                          : ExecutionStatus::started;
+  const ExecutionStatus status = now - requested > job.misfire_grace_time ? ExecutionStatus::missed
+                                 : running_instances >= job.max_instances
+                                     ? ExecutionStatus::max_instances
+                                     : ExecutionStatus::started;
   return record_for(job, requested, status);
 }
 
@@ -588,9 +615,10 @@ FirePlan plan_fire(const Job& job, TimePoint now, int running_instances) {
     const TimePoint rt = *job.next_run_time;
     const auto next = job.trigger->next_fire_time(rt, now);
     if (!next || *next > now) {
-      const ExecutionStatus status = now - rt > job.misfire_grace_time       ? ExecutionStatus::missed
-                                     : running_instances >= job.max_instances ? ExecutionStatus::max_instances
-                                                                              : ExecutionStatus::started;
+      const ExecutionStatus status = now - rt > job.misfire_grace_time ? ExecutionStatus::missed
+                                     : running_instances >= job.max_instances
+                                         ? ExecutionStatus::max_instances
+                                         : ExecutionStatus::started;
       if (status == ExecutionStatus::max_instances && !job.coalesce) {
         // Every run was asked for: this one waits, due, for a running instance to end.
         plan.next_run_time = rt;
@@ -602,7 +630,8 @@ FirePlan plan_fire(const Job& job, TimePoint now, int running_instances) {
       return plan;
     }
   }
-  std::vector<TimePoint> due;  // nearly always one element: no deque, whose first chunk alone is 512 bytes
+  std::vector<TimePoint>
+      due;  // nearly always one element: no deque, whose first chunk alone is 512 bytes
   std::optional<TimePoint> t = job.next_run_time;
   std::size_t steps = 0;
   while (t && *t <= now) {
@@ -631,7 +660,8 @@ FirePlan plan_fire(const Job& job, TimePoint now, int running_instances) {
     }
   }
   if (job.coalesce && runnable.size() > 1) {
-    // Overdue runs fold into the latest one; the folded fire times are recorded, not silently dropped.
+    // Overdue runs fold into the latest one; the folded fire times are recorded, not silently
+    // dropped.
     for (std::size_t i = 0; i + 1 < runnable.size(); ++i) {
       plan.executions.push_back(record_for(job, runnable[i], ExecutionStatus::missed));
     }

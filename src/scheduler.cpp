@@ -10,8 +10,8 @@
 
 #include "detail/json_limits.hpp"
 
-#include <nlohmann/json.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -25,10 +25,14 @@ namespace {
 
 std::string_view level_name(LogLevel level) {
   switch (level) {
-    case LogLevel::debug: return "DEBUG";
-    case LogLevel::info: return "INFO";
-    case LogLevel::warning: return "WARNING";
-    case LogLevel::error: return "ERROR";
+    case LogLevel::debug:
+      return "DEBUG";
+    case LogLevel::info:
+      return "INFO";
+    case LogLevel::warning:
+      return "WARNING";
+    case LogLevel::error:
+      return "ERROR";
   }
   return "?";
 }
@@ -56,8 +60,9 @@ Logger stderr_logger(LogLevel threshold) {
 }
 
 // How a lease's end reaches its scheduler. Leases hold their owner, not the scheduler: a scheduler
-// that is destroyed detaches its owners, waiting for ends being reported, and later ends (a thread-pool
-// task that ignored its timeout and returned at last) are recorded in the store and reported to no one.
+// that is destroyed detaches its owners, waiting for ends being reported, and later ends (a
+// thread-pool task that ignored its timeout and returned at last) are recorded in the store and
+// reported to no one.
 class Scheduler::Owner final : public RunOwner {
  public:
   Owner(Scheduler& scheduler, std::string alias, std::shared_ptr<Clock> clock)
@@ -83,9 +88,11 @@ class Scheduler::Owner final : public RunOwner {
 Scheduler::Scheduler(SchedulerOptions options)
     : options_(std::move(options)),
       clock_(options_.clock ? options_.clock : SystemClock::instance()),
-      timezone_(options_.timezone ? *options_.timezone : TimeZone::local()),  // local() throws for a bad TZ
+      timezone_(options_.timezone ? *options_.timezone
+                                  : TimeZone::local()),  // local() throws for a bad TZ
       logger_(options_.logger ? options_.logger : stderr_logger()) {
-  if (options_.max_wait <= Duration::zero()) throw InvalidArgument("scheduler: max_wait must be positive");
+  if (options_.max_wait <= Duration::zero())
+    throw InvalidArgument("scheduler: max_wait must be positive");
   if (options_.claim_batch == 0) throw InvalidArgument("scheduler: claim_batch must be at least 1");
   if (options_.job_defaults.max_instances < 1) {
     throw InvalidArgument("scheduler: job_defaults.max_instances must be at least 1");
@@ -115,7 +122,8 @@ Scheduler::~Scheduler() {
       std::lock_guard lock(mutex_);
       executors = executors_;
     }
-    // Runs still going after shutdown(false) end unreported rather than into a scheduler that is gone.
+    // Runs still going after shutdown(false) end unreported rather than into a scheduler that is
+    // gone.
     for (auto& [alias, executor] : executors) executor->shutdown(true);
   } catch (...) {
     // Destructors never throw.
@@ -149,7 +157,8 @@ void Scheduler::dispatch(const Event& event) const {
     try {
       l.fn(event);
     } catch (const std::exception& e) {
-      log(LogLevel::error, fmt::format("Listener {} failed on {}: {}", l.id, to_string(event.kind), e.what()));
+      log(LogLevel::error,
+          fmt::format("Listener {} failed on {}: {}", l.id, to_string(event.kind), e.what()));
     } catch (...) {
       log(LogLevel::error, fmt::format("Listener {} failed on {}", l.id, to_string(event.kind)));
     }
@@ -227,7 +236,8 @@ void Scheduler::add_jobstore(std::shared_ptr<JobStore> store, std::string alias)
   {
     std::lock_guard lock(mutex_);
     if (stores_.contains(alias)) {
-      throw InvalidArgument(fmt::format("a job store with the alias '{}' was already added", alias));
+      throw InvalidArgument(
+          fmt::format("a job store with the alias '{}' was already added", alias));
     }
     stores_.emplace(alias, store);
   }
@@ -267,7 +277,8 @@ void Scheduler::add_executor(std::shared_ptr<Executor> executor, std::string ali
   {
     std::lock_guard lock(mutex_);
     if (executors_.contains(alias)) {
-      throw InvalidArgument(fmt::format("an executor with the alias '{}' was already added", alias));
+      throw InvalidArgument(
+          fmt::format("an executor with the alias '{}' was already added", alias));
     }
     started = state_ != SchedulerState::stopped;
     executors_.emplace(alias, executor);
@@ -330,7 +341,8 @@ Job Scheduler::add_job(JobSpec spec) {
   Job job;
   job.id = spec.id.empty() ? random_id() : std::move(spec.id);
   if (!spec.task.empty() && spec.callable) {
-    throw InvalidArgument(fmt::format("job '{}': give either a task name or a callable, not both", job.id));
+    throw InvalidArgument(
+        fmt::format("job '{}': give either a task name or a callable, not both", job.id));
   }
   job.task = std::move(spec.task);
   if (spec.callable) job.callable = std::make_shared<const TaskFn>(std::move(spec.callable));
@@ -343,7 +355,8 @@ Job Scheduler::add_job(JobSpec spec) {
   job.trigger = trigger;
   job.executor = std::move(spec.executor);
   job.group = std::move(spec.group);
-  job.misfire_grace_time = spec.misfire_grace_time.value_or(options_.job_defaults.misfire_grace_time);
+  job.misfire_grace_time =
+      spec.misfire_grace_time.value_or(options_.job_defaults.misfire_grace_time);
   job.coalesce = spec.coalesce.value_or(options_.job_defaults.coalesce);
   job.max_instances = spec.max_instances.value_or(options_.job_defaults.max_instances);
   job.timeout = spec.timeout;
@@ -354,7 +367,8 @@ Job Scheduler::add_job(JobSpec spec) {
     if (!executors_.contains(job.executor)) throw AliasNotFound("executor", job.executor);
   }
   if (!spec.paused) {
-    job.next_run_time = spec.next_run_time ? spec.next_run_time : trigger->next_fire_time(std::nullopt, now);
+    job.next_run_time =
+        spec.next_run_time ? spec.next_run_time : trigger->next_fire_time(std::nullopt, now);
     if (!job.next_run_time) {
       throw InvalidArgument(
           fmt::format("job '{}': its trigger {} will never fire", job.id, trigger->describe()));
@@ -364,7 +378,8 @@ Job Scheduler::add_job(JobSpec spec) {
   {
     // Until job_added is out, the loop's claims leave the job alone (see process_jobs), so that
     // listeners hear of the job before they hear of its runs, even from a pass already under way.
-    // A wake-up follows, for the claim that takes it, when the loop would not look before the job is due.
+    // A wake-up follows, for the claim that takes it, when the loop would not look before the job
+    // is due.
     struct Adding {
       Scheduler& s;
       const std::string& id;
@@ -388,8 +403,9 @@ Job Scheduler::add_job(JobSpec spec) {
     } adding{*this, job.id, job.next_run_time};
     store->add_job(job, spec.replace_existing);
     if (!job.task.empty() && !tasks_.contains(job.task)) {
-      log(LogLevel::warning, fmt::format("Job '{}' names task '{}', which is not registered in this process",
-                                         job.id, job.task));
+      log(LogLevel::warning,
+          fmt::format("Job '{}' names task '{}', which is not registered in this process", job.id,
+                      job.task));
     }
     if (logs(LogLevel::info)) {
       log(LogLevel::info, fmt::format("Added job '{}' to job store '{}'", job.name, spec.jobstore));
@@ -426,7 +442,8 @@ Job Scheduler::modify_job(const std::string& id, const JobChanges& changes) {
   // thread, process or claim is overwritten with a stale copy.
   // Checked before the change copies them: copying recurses once per level.
   if (changes.args && detail::json_depth(changes.args->value(), max_args_depth) > max_args_depth) {
-    throw InvalidArgument(fmt::format("job '{}': args are nested deeper than {} levels", id, max_args_depth));
+    throw InvalidArgument(
+        fmt::format("job '{}': args are nested deeper than {} levels", id, max_args_depth));
   }
   const auto change = [&](Job& job) {
     if (changes.name) job.name = *changes.name;
@@ -445,7 +462,8 @@ Job Scheduler::modify_job(const std::string& id, const JobChanges& changes) {
     if (changes.timeout) job.timeout = *changes.timeout;
     if (changes.retry) job.retry = *changes.retry;
   };
-  auto [alias, job] = in_store_of(id, [&](const std::string&, JobStore& store) { return store.modify_job(id, change); });
+  auto [alias, job] = in_store_of(
+      id, [&](const std::string&, JobStore& store) { return store.modify_job(id, change); });
   wakeup();
   dispatch(Event{.kind = EventKind::job_modified, .alias = alias, .job_id = id});
   return job;
@@ -458,7 +476,8 @@ Job Scheduler::reschedule_job(const std::string& id, TriggerPtr trigger) {
   if (auto b = bound->bind(now, timezone_)) bound = std::move(b);
   const auto next = bound->next_fire_time(std::nullopt, now);
   if (!next) {
-    throw InvalidArgument(fmt::format("job '{}': the trigger {} will never fire", id, bound->describe()));
+    throw InvalidArgument(
+        fmt::format("job '{}': the trigger {} will never fire", id, bound->describe()));
   }
   JobChanges changes;
   changes.trigger = TriggerPtr{bound};
@@ -467,8 +486,9 @@ Job Scheduler::reschedule_job(const std::string& id, TriggerPtr trigger) {
 }
 
 Job Scheduler::pause_job(const std::string& id) {
-  auto [alias, job] =
-      in_store_of(id, [&](const std::string&, JobStore& store) { return store.modify_job(id, [](Job& j) { j.next_run_time.reset(); }); });
+  auto [alias, job] = in_store_of(id, [&](const std::string&, JobStore& store) {
+    return store.modify_job(id, [](Job& j) { j.next_run_time.reset(); });
+  });
   wakeup();
   dispatch(Event{.kind = EventKind::job_modified, .alias = alias, .job_id = id});
   return job;
@@ -477,7 +497,8 @@ Job Scheduler::pause_job(const std::string& id) {
 std::optional<Job> Scheduler::resume_job(const std::string& id) {
   const TimePoint now = clock_->now();
   auto [alias, job] = in_store_of(id, [&](const std::string&, JobStore& store) {
-    return store.modify_job(id, [now](Job& j) { j.next_run_time = j.trigger->next_fire_time(std::nullopt, now); });
+    return store.modify_job(
+        id, [now](Job& j) { j.next_run_time = j.trigger->next_fire_time(std::nullopt, now); });
   });
   if (!job.next_run_time) {
     // The trigger will not fire again: the job is done, as a claim would have found.
@@ -529,7 +550,8 @@ std::vector<Job> Scheduler::get_jobs() const {
     std::move(jobs.begin(), jobs.end(), std::back_inserter(out));
   }
   std::stable_sort(out.begin(), out.end(), [](const Job& a, const Job& b) {
-    if (!a.next_run_time || !b.next_run_time) return a.next_run_time.has_value() && !b.next_run_time;
+    if (!a.next_run_time || !b.next_run_time)
+      return a.next_run_time.has_value() && !b.next_run_time;
     return *a.next_run_time < *b.next_run_time;
   });
   return out;
@@ -537,7 +559,8 @@ std::vector<Job> Scheduler::get_jobs() const {
 
 void Scheduler::print_jobs(std::ostream& out, std::string_view jobstore) const {
   const StoreMap stores = stores_snapshot();
-  if (!jobstore.empty() && !stores.contains(jobstore)) throw AliasNotFound("job store", std::string{jobstore});
+  if (!jobstore.empty() && !stores.contains(jobstore))
+    throw AliasNotFound("job store", std::string{jobstore});
   std::string text;
   for (const auto& [alias, store] : stores) {
     if (!jobstore.empty() && alias != jobstore) continue;
@@ -557,7 +580,8 @@ void Scheduler::print_jobs(std::ostream& out, std::string_view jobstore) const {
 
 void Scheduler::print_jobs() const { print_jobs(std::cout); }
 
-std::vector<Execution> Scheduler::get_executions(const ExecutionQuery& query, const std::string& alias) const {
+std::vector<Execution> Scheduler::get_executions(const ExecutionQuery& query,
+                                                 const std::string& alias) const {
   return jobstore(alias)->get_executions(query);
 }
 
@@ -566,7 +590,8 @@ std::vector<Execution> Scheduler::get_executions(const ExecutionQuery& query, co
 void Scheduler::begin(bool paused) {
   {
     std::lock_guard lock(mutex_);
-    if (state_ != SchedulerState::stopped) throw SchedulerStateError("the scheduler is already running");
+    if (state_ != SchedulerState::stopped)
+      throw SchedulerStateError("the scheduler is already running");
     if (loop_active_) throw SchedulerStateError("the scheduler's previous loop has not exited yet");
   }
   if (background_thread_.joinable()) background_thread_.join();
@@ -584,8 +609,8 @@ void Scheduler::begin(bool paused) {
     std::lock_guard lock(mutex_);
     state_ = paused ? SchedulerState::paused : SchedulerState::running;
     wakeup_pending_ = true;
-    // Active from here, not from when the loop's thread gets going, so shutdown() and wait_idle() called
-    // right after start() wait for the loop instead of racing it.
+    // Active from here, not from when the loop's thread gets going, so shutdown() and wait_idle()
+    // called right after start() wait for the loop instead of racing it.
     loop_active_ = true;
     loop_thread_ = {};
   }
@@ -619,10 +644,11 @@ void Scheduler::stop_executors(bool wait) {
   dispatch(Event{.kind = EventKind::scheduler_shutdown});
 }
 
-bool Scheduler::wait_for_runs(std::optional<std::chrono::milliseconds> limit, const std::atomic<bool>* give_up) const {
+bool Scheduler::wait_for_runs(std::optional<std::chrono::milliseconds> limit,
+                              const std::atomic<bool>* give_up) const {
   // Called from a task or from a listener hearing of a run's end, the runs the calling thread is
-  // inside of are not waited for: they cannot end before this returns. (Counted for every scheduler:
-  // a task of another scheduler makes this wait for all runs but one.)
+  // inside of are not waited for: they cannot end before this returns. (Counted for every
+  // scheduler: a task of another scheduler makes this wait for all runs but one.)
   const auto own = static_cast<std::size_t>(detail::runs_here());
   std::unique_lock lock(mutex_);
   const auto finished = [&] { return in_flight_.load(std::memory_order_acquire) <= own; };
@@ -644,9 +670,10 @@ void Scheduler::shutdown(bool wait) {
   if (stop_loop()) {
     stop_executors(wait);
   } else if (wait && detail::runs_here() == 0) {
-    // Stopped already, perhaps by a task's shutdown(false): what the caller does next must come after
-    // the runs still going have ended and were recorded and logged. Not from inside a run (a task, a
-    // listener hearing of a run's end), as before: runs waiting for each other would never end.
+    // Stopped already, perhaps by a task's shutdown(false): what the caller does next must come
+    // after the runs still going have ended and were recorded and logged. Not from inside a run (a
+    // task, a listener hearing of a run's end), as before: runs waiting for each other would never
+    // end.
     (void)wait_for_runs(std::nullopt);
   }
 }
@@ -659,8 +686,10 @@ void Scheduler::shutdown(std::chrono::milliseconds grace) {
   const bool finished = wait_for_runs(grace);
   if (!finished) {
     log(LogLevel::warning,
-        fmt::format("Shutdown: {} run(s) still going after {}; asked them to stop (each is recorded when it ends)",
-                    in_flight_.load(), format_duration(std::chrono::duration_cast<Duration>(grace))));
+        fmt::format("Shutdown: {} run(s) still going after {}; asked them to stop (each is "
+                    "recorded when it ends)",
+                    in_flight_.load(),
+                    format_duration(std::chrono::duration_cast<Duration>(grace))));
   }
   stop_executors(finished);
 }
@@ -753,16 +782,18 @@ std::optional<TimePoint> Scheduler::process_jobs() {
     // (measured: 200 jobs due at one instant all started ~0.5 ms late, the time to claim all 200
     // before submitting any); later claims double up to claim_batch.
     std::size_t batch = std::min(first_claim_batch, options_.claim_batch);
-    std::vector<RunLease> runs;  // the started runs of one claim, handed to their executors together
+    std::vector<RunLease>
+        runs;  // the started runs of one claim, handed to their executors together
     const std::shared_ptr<Owner> owner = owner_for(alias);
     for (bool more = true; more; batch = std::min(2 * batch, options_.claim_batch)) {
       std::vector<ClaimedJob> claims;
       try {
         claims = store->claim_due_jobs(now, batch, runnable, owner, runs);
       } catch (const std::exception& e) {
-        // Retry after max_wait; asking the store for its next run time now would report the job we just
-        // failed to claim as due and spin the loop.
-        log(LogLevel::error, fmt::format("Error getting due jobs from job store '{}': {}", alias, e.what()));
+        // Retry after max_wait; asking the store for its next run time now would report the job we
+        // just failed to claim as due and spin the loop.
+        log(LogLevel::error,
+            fmt::format("Error getting due jobs from job store '{}': {}", alias, e.what()));
         sooner(now + options_.max_wait);
         failed = true;
         break;
@@ -773,30 +804,36 @@ std::optional<TimePoint> Scheduler::process_jobs() {
         std::size_t misses = 0;
         for (auto& execution : claim.executions) {
           const auto event = [&](EventKind kind) {
-            return Event{.kind = kind, .alias = alias, .job_id = claim.job->id,
-                         .scheduled_run_time = execution.run_time, .execution = execution};
+            return Event{.kind = kind,
+                         .alias = alias,
+                         .job_id = claim.job->id,
+                         .scheduled_run_time = execution.run_time,
+                         .execution = execution};
           };
           switch (execution.status) {
             case ExecutionStatus::missed:
               if (++misses <= max_miss_warnings) {
-                log(LogLevel::warning, fmt::format("Run time of job '{}' was missed by {}", claim.job->name,
-                                                   format_duration(now - execution.run_time)));
+                log(LogLevel::warning,
+                    fmt::format("Run time of job '{}' was missed by {}", claim.job->name,
+                                format_duration(now - execution.run_time)));
               }
               if (wants(EventKind::job_missed)) dispatch(event(EventKind::job_missed));
               break;
             case ExecutionStatus::max_instances:
-              log(LogLevel::warning,
-                  fmt::format("Execution of job '{}' skipped: maximum number of running instances reached ({})",
-                              claim.job->name, claim.job->max_instances));
-              if (wants(EventKind::job_max_instances)) dispatch(event(EventKind::job_max_instances));
+              log(LogLevel::warning, fmt::format("Execution of job '{}' skipped: maximum number of "
+                                                 "running instances reached ({})",
+                                                 claim.job->name, claim.job->max_instances));
+              if (wants(EventKind::job_max_instances))
+                dispatch(event(EventKind::job_max_instances));
               break;
             default:
               break;
           }
         }
         if (misses > max_miss_warnings) {
-          log(LogLevel::warning, fmt::format("Job '{}' missed {} run times in all (the first {} are logged above)",
-                                             claim.job->name, misses, max_miss_warnings));
+          log(LogLevel::warning,
+              fmt::format("Job '{}' missed {} run times in all (the first {} are logged above)",
+                          claim.job->name, misses, max_miss_warnings));
         }
       }
       std::vector<std::string> ended;
@@ -805,8 +842,8 @@ std::optional<TimePoint> Scheduler::process_jobs() {
           if (claim.schedule_ended) ended.push_back(claim.job->id);
         }
       }
-      // Let go of the claimed jobs before their runs start: the last reference to a one-shot job is then
-      // its run's, and the job is freed on the worker that ran it, not on this thread.
+      // Let go of the claimed jobs before their runs start: the last reference to a one-shot job is
+      // then its run's, and the job is freed on the worker that ran it, not on this thread.
       claims.clear();
       submit_runs(alias, runs);
       // After their runs were submitted, as APScheduler removes a job whose trigger is done.
@@ -824,7 +861,8 @@ std::optional<TimePoint> Scheduler::process_jobs() {
       // max_wait (its task may be registered, or another process may take it) instead of spinning.
       if (const auto t = store->next_run_time()) sooner(*t <= now ? now + options_.max_wait : *t);
     } catch (const std::exception& e) {
-      log(LogLevel::error, fmt::format("Error reading the next run time of job store '{}': {}", alias, e.what()));
+      log(LogLevel::error,
+          fmt::format("Error reading the next run time of job store '{}': {}", alias, e.what()));
       sooner(now + options_.max_wait);
     }
   }
@@ -836,16 +874,17 @@ bool Scheduler::being_added(const std::string& id) const {
   return being_added_.contains(id);
 }
 
-void Scheduler::report_unknown_tasks(const std::string& alias,
-                                     const std::vector<std::pair<std::string, std::string>>& unknown) {
+void Scheduler::report_unknown_tasks(
+    const std::string& alias, const std::vector<std::pair<std::string, std::string>>& unknown) {
   for (const auto& [job_id, task] : unknown) {
     {
       std::lock_guard lock(mutex_);
       if (!reported_unknown_.insert(job_id).second) continue;
     }
-    log(LogLevel::warning, fmt::format("Job '{}' is due but its task '{}' is not registered in this process; "
-                                       "it stays in job store '{}' and runs once the task is registered",
-                                       job_id, task, alias));
+    log(LogLevel::warning,
+        fmt::format("Job '{}' is due but its task '{}' is not registered in this process; "
+                    "it stays in job store '{}' and runs once the task is registered",
+                    job_id, task, alias));
     dispatch(Event{.kind = EventKind::job_task_unknown, .alias = alias, .job_id = job_id});
   }
 }
@@ -878,7 +917,8 @@ void Scheduler::submit_runs(const std::string& alias, std::vector<RunLease>& run
     std::shared_ptr<Executor> executor;
     {
       std::lock_guard lock(mutex_);
-      if (const auto it = executors_.find(executor_name); it != executors_.end()) executor = it->second;
+      if (const auto it = executors_.find(executor_name); it != executors_.end())
+        executor = it->second;
     }
     std::size_t kept = begin;
     for (std::size_t i = begin; i < end; ++i) {
@@ -894,7 +934,8 @@ void Scheduler::submit_runs(const std::string& alias, std::vector<RunLease>& run
         run.set_task(task);
       }
       if (!run.task()) {
-        settle_unrunnable(run, fmt::format("task '{}' is not registered in this process", job.task));
+        settle_unrunnable(run,
+                          fmt::format("task '{}' is not registered in this process", job.task));
         continue;
       }
       if (!executor) {
@@ -902,8 +943,11 @@ void Scheduler::submit_runs(const std::string& alias, std::vector<RunLease>& run
         continue;
       }
       if (wants(EventKind::job_submitted)) {
-        dispatch(Event{.kind = EventKind::job_submitted, .alias = alias, .job_id = job.id,
-                       .scheduled_run_time = run.execution().run_time, .execution = run.execution()});
+        dispatch(Event{.kind = EventKind::job_submitted,
+                       .alias = alias,
+                       .job_id = job.id,
+                       .scheduled_run_time = run.execution().run_time,
+                       .execution = run.execution()});
       }
       if (kept != i) runs[kept] = std::move(run);
       ++kept;
@@ -913,7 +957,9 @@ void Scheduler::submit_runs(const std::string& alias, std::vector<RunLease>& run
       if (!group.empty()) executor->submit_batch(group);
     } catch (const std::exception& e) {
       for (RunLease& run : group) {
-        if (run.active()) settle_unrunnable(run, fmt::format("executor '{}' refused the run: {}", executor_name, e.what()));
+        if (run.active())
+          settle_unrunnable(
+              run, fmt::format("executor '{}' refused the run: {}", executor_name, e.what()));
       }
     }
     begin = end;
@@ -935,28 +981,35 @@ void Scheduler::run_ended(const std::string& alias, const RunLease& run, const E
     const detail::InsideRun inside;
     const Job& job = run.job();
     if (!error.empty()) {
-      log(LogLevel::error, fmt::format("Could not record the {} run of job '{}' at {}: {}", to_string(record.status),
-                                       job.id, format_time(record.run_time), error));
+      log(LogLevel::error,
+          fmt::format("Could not record the {} run of job '{}' at {}: {}", to_string(record.status),
+                      job.id, format_time(record.run_time), error));
     }
     if (record.status == ExecutionStatus::executed) {
-      if (logs(LogLevel::info)) log(LogLevel::info, fmt::format("Job '{}' executed successfully", job.name));
+      if (logs(LogLevel::info))
+        log(LogLevel::info, fmt::format("Job '{}' executed successfully", job.name));
     } else {
       log(LogLevel::error, fmt::format("Run of job '{}' at {} failed: {}", job.name,
                                        format_time(record.run_time, timezone_), record.exception));
     }
     if (retry_at) {
-      log(LogLevel::warning, fmt::format("Run of job '{}' at {} failed (attempt {} of {}); retrying at {}", job.name,
-                                         format_time(record.run_time, timezone_), run.attempt(),
-                                         job.retry.max_attempts, format_time(*retry_at, timezone_)));
+      log(LogLevel::warning,
+          fmt::format("Run of job '{}' at {} failed (attempt {} of {}); retrying at {}", job.name,
+                      format_time(record.run_time, timezone_), run.attempt(),
+                      job.retry.max_attempts, format_time(*retry_at, timezone_)));
     }
-    const auto kind = record.status == ExecutionStatus::executed ? EventKind::job_executed : EventKind::job_error;
+    const auto kind =
+        record.status == ExecutionStatus::executed ? EventKind::job_executed : EventKind::job_error;
     if (wants(kind)) {
-      dispatch(Event{.kind = kind, .alias = alias, .job_id = job.id, .scheduled_run_time = record.run_time,
+      dispatch(Event{.kind = kind,
+                     .alias = alias,
+                     .job_id = job.id,
+                     .scheduled_run_time = record.run_time,
                      .execution = record});
     }
-    // The retry is stored: the loop must look again to sleep no longer than until it is due. So must
-    // it when a job that does not coalesce had a fire time come while this run went on: that fire
-    // time waits for the run's end (plan_fire), and starts now.
+    // The retry is stored: the loop must look again to sleep no longer than until it is due. So
+    // must it when a job that does not coalesce had a fire time come while this run went on: that
+    // fire time waits for the run's end (plan_fire), and starts now.
     bool look_again = retry_at.has_value();
     if (!look_again && !job.coalesce) {
       const TimePoint now = clock_->now();
@@ -974,8 +1027,8 @@ void Scheduler::run_ended(const std::string& alias, const RunLease& run, const E
   } catch (...) {
     // Reporting a run's end must not take down the thread that ran it.
   }
-  // Only the last run out takes the lock, to wake wait_idle(); the lock orders the wake-up after the
-  // waiter's check of in_flight_, so it cannot be lost.
+  // Only the last run out takes the lock, to wake wait_idle(); the lock orders the wake-up after
+  // the waiter's check of in_flight_, so it cannot be lost.
   if (in_flight_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
     std::lock_guard lock(mutex_);
     idle_cv_.notify_all();
@@ -986,15 +1039,17 @@ Execution Scheduler::run_job_now(const std::string& id, Duration timeout) {
   ensure_defaults();
   const TimePoint now = clock_->now();
   const TimePoint deadline = now + timeout;
-  auto [alias, lease] = in_store_of(
-      id, [&](const std::string& a, JobStore& store) { return store.start_run(id, now, owner_for(a)); });
+  auto [alias, lease] = in_store_of(id, [&](const std::string& a, JobStore& store) {
+    return store.start_run(id, now, owner_for(a));
+  });
   {
     std::shared_ptr<Executor> executor;
     bool stopped = false;
     {
       std::lock_guard lock(mutex_);
       stopped = state_ == SchedulerState::stopped;
-      if (const auto it = executors_.find(lease.job().executor); it != executors_.end()) executor = it->second;
+      if (const auto it = executors_.find(lease.job().executor); it != executors_.end())
+        executor = it->second;
     }
     if (executor && stopped) executor->start(clock_);
   }
@@ -1004,7 +1059,8 @@ Execution Scheduler::run_job_now(const std::string& id, Duration timeout) {
     awaited_.emplace(started.id, started);
     awaiting_.fetch_add(1, std::memory_order_release);
   }
-  if (logs(LogLevel::info)) log(LogLevel::info, fmt::format("Running job '{}' now", lease.job().name));
+  if (logs(LogLevel::info))
+    log(LogLevel::info, fmt::format("Running job '{}' now", lease.job().name));
   std::vector<RunLease> runs;
   runs.push_back(std::move(lease));
   submit_runs(alias, runs);
@@ -1017,7 +1073,6 @@ Execution Scheduler::run_job_now(const std::string& id, Duration timeout) {
   awaiting_.fetch_sub(1, std::memory_order_release);
   return result;
 }
-
 
 void Scheduler::run_stopping_on(const std::vector<int>& signals, bool paused) {
   // What the watch's thread and this one share: the first signal stops the loop only once it has
@@ -1043,8 +1098,10 @@ void Scheduler::run_stopping_on(const std::vector<int>& signals, bool paused) {
       }
       const std::size_t running = in_flight_.load(std::memory_order_acquire);
       if (running > 0) {
-        log(LogLevel::warning, fmt::format("{} received: shutting down once the {} running job(s) end ({} again "
-                                           "asks them to stop)", name, running, name));
+        log(LogLevel::warning,
+            fmt::format("{} received: shutting down once the {} running job(s) end ({} again "
+                        "asks them to stop)",
+                        name, running, name));
       } else {
         log(LogLevel::info, fmt::format("{} received: shutting down", name));
       }

@@ -8,8 +8,8 @@
 #include "detail/json_integer.hpp"
 #include "detail/json_limits.hpp"
 
-#include <nlohmann/json.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <map>
 #include <mutex>
@@ -23,13 +23,21 @@ struct Readers {
   std::map<std::string, TriggerReader, std::less<>> by_type;
 
   Readers() {
-    by_type["cron"] = [](const nlohmann::json& j) { return std::make_shared<CronTrigger>(CronTrigger::from_json(j)); };
-    by_type["date"] = [](const nlohmann::json& j) { return std::make_shared<DateTrigger>(DateTrigger::from_json(j)); };
+    by_type["cron"] = [](const nlohmann::json& j) {
+      return std::make_shared<CronTrigger>(CronTrigger::from_json(j));
+    };
+    by_type["date"] = [](const nlohmann::json& j) {
+      return std::make_shared<DateTrigger>(DateTrigger::from_json(j));
+    };
     by_type["interval"] = [](const nlohmann::json& j) {
       return std::make_shared<IntervalTrigger>(IntervalTrigger::from_json(j));
     };
-    by_type["and"] = [](const nlohmann::json& j) { return std::make_shared<AndTrigger>(AndTrigger::from_json(j)); };
-    by_type["or"] = [](const nlohmann::json& j) { return std::make_shared<OrTrigger>(OrTrigger::from_json(j)); };
+    by_type["and"] = [](const nlohmann::json& j) {
+      return std::make_shared<AndTrigger>(AndTrigger::from_json(j));
+    };
+    by_type["or"] = [](const nlohmann::json& j) {
+      return std::make_shared<OrTrigger>(OrTrigger::from_json(j));
+    };
   }
 };
 
@@ -74,23 +82,25 @@ std::shared_ptr<const Trigger> trigger_from_json(const nlohmann::json& j) {
 
 nlohmann::json job_state_to_json(const Job& job) {
   if (job.callable) {
-    throw SerializationError(fmt::format(
-        "job '{}' runs a plain callable, which cannot be persisted: register a task by name instead",
-        job.id));
+    throw SerializationError(
+        fmt::format("job '{}' runs a plain callable, which cannot be persisted: register a task by "
+                    "name instead",
+                    job.id));
   }
   if (!job.trigger) throw SerializationError(fmt::format("job '{}' has no trigger", job.id));
-  nlohmann::json state{{"version", job_state_version},
-                       {"name", job.name},
-                       {"task", job.task},
-                       {"args", *job.args},
-                       {"trigger", job.trigger->to_json()},
-                       {"executor", job.executor},
-                       // null: no limit, readable in the sqlite3 shell unlike Duration::max()'s count.
-                       {"misfire_grace_time_us", job.misfire_grace_time == no_misfire_limit
-                                                     ? nlohmann::json(nullptr)
-                                                     : nlohmann::json(job.misfire_grace_time.count())},
-                       {"coalesce", job.coalesce},
-                       {"max_instances", job.max_instances}};
+  nlohmann::json state{
+      {"version", job_state_version},
+      {"name", job.name},
+      {"task", job.task},
+      {"args", *job.args},
+      {"trigger", job.trigger->to_json()},
+      {"executor", job.executor},
+      // null: no limit, readable in the sqlite3 shell unlike Duration::max()'s count.
+      {"misfire_grace_time_us", job.misfire_grace_time == no_misfire_limit
+                                    ? nlohmann::json(nullptr)
+                                    : nlohmann::json(job.misfire_grace_time.count())},
+      {"coalesce", job.coalesce},
+      {"max_instances", job.max_instances}};
   // Only when set: a job without a group has the state it had before groups existed.
   if (!job.group.empty()) state["group"] = job.group;
   if (job.timeout) state["timeout_us"] = job.timeout->count();
@@ -103,7 +113,8 @@ nlohmann::json job_state_to_json(const Job& job) {
   return state;
 }
 
-Job job_from_state_json(std::string id, std::optional<TimePoint> next_run_time, const nlohmann::json& state) {
+Job job_from_state_json(std::string id, std::optional<TimePoint> next_run_time,
+                        const nlohmann::json& state) {
   const std::string job_id = id;
   const auto fail = [&job_id](const std::string& why) {
     return SerializationError(fmt::format("job '{}': {}", job_id, why));
@@ -111,7 +122,8 @@ Job job_from_state_json(std::string id, std::optional<TimePoint> next_run_time, 
   if (!state.is_object()) throw fail("job_state is not a JSON object");
   // Before anything copies it: copying recurses once per level.
   if (detail::json_depth(state, detail::max_job_state_depth) > detail::max_job_state_depth) {
-    throw fail(fmt::format("job_state is nested deeper than {} levels", detail::max_job_state_depth));
+    throw fail(
+        fmt::format("job_state is nested deeper than {} levels", detail::max_job_state_depth));
   }
   int version = 0;
   try {
@@ -133,12 +145,14 @@ Job job_from_state_json(std::string id, std::optional<TimePoint> next_run_time, 
     job.executor = state.value("executor", std::string{"default"});
     // Rows written before groups existed have none: any scheduler runs them.
     job.group = state.value("group", std::string{});
-    job.misfire_grace_time = state.contains("misfire_grace_time_us") && state["misfire_grace_time_us"].is_null()
-                                 ? no_misfire_limit
-                                 : Duration{detail::json_integer<std::int64_t>(state, "misfire_grace_time_us")};
+    job.misfire_grace_time =
+        state.contains("misfire_grace_time_us") && state["misfire_grace_time_us"].is_null()
+            ? no_misfire_limit
+            : Duration{detail::json_integer<std::int64_t>(state, "misfire_grace_time_us")};
     job.coalesce = state.at("coalesce").get<bool>();
     job.max_instances = detail::json_integer<int>(state, "max_instances");
-    if (state.contains("timeout_us")) job.timeout = Duration{detail::json_integer<std::int64_t>(state, "timeout_us")};
+    if (state.contains("timeout_us"))
+      job.timeout = Duration{detail::json_integer<std::int64_t>(state, "timeout_us")};
     if (state.contains("retry")) {
       const auto& r = state["retry"];
       job.retry.max_attempts = detail::json_integer<int>(r, "max_attempts");

@@ -26,10 +26,10 @@
 namespace sked {
 namespace detail {
 
-// date's reader of the OS tz database knows only the transitions a zone file lists, which end in 2037;
-// after that it keeps the last offset for ever. Zones whose DST rules run to the end of the file get
-// their later years from an earlier year with the same calendar: the Gregorian calendar repeats every
-// 28 years between 1901 and 2099, so "last Sunday of March" falls on the same date.
+// date's reader of the OS tz database knows only the transitions a zone file lists, which end in
+// 2037; after that it keeps the last offset for ever. Zones whose DST rules run to the end of the
+// file get their later years from an earlier year with the same calendar: the Gregorian calendar
+// repeats every 28 years between 1901 and 2099, so "last Sunday of March" falls on the same date.
 struct FutureRule {
   date::sys_seconds from;  // the start of date's last, open-ended period
 };
@@ -37,7 +37,8 @@ struct FutureRule {
 }  // namespace detail
 namespace {
 
-constexpr int last_listed_year = 2036;  // the last year whose following year's transitions are listed
+constexpr int last_listed_year =
+    2036;  // the last year whose following year's transitions are listed
 
 const detail::FutureRule* future_rule(const date::time_zone* zone) {
   static std::mutex mutex;
@@ -48,7 +49,8 @@ const detail::FutureRule* future_rule(const date::time_zone* zone) {
   const auto last = zone->get_info(date::sys_days{date::year{2200} / 1 / 1});
   const date::year_month_day began{date::floor<date::days>(last.begin)};
   // Only a zone still switching offsets when its file ends needs the rule continued.
-  if (last.end < date::sys_days{date::year{3000} / 1 / 1} || began.year() < date::year{2037}) return nullptr;
+  if (last.end < date::sys_days{date::year{3000} / 1 / 1} || began.year() < date::year{2037})
+    return nullptr;
   slot = std::make_unique<detail::FutureRule>(detail::FutureRule{last.begin});
   return slot.get();
 }
@@ -83,7 +85,8 @@ date::sys_info TimeZone::get_info(date::sys_seconds t) const {
 date::local_info TimeZone::get_info(date::local_seconds t) const {
   if (zone_ == nullptr) return info(LocalTime{t.time_since_epoch()});
   // A day's margin covers any UTC offset: before it, the wall time certainly precedes the rule.
-  if (future_ == nullptr || t - date::days{1} < date::local_seconds{future_->from.time_since_epoch()}) {
+  if (future_ == nullptr ||
+      t - date::days{1} < date::local_seconds{future_->from.time_since_epoch()}) {
     return zone_->get_info(t);
   }
   const auto by = calendar_shift(date::year_month_day{date::floor<date::days>(t)}.year());
@@ -108,12 +111,14 @@ TimeZone TimeZone::local() {
     std::string_view name{tz};
     if (name.front() == ':') name.remove_prefix(1);
     const auto refuse = [tz](std::string_view why) {
-      return TimeZoneNotFound(tz, fmt::format("TZ='{}' {}: set TZ to an IANA name such as 'Europe/Berlin', "
-                                              "or unset it to use /etc/localtime",
-                                              tz, why));
+      return TimeZoneNotFound(
+          tz, fmt::format("TZ='{}' {}: set TZ to an IANA name such as 'Europe/Berlin', "
+                          "or unset it to use /etc/localtime",
+                          tz, why));
     };
     if (!name.empty() && name.front() == '/') {
-      // A zone file: its name is the part after "zoneinfo/", after following links (/etc/localtime).
+      // A zone file: its name is the part after "zoneinfo/", after following links
+      // (/etc/localtime).
       std::error_code ec;
       const auto real = std::filesystem::canonical(std::filesystem::path{name}, ec).string();
       const auto at = real.rfind("/zoneinfo/");
@@ -146,7 +151,9 @@ std::string_view TimeZone::name() const noexcept {
   return zone_->name();
 }
 
-LocalTime TimeZone::to_local(TimePoint t) const { return LocalTime{t.time_since_epoch() + offset(t)}; }
+LocalTime TimeZone::to_local(TimePoint t) const {
+  return LocalTime{t.time_since_epoch() + offset(t)};
+}
 
 std::chrono::seconds TimeZone::offset(TimePoint t) const {
   if (!zone_) return std::chrono::seconds{0};
@@ -226,7 +233,9 @@ TimePoint parse_time(std::string_view text, const TimeZone& zone) {
           }
           ++pos;
         }
-        if (n == 0) bad_time(text, fmt::format("expected digits after the decimal point at column {}", pos + 1));
+        if (n == 0)
+          bad_time(text,
+                   fmt::format("expected digits after the decimal point at column {}", pos + 1));
         while (n < 6) {
           us *= 10;
           ++n;
@@ -274,9 +283,10 @@ std::string format_time(TimePoint t, const TimeZone& zone) {
   const auto days = floor<date::days>(local);
   const date::year_month_day ymd{date::sys_days{days}};
   const date::hh_mm_ss<Duration> tod{local - days};
-  std::string out = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", static_cast<int>(ymd.year()),
-                                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                                tod.hours().count(), tod.minutes().count(), tod.seconds().count());
+  std::string out =
+      fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", static_cast<int>(ymd.year()),
+                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                  tod.hours().count(), tod.minutes().count(), tod.seconds().count());
   if (tod.subseconds().count() != 0) {
     std::string us = fmt::format("{:06}", tod.subseconds().count());
     while (us.back() == '0') us.pop_back();
@@ -305,7 +315,8 @@ std::string format_duration(Duration d) {
   const auto s = duration_cast<seconds>(d);
   d -= s;
   std::string out = sign;
-  if (days.count() != 0) out += fmt::format("{} day{}, ", days.count(), days.count() == 1 ? "" : "s");
+  if (days.count() != 0)
+    out += fmt::format("{} day{}, ", days.count(), days.count() == 1 ? "" : "s");
   out += fmt::format("{}:{:02}:{:02}", h.count(), m.count(), s.count());
   if (d.count() != 0) out += fmt::format(".{:06}", d.count());
   return out;

@@ -1,5 +1,5 @@
-// The bad-input catalogue: what users get wrong, fed to each public entry point. Each case gets a clear
-// error naming the problem and where it is, and nothing stored is lost or changed.
+// The bad-input catalogue: what users get wrong, fed to each public entry point. Each case gets a
+// clear error naming the problem and where it is, and nothing stored is lost or changed.
 //
 // Where each fault class is tested (this file holds the ones that had no home):
 // - cron syntax (field, token, column), unknown names, impossible dates: triggers/cron_test.cpp
@@ -9,8 +9,10 @@
 // - duplicate ids, unknown job ids, unknown task names, unknown executors, bad job specs:
 //   scheduler_test.cpp ("job ids are unique...", "bad job specs...", "a job whose task is not
 //   registered..."), stores/store_contract_test.cpp
-// - a corrupt job_state row, a file that is not SQLite, not a sked store, from a newer sked, an older
-//   store opened without migrating: stores/sqlite_test.cpp; the same through the tool: cli/store_test.sh
+// - a corrupt job_state row, a file that is not SQLite, not a sked store, from a newer sked, an
+// older
+//   store opened without migrating: stores/sqlite_test.cpp; the same through the tool:
+//   cli/store_test.sh
 // - a database locked past the busy timeout: stores/sqlite_test.cpp ("a database locked by another
 //   connection..."); a read-only database: cli/store_test.sh (run as nobody when CI runs as root)
 // - a full disk (writes refused by RLIMIT_FSIZE): below
@@ -29,12 +31,15 @@
 //   exception (escaped in text, kept in --json): cli/store_test.sh
 // - ages with a sign, zero or garbage (`prune --older-than -1d`, `1d-1d`, `0s`), a prune cutoff
 //   not in the past, `run-now --timeout -1s` or 0: cli/store_test.sh
-// - a completion write refused (a full disk: kept, retried, never a phantom running instance; interrupted
-//   after a restart): store_faults_test.cpp, stores/sqlite_faults_test.cpp (a VFS failing with SQLITE_FULL)
+// - a completion write refused (a full disk: kept, retried, never a phantom running instance;
+// interrupted
+//   after a restart): store_faults_test.cpp, stores/sqlite_faults_test.cpp (a VFS failing with
+//   SQLITE_FULL)
 // - a WAL that would fill a small disk (kept under 4 MiB): stores/sqlite_faults_test.cpp
 // - args or a stored job_state nested 10^5-10^6 levels deep, or over 16 MiB (refused by add_job and
 //   modify_job; a row reported once and skipped, never parsed): stores/sqlite_faults_test.cpp
-// - hand-edited rows (max_instances -5, a negative grace, next_run_time '0garbage'): reported once with
+// - hand-edited rows (max_instances -5, a negative grace, next_run_time '0garbage'): reported once
+// with
 //   the job id, skipped, kept: stores/sqlite_faults_test.cpp
 // - a corrupt store file (said once with the path, claiming stops): stores/sqlite_faults_test.cpp
 // - a claim that waited for another connection's lock (lateness decided after the wait):
@@ -53,8 +58,8 @@
 #include <sked/sked.hpp>
 #include <sked/stores/sqlite.hpp>
 
-#include <nlohmann/json.hpp>
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <sys/resource.h>
 
@@ -74,15 +79,16 @@ sked::Job interval_job(std::string id, nlohmann::json args = nlohmann::json::obj
   job.name = job.id;
   job.task = "t";
   job.args = std::move(args);
-  job.trigger = std::make_shared<sked::IntervalTrigger>(sked::IntervalTrigger{1min, {.start_date = t0}});
+  job.trigger =
+      std::make_shared<sked::IntervalTrigger>(sked::IntervalTrigger{1min, {.start_date = t0}});
   job.misfire_grace_time = 60s;
   job.next_run_time = t0;
   return job;
 }
 
-// Files this process writes may grow only `headroom` bytes past the largest file in `dir`; restored on
-// destruction. SIGXFSZ is ignored meanwhile, so a write past the limit fails with EFBIG instead of
-// killing the process, as a full disk fails a write with ENOSPC.
+// Files this process writes may grow only `headroom` bytes past the largest file in `dir`; restored
+// on destruction. SIGXFSZ is ignored meanwhile, so a write past the limit fails with EFBIG instead
+// of killing the process, as a full disk fails a write with ENOSPC.
 class FileSizeLimit {
  public:
   FileSizeLimit(const std::filesystem::path& dir, std::uintmax_t headroom) {
@@ -160,12 +166,15 @@ TEST_CASE("empty and huge strings get errors that name what is wrong", "[bad_inp
   CHECK_THROWS_AS(sked::TimeZone::locate(huge), sked::Error);
 
   auto clock = std::make_shared<sked::ManualClock>(t0);
-  sked::BackgroundScheduler scheduler{
-      {.clock = clock, .timezone = sked::TimeZone::utc(), .logger = [](sked::LogLevel, std::string_view) {}}};
+  sked::BackgroundScheduler scheduler{{.clock = clock,
+                                       .timezone = sked::TimeZone::utc(),
+                                       .logger = [](sked::LogLevel, std::string_view) {}}};
   // No task and no callable.
-  CHECK_THROWS_AS(scheduler.add_job({.id = "none", .trigger = sked::IntervalTrigger{1min}}), sked::InvalidArgument);
+  CHECK_THROWS_AS(scheduler.add_job({.id = "none", .trigger = sked::IntervalTrigger{1min}}),
+                  sked::InvalidArgument);
   // A huge id and a huge unknown task name are kept as given (ids and names are the user's).
-  const auto job = scheduler.add_job({.id = std::string(100'000, 'i'), .task = std::string(100'000, 't'),
+  const auto job = scheduler.add_job({.id = std::string(100'000, 'i'),
+                                      .task = std::string(100'000, 't'),
                                       .trigger = sked::IntervalTrigger{1min}});
   CHECK(scheduler.get_job(job.id)->task.size() == 100'000);
   // Unknown ids name the id.

@@ -16,17 +16,20 @@ const auto t0 = sked::parse_time("2026-01-01T00:00:00Z");
 struct Jumpy {
   std::shared_ptr<sked::ManualClock> clock = std::make_shared<sked::ManualClock>(t0);
   sked::test::LogRecorder logs;
-  sked::BackgroundScheduler scheduler{{.clock = clock, .timezone = sked::TimeZone::utc(), .logger = logs.logger()}};
+  sked::BackgroundScheduler scheduler{
+      {.clock = clock, .timezone = sked::TimeZone::utc(), .logger = logs.logger()}};
   std::atomic<int> runs{0};
   std::vector<sked::TimePoint> run_times;
   std::mutex m;
 
   Jumpy() {
-    scheduler.add_job({.id = "minutely", .callable = [this](const sked::JobContext& ctx) {
-                         std::lock_guard l(m);
-                         run_times.push_back(ctx.scheduled_run_time());
-                         ++runs;
-                       },
+    scheduler.add_job({.id = "minutely",
+                       .callable =
+                           [this](const sked::JobContext& ctx) {
+                             std::lock_guard l(m);
+                             run_times.push_back(ctx.scheduled_run_time());
+                             ++runs;
+                           },
                        .trigger = sked::IntervalTrigger{{.minutes = 1, .start_date = t0 + 1min}}});
     scheduler.start();
     REQUIRE(scheduler.wait_idle());
@@ -39,13 +42,15 @@ struct Jumpy {
 
 }  // namespace
 
-TEST_CASE("a forward jump of hours runs one coalesced run and records the rest missed", "[clock][faults]") {
+TEST_CASE("a forward jump of hours runs one coalesced run and records the rest missed",
+          "[clock][faults]") {
   Jumpy j;
   j.jump(3h);
   CHECK(j.runs == 1);
   CHECK(j.run_times.back() == t0 + 3h);
   // 180 fire times passed: one ran, the other 179 are recorded, none silently dropped.
-  CHECK(j.scheduler.get_executions({.status = ExecutionStatus::missed, .limit = 1000}).size() == 179);
+  CHECK(j.scheduler.get_executions({.status = ExecutionStatus::missed, .limit = 1000}).size() ==
+        179);
   CHECK(j.logs.contains(sked::LogLevel::warning, "was missed by"));
   CHECK(j.scheduler.get_job("minutely")->next_run_time == t0 + 3h + 1min);
 }
@@ -55,8 +60,8 @@ TEST_CASE("a backward jump never repeats a fire time that already ran", "[clock]
   j.jump(5min);
   REQUIRE(j.runs == 1);
   j.jump(-1h);
-  // The next fire time is still 00:06; the clock now reads 23:05 of the day before, so the job waits
-  // for the clock to catch up instead of running 23:06, 23:07, ... a second time.
+  // The next fire time is still 00:06; the clock now reads 23:05 of the day before, so the job
+  // waits for the clock to catch up instead of running 23:06, 23:07, ... a second time.
   CHECK(j.scheduler.waiting_until() == t0 + 6min);
   j.jump(30min);
   CHECK(j.runs == 1);

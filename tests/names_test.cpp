@@ -13,8 +13,8 @@ TEST_CASE("enums print their enumerator's name, through to_string, streams and f
   CHECK(sked::to_string(sked::LogLevel::debug) == "debug");
 
   std::ostringstream os;
-  os << sked::SchedulerState::paused << ' ' << sked::LogLevel::error << ' ' << sked::EventKind::job_missed << ' '
-     << sked::ExecutionStatus::interrupted;
+  os << sked::SchedulerState::paused << ' ' << sked::LogLevel::error << ' '
+     << sked::EventKind::job_missed << ' ' << sked::ExecutionStatus::interrupted;
   CHECK(os.str() == "paused error job_missed interrupted");
 
   CHECK(fmt::format("{}|{:>8}|{}|{}", sked::SchedulerState::running, sked::LogLevel::info,

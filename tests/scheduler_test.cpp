@@ -3,8 +3,8 @@
 
 #include <sked/sked.hpp>
 
-#include <nlohmann/json.hpp>
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <signal.h>
 #include <unistd.h>
@@ -34,7 +34,9 @@ struct Fixture {
   sked::BackgroundScheduler scheduler;
 
   explicit Fixture(sked::JobDefaults defaults = {}, std::size_t workers = 2)
-      : scheduler({.clock = clock, .timezone = sked::TimeZone::utc(), .job_defaults = defaults,
+      : scheduler({.clock = clock,
+                   .timezone = sked::TimeZone::utc(),
+                   .job_defaults = defaults,
                    .logger = logs.logger()}) {
     scheduler.add_jobstore(store);
     scheduler.add_executor(std::make_shared<sked::ThreadPoolExecutor>(workers));
@@ -54,11 +56,13 @@ TEST_CASE("an interval job runs at each interval as the clock advances", "[sched
   std::atomic<int> runs{0};
   std::vector<sked::TimePoint> scheduled;
   std::mutex m;
-  f.scheduler.add_job({.id = "tick", .callable = [&](const sked::JobContext& ctx) {
-                         std::lock_guard l(m);
-                         scheduled.push_back(ctx.scheduled_run_time());
-                         ++runs;
-                       },
+  f.scheduler.add_job({.id = "tick",
+                       .callable =
+                           [&](const sked::JobContext& ctx) {
+                             std::lock_guard l(m);
+                             scheduled.push_back(ctx.scheduled_run_time());
+                             ++runs;
+                           },
                        .trigger = sked::IntervalTrigger{15s}});
   f.scheduler.start();
   REQUIRE(f.scheduler.wait_idle());
@@ -86,17 +90,20 @@ TEST_CASE("a listener sees a job's life in order", "[scheduler][events]") {
   CHECK(f.events.kinds_for("j") == std::vector{EventKind::job_added, EventKind::job_submitted,
                                                EventKind::job_executed, EventKind::job_removed});
   const auto executed = f.events.events();
-  const auto it = std::find_if(executed.begin(), executed.end(),
-                               [](const sked::Event& e) { return e.kind == EventKind::job_executed; });
+  const auto it = std::find_if(executed.begin(), executed.end(), [](const sked::Event& e) {
+    return e.kind == EventKind::job_executed;
+  });
   REQUIRE(it->execution);
   CHECK(it->execution->status == ExecutionStatus::executed);
   CHECK(it->scheduled_run_time == t0 + 10s);
 }
 
-TEST_CASE("a task that throws is recorded as an error and the scheduler keeps running", "[scheduler][errors]") {
+TEST_CASE("a task that throws is recorded as an error and the scheduler keeps running",
+          "[scheduler][errors]") {
   Fixture f;
   std::atomic<int> good_runs{0};
-  f.scheduler.tasks().add("explode", [](const sked::JobContext&) { throw std::runtime_error("disk full"); });
+  f.scheduler.tasks().add("explode",
+                          [](const sked::JobContext&) { throw std::runtime_error("disk full"); });
   f.scheduler.tasks().add("good", [&](const sked::JobContext&) { ++good_runs; });
   f.scheduler.add_job({.id = "bad", .task = "explode", .trigger = sked::IntervalTrigger{10s}});
   f.scheduler.add_job({.id = "fine", .task = "good", .trigger = sked::IntervalTrigger{10s}});
@@ -116,7 +123,9 @@ TEST_CASE("a task that throws is recorded as an error and the scheduler keeps ru
 TEST_CASE("runs missed beyond the grace time are recorded and logged", "[scheduler][misfire]") {
   Fixture f{{.misfire_grace_time = 2s, .coalesce = false, .max_instances = 5}};
   std::atomic<int> runs{0};
-  f.scheduler.add_job({.id = "m", .name = "minutely", .callable = [&](const sked::JobContext&) { ++runs; },
+  f.scheduler.add_job({.id = "m",
+                       .name = "minutely",
+                       .callable = [&](const sked::JobContext&) { ++runs; },
                        .trigger = sked::IntervalTrigger{{.minutes = 1, .start_date = t0 + 1min}}});
   f.scheduler.start(true);  // paused: time passes without runs
   REQUIRE(f.scheduler.wait_idle());
@@ -127,13 +136,15 @@ TEST_CASE("runs missed beyond the grace time are recorded and logged", "[schedul
   CHECK(runs == 1);
   CHECK(f.scheduler.get_executions({.status = ExecutionStatus::missed}).size() == 2);
   CHECK(f.events.count(EventKind::job_missed) == 2);
-  CHECK(f.logs.contains(sked::LogLevel::warning, "Run time of job 'minutely' was missed by 0:02:01"));
+  CHECK(
+      f.logs.contains(sked::LogLevel::warning, "Run time of job 'minutely' was missed by 0:02:01"));
 }
 
 TEST_CASE("coalesce folds overdue runs into one run", "[scheduler][coalesce]") {
   Fixture f{{.misfire_grace_time = 1h, .coalesce = true}};
   std::atomic<int> runs{0};
-  f.scheduler.add_job({.id = "c", .callable = [&](const sked::JobContext&) { ++runs; },
+  f.scheduler.add_job({.id = "c",
+                       .callable = [&](const sked::JobContext&) { ++runs; },
                        .trigger = sked::IntervalTrigger{{.minutes = 1, .start_date = t0 + 1min}}});
   f.scheduler.start(true);
   REQUIRE(f.scheduler.wait_idle());
@@ -147,11 +158,14 @@ TEST_CASE("coalesce folds overdue runs into one run", "[scheduler][coalesce]") {
   CHECK(f.scheduler.get_executions({.status = ExecutionStatus::missed}).size() == 4);
 }
 
-TEST_CASE("a job already running max_instances times is skipped and recorded", "[scheduler][max_instances]") {
+TEST_CASE("a job already running max_instances times is skipped and recorded",
+          "[scheduler][max_instances]") {
   Fixture f{{}, 4};
   sked::test::Gate gate;
-  f.scheduler.add_job({.id = "slow", .callable = [&](const sked::JobContext&) { gate.wait(); },
-                       .trigger = sked::IntervalTrigger{10s}, .max_instances = 1});
+  f.scheduler.add_job({.id = "slow",
+                       .callable = [&](const sked::JobContext&) { gate.wait(); },
+                       .trigger = sked::IntervalTrigger{10s},
+                       .max_instances = 1});
   f.scheduler.start();
   f.clock->advance(10s);
   REQUIRE(gate.wait_for_waiters(1));
@@ -161,27 +175,31 @@ TEST_CASE("a job already running max_instances times is skipped and recorded", "
   REQUIRE(f.scheduler.wait_idle());
   CHECK(f.scheduler.get_executions({.status = ExecutionStatus::max_instances}).size() == 1);
   CHECK(f.scheduler.get_executions({.status = ExecutionStatus::executed}).size() == 1);
-  CHECK(f.logs.contains(sked::LogLevel::warning, "maximum number of running instances reached (1)"));
+  CHECK(
+      f.logs.contains(sked::LogLevel::warning, "maximum number of running instances reached (1)"));
 }
 
-TEST_CASE("a job that does not coalesce runs every fire time, one after another, under its own run time",
-          "[scheduler][coalesce][max_instances]") {
+TEST_CASE(
+    "a job that does not coalesce runs every fire time, one after another, under its own run time",
+    "[scheduler][coalesce][max_instances]") {
   Fixture f{{.misfire_grace_time = 1h, .coalesce = false}, 4};
   sked::test::Gate gate;
   std::mutex m;
   std::vector<sked::TimePoint> order;
   std::atomic<int> running{0};
   std::atomic<int> most{0};
-  f.scheduler.add_job({.id = "slow", .callable = [&](const sked::JobContext& ctx) {
-                         const int now_running = ++running;
-                         if (now_running > most) most = now_running;
-                         {
-                           std::lock_guard l(m);
-                           order.push_back(ctx.scheduled_run_time());
-                         }
-                         if (ctx.scheduled_run_time() == t0 + 10s) gate.wait();
-                         --running;
-                       },
+  f.scheduler.add_job({.id = "slow",
+                       .callable =
+                           [&](const sked::JobContext& ctx) {
+                             const int now_running = ++running;
+                             if (now_running > most) most = now_running;
+                             {
+                               std::lock_guard l(m);
+                               order.push_back(ctx.scheduled_run_time());
+                             }
+                             if (ctx.scheduled_run_time() == t0 + 10s) gate.wait();
+                             --running;
+                           },
                        .trigger = sked::IntervalTrigger{10s}});
   f.scheduler.start();
   f.clock->advance(10s);
@@ -200,7 +218,8 @@ TEST_CASE("a job that does not coalesce runs every fire time, one after another,
   REQUIRE(f.scheduler.wait_idle());
   CHECK(order == std::vector{t0 + 10s, t0 + 20s, t0 + 30s});
   CHECK(most == 1);
-  const auto executed = f.scheduler.get_executions({.job_id = "slow", .status = ExecutionStatus::executed});
+  const auto executed =
+      f.scheduler.get_executions({.job_id = "slow", .status = ExecutionStatus::executed});
   REQUIRE(executed.size() == 3);
   CHECK(executed[0].run_time == t0 + 30s);
   CHECK(executed[2].run_time == t0 + 10s);
@@ -212,10 +231,12 @@ TEST_CASE("a job that does not coalesce runs every fire time, one after another,
 TEST_CASE("job ids are unique unless replace_existing", "[scheduler][jobs]") {
   Fixture f;
   f.scheduler.add_job({.id = "dup", .task = "a", .trigger = sked::IntervalTrigger{10s}});
-  CHECK_THROWS_AS(f.scheduler.add_job({.id = "dup", .task = "b", .trigger = sked::IntervalTrigger{10s}}),
-                  sked::ConflictingIdError);
+  CHECK_THROWS_AS(
+      f.scheduler.add_job({.id = "dup", .task = "b", .trigger = sked::IntervalTrigger{10s}}),
+      sked::ConflictingIdError);
   CHECK(f.scheduler.get_job("dup")->task == "a");
-  f.scheduler.add_job({.id = "dup", .task = "b", .trigger = sked::IntervalTrigger{20s}, .replace_existing = true});
+  f.scheduler.add_job(
+      {.id = "dup", .task = "b", .trigger = sked::IntervalTrigger{20s}, .replace_existing = true});
   CHECK(f.scheduler.get_job("dup")->task == "b");
   CHECK(f.scheduler.get_jobs().size() == 1);
 }
@@ -225,7 +246,8 @@ TEST_CASE("jobs are modified, rescheduled, paused, resumed and removed", "[sched
   f.scheduler.add_job({.id = "j", .task = "t", .trigger = sked::IntervalTrigger{10s}});
   CHECK(f.scheduler.get_job("j")->next_run_time == t0 + 10s);
 
-  f.scheduler.modify_job("j", {.name = "renamed", .args = nlohmann::json{{"x", 1}}, .max_instances = 3});
+  f.scheduler.modify_job("j",
+                         {.name = "renamed", .args = nlohmann::json{{"x", 1}}, .max_instances = 3});
   auto job = *f.scheduler.get_job("j");
   CHECK(job.name == "renamed");
   CHECK(job.args->at("x") == 1);
@@ -256,23 +278,27 @@ TEST_CASE("jobs are modified, rescheduled, paused, resumed and removed", "[sched
 TEST_CASE("a rejected change leaves the job as it was", "[scheduler][jobs][errors]") {
   Fixture f;
   f.scheduler.add_job({.id = "j", .task = "t", .trigger = sked::IntervalTrigger{10s}});
-  CHECK_THROWS_WITH(f.scheduler.modify_job("j", {.max_instances = 0}), Catch::Contains("max_instances"));
+  CHECK_THROWS_WITH(f.scheduler.modify_job("j", {.max_instances = 0}),
+                    Catch::Contains("max_instances"));
   CHECK(f.scheduler.get_job("j")->max_instances == 1);
   CHECK_THROWS_WITH(
-      f.scheduler.reschedule_job("j", sked::IntervalTrigger{{.seconds = 1, .start_date = t0 - 2h, .end_date = t0 - 1h}}),
+      f.scheduler.reschedule_job(
+          "j", sked::IntervalTrigger{{.seconds = 1, .start_date = t0 - 2h, .end_date = t0 - 1h}}),
       Catch::Contains("will never fire"));
   CHECK(f.scheduler.get_job("j")->next_run_time == t0 + 10s);
 }
 
 TEST_CASE("bad job specs are rejected with what is wrong", "[scheduler][jobs][errors]") {
   Fixture f;
-  CHECK_THROWS_WITH(f.scheduler.add_job({.id = "x"}), Catch::Contains("'x'") && Catch::Contains("no task"));
+  CHECK_THROWS_WITH(f.scheduler.add_job({.id = "x"}),
+                    Catch::Contains("'x'") && Catch::Contains("no task"));
   CHECK_THROWS_WITH(f.scheduler.add_job({.id = "x", .task = "t", .executor = "gpu"}),
                     Catch::Contains("executor") && Catch::Contains("'gpu'"));
   CHECK_THROWS_WITH(f.scheduler.add_job({.id = "x", .task = "t", .jobstore = "redis"}),
                     Catch::Contains("job store") && Catch::Contains("'redis'"));
-  CHECK_THROWS_WITH(f.scheduler.add_job({.id = "x", .task = "t", .callable = [](const sked::JobContext&) {}}),
-                    Catch::Contains("not both"));
+  CHECK_THROWS_WITH(
+      f.scheduler.add_job({.id = "x", .task = "t", .callable = [](const sked::JobContext&) {}}),
+      Catch::Contains("not both"));
   CHECK(f.scheduler.get_jobs().empty());
 }
 
@@ -286,8 +312,9 @@ TEST_CASE("a job without a trigger runs once, now", "[scheduler][jobs]") {
   CHECK(f.scheduler.get_jobs().empty());
 }
 
-TEST_CASE("a job whose task is not registered is kept, reported once, and runs once the task appears",
-          "[scheduler][tasks]") {
+TEST_CASE(
+    "a job whose task is not registered is kept, reported once, and runs once the task appears",
+    "[scheduler][tasks]") {
   Fixture f;
   f.scheduler.add_job({.id = "orphan", .task = "not_here", .trigger = sked::IntervalTrigger{10s}});
   CHECK(f.logs.contains(sked::LogLevel::warning, "not registered"));
@@ -359,8 +386,8 @@ TEST_CASE("tasks see their id, arguments and scheduled time", "[scheduler][tasks
   f.scheduler.tasks().add("echo", [&](const sked::JobContext& ctx) {
     seen.set_value({ctx.job_id(), ctx.args(), ctx.scheduled_run_time()});
   });
-  f.scheduler.add_job({.id = "e", .task = "echo", .args = {{"n", 42}},
-                       .trigger = sked::DateTrigger{t0 + 5s}});
+  f.scheduler.add_job(
+      {.id = "e", .task = "echo", .args = {{"n", 42}}, .trigger = sked::DateTrigger{t0 + 5s}});
   f.scheduler.start();
   f.advance(5s);
   const auto [id, args, when] = seen.get_future().get();
@@ -375,16 +402,19 @@ TEST_CASE("a throwing listener or store never stalls the loop", "[scheduler][err
   std::atomic<int> runs{0};
   f.scheduler.start();
   // The listener throws on job_added; the add still wakes the loop, so the due job runs.
-  f.scheduler.add_job({.callable = [&](const sked::JobContext&) { ++runs; }, .trigger = sked::DateTrigger{t0}});
+  f.scheduler.add_job(
+      {.callable = [&](const sked::JobContext&) { ++runs; }, .trigger = sked::DateTrigger{t0}});
   REQUIRE(f.scheduler.wait_idle());
   CHECK(runs == 1);
   CHECK(f.logs.contains(sked::LogLevel::error, "listener broke"));
 
   auto broken = std::make_shared<sked::test::FailingStore>();
   f.scheduler.add_jobstore(broken, "broken");
-  f.scheduler.add_job({.callable = [&](const sked::JobContext&) { ++runs; }, .trigger = sked::DateTrigger{t0 + 1s},
+  f.scheduler.add_job({.callable = [&](const sked::JobContext&) { ++runs; },
+                       .trigger = sked::DateTrigger{t0 + 1s},
                        .jobstore = "broken"});
-  f.scheduler.add_job({.callable = [&](const sked::JobContext&) { ++runs; }, .trigger = sked::DateTrigger{t0 + 1s}});
+  f.scheduler.add_job({.callable = [&](const sked::JobContext&) { ++runs; },
+                       .trigger = sked::DateTrigger{t0 + 1s}});
   f.advance(1s);
   CHECK(runs == 2);  // the healthy store's job ran
   CHECK(f.logs.contains(sked::LogLevel::error, "database on fire"));
@@ -397,10 +427,11 @@ TEST_CASE("shutdown waits for running jobs when asked to", "[scheduler][shutdown
   Fixture f;
   sked::test::Gate gate;
   std::atomic<bool> finished{false};
-  f.scheduler.add_job({.callable = [&](const sked::JobContext&) {
-                         gate.wait();
-                         finished = true;
-                       },
+  f.scheduler.add_job({.callable =
+                           [&](const sked::JobContext&) {
+                             gate.wait();
+                             finished = true;
+                           },
                        .trigger = sked::DateTrigger{t0}});
   f.scheduler.start();
   REQUIRE(gate.wait_for_waiters(1));
@@ -429,7 +460,8 @@ TEST_CASE("scheduler state changes are events, and start twice is an error", "[s
   CHECK(f.events.count(EventKind::scheduler_shutdown) == 1);
   // A stopped scheduler can be started again.
   std::atomic<int> runs{0};
-  f.scheduler.add_job({.callable = [&](const sked::JobContext&) { ++runs; }, .trigger = sked::DateTrigger{t0}});
+  f.scheduler.add_job(
+      {.callable = [&](const sked::JobContext&) { ++runs; }, .trigger = sked::DateTrigger{t0}});
   f.scheduler.start();
   REQUIRE(f.scheduler.wait_idle());
   CHECK(runs == 1);
@@ -440,7 +472,8 @@ TEST_CASE("listener masks select events", "[scheduler][events]") {
   EventRecorder only_errors;
   f.scheduler.add_listener([&](const sked::Event& e) { only_errors.push(e); },
                            EventKind::job_error | EventKind::job_missed);
-  const auto id = f.scheduler.add_listener([](const sked::Event&) { FAIL("removed listener called"); });
+  const auto id =
+      f.scheduler.add_listener([](const sked::Event&) { FAIL("removed listener called"); });
   f.scheduler.remove_listener(id);
   f.scheduler.add_job({.callable = [](const sked::JobContext&) { throw std::logic_error("x"); },
                        .trigger = sked::DateTrigger{t0}});
@@ -452,7 +485,8 @@ TEST_CASE("listener masks select events", "[scheduler][events]") {
   CHECK(seen[0].execution->exception == "std::logic_error: x");
 }
 
-TEST_CASE("the blocking scheduler runs the loop in the calling thread until shutdown", "[scheduler][blocking]") {
+TEST_CASE("the blocking scheduler runs the loop in the calling thread until shutdown",
+          "[scheduler][blocking]") {
   auto clock = std::make_shared<sked::ManualClock>(t0);
   sked::BlockingScheduler scheduler{{.clock = clock, .timezone = sked::TimeZone::utc()}};
   std::thread::id loop_thread;
@@ -463,7 +497,8 @@ TEST_CASE("the blocking scheduler runs the loop in the calling thread until shut
         if (++runs == 3) scheduler.shutdown(false);
       },
       static_cast<sked::EventMask>(EventKind::job_submitted));
-  scheduler.add_job({.callable = [](const sked::JobContext&) {}, .trigger = sked::IntervalTrigger{10s}});
+  scheduler.add_job(
+      {.callable = [](const sked::JobContext&) {}, .trigger = sked::IntervalTrigger{10s}});
   auto mover = std::async(std::launch::async, [&] {
     // Moves the clock whenever the loop (started below, on this test's thread) has gone idle.
     while (runs < 3) {
@@ -501,11 +536,15 @@ struct sigaction disposition(int signal) {
 
 }  // namespace
 
-TEST_CASE("a blocking scheduler stopping on signals: SIGINT lets the running job finish, then start() returns",
-          "[scheduler][blocking][signals]") {
+TEST_CASE(
+    "a blocking scheduler stopping on signals: SIGINT lets the running job finish, then start() "
+    "returns",
+    "[scheduler][blocking][signals]") {
   auto clock = std::make_shared<sked::ManualClock>(t0);
   LogRecorder logs;
-  sked::BlockingScheduler scheduler{{.clock = clock, .timezone = sked::TimeZone::utc(), .logger = logs.logger(),
+  sked::BlockingScheduler scheduler{{.clock = clock,
+                                     .timezone = sked::TimeZone::utc(),
+                                     .logger = logs.logger(),
                                      .log_level = sked::LogLevel::info}};
   scheduler.add_executor(std::make_shared<sked::ThreadPoolExecutor>(2));
   scheduler.stop_on_signals();
@@ -521,7 +560,8 @@ TEST_CASE("a blocking scheduler stopping on signals: SIGINT lets the running job
   auto ctrl_c = std::async(std::launch::async, [&] {
     if (!gate.wait_for_waiters(1)) return false;
     ::kill(::getpid(), SIGINT);
-    const bool heard = eventually([&] { return logs.contains(sked::LogLevel::warning, "SIGINT received"); });
+    const bool heard =
+        eventually([&] { return logs.contains(sked::LogLevel::warning, "SIGINT received"); });
     const bool still_in_start = !returned;
     gate.open();
     return heard && still_in_start;
@@ -532,7 +572,8 @@ TEST_CASE("a blocking scheduler stopping on signals: SIGINT lets the running job
   CHECK(job_done);  // start() returned after the job finished, not before
   CHECK(scheduler.state() == sked::SchedulerState::stopped);
   CHECK(logs.contains(sked::LogLevel::warning,
-                      "SIGINT received: shutting down once the 1 running job(s) end (SIGINT again asks them to stop)"));
+                      "SIGINT received: shutting down once the 1 running job(s) end (SIGINT again "
+                      "asks them to stop)"));
   CHECK(logs.contains(sked::LogLevel::info, "Scheduler has been shut down"));
   const auto runs = scheduler.get_executions({.job_id = "slow"});
   REQUIRE(runs.size() == 1);
@@ -541,7 +582,8 @@ TEST_CASE("a blocking scheduler stopping on signals: SIGINT lets the running job
   CHECK(disposition(SIGINT).sa_handler == before.sa_handler);
   // Started again, it stops on signals again: SIGTERM with nothing running.
   auto term = std::async(std::launch::async, [&] {
-    if (!eventually([&] { return scheduler.state() == sked::SchedulerState::running; })) return false;
+    if (!eventually([&] { return scheduler.state() == sked::SchedulerState::running; }))
+      return false;
     ::kill(::getpid(), SIGTERM);
     return true;
   });
@@ -554,7 +596,8 @@ TEST_CASE("a second signal asks running jobs to stop and start() returns without
           "[scheduler][blocking][signals]") {
   auto clock = std::make_shared<sked::ManualClock>(t0);
   LogRecorder logs;
-  sked::BlockingScheduler scheduler{{.clock = clock, .timezone = sked::TimeZone::utc(), .logger = logs.logger()}};
+  sked::BlockingScheduler scheduler{
+      {.clock = clock, .timezone = sked::TimeZone::utc(), .logger = logs.logger()}};
   scheduler.add_executor(std::make_shared<sked::ThreadPoolExecutor>(2));
   scheduler.stop_on_signals({SIGUSR1});
   std::atomic<bool> started{false};
@@ -571,7 +614,9 @@ TEST_CASE("a second signal asks running jobs to stop and start() returns without
   auto twice = std::async(std::launch::async, [&] {
     if (!eventually([&] { return started.load(); })) return false;
     ::kill(::getpid(), SIGUSR1);
-    if (!eventually([&] { return logs.contains(sked::LogLevel::warning, "SIGUSR1 received: shutting down"); })) {
+    if (!eventually([&] {
+          return logs.contains(sked::LogLevel::warning, "SIGUSR1 received: shutting down");
+        })) {
       return false;
     }
     ::kill(::getpid(), SIGUSR1);
@@ -579,7 +624,8 @@ TEST_CASE("a second signal asks running jobs to stop and start() returns without
   });
   scheduler.start();
   CHECK(twice.get());
-  CHECK(logs.contains(sked::LogLevel::warning, "SIGUSR1 received again: asking running jobs to stop"));
+  CHECK(logs.contains(sked::LogLevel::warning,
+                      "SIGUSR1 received again: asking running jobs to stop"));
   scheduler.shutdown(true);  // stopped already: waits for the run a second signal cut short
   CHECK(stop_seen);
   CHECK(scheduler.get_executions({.job_id = "stubborn"}).at(0).status == ExecutionStatus::executed);
@@ -609,17 +655,20 @@ TEST_CASE("stop_on_signals refuses signals it cannot catch and a second schedule
   again.get();
 }
 
-TEST_CASE("shutdown(true) after a task's shutdown(false) waits for that task's end and its log line",
-          "[scheduler][shutdown][blocking]") {
+TEST_CASE(
+    "shutdown(true) after a task's shutdown(false) waits for that task's end and its log line",
+    "[scheduler][shutdown][blocking]") {
   auto clock = std::make_shared<sked::ManualClock>(t0);
   LogRecorder logs;
-  sked::BlockingScheduler scheduler{{.clock = clock, .timezone = sked::TimeZone::utc(), .logger = logs.logger(),
+  sked::BlockingScheduler scheduler{{.clock = clock,
+                                     .timezone = sked::TimeZone::utc(),
+                                     .logger = logs.logger(),
                                      .log_level = sked::LogLevel::info}};
   scheduler.add_executor(std::make_shared<sked::ThreadPoolExecutor>(1));
   sked::test::Gate gate;
   scheduler.add_job({.id = "last", .name = "last run", .callable = [&](const sked::JobContext&) {
                        scheduler.shutdown(false);  // as print_task does after --runs N
-                       gate.wait();                 // the task goes on a while after stopping its scheduler
+                       gate.wait();  // the task goes on a while after stopping its scheduler
                      }});
   scheduler.start();  // returns as soon as the loop stopped, the task still running
   auto release = std::async(std::launch::async, [&] {
@@ -635,10 +684,12 @@ TEST_CASE("shutdown(true) after a task's shutdown(false) waits for that task's e
   CHECK(release.get());
 }
 
-TEST_CASE("print_jobs lists each store's jobs as APScheduler does", "[scheduler][jobs][print_jobs]") {
+TEST_CASE("print_jobs lists each store's jobs as APScheduler does",
+          "[scheduler][jobs][print_jobs]") {
   Fixture f;
   f.scheduler.tasks().add("print_task", [](const sked::JobContext&) {});
-  f.scheduler.add_job({.id = "print_task__job", .task = "print_task", .trigger = sked::IntervalTrigger{15s}});
+  f.scheduler.add_job(
+      {.id = "print_task__job", .task = "print_task", .trigger = sked::IntervalTrigger{15s}});
   std::ostringstream out;
   f.scheduler.print_jobs(out);
   CHECK(out.str() ==
@@ -649,15 +700,20 @@ TEST_CASE("print_jobs lists each store's jobs as APScheduler does", "[scheduler]
 TEST_CASE("print_jobs shows paused jobs, unknown tasks, empty stores and the scheduler's zone",
           "[scheduler][jobs][print_jobs]") {
   auto clock = std::make_shared<sked::ManualClock>(sked::parse_time("2026-06-01T06:00:00Z"));
-  sked::BackgroundScheduler scheduler{{.clock = clock, .timezone = sked::TimeZone::locate("Europe/Berlin"),
+  sked::BackgroundScheduler scheduler{{.clock = clock,
+                                       .timezone = sked::TimeZone::locate("Europe/Berlin"),
                                        .logger = [](sked::LogLevel, std::string_view) {}}};
   scheduler.add_jobstore(std::make_shared<sked::MemoryJobStore>());
   scheduler.add_jobstore(std::make_shared<sked::MemoryJobStore>(), "archive");
   scheduler.tasks().add("send_report", [](const sked::JobContext&) {});
-  scheduler.add_job({.id = "report", .task = "send_report",
+  scheduler.add_job({.id = "report",
+                     .task = "send_report",
                      .trigger = sked::CronTrigger{{.day_of_week = "mon-fri", .hour = 9}}});
-  scheduler.add_job({.id = "cleanup", .name = "nightly cleanup", .task = "send_report",
-                     .trigger = sked::IntervalTrigger{1h}, .paused = true});
+  scheduler.add_job({.id = "cleanup",
+                     .name = "nightly cleanup",
+                     .task = "send_report",
+                     .trigger = sked::IntervalTrigger{1h},
+                     .paused = true});
   scheduler.add_job({.id = "sync", .task = "sync", .trigger = sked::IntervalTrigger{5min}});
   std::ostringstream out;
   scheduler.print_jobs(out);
@@ -667,7 +723,8 @@ TEST_CASE("print_jobs shows paused jobs, unknown tasks, empty stores and the sch
         "Jobstore default:\n"
         "    sync (trigger: interval[0:05:00], next run at: 2026-06-01 08:05:00 CEST, "
         "task 'sync' not registered here)\n"
-        "    send_report (trigger: cron[day_of_week='mon-fri', hour='9'], next run at: 2026-06-01 09:00:00 CEST)\n"
+        "    send_report (trigger: cron[day_of_week='mon-fri', hour='9'], next run at: 2026-06-01 "
+        "09:00:00 CEST)\n"
         "    nightly cleanup (trigger: interval[1:00:00], paused)\n");
   std::ostringstream one;
   scheduler.print_jobs(one, "archive");
@@ -675,7 +732,8 @@ TEST_CASE("print_jobs shows paused jobs, unknown tasks, empty stores and the sch
   CHECK_THROWS_AS(scheduler.print_jobs(one, "nope"), sked::AliasNotFound);
 }
 
-TEST_CASE("run_job_now runs a job outside its schedule and returns its record", "[scheduler][run_now]") {
+TEST_CASE("run_job_now runs a job outside its schedule and returns its record",
+          "[scheduler][run_now]") {
   Fixture f;
   std::atomic<int> runs{0};
   f.scheduler.tasks().add("quick", [&](const sked::JobContext&) { ++runs; });
@@ -691,7 +749,8 @@ TEST_CASE("run_job_now runs a job outside its schedule and returns its record", 
   CHECK_THROWS_AS(f.scheduler.run_job_now("nope"), sked::JobNotFound);
 }
 
-TEST_CASE("run_job_now reports a slow job as still running when its wait ends", "[scheduler][run_now]") {
+TEST_CASE("run_job_now reports a slow job as still running when its wait ends",
+          "[scheduler][run_now]") {
   Fixture f;
   sked::test::Gate gate;
   f.scheduler.tasks().add("slow", [&](const sked::JobContext&) { gate.wait(); });
@@ -707,14 +766,18 @@ TEST_CASE("run_job_now reports a slow job as still running when its wait ends", 
   CHECK(f.scheduler.get_executions({.job_id = "s"}).at(0).status == ExecutionStatus::executed);
 }
 
-TEST_CASE("a failing run is retried with backoff, each attempt its own record", "[scheduler][retry]") {
+TEST_CASE("a failing run is retried with backoff, each attempt its own record",
+          "[scheduler][retry]") {
   Fixture f;
   std::atomic<int> attempts{0};
   f.scheduler.tasks().add("flaky", [&](const sked::JobContext&) {
     if (++attempts < 3) throw std::runtime_error("try again");
   });
-  f.scheduler.add_job({.id = "r", .task = "flaky", .trigger = sked::IntervalTrigger{1h},
-                       .retry = {.max_attempts = 4, .backoff = 10s, .multiplier = 2.0, .max_backoff = 1min}});
+  f.scheduler.add_job(
+      {.id = "r",
+       .task = "flaky",
+       .trigger = sked::IntervalTrigger{1h},
+       .retry = {.max_attempts = 4, .backoff = 10s, .multiplier = 2.0, .max_backoff = 1min}});
   f.scheduler.start();
   f.advance(1h);
   CHECK(attempts == 1);
@@ -738,11 +801,14 @@ TEST_CASE("a failing run is retried with backoff, each attempt its own record", 
 TEST_CASE("retries stop after max_attempts", "[scheduler][retry]") {
   Fixture f;
   std::atomic<int> attempts{0};
-  f.scheduler.add_job({.id = "r", .callable = [&](const sked::JobContext&) {
-                         ++attempts;
-                         throw std::runtime_error("always");
-                       },
-                       .trigger = sked::DateTrigger{t0 + 1s}, .retry = {.max_attempts = 2, .backoff = 5s}});
+  f.scheduler.add_job({.id = "r",
+                       .callable =
+                           [&](const sked::JobContext&) {
+                             ++attempts;
+                             throw std::runtime_error("always");
+                           },
+                       .trigger = sked::DateTrigger{t0 + 1s},
+                       .retry = {.max_attempts = 2, .backoff = 5s}});
   f.scheduler.start();
   f.advance(1s);
   CHECK(attempts == 1);
@@ -754,7 +820,8 @@ TEST_CASE("retries stop after max_attempts", "[scheduler][retry]") {
 }
 
 namespace {
-// Takes the first run of each batch, then refuses: the scheduler must record the rest, not lose them.
+// Takes the first run of each batch, then refuses: the scheduler must record the rest, not lose
+// them.
 class TakesOneExecutor final : public sked::Executor {
  public:
   std::vector<sked::RunLease> taken;
@@ -778,7 +845,9 @@ TEST_CASE("runs an executor refuses from a batch are recorded as errors, the one
   f.scheduler.add_executor(executor, "picky");
   f.scheduler.tasks().add("t", [](const sked::JobContext&) {});
   for (int i = 0; i < 3; ++i) {
-    f.scheduler.add_job({.id = "j" + std::to_string(i), .task = "t", .trigger = sked::DateTrigger{t0},
+    f.scheduler.add_job({.id = "j" + std::to_string(i),
+                         .task = "t",
+                         .trigger = sked::DateTrigger{t0},
                          .executor = "picky"});
   }
   f.scheduler.start();
@@ -799,16 +868,20 @@ TEST_CASE("runs an executor refuses from a batch are recorded as errors, the one
   CHECK(refused == 2);
 }
 
-TEST_CASE("a run requested in the store (sked run-now) is run once by the scheduler, paused job or not",
-          "[scheduler][run_request]") {
+TEST_CASE(
+    "a run requested in the store (sked run-now) is run once by the scheduler, paused job or not",
+    "[scheduler][run_request]") {
   Fixture f;
   std::mutex m;
   std::vector<sked::TimePoint> runs;
-  f.scheduler.add_job({.id = "job", .callable = [&](const sked::JobContext& ctx) {
-                         std::lock_guard l(m);
-                         runs.push_back(ctx.scheduled_run_time());
-                       },
-                       .trigger = sked::IntervalTrigger{1h}, .paused = true});
+  f.scheduler.add_job({.id = "job",
+                       .callable =
+                           [&](const sked::JobContext& ctx) {
+                             std::lock_guard l(m);
+                             runs.push_back(ctx.scheduled_run_time());
+                           },
+                       .trigger = sked::IntervalTrigger{1h},
+                       .paused = true});
   f.scheduler.start();
   REQUIRE(f.scheduler.wait_idle());
   // As another process would: straight into the store, without waking the scheduler.
@@ -830,7 +903,8 @@ TEST_CASE("run_job_now at an instant that already has a run records it a microse
   Fixture f;
   std::atomic<int> runs{0};
   f.scheduler.tasks().add("t", [&](const sked::JobContext&) { ++runs; });
-  f.scheduler.add_job({.id = "j", .task = "t", .trigger = sked::IntervalTrigger{1h}, .next_run_time = t0 + 1s});
+  f.scheduler.add_job(
+      {.id = "j", .task = "t", .trigger = sked::IntervalTrigger{1h}, .next_run_time = t0 + 1s});
   f.scheduler.start();
   f.advance(1s);
   REQUIRE(runs == 1);
@@ -849,8 +923,8 @@ TEST_CASE("a failed run's retry survives a restart and runs in the next schedule
   auto clock = std::make_shared<sked::ManualClock>(t0);
   std::atomic<int> attempts{0};
   const auto make = [&] {
-    auto scheduler = std::make_unique<sked::BackgroundScheduler>(
-        sked::SchedulerOptions{.clock = clock, .timezone = sked::TimeZone::utc(), .logger = [](auto, auto) {}});
+    auto scheduler = std::make_unique<sked::BackgroundScheduler>(sked::SchedulerOptions{
+        .clock = clock, .timezone = sked::TimeZone::utc(), .logger = [](auto, auto) {}});
     scheduler->tasks().add("flaky", [&](const sked::JobContext&) {
       if (++attempts == 1) throw std::runtime_error("first try fails");
     });
@@ -860,7 +934,10 @@ TEST_CASE("a failed run's retry survives a restart and runs in the next schedule
   };
   {
     auto first = make();
-    first->add_job({.id = "r", .task = "flaky", .trigger = sked::IntervalTrigger{1h}, .next_run_time = t0 + 1s,
+    first->add_job({.id = "r",
+                    .task = "flaky",
+                    .trigger = sked::IntervalTrigger{1h},
+                    .next_run_time = t0 + 1s,
                     .retry = {.max_attempts = 2, .backoff = 30s}});
     first->start();
     clock->advance(1s);
@@ -925,7 +1002,8 @@ TEST_CASE("shutdown with a grace period waits for runs up to it, then asks them 
   CHECK(f.store->get_executions({.job_id = "u"}).at(0).status == ExecutionStatus::executed);
 }
 
-TEST_CASE("shutdown with a grace period returns at once when nothing runs", "[scheduler][shutdown]") {
+TEST_CASE("shutdown with a grace period returns at once when nothing runs",
+          "[scheduler][shutdown]") {
   Fixture f;
   f.scheduler.start();
   f.scheduler.shutdown(std::chrono::milliseconds{std::chrono::hours{1}});
@@ -933,15 +1011,18 @@ TEST_CASE("shutdown with a grace period returns at once when nothing runs", "[sc
   CHECK_FALSE(f.logs.contains(sked::LogLevel::warning, "still going"));
 }
 
-TEST_CASE("a one-shot job whose trigger is done is removed after its run was submitted, with an event",
-          "[scheduler][events]") {
+TEST_CASE(
+    "a one-shot job whose trigger is done is removed after its run was submitted, with an event",
+    "[scheduler][events]") {
   Fixture f;
   f.scheduler.tasks().add("t", [](const sked::JobContext&) {});
   f.scheduler.add_job({.id = "once", .task = "t", .trigger = sked::DateTrigger{t0 + 1s}});
   f.scheduler.start();
   f.advance(1s);
   const auto kinds = f.events.kinds_for("once");
-  const auto at = [&](EventKind k) { return std::find(kinds.begin(), kinds.end(), k) - kinds.begin(); };
+  const auto at = [&](EventKind k) {
+    return std::find(kinds.begin(), kinds.end(), k) - kinds.begin();
+  };
   REQUIRE(at(EventKind::job_removed) < static_cast<long>(kinds.size()));
   CHECK(at(EventKind::job_added) < at(EventKind::job_submitted));
   CHECK(at(EventKind::job_submitted) < at(EventKind::job_removed));
@@ -966,10 +1047,12 @@ TEST_CASE("adding jobs due after the loop's next wake-up does not wake it; one d
           "[scheduler][jobs]") {
   auto clock = std::make_shared<sked::ManualClock>(t0);
   auto store = std::make_shared<ClaimCountingStore>();
-  sked::BackgroundScheduler scheduler({.clock = clock, .timezone = sked::TimeZone::utc(), .max_wait = 10min});
+  sked::BackgroundScheduler scheduler(
+      {.clock = clock, .timezone = sked::TimeZone::utc(), .max_wait = 10min});
   scheduler.add_jobstore(store);
   std::atomic<int> runs{0};
-  scheduler.add_job({.id = "soon", .callable = [&](const sked::JobContext&) { ++runs; },
+  scheduler.add_job({.id = "soon",
+                     .callable = [&](const sked::JobContext&) { ++runs; },
                      .trigger = sked::DateTrigger{t0 + 5min}});
   scheduler.start();
   REQUIRE(scheduler.wait_idle());
@@ -977,11 +1060,14 @@ TEST_CASE("adding jobs due after the loop's next wake-up does not wake it; one d
   const int passes = store->claims.load();
 
   for (int i = 0; i < 100; ++i) {
-    scheduler.add_job({.id = "later" + std::to_string(i), .callable = [&](const sked::JobContext&) { ++runs; },
+    scheduler.add_job({.id = "later" + std::to_string(i),
+                       .callable = [&](const sked::JobContext&) { ++runs; },
                        .trigger = sked::DateTrigger{t0 + 1h}});
   }
-  scheduler.add_job({.id = "paused", .callable = [&](const sked::JobContext&) { ++runs; },
-                     .trigger = sked::DateTrigger{t0 + 1min}, .paused = true});
+  scheduler.add_job({.id = "paused",
+                     .callable = [&](const sked::JobContext&) { ++runs; },
+                     .trigger = sked::DateTrigger{t0 + 1min},
+                     .paused = true});
   REQUIRE(scheduler.wait_idle());
   CHECK(store->claims.load() == passes);
   CHECK(scheduler.waiting_until() == t0 + 5min);
@@ -1104,13 +1190,15 @@ TEST_CASE(
   scheduler.shutdown();
 }
 
-TEST_CASE("each job's events come in the order of what happened, also for jobs added to a running scheduler",
-          "[scheduler][events]") {
+TEST_CASE(
+    "each job's events come in the order of what happened, also for jobs added to a running "
+    "scheduler",
+    "[scheduler][events]") {
   Fixture f{{}, 4};
   f.scheduler.tasks().add("t", [](const sked::JobContext&) {});
   f.scheduler.start();
-  // Jobs due at once, added while the loop is busy claiming the ones before them: job_added must still
-  // come first (it came after job_submitted or job_executed in 13 of 50 such adds).
+  // Jobs due at once, added while the loop is busy claiming the ones before them: job_added must
+  // still come first (it came after job_submitted or job_executed in 13 of 50 such adds).
   for (int i = 0; i < 50; ++i) f.scheduler.add_job({.id = "now" + std::to_string(i), .task = "t"});
   REQUIRE(f.scheduler.wait_idle());
   for (int i = 0; i < 50; ++i) {
@@ -1129,19 +1217,22 @@ TEST_CASE("each job's events come in the order of what happened, also for jobs a
   }
 }
 
-TEST_CASE("tasks and listeners that shut the scheduler down and wait never wait for themselves or each other",
-          "[scheduler][shutdown]") {
+TEST_CASE(
+    "tasks and listeners that shut the scheduler down and wait never wait for themselves or each "
+    "other",
+    "[scheduler][shutdown]") {
   Fixture f{{}, 2};
   sked::test::Gate gate;
   std::atomic<int> returned{0};
   f.scheduler.add_listener([&](const sked::Event&) { f.scheduler.shutdown(); },
                            static_cast<sked::EventMask>(EventKind::job_executed));
   for (int i = 0; i < 2; ++i) {
-    f.scheduler.add_job({.id = "stopper" + std::to_string(i), .callable = [&](const sked::JobContext&) {
-                           gate.wait();
-                           f.scheduler.shutdown();  // the first stops it; the second finds it stopped
-                           ++returned;
-                         }});
+    f.scheduler.add_job(
+        {.id = "stopper" + std::to_string(i), .callable = [&](const sked::JobContext&) {
+           gate.wait();
+           f.scheduler.shutdown();  // the first stops it; the second finds it stopped
+           ++returned;
+         }});
   }
   f.scheduler.start();
   REQUIRE(gate.wait_for_waiters(2));

@@ -10,8 +10,8 @@
 #include <sked/stores/sqlite.hpp>
 #include <sked/tasks/shell.hpp>
 
-#include <nlohmann/json.hpp>
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <sys/stat.h>
 
@@ -62,7 +62,8 @@ TEST_CASE("an existing store file keeps its mode", "[security][store][sqlite]") 
   CHECK((st.st_mode & 0777) == 0640);
 }
 
-TEST_CASE("job arguments and outputs never reach the log above debug level", "[security][scheduler]") {
+TEST_CASE("job arguments and outputs never reach the log above debug level",
+          "[security][scheduler]") {
   const std::string secret_arg = "hunter2-arg-secret";
   const std::string secret_output = "hunter2-output-secret";
   const std::string secret_command = "hunter2-command-secret";
@@ -85,9 +86,10 @@ TEST_CASE("job arguments and outputs never reach the log above debug level", "[s
   scheduler.tasks().add("shell", sked::shell_task);
   scheduler.add_job({.id = "ok", .task = "ok", .args = {{"password", secret_arg}}});
   scheduler.add_job({.id = "fails", .task = "fails", .args = {{"password", secret_arg}}});
-  scheduler.add_job({.id = "sh",
-                     .task = "shell",
-                     .args = {{"command", "echo " + secret_output + "; : " + secret_command + "; exit 3"}}});
+  scheduler.add_job(
+      {.id = "sh",
+       .task = "shell",
+       .args = {{"command", "echo " + secret_output + "; : " + secret_command + "; exit 3"}}});
   scheduler.start();
   REQUIRE(scheduler.wait_idle());
   scheduler.shutdown();

@@ -2,8 +2,8 @@
 #include <sked/serialization.hpp>
 #include <sked/triggers/interval.hpp>
 
-#include <nlohmann/json.hpp>
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 using namespace std::chrono_literals;
 
@@ -64,7 +64,8 @@ TEST_CASE("a job bound to a callable cannot be persisted", "[serialization][erro
   job.id = "lambda";
   job.callable = std::make_shared<const sked::TaskFn>([](const sked::JobContext&) {});
   job.trigger = std::make_shared<sked::IntervalTrigger>(1h);
-  CHECK_THROWS_WITH(sked::job_state_to_json(job), Catch::Contains("'lambda'") && Catch::Contains("callable"));
+  CHECK_THROWS_WITH(sked::job_state_to_json(job),
+                    Catch::Contains("'lambda'") && Catch::Contains("callable"));
 }
 
 TEST_CASE("unreadable job state names the job and what is wrong", "[serialization][errors]") {
@@ -72,8 +73,13 @@ TEST_CASE("unreadable job state names the job and what is wrong", "[serializatio
                     Catch::Contains("'j1'") && Catch::Contains("not a JSON object"));
   CHECK_THROWS_WITH(sked::job_from_state_json("j2", std::nullopt, {{"version", 99}}),
                     Catch::Contains("'j2'") && Catch::Contains("version 99"));
-  nlohmann::json state = {{"version", 1}, {"name", "n"}, {"task", "t"}, {"misfire_grace_time_us", 0},
-                          {"coalesce", true}, {"max_instances", 1}, {"trigger", {{"type", "lunar"}}}};
+  nlohmann::json state = {{"version", 1},
+                          {"name", "n"},
+                          {"task", "t"},
+                          {"misfire_grace_time_us", 0},
+                          {"coalesce", true},
+                          {"max_instances", 1},
+                          {"trigger", {{"type", "lunar"}}}};
   CHECK_THROWS_WITH(sked::job_from_state_json("j3", std::nullopt, state),
                     Catch::Contains("'j3'") && Catch::Contains("unknown type 'lunar'"));
   state["trigger"] = {{"type", "interval"}, {"interval_us", -5}};
@@ -91,15 +97,17 @@ TEST_CASE("custom trigger types can be registered for reading", "[serialization]
   CHECK(dynamic_cast<const sked::IntervalTrigger&>(*t).interval() == 1h);
 }
 
-TEST_CASE("numbers that do not fit their field are refused, naming the field", "[serialization][errors]") {
-  // Found by tests/fuzz/job_state_fuzz.cpp: a float too large for the field was converted with a plain
-  // cast (undefined behaviour) instead of being refused.
+TEST_CASE("numbers that do not fit their field are refused, naming the field",
+          "[serialization][errors]") {
+  // Found by tests/fuzz/job_state_fuzz.cpp: a float too large for the field was converted with a
+  // plain cast (undefined behaviour) instead of being refused.
   nlohmann::json state = sked::job_state_to_json([] {
     sked::Job job;
     job.id = "j";
     job.name = "j";
     job.task = "t";
-    job.trigger = std::make_shared<sked::IntervalTrigger>(sked::IntervalTrigger{std::chrono::seconds{5}});
+    job.trigger =
+        std::make_shared<sked::IntervalTrigger>(sked::IntervalTrigger{std::chrono::seconds{5}});
     return job;
   }());
   const auto now = sked::parse_time("2026-01-01T00:00:00Z");
@@ -108,18 +116,22 @@ TEST_CASE("numbers that do not fit their field are refused, naming the field", "
     s[field] = std::move(value);
     return s;
   };
-  CHECK_THROWS_WITH(sked::job_from_state_json("j", now, with("max_instances", 1e12)),
-                    Catch::Contains("job 'j'") && Catch::Contains("'max_instances' must be an integer"));
+  CHECK_THROWS_WITH(
+      sked::job_from_state_json("j", now, with("max_instances", 1e12)),
+      Catch::Contains("job 'j'") && Catch::Contains("'max_instances' must be an integer"));
   CHECK_THROWS_WITH(sked::job_from_state_json("j", now, with("misfire_grace_time_us", 5.0e19)),
                     Catch::Contains("'misfire_grace_time_us' must be an integer"));
-  CHECK_THROWS_AS(sked::job_from_state_json("j", now, with("version", 1.5)), sked::SerializationError);
+  CHECK_THROWS_AS(sked::job_from_state_json("j", now, with("version", 1.5)),
+                  sked::SerializationError);
   auto trigger = state["trigger"];
   trigger["jitter_us"] = 1;
   trigger["jitter_seed"] = 50548973288877169344.0;
-  CHECK_THROWS_WITH(sked::trigger_from_json(trigger), Catch::Contains("'jitter_seed' must be an integer"));
+  CHECK_THROWS_WITH(sked::trigger_from_json(trigger),
+                    Catch::Contains("'jitter_seed' must be an integer"));
   trigger["jitter_seed"] = 7;
   trigger["interval_us"] = -1e30;
-  CHECK_THROWS_WITH(sked::trigger_from_json(trigger), Catch::Contains("'interval_us' must be an integer"));
+  CHECK_THROWS_WITH(sked::trigger_from_json(trigger),
+                    Catch::Contains("'interval_us' must be an integer"));
 }
 
 TEST_CASE("no misfire limit is stored as null and read back", "[serialization][misfire]") {
@@ -131,7 +143,8 @@ TEST_CASE("no misfire limit is stored as null and read back", "[serialization][m
   job.misfire_grace_time = sked::no_misfire_limit;
   const auto state = sked::job_state_to_json(job);
   CHECK(state.at("misfire_grace_time_us").is_null());
-  CHECK(sked::job_from_state_json("j", std::nullopt, state).misfire_grace_time == sked::no_misfire_limit);
+  CHECK(sked::job_from_state_json("j", std::nullopt, state).misfire_grace_time ==
+        sked::no_misfire_limit);
   CHECK_THAT(job.describe(), Catch::EndsWith("paused, misfire grace: none)"));
   job.misfire_grace_time = 5s;
   CHECK(sked::job_state_to_json(job).at("misfire_grace_time_us") == 5'000'000);

@@ -1,5 +1,6 @@
-// Faults of the store underneath the claim policy (JobStore): writes that fail, locks that are slow.
-// Each store inherits this behaviour from the base class; a memory store with injected faults shows it.
+// Faults of the store underneath the claim policy (JobStore): writes that fail, locks that are
+// slow. Each store inherits this behaviour from the base class; a memory store with injected faults
+// shows it.
 
 #include "support/owner.hpp"
 
@@ -38,11 +39,13 @@ class FaultyStore final : public sked::MemoryJobStore {
   }
 
  protected:
-  void complete_(const sked::Execution& record, const std::optional<sked::RunRequest>& retry) override {
+  void complete_(const sked::Execution& record,
+                 const std::optional<sked::RunRequest>& retry) override {
     ++completion_attempts;
     if (fail_completions > 0) {
       --fail_completions;
-      throw sked::StoreError("faulty.sqlite3", 13, "recording how a run ended: database or disk is full");
+      throw sked::StoreError("faulty.sqlite3", 13,
+                             "recording how a run ended: database or disk is full");
     }
     MemoryJobStore::complete_(record, retry);
   }
@@ -68,7 +71,8 @@ sked::Job every_minute(std::string id, int max_instances = 1, sked::Duration int
   job.id = std::move(id);
   job.name = job.id;
   job.task = "t";
-  job.trigger = std::make_shared<sked::IntervalTrigger>(sked::IntervalTrigger{interval, {.start_date = t0}});
+  job.trigger =
+      std::make_shared<sked::IntervalTrigger>(sked::IntervalTrigger{interval, {.start_date = t0}});
   job.misfire_grace_time = 60s;
   job.max_instances = max_instances;
   job.next_run_time = t0;
@@ -83,8 +87,9 @@ sked::Execution only(const std::vector<sked::ClaimedJob>& claims) {
 
 }  // namespace
 
-TEST_CASE("a completion the store cannot write is kept, retried and never counts as a running instance",
-          "[store][faults][completion]") {
+TEST_CASE(
+    "a completion the store cannot write is kept, retried and never counts as a running instance",
+    "[store][faults][completion]") {
   const auto store = std::make_shared<FaultyStore>();
   const auto owner = std::make_shared<sked::test::RecordingOwner>(t0 + 1s);
   store->add_job(every_minute("j"));
@@ -101,24 +106,27 @@ TEST_CASE("a completion the store cannot write is kept, retried and never counts
   CHECK(owner->errors[0].empty());
   CHECK(store->get_executions({.id = first_id})[0].status == ExecutionStatus::started);
 
-  // The next fire, while the store still refuses the first run's outcome, runs: the run that ended is
-  // not a running instance, whatever its record says meanwhile.
+  // The next fire, while the store still refuses the first run's outcome, runs: the run that ended
+  // is not a running instance, whatever its record says meanwhile.
   owner->set_now(t0 + 60s);
   auto next = store->claim_due_jobs(t0 + 60s, 10, {}, owner);
   CHECK(only(next).status == ExecutionStatus::started);
-  next[0].runs.at(0).complete({});  // waits behind the first
+  next[0].runs.at(0).complete({});                               // waits behind the first
   auto second = store->claim_due_jobs(t0 + 60s, 10, {}, owner);  // nothing left due
   CHECK(second.empty());
 
-  // The writes go on failing: each claim tries the oldest outcome once, and one warning covers them all.
+  // The writes go on failing: each claim tries the oldest outcome once, and one warning covers them
+  // all.
   for (int i = 2; i <= 4; ++i) {
     owner->set_now(t0 + i * 60s);
-    (void)store->claim_due_jobs(t0 + i * 60s, 10, [](const sked::Job&) { return false; }, owner);
+    (void)store->claim_due_jobs(
+        t0 + i * 60s, 10, [](const sked::Job&) { return false; }, owner);
   }
   CHECK(store->fail_completions == 0);
   INFO(store->warnings().back());
   CHECK(store->warnings().size() == 1);
-  CHECK_THAT(store->warnings().at(0), Catch::Contains("faulty.sqlite3") && Catch::Contains("disk is full") &&
+  CHECK_THAT(store->warnings().at(0), Catch::Contains("faulty.sqlite3") &&
+                                          Catch::Contains("disk is full") &&
                                           Catch::Contains("kept"));
 
   // Space is back: the next claim writes it, as it ended, and says so once.
@@ -134,7 +142,8 @@ TEST_CASE("a completion the store cannot write is kept, retried and never counts
   CHECK(store->get_executions({.status = ExecutionStatus::max_instances}).empty());
 }
 
-TEST_CASE("a kept completion keeps its retry, written with it", "[store][faults][completion][retry]") {
+TEST_CASE("a kept completion keeps its retry, written with it",
+          "[store][faults][completion][retry]") {
   const auto store = std::make_shared<FaultyStore>();
   const auto owner = std::make_shared<sked::test::RecordingOwner>(t0);
   auto job = every_minute("j");
@@ -164,8 +173,8 @@ TEST_CASE("kept completions are bounded, the oldest dropped first and reported o
     run.complete({});
   }
   CHECK(store->unwritten_completions() == sked::max_unwritten_completions);
-  // Each completion tries the oldest kept outcome once, then waits behind it: one write per completion,
-  // as without faults.
+  // Each completion tries the oldest kept outcome once, then waits behind it: one write per
+  // completion, as without faults.
   CHECK(store->completion_attempts == static_cast<int>(sked::max_unwritten_completions + 5));
   REQUIRE(store->warnings().size() == 2);
   CHECK_THAT(store->warnings()[1], Catch::Contains("dropped"));

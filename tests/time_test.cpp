@@ -19,16 +19,20 @@ TEST_CASE("ISO-8601 instants parse with offsets, Z and fractions", "[time]") {
   CHECK(sked::format_time(t) == "2026-03-29T01:00:00Z");
   CHECK(parse_time("2026-03-29T01:00:00Z") == t);
   CHECK(parse_time("2026-03-29T01:00:00.25Z") - t == 250ms);
-  CHECK(sked::format_time(parse_time("2026-03-29T01:00:00.000001Z")) == "2026-03-29T01:00:00.000001Z");
+  CHECK(sked::format_time(parse_time("2026-03-29T01:00:00.000001Z")) ==
+        "2026-03-29T01:00:00.000001Z");
   CHECK(parse_time("2026-03-29") == parse_time("2026-03-29T00:00:00Z"));
 }
 
 TEST_CASE("times are formatted in a zone with its offset", "[time]") {
   const auto berlin = TimeZone::locate("Europe/Berlin");
-  CHECK(sked::format_time(parse_time("2026-03-29T01:00:00Z"), berlin) == "2026-03-29T03:00:00+02:00");
-  CHECK(sked::format_time(parse_time("2026-01-10T12:00:00Z"), berlin) == "2026-01-10T13:00:00+01:00");
+  CHECK(sked::format_time(parse_time("2026-03-29T01:00:00Z"), berlin) ==
+        "2026-03-29T03:00:00+02:00");
+  CHECK(sked::format_time(parse_time("2026-01-10T12:00:00Z"), berlin) ==
+        "2026-01-10T13:00:00+01:00");
   const auto kolkata = TimeZone::locate("Asia/Kolkata");
-  CHECK(sked::format_time(parse_time("2026-01-10T12:00:00Z"), kolkata) == "2026-01-10T17:30:00+05:30");
+  CHECK(sked::format_time(parse_time("2026-01-10T12:00:00Z"), kolkata) ==
+        "2026-01-10T17:30:00+05:30");
 }
 
 TEST_CASE("a wall time without offset is read in the given zone, DST gaps move forward", "[time]") {
@@ -41,7 +45,8 @@ TEST_CASE("a wall time without offset is read in the given zone, DST gaps move f
 }
 
 TEST_CASE("bad times and unknown zones are errors that name the input", "[time][errors]") {
-  CHECK_THROWS_WITH(parse_time("2026-02-30T00:00:00Z"), Catch::Contains("2026-02-30") && Catch::Contains("no such date"));
+  CHECK_THROWS_WITH(parse_time("2026-02-30T00:00:00Z"),
+                    Catch::Contains("2026-02-30") && Catch::Contains("no such date"));
   CHECK_THROWS_WITH(parse_time("yesterday"), Catch::Contains("'yesterday'"));
   CHECK_THROWS_WITH(parse_time("2026-01-01T25:00:00Z"), Catch::Contains("out of range"));
   CHECK_THROWS_WITH(parse_time("2026-01-01T00:00:00Zjunk"), Catch::Contains("column 21"));
@@ -96,13 +101,16 @@ TEST_CASE("the system clock reads the real time", "[time][clock]") {
   CHECK(now >= std::chrono::time_point_cast<sked::Duration>(before) - 1s);
 }
 
-TEST_CASE("DST keeps its rules after 2037, where the zone files' listed transitions end", "[time][dst]") {
+TEST_CASE("DST keeps its rules after 2037, where the zone files' listed transitions end",
+          "[time][dst]") {
   const auto berlin = TimeZone::locate("Europe/Berlin");
   CHECK(berlin.offset(parse_time("2038-07-01T12:00:00Z")) == 2h);
   CHECK(berlin.offset(parse_time("2038-01-15T12:00:00Z")) == 1h);
   // Last Sunday of March 2040 is the 25th: 02:30 does not exist, the first instant after the gap.
   CHECK(parse_time("2040-03-25T02:30:00", berlin) == parse_time("2040-03-25T03:00:00+02:00"));
-  CHECK(berlin.info(sked::LocalTime{date::local_days{date::year{2040} / 10 / 28}.time_since_epoch()} + 2h + 30min)
+  CHECK(berlin
+            .info(sked::LocalTime{date::local_days{date::year{2040} / 10 / 28}.time_since_epoch()} +
+                  2h + 30min)
             .result == date::local_info::ambiguous);
   // First Sunday of November 2099 is the 1st: 01:30 happens twice in New York.
   const auto ny = TimeZone::locate("America/New_York");
@@ -115,7 +123,8 @@ TEST_CASE("DST keeps its rules after 2037, where the zone files' listed transiti
   CHECK(TimeZone::locate("Asia/Kolkata").offset(parse_time("2050-07-15T00:00:00Z")) == 5h + 30min);
   for (int year = 2038; year < 2100; ++year) {
     const auto july = sked::TimePoint{date::sys_days{date::year{year} / 7 / 1}.time_since_epoch()};
-    const auto january = sked::TimePoint{date::sys_days{date::year{year} / 1 / 1}.time_since_epoch()};
+    const auto january =
+        sked::TimePoint{date::sys_days{date::year{year} / 1 / 1}.time_since_epoch()};
     CHECK(berlin.offset(july) == 2h);
     CHECK(berlin.offset(january) == 1h);
     CHECK(ny.offset(july) == -4h);
@@ -147,7 +156,8 @@ class ScopedTz {
 
 }  // namespace
 
-TEST_CASE("the local zone comes from TZ: a name, a colon and a name, or a zoneinfo path", "[time][zone]") {
+TEST_CASE("the local zone comes from TZ: a name, a colon and a name, or a zoneinfo path",
+          "[time][zone]") {
   {
     ScopedTz tz{"Europe/Berlin"};
     CHECK(sked::TimeZone::local().name() == "Europe/Berlin");
@@ -162,24 +172,31 @@ TEST_CASE("the local zone comes from TZ: a name, a colon and a name, or a zonein
   }
 }
 
-TEST_CASE("a TZ sked cannot read is refused, naming it, instead of silently becoming UTC", "[time][zone][errors]") {
+TEST_CASE("a TZ sked cannot read is refused, naming it, instead of silently becoming UTC",
+          "[time][zone][errors]") {
   {
     ScopedTz tz{"Bogus/Zone"};
     CHECK_THROWS_AS(sked::TimeZone::local(), sked::TimeZoneNotFound);
-    CHECK_THROWS_WITH(sked::TimeZone::local(),
-                      Catch::StartsWith("TZ='Bogus/Zone' is not a time zone in the tz database: set TZ to an IANA name"));
+    CHECK_THROWS_WITH(
+        sked::TimeZone::local(),
+        Catch::StartsWith(
+            "TZ='Bogus/Zone' is not a time zone in the tz database: set TZ to an IANA name"));
   }
   {
     ScopedTz tz{"CET-1CEST,M3.5.0,M10.5.0/3"};
-    CHECK_THROWS_WITH(sked::TimeZone::local(),
-                      Catch::StartsWith("TZ='CET-1CEST,M3.5.0,M10.5.0/3' is a POSIX TZ rule, which sked does not read"));
+    CHECK_THROWS_WITH(
+        sked::TimeZone::local(),
+        Catch::StartsWith(
+            "TZ='CET-1CEST,M3.5.0,M10.5.0/3' is a POSIX TZ rule, which sked does not read"));
   }
   {
     ScopedTz tz{"/etc/hostname"};
-    CHECK_THROWS_WITH(sked::TimeZone::local(), Catch::Contains("TZ='/etc/hostname' is not a file in a zoneinfo directory"));
+    CHECK_THROWS_WITH(sked::TimeZone::local(),
+                      Catch::Contains("TZ='/etc/hostname' is not a file in a zoneinfo directory"));
   }
   {
     ScopedTz tz{"/no/such/zoneinfo/Europe/Berlin"};
-    CHECK_THROWS_WITH(sked::TimeZone::local(), Catch::Contains("is not a file in a zoneinfo directory"));
+    CHECK_THROWS_WITH(sked::TimeZone::local(),
+                      Catch::Contains("is not a file in a zoneinfo directory"));
   }
 }

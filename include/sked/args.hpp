@@ -1,7 +1,7 @@
 #pragma once
-// A job's arguments: one JSON value, declared without the whole of nlohmann/json, which would double
-// the compile time of every file that includes <sked/sked.hpp>. Building or reading args needs
-// <nlohmann/json.hpp>.
+// A job's arguments: one JSON value, declared without the whole of nlohmann/json, which would
+// double the compile time of every file that includes <sked/sked.hpp>. Building or reading args
+// needs <nlohmann/json.hpp>.
 
 #include <sked/export.hpp>
 

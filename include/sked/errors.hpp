@@ -78,8 +78,8 @@ class SKED_API SerializationError : public Error {
 class SKED_API CronSyntaxError : public Error {
  public:
   /// `position` is 0-based into `expression`; the message shows it 1-based as a column.
-  CronSyntaxError(std::string field, std::string token, std::size_t position, std::string expression,
-                  std::string problem);
+  CronSyntaxError(std::string field, std::string token, std::size_t position,
+                  std::string expression, std::string problem);
   [[nodiscard]] const std::string& field() const noexcept { return field_; }
   [[nodiscard]] const std::string& token() const noexcept { return token_; }
   [[nodiscard]] std::size_t position() const noexcept { return position_; }

@@ -1,8 +1,8 @@
 #pragma once
 // Events and listeners: everything the scheduler does, as APScheduler reports it.
 
-#include <sked/export.hpp>
 #include <sked/execution.hpp>
+#include <sked/export.hpp>
 #include <sked/time.hpp>
 
 #include <cstdint>
@@ -49,8 +49,8 @@ inline constexpr EventMask all_events = (1u << 18) - 1;
 
 struct SKED_API Event {
   EventKind kind{};
-  /// The job store or executor the event is about (jobstore_added, executor_removed, ...), or the job's
-  /// store for job events.
+  /// The job store or executor the event is about (jobstore_added, executor_removed, ...), or the
+  /// job's store for job events.
   std::string alias{};
   std::string job_id{};
   /// For job_submitted / executed / error / missed / max_instances.
@@ -59,8 +59,8 @@ struct SKED_API Event {
   std::optional<Execution> execution{};
 };
 
-/// Called on the thread where the event happened (the scheduler's loop, an executor's worker, or the
-/// caller of add_job and friends). A listener that throws is logged and otherwise ignored.
+/// Called on the thread where the event happened (the scheduler's loop, an executor's worker, or
+/// the caller of add_job and friends). A listener that throws is logged and otherwise ignored.
 using Listener = std::function<void(const Event&)>;
 using ListenerId = std::uint64_t;
 

@@ -18,10 +18,11 @@ enum class ExecutionStatus { started, executed, error, missed, max_instances, in
 
 [[nodiscard]] SKED_API std::string_view to_string(ExecutionStatus status) noexcept;
 /// Reads `to_string`'s output back.
-[[nodiscard]] SKED_API std::optional<ExecutionStatus> parse_execution_status(std::string_view text) noexcept;
+[[nodiscard]] SKED_API std::optional<ExecutionStatus> parse_execution_status(
+    std::string_view text) noexcept;
 
-/// An execution record. Stores write it when a run is claimed (`started`, `missed`, `max_instances`)
-/// and update it when the run completes.
+/// An execution record. Stores write it when a run is claimed (`started`, `missed`,
+/// `max_instances`) and update it when the run completes.
 struct SKED_API Execution {
   std::int64_t id = 0;
   std::string job_id{};
@@ -41,7 +42,8 @@ enum class ExecutionOrder {
   /// Latest run time first, then highest id: a history listing.
   newest_first,
   /// Lowest id first, the order the records were written in: with `ExecutionQuery::after_id`, what
-  /// was recorded since the last read. A store whose writers run concurrently (PostgreSQL) may commit
+  /// was recorded since the last read. A store whose writers run concurrently (PostgreSQL) may
+  /// commit
   /// a record after one with a higher id became visible.
   oldest_id_first,
 };

@@ -1,8 +1,8 @@
 #pragma once
 // The Executor interface: where a claimed run is carried out.
 
-#include <sked/export.hpp>
 #include <sked/execution.hpp>
+#include <sked/export.hpp>
 #include <sked/job.hpp>
 #include <sked/run_lease.hpp>
 #include <sked/time.hpp>
@@ -17,13 +17,13 @@ namespace sked {
 class SKED_API Executor {
  public:
   virtual ~Executor() = default;
-  /// Called by the scheduler when it starts (or when the executor is added to a running scheduler), and
-  /// again after a shutdown if the scheduler is restarted. `clock` is the scheduler's: run timeouts are
-  /// measured by it, so a ManualClock drives them in tests.
+  /// Called by the scheduler when it starts (or when the executor is added to a running scheduler),
+  /// and again after a shutdown if the scheduler is restarted. `clock` is the scheduler's: run
+  /// timeouts are measured by it, so a ManualClock drives them in tests.
   virtual void start(std::shared_ptr<Clock> clock) = 0;
-  /// Takes `run` and completes it (`RunLease::complete`) exactly once when it ends, from any thread.
-  /// Never blocks on the task. A run the executor refuses (it is shut down) is completed at once as
-  /// an error.
+  /// Takes `run` and completes it (`RunLease::complete`) exactly once when it ends, from any
+  /// thread. Never blocks on the task. A run the executor refuses (it is shut down) is completed at
+  /// once as an error.
   virtual void submit(RunLease run) = 0;
   /// Takes several runs at once, each as `submit` would. The scheduler hands over everything one
   /// claim produced this way, so an executor can take the batch under one lock. Runs it took are
@@ -38,10 +38,11 @@ class SKED_API Executor {
 /// The message recorded for a run that exceeded its timeout: `timed out after 30s`.
 [[nodiscard]] SKED_API std::string timed_out_message(Duration timeout);
 
-/// Runs `run.task()` and turns an exception into an error outcome with its type and message; what the
-/// task passed to `JobContext::set_output` becomes the outcome's traceback.
+/// Runs `run.task()` and turns an exception into an error outcome with its type and message; what
+/// the task passed to `JobContext::set_output` becomes the outcome's traceback.
 [[nodiscard]] SKED_API Outcome run_task(const RunLease& run, std::stop_token stop);
 /// The same for a task and job given apart (a process-pool worker has no lease).
-[[nodiscard]] SKED_API Outcome run_task(const TaskFn& task, const Job& job, TimePoint scheduled_run_time, std::stop_token stop);
+[[nodiscard]] SKED_API Outcome run_task(const TaskFn& task, const Job& job,
+                                        TimePoint scheduled_run_time, std::stop_token stop);
 
 }  // namespace sked

@@ -27,4 +27,5 @@ struct fmt::formatter<sked::LogLevel> : sked::detail::enum_formatter<sked::LogLe
 template <>
 struct fmt::formatter<sked::EventKind> : sked::detail::enum_formatter<sked::EventKind> {};
 template <>
-struct fmt::formatter<sked::ExecutionStatus> : sked::detail::enum_formatter<sked::ExecutionStatus> {};
+struct fmt::formatter<sked::ExecutionStatus> : sked::detail::enum_formatter<sked::ExecutionStatus> {
+};

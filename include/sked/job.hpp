@@ -41,7 +41,8 @@ class SKED_API JobContext {
   /// Set when the scheduler shuts down without waiting, or the run times out: return soon.
   [[nodiscard]] const std::stop_token& stop_token() const noexcept { return stop_; }
   [[nodiscard]] bool stop_requested() const noexcept { return stop_.stop_requested(); }
-  /// Text to keep with the execution record (its `traceback` column), such as a command's output tail.
+  /// Text to keep with the execution record (its `traceback` column), such as a command's output
+  /// tail.
   void set_output(std::string output) const { output_ = std::move(output); }
   [[nodiscard]] const std::string& output() const noexcept { return output_; }
   /// Says that the run started process group `pgid` (a command and whatever it starts), so that
@@ -64,20 +65,22 @@ using TaskFn = std::function<void(const JobContext&)>;
 /// A misfire grace time without limit, APScheduler's `misfire_grace_time=None`: a run is never too
 /// late to run. Stored as `null` in job_state JSON and shown as `none`.
 ///
-/// **Example**: `scheduler.add_job({.task = "report", .misfire_grace_time = sked::no_misfire_limit})`
+/// **Example**: `scheduler.add_job({.task = "report", .misfire_grace_time =
+/// sked::no_misfire_limit})`
 inline constexpr Duration no_misfire_limit = Duration::max();
 
-/// Defaults for what a JobSpec leaves open. Unlike APScheduler's (1 s grace), a busy machine does not
-/// silently lose runs: a run up to a minute late still runs, overdue runs fold into one, one at a time.
+/// Defaults for what a JobSpec leaves open. Unlike APScheduler's (1 s grace), a busy machine does
+/// not silently lose runs: a run up to a minute late still runs, overdue runs fold into one, one at
+/// a time.
 struct SKED_API JobDefaults {
   Duration misfire_grace_time = std::chrono::seconds{60};
   bool coalesce = true;
   int max_instances = 1;
 };
 
-/// Runs again after a run ends in error or timeout. Each attempt is an execution record of its own; the
-/// job's regular fire times are unaffected. Attempt n (n >= 2) starts `backoff * multiplier^(n-2)` after the
-/// failure, at most `max_backoff`.
+/// Runs again after a run ends in error or timeout. Each attempt is an execution record of its own;
+/// the job's regular fire times are unaffected. Attempt n (n >= 2) starts `backoff *
+/// multiplier^(n-2)` after the failure, at most `max_backoff`.
 struct SKED_API RetryPolicy {
   /// 1: no retries.
   int max_attempts = 1;
@@ -155,8 +158,8 @@ struct SKED_API JobChanges {
   std::optional<RetryPolicy> retry{};
 };
 
-/// A scheduled job as a store holds it. A value: changing it changes nothing until it is handed back
-/// to the scheduler.
+/// A scheduled job as a store holds it. A value: changing it changes nothing until it is handed
+/// back to the scheduler.
 class SKED_API Job {
  public:
   std::string id;
@@ -175,17 +178,18 @@ class SKED_API Job {
   /// How late a run may start and still run; later, its fire time is recorded `missed`.
   /// `no_misfire_limit`: never missed.
   Duration misfire_grace_time{0};
-  /// On: several overdue fire times (the scheduler was down or paused, the machine asleep) run once,
-  /// under the latest; the others are recorded `missed`. A fire time that comes while the job already
-  /// runs `max_instances` times is recorded `max_instances` and does not run.
+  /// On: several overdue fire times (the scheduler was down or paused, the machine asleep) run
+  /// once, under the latest; the others are recorded `missed`. A fire time that comes while the job
+  /// already runs `max_instances` times is recorded `max_instances` and does not run.
   ///
-  /// Off: every fire time runs, each under its own scheduled run time. Overdue fire times start up to
-  /// `max_instances` at a time; the others wait, due, and start as running instances end — with the
-  /// default `max_instances = 1`, one after another, as APScheduler runs a job's run times in one
-  /// instance. A fire time that comes while the job runs waits the same way rather than being skipped.
-  /// A waiting fire time is still recorded `missed` once it is later than `misfire_grace_time`, which
-  /// bounds how far a job slower than its schedule falls behind (with `no_misfire_limit` it falls
-  /// behind for ever). Waiting fire times are the job's next run time, so they survive a restart.
+  /// Off: every fire time runs, each under its own scheduled run time. Overdue fire times start up
+  /// to `max_instances` at a time; the others wait, due, and start as running instances end — with
+  /// the default `max_instances = 1`, one after another, as APScheduler runs a job's run times in
+  /// one instance. A fire time that comes while the job runs waits the same way rather than being
+  /// skipped. A waiting fire time is still recorded `missed` once it is later than
+  /// `misfire_grace_time`, which bounds how far a job slower than its schedule falls behind (with
+  /// `no_misfire_limit` it falls behind for ever). Waiting fire times are the job's next run time,
+  /// so they survive a restart.
   bool coalesce = true;
   /// How many runs of the job may go at once, counted across every process sharing its store.
   int max_instances = 1;

@@ -2,8 +2,8 @@
 // The JobStore: where jobs, their pending runs and their execution history live, and the one place
 // that decides what claiming a due job means.
 
-#include <sked/export.hpp>
 #include <sked/execution.hpp>
+#include <sked/export.hpp>
 #include <sked/job.hpp>
 #include <sked/run_lease.hpp>
 
@@ -42,17 +42,18 @@ struct SKED_API ClaimedJob {
   bool schedule_ended = false;
 };
 
-/// Says whether this process can run a job (its task is registered here). Jobs it rejects are left as
-/// they are for another process, or for later, instead of being claimed.
+/// Says whether this process can run a job (its task is registered here). Jobs it rejects are left
+/// as they are for another process, or for later, instead of being claimed.
 using ClaimFilter = std::function<bool(const Job&)>;
 
 /// Whether a scheduler of `groups` (`SchedulerOptions::groups`; "" stands for jobs without a
 /// group) may run `job`: what the scheduler's claim filter asks first.
-[[nodiscard]] SKED_API bool runs_in(const Job& job, const std::vector<std::string>& groups) noexcept;
+[[nodiscard]] SKED_API bool runs_in(const Job& job,
+                                    const std::vector<std::string>& groups) noexcept;
 
 /// A change to a stored job, applied by `JobStore::modify_job` to the job as stored at that moment.
-/// It may run more than once (a store retries a transaction that lost a race for a lock), so it must
-/// only change the job it is given.
+/// It may run more than once (a store retries a transaction that lost a race for a lock), so it
+/// must only change the job it is given.
 using JobChange = std::function<void(Job&)>;
 
 /// Stores jobs ordered by next run time, their pending runs and their execution history.
@@ -90,40 +91,45 @@ class SKED_API JobStore : public std::enable_shared_from_this<JobStore> {
 
   // ---- runs ----
 
-  /// Asks for one run of a job at `at`, outside its schedule (how `sked run-now` reaches a scheduler
-  /// in another process). The first claim at or after `at` that accepts the job takes it, paused or
-  /// not, with the rules of a scheduled run (`plan_requested_run`); the schedule is unchanged. A job
-  /// has at most one pending request: asking again while one is pending returns its time. Throws
-  /// `JobNotFound`.
+  /// Asks for one run of a job at `at`, outside its schedule (how `sked run-now` reaches a
+  /// scheduler in another process). The first claim at or after `at` that accepts the job takes it,
+  /// paused or not, with the rules of a scheduled run (`plan_requested_run`); the schedule is
+  /// unchanged. A job has at most one pending request: asking again while one is pending returns
+  /// its time. Throws `JobNotFound`.
   [[nodiscard]] TimePoint request_run(std::string_view job_id, TimePoint at);
   /// Drops a job's pending run request; returns whether there was one (false once a claim took it).
   bool withdraw_run_request(std::string_view job_id);
   /// Pending run requests and retries, soonest first; of one job when `job_id` is given.
-  [[nodiscard]] std::vector<RunRequest> pending_runs(std::optional<std::string_view> job_id = {}) const;
+  [[nodiscard]] std::vector<RunRequest> pending_runs(
+      std::optional<std::string_view> job_id = {}) const;
 
-  /// Atomically takes up to `limit` jobs due at `now` that `runnable` accepts (all when it is empty):
-  /// records their fire times (see `plan_fire`), advances each job to its next fire time (or to its
-  /// first fire time waiting for a running instance, when it does not coalesce) and removes jobs that
-  /// will not fire again, then takes due run requests and retries the same way. Jobs
-  /// `runnable` rejects stay untouched and due. A fire time that already has a record is never
+  /// Atomically takes up to `limit` jobs due at `now` that `runnable` accepts (all when it is
+  /// empty): records their fire times (see `plan_fire`), advances each job to its next fire time
+  /// (or to its first fire time waiting for a running instance, when it does not coalesce) and
+  /// removes jobs that will not fire again, then takes due run requests and retries the same way.
+  /// Jobs `runnable` rejects stay untouched and due. A fire time that already has a record is never
   /// recorded or run again. `owner` hears of every lease's end.
-  [[nodiscard]] std::vector<ClaimedJob> claim_due_jobs(TimePoint now, std::size_t limit, const ClaimFilter& runnable,
+  [[nodiscard]] std::vector<ClaimedJob> claim_due_jobs(TimePoint now, std::size_t limit,
+                                                       const ClaimFilter& runnable,
                                                        std::shared_ptr<RunOwner> owner = {});
-  /// The same, appending every lease to `runs` (in claim order) instead of to each `ClaimedJob`: the
-  /// scheduler's loop keeps one vector for all its claims rather than one per claimed job.
-  [[nodiscard]] std::vector<ClaimedJob> claim_due_jobs(TimePoint now, std::size_t limit, const ClaimFilter& runnable,
-                                                       std::shared_ptr<RunOwner> owner, std::vector<RunLease>& runs);
+  /// The same, appending every lease to `runs` (in claim order) instead of to each `ClaimedJob`:
+  /// the scheduler's loop keeps one vector for all its claims rather than one per claimed job.
+  [[nodiscard]] std::vector<ClaimedJob> claim_due_jobs(TimePoint now, std::size_t limit,
+                                                       const ClaimFilter& runnable,
+                                                       std::shared_ptr<RunOwner> owner,
+                                                       std::vector<RunLease>& runs);
   /// Starts a run of a job now, outside its schedule and whatever its `max_instances` (the caller
   /// asked for it explicitly): records it `started` at `at`, or at the first microsecond after `at`
   /// that has no record of this job (a scheduled run at that very instant keeps its own record).
   /// Throws `JobNotFound`.
-  [[nodiscard]] RunLease start_run(std::string_view job_id, TimePoint at, std::shared_ptr<RunOwner> owner = {});
+  [[nodiscard]] RunLease start_run(std::string_view job_id, TimePoint at,
+                                   std::shared_ptr<RunOwner> owner = {});
 
   /// Who to call when another process changes the store (a job added, changed, removed or asked to
-  /// run), so that a sleeping scheduler wakes at once instead of at its next poll. A scheduler sets it
-  /// when the store is added and clears it (an empty function) when the store is removed; once that
-  /// call returns, the previous listener is not running and will not run again. Stores that cannot
-  /// tell keep the default, which ignores it. One listener per store.
+  /// run), so that a sleeping scheduler wakes at once instead of at its next poll. A scheduler sets
+  /// it when the store is added and clears it (an empty function) when the store is removed; once
+  /// that call returns, the previous listener is not running and will not run again. Stores that
+  /// cannot tell keep the default, which ignores it. One listener per store.
   virtual void set_change_listener(std::function<void()> listener) { (void)listener; }
   /// True when the change listener hears of every change another process or connection makes to the
   /// store (SQLite's file watch; a store only this process can reach): a scheduler then sleeps
@@ -208,9 +214,14 @@ class SKED_API JobStore : public std::enable_shared_from_this<JobStore> {
   /// (no job, run request or retry at or before `now`, and nothing changed since it last looked):
   /// the claim then returns at once. An idle scheduler polls, and a store whose claim is a write
   /// transaction would otherwise write at every pass. Default: false (always claim).
-  [[nodiscard]] virtual bool nothing_due_(TimePoint now) { (void)now; return false; }
-  [[nodiscard]] virtual std::vector<RunRequest> pending_runs_(std::optional<std::string_view> job_id) const = 0;
-  [[nodiscard]] virtual std::vector<Execution> query_executions_(const ExecutionQuery& query) const = 0;
+  [[nodiscard]] virtual bool nothing_due_(TimePoint now) {
+    (void)now;
+    return false;
+  }
+  [[nodiscard]] virtual std::vector<RunRequest> pending_runs_(
+      std::optional<std::string_view> job_id) const = 0;
+  [[nodiscard]] virtual std::vector<Execution> query_executions_(
+      const ExecutionQuery& query) const = 0;
   virtual std::size_t delete_old_executions_(TimePoint cutoff) = 0;
   /// Keeps `process` (what identifies a process group the `started` run `run` started) with the
   /// run's record, for the store's recovery of a dead scheduler's runs. Default: nothing (a store
@@ -231,11 +242,14 @@ class SKED_API JobStore : public std::enable_shared_from_this<JobStore> {
   // Writes the kept outcomes, oldest first; false when some are still unwritten (a write failed, or
   // another thread is writing them).
   bool write_unwritten() noexcept;
-  void keep_unwritten(Execution record, std::optional<RunRequest> retry, const std::string& error) noexcept;
+  void keep_unwritten(Execution record, std::optional<RunRequest> retry,
+                      const std::string& error) noexcept;
   // The job's `started` records in the store, less those whose outcome this object keeps unwritten.
   [[nodiscard]] int running_instances(Transaction& tx, const std::string& job_id) const;
-  [[nodiscard]] std::vector<ClaimedJob> claim(TimePoint now, std::size_t limit, const ClaimFilter& runnable,
-                                              const std::shared_ptr<RunOwner>& owner, std::vector<RunLease>* runs);
+  [[nodiscard]] std::vector<ClaimedJob> claim(TimePoint now, std::size_t limit,
+                                              const ClaimFilter& runnable,
+                                              const std::shared_ptr<RunOwner>& owner,
+                                              std::vector<RunLease>* runs);
   // Writes `record` at its run time or the first free microsecond after it.
   static bool insert_at_free_instant(Transaction& tx, Execution& record);
 
@@ -256,11 +270,11 @@ inline constexpr std::size_t max_unwritten_completions = 10'000;
 ///
 /// A due fire time that cannot start because the job already runs `max_instances` times is recorded
 /// `max_instances` and dropped when the job coalesces. When it does not (`coalesce = false`: every
-/// run was asked for), it is not recorded: it waits, due, with the ones after it, and the job's next
-/// run time stays on the first of them, so a later claim (once a running instance ended) starts it
-/// under its own run time, one after another with `max_instances = 1`. A waiting fire time is still
-/// recorded `missed` once it is later than the misfire grace time. Waiting is only the job's next
-/// run time, so it survives a restart like any next run time.
+/// run was asked for), it is not recorded: it waits, due, with the ones after it, and the job's
+/// next run time stays on the first of them, so a later claim (once a running instance ended)
+/// starts it under its own run time, one after another with `max_instances = 1`. A waiting fire
+/// time is still recorded `missed` once it is later than the misfire grace time. Waiting is only
+/// the job's next run time, so it survives a restart like any next run time.
 struct SKED_API FirePlan {
   /// One record per due run time not waiting: `missed` beyond the grace time or folded away by
   /// coalescing, `max_instances` when the job already runs that many times and coalesces, otherwise
@@ -274,17 +288,18 @@ struct SKED_API FirePlan {
   std::size_t waiting = 0;
 };
 
-/// At most this many run times of one job are listed per claim; older ones past it are skipped wholesale
-/// (a job with a one-second interval down for a week must not produce 600,000 records in one go).
+/// At most this many run times of one job are listed per claim; older ones past it are skipped
+/// wholesale (a job with a one-second interval down for a week must not produce 600,000 records in
+/// one go).
 inline constexpr std::size_t max_run_times_per_claim = 1000;
 
 /// Computes what claiming `job` at `now` means, given how many of its runs are still going.
 [[nodiscard]] SKED_API FirePlan plan_fire(const Job& job, TimePoint now, int running_instances);
 
 /// The record a claim writes for a run requested at `requested` (`JobStore::request_run`, a retry):
-/// `missed` when `now` is past it by more than the job's misfire grace time, `max_instances` when the
-/// job already runs that many times, otherwise `started`.
-[[nodiscard]] SKED_API Execution plan_requested_run(const Job& job, TimePoint requested, TimePoint now,
-                                           int running_instances);
+/// `missed` when `now` is past it by more than the job's misfire grace time, `max_instances` when
+/// the job already runs that many times, otherwise `started`.
+[[nodiscard]] SKED_API Execution plan_requested_run(const Job& job, TimePoint requested,
+                                                    TimePoint now, int running_instances);
 
 }  // namespace sked

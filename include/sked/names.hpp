@@ -5,9 +5,9 @@
 // with fmt, include <sked/fmt.hpp> as well; this header depends on nothing but the standard library
 // and sked.
 
-#include <sked/export.hpp>
 #include <sked/events.hpp>
 #include <sked/execution.hpp>
+#include <sked/export.hpp>
 #include <sked/scheduler.hpp>
 
 #include <iosfwd>

@@ -1,8 +1,8 @@
 #pragma once
 // A claimed run: what an executor carries out and completes exactly once.
 
-#include <sked/export.hpp>
 #include <sked/execution.hpp>
+#include <sked/export.hpp>
 #include <sked/job.hpp>
 #include <sked/time.hpp>
 
@@ -24,9 +24,9 @@ struct SKED_API Outcome {
   std::string traceback{};
 };
 
-/// Who is told when a leased run ends: the scheduler that claimed it. Held by every lease it owns, so
-/// it outlives them; a scheduler that is gone detaches its owner instead of leaving leases pointing
-/// at it.
+/// Who is told when a leased run ends: the scheduler that claimed it. Held by every lease it owns,
+/// so it outlives them; a scheduler that is gone detaches its owner instead of leaving leases
+/// pointing at it.
 class SKED_API RunOwner {
  public:
   virtual ~RunOwner() = default;
@@ -36,8 +36,8 @@ class SKED_API RunOwner {
   /// accepts it (`JobStore::unwritten_completions`; the store reports that, and `error` is empty).
   /// `error` says why an outcome could be neither written nor kept. `retry_at` is when the store
   /// will offer the next attempt, if one was planned. Must not throw.
-  virtual void run_ended(const RunLease& lease, const Execution& record, std::optional<TimePoint> retry_at,
-                         const std::string& error) noexcept = 0;
+  virtual void run_ended(const RunLease& lease, const Execution& record,
+                         std::optional<TimePoint> retry_at, const std::string& error) noexcept = 0;
 };
 
 /// One claimed run of a job: its `started` execution record, the job as it was claimed (a shared
@@ -58,10 +58,16 @@ class SKED_API RunLease {
   ~RunLease();
 
   /// Whether the lease holds a run that has not been completed.
-  [[nodiscard]] bool active() const noexcept { return state_ != nullptr && state_->home != nullptr; }
-  [[nodiscard]] bool has_job() const noexcept { return state_ != nullptr && state_->job != nullptr; }
+  [[nodiscard]] bool active() const noexcept {
+    return state_ != nullptr && state_->home != nullptr;
+  }
+  [[nodiscard]] bool has_job() const noexcept {
+    return state_ != nullptr && state_->job != nullptr;
+  }
   [[nodiscard]] const Job& job() const noexcept { return *state_->job; }
-  [[nodiscard]] const std::shared_ptr<const Job>& shared_job() const noexcept { return state().job; }
+  [[nodiscard]] const std::shared_ptr<const Job>& shared_job() const noexcept {
+    return state().job;
+  }
   /// The `started` record the claim wrote (its id and run time).
   [[nodiscard]] const Execution& execution() const noexcept { return state().execution; }
   /// 1 for a regular run; 2 and up for retries.
@@ -90,15 +96,15 @@ class SKED_API RunLease {
 
  private:
   friend class JobStore;
-  // Where a claim's leases report to: one per claim, shared by its leases, so that a lease costs one
-  // reference count (taken on the loop thread, dropped on a worker) rather than two.
+  // Where a claim's leases report to: one per claim, shared by its leases, so that a lease costs
+  // one reference count (taken on the loop thread, dropped on a worker) rather than two.
   struct Home {
     std::shared_ptr<JobStore> store;
     std::shared_ptr<RunOwner> owner;
   };
-  // Everything a lease carries, in one pooled block: handing a lease from the loop thread through an
-  // executor's queue to a worker moves one pointer, not a record of three strings (measured: three
-  // such moves were a twentieth of the instructions per dispatched run).
+  // Everything a lease carries, in one pooled block: handing a lease from the loop thread through
+  // an executor's queue to a worker moves one pointer, not a record of three strings (measured:
+  // three such moves were a twentieth of the instructions per dispatched run).
   struct State {
     std::shared_ptr<const Home> home;  // null once completed
     std::shared_ptr<const Job> job;
@@ -106,8 +112,11 @@ class SKED_API RunLease {
     Execution execution;
     int attempt = 1;
   };
-  RunLease(std::shared_ptr<const Home> home, std::shared_ptr<const Job> job, Execution execution, int attempt);
-  [[nodiscard]] const State& state() const noexcept { return state_ != nullptr ? *state_ : empty_state(); }
+  RunLease(std::shared_ptr<const Home> home, std::shared_ptr<const Job> job, Execution execution,
+           int attempt);
+  [[nodiscard]] const State& state() const noexcept {
+    return state_ != nullptr ? *state_ : empty_state();
+  }
   [[nodiscard]] static const State& empty_state() noexcept;
   // Completes the lease as interrupted: it goes without an outcome.
   void drop() noexcept;

@@ -1,10 +1,10 @@
 #pragma once
 // The scheduler: one loop that claims due jobs from its stores and hands them to its executors.
 
-#include <sked/export.hpp>
 #include <sked/events.hpp>
 #include <sked/execution.hpp>
 #include <sked/executor.hpp>
+#include <sked/export.hpp>
 #include <sked/job.hpp>
 #include <sked/job_store.hpp>
 #include <sked/run_lease.hpp>
@@ -13,8 +13,8 @@
 
 #include <atomic>
 #include <chrono>
-#include <csignal>
 #include <condition_variable>
+#include <csignal>
 #include <cstddef>
 #include <functional>
 #include <iosfwd>
@@ -34,7 +34,8 @@ namespace sked {
 enum class SchedulerState { stopped, running, paused };
 enum class LogLevel { debug, info, warning, error };
 
-/// Receives the scheduler's log messages. Job arguments and outputs are only ever logged at debug level.
+/// Receives the scheduler's log messages. Job arguments and outputs are only ever logged at debug
+/// level.
 using Logger = std::function<void(LogLevel, std::string_view message)>;
 
 /// Writes warnings and errors to stderr as `sked: WARNING: ...`.
@@ -53,12 +54,13 @@ struct SKED_API SchedulerOptions {
   /// (`Clock::reports_jumps`: the system clock on Linux), an idle loop sleeps until the next run
   /// time. A clock that cannot report its jumps bounds every sleep by `max_wait`.
   Duration max_wait = std::chrono::seconds{1};
-  /// The most due jobs one claim takes from a store (the first claim of each pass takes at most 16, so
-  /// that the first runs of a burst start while the rest is claimed).
+  /// The most due jobs one claim takes from a store (the first claim of each pass takes at most 16,
+  /// so that the first runs of a burst start while the rest is claimed).
   std::size_t claim_batch = 512;
   /// Empty: `stderr_logger()`.
   Logger logger{};
-  /// Messages below this level are neither formatted nor passed to the logger (info logs every run).
+  /// Messages below this level are neither formatted nor passed to the logger (info logs every
+  /// run).
   LogLevel log_level = LogLevel::warning;
   /// The job groups this scheduler runs (`Job::group`); "" stands for jobs without a group. A job
   /// of another group stays in its store, due, for a scheduler of its group (this one looks again
@@ -73,9 +75,9 @@ struct SKED_API SchedulerOptions {
 /// thread runs the loop. Every member function is thread-safe and may be called from tasks and
 /// listeners, except that a task must not `shutdown(true)` the scheduler running it.
 ///
-/// Job stores and executors are added by alias; a job names its store and executor, "default" when it
-/// names none, and the scheduler creates a `MemoryJobStore` and a `ThreadPoolExecutor` as "default"
-/// when none was added.
+/// Job stores and executors are added by alias; a job names its store and executor, "default" when
+/// it names none, and the scheduler creates a `MemoryJobStore` and a `ThreadPoolExecutor` as
+/// "default" when none was added.
 class SKED_API Scheduler {
  public:
   explicit Scheduler(SchedulerOptions options = {});
@@ -115,13 +117,14 @@ class SKED_API Scheduler {
   [[nodiscard]] std::optional<Job> get_job(const std::string& id) const;
   /// Every job in every store, soonest first.
   [[nodiscard]] std::vector<Job> get_jobs() const;
-  /// Lists the jobs per store (of the store `jobstore` only, when given), as APScheduler's print_jobs
-  /// does, with times in the scheduler's zone (`Job::describe`):
+  /// Lists the jobs per store (of the store `jobstore` only, when given), as APScheduler's
+  /// print_jobs does, with times in the scheduler's zone (`Job::describe`):
   ///
   ///     Jobstore default:
-  ///         report (trigger: cron[day_of_week='mon-fri', hour='9'], next run at: 2026-06-01 09:00:00 CEST)
-  ///         cleanup (trigger: interval[1:00:00], paused)
-  ///         sync (trigger: interval[0:05:00], next run at: 2026-06-01 08:05:00 CEST, task 'sync' not registered here)
+  ///         report (trigger: cron[day_of_week='mon-fri', hour='9'], next run at: 2026-06-01
+  ///         09:00:00 CEST) cleanup (trigger: interval[1:00:00], paused) sync (trigger:
+  ///         interval[0:05:00], next run at: 2026-06-01 08:05:00 CEST, task 'sync' not registered
+  ///         here)
   ///     Jobstore archive:
   ///         No scheduled jobs
   ///
@@ -129,31 +132,31 @@ class SKED_API Scheduler {
   void print_jobs(std::ostream& out, std::string_view jobstore = {}) const;
   /// The same, to standard output.
   void print_jobs() const;
-  [[nodiscard]] std::vector<Execution> get_executions(const ExecutionQuery& query,
-                                                      const std::string& jobstore = "default") const;
+  [[nodiscard]] std::vector<Execution> get_executions(
+      const ExecutionQuery& query, const std::string& jobstore = "default") const;
 
-  /// Runs a job now, outside its schedule (its next run time is unchanged), and waits up to `timeout`
-  /// by the scheduler's clock for it to finish. Returns the execution record: `executed` or `error` when
-  /// it finished, still `started` when it is still running. Throws `JobNotFound`; works while the
-  /// scheduler is stopped or paused too (the executor is started if needed).
+  /// Runs a job now, outside its schedule (its next run time is unchanged), and waits up to
+  /// `timeout` by the scheduler's clock for it to finish. Returns the execution record: `executed`
+  /// or `error` when it finished, still `started` when it is still running. Throws `JobNotFound`;
+  /// works while the scheduler is stopped or paused too (the executor is started if needed).
   Execution run_job_now(const std::string& id, Duration timeout = std::chrono::seconds{600});
 
   ListenerId add_listener(Listener listener, EventMask mask = all_events);
   void remove_listener(ListenerId id);
 
-  /// Starts scheduling (paused: jobs are kept but not run until `resume()`). BlockingScheduler returns
-  /// only after shutdown. Throws `SchedulerStateError` when already running.
+  /// Starts scheduling (paused: jobs are kept but not run until `resume()`). BlockingScheduler
+  /// returns only after shutdown. Throws `SchedulerStateError` when already running.
   virtual void start(bool paused = false) = 0;
   /// Stops the loop and the executors. With `wait`, waits for running jobs; without, asks running
-  /// jobs to stop (their `JobContext` stop token), reports queued runs as errors and returns at once:
-  /// a job still going is recorded when it ends. When already stopped, `shutdown(true)` still waits
-  /// for the runs a `shutdown(false)` left going (often called by a task, which cannot wait for
-  /// itself), so that what follows comes after their ends were recorded and logged; called from a
-  /// task or a listener, or as `shutdown(false)`, it then does nothing.
+  /// jobs to stop (their `JobContext` stop token), reports queued runs as errors and returns at
+  /// once: a job still going is recorded when it ends. When already stopped, `shutdown(true)` still
+  /// waits for the runs a `shutdown(false)` left going (often called by a task, which cannot wait
+  /// for itself), so that what follows comes after their ends were recorded and logged; called from
+  /// a task or a listener, or as `shutdown(false)`, it then does nothing.
   void shutdown(bool wait = true);
   /// Waits up to `grace` (real time) for running jobs, then asks the ones still going to stop and
-  /// returns, as `shutdown(false)` does. Logs how many were cut off. When already stopped, waits up to
-  /// `grace` for the runs a `shutdown(false)` left going (not from a task or a listener).
+  /// returns, as `shutdown(false)` does. Logs how many were cut off. When already stopped, waits up
+  /// to `grace` for the runs a `shutdown(false)` left going (not from a task or a listener).
   void shutdown(std::chrono::milliseconds grace);
   void pause();
   void resume();
@@ -168,8 +171,9 @@ class SKED_API Scheduler {
   /// submitted run unfinished. Returns whether that happened. Meant for tests with a ManualClock.
   [[nodiscard]] bool wait_idle(std::chrono::milliseconds timeout = std::chrono::seconds{10}) const;
 
-  /// One pass of the loop: claims due jobs from every store, submits them, returns when the next job is
-  /// due (empty when none is scheduled). Never throws: store and executor failures are logged.
+  /// One pass of the loop: claims due jobs from every store, submits them, returns when the next
+  /// job is due (empty when none is scheduled). Never throws: store and executor failures are
+  /// logged.
   std::optional<TimePoint> process_jobs();
 
  protected:
@@ -182,15 +186,15 @@ class SKED_API Scheduler {
   void run_loop();
   /// Whether the calling thread is the loop's.
   [[nodiscard]] bool on_loop_thread() const;
-  /// Waits (real time) until no submitted run is unfinished: up to `limit` (empty: no limit), and no
-  /// longer once `*give_up` is set (whoever sets it then calls `wake_run_waiters()`). Returns whether
-  /// no run is unfinished.
+  /// Waits (real time) until no submitted run is unfinished: up to `limit` (empty: no limit), and
+  /// no longer once `*give_up` is set (whoever sets it then calls `wake_run_waiters()`). Returns
+  /// whether no run is unfinished.
   [[nodiscard]] bool wait_for_runs(std::optional<std::chrono::milliseconds> limit,
                                    const std::atomic<bool>* give_up = nullptr) const;
   void wake_run_waiters() const;
   /// `BlockingScheduler::start` when it stops on `signals`: begins, runs the loop on the calling
-  /// thread, and when a signal stopped it, waits for running jobs (a second signal asks them to stop)
-  /// and stops the executors before returning.
+  /// thread, and when a signal stopped it, waits for running jobs (a second signal asks them to
+  /// stop) and stops the executors before returning.
   void run_stopping_on(const std::vector<int>& signals, bool paused);
 
   /// BackgroundScheduler's loop thread; joined by `shutdown`.
@@ -218,8 +222,9 @@ class SKED_API Scheduler {
   [[nodiscard]] std::shared_ptr<Owner> owner_for(const std::string& alias);
   // Hands leases to their executors, a group sharing an executor in one call; `runs` is consumed.
   void submit_runs(const std::string& alias, std::vector<RunLease>& runs);
-  // Wakes the loop for a job that became due at `due`, unless the loop is asleep until no later than
-  // that (it looks then anyway) or is paused: adding many jobs does not wake the loop once per job.
+  // Wakes the loop for a job that became due at `due`, unless the loop is asleep until no later
+  // than that (it looks then anyway) or is paused: adding many jobs does not wake the loop once per
+  // job.
   void wakeup_for(std::optional<TimePoint> due);
   void settle_unrunnable(RunLease& run, std::string why);
   void run_ended(const std::string& alias, const RunLease& run, const Execution& record,
@@ -253,7 +258,8 @@ class SKED_API Scheduler {
   std::map<std::string, std::shared_ptr<Executor>, std::less<>> executors_;
 
   mutable std::mutex listeners_mutex_;
-  std::shared_ptr<const std::vector<Listening>> listeners_ = std::make_shared<std::vector<Listening>>();
+  std::shared_ptr<const std::vector<Listening>> listeners_ =
+      std::make_shared<std::vector<Listening>>();
   ListenerId next_listener_ = 1;
   // The kinds some listener wants: hot paths skip building events nobody listens to.
   std::atomic<EventMask> wanted_{0};
@@ -261,19 +267,19 @@ class SKED_API Scheduler {
   std::set<std::string, std::less<>> reported_unknown_;  // guarded by mutex_
   // Jobs add_job has stored and not yet reported (job_added): claims leave them alone meanwhile.
   std::multiset<std::string, std::less<>> being_added_;  // guarded by mutex_
-  std::atomic<std::size_t> adding_{0};                    // being_added_.size(), read without the lock
+  std::atomic<std::size_t> adding_{0};  // being_added_.size(), read without the lock
   [[nodiscard]] bool being_added(const std::string& id) const;
   std::map<std::string, std::shared_ptr<Owner>, std::less<>> owners_;  // guarded by mutex_
-  std::condition_variable runs_cv_;                   // a run completed (for run_job_now)
-  std::map<std::int64_t, Execution> awaited_;       // run_job_now's runs, by execution id
-  std::atomic<std::size_t> awaiting_{0};            // awaited_.size(), read without the lock
+  std::condition_variable runs_cv_;            // a run completed (for run_job_now)
+  std::map<std::int64_t, Execution> awaited_;  // run_job_now's runs, by execution id
+  std::atomic<std::size_t> awaiting_{0};       // awaited_.size(), read without the lock
 
   Subscription clock_subscription_;
   bool clock_reports_jumps_ = false;  // else every sleep is bounded by max_wait
 };
 
-/// Runs the loop in the thread that calls `start()`, which returns after `shutdown()` (from a task, a
-/// listener, another thread) or, with `stop_on_signals`, after Ctrl-C.
+/// Runs the loop in the thread that calls `start()`, which returns after `shutdown()` (from a task,
+/// a listener, another thread) or, with `stop_on_signals`, after Ctrl-C.
 ///
 /// **Example**:
 ///   sked::BlockingScheduler scheduler;
@@ -287,25 +293,26 @@ class SKED_API BlockingScheduler final : public Scheduler {
 
   /// Makes `start()` stop the scheduler when the process gets one of `signals`, as Ctrl-C stops an
   /// APScheduler program (there through `KeyboardInterrupt`): the first signal stops scheduling and
-  /// waits for running jobs, so they finish and are recorded; a second asks them to stop (their stop
-  /// token, as `shutdown(false)`) and `start()` returns at once; a third gets the disposition that was
-  /// there before (by default, it ends the process). `start()` returns once the executors are shut
-  /// down, so whatever `main` does next comes after the last run's end.
+  /// waits for running jobs, so they finish and are recorded; a second asks them to stop (their
+  /// stop token, as `shutdown(false)`) and `start()` returns at once; a third gets the disposition
+  /// that was there before (by default, it ends the process). `start()` returns once the executors
+  /// are shut down, so whatever `main` does next comes after the last run's end.
   ///
-  /// The handlers are installed when `start()` begins and the previous ones put back when it returns;
-  /// they only write to a pipe (async-signal-safe), and a thread of the scheduler's reads it. A signal
-  /// blocked in every thread is never seen. One scheduler in a process at a time may stop on signals
-  /// (`start()` throws `SchedulerStateError` for a second). An empty list turns it off. Takes effect at
-  /// the next `start()`. Throws `InvalidArgument` for a signal that cannot be caught (SIGKILL, SIGSTOP)
-  /// or is a fault (SIGSEGV, SIGBUS, SIGFPE, SIGILL).
+  /// The handlers are installed when `start()` begins and the previous ones put back when it
+  /// returns; they only write to a pipe (async-signal-safe), and a thread of the scheduler's reads
+  /// it. A signal blocked in every thread is never seen. One scheduler in a process at a time may
+  /// stop on signals
+  /// (`start()` throws `SchedulerStateError` for a second). An empty list turns it off. Takes
+  /// effect at the next `start()`. Throws `InvalidArgument` for a signal that cannot be caught
+  /// (SIGKILL, SIGSTOP) or is a fault (SIGSEGV, SIGBUS, SIGFPE, SIGILL).
   ///
   /// Opt-in rather than the default: signal dispositions belong to the whole process, and a library
   /// that takes them behind the program's back breaks programs that handle signals themselves (a
   /// server stopping several components on SIGTERM, a `sigwait` thread, a test runner). Without it,
   /// Ctrl-C still ends the program, by the default disposition, without waiting: a persistent store
-  /// records the runs it cut off `interrupted` once another scheduler finds the process gone. Python makes
-  /// the same choice for APScheduler: the interpreter, not the library, turns SIGINT into
-  /// `KeyboardInterrupt`, and SIGTERM ends an APScheduler program without a clean shutdown.
+  /// records the runs it cut off `interrupted` once another scheduler finds the process gone.
+  /// Python makes the same choice for APScheduler: the interpreter, not the library, turns SIGINT
+  /// into `KeyboardInterrupt`, and SIGTERM ends an APScheduler program without a clean shutdown.
   void stop_on_signals(std::vector<int> signals = {SIGINT, SIGTERM});
 
   void start(bool paused = false) override;

@@ -1,6 +1,6 @@
 #pragma once
-// The JSON form of triggers and jobs. Every document carries a version; readers refuse what they do not
-// understand with a `SerializationError` instead of guessing.
+// The JSON form of triggers and jobs. Every document carries a version; readers refuse what they do
+// not understand with a `SerializationError` instead of guessing.
 
 #include <sked/export.hpp>
 #include <sked/job.hpp>
@@ -26,11 +26,14 @@ SKED_API void register_trigger_type(std::string type, TriggerReader reader);
 /// The version written into job documents.
 inline constexpr int job_state_version = 1;
 
-/// A job's persistent state (everything but its id and next run time, which stores keep in columns).
-/// Throws `SerializationError` for a job bound to a plain callable: such a job cannot be persisted.
+/// A job's persistent state (everything but its id and next run time, which stores keep in
+/// columns). Throws `SerializationError` for a job bound to a plain callable: such a job cannot be
+/// persisted.
 [[nodiscard]] SKED_API nlohmann::json job_state_to_json(const Job& job);
-/// Reads `job_state_to_json`'s output back. Throws `SerializationError` naming the job id and field.
-[[nodiscard]] SKED_API Job job_from_state_json(std::string id, std::optional<TimePoint> next_run_time,
-                                      const nlohmann::json& state);
+/// Reads `job_state_to_json`'s output back. Throws `SerializationError` naming the job id and
+/// field.
+[[nodiscard]] SKED_API Job job_from_state_json(std::string id,
+                                               std::optional<TimePoint> next_run_time,
+                                               const nlohmann::json& state);
 
 }  // namespace sked

@@ -30,7 +30,9 @@ class SKED_API TaskRegistry {
  private:
   struct Hash {
     using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
   };
   mutable std::shared_mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<const TaskFn>, Hash, std::equal_to<>> tasks_;

@@ -16,14 +16,14 @@ namespace sked {
 /// Decides a job's fire times. Triggers are immutable values shared between threads; every member
 /// function is const and thread-safe.
 ///
-/// To write one, see docs/extending.md: implement the three pure functions, register a JSON reader with
-/// `register_trigger_type` (serialization.hpp) if it must be persisted.
+/// To write one, see docs/extending.md: implement the three pure functions, register a JSON reader
+/// with `register_trigger_type` (serialization.hpp) if it must be persisted.
 class SKED_API Trigger {
  public:
   virtual ~Trigger() = default;
 
-  /// The next fire time strictly after `previous`, or the first one when `previous` is empty (then not
-  /// before `now`). Empty when the trigger will never fire again. Must not read any clock.
+  /// The next fire time strictly after `previous`, or the first one when `previous` is empty (then
+  /// not before `now`). Empty when the trigger will never fire again. Must not read any clock.
   [[nodiscard]] virtual std::optional<TimePoint> next_fire_time(std::optional<TimePoint> previous,
                                                                 TimePoint now) const = 0;
 
@@ -33,10 +33,11 @@ class SKED_API Trigger {
   /// Versioned JSON, `{"type": "...", "version": N, ...}`, read back by `trigger_from_json`.
   [[nodiscard]] virtual nlohmann::json to_json() const = 0;
 
-  /// Fills in what the trigger left to the scheduler when a job is added: the scheduler's time zone for
-  /// a trigger that names none, and "now" for a start that was left open. Returns the completed trigger,
-  /// or nullptr when nothing needed filling in. Throws `InvalidArgument` when the completed trigger would
-  /// contradict itself (an interval whose end_date precedes its first fire time).
+  /// Fills in what the trigger left to the scheduler when a job is added: the scheduler's time zone
+  /// for a trigger that names none, and "now" for a start that was left open. Returns the completed
+  /// trigger, or nullptr when nothing needed filling in. Throws `InvalidArgument` when the
+  /// completed trigger would contradict itself (an interval whose end_date precedes its first fire
+  /// time).
   [[nodiscard]] virtual std::shared_ptr<const Trigger> bind(TimePoint now,
                                                             const TimeZone& default_zone) const {
     (void)now;
@@ -50,10 +51,11 @@ class SKED_API Trigger {
 class SKED_API TriggerPtr {
  public:
   TriggerPtr() = default;
-  TriggerPtr(std::shared_ptr<const Trigger> trigger) noexcept : ptr_(std::move(trigger)) {}  // NOLINT
+  TriggerPtr(std::shared_ptr<const Trigger> trigger) noexcept
+      : ptr_(std::move(trigger)) {}  // NOLINT
   template <typename T>
-    requires std::derived_from<std::decay_t<T>, Trigger>
-  TriggerPtr(T&& trigger)  // NOLINT(google-explicit-constructor): the designated-initializer form needs it
+  requires std::derived_from<std::decay_t<T>, Trigger> TriggerPtr(
+      T&& trigger)  // NOLINT(google-explicit-constructor): the designated-initializer form needs it
       : ptr_(std::make_shared<std::decay_t<T>>(std::forward<T>(trigger))) {}
 
   [[nodiscard]] const Trigger* get() const noexcept { return ptr_.get(); }

@@ -40,8 +40,9 @@ void check_db_path(std::string_view command, const std::string& db) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (fs::is_directory(db, ec)) {
-    fail(command, fmt::format("--db '{}' is a directory; give the path of a store file, such as '{}'", db,
-                              (fs::path{db} / "sked.sqlite3").string()),
+    fail(command,
+         fmt::format("--db '{}' is a directory; give the path of a store file, such as '{}'", db,
+                     (fs::path{db} / "sked.sqlite3").string()),
          exit_bad_input);
   }
   // Only a regular file can be a store: SQLite would open /dev/null or a FIFO, and put a -journal
@@ -66,7 +67,8 @@ void check_db_path(std::string_view command, const std::string& db) {
   if (!parent.empty() && !fs::is_directory(parent, ec)) {
     fail(command,
          fmt::format("--db '{}': the directory '{}' {}", db, parent.string(),
-                     fs::exists(parent, ec) ? "is not a directory" : "does not exist (sked creates no directories)"),
+                     fs::exists(parent, ec) ? "is not a directory"
+                                            : "does not exist (sked creates no directories)"),
          exit_bad_input);
   }
 }
@@ -121,7 +123,9 @@ std::shared_ptr<JobStore> open_postgres(std::string_view command, const std::str
 #else
 [[noreturn]] void no_postgres(std::string_view command, const std::string& db) {
   (void)db;
-  fail(command, "--db names a PostgreSQL database, but this sked was built without PostgreSQL support (libpq)",
+  fail(command,
+       "--db names a PostgreSQL database, but this sked was built without PostgreSQL support "
+       "(libpq)",
        exit_bad_input);
 }
 #endif
@@ -153,19 +157,22 @@ std::string store_name(const JobStore& store, const std::string& db) {
 }
 
 std::vector<RegisteredScheduler> live_schedulers(const JobStore& store) {
-  if (const auto* sqlite = dynamic_cast<const SqliteJobStore*>(&store)) return sqlite->live_schedulers();
+  if (const auto* sqlite = dynamic_cast<const SqliteJobStore*>(&store))
+    return sqlite->live_schedulers();
 #ifdef SKED_HAS_POSTGRES
   if (const auto* pg = dynamic_cast<const PostgresJobStore*>(&store)) return pg->live_schedulers();
 #endif
   return {};
 }
 
-std::shared_ptr<JobStore> open_store(std::string_view command, const StoreArgs& args, Access access) {
+std::shared_ptr<JobStore> open_store(std::string_view command, const StoreArgs& args,
+                                     Access access) {
   if (is_postgres_db(args.db)) {
 #ifdef SKED_HAS_POSTGRES
     // A tool's store hears of no changes: it claims nothing.
-    return open_postgres(command, args.db,
-                         {.create_schema = false, .read_only = access == Access::read, .listen = false});
+    return open_postgres(
+        command, args.db,
+        {.create_schema = false, .read_only = access == Access::read, .listen = false});
 #else
     no_postgres(command, args.db);
 #endif
@@ -185,9 +192,10 @@ std::shared_ptr<JobStore> open_store(std::string_view command, const StoreArgs& 
     std::error_code ec;
     if (!std::filesystem::exists(args.db, ec)) {
       fail(command,
-           fmt::format("{}; `sked run --crontab FILE --db {}` makes one, as does a program that adds "
-                       "jobs to a sked::SqliteJobStore",
-                       e.what(), args.db),
+           fmt::format(
+               "{}; `sked run --crontab FILE --db {}` makes one, as does a program that adds "
+               "jobs to a sked::SqliteJobStore",
+               e.what(), args.db),
            exit_bad_input);
     }
     fail(command, e.what(), busy ? exit_failure : exit_bad_input);

@@ -56,7 +56,8 @@ void check_db_path(std::string_view command, const std::string& db);
 
 /// Opens `db` for a scheduler (`sked run`): creates a missing store and migrates an older schema
 /// forward. A path or database that cannot be a store ends the command with status 2.
-[[nodiscard]] std::shared_ptr<JobStore> open_scheduler_store(std::string_view command, const std::string& db);
+[[nodiscard]] std::shared_ptr<JobStore> open_scheduler_store(std::string_view command,
+                                                             const std::string& db);
 
 /// How messages name the store opened from `db`: the path, or for PostgreSQL the connection without
 /// its password.

@@ -125,8 +125,8 @@ CrontabError::CrontabError(std::string_view path, std::size_t line, std::size_t 
 std::vector<CrontabLine> parse_crontab_file(std::string_view text, std::string_view path) {
   std::vector<CrontabLine> out;
   std::map<std::string, std::size_t, std::less<>> seen;  // id -> line
-  std::map<std::string, std::string, std::less<>> env;    // the environment lines so far
-  std::string zone;                                       // the last CRON_TZ
+  std::map<std::string, std::string, std::less<>> env;   // the environment lines so far
+  std::string zone;                                      // the last CRON_TZ
   std::size_t number = 0;
   std::size_t start = 0;
   // A byte order mark, as some editors write one.
@@ -152,16 +152,20 @@ std::vector<CrontabLine> parse_crontab_file(std::string_view text, std::string_v
                                   static_cast<unsigned char>(line[bad])));
     }
 
-    if (const std::size_t n = env_name_length(line.substr(i)); n > 0 && !line.substr(i).starts_with("id=")) {
+    if (const std::size_t n = env_name_length(line.substr(i));
+        n > 0 && !line.substr(i).starts_with("id=")) {
       std::string name{line.substr(i, n)};
-      if (name == "id") throw fail(i, "'id' is taken by job ids (id=NAME EXPRESSION COMMAND); use another variable name");
+      if (name == "id")
+        throw fail(
+            i, "'id' is taken by job ids (id=NAME EXPRESSION COMMAND); use another variable name");
       std::size_t k = line.find('=', i + n) + 1;
       while (k < line.size() && blank(line[k])) ++k;
       std::string_view value = line.substr(k);
       while (!value.empty() && blank(value.back())) value.remove_suffix(1);
       if (!value.empty() && (value.front() == '"' || value.front() == '\'')) {
         const auto close = value.find(value.front(), 1);
-        if (close == std::string_view::npos) throw fail(k, fmt::format("the value of {} has no closing {}", name, value.front()));
+        if (close == std::string_view::npos)
+          throw fail(k, fmt::format("the value of {} has no closing {}", name, value.front()));
         if (close + 1 != value.size()) {
           throw fail(k + close + 1, fmt::format("text after the quoted value of {}", name));
         }
@@ -242,12 +246,16 @@ std::vector<CrontabLine> parse_crontab_file(std::string_view text, std::string_v
           }
         };
         const std::string_view four = line.substr(tokens[0].begin, tokens[3].end - tokens[0].begin);
-        const auto fifth_error = parses(line.substr(tokens[0].begin, tokens[4].end - tokens[0].begin));
-        if (!parses(std::string{four} + " *") && fifth_error && *fifth_error >= tokens[4].begin - tokens[0].begin) {
-          throw fail(tokens[4].begin,
-                     fmt::format("a field is missing: '{}' has 4 fields, a crontab line needs 5 (minute hour "
-                                 "day-of-month month day-of-week) before the command",
-                                 four));
+        const auto fifth_error =
+            parses(line.substr(tokens[0].begin, tokens[4].end - tokens[0].begin));
+        if (!parses(std::string{four} + " *") && fifth_error &&
+            *fifth_error >= tokens[4].begin - tokens[0].begin) {
+          throw fail(
+              tokens[4].begin,
+              fmt::format(
+                  "a field is missing: '{}' has 4 fields, a crontab line needs 5 (minute hour "
+                  "day-of-month month day-of-week) before the command",
+                  four));
         }
       }
       if (first_error) {

@@ -4,8 +4,8 @@
 #include <sked/serialization.hpp>
 #include <sked/triggers/cron.hpp>
 
-#include <nlohmann/json.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <fcntl.h>
 #include <sys/stat.h>

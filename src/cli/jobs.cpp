@@ -4,8 +4,8 @@
 
 #include <sked/errors.hpp>
 
-#include <nlohmann/json.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <iostream>

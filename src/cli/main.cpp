@@ -17,8 +17,10 @@ std::size_t distance(std::string_view a, std::string_view b) {
   for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
   for (std::size_t i = 1; i <= a.size(); ++i) {
     for (std::size_t j = 1; j <= b.size(); ++j) {
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      d[i][j] = std::min(
+          {d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
   return d[a.size()][b.size()];
@@ -122,7 +124,8 @@ Examples:
     }
     const auto guess = sked::cli::closest_command(app, help_topic);
     std::cerr << "sked help: there is no command '" << help_topic << "'"
-              << (guess.empty() ? std::string{} : " (did you mean '" + guess + "'?)") << " (see sked help)\n";
+              << (guess.empty() ? std::string{} : " (did you mean '" + guess + "'?)")
+              << " (see sked help)\n";
     return sked::cli::exit_bad_input;
   }
   return 0;

@@ -26,7 +26,7 @@ void run_pause(const PauseArgs& args) {
     j.next_run_time.reset();
   });
   std::cout << (was_paused ? fmt::format("job '{}' is already paused\n", job.id)
-                          : fmt::format("paused job '{}'\n", job.id))
+                           : fmt::format("paused job '{}'\n", job.id))
             << std::flush;
 }
 

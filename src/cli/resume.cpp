@@ -28,15 +28,18 @@ void run_resume(const ResumeArgs& args) {
     if (!was_paused) return;
     j.next_run_time = j.trigger->next_fire_time(std::nullopt, now);
     if (!j.next_run_time) {
-      throw Error(fmt::format("job '{}' will not fire again (its trigger is done); it stays paused", j.id));
+      throw Error(
+          fmt::format("job '{}' will not fire again (its trigger is done); it stays paused", j.id));
     }
   });
   if (!was_paused) {
-    std::cout << fmt::format("job '{}' is not paused (next run {})\n", job.id, human_time(*job.next_run_time, zone))
+    std::cout << fmt::format("job '{}' is not paused (next run {})\n", job.id,
+                             human_time(*job.next_run_time, zone))
               << std::flush;
     return;
   }
-  std::cout << fmt::format("resumed job '{}'; next run {}\n", job.id, human_time(*job.next_run_time, zone))
+  std::cout << fmt::format("resumed job '{}'; next run {}\n", job.id,
+                           human_time(*job.next_run_time, zone))
             << std::flush;
 }
 

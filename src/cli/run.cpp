@@ -44,15 +44,17 @@ void report_unsupported(const std::vector<CrontabLine>& lines, const std::string
   for (const auto& line : lines) {
     if (!mail && line.env.contains("MAILTO") && !line.env.at("MAILTO").empty()) {
       mail = true;
-      log(LogLevel::info, fmt::format("'{}' sets MAILTO: sked does not send mail; each run's exit status "
-                                      "and output are in its execution record (sked executions)",
-                                      path));
+      log(LogLevel::info,
+          fmt::format("'{}' sets MAILTO: sked does not send mail; each run's exit status "
+                      "and output are in its execution record (sked executions)",
+                      path));
     }
     if (!shell && line.env.contains("SHELL") && line.env.at("SHELL") != "/bin/sh") {
       shell = true;
-      log(LogLevel::warning, fmt::format("'{}' sets SHELL={}: sked runs commands with /bin/sh -c and "
-                                         "only passes SHELL to them",
-                                         path, line.env.at("SHELL")));
+      log(LogLevel::warning,
+          fmt::format("'{}' sets SHELL={}: sked runs commands with /bin/sh -c and "
+                      "only passes SHELL to them",
+                      path, line.env.at("SHELL")));
     }
   }
 }
@@ -108,7 +110,8 @@ void run_daemon(const RunArgs& args) {
   const auto report = [&](const SyncCounts& c, std::string_view what) {
     log(LogLevel::info,
         fmt::format("{} '{}' into '{}': {} added, {} changed, {} removed, {} unchanged", what,
-                    args.crontab, store_name(*store, args.store.db), c.added, c.changed, c.removed, c.unchanged));
+                    args.crontab, store_name(*store, args.store.db), c.added, c.changed, c.removed,
+                    c.unchanged));
   };
   report_unsupported(lines, args.crontab, log);
   report(sync_crontab(*store, lines, owner, zone, SystemClock{}.now(), log), "synced");
@@ -149,13 +152,15 @@ void run_daemon(const RunArgs& args) {
   bool again = false;
   const auto grace_end = std::chrono::steady_clock::now() + grace;
   while (!idle && !again && std::chrono::steady_clock::now() < grace_end) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(grace_end - std::chrono::steady_clock::now());
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        grace_end - std::chrono::steady_clock::now());
     idle = scheduler.wait_idle(std::min(left, std::chrono::milliseconds{50}));
     const timespec no_wait{};
     const int sig = sigtimedwait(&signals, nullptr, &no_wait);
     if (sig == SIGINT || sig == SIGTERM) {
       again = true;
-      log(LogLevel::warning, fmt::format("second {}: stopping running commands now", sig == SIGINT ? "SIGINT" : "SIGTERM"));
+      log(LogLevel::warning, fmt::format("second {}: stopping running commands now",
+                                         sig == SIGINT ? "SIGINT" : "SIGTERM"));
     }
   }
   if (!idle && !again) idle = scheduler.wait_idle(std::chrono::milliseconds{0});

@@ -91,10 +91,11 @@ void run_run_now(const RunNowArgs& args) {
   if (!args.wait && live_schedulers(*store).empty()) {
     // Waiting out --timeout (10 minutes) for a scheduler that is not there helps no one.
     fail("run-now",
-         fmt::format("no scheduler is running on '{}', so nothing would run job '{}': start `sked run "
-                     "--crontab FILE --db {}` or the application, or pass --wait to leave the request "
-                     "for one that starts within --timeout",
-                     store_name(*store, args.store.db), args.job, store_name(*store, args.store.db)),
+         fmt::format(
+             "no scheduler is running on '{}', so nothing would run job '{}': start `sked run "
+             "--crontab FILE --db {}` or the application, or pass --wait to leave the request "
+             "for one that starts within --timeout",
+             store_name(*store, args.store.db), args.job, store_name(*store, args.store.db)),
          exit_failure);
   }
   const InterruptGuard guard;
@@ -108,15 +109,19 @@ void run_run_now(const RunNowArgs& args) {
       const bool withdrawn = !run && store->withdraw_run_request(args.job);
       const char* name = signal == SIGINT ? "SIGINT" : "SIGTERM";
       if (withdrawn) {
-        fail("run-now", fmt::format("interrupted ({}): the run request for job '{}' was withdrawn", name, args.job),
+        fail("run-now",
+             fmt::format("interrupted ({}): the run request for job '{}' was withdrawn", name,
+                         args.job),
              128 + signal);
       }
       run = find_run(*store, args.job, at);
       fail("run-now",
-           run ? fmt::format("interrupted ({}): job '{}' is already running as execution {}; it goes on "
-                             "(see `sked executions --id {}`)",
-                             name, args.job, run->id, run->id)
-               : fmt::format("interrupted ({}): the run request for job '{}' is gone", name, args.job),
+           run ? fmt::format(
+                     "interrupted ({}): job '{}' is already running as execution {}; it goes on "
+                     "(see `sked executions --id {}`)",
+                     name, args.job, run->id, run->id)
+               : fmt::format("interrupted ({}): the run request for job '{}' is gone", name,
+                             args.job),
            128 + signal);
     }
     if (std::chrono::steady_clock::now() >= deadline) {

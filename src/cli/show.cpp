@@ -7,8 +7,8 @@
 
 #include "detail/sqlite_time.hpp"
 
-#include <nlohmann/json.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <iostream>
 
@@ -64,7 +64,8 @@ void run_show(const ShowArgs& args) {
     out += "\npending runs:\n";
     for (const auto& r : pending) {
       out += r.attempt == 1 ? fmt::format("  {}  {}\n", human_time(r.at, zone), detail::run_kind(r))
-                            : fmt::format("  {}  {} (attempt {})\n", human_time(r.at, zone), detail::run_kind(r), r.attempt);
+                            : fmt::format("  {}  {} (attempt {})\n", human_time(r.at, zone),
+                                          detail::run_kind(r), r.attempt);
     }
   }
   out += fmt::format("\nlast {} executions:\n", executions_shown);

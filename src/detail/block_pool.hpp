@@ -1,8 +1,8 @@
 #pragma once
-// Blocks built on the scheduler's loop thread and freed on workers once a run ends: a pattern glibc's
-// per-thread caches cannot serve (a block freed on a worker lands in the worker's cache, so the loop
-// thread always takes malloc's slow path; measured: a quarter of the loop thread's time). A bounded free
-// list per block type, shared by every thread, hands the blocks back.
+// Blocks built on the scheduler's loop thread and freed on workers once a run ends: a pattern
+// glibc's per-thread caches cannot serve (a block freed on a worker lands in the worker's cache, so
+// the loop thread always takes malloc's slow path; measured: a quarter of the loop thread's time).
+// A bounded free list per block type, shared by every thread, hands the blocks back.
 
 #include <cstddef>
 #include <memory>
@@ -17,7 +17,9 @@ class BlockPool {
   // Beyond this many free blocks, frees go back to malloc (a burst's blocks are not kept for ever).
   static constexpr std::size_t max_free_blocks = 1024;
 
-  explicit BlockPool(std::size_t block_size) : block_size_(block_size) { free_.reserve(max_free_blocks); }
+  explicit BlockPool(std::size_t block_size) : block_size_(block_size) {
+    free_.reserve(max_free_blocks);
+  }
   BlockPool(const BlockPool&) = delete;
   BlockPool& operator=(const BlockPool&) = delete;
   ~BlockPool() {
@@ -47,8 +49,8 @@ class BlockPool {
     ::operator delete(p);
   }
 
-  // The pool for blocks of T. Never destroyed: a worker that outlives static destruction (a detached
-  // thread-pool worker) may still free its last block into it.
+  // The pool for blocks of T. Never destroyed: a worker that outlives static destruction (a
+  // detached thread-pool worker) may still free its last block into it.
   template <typename T>
   static BlockPool& of() {
     static BlockPool* const pool = new BlockPool(sizeof(T));
@@ -80,7 +82,9 @@ struct PoolAllocator {
     }
   }
   template <typename U>
-  bool operator==(const PoolAllocator<U>&) const noexcept { return true; }
+  bool operator==(const PoolAllocator<U>&) const noexcept {
+    return true;
+  }
 };
 
 }  // namespace sked::detail

@@ -1,6 +1,6 @@
 #pragma once
-// Deterministic jitter shared by the triggers: a fire time's delay is a hash of the fire time and the
-// trigger's seed, so a reloaded trigger fires at the same instants and jitter never drifts.
+// Deterministic jitter shared by the triggers: a fire time's delay is a hash of the fire time and
+// the trigger's seed, so a reloaded trigger fires at the same instants and jitter never drifts.
 
 #include <sked/time.hpp>
 
@@ -27,8 +27,10 @@ inline std::uint64_t random_jitter_seed() {
 /// `grid_time` delayed by an amount in [0, jitter).
 inline TimePoint jittered(TimePoint grid_time, Duration jitter, std::uint64_t seed) noexcept {
   if (jitter <= Duration::zero()) return grid_time;
-  const auto h = splitmix64(seed ^ static_cast<std::uint64_t>(grid_time.time_since_epoch().count()));
-  return grid_time + Duration{static_cast<std::int64_t>(h % static_cast<std::uint64_t>(jitter.count()))};
+  const auto h =
+      splitmix64(seed ^ static_cast<std::uint64_t>(grid_time.time_since_epoch().count()));
+  return grid_time +
+         Duration{static_cast<std::int64_t>(h % static_cast<std::uint64_t>(jitter.count()))};
 }
 
 }  // namespace sked::detail

@@ -32,8 +32,8 @@ nlohmann::json job_json(const Job& job, TimePoint now, bool schedulers_running,
   j["trigger"] = job.trigger ? job.trigger->describe() : std::string{};
   j["trigger_json"] = job.trigger ? job.trigger->to_json() : nlohmann::json{};
   j["next_run_time"] = json_time(job.next_run_time);
-  j["state"] = job_state(job, now, schedulers_running,
-                         last && last->status == ExecutionStatus::started);
+  j["state"] =
+      job_state(job, now, schedulers_running, last && last->status == ExecutionStatus::started);
   j["last_status"] = last ? nlohmann::json(std::string{to_string(last->status)}) : nlohmann::json{};
   j["last_run_time"] = last ? json_time(std::optional{last->run_time}) : nlohmann::json{};
   j["executor"] = job.executor;

@@ -1,7 +1,8 @@
 #pragma once
-// Integer fields of stored JSON documents, read without undefined behaviour: nlohmann's get<int64_t>()
-// converts a float such as 5e19 with a plain cast, which is undefined when it does not fit (found by
-// tests/fuzz/job_state_fuzz.cpp). A field that is not an integer of the wanted range is an error.
+// Integer fields of stored JSON documents, read without undefined behaviour: nlohmann's
+// get<int64_t>() converts a float such as 5e19 with a plain cast, which is undefined when it does
+// not fit (found by tests/fuzz/job_state_fuzz.cpp). A field that is not an integer of the wanted
+// range is an error.
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -25,8 +26,10 @@ T json_integer(const nlohmann::json& j, const char* key) {
     if (std::in_range<T>(i)) return static_cast<T>(i);
   }
   throw nlohmann::json::out_of_range::create(
-      406, fmt::format("'{}' must be an integer from {} to {}, not {}", key, std::numeric_limits<T>::min(),
-                       std::numeric_limits<T>::max(), v.dump().substr(0, 40)),
+      406,
+      fmt::format("'{}' must be an integer from {} to {}, not {}", key,
+                  std::numeric_limits<T>::min(), std::numeric_limits<T>::max(),
+                  v.dump().substr(0, 40)),
       &j);
 }
 

@@ -1,14 +1,15 @@
 #include "detail/json_limits.hpp"
 
-#include <nlohmann/json.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <utility>
 #include <vector>
 
 namespace sked::detail {
 
-std::optional<std::string> json_text_too_big(std::string_view text, std::size_t max_depth, std::size_t max_bytes) {
+std::optional<std::string> json_text_too_big(std::string_view text, std::size_t max_depth,
+                                             std::size_t max_bytes) {
   if (text.size() > max_bytes) {
     return fmt::format("{} bytes of JSON, over the limit of {}", text.size(), max_bytes);
   }

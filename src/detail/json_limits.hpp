@@ -1,7 +1,8 @@
 #pragma once
 // Bounds on the JSON sked reads. nlohmann::json parses and destroys without recursion, but copying,
-// comparing and dumping a value recurse once per level: a value nested 10^5 deep overflows the stack.
-// So nesting is checked on the text before it is parsed, and on values before they are stored.
+// comparing and dumping a value recurse once per level: a value nested 10^5 deep overflows the
+// stack. So nesting is checked on the text before it is parsed, and on values before they are
+// stored.
 
 #include <nlohmann/json.hpp>
 
@@ -20,7 +21,8 @@ inline constexpr std::size_t max_job_state_bytes = 16U * 1024 * 1024;
 
 /// Why `text` is over the limits (too long, or arrays and objects nested deeper than `max_depth`),
 /// or nothing. Does not check that it is valid JSON; the parser does.
-[[nodiscard]] std::optional<std::string> json_text_too_big(std::string_view text, std::size_t max_depth,
+[[nodiscard]] std::optional<std::string> json_text_too_big(std::string_view text,
+                                                           std::size_t max_depth,
                                                            std::size_t max_bytes);
 
 /// How deeply arrays and objects nest in `value` (a scalar: 0), found without recursion; stops

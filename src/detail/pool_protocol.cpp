@@ -16,7 +16,8 @@
 namespace sked::detail {
 
 bool send_control(int socket, const ControlMessage& message, int fd) noexcept {
-  iovec iov{const_cast<ControlMessage*>(&message), sizeof message};  // NOLINT: sendmsg takes a non-const base
+  iovec iov{const_cast<ControlMessage*>(&message),
+            sizeof message};  // NOLINT: sendmsg takes a non-const base
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
@@ -52,7 +53,8 @@ int receive_control(int socket, ControlMessage& message, int& fd, bool dontwait)
     n = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC | (dontwait ? MSG_DONTWAIT : 0));
   } while (n < 0 && errno == EINTR);
   if (n < 0) return -1;
-  for (cmsghdr* header = CMSG_FIRSTHDR(&msg); header != nullptr; header = CMSG_NXTHDR(&msg, header)) {
+  for (cmsghdr* header = CMSG_FIRSTHDR(&msg); header != nullptr;
+       header = CMSG_NXTHDR(&msg, header)) {
     if (header->cmsg_level == SOL_SOCKET && header->cmsg_type == SCM_RIGHTS) {
       std::memcpy(&fd, CMSG_DATA(header), sizeof fd);
     }
@@ -70,8 +72,10 @@ std::string encode_run(const RunLease& run) {
   return nlohmann::json{
       {"job", {{"id", job.id}, {"name", job.name}, {"task", job.task}, {"args", *job.args}}},
       {"execution",
-       {{"id", run.execution().id}, {"run_time_us", run.execution().run_time.time_since_epoch().count()}}},
-  }.dump();
+       {{"id", run.execution().id},
+        {"run_time_us", run.execution().run_time.time_since_epoch().count()}}},
+  }
+      .dump();
 }
 
 DecodedRun decode_run(const std::string& text) {
@@ -89,10 +93,12 @@ DecodedRun decode_run(const std::string& text) {
     run.job.args = jj.at("args");
     run.execution.id = j.at("execution").at("id").get<std::int64_t>();
     run.execution.job_id = run.job.id;
-    run.execution.run_time = TimePoint{Duration{j.at("execution").at("run_time_us").get<Duration::rep>()}};
+    run.execution.run_time =
+        TimePoint{Duration{j.at("execution").at("run_time_us").get<Duration::rep>()}};
     return run;
   } catch (const nlohmann::json::exception& e) {
-    throw Error(std::string{"process pool worker: cannot read the run sent by the scheduler: "} + e.what());
+    throw Error(std::string{"process pool worker: cannot read the run sent by the scheduler: "} +
+                e.what());
   }
 }
 
@@ -118,10 +124,11 @@ std::optional<int> decode_process_group(const std::string& text) {
 }
 
 std::string encode_outcome(const Outcome& outcome) {
-  return nlohmann::json{{"status", outcome.status == ExecutionStatus::executed ? "executed" : "error"},
-                        {"duration_us", outcome.duration.count()},
-                        {"exception", outcome.exception},
-                        {"traceback", outcome.traceback}}
+  return nlohmann::json{
+      {"status", outcome.status == ExecutionStatus::executed ? "executed" : "error"},
+      {"duration_us", outcome.duration.count()},
+      {"exception", outcome.exception},
+      {"traceback", outcome.traceback}}
       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -132,7 +139,8 @@ Outcome decode_outcome(const std::string& text) {
     }
     const auto j = nlohmann::json::parse(text);
     Outcome outcome;
-    outcome.status = j.at("status").get<std::string>() == "executed" ? ExecutionStatus::executed : ExecutionStatus::error;
+    outcome.status = j.at("status").get<std::string>() == "executed" ? ExecutionStatus::executed
+                                                                     : ExecutionStatus::error;
     outcome.duration = Duration{j.at("duration_us").get<Duration::rep>()};
     outcome.exception = j.at("exception").get<std::string>();
     outcome.traceback = j.at("traceback").get<std::string>();

@@ -1,9 +1,10 @@
 #pragma once
 // What the process pool's parent, zygote and workers say to each other.
 //
-// Parent <-> zygote: fixed-size `ControlMessage`s on a SOCK_SEQPACKET pair; a `spawned` reply carries the
-// parent's end of the new worker's socket as SCM_RIGHTS. Parent <-> worker: length-prefixed JSON frames
-// (detail/process.hpp) on a SOCK_STREAM pair, one run out and one outcome back at a time.
+// Parent <-> zygote: fixed-size `ControlMessage`s on a SOCK_SEQPACKET pair; a `spawned` reply
+// carries the parent's end of the new worker's socket as SCM_RIGHTS. Parent <-> worker:
+// length-prefixed JSON frames (detail/process.hpp) on a SOCK_STREAM pair, one run out and one
+// outcome back at a time.
 
 #include <sked/executor.hpp>
 
@@ -14,8 +15,9 @@
 namespace sked::detail {
 
 enum class ControlOp : std::int32_t {
-  spawn = 1,         // parent -> zygote: fork a worker
-  signal = 2,        // parent -> zygote: send `value` to worker `pid`'s process group, if it is still alive
+  spawn = 1,  // parent -> zygote: fork a worker
+  signal =
+      2,  // parent -> zygote: send `value` to worker `pid`'s process group, if it is still alive
   spawned = 3,       // zygote -> parent: worker `pid` started; its socket is attached
   spawn_failed = 4,  // zygote -> parent: fork or socketpair failed with errno `value`
   exited = 5,        // zygote -> parent: worker `pid` was reaped with wait status `value`
@@ -27,14 +29,17 @@ struct ControlMessage {
   std::int32_t value = 0;
 };
 
-/// Sends a message and, when `fd` >= 0, the descriptor with it. Returns false when the peer is gone.
+/// Sends a message and, when `fd` >= 0, the descriptor with it. Returns false when the peer is
+/// gone.
 [[nodiscard]] bool send_control(int socket, const ControlMessage& message, int fd = -1) noexcept;
 
-/// Receives one message (and an attached descriptor into `fd`, close-on-exec). Returns 1 for a message,
-/// 0 at end of stream, -1 with errno set (EAGAIN with `dontwait` when none is waiting).
-[[nodiscard]] int receive_control(int socket, ControlMessage& message, int& fd, bool dontwait) noexcept;
+/// Receives one message (and an attached descriptor into `fd`, close-on-exec). Returns 1 for a
+/// message, 0 at end of stream, -1 with errno set (EAGAIN with `dontwait` when none is waiting).
+[[nodiscard]] int receive_control(int socket, ControlMessage& message, int& fd,
+                                  bool dontwait) noexcept;
 
-/// The run as a worker reads it: the task name, the job's id, name and args, the execution's id and time.
+/// The run as a worker reads it: the task name, the job's id, name and args, the execution's id and
+/// time.
 [[nodiscard]] std::string encode_run(const RunLease& run);
 /// What a worker needs of a run.
 struct DecodedRun {

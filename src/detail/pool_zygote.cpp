@@ -50,8 +50,8 @@ std::mutex& frames_mutex() {
 }
 
 // SIGTERM (a timeout, or a shutdown without waiting) becomes a stop request on the running task's
-// JobContext, so a task such as `shell` can stop its own children before the SIGKILL that follows after
-// the grace period. An idle worker just leaves.
+// JobContext, so a task such as `shell` can stop its own children before the SIGKILL that follows
+// after the grace period. An idle worker just leaves.
 void watch_sigterm(CurrentRun& current) {
   sigset_t set;
   sigemptyset(&set);
@@ -125,7 +125,8 @@ void watch_sigterm(CurrentRun& current) {
       if (!written || terminating) leave(0);
     }
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "sked: process pool worker %d: %s\n", static_cast<int>(::getpid()), e.what());
+    std::fprintf(stderr, "sked: process pool worker %d: %s\n", static_cast<int>(::getpid()),
+                 e.what());
     leave(70);  // EX_SOFTWARE: the parent records the run as "exited with status 70"
   } catch (...) {
     leave(70);
@@ -136,7 +137,8 @@ void watch_sigterm(CurrentRun& current) {
 
 class Zygote {
  public:
-  Zygote(int control, const TaskRegistry& tasks, Duration grace) : control_(control), tasks_(tasks), grace_(grace) {}
+  Zygote(int control, const TaskRegistry& tasks, Duration grace)
+      : control_(control), tasks_(tasks), grace_(grace) {}
 
   [[noreturn]] void run() {
     sigset_t mask;
@@ -204,7 +206,8 @@ class Zygote {
       signals_.reset();
       worker_main(worker_end.release(), tasks_, zygote);
     }
-    ::setpgid(pid, pid);  // also done by the child; whichever runs first wins, so signals never miss
+    ::setpgid(pid,
+              pid);  // also done by the child; whichever runs first wins, so signals never miss
     workers_.insert(pid);
     (void)send_control(control_, {ControlOp::spawned, pid, 0}, parent_end.get());
   }
@@ -212,8 +215,8 @@ class Zygote {
   void reap() {
     for (;;) {
       siginfo_t info{};
-      // Look before reaping: while the dead worker is a zombie its pid, and so its process group id,
-      // cannot be reused, so killing what is left of its group cannot hit a stranger.
+      // Look before reaping: while the dead worker is a zombie its pid, and so its process group
+      // id, cannot be reused, so killing what is left of its group cannot hit a stranger.
       if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid == 0) return;
       const pid_t pid = info.si_pid;
       const bool worker = workers_.erase(pid) != 0;
@@ -228,8 +231,8 @@ class Zygote {
     }
   }
 
-  // The zygote is a child subreaper: processes a dead worker's task started in groups of their own (a
-  // shell command) are re-parented here. Every child that is not a worker is such an orphan.
+  // The zygote is a child subreaper: processes a dead worker's task started in groups of their own
+  // (a shell command) are re-parented here. Every child that is not a worker is such an orphan.
   void kill_adopted() {
     std::ifstream in(fmt::format("/proc/self/task/{}/children", ::getpid()));
     pid_t pid = 0;
@@ -244,7 +247,8 @@ class Zygote {
     for (const pid_t pid : workers_) ::kill(-pid, SIGTERM);
     const auto deadline = std::chrono::steady_clock::now() + grace_;
     while (!workers_.empty()) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) break;
       pollfd p{signals_.get(), POLLIN, 0};
       ::poll(&p, 1, static_cast<int>(left.count()) + 1);
@@ -278,7 +282,8 @@ void zygote_main(int control, const TaskRegistry& tasks, Duration grace, pid_t p
   ::prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (::getppid() != parent) leave(0);
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
-  // Ctrl-C in a terminal reaches the whole foreground group: the application decides, not the zygote.
+  // Ctrl-C in a terminal reaches the whole foreground group: the application decides, not the
+  // zygote.
   for (const int sig : {SIGINT, SIGHUP, SIGQUIT}) ::signal(sig, SIG_IGN);
   ::signal(SIGPIPE, SIG_IGN);
   try {

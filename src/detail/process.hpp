@@ -1,6 +1,6 @@
 #pragma once
-// POSIX plumbing shared by the process pool and the shell task: owned descriptors, wait statuses in words,
-// length-prefixed frames over a socket.
+// POSIX plumbing shared by the process pool and the shell task: owned descriptors, wait statuses in
+// words, length-prefixed frames over a socket.
 
 #include <sys/types.h>
 
@@ -46,12 +46,12 @@ class UniqueFd {
 
 void set_nonblocking(int fd);
 
-/// Writes one frame (a 4-byte length, then `payload`) to a socket, waiting while it is full. Returns false
-/// when the peer is gone; never raises SIGPIPE.
+/// Writes one frame (a 4-byte length, then `payload`) to a socket, waiting while it is full.
+/// Returns false when the peer is gone; never raises SIGPIPE.
 [[nodiscard]] bool write_frame(int socket, std::string_view payload);
 
-/// Reads one whole frame from a blocking descriptor. Empty at end of file; throws `sked::Error` on a read
-/// error or a frame cut short.
+/// Reads one whole frame from a blocking descriptor. Empty at end of file; throws `sked::Error` on
+/// a read error or a frame cut short.
 [[nodiscard]] std::optional<std::string> read_frame(int fd);
 
 /// Reassembles frames from bytes read in pieces from a non-blocking descriptor.
@@ -65,10 +65,12 @@ class FrameReader {
   std::string buffer_;
 };
 
-/// The number of threads of the calling process (from /proc/self/task), or 0 when it cannot be read.
+/// The number of threads of the calling process (from /proc/self/task), or 0 when it cannot be
+/// read.
 [[nodiscard]] std::size_t thread_count() noexcept;
 
-/// Flushes C stdio and the C++ standard streams, so a fork does not print the same buffered text twice.
+/// Flushes C stdio and the C++ standard streams, so a fork does not print the same buffered text
+/// twice.
 void flush_standard_streams() noexcept;
 
 }  // namespace sked::detail

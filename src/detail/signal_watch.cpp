@@ -55,12 +55,14 @@ void open_signal_pipe() {
 }  // namespace
 
 void check_catchable(int signal) {
-  if (signal <= 0 || signal >= NSIG) throw InvalidArgument(fmt::format("{} is not a signal number", signal));
+  if (signal <= 0 || signal >= NSIG)
+    throw InvalidArgument(fmt::format("{} is not a signal number", signal));
   if (signal == SIGKILL || signal == SIGSTOP) {
     throw InvalidArgument(fmt::format("{} cannot be caught", signal_name(signal)));
   }
   if (signal == SIGSEGV || signal == SIGBUS || signal == SIGFPE || signal == SIGILL) {
-    throw InvalidArgument(fmt::format("{} is a fault of the program, not a request to stop", signal_name(signal)));
+    throw InvalidArgument(
+        fmt::format("{} is a fault of the program, not a request to stop", signal_name(signal)));
   }
 }
 
@@ -68,7 +70,8 @@ SignalWatch::SignalWatch(const std::vector<int>& signals, std::function<void(int
     : on_signal_(std::move(on_signal)) {
   for (const int s : signals) check_catchable(s);
   std::lock_guard lock(watch_mutex);
-  if (watching) throw SchedulerStateError("another scheduler in this process stops on signals already");
+  if (watching)
+    throw SchedulerStateError("another scheduler in this process stops on signals already");
   open_signal_pipe();
   // Signals caught by an earlier watch after its thread stopped reading are not for this one.
   unsigned char stale[64];
@@ -85,7 +88,9 @@ SignalWatch::SignalWatch(const std::vector<int>& signals, std::function<void(int
   sigemptyset(&action.sa_mask);
   action.sa_flags = SA_RESTART;
   for (const int s : signals) {
-    if (std::any_of(previous_.begin(), previous_.end(), [s](const auto& p) { return p.first == s; })) continue;
+    if (std::any_of(previous_.begin(), previous_.end(),
+                    [s](const auto& p) { return p.first == s; }))
+      continue;
     struct sigaction old {};
     if (::sigaction(s, &action, &old) != 0) {
       const int error = errno;
@@ -105,7 +110,8 @@ SignalWatch::SignalWatch(const std::vector<int>& signals, std::function<void(int
 }
 
 SignalWatch::~SignalWatch() {
-  // Dispositions first: a signal from here on goes where it went before, not into a pipe nobody reads.
+  // Dispositions first: a signal from here on goes where it went before, not into a pipe nobody
+  // reads.
   restore();
   const unsigned char stop = 0;
   [[maybe_unused]] const auto written = ::write(stop_[1], &stop, 1);
@@ -118,7 +124,8 @@ SignalWatch::~SignalWatch() {
 
 void SignalWatch::restore() noexcept {
   std::lock_guard lock(mutex_);
-  for (auto it = previous_.rbegin(); it != previous_.rend(); ++it) ::sigaction(it->first, &it->second, nullptr);
+  for (auto it = previous_.rbegin(); it != previous_.rend(); ++it)
+    ::sigaction(it->first, &it->second, nullptr);
   previous_.clear();
 }
 

@@ -13,16 +13,17 @@
 
 namespace sked::detail {
 
-/// While it lives, `signals` are caught and reported to `on_signal(signal, count)` on the watch's own
-/// thread, `count` being 1 for the first signal it saw, 2 for the second and so on. The dispositions
-/// in force before are put back by `restore()` or the destructor. One watch at a time in a process
-/// (dispositions are process-wide): a second throws `SchedulerStateError`.
+/// While it lives, `signals` are caught and reported to `on_signal(signal, count)` on the watch's
+/// own thread, `count` being 1 for the first signal it saw, 2 for the second and so on. The
+/// dispositions in force before are put back by `restore()` or the destructor. One watch at a time
+/// in a process (dispositions are process-wide): a second throws `SchedulerStateError`.
 class SignalWatch {
  public:
   /// Throws `InvalidArgument` for a signal that cannot be caught (SIGKILL, SIGSTOP, out of range),
-  /// `SchedulerStateError` while another watch lives, `Error` when the pipe or a handler cannot be set
-  /// up. Nothing is changed when it throws.
-  SignalWatch(const std::vector<int>& signals, std::function<void(int signal, int count)> on_signal);
+  /// `SchedulerStateError` while another watch lives, `Error` when the pipe or a handler cannot be
+  /// set up. Nothing is changed when it throws.
+  SignalWatch(const std::vector<int>& signals,
+              std::function<void(int signal, int count)> on_signal);
   ~SignalWatch();
   SignalWatch(const SignalWatch&) = delete;
   SignalWatch& operator=(const SignalWatch&) = delete;

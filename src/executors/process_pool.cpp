@@ -47,9 +47,10 @@ Duration since(SteadyClock::time_point start) {
 
 }  // namespace
 
-// The parent's side. One reactor thread owns every conversation with the zygote and the workers and is
-// the only one that settles runs; a watchdog thread turns the scheduler's clock into expired deadlines.
-// Both share `mutex`; the watchdog's own `watch_mutex` is only ever taken after `mutex`, never before.
+// The parent's side. One reactor thread owns every conversation with the zygote and the workers and
+// is the only one that settles runs; a watchdog thread turns the scheduler's clock into expired
+// deadlines. Both share `mutex`; the watchdog's own `watch_mutex` is only ever taken after `mutex`,
+// never before.
 struct ProcessPoolExecutor::Impl {
   struct Item {
     RunLease run{};
@@ -66,7 +67,7 @@ struct ProcessPoolExecutor::Impl {
     detail::UniqueFd fd{};  // closed at end of stream, or to retire an idle worker
     detail::FrameReader reader{};
     std::unique_ptr<Active> active{};
-    bool leaving = false;          // sent SIGTERM or retired: never given another run
+    bool leaving = false;  // sent SIGTERM or retired: never given another run
     bool stopped_by_shutdown = false;
     std::optional<SteadyClock::time_point> kill_at{};
   };
@@ -128,7 +129,8 @@ struct ProcessPoolExecutor::Impl {
         for (const auto& [pid, worker] : workers) {
           if (worker.fd) fds.push_back({worker.fd.get(), POLLIN, 0});
           if (worker.kill_at) {
-            const auto left = std::chrono::ceil<std::chrono::milliseconds>(*worker.kill_at - SteadyClock::now());
+            const auto left =
+                std::chrono::ceil<std::chrono::milliseconds>(*worker.kill_at - SteadyClock::now());
             const int ms = static_cast<int>(std::max<std::int64_t>(0, left.count()));
             timeout_ms = timeout_ms < 0 ? ms : std::min(timeout_ms, ms);
           }
@@ -168,9 +170,11 @@ struct ProcessPoolExecutor::Impl {
         }
         case detail::ControlOp::spawn_failed:
           if (spawning > 0) --spawning;
-          // With no worker at all nothing would ever take the queue: fail it rather than wait forever.
+          // With no worker at all nothing would ever take the queue: fail it rather than wait
+          // forever.
           if (workers.empty() && spawning == 0) {
-            fail_queue(fmt::format("process pool: could not start a worker process: {}", std::strerror(message.value)),
+            fail_queue(fmt::format("process pool: could not start a worker process: {}",
+                                   std::strerror(message.value)),
                        completions);
           }
           break;
@@ -199,7 +203,8 @@ struct ProcessPoolExecutor::Impl {
     }
     try {
       while (auto frame = worker.reader.next()) {
-        if (!worker.active || worker.active->timed_out) continue;  // a timed-out run settles when it is gone
+        if (!worker.active || worker.active->timed_out)
+          continue;  // a timed-out run settles when it is gone
         if (const auto pgid = detail::decode_process_group(*frame)) {
           worker.active->run.record_process_group(*pgid);
           continue;
@@ -227,15 +232,19 @@ struct ProcessPoolExecutor::Impl {
     if (worker.active) {
       Active& active = *worker.active;
       if (active.timed_out) {
-        settle(worker.active, error_outcome(timed_out_message(*active.run.job().timeout), *active.run.job().timeout),
-               completions);
+        settle(
+            worker.active,
+            error_outcome(timed_out_message(*active.run.job().timeout), *active.run.job().timeout),
+            completions);
       } else if (worker.stopped_by_shutdown) {
         settle(worker.active,
-               error_outcome("the executor shut down without waiting: " + detail::describe_wait_status(status),
+               error_outcome("the executor shut down without waiting: " +
+                                 detail::describe_wait_status(status),
                              since(active.started)),
                completions);
       } else {
-        settle(worker.active, error_outcome(detail::describe_wait_status(status), since(active.started)),
+        settle(worker.active,
+               error_outcome(detail::describe_wait_status(status), since(active.started)),
                completions);
       }
     }
@@ -249,12 +258,14 @@ struct ProcessPoolExecutor::Impl {
       reaped = ::waitpid(zygote, &status, 0);
     } while (reaped < 0 && errno == EINTR);
     zygote_reaped = true;
-    lost = fmt::format("the process pool's zygote (pid {}) {}", zygote,
-                       reaped == zygote ? detail::describe_wait_status(status) : std::string{"is gone"});
+    lost = fmt::format(
+        "the process pool's zygote (pid {}) {}", zygote,
+        reaped == zygote ? detail::describe_wait_status(status) : std::string{"is gone"});
     for (auto& [pid, worker] : workers) {
       if (worker.active) {
         const auto duration = since(worker.active->started);
-        settle(worker.active, error_outcome("the worker process was lost: " + lost, duration), completions);
+        settle(worker.active, error_outcome("the worker process was lost: " + lost, duration),
+               completions);
       }
     }
     workers.clear();  // their workers die with the zygote (PR_SET_PDEATHSIG)
@@ -271,7 +282,8 @@ struct ProcessPoolExecutor::Impl {
     }
   }
 
-  void settle(std::unique_ptr<Active>& active, Outcome outcome, std::vector<Completion>& completions) {
+  void settle(std::unique_ptr<Active>& active, Outcome outcome,
+              std::vector<Completion>& completions) {
     if (active->deadline) {
       std::lock_guard lock(watch_mutex);
       auto [first, last] = deadlines.equal_range(*active->deadline);
@@ -300,7 +312,8 @@ struct ProcessPoolExecutor::Impl {
   void terminate(Worker& worker, int signal) {
     if (signal == SIGTERM && worker.leaving) return;
     worker.leaving = true;
-    if (lost.empty()) (void)detail::send_control(control.get(), {detail::ControlOp::signal, worker.pid, signal});
+    if (lost.empty())
+      (void)detail::send_control(control.get(), {detail::ControlOp::signal, worker.pid, signal});
     worker.kill_at = signal == SIGKILL ? std::nullopt : std::optional{SteadyClock::now() + grace};
   }
 
@@ -346,8 +359,9 @@ struct ProcessPoolExecutor::Impl {
       try {
         frame = detail::encode_run(active->run);
       } catch (const std::exception& e) {
-        completions.emplace_back(std::move(active),
-                                 error_outcome(fmt::format("process pool: cannot send the run's args: {}", e.what())));
+        completions.emplace_back(
+            std::move(active),
+            error_outcome(fmt::format("process pool: cannot send the run's args: {}", e.what())));
         continue;
       }
       if (const auto& timeout = active->run.job().timeout) {
@@ -409,18 +423,23 @@ struct ProcessPoolExecutor::Impl {
   }
 };
 
-ProcessPoolExecutor::ProcessPoolExecutor(std::size_t max_workers, const TaskRegistry& tasks, Duration kill_grace)
+ProcessPoolExecutor::ProcessPoolExecutor(std::size_t max_workers, const TaskRegistry& tasks,
+                                         Duration kill_grace)
     : impl_(std::make_unique<Impl>()) {
-  if (max_workers == 0) throw InvalidArgument("process pool executor: max_workers must be at least 1");
+  if (max_workers == 0)
+    throw InvalidArgument("process pool executor: max_workers must be at least 1");
   if (kill_grace < Duration::zero()) {
-    throw InvalidArgument(fmt::format("process pool executor: kill_grace must not be negative, got {}",
-                                      format_duration(kill_grace)));
+    throw InvalidArgument(
+        fmt::format("process pool executor: kill_grace must not be negative, got {}",
+                    format_duration(kill_grace)));
   }
   if (const auto threads = detail::thread_count(); threads > 1) {
-    throw Error(fmt::format(
-        "process pool executor: must be created while the program has one thread, but it has {}; create the "
-        "pool first thing in main, before starting a scheduler or anything else that starts threads",
-        threads));
+    throw Error(
+        fmt::format("process pool executor: must be created while the program has one thread, but "
+                    "it has {}; create the "
+                    "pool first thing in main, before starting a scheduler or anything else that "
+                    "starts threads",
+                    threads));
   }
   impl_->max_workers = max_workers;
   impl_->grace = kill_grace;
@@ -466,7 +485,8 @@ void ProcessPoolExecutor::start(std::shared_ptr<Clock> clock) {
     if (impl_->accepting) return;
   }
   // A reactor told to stop from one of its own callbacks finishes by itself; collect it first.
-  if (impl_->reactor.joinable() && impl_->reactor.get_id() != std::this_thread::get_id()) impl_->reactor.join();
+  if (impl_->reactor.joinable() && impl_->reactor.get_id() != std::this_thread::get_id())
+    impl_->reactor.join();
   impl_->stop_watchdog();
   std::lock_guard lock(impl_->mutex);
   impl_->accepting = true;
@@ -491,13 +511,15 @@ void ProcessPoolExecutor::submit(RunLease run) {
     } else if (!impl_->lost.empty()) {
       refusal = impl_->lost;
     } else if (job.callable || job.task.empty()) {
-      refusal = fmt::format("job '{}' is bound to a callable, which cannot run in another process; the process "
-                            "pool runs tasks registered by name",
-                            job.id);
+      refusal = fmt::format(
+          "job '{}' is bound to a callable, which cannot run in another process; the process "
+          "pool runs tasks registered by name",
+          job.id);
     } else if (!std::binary_search(impl_->task_names.begin(), impl_->task_names.end(), job.task)) {
-      refusal = fmt::format("task '{}' was not registered when the process pool was created, so its worker "
-                            "processes do not have it",
-                            job.task);
+      refusal = fmt::format(
+          "task '{}' was not registered when the process pool was created, so its worker "
+          "processes do not have it",
+          job.task);
     } else {
       impl_->queue.push_back(Impl::Item{std::move(run)});
     }
@@ -515,9 +537,9 @@ void ProcessPoolExecutor::shutdown(bool wait) {
   {
     std::lock_guard lock(impl_->mutex);
     if (!impl_->reactor.joinable()) return;
-    // From a completion callback (a listener that shuts the scheduler down) the reactor is this thread
-    // and cannot be waited for here: it stops once its runs are settled, and start() or the destructor
-    // collects it.
+    // From a completion callback (a listener that shuts the scheduler down) the reactor is this
+    // thread and cannot be waited for here: it stops once its runs are settled, and start() or the
+    // destructor collects it.
     if (impl_->reactor_id != std::this_thread::get_id()) reactor = std::move(impl_->reactor);
     impl_->accepting = false;
     if (!wait) {
@@ -539,7 +561,9 @@ void ProcessPoolExecutor::shutdown(bool wait) {
 
 std::size_t ProcessPoolExecutor::max_workers() const noexcept { return impl_->max_workers; }
 
-const std::vector<std::string>& ProcessPoolExecutor::task_names() const noexcept { return impl_->task_names; }
+const std::vector<std::string>& ProcessPoolExecutor::task_names() const noexcept {
+  return impl_->task_names;
+}
 
 int ProcessPoolExecutor::zygote_pid() const noexcept { return impl_->zygote; }
 

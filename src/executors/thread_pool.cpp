@@ -8,7 +8,8 @@
 namespace sked {
 
 ThreadPoolExecutor::ThreadPoolExecutor(std::size_t max_workers) : max_workers_(max_workers) {
-  if (max_workers == 0) throw InvalidArgument("thread pool executor: max_workers must be at least 1");
+  if (max_workers == 0)
+    throw InvalidArgument("thread pool executor: max_workers must be at least 1");
 }
 
 ThreadPoolExecutor::~ThreadPoolExecutor() { shutdown(true); }
@@ -34,7 +35,8 @@ bool ThreadPoolExecutor::enqueue(std::size_t count, Push push) {
     if (!accepting_) return false;
     push();
     const std::size_t queued = queue_.size() - head_;
-    for (std::size_t i = 0; i < count && workers_.size() < max_workers_ && queued > idle_ + i; ++i) {
+    for (std::size_t i = 0; i < count && workers_.size() < max_workers_ && queued > idle_ + i;
+         ++i) {
       workers_.emplace_back([this](std::stop_token stop) { work(stop); });
     }
     // Busy workers take the next item without waiting: only a sleeping one needs the (system-call)
@@ -98,15 +100,16 @@ void ThreadPoolExecutor::work(std::stop_token stop) {
         ++idle_;
         cv_.wait(lock);
         --idle_;
-        // The wake-up in flight has arrived (even if another worker took the run it was for), or this
-        // return is spurious and one more may follow, which is harmless.
+        // The wake-up in flight has arrived (even if another worker took the run it was for), or
+        // this return is spurious and one more may follow, which is harmless.
         waking_ = false;
       }
       if (head_ == queue_.size()) return;
-      // A fair share of a long queue at once: with trivial tasks the lock the submitter needs too was
-      // the bottleneck, at one trip per run. A short queue is taken one run at a time, so no run waits
-      // behind another while a worker is free.
-      const std::size_t take = std::clamp<std::size_t>((queue_.size() - head_) / max_workers_, 1, max_batch);
+      // A fair share of a long queue at once: with trivial tasks the lock the submitter needs too
+      // was the bottleneck, at one trip per run. A short queue is taken one run at a time, so no
+      // run waits behind another while a worker is free.
+      const std::size_t take =
+          std::clamp<std::size_t>((queue_.size() - head_) / max_workers_, 1, max_batch);
       for (std::size_t i = 0; i < take; ++i) batch.push_back(std::move(queue_[head_++]));
       if (head_ == queue_.size()) {
         queue_.clear();
@@ -208,8 +211,9 @@ void ThreadPoolExecutor::shutdown(bool wait) {
   }
   for (auto& run : dropped) run.complete(dropped_outcome());
   if (!wait) {
-    // Asked to stop, not waited for: a thread cannot be killed, and a task that ignores its stop token
-    // must not hold the caller. The workers are joined by a later shutdown(true) or the destructor.
+    // Asked to stop, not waited for: a thread cannot be killed, and a task that ignores its stop
+    // token must not hold the caller. The workers are joined by a later shutdown(true) or the
+    // destructor.
     for (auto& w : workers) w.request_stop();
     std::lock_guard lock(mutex_);
     for (auto& w : workers) retired_.push_back(std::move(w));

@@ -44,8 +44,10 @@ Reply api_job(Context& ctx, const httplib::Request& req, const std::string& id) 
   const auto job = ctx.view.store().lookup_job(id);
   if (!job) return api_error(404, "there is no job '" + id + "'");
   const TimePoint now = SystemClock{}.now();
-  const auto history = ctx.view.history(
-      {.job_id = id, .status = status_param(req), .limit = size_param(req, 10), .traceback_tail = 0});
+  const auto history = ctx.view.history({.job_id = id,
+                                         .status = status_param(req),
+                                         .limit = size_param(req, 10),
+                                         .traceback_tail = 0});
   // As `sked show --json`.
   return json_reply(sked::detail::job_details_json(*job, now, ctx.view.jobs()->schedulers_running,
                                                    history, ctx.view.store().pending_runs(id)));

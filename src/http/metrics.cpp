@@ -65,7 +65,8 @@ const std::string& Metrics::job_label(const std::string& job_id) {
 
 Metrics::Key Metrics::key_of(const std::string& job_id) {
   const auto it = task_of_.find(job_id);
-  return {it == task_of_.end() ? std::string{} : it->second, per_job_ ? job_label(job_id) : std::string{}};
+  return {it == task_of_.end() ? std::string{} : it->second,
+          per_job_ ? job_label(job_id) : std::string{}};
 }
 
 void Metrics::count(const Execution& r) {
@@ -94,9 +95,7 @@ void Metrics::ingest(const std::shared_ptr<const JobsSnapshot>& jobs, TimePoint 
     for (const auto& job : jobs->jobs) task_of_[job.id] = job.task;
     tasks_snapshot_ = jobs;
   }
-  const auto one = [&](std::int64_t id) {
-    return view_.history({.id = id, .with_texts = false});
-  };
+  const auto one = [&](std::int64_t id) { return view_.history({.id = id, .with_texts = false}); };
   // Runs that were going at the last scrape and have ended since.
   for (auto it = running_.begin(); it != running_.end();) {
     const auto rows = one(it->first);
@@ -224,7 +223,8 @@ std::string Metrics::render(TimePoint now) {
     }
     if (!job.next_run_time) continue;
     if (per_job_) {
-      const auto [it, added] = next_run.try_emplace({job.task, job_label(job.id)}, *job.next_run_time);
+      const auto [it, added] =
+          next_run.try_emplace({job.task, job_label(job.id)}, *job.next_run_time);
       if (!added && *job.next_run_time < it->second) it->second = *job.next_run_time;
       continue;
     }

@@ -2,12 +2,12 @@
 // /metrics: the store's runs, jobs and schedulers in the Prometheus text format (version 0.0.4).
 //
 // Run counters and histograms are cumulative over the history this server has read: the first
-// scrape reads every record once, later scrapes only records added since (`ExecutionQuery::after_id`)
-// and those that were still running, so a scrape stays cheap with millions of records. Pruning
-// history never lowers them; a restart of the server starts them over from the history then left,
-// as any counter reset. A store whose writers commit concurrently (PostgreSQL) may make a record
-// visible after one with a higher id: the ids skipped between two records read are looked at again
-// for a while.
+// scrape reads every record once, later scrapes only records added since
+// (`ExecutionQuery::after_id`) and those that were still running, so a scrape stays cheap with
+// millions of records. Pruning history never lowers them; a restart of the server starts them over
+// from the history then left, as any counter reset. A store whose writers commit concurrently
+// (PostgreSQL) may make a record visible after one with a higher id: the ids skipped between two
+// records read are looked at again for a while.
 
 #include "http/store_view.hpp"
 
@@ -63,7 +63,7 @@ class Metrics {
   std::unordered_set<std::string> labelled_;
   std::mutex mutex_;
   std::map<Key, Series> series_;
-  std::optional<std::int64_t> last_id_{};  // the highest id read
+  std::optional<std::int64_t> last_id_{};        // the highest id read
   std::map<std::int64_t, std::string> running_;  // id -> job id
   std::map<std::int64_t, TimePoint> skipped_;    // ids skipped over -> when they were first seen
   std::unordered_map<std::string, std::string> task_of_;

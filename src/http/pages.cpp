@@ -63,8 +63,9 @@ std::string trigger_cell(const Job& job) {
   if (!job.trigger) return "";
   const std::string words = trigger_words(*job.trigger);
   const std::string written = "<code>" + escape(job.trigger->describe()) + "</code>";
-  return words.empty() ? written
-                       : fmt::format(R"(<span class="words">{}</span><br>{})", escape(words), written);
+  return words.empty()
+             ? written
+             : fmt::format(R"(<span class="words">{}</span><br>{})", escape(words), written);
 }
 
 std::string job_link(const std::string& id) {
@@ -123,12 +124,12 @@ std::string history_section(Context& ctx, const httplib::Request& req, std::stri
   std::optional<std::string> job_filter = job;
   if (!job_filter && !param(req, "job").empty()) job_filter = param(req, "job");
   auto runs = ctx.view.history({.job_id = job_filter,
-                                 .status = status,
-                                 .since = since,
-                                 .until = until,
-                                 .offset = (page_no - 1) * size,
-                                 .limit = size + 1,
-                                 .traceback_tail = output_tail});
+                                .status = status,
+                                .since = since,
+                                .until = until,
+                                .offset = (page_no - 1) * size,
+                                .limit = size + 1,
+                                .traceback_tail = output_tail});
   const bool has_next = runs.size() > size;
   if (has_next) runs.pop_back();
 
@@ -187,9 +188,8 @@ Reply jobs_page(Context& ctx, const httplib::Request& req) {
     body += fmt::format(
         R"(<tr data-job="{}"><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td>)"
         R"(<td>{}</td><td class="state">{}</td><td>{}</td><td class="num">{}</td><td class="num">{}</td></tr>)",
-        escape(job.id), job_link(job.id), escape(job.name), escape(job.task),
-        trigger_cell(job), show_time(job.next_run_time),
-        badge(snapshot->state_of(job, now)),
+        escape(job.id), job_link(job.id), escape(job.name), escape(job.task), trigger_cell(job),
+        show_time(job.next_run_time), badge(snapshot->state_of(job, now)),
         stats.last ? badge(to_string(stats.last->status)) : "-", show_seconds(stats.mean_seconds),
         show_seconds(stats.p95_seconds));
   }
@@ -206,7 +206,7 @@ Reply jobs_page(Context& ctx, const httplib::Request& req) {
       R"(<p class="muted">Mean and p95 are over each job's last {} finished runs. {} The list was )"
       R"(read from the store at {}.</p>)",
       stats_window,
-      !snapshot->registry             ? ""
+      !snapshot->registry            ? ""
       : snapshot->schedulers_running ? "A scheduler is running on this store."
                                      : "No scheduler is running on this store.",
       show_time(snapshot->read_at));
@@ -276,7 +276,8 @@ Reply job_page(Context& ctx, const httplib::Request& req, const std::string& id)
   body += "</ul>";
 
   body += fmt::format("<h2>Recent runs</h2>");
-  body += duration_chart(ctx.view.history({.job_id = id, .limit = chart_runs, .with_texts = false}));
+  body +=
+      duration_chart(ctx.view.history({.job_id = id, .limit = chart_runs, .with_texts = false}));
   body += "<h2>History</h2>";
   body += history_section(ctx, req, "/jobs/" + url_encode(id), id);
   return html(frame_for(ctx, "Job " + job->id, "jobs", true), body);

@@ -11,10 +11,10 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <mutex>
 #include <optional>
 #include <random>
-#include <atomic>
 #include <thread>
 #include <utility>
 

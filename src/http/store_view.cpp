@@ -28,7 +28,8 @@ std::optional<std::vector<RegisteredScheduler>> registry(const JobStore& store) 
 // A list read in the background may be this many times older than its read took.
 constexpr int refresh_factor = 10;
 
-// The most `started` records read to tell running jobs (far more than the runs one store has going).
+// The most `started` records read to tell running jobs (far more than the runs one store has
+// going).
 constexpr std::size_t max_running_listed = 100'000;
 
 }  // namespace
@@ -75,8 +76,8 @@ std::shared_ptr<const JobsSnapshot> StoreView::load() const {
   }
   // Jobs with a run going: a job that does not coalesce waits on it, and is scheduled, not stuck.
   for (const Execution& e : store_->get_executions({.status = ExecutionStatus::started,
-                                                    .limit = max_running_listed,
-                                                    .with_texts = false})) {
+                            .limit = max_running_listed,
+                            .with_texts = false})) {
     fresh->running.insert(e.job_id);
   }
   return fresh;
@@ -194,8 +195,9 @@ std::optional<std::vector<SchedulerRow>> StoreView::schedulers() const {
 std::size_t StoreView::live_schedulers() const {
   const auto registered = registry(*store_);
   if (!registered) return 0;
-  return static_cast<std::size_t>(std::count_if(registered->begin(), registered->end(),
-                                                 [](const RegisteredScheduler& s) { return s.alive; }));
+  return static_cast<std::size_t>(
+      std::count_if(registered->begin(), registered->end(),
+                    [](const RegisteredScheduler& s) { return s.alive; }));
 }
 
 }  // namespace sked::http::detail

@@ -1,6 +1,7 @@
 #pragma once
-// What the server reads from a store, through the public `JobStore` interface only, so that it serves
-// any store (memory, SQLite, PostgreSQL, an application's own): a cached job list, history pages
+// What the server reads from a store, through the public `JobStore` interface only, so that it
+// serves any store (memory, SQLite, PostgreSQL, an application's own): a cached job list, history
+// pages
 // (`JobStore::get_executions`), pending runs, and the schedulers of the stores that register them.
 
 #include <sked/execution.hpp>
@@ -34,7 +35,8 @@ struct JobsSnapshot {
   std::unordered_set<std::string> running{};
   /// `detail::job_state` of a job in the snapshot.
   [[nodiscard]] std::string state_of(const Job& job, TimePoint now) const;
-  /// Whether the store keeps a registry of its schedulers (else `schedulers_running` means nothing).
+  /// Whether the store keeps a registry of its schedulers (else `schedulers_running` means
+  /// nothing).
   bool registry = false;
   /// When the list was read.
   TimePoint read_at{};

@@ -68,7 +68,8 @@ std::vector<std::string> split(std::string_view text, char by) {
   std::size_t start = 0;
   for (;;) {
     const auto end = text.find(by, start);
-    out.emplace_back(text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+    out.emplace_back(
+        text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
     if (end == std::string_view::npos) return out;
     start = end + 1;
   }
@@ -91,7 +92,8 @@ std::string listed(const std::vector<std::string>& items) {
 
 // Names a list of values and ranges ("1-5,7"), each value named by `name`; empty when the field
 // uses anything else (steps, L, W, #).
-std::string named(std::string_view field, const std::function<std::optional<std::string>(std::string_view)>& name) {
+std::string named(std::string_view field,
+                  const std::function<std::optional<std::string>(std::string_view)>& name) {
   std::vector<std::string> parts;
   for (const std::string& part : split(field, ',')) {
     const auto range = split(part, '-');
@@ -113,9 +115,9 @@ std::string named(std::string_view field, const std::function<std::optional<std:
 
 constexpr std::array<const char*, 7> day_names{"Sunday",   "Monday", "Tuesday", "Wednesday",
                                                "Thursday", "Friday", "Saturday"};
-constexpr std::array<const char*, 12> month_names{"January", "February", "March",     "April",
-                                                  "May",     "June",     "July",      "August",
-                                                  "September", "October", "November", "December"};
+constexpr std::array<const char*, 12> month_names{"January",   "February", "March",    "April",
+                                                  "May",       "June",     "July",     "August",
+                                                  "September", "October",  "November", "December"};
 
 // A weekday: a number (crontab: 0 and 7 are Sunday; field style: 0 is Monday) or a name.
 std::optional<std::string> weekday(std::string_view text, bool monday_zero) {
@@ -150,8 +152,9 @@ std::optional<std::string> plain(std::string_view text) {
 
 // The six fields of a cron schedule, and how to read their weekdays.
 struct Fields {
-  std::string second = "0", minute = "*", hour = "*", day = "*", month = "*", weekday = "*", year = "*";
-  bool monday_zero = false;  // the field style counts weekdays from Monday
+  std::string second = "0", minute = "*", hour = "*", day = "*", month = "*", weekday = "*",
+              year = "*";
+  bool monday_zero = false;    // the field style counts weekdays from Monday
   bool day_or_weekday = true;  // crontab: a day of the month or a weekday; field style: both
 };
 
@@ -168,7 +171,9 @@ std::string time_words(const Fields& f) {
   const auto s = whole(f.second);
   const auto m = whole(f.minute);
   const auto h = whole(f.hour);
-  if (s && m && h) return *s == 0 ? fmt::format("at {}:{}", two(*h), two(*m)) : fmt::format("at {}:{}:{}", two(*h), two(*m), two(*s));
+  if (s && m && h)
+    return *s == 0 ? fmt::format("at {}:{}", two(*h), two(*m))
+                   : fmt::format("at {}:{}:{}", two(*h), two(*m), two(*s));
   // Several hours at one minute: "at 09:30 and 18:30".
   if (s && *s == 0 && m) {
     std::vector<std::string> times;
@@ -184,7 +189,8 @@ std::string time_words(const Fields& f) {
   }
   const bool every_hour = f.hour == "*";
   if (every_hour && f.minute == "*" && f.second == "*") return "every second";
-  if (every_hour && f.minute == "*" && s) return *s == 0 ? "every minute" : fmt::format("every minute at second {}", *s);
+  if (every_hour && f.minute == "*" && s)
+    return *s == 0 ? "every minute" : fmt::format("every minute at second {}", *s);
   if (every_hour && f.minute == "*") {
     if (const auto n = step_of(f.second)) return every(std::chrono::seconds{*n});
   }
@@ -193,12 +199,14 @@ std::string time_words(const Fields& f) {
     if (m) return *m == 0 ? "every hour, on the hour" : fmt::format("every hour at minute {}", *m);
   }
   if (s && *s == 0 && m) {
-    if (const auto n = step_of(f.hour)) return fmt::format("{} at minute {}", every(std::chrono::hours{*n}), *m);
+    if (const auto n = step_of(f.hour))
+      return fmt::format("{} at minute {}", every(std::chrono::hours{*n}), *m);
   }
   if (s && *s == 0) {
     const std::string hours = named(f.hour, plain);
     if (!hours.empty()) {
-      if (const auto n = step_of(f.minute)) return fmt::format("{} during hour {}", every(std::chrono::minutes{*n}), hours);
+      if (const auto n = step_of(f.minute))
+        return fmt::format("{} during hour {}", every(std::chrono::minutes{*n}), hours);
       if (f.minute == "*") return fmt::format("every minute during hour {}", hours);
     }
   }
@@ -207,28 +215,34 @@ std::string time_words(const Fields& f) {
 
 std::string cron_words(const Fields& f, const std::optional<TimeZone>& zone) {
   std::string when = time_words(f);
-  if (when.empty()) when = fmt::format("at second {}, minute {}, hour {}", f.second, f.minute, f.hour);
+  if (when.empty())
+    when = fmt::format("at second {}, minute {}, hour {}", f.second, f.minute, f.hour);
   std::vector<std::string> days;
   if (f.day != "*" && f.day != "?") {
     const std::string d = named(f.day, plain);
-    days.push_back(d.empty() ? fmt::format("day-of-month field '{}'", f.day) : "day " + d + " of the month");
+    days.push_back(d.empty() ? fmt::format("day-of-month field '{}'", f.day)
+                             : "day " + d + " of the month");
   }
   if (f.weekday != "*" && f.weekday != "?") {
-    const std::string w = named(f.weekday, [&](std::string_view t) { return weekday(t, f.monday_zero); });
+    const std::string w =
+        named(f.weekday, [&](std::string_view t) { return weekday(t, f.monday_zero); });
     days.push_back(w.empty() ? fmt::format("weekday field '{}'", f.weekday) : w);
   }
   std::string out = when;
   if (days.empty()) {
     if (out.starts_with("at ")) out = "every day " + out;
   } else {
-    out += " on " + (days.size() == 2 ? days[0] + (f.day_or_weekday ? " or " : " if it is a ") + days[1] : days[0]);
+    out += " on " + (days.size() == 2
+                         ? days[0] + (f.day_or_weekday ? " or " : " if it is a ") + days[1]
+                         : days[0]);
   }
   if (f.month != "*") {
     const std::string m = named(f.month, month);
     out += m.empty() ? fmt::format(", month field '{}'", f.month) : " in " + m;
   }
   if (f.year != "*") out += fmt::format(", year {}", f.year);
-  if (zone && zone->name() != "UTC" && zone->name() != "Etc/UTC") out += fmt::format(" ({})", zone->name());
+  if (zone && zone->name() != "UTC" && zone->name() != "Etc/UTC")
+    out += fmt::format(" ({})", zone->name());
   return out;
 }
 
@@ -243,7 +257,13 @@ std::string crontab_words(const CronTrigger& cron) {
   if (parts.size() == 5) {
     f = {"0", parts[0], parts[1], parts[2], parts[3], parts[4]};
   } else if (parts.size() == 6 || parts.size() == 7) {
-    f = {parts[0], parts[1], parts[2], parts[3], parts[4], parts[5], parts.size() == 7 ? parts[6] : "*"};
+    f = {parts[0],
+         parts[1],
+         parts[2],
+         parts[3],
+         parts[4],
+         parts[5],
+         parts.size() == 7 ? parts[6] : "*"};
   } else {
     return {};
   }
@@ -255,8 +275,8 @@ std::string crontab_words(const CronTrigger& cron) {
 std::string field_style_words(const CronTrigger& cron) {
   const auto& o = cron.fields();
   // Unset fields above the most significant set one are '*', below it their minimum.
-  const std::array<const std::optional<CronTrigger::Field>*, 8> given{&o.year, &o.month, &o.day, &o.week,
-                                                                      &o.day_of_week, &o.hour, &o.minute, &o.second};
+  const std::array<const std::optional<CronTrigger::Field>*, 8> given{
+      &o.year, &o.month, &o.day, &o.week, &o.day_of_week, &o.hour, &o.minute, &o.second};
   const std::array<const char*, 8> minimum{"*", "1", "1", "*", "*", "0", "0", "0"};
   bool set_above = false;
   std::array<std::string, 8> text;
@@ -283,7 +303,8 @@ std::string field_style_words(const CronTrigger& cron) {
 std::string trigger_words(const Trigger& trigger) {
   if (const auto* interval = dynamic_cast<const IntervalTrigger*>(&trigger)) {
     std::string out = every(interval->interval());
-    if (interval->jitter() > Duration::zero()) out += ", up to " + amount(interval->jitter()) + " late";
+    if (interval->jitter() > Duration::zero())
+      out += ", up to " + amount(interval->jitter()) + " late";
     return out;
   }
   if (const auto* date = dynamic_cast<const DateTrigger*>(&trigger)) {

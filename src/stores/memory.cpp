@@ -3,32 +3,35 @@
 
 #include "detail/block_pool.hpp"
 
-#include <nlohmann/json.hpp>
 #include <algorithm>
 #include <functional>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 namespace sked {
 
 MemoryJobStore::MemoryJobStore(std::size_t max_executions) : max_executions_(max_executions) {
-  // Sized once for the history it keeps: growing the index while runs are dispatched rehashed it on the
-  // loop thread (measured: an eighth of a 100,000-run burst went to zeroing its new pages).
+  // Sized once for the history it keeps: growing the index while runs are dispatched rehashed it on
+  // the loop thread (measured: an eighth of a 100,000-run burst went to zeroing its new pages).
   recorded_.reserve(std::min<std::size_t>(max_executions_, std::size_t{1} << 20));
 }
 
-// --- bodies -----------------------------------------------------------------------------------------
+// --- bodies
+// -----------------------------------------------------------------------------------------
 
 namespace {
 
 const detail::PoolAllocator<Job>& claimed_job_allocator() {
-  // The claimed jobs' blocks: built here on the loop thread, freed on workers once run (see block_pool.hpp;
-  // dispatch 475k -> 600k runs/s when it came).
+  // The claimed jobs' blocks: built here on the loop thread, freed on workers once run (see
+  // block_pool.hpp; dispatch 475k -> 600k runs/s when it came).
   static const detail::PoolAllocator<Job> allocator;
   return allocator;
 }
 
-void combine(std::size_t& seed, std::size_t h) { seed ^= h + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2); }
+void combine(std::size_t& seed, std::size_t h) {
+  seed ^= h + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2);
+}
 }  // namespace
 
 std::size_t MemoryJobStore::BodyHash::operator()(const Job& body) const {
@@ -82,7 +85,8 @@ Job MemoryJobStore::materialize(const Node& node, std::optional<TimePoint> next)
   return job;
 }
 
-std::shared_ptr<const Job> MemoryJobStore::build_claimed(const Node& node, std::optional<TimePoint> next) {
+std::shared_ptr<const Job> MemoryJobStore::build_claimed(const Node& node,
+                                                         std::optional<TimePoint> next) {
   // Built in place: this copy is the price of sharing bodies, paid once per claim.
   auto job = std::allocate_shared<Job>(claimed_job_allocator(), *node.second.body);
   job->id = node.first;
@@ -98,7 +102,8 @@ std::optional<TimePoint> MemoryJobStore::scheduled_time(const Record& record) co
   return heap_[record.slot].time;
 }
 
-// --- the time heap ----------------------------------------------------------------------------------
+// --- the time heap
+// ----------------------------------------------------------------------------------
 
 bool MemoryJobStore::before(const HeapEntry& a, const HeapEntry& b) noexcept {
   return a.time < b.time || (a.time == b.time && a.seq < b.seq);
@@ -149,9 +154,9 @@ void MemoryJobStore::heap_erase(std::size_t slot) noexcept {
   heap_.pop_back();
   const std::size_t size = heap_.size();
   if (slot == size) return;
-  // The hole sinks to a leaf along the smaller children, and the last entry (which nearly always belongs
-  // near the bottom) rises from there: three comparisons a level where sifting `last` down from the
-  // top takes four, and a claim pops the top once per run.
+  // The hole sinks to a leaf along the smaller children, and the last entry (which nearly always
+  // belongs near the bottom) rises from there: three comparisons a level where sifting `last` down
+  // from the top takes four, and a claim pops the top once per run.
   for (;;) {
     const std::size_t first = 4 * slot + 1;
     if (first >= size) break;
@@ -189,11 +194,12 @@ void MemoryJobStore::schedule(Node& node, std::optional<TimePoint> time) {
   }
 }
 
-// --- transactions ---------------------------------------------------------------------------------
+// --- transactions
+// ---------------------------------------------------------------------------------
 
-// The storage primitives with mutex_ held. A claim walks the due jobs by popping the heap's front; a job
-// it takes goes back in at its next fire time, and one it passes over is put back as it was when the
-// transaction ends.
+// The storage primitives with mutex_ held. A claim walks the due jobs by popping the heap's front;
+// a job it takes goes back in at its next fire time, and one it passes over is put back as it was
+// when the transaction ends.
 class MemoryJobStore::Tx final : public JobStore::Transaction {
  public:
   explicit Tx(MemoryJobStore& store) : s_(store) {}
@@ -328,7 +334,8 @@ void MemoryJobStore::transact_(Purpose, const std::function<void(Transaction&)>&
   body(tx);
 }
 
-// --- jobs -------------------------------------------------------------------------------------------
+// --- jobs
+// -------------------------------------------------------------------------------------------
 
 std::vector<Job> MemoryJobStore::all_jobs_() const {
   std::lock_guard lock(mutex_);
@@ -341,7 +348,8 @@ std::vector<Job> MemoryJobStore::all_jobs_() const {
   for (const Node& node : jobs_) {
     if (node.second.slot == unscheduled) paused.push_back(&node);
   }
-  std::sort(paused.begin(), paused.end(), [](const Node* a, const Node* b) { return a->first < b->first; });
+  std::sort(paused.begin(), paused.end(),
+            [](const Node* a, const Node* b) { return a->first < b->first; });
   for (const Node* node : paused) out.push_back(materialize(*node, std::nullopt));
   return out;
 }
@@ -356,17 +364,20 @@ std::optional<TimePoint> MemoryJobStore::next_run_time_() const {
   return next;
 }
 
-std::vector<RunRequest> MemoryJobStore::pending_runs_(std::optional<std::string_view> job_id) const {
+std::vector<RunRequest> MemoryJobStore::pending_runs_(
+    std::optional<std::string_view> job_id) const {
   std::lock_guard lock(mutex_);
   return requests_where([job_id](const RunRequest& r) { return !job_id || r.job_id == *job_id; });
 }
 
-std::vector<RunRequest> MemoryJobStore::requests_where(const std::function<bool(const RunRequest&)>& keep) const {
+std::vector<RunRequest> MemoryJobStore::requests_where(
+    const std::function<bool(const RunRequest&)>& keep) const {
   std::vector<RunRequest> out;
   for (const auto& [id, request] : requests_) {
     if (keep(request)) out.push_back(request);
   }
-  std::stable_sort(out.begin(), out.end(), [](const RunRequest& a, const RunRequest& b) { return a.at < b.at; });
+  std::stable_sort(out.begin(), out.end(),
+                   [](const RunRequest& a, const RunRequest& b) { return a.at < b.at; });
   return out;
 }
 
@@ -375,12 +386,15 @@ std::size_t MemoryJobStore::size() const {
   return jobs_.size();
 }
 
-// --- history ----------------------------------------------------------------------------------------
+// --- history
+// ----------------------------------------------------------------------------------------
 
 std::uint64_t MemoryJobStore::fingerprint(std::string_view job_id, TimePoint run_time) noexcept {
-  // splitmix64's finaliser over the id's hash and the time: well spread, and never 0 (the empty slot).
-  std::uint64_t x = std::hash<std::string_view>{}(job_id) ^
-                    (static_cast<std::uint64_t>(run_time.time_since_epoch().count()) * 0x9e3779b97f4a7c15ULL);
+  // splitmix64's finaliser over the id's hash and the time: well spread, and never 0 (the empty
+  // slot).
+  std::uint64_t x =
+      std::hash<std::string_view>{}(job_id) ^
+      (static_cast<std::uint64_t>(run_time.time_since_epoch().count()) * 0x9e3779b97f4a7c15ULL);
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
   x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
   x ^= x >> 31;
@@ -443,8 +457,9 @@ void MemoryJobStore::Fingerprints::clear() noexcept {
 bool MemoryJobStore::recorded(const std::string& job_id, TimePoint run_time) const {
   if (!recorded_.contains(fingerprint(job_id, run_time))) return false;
   // Nearly always a real duplicate; a fingerprint collision costs one walk of the history.
-  return std::any_of(executions_.begin(), executions_.end(),
-                     [&](const Execution& e) { return e.run_time == run_time && e.job_id == job_id; });
+  return std::any_of(executions_.begin(), executions_.end(), [&](const Execution& e) {
+    return e.run_time == run_time && e.job_id == job_id;
+  });
 }
 
 void MemoryJobStore::forget_oldest_record() const {
@@ -470,10 +485,10 @@ void MemoryJobStore::complete_(const Execution& execution, const std::optional<R
     requests_.emplace(r.id, std::move(r));
     return;
   }
-  // A worker never waits on mutex_ while a claim of 512 jobs holds it (measured: most of the dispatch
-  // loop's context switches at 8 workers): it queues its outcome for the next call that reads the
-  // history or the running counts. When mutex_ is free it records the outcome itself, so that work
-  // stays off the scheduler's loop thread.
+  // A worker never waits on mutex_ while a claim of 512 jobs holds it (measured: most of the
+  // dispatch loop's context switches at 8 workers): it queues its outcome for the next call that
+  // reads the history or the running counts. When mutex_ is free it records the outcome itself, so
+  // that work stays off the scheduler's loop thread.
   std::unique_lock lock(mutex_, std::try_to_lock);
   if (lock.owns_lock()) {
     apply_completions();
@@ -547,8 +562,10 @@ std::vector<Execution> MemoryJobStore::query_executions_(const ExecutionQuery& q
   apply_completions();
   const auto matches = [&](const Execution& e) {
     return (!query.id || e.id == *query.id) && (!query.job_id || e.job_id == *query.job_id) &&
-           (!query.status || e.status == *query.status) && (!query.since || e.run_time >= *query.since) &&
-           (!query.until || e.run_time < *query.until) && (!query.after_id || e.id > *query.after_id);
+           (!query.status || e.status == *query.status) &&
+           (!query.since || e.run_time >= *query.since) &&
+           (!query.until || e.run_time < *query.until) &&
+           (!query.after_id || e.id > *query.after_id);
   };
   const auto copy = [&](const Execution& e) {
     if (query.with_texts) return e;
@@ -598,7 +615,8 @@ std::vector<Execution> MemoryJobStore::query_executions_(const ExecutionQuery& q
   const auto newer = [](const Execution* a, const Execution* b) {
     return a->run_time != b->run_time ? a->run_time > b->run_time : a->id > b->id;
   };
-  std::partial_sort(found.begin(), found.begin() + static_cast<std::ptrdiff_t>(end), found.end(), newer);
+  std::partial_sort(found.begin(), found.begin() + static_cast<std::ptrdiff_t>(end), found.end(),
+                    newer);
   out.reserve(end - query.offset);
   for (std::size_t i = query.offset; i < end; ++i) out.push_back(copy(*found[i]));
   return out;

@@ -8,9 +8,9 @@
 #include "detail/scheduler_registry.hpp"
 #include "detail/sqlite_time.hpp"
 
-#include <nlohmann/json.hpp>
 #include <fmt/format.h>
 #include <libpq-fe.h>
+#include <nlohmann/json.hpp>
 
 #include <poll.h>
 #include <unistd.h>
@@ -19,8 +19,8 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
-#include <cstdint>
 #include <condition_variable>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
@@ -564,7 +564,8 @@ class PostgresJobStore::Impl {
 
   mutable std::mutex mutex_;
   mutable Connection conn_;
-  mutable Connection done_conn_;  // completions' own, so that back-to-back claims do not starve them
+  mutable Connection
+      done_conn_;  // completions' own, so that back-to-back claims do not starve them
   mutable std::atomic<bool> lost_reported_{false};
   mutable std::atomic<bool> unreachable_{false};
   bool registered_ = false;
@@ -580,9 +581,9 @@ class PostgresJobStore::Impl {
   std::size_t done_in_flight_ = 0;
   std::vector<std::int64_t> done_in_flight_ids_;  // the records of the write in flight
   std::size_t done_retries_ = 0;                  // queued or in flight, with a retry to insert
-  std::uint64_t done_queued_ = 0;   // completions queued, ever
-  std::uint64_t done_settled_ = 0;  // of them, written or given up on
-  std::uint64_t done_rounds_ = 0;   // write attempts finished
+  std::uint64_t done_queued_ = 0;                 // completions queued, ever
+  std::uint64_t done_settled_ = 0;                // of them, written or given up on
+  std::uint64_t done_rounds_ = 0;                 // write attempts finished
   bool done_stopping_ = false;
   std::thread writer_;
   detail::Periodic heartbeat_;
@@ -710,13 +711,12 @@ void PostgresJobStore::Impl::prepare_schema(Connection& c) const {
   if (quoted == nullptr) throw PgFailure{"", trimmed(PQerrorMessage(c.get())), false};
   const std::string search_path = quoted;
   PQfreemem(quoted);
-  (void)c.exec(
-      "SELECT set_config('search_path', $1, false), set_config('TimeZone', 'UTC', false)",
-      {search_path});
+  (void)c.exec("SELECT set_config('search_path', $1, false), set_config('TimeZone', 'UTC', false)",
+               {search_path});
   (void)c.query("BEGIN");
   if (options_.create_schema && !options_.read_only) {
     (void)c.exec("SELECT pg_advisory_xact_lock(hashtextextended('sked schema ' || $1, 0))",
-                     {options_.schema});
+                 {options_.schema});
   }
   const Result tables = c.exec(
       "SELECT count(*) FILTER (WHERE tablename = 'sked_schema_version'), count(*) FROM "
@@ -877,7 +877,8 @@ std::int64_t PostgresJobStore::Impl::reserved_id() const {
     const Result r =
         conn_.exec("SELECT nextval('sked_job_execution_id_seq') FROM generate_series(1, $1::int4)",
                    {decimal(reserved_ids)});
-    for (int i = 0; i < PQntuples(r.get()); ++i) ids_.push_back(to_int64(PQgetvalue(r.get(), i, 0)));
+    for (int i = 0; i < PQntuples(r.get()); ++i)
+      ids_.push_back(to_int64(PQgetvalue(r.get(), i, 0)));
   }
   const std::int64_t id = ids_.front();
   ids_.pop_front();
@@ -908,7 +909,8 @@ std::shared_ptr<Job> PostgresJobStore::Impl::read_job(const std::string& id,
 
 Job PostgresJobStore::Impl::read_job_or_throw(const std::string& id, std::optional<TimePoint> next,
                                               const std::string& state) const {
-  if (auto why = detail::json_text_too_big(state, detail::max_job_state_depth, detail::max_job_state_bytes)) {
+  if (auto why = detail::json_text_too_big(state, detail::max_job_state_depth,
+                                           detail::max_job_state_bytes)) {
     throw SerializationError(
         fmt::format("job store '{}': job '{}': job_state is not read: {}", description_, id, *why));
   }
@@ -931,8 +933,9 @@ std::string PostgresJobStore::Impl::job_state(const Job& job) const {
     throw SerializationError(fmt::format("job store '{}': {}", description_, e.what()));
   }
   if (text.size() > detail::max_job_state_bytes) {
-    throw InvalidArgument(fmt::format("job store '{}': job '{}': its state is {} bytes of JSON, over the limit of {}",
-                                      description_, job.id, text.size(), detail::max_job_state_bytes));
+    throw InvalidArgument(
+        fmt::format("job store '{}': job '{}': its state is {} bytes of JSON, over the limit of {}",
+                    description_, job.id, text.size(), detail::max_job_state_bytes));
   }
   return text;
 }
@@ -1138,9 +1141,7 @@ class PostgresJobStore::Tx final : public JobStore::Transaction {
 
   // Whether writes are held back for one round trip at COMMIT: in claims, unless this attempt
   // follows one whose held-back insert found a fire time already recorded.
-  [[nodiscard]] bool batched() const noexcept {
-    return purpose_ == Purpose::claim && !s_.careful_;
-  }
+  [[nodiscard]] bool batched() const noexcept { return purpose_ == Purpose::claim && !s_.careful_; }
   // Sends the held-back writes before a read that must see them.
   void flush() {
     if (!s_.batch_.empty()) s_.send_batch(false);
@@ -1208,7 +1209,8 @@ class PostgresJobStore::Tx final : public JobStore::Transaction {
       std::map<std::string_view, int> counted;
       PGresult* counts = results[1].get();
       for (int i = 0; i < PQntuples(counts); ++i)
-        counted.emplace(PQgetvalue(counts, i, 0), static_cast<int>(to_int64(PQgetvalue(counts, i, 1))));
+        counted.emplace(PQgetvalue(counts, i, 0),
+                        static_cast<int>(to_int64(PQgetvalue(counts, i, 1))));
       for (const Row& row : rows_) {
         if (const auto it = counted.find(row.id); it != counted.end())
           running_.emplace(row.id, it->second);
@@ -1274,10 +1276,10 @@ int PostgresJobStore::Impl::interrupt_dead_runs(const std::string& scheduler_id,
           text(r.get(), i, 0), text(r.get(), i, 1), scheduler_id, survivor.message.substr(2)));
     }
     const std::string exception = why + survivor.message;
-    const int interrupted = affected(conn_.exec(
-        "UPDATE sked_job_execution SET status = 'interrupted', exception = $2 "
-        "WHERE id = $1::int8 AND status = 'started'",
-        {text(r.get(), i, 0), exception}));
+    const int interrupted =
+        affected(conn_.exec("UPDATE sked_job_execution SET status = 'interrupted', exception = $2 "
+                            "WHERE id = $1::int8 AND status = 'started'",
+                            {text(r.get(), i, 0), exception}));
     n += interrupted;
   }
   return n + interrupt_runs_of(scheduler_id, why);
@@ -1490,14 +1492,16 @@ void PostgresJobStore::Impl::write_loop() {
     }
     if (kept && !reported) {
       reported = true;
-      warn(fmt::format("job store '{}': finished runs cannot be recorded now ({}); they are kept "
-                       "in memory (up to {}) and recorded once the server is back",
-                       description_, error, max_kept_completions));
+      warn(
+          fmt::format("job store '{}': finished runs cannot be recorded now ({}); they are kept "
+                      "in memory (up to {}) and recorded once the server is back",
+                      description_, error, max_kept_completions));
     } else if (!kept && reported) {
       reported = false;
-      warn(fmt::format("job store '{}': recorded the finished runs kept while the server was "
-                       "unreachable",
-                       description_));
+      warn(
+          fmt::format("job store '{}': recorded the finished runs kept while the server was "
+                      "unreachable",
+                      description_));
     }
     lock.lock();
     ++done_rounds_;
@@ -1879,7 +1883,8 @@ std::vector<Execution> PostgresJobStore::query_executions_(const ExecutionQuery&
     sql += "'', ''";
   } else if (query.traceback_tail) {
     const auto tail = std::min<std::size_t>(*query.traceback_tail, INT32_MAX);
-    sql += fmt::format("exception, right(traceback, ${}::int4)", next(decimal(static_cast<std::int64_t>(tail))));
+    sql += fmt::format("exception, right(traceback, ${}::int4)",
+                       next(decimal(static_cast<std::int64_t>(tail))));
   } else {
     sql += "exception, traceback";
   }
@@ -1887,12 +1892,19 @@ std::vector<Execution> PostgresJobStore::query_executions_(const ExecutionQuery&
   if (query.id) sql += fmt::format(" AND id = ${}::int8", next(decimal(*query.id)));
   if (query.job_id) sql += fmt::format(" AND job_id = ${}", next(*query.job_id));
   if (query.status) sql += fmt::format(" AND status = ${}", next(status_text(*query.status)));
-  if (query.since) sql += fmt::format(" AND run_time >= ${}::timestamptz", next(optional_time(query.since)));
-  if (query.until) sql += fmt::format(" AND run_time < ${}::timestamptz", next(optional_time(query.until)));
+  if (query.since)
+    sql += fmt::format(" AND run_time >= ${}::timestamptz", next(optional_time(query.since)));
+  if (query.until)
+    sql += fmt::format(" AND run_time < ${}::timestamptz", next(optional_time(query.until)));
   if (query.after_id) sql += fmt::format(" AND id > ${}::int8", next(decimal(*query.after_id)));
-  sql += query.order == ExecutionOrder::oldest_id_first ? " ORDER BY id" : " ORDER BY run_time DESC, id DESC";
-  sql += fmt::format(" LIMIT ${}::int8", next(decimal(static_cast<std::int64_t>(std::min<std::size_t>(query.limit, INT64_MAX)))));
-  sql += fmt::format(" OFFSET ${}::int8", next(decimal(static_cast<std::int64_t>(std::min<std::size_t>(query.offset, INT64_MAX)))));
+  sql += query.order == ExecutionOrder::oldest_id_first ? " ORDER BY id"
+                                                        : " ORDER BY run_time DESC, id DESC";
+  sql += fmt::format(
+      " LIMIT ${}::int8",
+      next(decimal(static_cast<std::int64_t>(std::min<std::size_t>(query.limit, INT64_MAX)))));
+  sql += fmt::format(
+      " OFFSET ${}::int8",
+      next(decimal(static_cast<std::int64_t>(std::min<std::size_t>(query.offset, INT64_MAX)))));
   auto read = [&] {
     const Result r = impl_->conn_.exec_once(sql.c_str(), params);
     std::vector<Execution> out;

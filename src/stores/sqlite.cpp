@@ -10,10 +10,10 @@
 #include "detail/sqlite_schema.hpp"
 #include "detail/sqlite_time.hpp"
 
-#include <nlohmann/json.hpp>
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Statement.h>
+#include <nlohmann/json.hpp>
 
 #include <fmt/format.h>
 #include <sqlite3.h>
@@ -46,9 +46,9 @@ namespace {
 
 using detail::format_db_time;
 using detail::host_name;
+using detail::parse_db_time;
 using detail::process_alive;
 using detail::random_u64;
-using detail::parse_db_time;
 
 std::optional<std::string> optional_text(const SQLite::Column& c) {
   if (c.isNull()) return std::nullopt;
@@ -193,7 +193,8 @@ class SqliteJobStore::Impl {
 
   void warn(const std::string& message) const;
   // Reports, once per job and text, a next_run_time that cannot be read.
-  void report_bad_time(const std::string& id, const std::string& text, std::vector<std::string>& warnings) const;
+  void report_bad_time(const std::string& id, const std::string& text,
+                       std::vector<std::string>& warnings) const;
   // Changes when another connection commits to the file, never for this connection's own commits.
   std::int64_t data_version() const {
     Use s{statement("PRAGMA data_version")};
@@ -213,7 +214,8 @@ class SqliteJobStore::Impl {
   // and job_state) to `warnings`.
   // The job's runs recorded started by any process (what max_instances counts).
   int running_instances(const std::string& job_id) {
-    Use s{statement("SELECT count(*) FROM sked_job_execution WHERE job_id = ?1 AND status = 'started'")};
+    Use s{statement(
+        "SELECT count(*) FROM sked_job_execution WHERE job_id = ?1 AND status = 'started'")};
     s->bind(1, job_id);
     s->executeStep();
     return s->getColumn(0).getInt();
@@ -257,7 +259,8 @@ class SqliteJobStore::Impl {
   };
   void complete(const Execution& execution, const RunRequest* retry);
   void insert_request(const RunRequest& request);
-  [[nodiscard]] RunRequest read_request(SQLite::Statement& s, std::vector<std::string>& warnings) const;
+  [[nodiscard]] RunRequest read_request(SQLite::Statement& s,
+                                        std::vector<std::string>& warnings) const;
   void write_completions(const std::vector<PendingCompletion*>& batch);
 
   void backoff(int attempt) const {
@@ -280,7 +283,7 @@ class SqliteJobStore::Impl {
   bool registered_ = false;
   TimePoint last_reap_{};
   mutable std::map<std::string, std::string, std::less<>>
-      reported_bad_rows_;  // id -> job_state reported
+      reported_bad_rows_;                             // id -> job_state reported
   mutable std::set<std::string> reported_bad_times_;  // id '\n' next_run_time text
 
   // id -> the job_state text last read and the job it gave: claims then skip re-parsing unchanged
@@ -307,10 +310,11 @@ class SqliteJobStore::Impl {
   bool stopped_by_corruption() {
     if (!corrupt_.load(std::memory_order_acquire)) return false;
     if (!corrupt_reported_.exchange(true)) {
-      warn(fmt::format("job store '{}' is corrupt ({}); this scheduler stops claiming jobs from it. Stop every "
-                       "process using the file, restore it from a backup or recover it (sqlite3 '{}' .recover), "
-                       "then start again",
-                       path_, corrupt_why_, path_));
+      warn(fmt::format(
+          "job store '{}' is corrupt ({}); this scheduler stops claiming jobs from it. Stop every "
+          "process using the file, restore it from a backup or recover it (sqlite3 '{}' .recover), "
+          "then start again",
+          path_, corrupt_why_, path_));
     }
     return true;
   }
@@ -335,7 +339,8 @@ class SqliteJobStore::Impl {
   detail::FileWatch watch_;
 
   // The earliest due time as of data_version `idle_version_`, known while this connection has not
-  // written a change since: an idle scheduler's pass then reads one pragma instead of writing a claim.
+  // written a change since: an idle scheduler's pass then reads one pragma instead of writing a
+  // claim.
   mutable bool idle_known_ = false;
   mutable std::int64_t idle_version_ = 0;
   mutable std::optional<TimePoint> idle_next_{};
@@ -424,9 +429,7 @@ SqliteJobStore::Impl::Impl(std::string path, SqliteJobStoreOptions options)
                     options_.synchronous));
   }
   scheduler_id_ =
-      !options_.scheduler_id.empty()
-          ? options_.scheduler_id
-          : detail::default_scheduler_id(host_);
+      !options_.scheduler_id.empty() ? options_.scheduler_id : detail::default_scheduler_id(host_);
   auto prepare = [this] {
     detail::prepare_schema(db_, path_, schema_version,
                            options_.open_mode == SqliteOpenMode::create);
@@ -457,9 +460,10 @@ void SqliteJobStore::Impl::warn(const std::string& message) const {
 void SqliteJobStore::Impl::report_bad_time(const std::string& id, const std::string& text,
                                            std::vector<std::string>& warnings) const {
   if (!reported_bad_times_.insert(id + '\n' + text).second) return;
-  warnings.push_back(fmt::format(
-      "job store '{}': job '{}': next_run_time '{}' is not a UTC time (the row is left as it is; fix or remove it)",
-      path_, id, text));
+  warnings.push_back(
+      fmt::format("job store '{}': job '{}': next_run_time '{}' is not a UTC time (the row is left "
+                  "as it is; fix or remove it)",
+                  path_, id, text));
 }
 
 // ---- jobs --------------------------------------------------------------------------------------
@@ -509,7 +513,8 @@ Job SqliteJobStore::Impl::read_job_or_throw(const std::string& id,
     next_run_time = parse_db_time(*next);
     if (!next_run_time) throw fail(fmt::format("next_run_time '{}' is not a UTC time", *next));
   }
-  if (auto why = detail::json_text_too_big(state, detail::max_job_state_depth, detail::max_job_state_bytes)) {
+  if (auto why = detail::json_text_too_big(state, detail::max_job_state_depth,
+                                           detail::max_job_state_bytes)) {
     throw fail(fmt::format("job_state is not read: {}", *why));
   }
   nlohmann::json j;
@@ -534,8 +539,9 @@ std::string SqliteJobStore::Impl::job_state(const Job& job) const {
     throw SerializationError(fmt::format("job store '{}': {}", path_, e.what()));
   }
   if (text.size() > detail::max_job_state_bytes) {
-    throw InvalidArgument(fmt::format("job store '{}': job '{}': its state is {} bytes of JSON, over the limit of {}",
-                                      path_, job.id, text.size(), detail::max_job_state_bytes));
+    throw InvalidArgument(
+        fmt::format("job store '{}': job '{}': its state is {} bytes of JSON, over the limit of {}",
+                    path_, job.id, text.size(), detail::max_job_state_bytes));
   }
   return text;
 }
@@ -553,17 +559,20 @@ class SqliteJobStore::Tx final : public JobStore::Transaction {
     s->bind(1, std::string{id});
     if (!s->executeStep()) return nullptr;
     const std::string key{id};
-    // A claim skips a row it cannot read (reported once); a lookup or a change names it in an error.
+    // A claim skips a row it cannot read (reported once); a lookup or a change names it in an
+    // error.
     if (purpose_ == Purpose::claim) {
-      return s_.read_job(key, optional_text(s->getColumn(0)), s->getColumn(1).getString(), warnings_);
+      return s_.read_job(key, optional_text(s->getColumn(0)), s->getColumn(1).getString(),
+                         warnings_);
     }
     return std::make_shared<const Job>(
         s_.read_job_or_throw(key, optional_text(s->getColumn(0)), s->getColumn(1).getString()));
   }
 
   bool insert_job(const Job& job) override {
-    Use s{s_.statement("INSERT INTO sked_job (id, next_run_time, job_state) VALUES (?1, ?2, ?3) "
-                       "ON CONFLICT (id) DO NOTHING")};
+    Use s{
+        s_.statement("INSERT INTO sked_job (id, next_run_time, job_state) VALUES (?1, ?2, ?3) "
+                     "ON CONFLICT (id) DO NOTHING")};
     s->bind(1, job.id);
     bind_optional_time(*s, 2, job.next_run_time);
     s->bind(3, s_.job_state(job));
@@ -579,7 +588,8 @@ class SqliteJobStore::Tx final : public JobStore::Transaction {
   }
 
   void delete_job(std::string_view id) override {
-    for (const char* sql : {"DELETE FROM sked_job WHERE id = ?1", "DELETE FROM sked_run_request WHERE job_id = ?1"}) {
+    for (const char* sql :
+         {"DELETE FROM sked_job WHERE id = ?1", "DELETE FROM sked_run_request WHERE job_id = ?1"}) {
       Use s{s_.statement(sql)};
       s->bind(1, std::string{id});
       s->exec();
@@ -610,11 +620,14 @@ class SqliteJobStore::Tx final : public JobStore::Transaction {
     s->exec();
   }
 
-  int running_instances(std::string_view job_id) override { return s_.running_instances(std::string{job_id}); }
+  int running_instances(std::string_view job_id) override {
+    return s_.running_instances(std::string{job_id});
+  }
 
   bool insert_execution(Execution& record) override {
-    Use s{s_.statement("INSERT INTO sked_job_execution (job_id, status, run_time, scheduler_id) "
-                       "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (job_id, run_time) DO NOTHING")};
+    Use s{
+        s_.statement("INSERT INTO sked_job_execution (job_id, status, run_time, scheduler_id) "
+                     "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (job_id, run_time) DO NOTHING")};
     s->bind(1, record.job_id);
     s->bind(2, status_text(record.status));
     s->bind(3, format_db_time(record.run_time));
@@ -628,8 +641,9 @@ class SqliteJobStore::Tx final : public JobStore::Transaction {
     std::vector<RunRequest> due;
     std::vector<std::int64_t> unreadable;
     {
-      Use s{s_.statement("SELECT id, job_id, requested_at, attempt, job_state FROM sked_run_request "
-                         "WHERE requested_at <= ?1 ORDER BY requested_at, id")};
+      Use s{
+          s_.statement("SELECT id, job_id, requested_at, attempt, job_state FROM sked_run_request "
+                       "WHERE requested_at <= ?1 ORDER BY requested_at, id")};
       s->bind(1, format_db_time(now));
       while (s->executeStep()) {
         RunRequest r = s_.read_request(*s, warnings_);
@@ -645,8 +659,9 @@ class SqliteJobStore::Tx final : public JobStore::Transaction {
   }
 
   std::optional<RunRequest> find_request(std::string_view job_id) override {
-    Use s{s_.statement("SELECT id, job_id, requested_at, attempt, job_state FROM sked_run_request "
-                       "WHERE job_id = ?1 AND attempt = 1")};
+    Use s{
+        s_.statement("SELECT id, job_id, requested_at, attempt, job_state FROM sked_run_request "
+                     "WHERE job_id = ?1 AND attempt = 1")};
     s->bind(1, std::string{job_id});
     if (!s->executeStep()) return std::nullopt;
     return s_.read_request(*s, warnings_);
@@ -661,17 +676,17 @@ class SqliteJobStore::Tx final : public JobStore::Transaction {
   }
 
  private:
-  // Due rows a page at a time (keyset pages, so rows passed over because they cannot run here do not
-  // stop the jobs behind them from being claimed).
+  // Due rows a page at a time (keyset pages, so rows passed over because they cannot run here do
+  // not stop the jobs behind them from being claimed).
   void read_page(TimePoint now) {
     rows_.clear();
     next_ = 0;
-    Use s{s_.statement(first_page_
-                           ? "SELECT id, next_run_time, job_state FROM sked_job WHERE next_run_time <= ?1 "
-                             "ORDER BY next_run_time, id LIMIT ?4"
-                           : "SELECT id, next_run_time, job_state FROM sked_job WHERE next_run_time <= ?1 "
-                             "AND (next_run_time > ?2 OR (next_run_time = ?2 AND id > ?3)) "
-                             "ORDER BY next_run_time, id LIMIT ?4")};
+    Use s{s_.statement(
+        first_page_ ? "SELECT id, next_run_time, job_state FROM sked_job WHERE next_run_time <= ?1 "
+                      "ORDER BY next_run_time, id LIMIT ?4"
+                    : "SELECT id, next_run_time, job_state FROM sked_job WHERE next_run_time <= ?1 "
+                      "AND (next_run_time > ?2 OR (next_run_time = ?2 AND id > ?3)) "
+                      "ORDER BY next_run_time, id LIMIT ?4")};
     s->bind(1, format_db_time(now));
     if (!first_page_) {
       s->bind(2, after_time_);
@@ -679,7 +694,8 @@ class SqliteJobStore::Tx final : public JobStore::Transaction {
     }
     s->bind(4, static_cast<std::int64_t>(claim_page_size));
     while (s->executeStep()) {
-      rows_.emplace_back(s->getColumn(0).getString(), s->getColumn(1).getString(), s->getColumn(2).getString());
+      rows_.emplace_back(s->getColumn(0).getString(), s->getColumn(1).getString(),
+                         s->getColumn(2).getString());
     }
     first_page_ = false;
     exhausted_ = rows_.size() < claim_page_size;
@@ -692,16 +708,18 @@ class SqliteJobStore::Tx final : public JobStore::Transaction {
   Impl& s_;
   Purpose purpose_;
   std::vector<std::string>& warnings_;
-  std::vector<std::tuple<std::string, std::string, std::string>> rows_;  // id, next_run_time, job_state
+  std::vector<std::tuple<std::string, std::string, std::string>>
+      rows_;  // id, next_run_time, job_state
   std::size_t next_ = 0;
   bool first_page_ = true;
   bool exhausted_ = false;
   std::string after_time_, after_id_;
 };
 
-// A request row (SELECT id, job_id, requested_at, attempt, job_state). One whose time cannot be read
-// comes back with a negative id, to be dropped, and is reported.
-RunRequest SqliteJobStore::Impl::read_request(SQLite::Statement& s, std::vector<std::string>& warnings) const {
+// A request row (SELECT id, job_id, requested_at, attempt, job_state). One whose time cannot be
+// read comes back with a negative id, to be dropped, and is reported.
+RunRequest SqliteJobStore::Impl::read_request(SQLite::Statement& s,
+                                              std::vector<std::string>& warnings) const {
   RunRequest r;
   r.id = s.getColumn(0).getInt64();
   r.job_id = s.getColumn(1).getString();
@@ -709,25 +727,29 @@ RunRequest SqliteJobStore::Impl::read_request(SQLite::Statement& s, std::vector<
   r.attempt = std::max(1, s.getColumn(3).getInt());
   const auto parsed = parse_db_time(at);
   if (!parsed) {
-    warnings.push_back(fmt::format("job store '{}': job '{}': dropped a run request at '{}', which is not a UTC time",
-                                   path_, r.job_id, at));
+    warnings.push_back(fmt::format(
+        "job store '{}': job '{}': dropped a run request at '{}', which is not a UTC time", path_,
+        r.job_id, at));
     r.id = -r.id;
     return r;
   }
   r.at = *parsed;
   if (!s.getColumn(4).isNull()) {
     try {
-      r.snapshot = std::make_shared<const Job>(read_job_or_throw(r.job_id, std::nullopt, s.getColumn(4).getString()));
+      r.snapshot = std::make_shared<const Job>(
+          read_job_or_throw(r.job_id, std::nullopt, s.getColumn(4).getString()));
     } catch (const SerializationError& e) {
-      warnings.push_back(fmt::format("{} (in the retry kept for it; the retry runs only while the job exists)",
-                                     e.what()));
+      warnings.push_back(fmt::format(
+          "{} (in the retry kept for it; the retry runs only while the job exists)", e.what()));
     }
   }
   return r;
 }
 
 void SqliteJobStore::Impl::insert_request(const RunRequest& request) {
-  Use s{statement("INSERT INTO sked_run_request (job_id, requested_at, attempt, job_state) VALUES (?1, ?2, ?3, ?4)")};
+  Use s{
+      statement("INSERT INTO sked_run_request (job_id, requested_at, attempt, job_state) VALUES "
+                "(?1, ?2, ?3, ?4)")};
   s->bind(1, request.job_id);
   s->bind(2, format_db_time(request.at));
   s->bind(3, request.attempt);
@@ -1157,8 +1179,9 @@ void SqliteJobStore::transact_(Purpose purpose, const std::function<void(Transac
       start_beating = !was_registered;
     }
   };
-  const char* what = purpose == Purpose::claim ? "claiming due jobs" : purpose == Purpose::read ? "reading the store"
-                                                                                                 : "changing the store";
+  const char* what = purpose == Purpose::claim  ? "claiming due jobs"
+                     : purpose == Purpose::read ? "reading the store"
+                                                : "changing the store";
   try {
     impl_->locked(what, run);
   } catch (...) {
@@ -1167,7 +1190,8 @@ void SqliteJobStore::transact_(Purpose purpose, const std::function<void(Transac
     throw;
   }
   if (start_beating) {
-    impl_->heartbeat_.start(impl_->clock_, impl_->options_.heartbeat_interval, [this] { impl_->heartbeat(); });
+    impl_->heartbeat_.start(impl_->clock_, impl_->options_.heartbeat_interval,
+                            [this] { impl_->heartbeat(); });
   }
   impl_->warn_all(warnings);
 }
@@ -1227,7 +1251,8 @@ std::vector<Job> SqliteJobStore::all_jobs_() const {
   return jobs;
 }
 
-std::optional<TimePoint> SqliteJobStore::Impl::read_next_run_time(std::vector<std::string>& warnings) const {
+std::optional<TimePoint> SqliteJobStore::Impl::read_next_run_time(
+    std::vector<std::string>& warnings) const {
   // One descent of the next_run_time index. Pending runs count too (the table is nearly always
   // empty). Two statements, neither sorting: one that merged them with UNION ALL ... ORDER BY built
   // three temporary b-trees per call, 25x the cost.
@@ -1245,12 +1270,14 @@ std::optional<TimePoint> SqliteJobStore::Impl::read_next_run_time(std::vector<st
   auto scheduled = read(
       "SELECT id, next_run_time FROM sked_job WHERE next_run_time IS NOT NULL "
       "ORDER BY next_run_time");
-  const auto requested = read("SELECT job_id, requested_at FROM sked_run_request ORDER BY requested_at");
+  const auto requested =
+      read("SELECT job_id, requested_at FROM sked_run_request ORDER BY requested_at");
   if (requested && (!scheduled || *requested < *scheduled)) return requested;
   return scheduled;
 }
 
-std::optional<TimePoint> SqliteJobStore::Impl::known_next_run_time(std::vector<std::string>& warnings) const {
+std::optional<TimePoint> SqliteJobStore::Impl::known_next_run_time(
+    std::vector<std::string>& warnings) const {
   if (idle_known_ && data_version() == idle_version_) return idle_next_;
   idle_known_ = false;
   // The version and the times from one snapshot: a commit between them must not be taken as seen.
@@ -1294,15 +1321,17 @@ bool SqliteJobStore::nothing_due_(TimePoint now) {
   return idle;
 }
 
-std::vector<RunRequest> SqliteJobStore::pending_runs_(std::optional<std::string_view> job_id) const {
+std::vector<RunRequest> SqliteJobStore::pending_runs_(
+    std::optional<std::string_view> job_id) const {
   std::vector<std::string> warnings;
   auto read = [&] {
     warnings.clear();
     std::vector<RunRequest> out;
-    Use s{impl_->statement(job_id ? "SELECT id, job_id, requested_at, attempt, job_state FROM sked_run_request "
-                                    "WHERE job_id = ?1 ORDER BY requested_at, id"
-                                  : "SELECT id, job_id, requested_at, attempt, job_state FROM sked_run_request "
-                                    "ORDER BY requested_at, id")};
+    Use s{impl_->statement(
+        job_id ? "SELECT id, job_id, requested_at, attempt, job_state FROM sked_run_request "
+                 "WHERE job_id = ?1 ORDER BY requested_at, id"
+               : "SELECT id, job_id, requested_at, attempt, job_state FROM sked_run_request "
+                 "ORDER BY requested_at, id")};
     if (job_id) s->bind(1, std::string{*job_id});
     while (s->executeStep()) {
       RunRequest r = impl_->read_request(*s, warnings);
@@ -1334,9 +1363,12 @@ std::vector<Execution> SqliteJobStore::query_executions_(const ExecutionQuery& q
   if (query.since) sql += " AND run_time >= :since";
   if (query.until) sql += " AND run_time < :until";
   if (query.after_id) sql += " AND id > :after_id";
-  sql += query.order == ExecutionOrder::oldest_id_first ? " ORDER BY id" : " ORDER BY run_time DESC, id DESC";
+  sql += query.order == ExecutionOrder::oldest_id_first ? " ORDER BY id"
+                                                        : " ORDER BY run_time DESC, id DESC";
   sql += " LIMIT :limit OFFSET :offset";
-  const auto clamp = [](std::size_t n) { return static_cast<std::int64_t>(std::min<std::size_t>(n, INT64_MAX)); };
+  const auto clamp = [](std::size_t n) {
+    return static_cast<std::int64_t>(std::min<std::size_t>(n, INT64_MAX));
+  };
   auto read = [&] {
     SQLite::Statement s{impl_->db_, sql};
     if (query.with_texts && query.traceback_tail) s.bind(":tail", clamp(*query.traceback_tail));

@@ -52,11 +52,13 @@ ShellArgs parse_args(const JobContext& context) {
   if (!args.is_object()) throw bad("args must be a JSON object with a 'command'");
   ShellArgs out;
   const auto command = args.find("command");
-  if (command == args.end() || !command->is_string() || command->get_ref<const std::string&>().empty()) {
+  if (command == args.end() || !command->is_string() ||
+      command->get_ref<const std::string&>().empty()) {
     throw bad("'command' must be a non-empty string");
   }
   out.command = command->get<std::string>();
-  if (out.command.find('\0') != std::string::npos) throw bad("'command' must not contain a NUL character");
+  if (out.command.find('\0') != std::string::npos)
+    throw bad("'command' must not contain a NUL character");
   if (const auto cwd = args.find("cwd"); cwd != args.end() && !cwd->is_null()) {
     if (!cwd->is_string()) throw bad("'cwd' must be a string");
     out.cwd = cwd->get<std::string>();
@@ -74,12 +76,15 @@ ShellArgs parse_args(const JobContext& context) {
       } else {
         throw bad(fmt::format("env '{}' must be a string, number or boolean", name));
       }
-      if (out.env[name].find('\0') != std::string::npos) throw bad(fmt::format("env '{}' contains a NUL", name));
+      if (out.env[name].find('\0') != std::string::npos)
+        throw bad(fmt::format("env '{}' contains a NUL", name));
     }
   }
   if (const auto timeout = args.find("timeout"); timeout != args.end() && !timeout->is_null()) {
-    if (!timeout->is_number() || timeout->get<double>() <= 0) throw bad("'timeout' must be a positive number of seconds");
-    out.timeout = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(timeout->get<double>()));
+    if (!timeout->is_number() || timeout->get<double>() <= 0)
+      throw bad("'timeout' must be a positive number of seconds");
+    out.timeout =
+        std::chrono::duration_cast<Duration>(std::chrono::duration<double>(timeout->get<double>()));
   }
   return out;
 }
@@ -109,9 +114,9 @@ struct Tail {
   [[nodiscard]] std::string render(std::string_view name) {
     if (text.size() > shell_output_tail) text.erase(0, text.size() - shell_output_tail);
     if (total == 0) return {};
-    std::string out = total > text.size()
-                          ? fmt::format("--- {} (last {} of {} bytes) ---\n", name, text.size(), total)
-                          : fmt::format("--- {} ---\n", name);
+    std::string out = total > text.size() ? fmt::format("--- {} (last {} of {} bytes) ---\n", name,
+                                                        text.size(), total)
+                                          : fmt::format("--- {} ---\n", name);
     out += text;
     if (out.back() != '\n') out += '\n';
     return out;
@@ -173,7 +178,8 @@ void shell_task(const JobContext& context) {
 
   const auto fail = [&](const std::string& what) {
     const int error = errno;
-    return Error(fmt::format("shell task (job '{}'): {}: {}", context.job_id(), what, std::strerror(error)));
+    return Error(
+        fmt::format("shell task (job '{}'): {}: {}", context.job_id(), what, std::strerror(error)));
   };
   int out_pipe[2];
   int err_pipe[2];
@@ -190,7 +196,8 @@ void shell_task(const JobContext& context) {
   posix_spawn_file_actions_adddup2(setup.actions(), err_write.get(), 2);
   if (!args.cwd.empty()) posix_spawn_file_actions_addchdir_np(setup.actions(), args.cwd.c_str());
   // The command starts clean whatever this process does with signals (a process-pool worker blocks
-  // SIGTERM; a service may ignore SIGPIPE), in a process group of its own so a pipeline stops as one.
+  // SIGTERM; a service may ignore SIGPIPE), in a process group of its own so a pipeline stops as
+  // one.
   sigset_t none;
   sigemptyset(&none);
   sigset_t all;
@@ -200,13 +207,15 @@ void shell_task(const JobContext& context) {
   posix_spawnattr_setsigmask(setup.attr(), &none);
   posix_spawnattr_setsigdefault(setup.attr(), &all);
   posix_spawnattr_setpgroup(setup.attr(), 0);
-  posix_spawnattr_setflags(setup.attr(), POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setflags(setup.attr(),
+                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
 
   std::string sh = "sh";
   std::string dash_c = "-c";
   std::array<char*, 4> argv{sh.data(), dash_c.data(), args.command.data(), nullptr};
   pid_t pid = 0;
-  if (const int error = ::posix_spawn(&pid, "/bin/sh", setup.actions(), setup.attr(), argv.data(), envp.data());
+  if (const int error =
+          ::posix_spawn(&pid, "/bin/sh", setup.actions(), setup.attr(), argv.data(), envp.data());
       error != 0) {
     throw Error(fmt::format("shell task (job '{}'): cannot start /bin/sh{}: {}", context.job_id(),
                             args.cwd.empty() ? std::string{} : fmt::format(" in '{}'", args.cwd),
@@ -238,7 +247,8 @@ void shell_task(const JobContext& context) {
   int status = 0;
   for (;;) {
     siginfo_t info{};
-    if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid) {
+    if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+        info.si_pid == pid) {
       // Still a zombie, so its process group id is not yet reusable: end whatever is left of a
       // command that was told to stop, then reap.
       if (!stopped_why.empty()) ::kill(-pid, SIGKILL);
@@ -264,8 +274,8 @@ void shell_task(const JobContext& context) {
     std::optional<SteadyClock::time_point> wake = stopped_why.empty() ? deadline : kill_at;
     int timeout_ms = -1;
     if (wake) {
-      timeout_ms = static_cast<int>(
-          std::max<std::int64_t>(0, std::chrono::ceil<std::chrono::milliseconds>(*wake - now).count()));
+      timeout_ms = static_cast<int>(std::max<std::int64_t>(
+          0, std::chrono::ceil<std::chrono::milliseconds>(*wake - now).count()));
     }
     // Without a pidfd (kernels before 5.3) the exit is noticed by looking again every 50 ms.
     if (!exit_fd) timeout_ms = timeout_ms < 0 ? 50 : std::min(timeout_ms, 50);
@@ -288,6 +298,8 @@ void shell_task(const JobContext& context) {
   throw CommandFailed(args.command, detail::describe_wait_status(status));
 }
 
-void register_shell_task(TaskRegistry& tasks, std::string name) { tasks.add(std::move(name), shell_task); }
+void register_shell_task(TaskRegistry& tasks, std::string name) {
+  tasks.add(std::move(name), shell_task);
+}
 
 }  // namespace sked

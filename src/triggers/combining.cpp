@@ -4,8 +4,8 @@
 
 #include "detail/json_integer.hpp"
 
-#include <nlohmann/json.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 
@@ -16,8 +16,8 @@ namespace {
 // which the scheduler treats as a misfire) is stepped forward this many times at most.
 constexpr int max_steps = 1'000;
 
-// The child's first fire time at or after `bound`. `next_fire_time(nullopt, bound)` is that for cron
-// and bound interval triggers; stepping covers any trigger that answers with an earlier time.
+// The child's first fire time at or after `bound`. `next_fire_time(nullopt, bound)` is that for
+// cron and bound interval triggers; stepping covers any trigger that answers with an earlier time.
 std::optional<TimePoint> first_from(const Trigger& child, TimePoint bound) {
   auto t = child.next_fire_time(std::nullopt, bound);
   for (int step = 0; t && *t < bound; ++step) {
@@ -37,9 +37,11 @@ std::optional<TimePoint> after(std::optional<TimePoint> previous) {
 
 CombiningTrigger::CombiningTrigger(std::vector<TriggerPtr> triggers, const char* kind)
     : triggers_(std::move(triggers)), kind_(kind) {
-  if (triggers_.empty()) throw InvalidArgument(fmt::format("{} trigger: needs at least one trigger", kind_));
+  if (triggers_.empty())
+    throw InvalidArgument(fmt::format("{} trigger: needs at least one trigger", kind_));
   for (std::size_t i = 0; i < triggers_.size(); ++i) {
-    if (!triggers_[i]) throw InvalidArgument(fmt::format("{} trigger: trigger {} is empty", kind_, i + 1));
+    if (!triggers_[i])
+      throw InvalidArgument(fmt::format("{} trigger: trigger {} is empty", kind_, i + 1));
   }
 }
 
@@ -58,7 +60,8 @@ nlohmann::json CombiningTrigger::to_json() const {
   return {{"type", kind_}, {"version", 1}, {"triggers", std::move(children)}};
 }
 
-std::shared_ptr<const Trigger> CombiningTrigger::bind(TimePoint now, const TimeZone& default_zone) const {
+std::shared_ptr<const Trigger> CombiningTrigger::bind(TimePoint now,
+                                                      const TimeZone& default_zone) const {
   std::vector<TriggerPtr> bound;
   bool changed = false;
   for (const auto& t : triggers_) {
@@ -69,7 +72,8 @@ std::shared_ptr<const Trigger> CombiningTrigger::bind(TimePoint now, const TimeZ
   return changed ? with(std::move(bound)) : nullptr;
 }
 
-std::vector<TriggerPtr> CombiningTrigger::children_from_json(const char* kind, const nlohmann::json& j) {
+std::vector<TriggerPtr> CombiningTrigger::children_from_json(const char* kind,
+                                                             const nlohmann::json& j) {
   int version = 0;
   try {
     version = detail::json_integer_or(j, "version", 0);
@@ -77,7 +81,8 @@ std::vector<TriggerPtr> CombiningTrigger::children_from_json(const char* kind, c
     throw SerializationError(fmt::format("{} trigger: {}", kind, e.what()));
   }
   if (version != 1) {
-    throw SerializationError(fmt::format("{} trigger: version {} is not one this sked reads (1)", kind, version));
+    throw SerializationError(
+        fmt::format("{} trigger: version {} is not one this sked reads (1)", kind, version));
   }
   if (!j.contains("triggers") || !j["triggers"].is_array() || j["triggers"].empty()) {
     throw SerializationError(fmt::format("{} trigger: 'triggers' must be a non-empty array", kind));
@@ -95,15 +100,19 @@ std::vector<TriggerPtr> CombiningTrigger::children_from_json(const char* kind, c
   return out;
 }
 
-AndTrigger::AndTrigger(std::vector<TriggerPtr> triggers) : CombiningTrigger(std::move(triggers), "and") {}
+AndTrigger::AndTrigger(std::vector<TriggerPtr> triggers)
+    : CombiningTrigger(std::move(triggers), "and") {}
 
-std::optional<TimePoint> AndTrigger::next_fire_time(std::optional<TimePoint> previous, TimePoint now) const {
+std::optional<TimePoint> AndTrigger::next_fire_time(std::optional<TimePoint> previous,
+                                                    TimePoint now) const {
   std::vector<std::optional<TimePoint>> times;
   times.reserve(triggers().size());
   const auto from = after(previous);
-  for (const auto& t : triggers()) times.push_back(from ? first_from(*t, *from) : t->next_fire_time(std::nullopt, now));
+  for (const auto& t : triggers())
+    times.push_back(from ? first_from(*t, *from) : t->next_fire_time(std::nullopt, now));
   for (std::size_t round = 0; round < max_rounds; ++round) {
-    if (std::any_of(times.begin(), times.end(), [](const auto& t) { return !t; })) return std::nullopt;
+    if (std::any_of(times.begin(), times.end(), [](const auto& t) { return !t; }))
+      return std::nullopt;
     const auto [lo, hi] = std::minmax_element(times.begin(), times.end());
     if (**lo == **hi) return *lo;
     const TimePoint latest = **hi;
@@ -118,11 +127,15 @@ std::shared_ptr<const Trigger> AndTrigger::with(std::vector<TriggerPtr> triggers
   return std::make_shared<AndTrigger>(std::move(triggers));
 }
 
-AndTrigger AndTrigger::from_json(const nlohmann::json& j) { return AndTrigger{children_from_json("and", j)}; }
+AndTrigger AndTrigger::from_json(const nlohmann::json& j) {
+  return AndTrigger{children_from_json("and", j)};
+}
 
-OrTrigger::OrTrigger(std::vector<TriggerPtr> triggers) : CombiningTrigger(std::move(triggers), "or") {}
+OrTrigger::OrTrigger(std::vector<TriggerPtr> triggers)
+    : CombiningTrigger(std::move(triggers), "or") {}
 
-std::optional<TimePoint> OrTrigger::next_fire_time(std::optional<TimePoint> previous, TimePoint now) const {
+std::optional<TimePoint> OrTrigger::next_fire_time(std::optional<TimePoint> previous,
+                                                   TimePoint now) const {
   // After a fire time, each child is asked for its first time after it rather than for its own next
   // time after it: an interval child would otherwise count its interval from another child's time.
   const auto from = after(previous);
@@ -138,6 +151,8 @@ std::shared_ptr<const Trigger> OrTrigger::with(std::vector<TriggerPtr> triggers)
   return std::make_shared<OrTrigger>(std::move(triggers));
 }
 
-OrTrigger OrTrigger::from_json(const nlohmann::json& j) { return OrTrigger{children_from_json("or", j)}; }
+OrTrigger OrTrigger::from_json(const nlohmann::json& j) {
+  return OrTrigger{children_from_json("or", j)};
+}
 
 }  // namespace sked

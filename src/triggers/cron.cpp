@@ -1,5 +1,5 @@
-#include <nlohmann/json.hpp>
 #include <date/tz.h>
+#include <nlohmann/json.hpp>
 
 #include <sked/errors.hpp>
 #include <sked/triggers/cron.hpp>

@@ -1,8 +1,8 @@
 #include <sked/errors.hpp>
 #include <sked/triggers/date.hpp>
 
-#include <nlohmann/json.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 namespace sked {
 
@@ -12,7 +12,9 @@ std::optional<TimePoint> DateTrigger::next_fire_time(std::optional<TimePoint> pr
   return run_date_;
 }
 
-std::string DateTrigger::describe() const { return fmt::format("date[{}]", format_time(run_date_)); }
+std::string DateTrigger::describe() const {
+  return fmt::format("date[{}]", format_time(run_date_));
+}
 
 nlohmann::json DateTrigger::to_json() const {
   return {{"type", "date"}, {"version", 1}, {"run_date", format_time(run_date_)}};

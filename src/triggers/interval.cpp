@@ -6,9 +6,8 @@
 #include "detail/sqlite_time.hpp"
 #include "detail/trigger_window.hpp"
 
-#include <nlohmann/json.hpp>
 #include <fmt/format.h>
-
+#include <nlohmann/json.hpp>
 
 namespace sked {
 namespace {
@@ -27,25 +26,29 @@ Duration interval_of(const IntervalTrigger::Options& o) {
   const auto part = [](std::int64_t n, Duration unit, const char* name) {
     const std::int64_t most = max_interval / unit;
     if (n > most || n < -most) {
-      throw InvalidArgument(
-          fmt::format("interval trigger: {} {} is out of range (an interval is at most 1,000 years)", n, name));
+      throw InvalidArgument(fmt::format(
+          "interval trigger: {} {} is out of range (an interval is at most 1,000 years)", n, name));
     }
     return unit * n;
   };
-  return part(o.weeks, weeks{1}, "weeks") + part(o.days, days{1}, "days") + part(o.hours, hours{1}, "hours") +
-         part(o.minutes, minutes{1}, "minutes") + part(o.seconds, seconds{1}, "seconds");
+  return part(o.weeks, weeks{1}, "weeks") + part(o.days, days{1}, "days") +
+         part(o.hours, hours{1}, "hours") + part(o.minutes, minutes{1}, "minutes") +
+         part(o.seconds, seconds{1}, "seconds");
 }
 
 // Rounds a/b up for a >= 0, b > 0.
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return a / b + (a % b != 0 ? 1 : 0); }
 // Rounds a/b down for any a, b > 0.
-std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0 && a < 0) ? 1 : 0); }
+std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+  return a / b - ((a % b != 0 && a < 0) ? 1 : 0);
+}
 
 }  // namespace
 
 IntervalTrigger::IntervalTrigger(Duration interval) : IntervalTrigger(interval, Options{}) {}
 
-IntervalTrigger::IntervalTrigger(Options options) : IntervalTrigger(interval_of(options), options) {}
+IntervalTrigger::IntervalTrigger(Options options)
+    : IntervalTrigger(interval_of(options), options) {}
 
 IntervalTrigger::IntervalTrigger(Duration interval, Options options)
     : interval_(interval),
@@ -59,12 +62,13 @@ IntervalTrigger::IntervalTrigger(Duration interval, Options options)
 
 void IntervalTrigger::validate() const {
   if (interval_ <= Duration::zero()) {
-    throw InvalidArgument(
-        fmt::format("interval trigger: the interval must be positive, got {}", format_duration(interval_)));
+    throw InvalidArgument(fmt::format("interval trigger: the interval must be positive, got {}",
+                                      format_duration(interval_)));
   }
   if (interval_ > max_interval) {
-    throw InvalidArgument(fmt::format("interval trigger: the interval must be at most 1,000 years, got {}",
-                                      format_duration(interval_)));
+    throw InvalidArgument(
+        fmt::format("interval trigger: the interval must be at most 1,000 years, got {}",
+                    format_duration(interval_)));
   }
   if (start_date_ && end_date_ && *end_date_ < *start_date_) {
     throw InvalidArgument(fmt::format("interval trigger: end_date {} is before start_date {}",
@@ -89,8 +93,8 @@ std::optional<TimePoint> IntervalTrigger::next_fire_time(std::optional<TimePoint
   TimePoint next;
   if (previous) {
     if (jitter_ > Duration::zero()) {
-      // The previous fire time was jittered forward by less than one interval: recover its grid slot so
-      // jitter never accumulates into drift.
+      // The previous fire time was jittered forward by less than one interval: recover its grid
+      // slot so jitter never accumulates into drift.
       const auto k = floor_div((*previous - start).count(), step);
       next = start + Duration{(k + 1) * step};
     } else {
@@ -139,13 +143,15 @@ IntervalTrigger IntervalTrigger::from_json(const nlohmann::json& j) {
   }
 }
 
-std::shared_ptr<const Trigger> IntervalTrigger::bind(TimePoint now, const TimeZone& default_zone) const {
+std::shared_ptr<const Trigger> IntervalTrigger::bind(TimePoint now,
+                                                     const TimeZone& default_zone) const {
   if (start_date_ && timezone_) return nullptr;
   auto bound = std::make_shared<IntervalTrigger>(*this);
   if (!bound->start_date_) {
     if (now > detail::last_db_time - interval_) {
-      throw InvalidArgument(fmt::format("interval trigger: its first fire time, {} after {}, is past the year 9999",
-                                        format_duration(interval_), format_time(now)));
+      throw InvalidArgument(
+          fmt::format("interval trigger: its first fire time, {} after {}, is past the year 9999",
+                      format_duration(interval_), format_time(now)));
     }
     bound->start_date_ = now + interval_;
   }
@@ -153,8 +159,9 @@ std::shared_ptr<const Trigger> IntervalTrigger::bind(TimePoint now, const TimeZo
   // Otherwise a paused job would be stored with a trigger whose end precedes its start, which no
   // store could read back (found by tests/fuzz/interval_fuzz.cpp).
   if (end_date_ && *end_date_ < *bound->start_date_) {
-    throw InvalidArgument(fmt::format("interval trigger: end_date {} is before its first fire time {}",
-                                      format_time(*end_date_), format_time(*bound->start_date_)));
+    throw InvalidArgument(
+        fmt::format("interval trigger: end_date {} is before its first fire time {}",
+                    format_time(*end_date_), format_time(*bound->start_date_)));
   }
   return bound;
 }

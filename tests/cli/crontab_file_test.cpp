@@ -71,12 +71,16 @@ TEST_CASE("a bad crontab line is reported with the path, line and column", "[cli
   CHECK(error_of("@daily echo x\n@daily echo x\n").find("(the same schedule and command twice)") !=
         std::string::npos);
   CHECK(error_of("0 9 * * echo hi\n") ==
-        "jobs.cron:1:9: a field is missing: '0 9 * *' has 4 fields, a crontab line needs 5 (minute hour "
+        "jobs.cron:1:9: a field is missing: '0 9 * *' has 4 fields, a crontab line needs 5 (minute "
+        "hour "
         "day-of-month month day-of-week) before the command");
-  CHECK(error_of("id=x 0 9 * * date\n").starts_with("jobs.cron:1:14: a field is missing: '0 9 * *'"));
+  CHECK(
+      error_of("id=x 0 9 * * date\n").starts_with("jobs.cron:1:14: a field is missing: '0 9 * *'"));
   CHECK(error_of("CRON_TZ=Mars/Base\n@daily echo x\n") ==
-        "jobs.cron:1:9: unknown time zone 'Mars/Base' (expected an IANA name such as 'Europe/Berlin')");
-  CHECK(error_of("GREETING=\"hello\n") == "jobs.cron:1:10: the value of GREETING has no closing \"");
+        "jobs.cron:1:9: unknown time zone 'Mars/Base' (expected an IANA name such as "
+        "'Europe/Berlin')");
+  CHECK(error_of("GREETING=\"hello\n") ==
+        "jobs.cron:1:10: the value of GREETING has no closing \"");
   CHECK(error_of("GREETING='a' b\n") == "jobs.cron:1:13: text after the quoted value of GREETING");
   CHECK(error_of("id = x\n").starts_with("jobs.cron:1:1: 'id' is taken by job ids"));
   // A 7th field that reads as a year is one: not 6 fields and the command `1969 echo x`.
@@ -123,7 +127,8 @@ TEST_CASE("a crontab file's UTF-8 text is read, with or without a byte order mar
   CHECK(parse_crontab_file(longest, "f").size() == 1);
 }
 
-TEST_CASE("environment lines apply to the lines below them, as cronie reads them", "[cli][crontab]") {
+TEST_CASE("environment lines apply to the lines below them, as cronie reads them",
+          "[cli][crontab]") {
   const auto lines = parse_crontab_file(
       "@daily echo before\n"
       "SHELL=/bin/bash\n"

@@ -35,15 +35,19 @@ int main() {
     std::cerr << "cannot connect to the dashboard on port " << server.port() << '\n';
     return 1;
   }
-  const std::string request = "GET /api/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  const std::string request =
+      "GET /api/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
   if (send(fd, request.data(), request.size(), 0) != static_cast<ssize_t>(request.size())) return 1;
   std::string response;
   char buffer[4096];
-  for (ssize_t n = 0; (n = recv(fd, buffer, sizeof buffer, 0)) > 0;) response.append(buffer, static_cast<std::size_t>(n));
+  for (ssize_t n = 0; (n = recv(fd, buffer, sizeof buffer, 0)) > 0;)
+    response.append(buffer, static_cast<std::size_t>(n));
   close(fd);
   server.stop();
 
-  const bool ok = response.starts_with("HTTP/1.1 200") && response.find("\"id\":\"consumer-job\"") != std::string::npos;
-  std::cout << "consumer_http: " << (ok ? "the dashboard listed the job" : "unexpected answer:\n" + response) << '\n';
+  const bool ok = response.starts_with("HTTP/1.1 200") &&
+                  response.find("\"id\":\"consumer-job\"") != std::string::npos;
+  std::cout << "consumer_http: "
+            << (ok ? "the dashboard listed the job" : "unexpected answer:\n" + response) << '\n';
   return ok ? 0 : 1;
 }

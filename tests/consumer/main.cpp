@@ -7,7 +7,8 @@ int main() {
   auto clock = std::make_shared<sked::ManualClock>(sked::parse_time("2026-01-01T00:00:00Z"));
   sked::BackgroundScheduler scheduler{{.clock = clock, .timezone = sked::TimeZone::utc()}};
   int runs = 0;
-  scheduler.add_job({.id = "tick", .callable = [&](const sked::JobContext&) { ++runs; },
+  scheduler.add_job({.id = "tick",
+                     .callable = [&](const sked::JobContext&) { ++runs; },
                      .trigger = sked::IntervalTrigger{std::chrono::seconds{10}}});
   scheduler.start();
   clock->advance(std::chrono::seconds{10});

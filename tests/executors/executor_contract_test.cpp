@@ -1,5 +1,6 @@
-// What every Executor must do, run against both pools: each lease it takes is completed exactly once,
-// whether the run finishes, the pool shuts down with or without waiting, or the pool refuses it.
+// What every Executor must do, run against both pools: each lease it takes is completed exactly
+// once, whether the run finishes, the pool shuts down with or without waiting, or the pool refuses
+// it.
 
 #include "support/leases.hpp"
 #include "support/process_group.hpp"
@@ -9,8 +10,8 @@
 #include <sked/tasks/shell.hpp>
 #include <sked/triggers/date.hpp>
 
-#include <nlohmann/json.hpp>
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <set>
 #include <thread>
@@ -30,8 +31,9 @@ void register_tasks(sked::TaskRegistry& tasks) {
   });
 }
 
-// ThreadSanitizer's runtime starts a thread of its own, and a process pool refuses to fork its zygote
-// from a program with threads (the process-pool tests are left out of the TSan run for that reason).
+// ThreadSanitizer's runtime starts a thread of its own, and a process pool refuses to fork its
+// zygote from a program with threads (the process-pool tests are left out of the TSan run for that
+// reason).
 #if defined(__SANITIZE_THREAD__)
 constexpr bool process_pool_available = false;
 #elif defined(__has_feature)
@@ -53,7 +55,8 @@ struct ThreadPoolFactory {
 
 struct ProcessPoolFactory {
   static constexpr bool available = process_pool_available;
-  static std::shared_ptr<sked::Executor> make(std::size_t workers, const sked::TaskRegistry& tasks) {
+  static std::shared_ptr<sked::Executor> make(std::size_t workers,
+                                              const sked::TaskRegistry& tasks) {
     return std::make_shared<sked::ProcessPoolExecutor>(workers, tasks, 200ms);
   }
 };
@@ -70,8 +73,8 @@ sked::Job job(const std::string& id, const std::string& task) {
 }
 
 // A lease whose task is resolved from `tasks`, as the scheduler does before handing it over.
-sked::RunLease lease(sked::test::LeaseCollector& done, const sked::TaskRegistry& tasks, const std::string& id,
-                     const std::string& task) {
+sked::RunLease lease(sked::test::LeaseCollector& done, const sked::TaskRegistry& tasks,
+                     const std::string& id, const std::string& task) {
   auto run = done.lease(job(id, task));
   run.set_task(tasks.find(task));
   return run;
@@ -79,7 +82,8 @@ sked::RunLease lease(sked::test::LeaseCollector& done, const sked::TaskRegistry&
 
 }  // namespace
 
-TEMPLATE_LIST_TEST_CASE("every run of a batch is completed exactly once", "[executor][contract]", ExecutorFactories) {
+TEMPLATE_LIST_TEST_CASE("every run of a batch is completed exactly once", "[executor][contract]",
+                        ExecutorFactories) {
   const auto workers = static_cast<std::size_t>(GENERATE(1, 2, 4));
   if (!TestType::available) return;
   sked::TaskRegistry tasks;
@@ -106,8 +110,9 @@ TEMPLATE_LIST_TEST_CASE("every run of a batch is completed exactly once", "[exec
   CHECK(done.store()->get_executions({.limit = 100}).size() == 30);
 }
 
-TEMPLATE_LIST_TEST_CASE("shutdown without waiting stops running tasks and completes queued runs as errors",
-                        "[executor][contract][shutdown]", ExecutorFactories) {
+TEMPLATE_LIST_TEST_CASE(
+    "shutdown without waiting stops running tasks and completes queued runs as errors",
+    "[executor][contract][shutdown]", ExecutorFactories) {
   if (!TestType::available) return;
   sked::TaskRegistry tasks;
   register_tasks(tasks);
@@ -115,14 +120,17 @@ TEMPLATE_LIST_TEST_CASE("shutdown without waiting stops running tasks and comple
   executor->start(nullptr);
   sked::test::LeaseCollector done;
   executor->submit(lease(done, tasks, "running", "until_stopped"));
-  for (int i = 0; i < 3; ++i) executor->submit(lease(done, tasks, "queued" + std::to_string(i), "noop"));
+  for (int i = 0; i < 3; ++i)
+    executor->submit(lease(done, tasks, "queued" + std::to_string(i), "noop"));
   executor->shutdown(false);
   REQUIRE(done.wait_for(4));
   CHECK(done.count() == 4);
-  // A queued run either ran before the stop or is reported as never started: never lost, never twice.
+  // A queued run either ran before the stop or is reported as never started: never lost, never
+  // twice.
   for (int i = 0; i < 3; ++i) {
     const auto outcome = done.of("queued" + std::to_string(i));
-    if (outcome.status == ExecutionStatus::error) CHECK_THAT(outcome.exception, Catch::Contains("shut down"));
+    if (outcome.status == ExecutionStatus::error)
+      CHECK_THAT(outcome.exception, Catch::Contains("shut down"));
   }
   // After shutdown, a run is refused at once, as an error.
   executor->submit(lease(done, tasks, "late", "noop"));
@@ -131,22 +139,25 @@ TEMPLATE_LIST_TEST_CASE("shutdown without waiting stops running tasks and comple
   CHECK_THAT(done.of("late").exception, Catch::Contains("shut down"));
 }
 
-TEMPLATE_LIST_TEST_CASE("shutdown with waiting finishes every queued run first", "[executor][contract][shutdown]",
-                        ExecutorFactories) {
+TEMPLATE_LIST_TEST_CASE("shutdown with waiting finishes every queued run first",
+                        "[executor][contract][shutdown]", ExecutorFactories) {
   if (!TestType::available) return;
   sked::TaskRegistry tasks;
   register_tasks(tasks);
   auto executor = TestType::make(2, tasks);
   executor->start(nullptr);
   sked::test::LeaseCollector done;
-  for (int i = 0; i < 10; ++i) executor->submit(lease(done, tasks, "r" + std::to_string(i), "noop"));
+  for (int i = 0; i < 10; ++i)
+    executor->submit(lease(done, tasks, "r" + std::to_string(i), "noop"));
   executor->shutdown(true);
   CHECK(done.count() == 10);
-  for (int i = 0; i < 10; ++i) CHECK(done.of("r" + std::to_string(i)).status == ExecutionStatus::executed);
+  for (int i = 0; i < 10; ++i)
+    CHECK(done.of("r" + std::to_string(i)).status == ExecutionStatus::executed);
 }
 
-TEMPLATE_LIST_TEST_CASE("a shell run's command has its process group recorded with the run, timeout or not",
-                        "[executor][contract][survivor]", ExecutorFactories) {
+TEMPLATE_LIST_TEST_CASE(
+    "a shell run's command has its process group recorded with the run, timeout or not",
+    "[executor][contract][survivor]", ExecutorFactories) {
   if (!TestType::available) return;
   sked::TaskRegistry tasks;
   register_tasks(tasks);

@@ -1,5 +1,5 @@
-// The process pool runs tasks in child processes. Real processes are started, crashed and killed here;
-// every test ends by proving that none is left behind (no zombie child, no orphan).
+// The process pool runs tasks in child processes. Real processes are started, crashed and killed
+// here; every test ends by proving that none is left behind (no zombie child, no orphan).
 
 #include "support/process_group.hpp"
 #include "support/processes.hpp"
@@ -11,8 +11,8 @@
 #include <sked/tasks/shell.hpp>
 #include <sked/triggers/date.hpp>
 
-#include <nlohmann/json.hpp>
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include "support/leases.hpp"
 
@@ -22,8 +22,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <csignal>
 #include <condition_variable>
+#include <csignal>
 #include <future>
 #include <latch>
 #include <mutex>
@@ -36,8 +36,8 @@ namespace {
 
 const auto t0 = sked::parse_time("2026-01-01T00:00:00Z");
 
-// AddressSanitizer keeps its own SIGSEGV handler (it ignores a reset to SIG_DFL), prints its report and
-// exits with status 1: under ASan that is how a segfaulting worker ends.
+// AddressSanitizer keeps its own SIGSEGV handler (it ignores a reset to SIG_DFL), prints its report
+// and exits with status 1: under ASan that is how a segfaulting worker ends.
 #if defined(__SANITIZE_ADDRESS__)
 #define SKED_TEST_ASAN 1
 #elif defined(__has_feature)
@@ -53,7 +53,8 @@ const std::string segv_message = "killed by signal 11 (SIGSEGV)";
 
 using Collected = sked::test::LeaseCollector;
 
-sked::Job make_job(const std::string& id, const std::string& task, nlohmann::json args = nlohmann::json::object(),
+sked::Job make_job(const std::string& id, const std::string& task,
+                   nlohmann::json args = nlohmann::json::object(),
                    std::optional<sked::Duration> timeout = std::nullopt) {
   sked::Job job;
   job.id = id;
@@ -66,8 +67,8 @@ sked::Job make_job(const std::string& id, const std::string& task, nlohmann::jso
   return job;
 }
 
-// A crash is the point of these tasks: keep them from leaving core files, and from reaching the test
-// framework's own crash handlers, which the workers inherited.
+// A crash is the point of these tasks: keep them from leaving core files, and from reaching the
+// test framework's own crash handlers, which the workers inherited.
 [[noreturn]] void crash_with(int signal) {
   const rlimit no_core{0, 0};
   ::setrlimit(RLIMIT_CORE, &no_core);
@@ -84,7 +85,8 @@ sked::Job make_job(const std::string& id, const std::string& task, nlohmann::jso
 // Tells the test that the task is running, by a byte on the pipe whose write end is args.started_fd
 // (inherited through the zygote, which is forked after the test made the pipe).
 void report_started(const sked::JobContext& ctx) {
-  if (ctx.args().contains("started_fd")) (void)!::write(ctx.args()["started_fd"].get<int>(), "s", 1);
+  if (ctx.args().contains("started_fd"))
+    (void)!::write(ctx.args()["started_fd"].get<int>(), "s", 1);
 }
 
 // Blocks until a stop is requested (a timeout or a shutdown sends the worker SIGTERM).
@@ -98,7 +100,8 @@ void wait_for_stop(const sked::JobContext& ctx) {
 
 void add_test_tasks(sked::TaskRegistry& tasks) {
   tasks.add("echo", [](const sked::JobContext& ctx) {
-    ctx.set_output("pid=" + std::to_string(::getpid()) + " job=" + ctx.job_id() + " args=" + ctx.args().dump());
+    ctx.set_output("pid=" + std::to_string(::getpid()) + " job=" + ctx.job_id() +
+                   " args=" + ctx.args().dump());
   });
   tasks.add("segfault", [](const sked::JobContext&) { crash_with(SIGSEGV); });
   tasks.add("abort", [](const sked::JobContext&) { crash_with(SIGABRT); });
@@ -161,9 +164,10 @@ bool wait_for_workers(const sked::ProcessPoolExecutor& pool, std::size_t n) {
   return true;
 }
 
-// Destroys the pool and proves that it left nothing behind: no child of this process at all (zombie or
-// not), and none of the pool's processes alive anywhere.
-void destroy_and_check(std::unique_ptr<sked::ProcessPoolExecutor>& pool, std::vector<pid_t> also_gone = {}) {
+// Destroys the pool and proves that it left nothing behind: no child of this process at all (zombie
+// or not), and none of the pool's processes alive anywhere.
+void destroy_and_check(std::unique_ptr<sked::ProcessPoolExecutor>& pool,
+                       std::vector<pid_t> also_gone = {}) {
   also_gone.push_back(pool->zygote_pid());
   for (const int pid : pool->worker_pids()) also_gone.push_back(pid);
   pool.reset();
@@ -173,7 +177,8 @@ void destroy_and_check(std::unique_ptr<sked::ProcessPoolExecutor>& pool, std::ve
 
 }  // namespace
 
-TEST_CASE("the process pool runs named tasks in worker processes with their args", "[executor][process_pool]") {
+TEST_CASE("the process pool runs named tasks in worker processes with their args",
+          "[executor][process_pool]") {
   sked::TaskRegistry tasks;
   add_test_tasks(tasks);
   auto pool = std::make_unique<sked::ProcessPoolExecutor>(2, tasks);
@@ -232,17 +237,21 @@ TEST_CASE("a task that throws in a worker is an error with the exception's type 
   destroy_and_check(pool);
 }
 
-TEST_CASE("a run past its timeout is terminated and recorded as timed out", "[executor][process_pool][timeout]") {
+TEST_CASE("a run past its timeout is terminated and recorded as timed out",
+          "[executor][process_pool][timeout]") {
   sked::TaskRegistry tasks;
   add_test_tasks(tasks);
   auto clock = std::make_shared<sked::ManualClock>(t0);
   Pipe started;
-  // The grace period is real time: a task that ignores SIGTERM really runs for 200 ms before SIGKILL.
+  // The grace period is real time: a task that ignores SIGTERM really runs for 200 ms before
+  // SIGKILL.
   auto pool = std::make_unique<sked::ProcessPoolExecutor>(2, tasks, 200ms);
   pool->start(clock);
   Collected done;
-  pool->submit(done.lease(make_job("polite", "wait_for_stop", {{"started_fd", started.write_end}}, 30s)));
-  pool->submit(done.lease(make_job("stubborn", "stubborn", {{"started_fd", started.write_end}}, 30s)));
+  pool->submit(
+      done.lease(make_job("polite", "wait_for_stop", {{"started_fd", started.write_end}}, 30s)));
+  pool->submit(
+      done.lease(make_job("stubborn", "stubborn", {{"started_fd", started.write_end}}, 30s)));
   started.wait_started(2);
   const auto workers = pool->worker_pids();
   clock->advance(29s);
@@ -263,7 +272,8 @@ TEST_CASE("a run past its timeout is terminated and recorded as timed out", "[ex
   destroy_and_check(pool);
 }
 
-TEST_CASE("a shell command in a timed-out worker is stopped with it", "[executor][process_pool][timeout]") {
+TEST_CASE("a shell command in a timed-out worker is stopped with it",
+          "[executor][process_pool][timeout]") {
   sked::TaskRegistry tasks;
   add_test_tasks(tasks);
   auto clock = std::make_shared<sked::ManualClock>(t0);
@@ -273,7 +283,8 @@ TEST_CASE("a shell command in a timed-out worker is stopped with it", "[executor
   Collected done;
   // The command reports its pid through the pipe, then sleeps in its own process group.
   pool->submit(done.lease(make_job(
-      "sh", "shell", {{"command", "echo $$ >&" + std::to_string(started.write_end) + "; exec sleep 60"}}, 10s)));
+      "sh", "shell",
+      {{"command", "echo $$ >&" + std::to_string(started.write_end) + "; exec sleep 60"}}, 10s)));
   const pid_t command = std::stoi(started.read_text());
   clock->advance(10s);
   REQUIRE(done.wait_for(1));
@@ -313,14 +324,16 @@ TEST_CASE("the process pool runs at most max_workers tasks at once", "[executor]
   Collected done;
   const std::size_t runs = workers * 3;
   for (std::size_t i = 0; i < runs; ++i) {
-    pool->submit(done.lease(make_job("r" + std::to_string(i), "read_byte", {{"fd", gate.read_end}})));
+    pool->submit(
+        done.lease(make_job("r" + std::to_string(i), "read_byte", {{"fd", gate.read_end}})));
   }
   REQUIRE(wait_for_workers(*pool, workers));
   CHECK(pool->worker_pids().size() == workers);
   CHECK(done.count() == 0);
   gate.release(static_cast<int>(runs));
   REQUIRE(done.wait_for(runs));
-  for (std::size_t i = 0; i < runs; ++i) CHECK(done.of("r" + std::to_string(i)).status == ExecutionStatus::executed);
+  for (std::size_t i = 0; i < runs; ++i)
+    CHECK(done.of("r" + std::to_string(i)).status == ExecutionStatus::executed);
   CHECK(pool->worker_pids().size() == workers);
   destroy_and_check(pool);
 }
@@ -362,13 +375,15 @@ TEST_CASE("shutdown without wait terminates running children and reports queued 
   auto pool = std::make_unique<sked::ProcessPoolExecutor>(2, tasks, 200ms);
   pool->start(nullptr);
   Collected done;
-  pool->submit(done.lease(make_job("polite", "wait_for_stop", {{"started_fd", started.write_end}})));
+  pool->submit(
+      done.lease(make_job("polite", "wait_for_stop", {{"started_fd", started.write_end}})));
   pool->submit(done.lease(make_job("stubborn", "stubborn", {{"started_fd", started.write_end}})));
   started.wait_started(2);
   pool->submit(done.lease(make_job("queued", "echo")));
   pool->shutdown(false);
   REQUIRE(done.count() == 3);
-  CHECK(done.of("queued").exception == "sked::Error: the executor shut down before the run started");
+  CHECK(done.of("queued").exception ==
+        "sked::Error: the executor shut down before the run started");
   // A task that honours the stop request returns normally, as in the thread pool.
   CHECK(done.of("polite").status == ExecutionStatus::executed);
   CHECK(done.of("stubborn").exception ==
@@ -389,25 +404,29 @@ TEST_CASE("runs the workers cannot do are errors saying why", "[executor][proces
   pool->submit(done.lease(make_job("u", "registered_later")));
   REQUIRE(done.wait_for(2));
   CHECK_THAT(done.of("c").exception, Catch::Contains("job 'c' is bound to a callable"));
-  CHECK_THAT(done.of("u").exception, Catch::Contains("task 'registered_later' was not registered when the "
-                                                     "process pool was created"));
+  CHECK_THAT(done.of("u").exception,
+             Catch::Contains("task 'registered_later' was not registered when the "
+                             "process pool was created"));
   CHECK(pool->worker_pids().empty());
   destroy_and_check(pool);
 }
 
-TEST_CASE("a process pool is refused once the program has threads", "[executor][process_pool][errors]") {
+TEST_CASE("a process pool is refused once the program has threads",
+          "[executor][process_pool][errors]") {
   const sked::TaskRegistry tasks;
   CHECK_THROWS_AS(sked::ProcessPoolExecutor(0, tasks), sked::InvalidArgument);
   std::latch release{1};
   std::thread other([&] { release.wait(); });
-  CHECK_THROWS_WITH(sked::ProcessPoolExecutor(1, tasks),
-                    Catch::Contains("must be created while the program has one thread, but it has 2"));
+  CHECK_THROWS_WITH(
+      sked::ProcessPoolExecutor(1, tasks),
+      Catch::Contains("must be created while the program has one thread, but it has 2"));
   release.count_down();
   other.join();
   CHECK(sked::test::children_of().empty());
 }
 
-TEST_CASE("the zygote and its workers end when the program dies", "[executor][process_pool][orphans]") {
+TEST_CASE("the zygote and its workers end when the program dies",
+          "[executor][process_pool][orphans]") {
   Pipe report;
   const pid_t program = ::fork();
   REQUIRE(program >= 0);
@@ -415,13 +434,14 @@ TEST_CASE("the zygote and its workers end when the program dies", "[executor][pr
     // A stand-in for the application: single-threaded as a fork's child always is. It starts a run
     // that never ends, reports its processes and dies without any chance to clean up.
     sked::TaskRegistry tasks;
-  add_test_tasks(tasks);
+    add_test_tasks(tasks);
     sked::ProcessPoolExecutor pool{1, tasks, 200ms};
     pool.start(nullptr);
     Collected ignored;
     pool.submit(ignored.lease(make_job("forever", "wait_for_stop")));
     while (pool.worker_pids().empty()) std::this_thread::sleep_for(1ms);
-    const std::string pids = std::to_string(pool.zygote_pid()) + " " + std::to_string(pool.worker_pids()[0]) + "\n";
+    const std::string pids =
+        std::to_string(pool.zygote_pid()) + " " + std::to_string(pool.worker_pids()[0]) + "\n";
     (void)!::write(report.write_end, pids.data(), pids.size());
     ::raise(SIGKILL);
   }
@@ -439,13 +459,15 @@ TEST_CASE("the zygote and its workers end when the program dies", "[executor][pr
   CHECK(sked::test::children_of().empty());
 }
 
-TEST_CASE("a scheduler using the process pool records crashes, timeouts and failures and keeps scheduling",
-          "[executor][process_pool][scheduler]") {
+TEST_CASE(
+    "a scheduler using the process pool records crashes, timeouts and failures and keeps "
+    "scheduling",
+    "[executor][process_pool][scheduler]") {
   auto clock = std::make_shared<sked::ManualClock>(t0);
   sked::test::EventRecorder events;
   sked::test::LogRecorder logs;
-  auto scheduler = std::make_unique<sked::BackgroundScheduler>(
-      sked::SchedulerOptions{.clock = clock, .timezone = sked::TimeZone::utc(), .logger = logs.logger()});
+  auto scheduler = std::make_unique<sked::BackgroundScheduler>(sked::SchedulerOptions{
+      .clock = clock, .timezone = sked::TimeZone::utc(), .logger = logs.logger()});
   add_test_tasks(scheduler->tasks());
   // Created before start(): the scheduler has no thread yet.
   auto pool = std::make_shared<sked::ProcessPoolExecutor>(2, scheduler->tasks(), 200ms);
@@ -454,15 +476,25 @@ TEST_CASE("a scheduler using the process pool records crashes, timeouts and fail
   scheduler->add_executor(std::make_shared<sked::ThreadPoolExecutor>(2));
   events.attach(*scheduler);
   const auto every_10s = [] { return sked::IntervalTrigger{10s}; };
-  scheduler->add_job({.id = "segv", .task = "segfault", .trigger = every_10s(), .executor = "processes"});
-  scheduler->add_job({.id = "abrt", .task = "abort", .trigger = every_10s(), .executor = "processes"});
-  scheduler->add_job({.id = "throws", .task = "throws", .trigger = every_10s(), .executor = "processes"});
-  scheduler->add_job({.id = "shell", .task = "shell", .args = {{"command", "exit 3"}}, .trigger = every_10s(),
+  scheduler->add_job(
+      {.id = "segv", .task = "segfault", .trigger = every_10s(), .executor = "processes"});
+  scheduler->add_job(
+      {.id = "abrt", .task = "abort", .trigger = every_10s(), .executor = "processes"});
+  scheduler->add_job(
+      {.id = "throws", .task = "throws", .trigger = every_10s(), .executor = "processes"});
+  scheduler->add_job({.id = "shell",
+                      .task = "shell",
+                      .args = {{"command", "exit 3"}},
+                      .trigger = every_10s(),
                       .executor = "processes"});
-  scheduler->add_job({.id = "fine", .task = "echo", .trigger = every_10s(), .executor = "processes"});
+  scheduler->add_job(
+      {.id = "fine", .task = "echo", .trigger = every_10s(), .executor = "processes"});
   scheduler->add_job({.id = "in_thread", .task = "echo", .trigger = every_10s()});
-  scheduler->add_job({.id = "hang", .task = "stubborn", .trigger = sked::DateTrigger{t0 + 10s},
-                      .executor = "processes", .timeout = 5s});
+  scheduler->add_job({.id = "hang",
+                      .task = "stubborn",
+                      .trigger = sked::DateTrigger{t0 + 10s},
+                      .executor = "processes",
+                      .timeout = 5s});
   scheduler->start();
   REQUIRE(scheduler->wait_idle());
   clock->advance(10s);

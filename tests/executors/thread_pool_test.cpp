@@ -5,8 +5,8 @@
 #include <sked/executors/thread_pool.hpp>
 #include <sked/triggers/date.hpp>
 
-#include <nlohmann/json.hpp>
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <future>
@@ -26,7 +26,8 @@ sked::Job job_named(std::int64_t id) {
 
 // Each run's lease comes from the collector's own store; its outcome comes back to the collector.
 struct Collected : sked::test::LeaseCollector {
-  sked::RunLease run(sked::TaskFn fn, std::int64_t id = 1, std::optional<sked::Duration> timeout = {}) {
+  sked::RunLease run(sked::TaskFn fn, std::int64_t id = 1,
+                     std::optional<sked::Duration> timeout = {}) {
     auto job = job_named(id);
     job.timeout = timeout;
     return lease(job, std::move(fn));
@@ -45,14 +46,16 @@ TEST_CASE("the thread pool runs at most max_workers tasks at once", "[executor][
   Collected done;
   const int runs = workers * 3;
   for (int i = 0; i < runs; ++i) {
-    pool.submit(done.run([&](const sked::JobContext&) {
-                  const int now = ++running;
-                  int p = peak.load();
-                  while (now > p && !peak.compare_exchange_weak(p, now)) {
-                  }
-                  gate.wait();
-                  --running;
-                }, i));
+    pool.submit(done.run(
+        [&](const sked::JobContext&) {
+          const int now = ++running;
+          int p = peak.load();
+          while (now > p && !peak.compare_exchange_weak(p, now)) {
+          }
+          gate.wait();
+          --running;
+        },
+        i));
   }
   REQUIRE(gate.wait_for_waiters(workers));
   gate.open();
@@ -61,11 +64,13 @@ TEST_CASE("the thread pool runs at most max_workers tasks at once", "[executor][
   for (const auto& o : done.outcomes) CHECK(o.status == ExecutionStatus::executed);
 }
 
-TEST_CASE("a task that throws is an error with the exception's type and message", "[executor][thread_pool]") {
+TEST_CASE("a task that throws is an error with the exception's type and message",
+          "[executor][thread_pool]") {
   sked::ThreadPoolExecutor pool{1};
   pool.start(nullptr);
   Collected done;
-  pool.submit(done.run([](const sked::JobContext&) { throw std::invalid_argument("bad input 42"); }));
+  pool.submit(
+      done.run([](const sked::JobContext&) { throw std::invalid_argument("bad input 42"); }));
   pool.submit(done.run([](const sked::JobContext&) { throw 7; }, 2));
   pool.submit(done.run([](const sked::JobContext&) {}, 3));
   REQUIRE(done.wait_for(3));
@@ -75,8 +80,9 @@ TEST_CASE("a task that throws is an error with the exception's type and message"
   CHECK(done.outcomes[2].status == ExecutionStatus::executed);  // the worker survived
 }
 
-TEST_CASE("shutdown with wait finishes queued runs; without, it stops tasks and reports queued ones",
-          "[executor][thread_pool][shutdown]") {
+TEST_CASE(
+    "shutdown with wait finishes queued runs; without, it stops tasks and reports queued ones",
+    "[executor][thread_pool][shutdown]") {
   SECTION("wait") {
     sked::ThreadPoolExecutor pool{1};
     pool.start(nullptr);
@@ -100,9 +106,9 @@ TEST_CASE("shutdown with wait finishes queued runs; without, it stops tasks and 
     Collected queued;
     std::atomic<bool> entered{false};
     pool.submit(running.run([&](const sked::JobContext& ctx) {
-                  entered = true;
-                  while (!ctx.stop_requested()) std::this_thread::yield();
-                }));
+      entered = true;
+      while (!ctx.stop_requested()) std::this_thread::yield();
+    }));
     pool.submit(queued.run([](const sked::JobContext&) {}, 2));
     while (!entered) std::this_thread::yield();
     pool.shutdown(false);
@@ -110,7 +116,8 @@ TEST_CASE("shutdown with wait finishes queued runs; without, it stops tasks and 
     REQUIRE(running.wait_for(1));
     CHECK(queued.outcomes[0].status == ExecutionStatus::error);
     CHECK_THAT(queued.outcomes[0].exception, Catch::Contains("shut down before the run started"));
-    CHECK(running.outcomes[0].status == ExecutionStatus::executed);  // the running task returned when asked
+    CHECK(running.outcomes[0].status ==
+          ExecutionStatus::executed);  // the running task returned when asked
   }
 }
 
@@ -118,7 +125,8 @@ TEST_CASE("a thread pool needs at least one worker", "[executor][thread_pool][er
   CHECK_THROWS_AS(sked::ThreadPoolExecutor{0}, sked::InvalidArgument);
 }
 
-TEST_CASE("a run past its timeout is asked to stop and recorded as timed out", "[executor][thread_pool][timeout]") {
+TEST_CASE("a run past its timeout is asked to stop and recorded as timed out",
+          "[executor][thread_pool][timeout]") {
   auto clock = std::make_shared<sked::ManualClock>(sked::parse_time("2026-01-01T00:00:00Z"));
   sked::ThreadPoolExecutor pool{2};
   pool.start(clock);
@@ -136,7 +144,8 @@ TEST_CASE("a run past its timeout is asked to stop and recorded as timed out", "
   clock->advance(29s);
   pool.submit(done.run([](const sked::JobContext&) {}, 2));
   REQUIRE(done.wait_for(1));
-  CHECK(done.outcomes[0].status == ExecutionStatus::executed);  // the quick run, not the timed-out one
+  CHECK(done.outcomes[0].status ==
+        ExecutionStatus::executed);  // the quick run, not the timed-out one
   clock->advance(1s);
   REQUIRE(done.wait_for(2));
   CHECK(done.outcomes[1].status == ExecutionStatus::error);

@@ -1,7 +1,8 @@
-// A main for the libFuzzer targets when they are built without libFuzzer (g++, ctest): each argument is
-// an input file or a directory of them, and every input is passed once to LLVMFuzzerTestOneInput, in
-// name order. A target reports a finding by crashing (__builtin_trap, a failed check); the handler below
-// names the input first. CMake links this instead of -fsanitize=fuzzer, as fmt's FMT_FUZZ_LINKMAIN does.
+// A main for the libFuzzer targets when they are built without libFuzzer (g++, ctest): each
+// argument is an input file or a directory of them, and every input is passed once to
+// LLVMFuzzerTestOneInput, in name order. A target reports a finding by crashing (__builtin_trap, a
+// failed check); the handler below names the input first. CMake links this instead of
+// -fsanitize=fuzzer, as fmt's FMT_FUZZ_LINKMAIN does.
 
 #include <algorithm>
 #include <csignal>
@@ -49,7 +50,8 @@ std::vector<std::filesystem::path> inputs_in(const std::filesystem::path& path) 
 }  // namespace
 
 int main(int argc, char** argv) {
-  for (int signal : {SIGABRT, SIGBUS, SIGFPE, SIGILL, SIGSEGV}) std::signal(signal, name_the_input_and_die);
+  for (int signal : {SIGABRT, SIGBUS, SIGFPE, SIGILL, SIGSEGV})
+    std::signal(signal, name_the_input_and_die);
   std::size_t replayed = 0;
   for (int i = 1; i < argc; ++i) {
     std::error_code ec;

@@ -39,7 +39,8 @@ namespace {
 bool in_ci() {
   for (const char* name : {"SKED_CI", "CI"}) {
     const char* value = std::getenv(name);
-    if (value != nullptr && *value != '\0' && std::string{value} != "0" && std::string{value} != "false")
+    if (value != nullptr && *value != '\0' && std::string{value} != "0" &&
+        std::string{value} != "false")
       return true;
   }
   return false;
@@ -47,13 +48,15 @@ bool in_ci() {
 
 // promtool on PATH (or SKED_PROMTOOL); empty when there is none.
 std::string find_promtool() {
-  if (const char* given = std::getenv("SKED_PROMTOOL"); given != nullptr && *given != '\0') return given;
+  if (const char* given = std::getenv("SKED_PROMTOOL"); given != nullptr && *given != '\0')
+    return given;
   const char* path = std::getenv("PATH");
   std::string dirs = path != nullptr ? path : "/usr/bin:/bin";
   std::size_t start = 0;
   while (start <= dirs.size()) {
     const auto end = dirs.find(':', start);
-    const std::string dir = dirs.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    const std::string dir =
+        dirs.substr(start, end == std::string::npos ? std::string::npos : end - start);
     const std::string candidate = (dir.empty() ? "." : dir) + "/promtool";
     if (access(candidate.c_str(), X_OK) == 0) return candidate;
     if (end == std::string::npos) break;
@@ -83,7 +86,8 @@ sked::RunLease fill(sked::JobStore& store) {
   }
   // A paused job and an overdue one, so that every state has a series.
   store.modify_job("plain", [](sked::Job& job) { job.next_run_time.reset(); });
-  store.modify_job("quote\"d", [](sked::Job& job) { job.next_run_time = sked::SystemClock{}.now() - 1h; });
+  store.modify_job("quote\"d",
+                   [](sked::Job& job) { job.next_run_time = sked::SystemClock{}.now() - 1h; });
   const auto t = sked::SystemClock{}.now() - 30min;
   int minute = 0;
   for (const auto& [id, task] : jobs) {
@@ -91,8 +95,10 @@ sked::RunLease fill(sked::JobStore& store) {
                               sked::ExecutionStatus::missed, sked::ExecutionStatus::max_instances,
                               sked::ExecutionStatus::interrupted}) {
       auto lease = store.start_run(id, t + std::chrono::minutes{minute++});
-      lease.complete({.status = status, .duration = std::chrono::milliseconds{37 * minute},
-                      .exception = status == sked::ExecutionStatus::error ? "std::runtime_error: x" : ""});
+      lease.complete(
+          {.status = status,
+           .duration = std::chrono::milliseconds{37 * minute},
+           .exception = status == sked::ExecutionStatus::error ? "std::runtime_error: x" : ""});
     }
   }
   return store.start_run("back\\slash", sked::SystemClock{}.now() - 1s);
@@ -100,8 +106,8 @@ sked::RunLease fill(sked::JobStore& store) {
 
 // Serves `store`, scrapes /metrics twice (the second reads incrementally) and runs promtool on the
 // second scrape. False, with what promtool said, when it objects.
-bool check(const std::string& promtool, const std::string& what, std::shared_ptr<sked::JobStore> store,
-           bool per_job, const sked::test::TempDir& dir) {
+bool check(const std::string& promtool, const std::string& what,
+           std::shared_ptr<sked::JobStore> store, bool per_job, const sked::test::TempDir& dir) {
   sked::http::Server server{std::move(store), {.port = 0, .per_job_metrics = per_job}};
   server.start();
   httplib::Client client{"127.0.0.1", server.port()};
@@ -143,8 +149,9 @@ int main() {
   const std::string promtool = find_promtool();
   if (promtool.empty()) {
     if (in_ci()) {
-      std::cout << "FAIL promtool is not installed, and CI must run this test "
-                   "(scripts/install-deps.sh installs Debian's prometheus package, which ships it)\n";
+      std::cout
+          << "FAIL promtool is not installed, and CI must run this test "
+             "(scripts/install-deps.sh installs Debian's prometheus package, which ships it)\n";
       return 1;
     }
     std::cout << "SKIPPED: promtool is not installed (Debian: apt-get install prometheus, or run "
@@ -154,8 +161,9 @@ int main() {
   bool ok = true;
   sked::test::TempDir dir;
   {
-    auto store = std::make_shared<sked::SqliteJobStore>(dir.file("metrics.sqlite3"),
-                                                        sked::SqliteJobStoreOptions{.on_warning = [](std::string_view) {}});
+    auto store = std::make_shared<sked::SqliteJobStore>(
+        dir.file("metrics.sqlite3"),
+        sked::SqliteJobStoreOptions{.on_warning = [](std::string_view) {}});
     const auto going = fill(*store);
     ok = check(promtool, "SQLite store, labels by task", store, false, dir) && ok;
     ok = check(promtool, "SQLite store, labels by task and job", store, true, dir) && ok;

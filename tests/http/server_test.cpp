@@ -129,7 +129,8 @@ bool paused(const sked::JobStore& store, const std::string& id) {
 
 }  // namespace
 
-TEMPLATE_LIST_TEST_CASE("the JSON API returns the tool's job and execution shapes", "[http]", ServedStores) {
+TEMPLATE_LIST_TEST_CASE("the JSON API returns the tool's job and execution shapes", "[http]",
+                        ServedStores) {
   Served<TestType> f;
   auto& c = f.c;
 
@@ -181,7 +182,8 @@ TEMPLATE_LIST_TEST_CASE("the JSON API returns the tool's job and execution shape
   REQUIRE(older.size() == 2);
   CHECK(older[0] == newest[2]);
   const std::string since = newest[2]["run_time"];
-  CHECK(json_of(c.http.Get("/api/executions?job=a&since=" + since + "&until=" + until)).size() == 1);
+  CHECK(json_of(c.http.Get("/api/executions?job=a&since=" + since + "&until=" + until)).size() ==
+        1);
   const auto with_output = json_of(c.http.Get("/api/executions?status=error&output=1"));
   REQUIRE(with_output.size() == 1);
   CHECK(with_output[0]["traceback"] == "line 1\n" + xss + "\nlast line");
@@ -189,8 +191,9 @@ TEMPLATE_LIST_TEST_CASE("the JSON API returns the tool's job and execution shape
   CHECK(c.http.Get("/api/executions?page=0")->status == 400);
 }
 
-TEMPLATE_LIST_TEST_CASE("pages escape every string from the store and allow only their own nonce's script",
-                        "[http]", ServedStores) {
+TEMPLATE_LIST_TEST_CASE(
+    "pages escape every string from the store and allow only their own nonce's script", "[http]",
+    ServedStores) {
   Served<TestType> f;
   auto& c = f.c;
   for (const char* path : {"/", "/jobs/x", "/jobs/a", "/executions", "/schedulers"}) {
@@ -214,14 +217,15 @@ TEMPLATE_LIST_TEST_CASE("pages escape every string from the store and allow only
   const auto executions = c.http.Get("/executions?status=error")->body;
   CHECK(executions.find("data-execution") != std::string::npos);
   CHECK(executions.find("last line") != std::string::npos);
-  CHECK(c.http.Get("/executions?status=missed")->body.find("No executions match.") != std::string::npos);
+  CHECK(c.http.Get("/executions?status=missed")->body.find("No executions match.") !=
+        std::string::npos);
   const auto css = c.http.Get("/assets/sked.css");
   CHECK(css->status == 200);
   CHECK(css->get_header_value("Content-Type").starts_with("text/css"));
 }
 
-TEMPLATE_LIST_TEST_CASE("a change needs a POST with the page's CSRF token and a confirmation", "[http]",
-                        ServedStores) {
+TEMPLATE_LIST_TEST_CASE("a change needs a POST with the page's CSRF token and a confirmation",
+                        "[http]", ServedStores) {
   Served<TestType> f;
   auto& c = f.c;
   const std::string csrf = csrf_of(c.http.Get("/jobs/a")->body);
@@ -385,8 +389,8 @@ std::map<std::string, double> parse_metrics(const std::string& text) {
 
 }  // namespace
 
-TEMPLATE_LIST_TEST_CASE("/metrics counts runs by task and status in the Prometheus text format", "[http]",
-                        ServedStores) {
+TEMPLATE_LIST_TEST_CASE("/metrics counts runs by task and status in the Prometheus text format",
+                        "[http]", ServedStores) {
   Served<TestType> f;
   auto& c = f.c;
   const auto r = c.http.Get("/metrics");
@@ -447,7 +451,8 @@ TEST_CASE("/metrics counts a record that became visible after one with a higher 
   Served<LateCommitStoreFactory> f;
   auto& c = f.c;
   const auto executed = [&] {
-    return parse_metrics(c.http.Get("/metrics")->body).at(R"(sked_runs_total{task="mail",status="executed"})");
+    return parse_metrics(c.http.Get("/metrics")->body)
+        .at(R"(sked_runs_total{task="mail",status="executed"})");
   };
   CHECK(executed() == 3);
   auto early = f.store->start_run("b", sked::SystemClock{}.now() - 3s);
@@ -455,7 +460,8 @@ TEST_CASE("/metrics counts a record that became visible after one with a higher 
   early.complete({.duration = 10ms});
   late.complete({.duration = 10ms});
   // The first of the two commits last.
-  const auto ids = f.store->get_executions({.job_id = "b", .order = sked::ExecutionOrder::oldest_id_first});
+  const auto ids =
+      f.store->get_executions({.job_id = "b", .order = sked::ExecutionOrder::oldest_id_first});
   REQUIRE(ids.size() == 2);
   f.factory.made->hidden.insert(ids[0].id);
   CHECK(executed() == 4);
@@ -476,7 +482,8 @@ TEST_CASE("per-job metrics add a job label", "[http]") {
 TEST_CASE("per-job metrics label a bounded number of jobs", "[http]") {
   Served<> f{{.port = 0, .per_job_metrics = true, .max_job_series = 2}};
   auto& c = f.c;
-  for (int i = 0; i < 5; ++i) f.store->add_job(make_job("more" + std::to_string(i), "more", "mail"));
+  for (int i = 0; i < 5; ++i)
+    f.store->add_job(make_job("more" + std::to_string(i), "more", "mail"));
   const auto m = parse_metrics(c.http.Get("/metrics")->body);
   std::set<std::string> jobs;
   for (const auto& [series, value] : m) {
@@ -496,12 +503,14 @@ TEST_CASE("the schedulers page lists the registered schedulers, alive and dead",
   // One scheduler that claims now, and one whose last heartbeat is an hour old.
   const std::string file = f.factory.dir.file("contract.sqlite3");
   auto live = std::make_shared<sked::SqliteJobStore>(
-      file, sked::SqliteJobStoreOptions{.scheduler_id = "live-one", .on_warning = [](std::string_view) {}});
+      file, sked::SqliteJobStoreOptions{.scheduler_id = "live-one",
+                                        .on_warning = [](std::string_view) {}});
   (void)live->claim_due_jobs(sked::SystemClock{}.now(), 10, {});
   auto clock = std::make_shared<sked::ManualClock>(sked::SystemClock{}.now() - 1h);
   auto stale = std::make_shared<sked::SqliteJobStore>(
-      file, sked::SqliteJobStoreOptions{.scheduler_id = "stale-one", .clock = clock,
-                                        .on_warning = [](std::string_view) {}});
+      file,
+      sked::SqliteJobStoreOptions{
+          .scheduler_id = "stale-one", .clock = clock, .on_warning = [](std::string_view) {}});
   (void)stale->claim_due_jobs(clock->now(), 10, {});
 
   const auto list = json_of(c.http.Get("/api/schedulers"));
@@ -522,14 +531,17 @@ TEST_CASE("the schedulers page lists the registered schedulers, alive and dead",
 }
 
 #ifdef SKED_PG_BINDIR
-TEST_CASE("the schedulers page lists a PostgreSQL store's schedulers, alive and dead", "[http][postgres]") {
+TEST_CASE("the schedulers page lists a PostgreSQL store's schedulers, alive and dead",
+          "[http][postgres]") {
   Served<sked::test::PostgresStoreFactory> f;
   auto& c = f.c;
   auto options = f.factory.options();
   options.scheduler_id = "live-one";
-  auto live = std::make_shared<sked::PostgresJobStore>(sked::test::PostgresServer::instance().conninfo(), options);
+  auto live = std::make_shared<sked::PostgresJobStore>(
+      sked::test::PostgresServer::instance().conninfo(), options);
   (void)live->claim_due_jobs(sked::SystemClock{}.now(), 10, {});
-  // Liveness is the database server's clock: a heartbeat an hour old, written as another host would.
+  // Liveness is the database server's clock: a heartbeat an hour old, written as another host
+  // would.
   (void)sked::test::PostgresServer::instance().psql(
       "INSERT INTO " + f.factory.schema +
       ".sked_scheduler (id, host, pid, started, heartbeat) VALUES ('stale-one', 'elsewhere', 7, "
@@ -560,7 +572,8 @@ TEST_CASE("a store without a registry of schedulers says so", "[http]") {
   CHECK(c.http.Get("/")->body.find("scheduler is running") == std::string::npos);
 }
 
-TEMPLATE_LIST_TEST_CASE("the job list shows changes made elsewhere once it is read again", "[http]", ServedStores) {
+TEMPLATE_LIST_TEST_CASE("the job list shows changes made elsewhere once it is read again", "[http]",
+                        ServedStores) {
   Served<TestType> f{{.port = 0, .snapshot_max_age = 50ms}};
   auto& c = f.c;
   const auto total = [&] { return c.http.Get("/api/jobs")->get_header_value("X-Total-Count"); };
@@ -568,7 +581,8 @@ TEMPLATE_LIST_TEST_CASE("the job list shows changes made elsewhere once it is re
   // As another process would: straight into the store, not through the server.
   f.store->add_job(make_job("later", "added elsewhere", "mail"));
   const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (total() != "4" && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
+  while (total() != "4" && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
   CHECK(total() == "4");
   CHECK(c.http.Get("/?q=elsewhere")->body.find("data-job=\"later\"") != std::string::npos);
 }
@@ -576,17 +590,21 @@ TEMPLATE_LIST_TEST_CASE("the job list shows changes made elsewhere once it is re
 TEST_CASE("the job list can be read on a second handle of the store", "[http]") {
   Fixture<> f;
   // Another connection to the same file, as `sked serve` opens.
-  sked::http::Server server{f.store, {.port = 0, .snapshot_max_age = 50ms, .job_list_store = f.factory.make()}};
+  sked::http::Server server{
+      f.store, {.port = 0, .snapshot_max_age = 50ms, .job_list_store = f.factory.make()}};
   server.start();
   Client c{server.port()};
   CHECK(c.http.Get("/api/jobs")->get_header_value("X-Total-Count") == "3");
   const std::string csrf = csrf_of(c.http.Get("/login")->body);
   // A change through the server shows at once, though the list is read on the other handle.
-  CHECK(c.http.Post("/api/jobs/a/remove", {{"X-CSRF-Token", csrf}}, "", "application/json")->status == 200);
+  CHECK(
+      c.http.Post("/api/jobs/a/remove", {{"X-CSRF-Token", csrf}}, "", "application/json")->status ==
+      200);
   CHECK(c.http.Get("/api/jobs")->get_header_value("X-Total-Count") == "2");
   f.store->add_job(make_job("later", "added elsewhere", "mail"));
   const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (c.http.Get("/api/jobs")->get_header_value("X-Total-Count") != "3" && std::chrono::steady_clock::now() < deadline)
+  while (c.http.Get("/api/jobs")->get_header_value("X-Total-Count") != "3" &&
+         std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(20ms);
   CHECK(c.http.Get("/api/jobs")->get_header_value("X-Total-Count") == "3");
 }

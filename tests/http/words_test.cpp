@@ -15,7 +15,9 @@ using sked::http::detail::trigger_words;
 
 namespace {
 
-std::string cron(std::string_view line) { return trigger_words(sked::CronTrigger::from_crontab(line)); }
+std::string cron(std::string_view line) {
+  return trigger_words(sked::CronTrigger::from_crontab(line));
+}
 
 }  // namespace
 
@@ -26,7 +28,8 @@ TEST_CASE("intervals and dates in words", "[http][words]") {
   CHECK(trigger_words(sked::IntervalTrigger{24h}) == "every day");
   CHECK(trigger_words(sked::IntervalTrigger{24h * 14}) == "every 2 weeks");
   CHECK(trigger_words(sked::IntervalTrigger{1500ms}) == "every 1500 milliseconds");
-  CHECK(trigger_words(sked::IntervalTrigger{1h, {.jitter = 30s}}) == "every hour, up to 30 seconds late");
+  CHECK(trigger_words(sked::IntervalTrigger{1h, {.jitter = 30s}}) ==
+        "every hour, up to 30 seconds late");
   CHECK(trigger_words(sked::DateTrigger{sked::parse_time("2026-01-31T09:00:00Z")}) ==
         "once, at 2026-01-31 09:00:00Z");
 }
@@ -42,7 +45,8 @@ TEST_CASE("crontab lines in words", "[http][words]") {
   CHECK(cron("0 0,12 * * *") == "every day at 00:00 and 12:00");
   CHECK(cron("15 * * * *") == "every hour at minute 15");
   CHECK(cron("0 */6 * * *") == "every 6 hours at minute 0");
-  CHECK(cron("*/15 9-17 * * mon-fri") == "every 15 minutes during hour 9 to 17 on Monday to Friday");
+  CHECK(cron("*/15 9-17 * * mon-fri") ==
+        "every 15 minutes during hour 9 to 17 on Monday to Friday");
   CHECK(cron("0 9 1 * 1") == "at 09:00 on day 1 of the month or Monday");
   CHECK(cron("0 0 1 1 *") == "at 00:00 on day 1 of the month in January");
   CHECK(cron("@yearly") == "at 00:00 on day 1 of the month in January");
@@ -55,7 +59,8 @@ TEST_CASE("crontab lines in words", "[http][words]") {
   CHECK(cron("0 0 L * *") == "at 00:00 on day-of-month field 'L'");
   CHECK(cron("0 0 * * 5#3") == "at 00:00 on weekday field '5#3'");
   CHECK(cron("1-10/3 2 * * *") == "every day at second 0, minute 1-10/3, hour 2");
-  CHECK(trigger_words(sked::CronTrigger::from_crontab("0 9 * * *", sked::TimeZone::locate("Europe/Berlin"))) ==
+  CHECK(trigger_words(sked::CronTrigger::from_crontab("0 9 * * *",
+                                                      sked::TimeZone::locate("Europe/Berlin"))) ==
         "every day at 09:00 (Europe/Berlin)");
 }
 
@@ -72,8 +77,11 @@ TEST_CASE("the field style in words counts weekdays from Monday", "[http][words]
 }
 
 TEST_CASE("combined triggers in words", "[http][words]") {
-  const sked::OrTrigger either{{sked::IntervalTrigger{1h}, sked::DateTrigger{sked::parse_time("2026-01-31T09:00:00Z")}}};
-  CHECK(trigger_words(either) == "whenever any of these fires: every hour and once, at 2026-01-31 09:00:00Z");
-  const sked::AndTrigger both{{sked::CronTrigger::from_crontab("0 9 * * *"), sked::IntervalTrigger{48h}}};
+  const sked::OrTrigger either{
+      {sked::IntervalTrigger{1h}, sked::DateTrigger{sked::parse_time("2026-01-31T09:00:00Z")}}};
+  CHECK(trigger_words(either) ==
+        "whenever any of these fires: every hour and once, at 2026-01-31 09:00:00Z");
+  const sked::AndTrigger both{
+      {sked::CronTrigger::from_crontab("0 9 * * *"), sked::IntervalTrigger{48h}}};
   CHECK(trigger_words(both) == "when all of these agree: every day at 09:00 and every 2 days");
 }

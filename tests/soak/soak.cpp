@@ -22,9 +22,9 @@
 #include <sked/stores/postgres.hpp>
 #endif
 
-#include <nlohmann/json.hpp>
 #include <fcntl.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <csignal>
 #include <cstdint>
@@ -69,8 +69,8 @@ class AppendLog {
 std::int64_t micros(sked::TimePoint t) { return t.time_since_epoch().count(); }
 std::int64_t now_us() { return micros(sked::SystemClock{}.now()); }
 
-// DB is an SQLite file or, from `scripts/soak.sh --postgres`, a PostgreSQL URL. A killed scheduler is
-// known dead quickly, so its runs are recorded interrupted within seconds.
+// DB is an SQLite file or, from `scripts/soak.sh --postgres`, a PostgreSQL URL. A killed scheduler
+// is known dead quickly, so its runs are recorded interrupted within seconds.
 std::shared_ptr<sked::JobStore> open_store(const std::string& db) {
   if (db.starts_with("postgresql://")) {
 #ifdef SKED_HAS_POSTGRES

@@ -2,8 +2,8 @@
 
 #include <sked/stores/memory.hpp>
 
-#include <nlohmann/json.hpp>
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <map>
 #include <random>
@@ -22,7 +22,8 @@ TEST_CASE("100,000 jobs: finding the due ones asks only their triggers", "[store
     job.id = "job" + std::to_string(i);
     job.task = "t";
     // Job i is first due at t0 + i seconds; each fires every hour.
-    job.trigger = std::make_shared<sked::test::CountingTrigger>(t0 + std::chrono::seconds{i}, 1h, &calls);
+    job.trigger =
+        std::make_shared<sked::test::CountingTrigger>(t0 + std::chrono::seconds{i}, 1h, &calls);
     job.misfire_grace_time = 1h;
     job.next_run_time = t0 + std::chrono::seconds{i};
     store.add_job(job);
@@ -36,14 +37,16 @@ TEST_CASE("100,000 jobs: finding the due ones asks only their triggers", "[store
   CHECK(store.next_run_time() == t0 + 10s);
 }
 
-TEST_CASE("the memory store keeps a bounded history, dropping the oldest first", "[store][memory][history]") {
+TEST_CASE("the memory store keeps a bounded history, dropping the oldest first",
+          "[store][memory][history]") {
   const auto t0 = sked::parse_time("2026-01-01T00:00:00Z");
   const auto shared_store = std::make_shared<sked::MemoryJobStore>(3);
   auto& store = *shared_store;
   sked::Job job;
   job.id = "j";
   job.task = "t";
-  job.trigger = std::make_shared<sked::IntervalTrigger>(sked::IntervalTrigger{1min, {.start_date = t0}});
+  job.trigger =
+      std::make_shared<sked::IntervalTrigger>(sked::IntervalTrigger{1min, {.start_date = t0}});
   job.misfire_grace_time = 1h;
   job.coalesce = false;
   job.max_instances = 10;
@@ -107,7 +110,8 @@ TEST_CASE("the memory store hands out due jobs in (time, insertion) order under 
   const auto t0 = sked::parse_time("2026-01-01T00:00:00Z");
   const auto shared_store = std::make_shared<sked::MemoryJobStore>(0);
   auto& store = *shared_store;
-  std::map<std::string, std::pair<std::optional<sked::TimePoint>, std::uint64_t>> model;  // id -> time, seq
+  std::map<std::string, std::pair<std::optional<sked::TimePoint>, std::uint64_t>>
+      model;  // id -> time, seq
   std::uint64_t seq = 0;
   std::mt19937 rng{7};
   const auto trigger = std::make_shared<sked::DateTrigger>(t0);
@@ -170,15 +174,17 @@ TEST_CASE("the memory store hands out due jobs in (time, insertion) order under 
   CHECK(store.size() == model.size() - expected.size());
 }
 
-TEST_CASE("the memory store refuses a second record of a kept fire time through any number of evictions",
-          "[store][memory][once]") {
+TEST_CASE(
+    "the memory store refuses a second record of a kept fire time through any number of evictions",
+    "[store][memory][once]") {
   // A small history evicts constantly, so the fingerprint index deletes as often as it inserts.
   const auto t0 = sked::parse_time("2026-01-01T00:00:00Z");
   const auto store = std::make_shared<sked::MemoryJobStore>(50);
   sked::Job job;
   job.id = "j";
   job.task = "t";
-  job.trigger = std::make_shared<sked::IntervalTrigger>(sked::IntervalTrigger{1s, {.start_date = t0}});
+  job.trigger =
+      std::make_shared<sked::IntervalTrigger>(sked::IntervalTrigger{1s, {.start_date = t0}});
   job.misfire_grace_time = 1h;
   job.next_run_time = t0;
   store->add_job(job);
@@ -189,7 +195,8 @@ TEST_CASE("the memory store refuses a second record of a kept fire time through 
     claims[0].runs[0].complete({});
   }
   CHECK(store->get_executions({.limit = 1000}).size() == 50);
-  // Each of the 50 kept fire times, written back as due, is refused; older ones are not known any more.
+  // Each of the 50 kept fire times, written back as due, is refused; older ones are not known any
+  // more.
   for (int i = 450; i < 500; ++i) {
     store->modify_job("j", [&](sked::Job& j) { j.next_run_time = t0 + std::chrono::seconds{i}; });
     const auto claims = store->claim_due_jobs(t0 + std::chrono::seconds{i}, 10, {});

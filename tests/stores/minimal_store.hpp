@@ -1,8 +1,8 @@
 #pragma once
 // The smallest complete job store: storage only, in plain containers under one mutex. Every rule
-// (fire plans, one record per fire time, max_instances, run requests, retries, atomic changes) comes
-// from the JobStore base class. It passes the whole store contract suite; docs/extending.md walks
-// through it.
+// (fire plans, one record per fire time, max_instances, run requests, retries, atomic changes)
+// comes from the JobStore base class. It passes the whole store contract suite; docs/extending.md
+// walks through it.
 
 #include <sked/job_store.hpp>
 
@@ -35,7 +35,8 @@ class MinimalJobStore : public JobStore {
     std::vector<Job> out;
     for (const auto& [id, job] : jobs_) out.push_back(job);
     std::stable_sort(out.begin(), out.end(), [](const Job& a, const Job& b) {
-      if (!a.next_run_time || !b.next_run_time) return a.next_run_time.has_value() && !b.next_run_time;
+      if (!a.next_run_time || !b.next_run_time)
+        return a.next_run_time.has_value() && !b.next_run_time;
       return *a.next_run_time < *b.next_run_time;
     });
     return out;
@@ -59,7 +60,8 @@ class MinimalJobStore : public JobStore {
     for (const auto& [id, r] : requests_) {
       if (!job_id || r.job_id == *job_id) out.push_back(r);
     }
-    std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.at < b.at; });
+    std::stable_sort(out.begin(), out.end(),
+                     [](const auto& a, const auto& b) { return a.at < b.at; });
     return out;
   }
 
@@ -68,9 +70,9 @@ class MinimalJobStore : public JobStore {
     std::lock_guard lock(mutex_);
     std::vector<Execution> out;
     for (const Execution& e : history_) {
-      if ((!q.id || e.id == *q.id) && (!q.job_id || e.job_id == *q.job_id) && (!q.status || e.status == *q.status) &&
-          (!q.since || e.run_time >= *q.since) && (!q.until || e.run_time < *q.until) &&
-          (!q.after_id || e.id > *q.after_id)) {
+      if ((!q.id || e.id == *q.id) && (!q.job_id || e.job_id == *q.job_id) &&
+          (!q.status || e.status == *q.status) && (!q.since || e.run_time >= *q.since) &&
+          (!q.until || e.run_time < *q.until) && (!q.after_id || e.id > *q.after_id)) {
         out.push_back(e);
       }
     }
@@ -78,7 +80,8 @@ class MinimalJobStore : public JobStore {
       if (q.order == ExecutionOrder::oldest_id_first) return a.id < b.id;
       return a.run_time != b.run_time ? a.run_time > b.run_time : a.id > b.id;
     });
-    out.erase(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(std::min(q.offset, out.size())));
+    out.erase(out.begin(),
+              out.begin() + static_cast<std::ptrdiff_t>(std::min(q.offset, out.size())));
     if (out.size() > q.limit) out.resize(q.limit);
     return out;
   }
@@ -119,11 +122,14 @@ class MinimalJobStore : public JobStore {
       seen_.insert(best->id);
       return std::make_shared<const Job>(*best);
     }
-    void reschedule(std::string_view id, TimePoint next) override { s_.jobs_.at(std::string{id}).next_run_time = next; }
+    void reschedule(std::string_view id, TimePoint next) override {
+      s_.jobs_.at(std::string{id}).next_run_time = next;
+    }
     int running_instances(std::string_view job_id) override {
-      return static_cast<int>(std::count_if(s_.history_.begin(), s_.history_.end(), [&](const Execution& e) {
-        return e.job_id == job_id && e.status == ExecutionStatus::started;
-      }));
+      return static_cast<int>(
+          std::count_if(s_.history_.begin(), s_.history_.end(), [&](const Execution& e) {
+            return e.job_id == job_id && e.status == ExecutionStatus::started;
+          }));
     }
     bool insert_execution(Execution& record) override {
       for (const Execution& e : s_.history_) {
@@ -138,7 +144,8 @@ class MinimalJobStore : public JobStore {
       for (const auto& [id, r] : s_.requests_) {
         if (r.at <= now) due.push_back(r);
       }
-      std::stable_sort(due.begin(), due.end(), [](const auto& a, const auto& b) { return a.at < b.at; });
+      std::stable_sort(due.begin(), due.end(),
+                       [](const auto& a, const auto& b) { return a.at < b.at; });
       return due;
     }
     std::optional<RunRequest> find_request(std::string_view job_id) override {

@@ -63,8 +63,10 @@ sked::Job interval_job(std::string id, sked::Duration every, std::optional<sked:
 }
 
 // `jobs` per-second jobs of task "record" firing `fire_times` times from `start`, for the worker
-// processes (tests/stores/postgres_worker.cpp), and the table in which the workers' tasks log each run.
-void seed_worker_jobs(PostgresStoreFactory& factory, int jobs, int fire_times, sked::TimePoint start) {
+// processes (tests/stores/postgres_worker.cpp), and the table in which the workers' tasks log each
+// run.
+void seed_worker_jobs(PostgresStoreFactory& factory, int jobs, int fire_times,
+                      sked::TimePoint start) {
   {
     auto store = factory.make();
     for (int i = 0; i < jobs; ++i) {
@@ -669,8 +671,8 @@ TEST_CASE(
   workers[0]->signal(SIGSTOP);
   REQUIRE(sked::test::eventually(
       [&] {
-        return server.psql(fmt::format("SELECT count(*) FROM {}.sked_scheduler",
-                                       factory.schema)) == "2\n";
+        return server.psql(fmt::format("SELECT count(*) FROM {}.sked_scheduler", factory.schema)) ==
+               "2\n";
       },
       30s));
   std::this_thread::sleep_for(2s);  // well past stale_after: the pause is what is tested

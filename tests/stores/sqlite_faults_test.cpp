@@ -1,6 +1,6 @@
-// The SQLite store under faults: a full disk, a WAL that must stay bounded, a corrupt file, rows edited
-// by hand and JSON nested too deep. Each is reported once, naming the file and the job, and nothing
-// stored is lost.
+// The SQLite store under faults: a full disk, a WAL that must stay bounded, a corrupt file, rows
+// edited by hand and JSON nested too deep. Each is reported once, naming the file and the job, and
+// nothing stored is lost.
 
 #include "support/full_disk_vfs.hpp"
 #include "support/owner.hpp"
@@ -10,8 +10,8 @@
 #include <sked/sked.hpp>
 #include <sked/stores/sqlite.hpp>
 
-#include <nlohmann/json.hpp>
 #include <SQLiteCpp/Database.h>
+#include <nlohmann/json.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -35,9 +35,13 @@ struct Fixture {
   Warnings warnings;
 
   sked::SqliteJobStoreOptions options(std::string scheduler_id = "s1") {
-    // The heartbeat thread writes on the manual clock's time too: kept beyond these tests' few minutes,
-    // so that a full disk is reported by the writes the tests make, not by a beat racing them.
-    return {.scheduler_id = std::move(scheduler_id), .heartbeat_interval = 1h, .stale_after = 3h, .clock = clock,
+    // The heartbeat thread writes on the manual clock's time too: kept beyond these tests' few
+    // minutes, so that a full disk is reported by the writes the tests make, not by a beat racing
+    // them.
+    return {.scheduler_id = std::move(scheduler_id),
+            .heartbeat_interval = 1h,
+            .stale_after = 3h,
+            .clock = clock,
             .on_warning = warnings.sink()};
   }
   std::shared_ptr<sked::SqliteJobStore> open(std::string scheduler_id = "s1") {
@@ -51,7 +55,8 @@ sked::Job every(std::string id, sked::Duration interval, int max_instances = 1) 
   job.id = std::move(id);
   job.name = job.id;
   job.task = "task";
-  job.trigger = std::make_shared<sked::IntervalTrigger>(sked::IntervalTrigger{interval, {.start_date = t0}});
+  job.trigger =
+      std::make_shared<sked::IntervalTrigger>(sked::IntervalTrigger{interval, {.start_date = t0}});
   job.misfire_grace_time = 30s;
   job.max_instances = max_instances;
   job.next_run_time = t0;
@@ -60,8 +65,10 @@ sked::Job every(std::string id, sked::Duration interval, int max_instances = 1) 
 
 }  // namespace
 
-TEST_CASE("sqlite: a completion refused by a full disk is written once space is back, and never blocks the job",
-          "[store][sqlite][faults][disk]") {
+TEST_CASE(
+    "sqlite: a completion refused by a full disk is written once space is back, and never blocks "
+    "the job",
+    "[store][sqlite][faults][disk]") {
   sked::test::FullDiskVfs disk;
   Fixture f;
   const auto owner = std::make_shared<sked::test::RecordingOwner>(t0);
@@ -141,7 +148,8 @@ TEST_CASE("sqlite: claims and completions keep the WAL file under 4 MiB plus one
     largest = std::max(largest, std::filesystem::file_size(wal));
   }
   // 600 claims and 12,000 completions: well over 10,000 WAL pages had it not been checkpointed.
-  CHECK(store->get_executions({.status = ExecutionStatus::executed, .limit = 20'000}).size() == 12'000);
+  CHECK(store->get_executions({.status = ExecutionStatus::executed, .limit = 20'000}).size() ==
+        12'000);
   INFO("largest WAL: " << largest << " bytes");
   CHECK(largest <= 4 * 1024 * 1024 + 512 * 1024);
 }
@@ -180,7 +188,8 @@ TEST_CASE("args nested 10^5 levels deep are refused by add_job and modify_job, n
   const auto store = f.open();
   auto job = every("deep", 1min);
   job.args = nested(100'000);
-  CHECK_THROWS_WITH(store->add_job(job), Catch::Contains("job 'deep'") && Catch::Contains("nested deeper than 64"));
+  CHECK_THROWS_WITH(store->add_job(job),
+                    Catch::Contains("job 'deep'") && Catch::Contains("nested deeper than 64"));
   CHECK_FALSE(store->lookup_job("deep"));
   job.args = nested(sked::max_args_depth - 1);  // {"args": ...} stays within the limit
   store->add_job(job);
@@ -193,8 +202,9 @@ TEST_CASE("args nested 10^5 levels deep are refused by add_job and modify_job, n
   CHECK(store->lookup_job("deep")->args == job.args);
 }
 
-TEST_CASE("a stored job_state nested 10^6 levels deep is reported once and skipped, and stays stored",
-          "[store][sqlite][faults][json]") {
+TEST_CASE(
+    "a stored job_state nested 10^6 levels deep is reported once and skipped, and stays stored",
+    "[store][sqlite][faults][json]") {
   Fixture f;
   const auto store = f.open();
   store->add_job(every("deep", 1min));
@@ -223,8 +233,9 @@ TEST_CASE("a stored job_state nested 10^6 levels deep is reported once and skipp
   CHECK(db.execAndGet("SELECT count(*) FROM sked_job WHERE id = 'deep'").getInt() == 1);
 }
 
-TEST_CASE("hand-edited rows with invalid values are reported once with the job id, skipped and kept",
-          "[store][sqlite][faults][bad_row]") {
+TEST_CASE(
+    "hand-edited rows with invalid values are reported once with the job id, skipped and kept",
+    "[store][sqlite][faults][bad_row]") {
   Fixture f;
   const auto store = f.open();
   for (const char* id : {"negative_instances", "negative_grace", "garbage_time", "fine"}) {
@@ -248,8 +259,8 @@ TEST_CASE("hand-edited rows with invalid values are reported once with the job i
       REQUIRE(claims.size() == 1);
       CHECK(claims[0].job->id == "fine");
     }
-    // The wake-up time passes over the time that cannot be read instead of failing every second (the
-    // rows with bad values still have a valid time: due, and left for max_wait polling).
+    // The wake-up time passes over the time that cannot be read instead of failing every second
+    // (the rows with bad values still have a valid time: due, and left for max_wait polling).
     CHECK(store->next_run_time() == t0);
   }
   CHECK(store->get_all_jobs().size() == 1);
@@ -263,8 +274,9 @@ TEST_CASE("hand-edited rows with invalid values are reported once with the job i
   CHECK(db.execAndGet("SELECT count(*) FROM sked_job").getInt() == 4);
 }
 
-TEST_CASE("a corrupt store is reported once with its path, and the scheduler stops claiming from it",
-          "[store][sqlite][faults][corrupt]") {
+TEST_CASE(
+    "a corrupt store is reported once with its path, and the scheduler stops claiming from it",
+    "[store][sqlite][faults][corrupt]") {
   Fixture f;
   {
     const auto store = f.open();
@@ -287,8 +299,10 @@ TEST_CASE("a corrupt store is reported once with its path, and the scheduler sto
     }
   }
   const auto store = f.open();
-  // The pass that finds it fails with an error naming the file; later passes claim nothing, quietly.
-  CHECK_THROWS_WITH(store->claim_due_jobs(t0, 10, {}), Catch::Contains(f.path) && Catch::Contains("malformed"));
+  // The pass that finds it fails with an error naming the file; later passes claim nothing,
+  // quietly.
+  CHECK_THROWS_WITH(store->claim_due_jobs(t0, 10, {}),
+                    Catch::Contains(f.path) && Catch::Contains("malformed"));
   for (int i = 1; i < 60; ++i) {
     CHECK(store->claim_due_jobs(t0 + std::chrono::seconds{i}, 10, {}).empty());
     CHECK_FALSE(store->next_run_time());

@@ -35,7 +35,8 @@ namespace {
 /// A worker process of the SQLite store's tests.
 class Worker : public sked::test::WorkerProcess {
  public:
-  explicit Worker(std::vector<std::string> args) : WorkerProcess(SKED_SQLITE_WORKER, std::move(args)) {}
+  explicit Worker(std::vector<std::string> args)
+      : WorkerProcess(SKED_SQLITE_WORKER, std::move(args)) {}
 };
 
 using sked::test::eventually;

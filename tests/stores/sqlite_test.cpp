@@ -12,8 +12,8 @@
 #include "detail/scheduler_registry.hpp"
 #include "detail/sqlite_time.hpp"
 
-#include <nlohmann/json.hpp>
 #include <date/tz.h>
+#include <nlohmann/json.hpp>
 
 #include <sked/sked.hpp>
 #include <sked/stores/sqlite.hpp>
@@ -177,7 +177,8 @@ TEST_CASE("a reopened store reads back every field of date, interval and cron jo
   REQUIRE(cron_back);
   REQUIRE(dynamic_cast<const sked::CronTrigger*>(cron_back->trigger.get()));
   CHECK(cron_back->trigger->to_json() == cron.trigger->to_json());
-  CHECK(cron_back->trigger->next_fire_time(std::nullopt, t0) == cron.trigger->next_fire_time(std::nullopt, t0));
+  CHECK(cron_back->trigger->next_fire_time(std::nullopt, t0) ==
+        cron.trigger->next_fire_time(std::nullopt, t0));
 
   std::vector<std::string> order;
   for (const auto& j : store->get_all_jobs()) order.push_back(j.id);
@@ -255,11 +256,13 @@ TEST_CASE(
   CHECK(logs.contains(sked::LogLevel::warning, "was missed by"));
 }
 
-TEST_CASE("a run dropped with its store unfinished is recorded interrupted; the job stays scheduled",
-          "[store][sqlite][interrupted]") {
+TEST_CASE(
+    "a run dropped with its store unfinished is recorded interrupted; the job stays scheduled",
+    "[store][sqlite][interrupted]") {
   Fixture f;
   {
-    // The lease keeps the store open until it goes; going unfinished, it records the run interrupted.
+    // The lease keeps the store open until it goes; going unfinished, it records the run
+    // interrupted.
     auto store = f.open();
     store->add_job(interval_job("j", 1min, t0));
     const auto claims = store->claim_due_jobs(t0, 10, {});
@@ -273,8 +276,10 @@ TEST_CASE("a run dropped with its store unfinished is recorded interrupted; the 
   CHECK(store->lookup_job("j")->next_run_time == t0 + 1min);
 }
 
-TEST_CASE("fire times of a job that does not coalesce, waiting for its running instance, survive a restart",
-          "[store][sqlite][coalesce]") {
+TEST_CASE(
+    "fire times of a job that does not coalesce, waiting for its running instance, survive a "
+    "restart",
+    "[store][sqlite][coalesce]") {
   Fixture f;
   auto job = interval_job("j", 1min, t0);
   job.coalesce = false;
@@ -838,7 +843,8 @@ TEST_CASE("completions from several threads at once are all recorded", "[store][
   auto store = f.open();
   for (int i = 0; i < 40; ++i) store->add_job(interval_job("j" + std::to_string(i), 1min, t0));
   std::vector<sked::RunLease> started;
-  for (auto& claim : store->claim_due_jobs(t0, 100, {})) started.push_back(std::move(claim.runs.at(0)));
+  for (auto& claim : store->claim_due_jobs(t0, 100, {}))
+    started.push_back(std::move(claim.runs.at(0)));
   REQUIRE(started.size() == 40);
   std::vector<std::thread> workers;
   for (int w = 0; w < threads; ++w) {
@@ -846,9 +852,10 @@ TEST_CASE("completions from several threads at once are all recorded", "[store][
       for (std::size_t i = static_cast<std::size_t>(w); i < started.size();
            i += static_cast<std::size_t>(threads)) {
         const std::string job_id = started[i].job().id;
-        started[i].complete({.status = i % 3 == 0 ? ExecutionStatus::error : ExecutionStatus::executed,
-                             .duration = std::chrono::microseconds{static_cast<long>(i) + 1},
-                             .exception = i % 3 == 0 ? "std::runtime_error: " + job_id : ""});
+        started[i].complete(
+            {.status = i % 3 == 0 ? ExecutionStatus::error : ExecutionStatus::executed,
+             .duration = std::chrono::microseconds{static_cast<long>(i) + 1},
+             .exception = i % 3 == 0 ? "std::runtime_error: " + job_id : ""});
       }
     });
   }
@@ -870,7 +877,8 @@ TEST_CASE("a store opened as existing or read-only is never created, migrated or
   };
   SECTION("a missing file is refused and not created") {
     for (const auto mode : {sked::SqliteOpenMode::existing, sked::SqliteOpenMode::read_only}) {
-      CHECK_THROWS_WITH(with_mode(mode), Catch::Contains(f.path) && Catch::Contains("does not exist"));
+      CHECK_THROWS_WITH(with_mode(mode),
+                        Catch::Contains(f.path) && Catch::Contains("does not exist"));
       CHECK_FALSE(std::filesystem::exists(f.path));
     }
   }
@@ -882,12 +890,14 @@ TEST_CASE("a store opened as existing or read-only is never created, migrated or
   SECTION("an older schema is refused, not migrated") {
     {
       SQLite::Database db{f.path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE};
-      db.exec("CREATE TABLE sked_job (id TEXT PRIMARY KEY, next_run_time TEXT, job_state TEXT);"
-              "PRAGMA application_id = 1936418148; PRAGMA user_version = 2;");
+      db.exec(
+          "CREATE TABLE sked_job (id TEXT PRIMARY KEY, next_run_time TEXT, job_state TEXT);"
+          "PRAGMA application_id = 1936418148; PRAGMA user_version = 2;");
     }
     const auto before = file_bytes(f.path);
-    CHECK_THROWS_WITH(with_mode(sked::SqliteOpenMode::read_only),
-                      Catch::Contains("schema version 2, older") && Catch::Contains("left unchanged"));
+    CHECK_THROWS_WITH(
+        with_mode(sked::SqliteOpenMode::read_only),
+        Catch::Contains("schema version 2, older") && Catch::Contains("left unchanged"));
     CHECK(file_bytes(f.path) == before);
   }
   SECTION("a current store is read; read-only refuses changes") {
@@ -959,9 +969,10 @@ TEST_CASE("the last instant a store can write is the end of the year 9999", "[st
   CHECK(sked::detail::parse_db_time("9999-12-31T23:59:59.999999Z") == sked::detail::last_db_time);
 }
 
-TEST_CASE("an idle scheduler's passes write nothing to the file; another process's change is seen "
-          "at the next pass; the heartbeat is written at its interval",
-          "[store][sqlite][shared][idle]") {
+TEST_CASE(
+    "an idle scheduler's passes write nothing to the file; another process's change is seen "
+    "at the next pass; the heartbeat is written at its interval",
+    "[store][sqlite][shared][idle]") {
   Fixture f;
   sked::test::LogRecorder logs;
   sked::BackgroundScheduler scheduler{
@@ -1005,11 +1016,13 @@ TEST_CASE("an idle scheduler's passes write nothing to the file; another process
   CHECK(version() == after_beat);
 
   // Another process's commit that makes nothing due (a peer scheduler's heartbeat) is read, not
-  // answered with a claim: a claim would move every peer's data_version and wake them into claiming.
+  // answered with a claim: a claim would move every peer's data_version and wake them into
+  // claiming.
   {
     auto peer = f.raw();
-    peer.exec("INSERT INTO sked_scheduler (id, host, pid, started, heartbeat) VALUES "
-              "('peer', 'elsewhere', 1, '2026-01-01T00:00:31.000000Z', '2026-01-01T00:00:31.000000Z')");
+    peer.exec(
+        "INSERT INTO sked_scheduler (id, host, pid, started, heartbeat) VALUES "
+        "('peer', 'elsewhere', 1, '2026-01-01T00:00:31.000000Z', '2026-01-01T00:00:31.000000Z')");
   }
   const auto after_peer = version();
   CHECK(after_peer != after_beat);

@@ -11,8 +11,8 @@
 
 #include "support/worker_main.hpp"
 
-#include <nlohmann/json.hpp>
 #include <date/tz.h>
+#include <nlohmann/json.hpp>
 
 #include <sked/sked.hpp>
 #include <sked/stores/sqlite.hpp>

@@ -9,8 +9,8 @@
 #include <sked/triggers/date.hpp>
 #include <sked/triggers/interval.hpp>
 
-#include <nlohmann/json.hpp>
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 
@@ -30,7 +30,8 @@ sked::Job interval_job(std::string id, sked::Duration every, std::optional<sked:
   job.name = id;
   job.task = "task";
   job.args = {{"id", id}};
-  job.trigger = std::make_shared<sked::IntervalTrigger>(sked::IntervalTrigger{every, {.start_date = t0}});
+  job.trigger =
+      std::make_shared<sked::IntervalTrigger>(sked::IntervalTrigger{every, {.start_date = t0}});
   job.misfire_grace_time = 60s;
   job.next_run_time = next;
   return job;
@@ -44,7 +45,8 @@ std::vector<std::string> ids(const std::vector<sked::Job>& jobs) {
 
 }  // namespace
 
-TEMPLATE_LIST_TEST_CASE("a store adds, finds, updates and removes jobs", "[store][contract]", StoreFactories) {
+TEMPLATE_LIST_TEST_CASE("a store adds, finds, updates and removes jobs", "[store][contract]",
+                        StoreFactories) {
   TestType factory;
   auto store = factory.make();
   store->add_job(interval_job("a", 1min, t0 + 2min));
@@ -67,7 +69,8 @@ TEMPLATE_LIST_TEST_CASE("a store adds, finds, updates and removes jobs", "[store
     j.name = "renamed";
     throw std::runtime_error("changed my mind");
   }));
-  CHECK_THROWS_AS(store->modify_job("a", [](sked::Job& j) { j.max_instances = 0; }), sked::InvalidArgument);
+  CHECK_THROWS_AS(store->modify_job("a", [](sked::Job& j) { j.max_instances = 0; }),
+                  sked::InvalidArgument);
   CHECK_THROWS_AS(store->modify_job("a", [](sked::Job& j) { j.id = "b"; }), sked::InvalidArgument);
   CHECK(store->lookup_job("a")->name == "a");
   CHECK(store->lookup_job("a")->max_instances == 1);
@@ -85,8 +88,8 @@ TEMPLATE_LIST_TEST_CASE("a store adds, finds, updates and removes jobs", "[store
   CHECK_FALSE(store->next_run_time());
 }
 
-TEMPLATE_LIST_TEST_CASE("a store lists jobs soonest first and paused jobs last", "[store][contract]",
-                        StoreFactories) {
+TEMPLATE_LIST_TEST_CASE("a store lists jobs soonest first and paused jobs last",
+                        "[store][contract]", StoreFactories) {
   TestType factory;
   auto store = factory.make();
   store->add_job(interval_job("paused", 1min, std::nullopt));
@@ -152,8 +155,8 @@ TEMPLATE_LIST_TEST_CASE("claiming respects the batch limit and removes finished 
   CHECK(store->get_executions({.status = ExecutionStatus::started}).size() == 5);
 }
 
-TEMPLATE_LIST_TEST_CASE("max_instances counts runs that have not completed", "[store][contract][max_instances]",
-                        StoreFactories) {
+TEMPLATE_LIST_TEST_CASE("max_instances counts runs that have not completed",
+                        "[store][contract][max_instances]", StoreFactories) {
   TestType factory;
   auto store = factory.make();
   store->add_job(interval_job("slow", 1min, t0));
@@ -175,8 +178,8 @@ TEMPLATE_LIST_TEST_CASE("a job that does not coalesce runs every due fire time, 
   job.coalesce = false;
   job.misfire_grace_time = 10min;
   store->add_job(job);
-  // Three fire times are due: the first starts, the other two wait, unrecorded, and the job stays on
-  // the first of them.
+  // Three fire times are due: the first starts, the other two wait, unrecorded, and the job stays
+  // on the first of them.
   auto first = store->claim_due_jobs(t0 + 2min + 1s, 10, {});
   REQUIRE(first.size() == 1);
   REQUIRE(first[0].executions.size() == 1);
@@ -210,8 +213,9 @@ TEMPLATE_LIST_TEST_CASE("a job that does not coalesce runs every due fire time, 
   for (const auto& e : history) CHECK(e.status == ExecutionStatus::executed);
 }
 
-TEMPLATE_LIST_TEST_CASE("fire times waiting for a running instance are still missed beyond the grace time",
-                        "[store][contract][max_instances][coalesce][misfire]", StoreFactories) {
+TEMPLATE_LIST_TEST_CASE(
+    "fire times waiting for a running instance are still missed beyond the grace time",
+    "[store][contract][max_instances][coalesce][misfire]", StoreFactories) {
   TestType factory;
   auto store = factory.make();
   auto job = interval_job("j", 1min, t0);
@@ -241,8 +245,9 @@ TEMPLATE_LIST_TEST_CASE("fire times waiting for a running instance are still mis
   CHECK(store->get_executions({.job_id = "j", .status = ExecutionStatus::max_instances}).empty());
 }
 
-TEMPLATE_LIST_TEST_CASE("a job that does not coalesce starts up to max_instances due fire times at once",
-                        "[store][contract][max_instances][coalesce]", StoreFactories) {
+TEMPLATE_LIST_TEST_CASE(
+    "a job that does not coalesce starts up to max_instances due fire times at once",
+    "[store][contract][max_instances][coalesce]", StoreFactories) {
   TestType factory;
   auto store = factory.make();
   auto job = interval_job("j", 1min, t0);
@@ -256,7 +261,8 @@ TEMPLATE_LIST_TEST_CASE("a job that does not coalesce starts up to max_instances
   CHECK(claims[0].runs[0].execution().run_time == t0);
   CHECK(claims[0].runs[1].execution().run_time == t0 + 1min);
   CHECK(store->lookup_job("j")->next_run_time == t0 + 2min);
-  // A job waiting for its instances does not count against a claim's limit: the next due job is taken.
+  // A job waiting for its instances does not count against a claim's limit: the next due job is
+  // taken.
   store->add_job(interval_job("other", 1min, t0 + 3min));
   const auto other = store->claim_due_jobs(t0 + 3min, 1, {});
   REQUIRE(other.size() == 1);
@@ -269,8 +275,9 @@ TEMPLATE_LIST_TEST_CASE("a job that does not coalesce starts up to max_instances
   CHECK(store->lookup_job("j")->next_run_time == t0 + 3min);
 }
 
-TEMPLATE_LIST_TEST_CASE("execution history is filtered, newest first, and old records can be deleted",
-                        "[store][contract][history]", StoreFactories) {
+TEMPLATE_LIST_TEST_CASE(
+    "execution history is filtered, newest first, and old records can be deleted",
+    "[store][contract][history]", StoreFactories) {
   TestType factory;
   auto store = factory.make();
   auto job = interval_job("j", 1min, t0);
@@ -279,8 +286,9 @@ TEMPLATE_LIST_TEST_CASE("execution history is filtered, newest first, and old re
   store->add_job(job);
   for (int i = 0; i < 4; ++i) {
     auto claims = store->claim_due_jobs(t0 + std::chrono::minutes{i}, 10, {});
-    claims.at(0).runs.at(0).complete({.status = i % 2 == 0 ? ExecutionStatus::executed : ExecutionStatus::error,
-                                      .exception = i % 2 == 0 ? "" : "std::runtime_error: boom"});
+    claims.at(0).runs.at(0).complete(
+        {.status = i % 2 == 0 ? ExecutionStatus::executed : ExecutionStatus::error,
+         .exception = i % 2 == 0 ? "" : "std::runtime_error: boom"});
   }
   const auto all = store->get_executions({.job_id = "j"});
   REQUIRE(all.size() == 4);
@@ -305,7 +313,8 @@ TEMPLATE_LIST_TEST_CASE("execution history pages by offset and run time, and rea
   store->add_job(interval_job("j", 1h, t0 + 24h));
   store->add_job(interval_job("k", 1h, t0 + 24h));
   // Written out of run-time order: ids follow the writes, listings follow run times.
-  const std::vector<std::pair<std::string, int>> writes{{"j", 5}, {"j", 1}, {"k", 3}, {"j", 4}, {"k", 0}, {"j", 2}};
+  const std::vector<std::pair<std::string, int>> writes{{"j", 5}, {"j", 1}, {"k", 3},
+                                                        {"j", 4}, {"k", 0}, {"j", 2}};
   for (const auto& [job, minute] : writes) {
     auto lease = store->start_run(job, t0 + std::chrono::minutes{minute});
     const bool failed = minute % 2 == 1;
@@ -317,7 +326,8 @@ TEMPLATE_LIST_TEST_CASE("execution history pages by offset and run time, and rea
   const auto minutes = [](const std::vector<sked::Execution>& records) {
     std::vector<int> out;
     for (const auto& e : records) {
-      out.push_back(static_cast<int>(std::chrono::duration_cast<std::chrono::minutes>(e.run_time - t0).count()));
+      out.push_back(static_cast<int>(
+          std::chrono::duration_cast<std::chrono::minutes>(e.run_time - t0).count()));
     }
     return out;
   };
@@ -337,22 +347,31 @@ TEMPLATE_LIST_TEST_CASE("execution history pages by offset and run time, and rea
   CHECK(store->get_executions({.limit = 0}).empty());
 
   // Run times from `since` up to, not including, `until`; with the job and status filters.
-  CHECK(minutes(store->get_executions({.since = t0 + 1min, .until = t0 + 4min})) == Minutes{3, 2, 1});
+  CHECK(minutes(store->get_executions({.since = t0 + 1min, .until = t0 + 4min})) ==
+        Minutes{3, 2, 1});
   CHECK(minutes(store->get_executions({.until = t0 + 1min})) == Minutes{0});
   CHECK(minutes(store->get_executions({.job_id = "j", .offset = 1, .limit = 2})) == Minutes{4, 2});
-  CHECK(minutes(store->get_executions({.status = ExecutionStatus::error, .until = t0 + 5min})) == Minutes{3, 1});
+  CHECK(minutes(store->get_executions({.status = ExecutionStatus::error, .until = t0 + 5min})) ==
+        Minutes{3, 1});
 
   // In the order written, and on from the last record read.
   const auto written = store->get_executions({.order = ExecutionOrder::oldest_id_first});
   CHECK(minutes(written) == Minutes{5, 1, 3, 4, 0, 2});
-  CHECK(std::is_sorted(written.begin(), written.end(), [](const auto& a, const auto& b) { return a.id < b.id; }));
-  const auto on = store->get_executions({.after_id = written[2].id, .order = ExecutionOrder::oldest_id_first, .limit = 2});
+  CHECK(std::is_sorted(written.begin(), written.end(),
+                       [](const auto& a, const auto& b) { return a.id < b.id; }));
+  const auto on = store->get_executions(
+      {.after_id = written[2].id, .order = ExecutionOrder::oldest_id_first, .limit = 2});
   CHECK(minutes(on) == Minutes{4, 0});
-  CHECK(minutes(store->get_executions({.after_id = written[2].id, .order = ExecutionOrder::oldest_id_first,
-                                       .offset = 1})) == Minutes{0, 2});
-  CHECK(minutes(store->get_executions({.job_id = "k", .after_id = written[2].id,
+  CHECK(minutes(store->get_executions(
+            {.after_id = written[2].id, .order = ExecutionOrder::oldest_id_first, .offset = 1})) ==
+        Minutes{0, 2});
+  CHECK(minutes(store->get_executions({.job_id = "k",
+                                       .after_id = written[2].id,
                                        .order = ExecutionOrder::oldest_id_first})) == Minutes{0});
-  CHECK(store->get_executions({.after_id = written.back().id, .order = ExecutionOrder::oldest_id_first}).empty());
+  CHECK(store
+            ->get_executions(
+                {.after_id = written.back().id, .order = ExecutionOrder::oldest_id_first})
+            .empty());
   CHECK(minutes(store->get_executions({.after_id = written[4].id})) == Minutes{2});
 
   // Only the texts asked for; a traceback's tail counts characters, not bytes.
@@ -366,14 +385,17 @@ TEMPLATE_LIST_TEST_CASE("execution history pages by offset and run time, and rea
   CHECK(bare[0].status == newest.status);
   CHECK(bare[0].duration == newest.duration);
   CHECK(bare[0].finished == newest.finished);
-  CHECK(store->get_executions({.id = newest.id, .traceback_tail = 3}).at(0).traceback == "\u2713 5");
-  CHECK(store->get_executions({.id = newest.id, .traceback_tail = 3}).at(0).exception == newest.exception);
+  CHECK(store->get_executions({.id = newest.id, .traceback_tail = 3}).at(0).traceback ==
+        "\u2713 5");
+  CHECK(store->get_executions({.id = newest.id, .traceback_tail = 3}).at(0).exception ==
+        newest.exception);
   CHECK(store->get_executions({.id = newest.id, .traceback_tail = 0}).at(0).traceback.empty());
-  CHECK(store->get_executions({.id = newest.id, .traceback_tail = 100}).at(0).traceback == newest.traceback);
+  CHECK(store->get_executions({.id = newest.id, .traceback_tail = 100}).at(0).traceback ==
+        newest.traceback);
 }
 
-TEMPLATE_LIST_TEST_CASE("jobs the claim filter rejects stay due and untouched", "[store][contract][claim]",
-                        StoreFactories) {
+TEMPLATE_LIST_TEST_CASE("jobs the claim filter rejects stay due and untouched",
+                        "[store][contract][claim]", StoreFactories) {
   TestType factory;
   auto store = factory.make();
   auto foreign = interval_job("foreign", 1min, t0);
@@ -443,15 +465,17 @@ TEMPLATE_LIST_TEST_CASE("a run begun outside the schedule is recorded and counts
   CHECK(store->lookup_job("j")->next_run_time == t0 + 1min);  // the schedule is unchanged
   CHECK_THROWS_AS((void)store->start_run("nope", t0), sked::JobNotFound);
   // One instance is running, so the regular fire time is skipped under max_instances = 1.
-  CHECK(store->claim_due_jobs(t0 + 1min, 10, {}).at(0).executions.at(0).status == ExecutionStatus::max_instances);
+  CHECK(store->claim_due_jobs(t0 + 1min, 10, {}).at(0).executions.at(0).status ==
+        ExecutionStatus::max_instances);
   run.complete({});
   const auto history = store->get_executions({.job_id = "j", .status = ExecutionStatus::executed});
   REQUIRE(history.size() == 1);
   CHECK(history[0].run_time == t0 + 10s);
 }
 
-TEMPLATE_LIST_TEST_CASE("a run request is claimed once at its time, paused or not, and leaves the schedule alone",
-                        "[store][contract][run_request]", StoreFactories) {
+TEMPLATE_LIST_TEST_CASE(
+    "a run request is claimed once at its time, paused or not, and leaves the schedule alone",
+    "[store][contract][run_request]", StoreFactories) {
   TestType factory;
   auto store = factory.make();
   store->add_job(interval_job("j", 1h, t0 + 1h));
@@ -482,8 +506,9 @@ TEMPLATE_LIST_TEST_CASE("a run request is claimed once at its time, paused or no
   CHECK(store->get_executions({.id = history[0].id}).at(0).run_time == t0 + 10s);
 }
 
-TEMPLATE_LIST_TEST_CASE("run requests merge, can be withdrawn, go with their job and obey max_instances",
-                        "[store][contract][run_request]", StoreFactories) {
+TEMPLATE_LIST_TEST_CASE(
+    "run requests merge, can be withdrawn, go with their job and obey max_instances",
+    "[store][contract][run_request]", StoreFactories) {
   TestType factory;
   auto store = factory.make();
   store->add_job(interval_job("j", 1min, t0));
@@ -526,8 +551,9 @@ TEMPLATE_LIST_TEST_CASE("run requests merge, can be withdrawn, go with their job
   CHECK(store->next_run_time() == t0 + 20min);
 }
 
-TEMPLATE_LIST_TEST_CASE("a fire time runs at most once, even after a stale copy of its job is written back",
-                        "[store][contract][claim][once]", StoreFactories) {
+TEMPLATE_LIST_TEST_CASE(
+    "a fire time runs at most once, even after a stale copy of its job is written back",
+    "[store][contract][claim][once]", StoreFactories) {
   TestType factory;
   auto store = factory.make();
   store->add_job(interval_job("j", 1min, t0));
@@ -557,8 +583,9 @@ TEMPLATE_LIST_TEST_CASE("an admin change made after a claim keeps what the claim
   CHECK(store->claim_due_jobs(t0 + 1s, 10, {}).empty());
 }
 
-TEMPLATE_LIST_TEST_CASE("a run started at an instant that has a record gets the next free microsecond",
-                        "[store][contract][run_now]", StoreFactories) {
+TEMPLATE_LIST_TEST_CASE(
+    "a run started at an instant that has a record gets the next free microsecond",
+    "[store][contract][run_now]", StoreFactories) {
   TestType factory;
   auto store = factory.make();
   auto job = interval_job("j", 1min, t0);
@@ -595,11 +622,13 @@ TEMPLATE_LIST_TEST_CASE("a lease dropped without completing is recorded interrup
   CHECK(history[0].status == ExecutionStatus::interrupted);
   CHECK_THAT(history[0].exception, Catch::Contains("dropped before it finished"));
   // No longer a running instance: the next fire time starts.
-  CHECK(store->claim_due_jobs(t0 + 1min, 10, {}).at(0).executions.at(0).status == ExecutionStatus::started);
+  CHECK(store->claim_due_jobs(t0 + 1min, 10, {}).at(0).executions.at(0).status ==
+        ExecutionStatus::started);
 }
 
-TEMPLATE_LIST_TEST_CASE("a failed run's retry is stored, listed, claimed at its time and counted as an attempt",
-                        "[store][contract][retry]", StoreFactories) {
+TEMPLATE_LIST_TEST_CASE(
+    "a failed run's retry is stored, listed, claimed at its time and counted as an attempt",
+    "[store][contract][retry]", StoreFactories) {
   TestType factory;
   auto store = factory.make();
   auto job = interval_job("j", 1h, t0);
@@ -642,8 +671,8 @@ TEMPLATE_LIST_TEST_CASE("a failed run's retry is stored, listed, claimed at its 
   CHECK(store->pending_runs().empty());
 }
 
-TEMPLATE_LIST_TEST_CASE("a one-shot job's retry runs after the job left the store", "[store][contract][retry]",
-                        StoreFactories) {
+TEMPLATE_LIST_TEST_CASE("a one-shot job's retry runs after the job left the store",
+                        "[store][contract][retry]", StoreFactories) {
   TestType factory;
   auto store = factory.make();
   auto job = interval_job("once", 1min, t0);
@@ -680,16 +709,17 @@ TEMPLATE_LIST_TEST_CASE("args nested deeper than max_args_depth are refused and 
   CHECK(store->get_all_jobs().empty());
 }
 
-TEMPLATE_LIST_TEST_CASE("a job with a combined trigger is stored, read back and claimed like any other",
-                        "[store][contract][combining]", StoreFactories) {
+TEMPLATE_LIST_TEST_CASE(
+    "a job with a combined trigger is stored, read back and claimed like any other",
+    "[store][contract][combining]", StoreFactories) {
   TestType factory;
   auto store = factory.make();
   const auto berlin = sked::TimeZone::locate("Europe/Berlin");
   auto job = interval_job("combined", 1min, t0 + 1h);
-  job.trigger = std::make_shared<sked::OrTrigger>(sked::OrTrigger{
-      {sked::CronTrigger::from_crontab("30 2 * * *", berlin),
-       sked::AndTrigger{{sked::CronTrigger::from_crontab("0 * * * *", berlin),
-                         sked::IntervalTrigger{{.hours = 2, .start_date = t0}}}}}});
+  job.trigger = std::make_shared<sked::OrTrigger>(
+      sked::OrTrigger{{sked::CronTrigger::from_crontab("30 2 * * *", berlin),
+                       sked::AndTrigger{{sked::CronTrigger::from_crontab("0 * * * *", berlin),
+                                         sked::IntervalTrigger{{.hours = 2, .start_date = t0}}}}}});
   store->add_job(job);
   const auto back = store->lookup_job("combined");
   REQUIRE(back);

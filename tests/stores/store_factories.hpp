@@ -52,7 +52,8 @@ struct PostgresStoreFactory {
     return std::make_shared<PostgresJobStore>(PostgresServer::instance().conninfo(), options());
   }
   [[nodiscard]] PostgresJobStoreOptions options() const {
-    return PostgresJobStoreOptions{.schema = schema, .listen = false, .on_warning = [](std::string_view) {}};
+    return PostgresJobStoreOptions{
+        .schema = schema, .listen = false, .on_warning = [](std::string_view) {}};
   }
   static std::string next_schema() {
     static std::atomic<int> n{0};
@@ -60,7 +61,8 @@ struct PostgresStoreFactory {
   }
 };
 
-using StoreFactories = std::tuple<MemoryStoreFactory, SqliteStoreFactory, MinimalStoreFactory, PostgresStoreFactory>;
+using StoreFactories =
+    std::tuple<MemoryStoreFactory, SqliteStoreFactory, MinimalStoreFactory, PostgresStoreFactory>;
 #else
 using StoreFactories = std::tuple<MemoryStoreFactory, SqliteStoreFactory, MinimalStoreFactory>;
 #endif

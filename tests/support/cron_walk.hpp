@@ -10,8 +10,8 @@
 
 namespace sked::test {
 
-/// The next `n` fire times strictly after `from` (read in the trigger's zone when it has no offset),
-/// formatted in the trigger's zone (UTC prints `Z`).
+/// The next `n` fire times strictly after `from` (read in the trigger's zone when it has no
+/// offset), formatted in the trigger's zone (UTC prints `Z`).
 inline std::vector<std::string> walk(const CronTrigger& trigger, std::string_view from, int n) {
   const auto zone = trigger.timezone().value_or(TimeZone::utc());
   std::vector<std::string> out;

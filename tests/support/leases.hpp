@@ -54,8 +54,8 @@ class LeaseCollector {
     void run_ended(const RunLease& run, const Execution& record, std::optional<TimePoint>,
                    const std::string&) noexcept override {
       std::lock_guard l(mutex);
-      outcomes.push_back(Outcome{record.status, record.duration.value_or(Duration{0}), record.exception,
-                                 record.traceback});
+      outcomes.push_back(Outcome{record.status, record.duration.value_or(Duration{0}),
+                                 record.exception, record.traceback});
       job_ids.push_back(run.job().id);
       cv.notify_all();
     }
@@ -64,7 +64,8 @@ class LeaseCollector {
   std::shared_ptr<MemoryJobStore> store_ = std::make_shared<MemoryJobStore>();
 
  public:
-  /// Every outcome so far, in the order the runs ended (read once the runs are known to have ended).
+  /// Every outcome so far, in the order the runs ended (read once the runs are known to have
+  /// ended).
   std::vector<Outcome>& outcomes = state_->outcomes;
 };
 

@@ -42,15 +42,16 @@ inline std::vector<ProcessInfo> children_of(pid_t parent = ::getpid()) {
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     const auto name = entry.path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    if (const auto info = process_info(static_cast<pid_t>(std::stoi(name))); info && info->ppid == parent) {
+    if (const auto info = process_info(static_cast<pid_t>(std::stoi(name)));
+        info && info->ppid == parent) {
       out.push_back(*info);
     }
   }
   return out;
 }
 
-/// Whether `pid` has ended. A zombie whose parent is not us counts as ended: it is dead and it is its
-/// parent's (init's) to reap, which a container's init may be slow to do.
+/// Whether `pid` has ended. A zombie whose parent is not us counts as ended: it is dead and it is
+/// its parent's (init's) to reap, which a container's init may be slow to do.
 inline bool process_gone(pid_t pid) {
   const auto info = process_info(pid);
   return !info || (info->state == 'Z' && info->ppid != ::getpid());
@@ -65,7 +66,8 @@ inline bool wait_until_gone(const std::vector<pid_t>& pids,
     for (const pid_t pid : pids) all = all && process_gone(pid);
     if (all) return true;
     if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds{2});  // polling a condition, bounded above
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds{2});  // polling a condition, bounded above
   }
 }
 

@@ -3,11 +3,11 @@
 
 #include <sked/sked.hpp>
 
-#include <nlohmann/json.hpp>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -42,7 +42,8 @@ class EventRecorder {
     for (const auto& e : events()) n += e.kind == kind ? 1 : 0;
     return n;
   }
-  bool wait_for(EventKind kind, std::size_t n, std::chrono::milliseconds timeout = std::chrono::seconds{10}) {
+  bool wait_for(EventKind kind, std::size_t n,
+                std::chrono::milliseconds timeout = std::chrono::seconds{10}) {
     std::unique_lock lock(mutex_);
     return cv_.wait_for(lock, timeout, [&] {
       std::size_t c = 0;
@@ -84,7 +85,8 @@ class CountingTrigger final : public Trigger {
  public:
   CountingTrigger(TimePoint start, Duration interval, std::atomic<long>* calls)
       : start_(start), interval_(interval), calls_(calls) {}
-  std::optional<TimePoint> next_fire_time(std::optional<TimePoint> previous, TimePoint) const override {
+  std::optional<TimePoint> next_fire_time(std::optional<TimePoint> previous,
+                                          TimePoint) const override {
     ++*calls_;
     return previous ? *previous + interval_ : start_;
   }

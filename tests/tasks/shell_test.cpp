@@ -8,8 +8,8 @@
 #include <sked/tasks/shell.hpp>
 #include <sked/triggers/date.hpp>
 
-#include <nlohmann/json.hpp>
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -57,8 +57,9 @@ TEST_CASE("a shell command that exits non-zero is an error with its status", "[t
 
 TEST_CASE("the shell task keeps only the tail of a long output", "[tasks][shell]") {
   // 100,000 bytes of 'a' then END on stdout, 10,000 bytes of 'b' on stderr.
-  const auto outcome = run_shell(
-      {{"command", "head -c 100000 /dev/zero | tr '\\0' a; printf END; head -c 10000 /dev/zero | tr '\\0' b >&2"}});
+  const auto outcome = run_shell({{"command",
+                                   "head -c 100000 /dev/zero | tr '\\0' a; printf END; head -c "
+                                   "10000 /dev/zero | tr '\\0' b >&2"}});
   REQUIRE(outcome.status == ExecutionStatus::executed);
   const auto& text = outcome.traceback;
   const std::string out_header = "--- stdout (last 4096 of 100003 bytes) ---\n";
@@ -72,21 +73,25 @@ TEST_CASE("the shell task keeps only the tail of a long output", "[tasks][shell]
   CHECK(text.size() <= 2 * (sked::shell_output_tail + 64));
 }
 
-TEST_CASE("the shell task honours cwd and env, and never splices them into the command", "[tasks][shell]") {
+TEST_CASE("the shell task honours cwd and env, and never splices them into the command",
+          "[tasks][shell]") {
   sked::test::TempDir dir;
   ::setenv("SKED_TEST_INHERITED", "from parent", 1);
   ::setenv("SKED_TEST_REPLACED", "old", 1);
-  const auto outcome = run_shell({{"command", R"(pwd; printf '%s|%s|%s|%s\n' "$GREETING" "$SKED_TEST_INHERITED" "$SKED_TEST_REPLACED" "$PORT")"},
-                                  {"cwd", dir.path().string()},
-                                  {"env", {{"GREETING", "hi $(touch injected); `touch injected`"},
-                                           {"SKED_TEST_REPLACED", "new"},
-                                           {"PORT", 8080}}}});
+  const auto outcome = run_shell(
+      {{"command",
+        R"(pwd; printf '%s|%s|%s|%s\n' "$GREETING" "$SKED_TEST_INHERITED" "$SKED_TEST_REPLACED" "$PORT")"},
+       {"cwd", dir.path().string()},
+       {"env",
+        {{"GREETING", "hi $(touch injected); `touch injected`"},
+         {"SKED_TEST_REPLACED", "new"},
+         {"PORT", 8080}}}});
   ::unsetenv("SKED_TEST_INHERITED");
   ::unsetenv("SKED_TEST_REPLACED");
   REQUIRE(outcome.status == ExecutionStatus::executed);
   const auto real_dir = std::filesystem::canonical(dir.path()).string();
-  CHECK(outcome.traceback ==
-        "--- stdout ---\n" + real_dir + "\nhi $(touch injected); `touch injected`|from parent|new|8080\n");
+  CHECK(outcome.traceback == "--- stdout ---\n" + real_dir +
+                                 "\nhi $(touch injected); `touch injected`|from parent|new|8080\n");
   CHECK_FALSE(std::filesystem::exists(dir.path() / "injected"));
 }
 
@@ -95,7 +100,8 @@ TEST_CASE("the shell command sees SKED_JOB_ID and SKED_RUN_TIME", "[tasks][shell
   CHECK(outcome.traceback == "--- stdout ---\nbackup at 2026-03-29T01:30:00Z\n");
 }
 
-TEST_CASE("a shell command past its own timeout is killed and recorded", "[tasks][shell][timeout]") {
+TEST_CASE("a shell command past its own timeout is killed and recorded",
+          "[tasks][shell][timeout]") {
   // The timeout is real time (the command is a real process): this test takes 200 ms.
   const auto outcome = run_shell({{"command", "echo $$; exec sleep 60"}, {"timeout", 0.2}});
   CHECK(outcome.status == ExecutionStatus::error);
@@ -117,8 +123,9 @@ TEST_CASE("a stop request kills the command and its whole pipeline", "[tasks][sh
     std::getline(in, pids);
     stop.request_stop();
   });
-  const auto outcome = run_shell(
-      {{"command", "sleep 60 | sleep 61 & echo \"$$ $(jobs -p)\" > " + fifo + "; wait"}}, stop.get_token());
+  const auto outcome =
+      run_shell({{"command", "sleep 60 | sleep 61 & echo \"$$ $(jobs -p)\" > " + fifo + "; wait"}},
+                stop.get_token());
   requester.join();
   CHECK(outcome.exception == "sked::CommandFailed: stopped before it finished");
   std::istringstream in(pids);
@@ -131,14 +138,17 @@ TEST_CASE("a stop request kills the command and its whole pipeline", "[tasks][sh
 
 TEST_CASE("bad shell args are rejected naming the job and the arg", "[tasks][shell][errors]") {
   CHECK_THAT(run_shell({{"cwd", "/tmp"}}).exception,
-             Catch::Equals("sked::InvalidArgument: shell task (job 'backup'): 'command' must be a non-empty string"));
+             Catch::Equals("sked::InvalidArgument: shell task (job 'backup'): 'command' must be a "
+                           "non-empty string"));
   CHECK_THAT(run_shell({{"command", "true"}, {"env", {{"A=B", "x"}}}}).exception,
              Catch::Contains("env name 'A=B' is not a valid variable name"));
   CHECK_THAT(run_shell({{"command", "true"}, {"timeout", "soon"}}).exception,
              Catch::Contains("'timeout' must be a positive number of seconds"));
-  CHECK_THAT(run_shell({{"command", "true"}, {"cwd", "/no/such/dir"}}).exception,
-             Catch::Equals("sked::Error: shell task (job 'backup'): cannot start /bin/sh in '/no/such/dir': No such "
-                           "file or directory"));
+  CHECK_THAT(
+      run_shell({{"command", "true"}, {"cwd", "/no/such/dir"}}).exception,
+      Catch::Equals(
+          "sked::Error: shell task (job 'backup'): cannot start /bin/sh in '/no/such/dir': No such "
+          "file or directory"));
   sked::TaskRegistry tasks;
   sked::register_shell_task(tasks);
   CHECK(tasks.contains("shell"));

@@ -8,8 +8,8 @@
 #include <sked/serialization.hpp>
 #include <sked/triggers/cron.hpp>
 
-#include <nlohmann/json.hpp>
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <string>

@@ -1,8 +1,8 @@
 #include <sked/serialization.hpp>
 #include <sked/triggers/date.hpp>
 
-#include <nlohmann/json.hpp>
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 using sked::parse_time;
 
@@ -12,7 +12,8 @@ TEST_CASE("a date trigger fires once, even when its time has passed", "[triggers
   CHECK(trigger.next_fire_time(std::nullopt, now) == parse_time("2026-12-24T17:00:00Z"));
   CHECK_FALSE(trigger.next_fire_time(parse_time("2026-12-24T17:00:00Z"), now).has_value());
   // Late: still reported, so the misfire policy decides between running and recording a miss.
-  CHECK(trigger.next_fire_time(std::nullopt, parse_time("2027-01-01T00:00:00Z")) == trigger.run_date());
+  CHECK(trigger.next_fire_time(std::nullopt, parse_time("2027-01-01T00:00:00Z")) ==
+        trigger.run_date());
   CHECK(trigger.describe() == "date[2026-12-24T17:00:00Z]");
 }
 

@@ -2,8 +2,8 @@
 #include <sked/serialization.hpp>
 #include <sked/triggers/interval.hpp>
 
-#include <nlohmann/json.hpp>
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 using namespace std::chrono_literals;
 using sked::IntervalTrigger;
@@ -42,17 +42,18 @@ TEST_CASE("the end date is honoured", "[triggers][interval]") {
                                  .start_date = parse_time("2026-01-01T00:00:00Z"),
                                  .end_date = parse_time("2026-01-01T02:00:00Z")}};
   const auto now = parse_time("2026-01-01T00:00:00Z");
-  CHECK(trigger.next_fire_time(parse_time("2026-01-01T01:00:00Z"), now) == parse_time("2026-01-01T02:00:00Z"));
+  CHECK(trigger.next_fire_time(parse_time("2026-01-01T01:00:00Z"), now) ==
+        parse_time("2026-01-01T02:00:00Z"));
   CHECK_FALSE(trigger.next_fire_time(parse_time("2026-01-01T02:00:00Z"), now).has_value());
   CHECK_FALSE(trigger.next_fire_time(std::nullopt, parse_time("2026-01-01T02:30:00Z")).has_value());
 }
 
 TEST_CASE("the interval is elapsed time, across a DST change", "[triggers][interval][dst]") {
   const auto berlin = sked::TimeZone::locate("Europe/Berlin");
-  const IntervalTrigger trigger{{.hours = 24,
-                                 .start_date = parse_time("2026-03-28T12:00:00+01:00"),
-                                 .timezone = berlin}};
-  const auto next = trigger.next_fire_time(parse_time("2026-03-28T12:00:00+01:00"), parse_time("2026-03-28T12:00:00Z"));
+  const IntervalTrigger trigger{
+      {.hours = 24, .start_date = parse_time("2026-03-28T12:00:00+01:00"), .timezone = berlin}};
+  const auto next = trigger.next_fire_time(parse_time("2026-03-28T12:00:00+01:00"),
+                                           parse_time("2026-03-28T12:00:00Z"));
   CHECK(sked::format_time(*next, berlin) == "2026-03-29T13:00:00+02:00");
 }
 
@@ -73,7 +74,8 @@ TEST_CASE("binding an open trigger starts it one interval after now, in the sche
 TEST_CASE("jitter delays by less than the jitter, deterministically and without drift",
           "[triggers][interval][jitter]") {
   const auto start = parse_time("2026-01-01T00:00:00Z");
-  const IntervalTrigger trigger{{.minutes = 1, .start_date = start, .jitter = 10s, .jitter_seed = 42}};
+  const IntervalTrigger trigger{
+      {.minutes = 1, .start_date = start, .jitter = 10s, .jitter_seed = 42}};
   std::optional<sked::TimePoint> t;
   bool some_delayed = false;
   for (int i = 0; i < 100; ++i) {
@@ -86,7 +88,8 @@ TEST_CASE("jitter delays by less than the jitter, deterministically and without 
   }
   CHECK(some_delayed);
   const IntervalTrigger same{{.minutes = 1, .start_date = start, .jitter = 10s, .jitter_seed = 42}};
-  CHECK(same.next_fire_time(std::nullopt, start + 30min) == trigger.next_fire_time(std::nullopt, start + 30min));
+  CHECK(same.next_fire_time(std::nullopt, start + 30min) ==
+        trigger.next_fire_time(std::nullopt, start + 30min));
 }
 
 TEST_CASE("bad intervals are rejected with the reason", "[triggers][interval][errors]") {
@@ -111,13 +114,16 @@ TEST_CASE("an interval trigger round-trips through JSON", "[triggers][interval][
   REQUIRE(interval != nullptr);
   CHECK(*interval == trigger);
 
-  const auto hand_written = sked::trigger_from_json({{"type", "interval"}, {"version", 1}, {"minutes", 5}});
+  const auto hand_written =
+      sked::trigger_from_json({{"type", "interval"}, {"version", 1}, {"minutes", 5}});
   CHECK(dynamic_cast<const IntervalTrigger&>(*hand_written).interval() == 5min);
 }
 
-TEST_CASE("an end date before the first fire time is refused when the trigger is bound, so no store holds "
-          "a trigger it cannot read back",
-          "[triggers][interval][errors]") {
+TEST_CASE(
+    "an end date before the first fire time is refused when the trigger is bound, so no store "
+    "holds "
+    "a trigger it cannot read back",
+    "[triggers][interval][errors]") {
   // Found by tests/fuzz/interval_fuzz.cpp: without the check, bind() made {start 2026-10-25, end
   // 2026-01-02}, whose JSON trigger_from_json refuses; a paused job added with it was unreadable.
   const IntervalTrigger trigger{1h, {.end_date = parse_time("2026-01-02T00:00:00Z")}};
@@ -131,15 +137,19 @@ TEST_CASE("an end date before the first fire time is refused when the trigger is
   CHECK(sked::trigger_from_json(bound->to_json())->to_json() == bound->to_json());
 }
 
-TEST_CASE("intervals too long to add to a time are refused, naming the field", "[triggers][interval][errors]") {
-  // Found by tests/fuzz/interval_fuzz.cpp: 9e18 us bound to a start in the year 25081, which no store
-  // can write back; longer ones overflowed the time arithmetic.
+TEST_CASE("intervals too long to add to a time are refused, naming the field",
+          "[triggers][interval][errors]") {
+  // Found by tests/fuzz/interval_fuzz.cpp: 9e18 us bound to a start in the year 25081, which no
+  // store can write back; longer ones overflowed the time arithmetic.
   CHECK_THROWS_WITH(IntervalTrigger{sked::Duration{9'000'002'222'222'222'200}},
                     Catch::Contains("at most 1,000 years"));
   CHECK_THROWS_WITH(IntervalTrigger({.weeks = std::int64_t{1} << 60}), Catch::Contains("weeks"));
-  CHECK_THROWS_WITH(IntervalTrigger({.seconds = -(std::int64_t{1} << 62)}), Catch::Contains("seconds"));
-  CHECK_THROWS_AS(sked::trigger_from_json({{"type", "interval"}, {"version", 1}, {"interval_us", 9'000'002'222'222'222'200}}),
-                  sked::SerializationError);
+  CHECK_THROWS_WITH(IntervalTrigger({.seconds = -(std::int64_t{1} << 62)}),
+                    Catch::Contains("seconds"));
+  CHECK_THROWS_AS(
+      sked::trigger_from_json(
+          {{"type", "interval"}, {"version", 1}, {"interval_us", 9'000'002'222'222'222'200}}),
+      sked::SerializationError);
   // 1,000 years is allowed, but not when it would start after 9999.
   const IntervalTrigger millennium{std::chrono::hours{24 * 365 * 1000}};
   CHECK(millennium.bind(parse_time("2026-01-01T00:00:00Z"), sked::TimeZone::utc()));

@@ -1,6 +1,6 @@
-// What every trigger promises (include/sked/trigger.hpp), checked on each trigger type: a JSON round
-// trip keeps the fire times, each fire time is strictly after the previous one, and a schedule that
-// ends stays ended. A new trigger type gets a row in `factories()`.
+// What every trigger promises (include/sked/trigger.hpp), checked on each trigger type: a JSON
+// round trip keeps the fire times, each fire time is strictly after the previous one, and a
+// schedule that ends stays ended. A new trigger type gets a row in `factories()`.
 
 #include <sked/serialization.hpp>
 #include <sked/triggers/combining.hpp>
@@ -8,8 +8,8 @@
 #include <sked/triggers/date.hpp>
 #include <sked/triggers/interval.hpp>
 
-#include <nlohmann/json.hpp>
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <functional>
 #include <memory>
@@ -40,23 +40,35 @@ std::shared_ptr<const sked::Trigger> bound(sked::TriggerPtr t) {
 std::vector<Factory> factories() {
   const auto end = parse_time("2026-03-30T12:00:00Z");
   const auto berlin_cron = [end](std::string_view line) {
-    return sked::CronTrigger::from_crontab(line, {.end_date = end, .timezone = TimeZone::locate("Europe/Berlin")});
+    return sked::CronTrigger::from_crontab(
+        line, {.end_date = end, .timezone = TimeZone::locate("Europe/Berlin")});
   };
   return {
       {"date", [] { return bound(sked::DateTrigger{start + 90min}); }},
-      {"interval", [end] { return bound(sked::IntervalTrigger{{.hours = 7, .end_date = end, .jitter = 10s}}); }},
+      {"interval",
+       [end] {
+         return bound(sked::IntervalTrigger{{.hours = 7, .end_date = end, .jitter = 10s}});
+       }},
       {"cron", [berlin_cron] { return bound(berlin_cron("30 2 * * *")); }},
       {"cron fields",
-       [end] { return bound(sked::CronTrigger{{.hour = "*/5", .minute = 15, .end_date = end, .jitter = 30s}}); }},
-      {"and", [berlin_cron] { return bound(sked::AndTrigger{{berlin_cron("*/30 * * * *"), berlin_cron("0 3 * * *")}}); }},
+       [end] {
+         return bound(
+             sked::CronTrigger{{.hour = "*/5", .minute = 15, .end_date = end, .jitter = 30s}});
+       }},
+      {"and",
+       [berlin_cron] {
+         return bound(sked::AndTrigger{{berlin_cron("*/30 * * * *"), berlin_cron("0 3 * * *")}});
+       }},
       {"or",
        [berlin_cron] {
-         return bound(sked::OrTrigger{{berlin_cron("30 2 * * *"), sked::DateTrigger{start + 5h}, berlin_cron("0 9 * * *")}});
+         return bound(sked::OrTrigger{
+             {berlin_cron("30 2 * * *"), sked::DateTrigger{start + 5h}, berlin_cron("0 9 * * *")}});
        }},
   };
 }
 
-// Up to 40 fire times, as the scheduler walks them: the first for `start`, then each after the last.
+// Up to 40 fire times, as the scheduler walks them: the first for `start`, then each after the
+// last.
 std::vector<TimePoint> fire_times(const sked::Trigger& trigger) {
   std::vector<TimePoint> out;
   auto t = trigger.next_fire_time(std::nullopt, start);

@@ -1,8 +1,8 @@
 #pragma once
 // Runs tasks on a fixed pool of threads.
 
-#include <sked/export.hpp>
 #include <sked/executor.hpp>
+#include <sked/export.hpp>
 
 #include <atomic>
 #include <condition_variable>
@@ -16,13 +16,14 @@
 
 namespace sked {
 
-/// Runs tasks on up to `max_workers` threads; runs beyond that wait in a queue. A task that throws is
-/// reported as an error and the worker carries on.
+/// Runs tasks on up to `max_workers` threads; runs beyond that wait in a queue. A task that throws
+/// is reported as an error and the worker carries on.
 ///
-/// A run with a `timeout` that is still going when it expires is asked to stop through its JobContext's
-/// stop token and recorded at once as an error `timed out after 30s`; the scheduler moves on. A thread
-/// cannot be killed, so a task that ignores the request keeps its worker until it returns (its late
-/// result is discarded). Use `ProcessPoolExecutor` for tasks that may hang for real.
+/// A run with a `timeout` that is still going when it expires is asked to stop through its
+/// JobContext's stop token and recorded at once as an error `timed out after 30s`; the scheduler
+/// moves on. A thread cannot be killed, so a task that ignores the request keeps its worker until
+/// it returns (its late result is discarded). Use `ProcessPoolExecutor` for tasks that may hang for
+/// real.
 ///
 /// This class is thread-safe.
 class SKED_API ThreadPoolExecutor final : public Executor {
@@ -65,8 +66,8 @@ class SKED_API ThreadPoolExecutor final : public Executor {
   std::size_t head_ = 0;
   std::vector<std::jthread> workers_;
   std::vector<std::jthread> retired_;  // asked to stop by shutdown(false), not joined yet
-  std::size_t idle_ = 0;  // workers waiting on cv_
-  bool waking_ = false;   // a worker was notified and has not taken the lock since
+  std::size_t idle_ = 0;               // workers waiting on cv_
+  bool waking_ = false;                // a worker was notified and has not taken the lock since
   bool accepting_ = false;
 
   std::shared_ptr<Clock> clock_;

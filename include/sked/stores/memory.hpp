@@ -8,9 +8,9 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <optional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -18,12 +18,14 @@
 
 namespace sked {
 
-/// Keeps jobs in memory, indexed by id and by next run time, so adding, changing, removing and finding
-/// the due jobs each cost O(log n). Keeps the newest `max_executions` execution records (oldest dropped
-/// first); a fire time is recorded at most once while its record is kept. This class is thread-safe.
+/// Keeps jobs in memory, indexed by id and by next run time, so adding, changing, removing and
+/// finding the due jobs each cost O(log n). Keeps the newest `max_executions` execution records
+/// (oldest dropped first); a fire time is recorded at most once while its record is kept. This
+/// class is thread-safe.
 ///
-/// Jobs that differ only in id, trigger and next run time (the usual case: many jobs of one task) share
-/// one copy of everything else, so a million such jobs take about 150 bytes each beyond their triggers.
+/// Jobs that differ only in id, trigger and next run time (the usual case: many jobs of one task)
+/// share one copy of everything else, so a million such jobs take about 150 bytes each beyond their
+/// triggers.
 class SKED_API MemoryJobStore : public JobStore {
  public:
   explicit MemoryJobStore(std::size_t max_executions = 10'000);
@@ -38,16 +40,18 @@ class SKED_API MemoryJobStore : public JobStore {
   void complete_(const Execution& record, const std::optional<RunRequest>& retry) override;
   [[nodiscard]] std::vector<Job> all_jobs_() const override;
   [[nodiscard]] std::optional<TimePoint> next_run_time_() const override;
-  [[nodiscard]] std::vector<RunRequest> pending_runs_(std::optional<std::string_view> job_id) const override;
-  [[nodiscard]] std::vector<Execution> query_executions_(const ExecutionQuery& query) const override;
+  [[nodiscard]] std::vector<RunRequest> pending_runs_(
+      std::optional<std::string_view> job_id) const override;
+  [[nodiscard]] std::vector<Execution> query_executions_(
+      const ExecutionQuery& query) const override;
   std::size_t delete_old_executions_(TimePoint cutoff) override;
 
  private:
   struct Hash {
     using is_transparent = void;
-    // Deliberately not noexcept: libstdc++ then keeps each node's hash code, so lookups and erasures
-    // compare cached codes instead of re-hashing the ids of neighbouring nodes (measured: a quarter of
-    // the dispatch loop's time went to that re-hashing).
+    // Deliberately not noexcept: libstdc++ then keeps each node's hash code, so lookups and
+    // erasures compare cached codes instead of re-hashing the ids of neighbouring nodes (measured:
+    // a quarter of the dispatch loop's time went to that re-hashing).
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
 
@@ -57,18 +61,19 @@ class SKED_API MemoryJobStore : public JobStore {
   struct Record {
     std::shared_ptr<const Job> body{};
     std::shared_ptr<const Trigger> trigger{};
-    // Kept here, not in the body: jobs that differ only in their names (or callables) share one body
-    // (measured: 671 bytes a job with a name of its own when the name was the body's).
+    // Kept here, not in the body: jobs that differ only in their names (or callables) share one
+    // body (measured: 671 bytes a job with a name of its own when the name was the body's).
     std::string name{};
     std::shared_ptr<const TaskFn> callable{};
-    std::uint64_t seq{};               // insertion order breaks ties between equal run times
-    std::size_t slot = unscheduled;    // index in heap_; unscheduled while paused
+    std::uint64_t seq{};             // insertion order breaks ties between equal run times
+    std::size_t slot = unscheduled;  // index in heap_; unscheduled while paused
   };
   using Jobs = std::unordered_map<std::string, Record, Hash, std::equal_to<>>;
   using Node = Jobs::value_type;  // map nodes never move, so the heap points at them
   struct HeapEntry {
     TimePoint time{};
-    std::uint64_t seq{};  // the record's, here too: comparing many equal times must not chase pointers
+    std::uint64_t
+        seq{};  // the record's, here too: comparing many equal times must not chase pointers
     Node* node{};
   };
 
@@ -83,7 +88,9 @@ class SKED_API MemoryJobStore : public JobStore {
     using is_transparent = void;
     bool operator()(const Job& a, const Job& b) const;
     template <typename A, typename B>
-    bool operator()(const A& a, const B& b) const { return (*this)(deref(a), deref(b)); }
+    bool operator()(const A& a, const B& b) const {
+      return (*this)(deref(a), deref(b));
+    }
     static const Job& deref(const Job& j) { return j; }
     static const Job& deref(const std::shared_ptr<const Job>& j) { return *j; }
   };
@@ -91,10 +98,12 @@ class SKED_API MemoryJobStore : public JobStore {
   void set_record(Node& node, const Job& job);
   [[nodiscard]] static Job materialize(const Node& node, std::optional<TimePoint> next);
   // The same as a shared job handed out by a claim, from a pool (see memory.cpp).
-  [[nodiscard]] static std::shared_ptr<const Job> build_claimed(const Node& node, std::optional<TimePoint> next);
+  [[nodiscard]] static std::shared_ptr<const Job> build_claimed(const Node& node,
+                                                                std::optional<TimePoint> next);
   [[nodiscard]] std::optional<TimePoint> scheduled_time(const Record& record) const;
 
-  // heap_ is a 4-ary min-heap on (time, seq): shallow, and a node's four children share a cache line.
+  // heap_ is a 4-ary min-heap on (time, seq): shallow, and a node's four children share a cache
+  // line.
   [[nodiscard]] static bool before(const HeapEntry& a, const HeapEntry& b) noexcept;
   void place(std::size_t slot, HeapEntry entry) noexcept;
   void sift_up(std::size_t slot) noexcept;
@@ -122,7 +131,8 @@ class SKED_API MemoryJobStore : public JobStore {
   void apply_completion(const Execution& execution) const;
 
   std::size_t max_executions_;
-  mutable std::deque<Execution> executions_;  // ids ascending, contiguous unless old ones were deleted
+  mutable std::deque<Execution>
+      executions_;  // ids ascending, contiguous unless old ones were deleted
   std::int64_t next_execution_id_ = 1;
   mutable RunningMap running_;
   mutable std::vector<RunningMap::node_type> spare_running_;  // nodes of finished jobs, for reuse
@@ -131,12 +141,13 @@ class SKED_API MemoryJobStore : public JobStore {
   std::map<std::int64_t, RunRequest> requests_;
   std::int64_t next_request_id_ = 1;
   // The pending runs `keep` accepts, soonest first; with mutex_ held.
-  [[nodiscard]] std::vector<RunRequest> requests_where(const std::function<bool(const RunRequest&)>& keep) const;
+  [[nodiscard]] std::vector<RunRequest> requests_where(
+      const std::function<bool(const RunRequest&)>& keep) const;
 
-  // Fingerprints of the (job id, run time) of every record kept, so that a fire time is recorded at most
-  // once: an open-addressing multiset of 64-bit hashes, which allocates nothing per run (a node-based
-  // set cost the dispatch loop a fifth of its speed). A fingerprint found is confirmed against the
-  // history itself.
+  // Fingerprints of the (job id, run time) of every record kept, so that a fire time is recorded at
+  // most once: an open-addressing multiset of 64-bit hashes, which allocates nothing per run (a
+  // node-based set cost the dispatch loop a fifth of its speed). A fingerprint found is confirmed
+  // against the history itself.
   class Fingerprints {
    public:
     void reserve(std::size_t n);
@@ -150,7 +161,8 @@ class SKED_API MemoryJobStore : public JobStore {
     std::vector<std::uint64_t> slots_;  // 0: empty
     std::size_t size_ = 0;
   };
-  [[nodiscard]] static std::uint64_t fingerprint(std::string_view job_id, TimePoint run_time) noexcept;
+  [[nodiscard]] static std::uint64_t fingerprint(std::string_view job_id,
+                                                 TimePoint run_time) noexcept;
   [[nodiscard]] bool recorded(const std::string& job_id, TimePoint run_time) const;
   mutable Fingerprints recorded_;
   void forget_oldest_record() const;

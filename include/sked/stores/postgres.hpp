@@ -66,8 +66,8 @@ struct SKED_API PostgresJobStoreOptions {
 /// How a run ended is written by a thread of the store's own on a second connection, batched with
 /// the completions that arrive meanwhile: completing a lease does not wait for the database. This
 /// store's reads wait for its queued completions first, and its claims count their runs as ended;
-/// other processes see them once written. While the server is unreachable they are kept in memory (up to 100,000) and written
-/// when it is back.
+/// other processes see them once written. While the server is unreachable they are kept in memory
+/// (up to 100,000) and written when it is back.
 ///
 /// Times are `timestamptz`, exact to the microsecond; job states are `jsonb`. A transaction that
 /// loses a deadlock or a serialization conflict runs again; a dropped connection is reopened

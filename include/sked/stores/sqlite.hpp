@@ -26,7 +26,8 @@ enum class SqliteOpenMode {
   /// schema, is refused with `StoreError` instead of being created or migrated (a tool must not
   /// migrate a store that an application built with an older sked still uses).
   existing,
-  /// Like `existing`, and the connection never writes: every change throws `StoreError`. A file in a
+  /// Like `existing`, and the connection never writes: every change throws `StoreError`. A file in
+  /// a
   /// directory this process may not write to is read even when no process has it open.
   read_only,
 };
@@ -61,8 +62,8 @@ struct SKED_API SqliteJobStoreOptions {
 };
 
 /// Keeps jobs and execution history in an SQLite database file (tables `sked_job`,
-/// `sked_job_execution`, `sked_scheduler`, `sked_run_request` with run-now requests and retries; see
-/// docs/sqlite.md for the schema and how to query it).
+/// `sked_job_execution`, `sked_scheduler`, `sked_run_request` with run-now requests and retries;
+/// see docs/sqlite.md for the schema and how to query it).
 ///
 /// Times are stored as fixed-width UTC text, `2026-01-01T09:30:00.000000Z`: exact to the
 /// microsecond, readable in the sqlite3 shell, and sorting as text sorts them in time.
@@ -129,8 +130,10 @@ class SKED_API SqliteJobStore final : public JobStore {
   [[nodiscard]] std::optional<TimePoint> next_run_time_() const override;
   /// Reads `PRAGMA data_version` only: an idle scheduler's passes write nothing to the file.
   [[nodiscard]] bool nothing_due_(TimePoint now) override;
-  [[nodiscard]] std::vector<RunRequest> pending_runs_(std::optional<std::string_view> job_id) const override;
-  [[nodiscard]] std::vector<Execution> query_executions_(const ExecutionQuery& query) const override;
+  [[nodiscard]] std::vector<RunRequest> pending_runs_(
+      std::optional<std::string_view> job_id) const override;
+  [[nodiscard]] std::vector<Execution> query_executions_(
+      const ExecutionQuery& query) const override;
   /// Deletes in batches of a few thousand rows, each its own transaction, so schedulers sharing the
   /// file keep claiming meanwhile. Never deletes `started` runs.
   std::size_t delete_old_executions_(TimePoint cutoff) override;

@@ -9,7 +9,8 @@
 
 namespace sked {
 
-/// What AndTrigger and OrTrigger share: their child triggers, described, persisted and bound as one.
+/// What AndTrigger and OrTrigger share: their child triggers, described, persisted and bound as
+/// one.
 class SKED_API CombiningTrigger : public Trigger {
  public:
   /// `and[cron[hour='9'], interval[2:00:00]]`, as APScheduler describes it.
@@ -25,9 +26,11 @@ class SKED_API CombiningTrigger : public Trigger {
   /// Throws `InvalidArgument` for no children or an empty one.
   CombiningTrigger(std::vector<TriggerPtr> triggers, const char* kind);
   /// The same kind of trigger over other children.
-  [[nodiscard]] virtual std::shared_ptr<const Trigger> with(std::vector<TriggerPtr> triggers) const = 0;
+  [[nodiscard]] virtual std::shared_ptr<const Trigger> with(
+      std::vector<TriggerPtr> triggers) const = 0;
   /// The children of `to_json`'s output. Throws `SerializationError`.
-  [[nodiscard]] static std::vector<TriggerPtr> children_from_json(const char* kind, const nlohmann::json& j);
+  [[nodiscard]] static std::vector<TriggerPtr> children_from_json(const char* kind,
+                                                                  const nlohmann::json& j);
 
  private:
   std::vector<TriggerPtr> triggers_;
@@ -35,8 +38,8 @@ class SKED_API CombiningTrigger : public Trigger {
 };
 
 /// Fires at the instants every child trigger fires at, as APScheduler's `AndTrigger` does: each
-/// round asks every child for its first fire time at or after the latest candidate, until all agree.
-/// Times are compared as UTC instants, so cron children in a zone stay exact across DST.
+/// round asks every child for its first fire time at or after the latest candidate, until all
+/// agree. Times are compared as UTC instants, so cron children in a zone stay exact across DST.
 ///
 /// Unlike APScheduler 3, the search is bounded: after `max_rounds` rounds without agreement the
 /// trigger has no next fire time (empty), as if its schedule had ended, so a combination that can
@@ -62,7 +65,8 @@ class SKED_API AndTrigger final : public CombiningTrigger {
   [[nodiscard]] static AndTrigger from_json(const nlohmann::json& j);
 
  private:
-  [[nodiscard]] std::shared_ptr<const Trigger> with(std::vector<TriggerPtr> triggers) const override;
+  [[nodiscard]] std::shared_ptr<const Trigger> with(
+      std::vector<TriggerPtr> triggers) const override;
 };
 
 /// Fires whenever any child fires: the earliest of their next fire times, once when several agree,
@@ -82,7 +86,8 @@ class SKED_API OrTrigger final : public CombiningTrigger {
   [[nodiscard]] static OrTrigger from_json(const nlohmann::json& j);
 
  private:
-  [[nodiscard]] std::shared_ptr<const Trigger> with(std::vector<TriggerPtr> triggers) const override;
+  [[nodiscard]] std::shared_ptr<const Trigger> with(
+      std::vector<TriggerPtr> triggers) const override;
 };
 
 }  // namespace sked

@@ -8,12 +8,14 @@
 
 namespace sked {
 
-/// Fires every `interval` of elapsed time from `start_date`, with APScheduler's semantics: the first fire
-/// time is `start_date + n * interval` for the smallest n that is not before now, and fire times after
-/// `end_date` are dropped. The interval is elapsed (UTC) time, so DST changes shift the wall-clock time.
+/// Fires every `interval` of elapsed time from `start_date`, with APScheduler's semantics: the
+/// first fire time is `start_date + n * interval` for the smallest n that is not before now, and
+/// fire times after `end_date` are dropped. The interval is elapsed (UTC) time, so DST changes
+/// shift the wall-clock time.
 ///
-/// Jitter delays each fire time by a pseudo-random amount in [0, jitter) that is derived from the fire
-/// time and the trigger's seed, so fire times never drift and a reloaded trigger fires identically.
+/// Jitter delays each fire time by a pseudo-random amount in [0, jitter) that is derived from the
+/// fire time and the trigger's seed, so fire times never drift and a reloaded trigger fires
+/// identically.
 ///
 /// **Example**:
 ///   sked::IntervalTrigger{std::chrono::minutes{5}}
@@ -58,8 +60,9 @@ class SKED_API IntervalTrigger final : public Trigger {
   [[nodiscard]] std::uint64_t jitter_seed() const noexcept { return jitter_seed_; }
 
   friend bool operator==(const IntervalTrigger& a, const IntervalTrigger& b) noexcept {
-    return a.interval_ == b.interval_ && a.start_date_ == b.start_date_ && a.end_date_ == b.end_date_ &&
-           a.timezone_ == b.timezone_ && a.jitter_ == b.jitter_ && a.jitter_seed_ == b.jitter_seed_;
+    return a.interval_ == b.interval_ && a.start_date_ == b.start_date_ &&
+           a.end_date_ == b.end_date_ && a.timezone_ == b.timezone_ && a.jitter_ == b.jitter_ &&
+           a.jitter_seed_ == b.jitter_seed_;
   }
 
  private:
