@@ -2,6 +2,7 @@
 # The long checks CI runs after the README's test command (scripts/test.sh). Each step can be run
 # alone; each prints a header and its wall time, and any failure (a test, a sanitizer report, a fuzzer
 # finding, a soak violation, a benchmark error) fails the script.
+#   format every C++ file as .clang-format wants it (scripts/format.sh --check; clang-format-14)
 #   asan   the whole test suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   tsan   the scheduler, executor and store tests under ThreadSanitizer (the process-pool tests fork
 #          from a zygote, which TSan does not follow, so they run under ASan only)
@@ -16,17 +17,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 steps=("$@")
-[[ ${#steps[@]} -gt 0 ]] || steps=(asan tsan soak release deb)
+[[ ${#steps[@]} -gt 0 ]] || steps=(format asan tsan soak release deb)
 # Under 30 minutes on 2 cores: the whole suite under ASan, the concurrent parts under TSan, the unit
 # suite and benchmark smoke runs in the optimized build, packages built from that same build. The
 # embedding tests (sked built again as a subdirectory and as a shared library) run as `embedding`, and
 # new fuzzing as `fuzz` (every preset's ctest replays each target's whole corpus: fuzz_replay_*).
-scripts/install-deps.sh clang libclang-rt-14-dev python3
+scripts/install-deps.sh clang libclang-rt-14-dev clang-format-14 python3
 
 # Any sanitizer report ends the process with a failure, so ctest sees it.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-halt_on_error=1:detect_leaks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}"
+
+format() {
+  scripts/format.sh --check
+}
 
 asan() {
   cmake --preset asan >/dev/null
@@ -136,8 +141,8 @@ deb() {
 # Every name is checked before the first step starts, so a typo does not surface after a long build.
 for step in "${steps[@]}"; do
   case "$step" in
-    asan | tsan | fuzz | soak | release | deb | bench | embedding) ;;
-    *) echo "scripts/ci.sh: unknown step '$step' (asan, tsan, fuzz, soak, release, deb, bench, embedding)" >&2; exit 2 ;;
+    format | asan | tsan | fuzz | soak | release | deb | bench | embedding) ;;
+    *) echo "scripts/ci.sh: unknown step '$step' (format, asan, tsan, fuzz, soak, release, deb, bench, embedding)" >&2; exit 2 ;;
   esac
 done
 for step in "${steps[@]}"; do
