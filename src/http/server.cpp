@@ -10,6 +10,7 @@
 #include <sked/job_store.hpp>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <mutex>
