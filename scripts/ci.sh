@@ -7,7 +7,7 @@
 #   tsan   the scheduler, executor and store tests under ThreadSanitizer (the process-pool tests fork
 #          from a zygote, which TSan does not follow, so they run under ASan only)
 #   fuzz   every libFuzzer target for FUZZ_SECONDS (20) each: scripts/fuzz.sh
-#   soak   two schedulers, a mutator and SIGKILLs on one SQLite file for SOAK_SECONDS (60): scripts/soak.sh
+#   soak   two schedulers, a mutator and SIGKILLs on one SQLite file for SOAK_SECONDS (20 in CI): scripts/soak.sh
 #   release  the whole suite again in the optimized build users ship (release preset: -O3, warnings
 #          as errors, the benchmarks' smoke runs, and sked built as a subproject and as a shared library)
 #   deb    builds the Debian packages (libsked-dev, sked) with CPack, installs them, runs the tool and
@@ -39,7 +39,8 @@ asan() {
   # The dashboard's browser runs (chromium driving `sked serve`) ran in the dev build; under ASan they
   # add minutes of chromium start-up and test no more of sked than the http tests do. The preset
   # builds no doc blocks and no header check either (SKED_TEST_DOCS=OFF): the dev build did.
-  ctest --preset asan -LE browser
+  # The consumer tests (a project built against installed sked) ran in the dev build as well.
+  ctest --preset asan -LE 'browser|consumer'
 }
 
 tsan() {
@@ -56,9 +57,9 @@ fuzz() {
 soak() {
   cmake --preset dev >/dev/null
   cmake --build --preset dev --target sked_soak
-  SKED_SOAK=build/dev/tests/sked_soak scripts/soak.sh "${SOAK_SECONDS:-30}"
+  SKED_SOAK=build/dev/tests/sked_soak scripts/soak.sh "${SOAK_SECONDS:-20}"
   # The same on PostgreSQL (scripts/install-deps.sh installs the server).
-  SKED_SOAK=build/dev/tests/sked_soak scripts/soak.sh --postgres "${SOAK_SECONDS:-30}"
+  SKED_SOAK=build/dev/tests/sked_soak scripts/soak.sh --postgres "${SOAK_SECONDS:-20}"
 }
 
 # The build users ship: the unit suite (the optimizer must not change what it asserts) and the

@@ -5,7 +5,7 @@
 # sampled. At the end tests/soak/check.py checks the execution records and the tasks' own logs (no fire
 # time run twice, none lost, no job vanished, RSS bounded) and prints one summary line, last.
 #
-# Usage: scripts/soak.sh [--postgres] [SECONDS]   (600 by default; CI runs 60)
+# Usage: scripts/soak.sh [--postgres] [SECONDS]   (600 by default; CI runs 20)
 #   --postgres  the store is a throwaway PostgreSQL server in the soak's directory (Unix socket only)
 #               instead of an SQLite file: the same processes, kills and checks
 #   SOAK_PG_BINDIR  where initdb, pg_ctl and psql are (default: the newest /usr/lib/postgresql/*/bin)
