@@ -630,8 +630,8 @@ FirePlan plan_fire(const Job& job, TimePoint now, int running_instances) {
       return plan;
     }
   }
-  std::vector<TimePoint>
-      due;  // nearly always one element: no deque, whose first chunk alone is 512 bytes
+  // nearly always one element: no deque, whose first chunk alone is 512 bytes
+  std::vector<TimePoint> due;
   std::optional<TimePoint> t = job.next_run_time;
   std::size_t steps = 0;
   while (t && *t <= now) {

@@ -782,8 +782,8 @@ std::optional<TimePoint> Scheduler::process_jobs() {
     // (measured: 200 jobs due at one instant all started ~0.5 ms late, the time to claim all 200
     // before submitting any); later claims double up to claim_batch.
     std::size_t batch = std::min(first_claim_batch, options_.claim_batch);
-    std::vector<RunLease>
-        runs;  // the started runs of one claim, handed to their executors together
+    // the started runs of one claim, handed to their executors together
+    std::vector<RunLease> runs;
     const std::shared_ptr<Owner> owner = owner_for(alias);
     for (bool more = true; more; batch = std::min(2 * batch, options_.claim_batch)) {
       std::vector<ClaimedJob> claims;

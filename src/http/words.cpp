@@ -316,23 +316,17 @@ std::string trigger_words(const Trigger& trigger) {
     if (cron->jitter() > Duration::zero()) out += ", up to " + amount(cron->jitter()) + " late";
     return out;
   }
-  if (const auto* both = dynamic_cast<const AndTrigger*>(&trigger)) {
+  if (const auto* combined = dynamic_cast<const CombiningTrigger*>(&trigger)) {
     std::vector<std::string> parts;
-    for (const auto& t : both->triggers()) {
+    for (const auto& t : combined->triggers()) {
       const std::string w = trigger_words(*t);
       if (w.empty()) return {};
       parts.push_back(w);
     }
-    return "when all of these agree: " + listed(parts);
-  }
-  if (const auto* either = dynamic_cast<const OrTrigger*>(&trigger)) {
-    std::vector<std::string> parts;
-    for (const auto& t : either->triggers()) {
-      const std::string w = trigger_words(*t);
-      if (w.empty()) return {};
-      parts.push_back(w);
-    }
-    return "whenever any of these fires: " + listed(parts);
+    if (dynamic_cast<const AndTrigger*>(combined))
+      return "when all of these agree: " + listed(parts);
+    if (dynamic_cast<const OrTrigger*>(combined))
+      return "whenever any of these fires: " + listed(parts);
   }
   return {};
 }

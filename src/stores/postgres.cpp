@@ -564,8 +564,8 @@ class PostgresJobStore::Impl {
 
   mutable std::mutex mutex_;
   mutable Connection conn_;
-  mutable Connection
-      done_conn_;  // completions' own, so that back-to-back claims do not starve them
+  // completions' own, so that back-to-back claims do not starve them
+  mutable Connection done_conn_;
   mutable std::atomic<bool> lost_reported_{false};
   mutable std::atomic<bool> unreachable_{false};
   bool registered_ = false;

@@ -282,8 +282,8 @@ class SqliteJobStore::Impl {
   mutable std::map<const char*, std::unique_ptr<SQLite::Statement>> statements_;
   bool registered_ = false;
   TimePoint last_reap_{};
-  mutable std::map<std::string, std::string, std::less<>>
-      reported_bad_rows_;                             // id -> job_state reported
+  // id -> job_state reported
+  mutable std::map<std::string, std::string, std::less<>> reported_bad_rows_;
   mutable std::set<std::string> reported_bad_times_;  // id '\n' next_run_time text
 
   // id -> the job_state text last read and the job it gave: claims then skip re-parsing unchanged
@@ -708,8 +708,8 @@ class SqliteJobStore::Tx final : public JobStore::Transaction {
   Impl& s_;
   Purpose purpose_;
   std::vector<std::string>& warnings_;
-  std::vector<std::tuple<std::string, std::string, std::string>>
-      rows_;  // id, next_run_time, job_state
+  // id, next_run_time, job_state
+  std::vector<std::tuple<std::string, std::string, std::string>> rows_;
   std::size_t next_ = 0;
   bool first_page_ = true;
   bool exhausted_ = false;

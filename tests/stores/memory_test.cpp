@@ -110,8 +110,8 @@ TEST_CASE("the memory store hands out due jobs in (time, insertion) order under 
   const auto t0 = sked::parse_time("2026-01-01T00:00:00Z");
   const auto shared_store = std::make_shared<sked::MemoryJobStore>(0);
   auto& store = *shared_store;
-  std::map<std::string, std::pair<std::optional<sked::TimePoint>, std::uint64_t>>
-      model;  // id -> time, seq
+  // id -> time, seq
+  std::map<std::string, std::pair<std::optional<sked::TimePoint>, std::uint64_t>> model;
   std::uint64_t seq = 0;
   std::mt19937 rng{7};
   const auto trigger = std::make_shared<sked::DateTrigger>(t0);

@@ -72,8 +72,8 @@ class SKED_API MemoryJobStore : public JobStore {
   using Node = Jobs::value_type;  // map nodes never move, so the heap points at them
   struct HeapEntry {
     TimePoint time{};
-    std::uint64_t
-        seq{};  // the record's, here too: comparing many equal times must not chase pointers
+    // the record's, here too: comparing many equal times must not chase pointers
+    std::uint64_t seq{};
     Node* node{};
   };
 
@@ -131,8 +131,8 @@ class SKED_API MemoryJobStore : public JobStore {
   void apply_completion(const Execution& execution) const;
 
   std::size_t max_executions_;
-  mutable std::deque<Execution>
-      executions_;  // ids ascending, contiguous unless old ones were deleted
+  // ids ascending, contiguous unless old ones were deleted
+  mutable std::deque<Execution> executions_;
   std::int64_t next_execution_id_ = 1;
   mutable RunningMap running_;
   mutable std::vector<RunningMap::node_type> spare_running_;  // nodes of finished jobs, for reuse
