@@ -41,10 +41,14 @@ std::optional<ProcStat> read_stat(long pid) {
   return stat;
 }
 
-std::string boot_id() {
-  std::ifstream in("/proc/sys/kernel/random/boot_id");
-  std::string id;
-  if (!in || !std::getline(in, id)) return {};
+// Read once: a process never outlives its boot, and every shell run records it.
+const std::string& boot_id() {
+  static const std::string id = [] {
+    std::ifstream in("/proc/sys/kernel/random/boot_id");
+    std::string line;
+    if (!in || !std::getline(in, line)) return std::string{};
+    return line;
+  }();
   return id;
 }
 
