@@ -67,6 +67,9 @@
 #include <filesystem>
 #include <string>
 
+// Each test file's helpers are its own, also when files are built together (unity batches).
+namespace SKED_TEST_FILE {
+
 using namespace std::chrono_literals;
 
 namespace {
@@ -182,3 +185,5 @@ TEST_CASE("empty and huge strings get errors that name what is wrong", "[bad_inp
   CHECK_THROWS_WITH(scheduler.pause_job(""), Catch::Contains("''") || Catch::Contains("\"\""));
   CHECK(scheduler.get_jobs().size() == 1);  // nothing else changed
 }
+
+}  // namespace SKED_TEST_FILE

@@ -6,6 +6,9 @@
 
 #include <catch2/catch.hpp>
 
+// Each test file's helpers are its own, also when files are built together (unity batches).
+namespace SKED_TEST_FILE {
+
 using namespace std::chrono_literals;
 using sked::ExecutionStatus;
 
@@ -96,3 +99,5 @@ TEST_CASE("the system clock reports steps of the wall clock, so a sleeping loop 
   CHECK(scheduler.waiting_until() == due);  // one sleep, not one per max_wait
   scheduler.shutdown();
 }
+
+}  // namespace SKED_TEST_FILE

@@ -4,6 +4,9 @@
 
 #include <catch2/catch.hpp>
 
+// Each test file's helpers are its own, also when files are built together (unity batches).
+namespace SKED_TEST_FILE {
+
 using namespace std::chrono_literals;
 using sked::ExecutionStatus;
 
@@ -135,3 +138,5 @@ TEST_CASE("a job without a misfire limit runs however late it is", "[store][poli
       every_minute(start, sked::no_misfire_limit, false), start, start + 24h * 3650, 0);
   CHECK(requested.status == ExecutionStatus::started);
 }
+
+}  // namespace SKED_TEST_FILE

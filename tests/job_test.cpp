@@ -7,6 +7,9 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+// Each test file's helpers are its own, also when files are built together (unity batches).
+namespace SKED_TEST_FILE {
+
 using namespace std::chrono_literals;
 
 namespace {
@@ -79,3 +82,5 @@ TEST_CASE("a job's reported state: a running job that does not coalesce waits, i
   job.next_run_time.reset();
   CHECK(sked::detail::job_state(job, now, true, true) == "paused");
 }
+
+}  // namespace SKED_TEST_FILE

@@ -5,6 +5,9 @@
 
 #include <sstream>
 
+// Each test file's helpers are its own, also when files are built together (unity batches).
+namespace SKED_TEST_FILE {
+
 TEST_CASE("enums print their enumerator's name, through to_string, streams and fmt", "[names]") {
   CHECK(sked::to_string(sked::SchedulerState::running) == "running");
   CHECK(sked::to_string(sked::SchedulerState::stopped) == "stopped");
@@ -21,3 +24,5 @@ TEST_CASE("enums print their enumerator's name, through to_string, streams and f
                     sked::EventKind::job_error, sked::ExecutionStatus::max_instances) ==
         "running|    info|job_error|max_instances");
 }
+
+}  // namespace SKED_TEST_FILE

@@ -16,6 +16,9 @@
 #include <set>
 #include <sstream>
 
+// Each test file's helpers are its own, also when files are built together (unity batches).
+namespace SKED_TEST_FILE {
+
 using namespace std::chrono_literals;
 using sked::EventKind;
 using sked::ExecutionStatus;
@@ -1242,3 +1245,5 @@ TEST_CASE(
   CHECK(returned == 2);
   CHECK(f.scheduler.get_executions({.status = ExecutionStatus::executed}).size() == 2);
 }
+
+}  // namespace SKED_TEST_FILE

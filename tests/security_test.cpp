@@ -19,6 +19,9 @@
 #include <stdexcept>
 #include <string>
 
+// Each test file's helpers are its own, also when files are built together (unity batches).
+namespace SKED_TEST_FILE {
+
 using namespace std::chrono_literals;
 
 TEST_CASE("store files are created readable by their owner only, whatever the umask",
@@ -106,3 +109,5 @@ TEST_CASE("job arguments and outputs never reach the log above debug level",
   }
   CHECK(saw_failure);  // the failures themselves are logged, without what they ran
 }
+
+}  // namespace SKED_TEST_FILE

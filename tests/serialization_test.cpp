@@ -5,6 +5,9 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+// Each test file's helpers are its own, also when files are built together (unity batches).
+namespace SKED_TEST_FILE {
+
 using namespace std::chrono_literals;
 
 TEST_CASE("a job's state round-trips through JSON", "[serialization]") {
@@ -150,3 +153,5 @@ TEST_CASE("no misfire limit is stored as null and read back", "[serialization][m
   CHECK(sked::job_state_to_json(job).at("misfire_grace_time_us") == 5'000'000);
   CHECK(job.describe().find("misfire") == std::string::npos);
 }
+
+}  // namespace SKED_TEST_FILE

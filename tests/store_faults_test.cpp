@@ -16,6 +16,9 @@
 #include <string>
 #include <vector>
 
+// Each test file's helpers are its own, also when files are built together (unity batches).
+namespace SKED_TEST_FILE {
+
 using namespace std::chrono_literals;
 using sked::ExecutionStatus;
 
@@ -204,3 +207,5 @@ TEST_CASE("lateness is decided once the claim holds the store, not when it asked
   CHECK(next.status == ExecutionStatus::started);
   CHECK(next.run_time == t0 + 10min);
 }
+
+}  // namespace SKED_TEST_FILE

@@ -10,6 +10,9 @@
 #include <string>
 #include <thread>
 
+// Each test file's helpers are its own, also when files are built together (unity batches).
+namespace SKED_TEST_FILE {
+
 using namespace std::chrono_literals;
 using sked::parse_time;
 using sked::TimeZone;
@@ -200,3 +203,5 @@ TEST_CASE("a TZ sked cannot read is refused, naming it, instead of silently beco
                       Catch::Contains("is not a file in a zoneinfo directory"));
   }
 }
+
+}  // namespace SKED_TEST_FILE

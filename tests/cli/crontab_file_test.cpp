@@ -4,6 +4,9 @@
 
 #include <catch2/catch.hpp>
 
+// Each test file's helpers are its own, also when files are built together (unity batches).
+namespace SKED_TEST_FILE {
+
 using sked::cli::CrontabError;
 using sked::cli::CrontabLine;
 using sked::cli::parse_crontab_file;
@@ -159,3 +162,5 @@ TEST_CASE("environment lines apply to the lines below them, as cronie reads them
   // A variable's line is not a job, and does not change the ids of the jobs.
   CHECK(lines[0].id == parse_crontab_file("@daily echo before\n", "f").at(0).id);
 }
+
+}  // namespace SKED_TEST_FILE

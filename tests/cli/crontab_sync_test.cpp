@@ -16,6 +16,9 @@
 #include <fstream>
 #include <set>
 
+// Each test file's helpers are its own, also when files are built together (unity batches).
+namespace SKED_TEST_FILE {
+
 using sked::cli::CrontabLine;
 using sked::cli::parse_crontab_file;
 using sked::cli::sync_crontab;
@@ -193,3 +196,5 @@ TEST_CASE("a crontab path that cannot be read is an error naming it, never an em
         Catch::Contains("cannot read crontab file '" + path + "': Permission denied"));
   }
 }
+
+}  // namespace SKED_TEST_FILE

@@ -16,6 +16,9 @@
 #include <set>
 #include <thread>
 
+// Each test file's helpers are its own, also when files are built together (unity batches).
+namespace SKED_TEST_FILE {
+
 using namespace std::chrono_literals;
 using sked::ExecutionStatus;
 
@@ -177,3 +180,5 @@ TEMPLATE_LIST_TEST_CASE(
   CHECK_THAT(store->first_recorded(), Catch::StartsWith("sh pgid="));
   executor->shutdown(false);  // stops the command
 }
+
+}  // namespace SKED_TEST_FILE

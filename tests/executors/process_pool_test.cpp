@@ -29,6 +29,9 @@
 #include <mutex>
 #include <thread>
 
+// Each test file's helpers are its own, also when files are built together (unity batches).
+namespace SKED_TEST_FILE {
+
 using namespace std::chrono_literals;
 using sked::ExecutionStatus;
 
@@ -542,3 +545,5 @@ TEST_CASE(
   CHECK(sked::test::children_of().empty());
   CHECK(sked::test::wait_until_gone({zygote}));
 }
+
+}  // namespace SKED_TEST_FILE

@@ -11,6 +11,9 @@
 #include <atomic>
 #include <future>
 
+// Each test file's helpers are its own, also when files are built together (unity batches).
+namespace SKED_TEST_FILE {
+
 using namespace std::chrono_literals;
 using sked::ExecutionStatus;
 
@@ -154,3 +157,5 @@ TEST_CASE("a run past its timeout is asked to stop and recorded as timed out",
   CHECK(saw_stop);
   CHECK(done.outcomes.size() == 2);  // the late return is not reported twice
 }
+
+}  // namespace SKED_TEST_FILE

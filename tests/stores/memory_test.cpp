@@ -9,6 +9,9 @@
 #include <random>
 #include <tuple>
 
+// Each test file's helpers are its own, also when files are built together (unity batches).
+namespace SKED_TEST_FILE {
+
 using namespace std::chrono_literals;
 
 TEST_CASE("100,000 jobs: finding the due ones asks only their triggers", "[store][memory][scale]") {
@@ -205,3 +208,5 @@ TEST_CASE(
   }
   CHECK(store->get_executions({.limit = 1000}).size() == 50);
 }
+
+}  // namespace SKED_TEST_FILE

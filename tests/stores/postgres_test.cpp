@@ -31,6 +31,9 @@
 #include <sstream>
 #include <thread>
 
+// Each test file's helpers are its own, also when files are built together (unity batches).
+namespace SKED_TEST_FILE {
+
 using namespace std::chrono_literals;
 
 #ifndef SKED_PG_BINDIR
@@ -704,3 +707,5 @@ TEST_CASE(
 }
 
 #endif
+
+}  // namespace SKED_TEST_FILE

@@ -19,6 +19,9 @@
 #include <fstream>
 #include <string>
 
+// Each test file's helpers are its own, also when files are built together (unity batches).
+namespace SKED_TEST_FILE {
+
 using namespace std::chrono_literals;
 using sked::ExecutionStatus;
 using sked::test::TempDir;
@@ -311,3 +314,5 @@ TEST_CASE(
   CHECK(f.warnings.count_containing(f.path) == 1);
   CHECK(f.warnings.count_containing("stops claiming") == 1);
 }
+
+}  // namespace SKED_TEST_FILE

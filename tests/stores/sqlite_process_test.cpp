@@ -25,6 +25,9 @@
 #include <set>
 #include <thread>
 
+// Each test file's helpers are its own, also when files are built together (unity batches).
+namespace SKED_TEST_FILE {
+
 extern char** environ;
 
 using namespace std::chrono_literals;
@@ -183,3 +186,5 @@ TEST_CASE(
       count(db, "SELECT count(*) FROM sked_job WHERE id = 'stuck' AND next_run_time IS NOT NULL") ==
       1);
 }
+
+}  // namespace SKED_TEST_FILE

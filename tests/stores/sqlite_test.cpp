@@ -34,6 +34,9 @@
 #include <mutex>
 #include <thread>
 
+// Each test file's helpers are its own, also when files are built together (unity batches).
+namespace SKED_TEST_FILE {
+
 using namespace std::chrono_literals;
 using sked::ExecutionStatus;
 using sked::test::TempDir;
@@ -1044,3 +1047,5 @@ TEST_CASE(
   REQUIRE(scheduler.wait_idle());
   CHECK(runs == 2);
 }
+
+}  // namespace SKED_TEST_FILE

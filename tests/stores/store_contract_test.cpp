@@ -16,6 +16,9 @@
 
 #include "support/owner.hpp"
 
+// Each test file's helpers are its own, also when files are built together (unity batches).
+namespace SKED_TEST_FILE {
+
 using namespace std::chrono_literals;
 using sked::ExecutionStatus;
 using sked::test::StoreFactories;
@@ -731,3 +734,5 @@ TEMPLATE_LIST_TEST_CASE(
   // 01:00 UTC is 02:00 in Berlin; the next fire time is 02:30 Berlin (the cron child), 01:30 UTC.
   CHECK(store->lookup_job("combined")->next_run_time == t0 + 1h + 30min);
 }
+
+}  // namespace SKED_TEST_FILE

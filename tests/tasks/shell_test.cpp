@@ -19,6 +19,9 @@
 #include <fstream>
 #include <thread>
 
+// Each test file's helpers are its own, also when files are built together (unity batches).
+namespace SKED_TEST_FILE {
+
 using namespace std::chrono_literals;
 using sked::ExecutionStatus;
 
@@ -153,3 +156,5 @@ TEST_CASE("bad shell args are rejected naming the job and the arg", "[tasks][she
   sked::register_shell_task(tasks);
   CHECK(tasks.contains("shell"));
 }
+
+}  // namespace SKED_TEST_FILE

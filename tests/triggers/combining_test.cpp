@@ -15,6 +15,9 @@
 #include <string>
 #include <vector>
 
+// Each test file's helpers are its own, also when files are built together (unity batches).
+namespace SKED_TEST_FILE {
+
 using sked::AndTrigger;
 using sked::CronTrigger;
 using sked::DateTrigger;
@@ -171,3 +174,5 @@ TEST_CASE("combined triggers round-trip through JSON and refuse bad documents",
   CHECK_THROWS_AS(AndTrigger{{}}, sked::InvalidArgument);
   CHECK_THROWS_AS(OrTrigger{{sked::TriggerPtr{}}}, sked::InvalidArgument);
 }
+
+}  // namespace SKED_TEST_FILE

@@ -21,6 +21,9 @@
 #include <string>
 #include <vector>
 
+// Each test file's helpers are its own, also when files are built together (unity batches).
+namespace SKED_TEST_FILE {
+
 using sked::CronTrigger;
 using sked::parse_time;
 using sked::TimeZone;
@@ -240,3 +243,5 @@ TEST_CASE("every zone, 2024-2027: fire times follow the rules computed the slow 
     }
   }
 }
+
+}  // namespace SKED_TEST_FILE

@@ -15,6 +15,9 @@
 #include <string>
 #include <vector>
 
+// Each test file's helpers are its own, also when files are built together (unity batches).
+namespace SKED_TEST_FILE {
+
 using namespace std::chrono_literals;
 using sked::CronTrigger;
 using sked::parse_time;
@@ -610,3 +613,5 @@ TEST_CASE("unreadable cron JSON is a SerializationError naming the problem",
       sked::trigger_from_json({{"type", "cron"}, {"version", 1}, {"fields", {{"hour", 5}}}}),
       SerializationError);
 }
+
+}  // namespace SKED_TEST_FILE

@@ -4,6 +4,9 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+// Each test file's helpers are its own, also when files are built together (unity batches).
+namespace SKED_TEST_FILE {
+
 using sked::parse_time;
 
 TEST_CASE("a date trigger fires once, even when its time has passed", "[triggers][date]") {
@@ -24,3 +27,5 @@ TEST_CASE("a date trigger round-trips through JSON", "[triggers][date][serializa
   REQUIRE(date != nullptr);
   CHECK(*date == trigger);
 }
+
+}  // namespace SKED_TEST_FILE

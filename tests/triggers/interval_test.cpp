@@ -5,6 +5,9 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+// Each test file's helpers are its own, also when files are built together (unity batches).
+namespace SKED_TEST_FILE {
+
 using namespace std::chrono_literals;
 using sked::IntervalTrigger;
 using sked::parse_time;
@@ -156,3 +159,5 @@ TEST_CASE("intervals too long to add to a time are refused, naming the field",
   CHECK_THROWS_WITH(millennium.bind(parse_time("9500-01-01T00:00:00Z"), sked::TimeZone::utc()),
                     Catch::Contains("past the year 9999"));
 }
+
+}  // namespace SKED_TEST_FILE

@@ -17,6 +17,9 @@
 #include <string>
 #include <vector>
 
+// Each test file's helpers are its own, also when files are built together (unity batches).
+namespace SKED_TEST_FILE {
+
 using namespace std::chrono_literals;
 using sked::parse_time;
 using sked::TimePoint;
@@ -109,3 +112,5 @@ TEST_CASE("every trigger type keeps the trigger contract", "[triggers][contract]
     }
   }
 }
+
+}  // namespace SKED_TEST_FILE
