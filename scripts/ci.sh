@@ -108,7 +108,18 @@ deb() {
          "(apt-get purge sked libsked-dev first)" >&2
     return 1
   fi
-  deb_purge() { "${sudo[@]}" apt-get purge -y -q sked libsked-dev >/dev/null 2>&1 || true; }
+  # man-db's trigger would index every manual page on the machine (about two minutes on a fresh
+  # one): the check below reads sked.1.gz itself. Debian's own switch for it is this file.
+  local mandb_flag=/var/lib/man-db/auto-update
+  mandb_off=()  # global: the EXIT trap reads it
+  if [[ -e "$mandb_flag" ]]; then
+    "${sudo[@]}" mv "$mandb_flag" "$mandb_flag.sked-ci"
+    mandb_off=(mv "$mandb_flag.sked-ci" "$mandb_flag")
+  fi
+  deb_purge() {
+    "${sudo[@]}" apt-get purge -y -q sked libsked-dev >/dev/null 2>&1 || true
+    [[ ${#mandb_off[@]} -eq 0 ]] || "${sudo[@]}" "${mandb_off[@]}"
+  }
   trap deb_purge EXIT
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
     "${debs[@]/#/./}" >"$out/apt.log" 2>&1 || { cat "$out/apt.log"; return 1; }
