@@ -10,8 +10,7 @@
 //   scheduler_test.cpp ("job ids are unique...", "bad job specs...", "a job whose task is not
 //   registered..."), stores/store_contract_test.cpp
 // - a corrupt job_state row, a file that is not SQLite, not a sked store, from a newer sked, an
-// older
-//   store opened without migrating: stores/sqlite_test.cpp; the same through the tool:
+//   older store opened without migrating: stores/sqlite_test.cpp; the same through the tool:
 //   cli/store_test.sh
 // - a database locked past the busy timeout: stores/sqlite_test.cpp ("a database locked by another
 //   connection..."); a read-only database: cli/store_test.sh (run as nobody when CI runs as root)
@@ -32,18 +31,20 @@
 // - ages with a sign, zero or garbage (`prune --older-than -1d`, `1d-1d`, `0s`), a prune cutoff
 //   not in the past, `run-now --timeout -1s` or 0: cli/store_test.sh
 // - a completion write refused (a full disk: kept, retried, never a phantom running instance;
-// interrupted
-//   after a restart): store_faults_test.cpp, stores/sqlite_faults_test.cpp (a VFS failing with
-//   SQLITE_FULL)
+//   interrupted after a restart): store_faults_test.cpp, stores/sqlite_faults_test.cpp (a VFS
+//   failing with SQLITE_FULL)
 // - a WAL that would fill a small disk (kept under 4 MiB): stores/sqlite_faults_test.cpp
 // - args or a stored job_state nested 10^5-10^6 levels deep, or over 16 MiB (refused by add_job and
 //   modify_job; a row reported once and skipped, never parsed): stores/sqlite_faults_test.cpp
 // - hand-edited rows (max_instances -5, a negative grace, next_run_time '0garbage'): reported once
-// with
-//   the job id, skipped, kept: stores/sqlite_faults_test.cpp
+//   with the job id, skipped, kept: stores/sqlite_faults_test.cpp
 // - a corrupt store file (said once with the path, claiming stops): stores/sqlite_faults_test.cpp
 // - a claim that waited for another connection's lock (lateness decided after the wait):
 //   store_faults_test.cpp
+// - heartbeats held up by a full disk or a held lock (no live scheduler taken for dead, nothing
+//   said of a transaction that failed): stores/sqlite_faults_test.cpp ("...judged only over time
+//   the file could be written...", "...alive while its process runs..."); all of it under load,
+//   with kills: the soak's lock and full-disk phases (scripts/soak.sh)
 // - a daemon killed by SIGKILL while its command runs (the command is stopped before the job runs
 //   again, never two instances; a reused pid or another host's group is never signalled):
 //   stores/sqlite_test.cpp ("a command that outlived its dead scheduler..."),

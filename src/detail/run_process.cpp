@@ -4,11 +4,13 @@
 
 #include <dirent.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <thread>
 
@@ -92,6 +94,32 @@ bool wait_until_gone(long pgid, std::chrono::milliseconds limit) {
 }
 
 }  // namespace
+
+ProcessLook look_at_process(long pid) {
+  ProcessLook look;
+  const auto stat = pid > 0 ? read_stat(pid) : std::nullopt;
+  if (!stat || stat->state == 'Z' || stat->state == 'X') return look;
+  look.state = stat->state == 'T' || stat->state == 't' ? ProcessLook::State::stopped
+                                                        : ProcessLook::State::running;
+  // /proc/stat's btime moves with steps of the wall clock, as the schedulers' clocks do.
+  long long boot = 0;
+  std::ifstream in("/proc/stat");
+  for (std::string key; in >> key;) {
+    if (key == "btime") {
+      in >> boot;
+      break;
+    }
+    in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+  }
+  const long ticks = ::sysconf(_SC_CLK_TCK);
+  if (boot > 0 && ticks > 0) {
+    look.started = std::chrono::system_clock::time_point{
+        std::chrono::seconds{boot} +
+        std::chrono::milliseconds{static_cast<long long>(stat->start_ticks * 1000 /
+                                                         static_cast<unsigned long long>(ticks))}};
+  }
+  return look;
+}
 
 std::optional<RunProcess> describe_process_group(pid_t pgid, const std::string& host) {
   const auto stat = read_stat(pgid);

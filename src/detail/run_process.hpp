@@ -32,6 +32,15 @@ struct RunProcess {
 /// Reads `format_run_process`'s text back; nothing for anything else.
 [[nodiscard]] std::optional<RunProcess> parse_run_process(std::string_view text);
 
+/// What /proc says of a process: gone (or a zombie), stopped (SIGSTOP, a debugger's trap), or
+/// running (any other state), and when it started, on the system clock.
+struct ProcessLook {
+  enum class State { gone, stopped, running };
+  State state = State::gone;
+  std::chrono::system_clock::time_point started{};
+};
+[[nodiscard]] ProcessLook look_at_process(long pid);
+
 /// How long a survivor gets between SIGTERM and SIGKILL, as a command stopped by a shutdown does.
 inline constexpr std::chrono::milliseconds survivor_grace{5000};
 

@@ -1,5 +1,7 @@
 #include "detail/scheduler_registry.hpp"
 
+#include "detail/run_process.hpp"
+
 #include <fmt/format.h>
 
 #include <unistd.h>
@@ -65,18 +67,33 @@ bool process_alive(long pid, const std::string& scheduler_id) {
 
 std::optional<std::string> death(const RegisteredScheduler& s, bool stale,
                                  std::string_view last_beat, const std::string& host) {
+  if (s.host == host) {
+    // On this host another process answers for itself, before any heartbeat: a store that could
+    // not be written (another connection's lock, a full disk) held up its heartbeats, not its life.
+    // A process that started after the scheduler registered has reused its pid. Only a stopped one
+    // (SIGSTOP) is judged by its heartbeat, as one on another host is.
+    const bool ours = s.pid == static_cast<std::int64_t>(getpid());
+    const auto look = ours ? ProcessLook{} : look_at_process(static_cast<long>(s.pid));
+    const bool reused = !ours && look.state != ProcessLook::State::gone &&
+                        look.started.time_since_epoch().count() != 0 &&
+                        look.started > s.started + pid_reuse_slack;
+    const bool gone = ours ? !process_alive(static_cast<long>(s.pid), s.id)
+                           : look.state == ProcessLook::State::gone || reused;
+    if (gone) {
+      return fmt::format(
+          "sked::Interrupted: the process of scheduler '{}' (host {}, pid {}) ended while this run "
+          "was in progress",
+          s.id, s.host, s.pid);
+    }
+    // Schedulers of this process (stores opened side by side, as tests do) keep the heartbeat rule.
+    if (!ours && look.state == ProcessLook::State::running) return std::nullopt;
+  }
   if (stale) {
     return fmt::format(
         "sked::Interrupted: scheduler '{}' (host {}, pid {}) stopped sending heartbeats (last at "
         "{}) while this run "
         "was in progress",
         s.id, s.host, s.pid, last_beat);
-  }
-  if (s.host == host && !process_alive(static_cast<long>(s.pid), s.id)) {
-    return fmt::format(
-        "sked::Interrupted: the process of scheduler '{}' (host {}, pid {}) ended while this run "
-        "was in progress",
-        s.id, s.host, s.pid);
   }
   return std::nullopt;
 }

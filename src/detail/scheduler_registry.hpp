@@ -4,6 +4,7 @@
 
 #include <sked/stores/registered_scheduler.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -29,9 +30,14 @@ void remove_live_scheduler(const std::string& scheduler_id);
 /// with this process's pid that is not live here was left by an earlier process with the same pid.
 [[nodiscard]] bool process_alive(long pid, const std::string& scheduler_id);
 
+/// How much later than a scheduler's registration its process may seem to have started (the wall
+/// clock stepped between the two) before its pid counts as reused by another process.
+inline constexpr std::chrono::seconds pid_reuse_slack{60};
+
 /// Why a registered scheduler is dead (the message its unfinished runs are recorded `interrupted`
-/// with), or nothing while it lives: `stale` when its heartbeat is older than the store allows
-/// (`last_beat` says when it was), or its process is gone when it registered from `host`, this one.
+/// with), or nothing while it lives. On `host`, this one, its process answers: gone (or its pid
+/// reused) is dead, running is alive whatever its heartbeat, stopped is judged by `stale`. On
+/// another host, `stale`: its heartbeat is older than the store allows (`last_beat` says when).
 [[nodiscard]] std::optional<std::string> death(const RegisteredScheduler& s, bool stale,
                                                std::string_view last_beat, const std::string& host);
 

@@ -159,6 +159,7 @@ class SqliteJobStore::Impl {
   template <typename Fn>
   auto locked(std::string_view what, Fn&& fn) const -> decltype(fn()) {
     std::lock_guard lock(mutex_);
+    if (clock_) asked_at_ = clock_->now();
     return retrying(what, fn);
   }
   template <typename Fn>
@@ -244,6 +245,13 @@ class SqliteJobStore::Impl {
   int interrupt_dead_runs(const std::string& scheduler_id, const std::string& why,
                           std::vector<std::string>& warnings);
   void heartbeat();
+  // After a write transaction committed: its heartbeat counts, and what it recorded is said.
+  void committed(std::vector<std::string>& warnings) {
+    if (beat_pending_) beat_committed_ = std::exchange(beat_pending_, std::nullopt);
+    warnings.insert(warnings.end(), std::make_move_iterator(recorded_.begin()),
+                    std::make_move_iterator(recorded_.end()));
+    recorded_.clear();
+  }
   void unregister() noexcept;
   static Execution read_execution(SQLite::Statement& s);
 
@@ -282,6 +290,19 @@ class SqliteJobStore::Impl {
   mutable std::map<const char*, std::unique_ptr<SQLite::Statement>> statements_;
   bool registered_ = false;
   TimePoint last_reap_{};
+  // What a write transaction recorded (runs found interrupted), said only once it commits: a
+  // transaction that fails is tried again and says it again.
+  std::vector<std::string> recorded_;
+  // Liveness under a held lock or a full disk (docs/sqlite.md, "Faults"): a peer cannot write its
+  // heartbeat while this store cannot write either, so a peer's heartbeat is judged stale only
+  // against time since writable_since_, when this store last found the file writable after being
+  // held up (a wait for the lock longer than half a heartbeat interval, or heartbeats that did not
+  // commit). Peers on this host are judged by their processes instead (detail::death).
+  mutable TimePoint asked_at_{};  // when the current call began waiting for the file
+  TimePoint writable_since_ = TimePoint::min();
+  std::optional<TimePoint> beat_pending_;    // the heartbeat written by the open transaction
+  std::optional<TimePoint> beat_committed_;  // the last heartbeat that committed
+  bool beat_tried_ = false;
   // id -> job_state reported
   mutable std::map<std::string, std::string, std::less<>> reported_bad_rows_;
   mutable std::set<std::string> reported_bad_times_;  // id '\n' next_run_time text
@@ -814,6 +835,13 @@ int SqliteJobStore::Impl::interrupt_dead_runs(const std::string& scheduler_id,
 }
 
 void SqliteJobStore::Impl::beat(TimePoint wall, std::vector<std::string>& warnings) {
+  const auto interval = options_.heartbeat_interval;
+  const bool waited = wall - asked_at_ > interval / 2;
+  const bool missed_beats =
+      beat_tried_ && (!beat_committed_ || wall - *beat_committed_ > interval + interval / 2);
+  if (waited || missed_beats) writable_since_ = wall;
+  beat_tried_ = true;
+  beat_pending_ = wall;
   if (!registered_) {
     register_self(wall, true, warnings);
     return;
@@ -843,7 +871,7 @@ void SqliteJobStore::Impl::register_self(TimePoint wall, bool first,
                                                       scheduler_id_),
                                           warnings);
   if (n > 0) {
-    warnings.push_back(
+    recorded_.push_back(
         fmt::format("job store '{}': recorded {} run(s) left started by an earlier process with "
                     "scheduler id '{}' as interrupted",
                     path_, n, scheduler_id_));
@@ -873,7 +901,8 @@ std::optional<std::string> SqliteJobStore::Impl::death(const RegisteredScheduler
                                                        const std::string& beat_text,
                                                        TimePoint wall) const {
   // An unreadable heartbeat reads as the epoch: long stale.
-  return detail::death(s, wall - s.heartbeat > options_.stale_after, beat_text, host_);
+  const TimePoint since = std::max(s.heartbeat, writable_since_);
+  return detail::death(s, wall - since > options_.stale_after, beat_text, host_);
 }
 
 void SqliteJobStore::Impl::reap(TimePoint wall, std::vector<std::string>& warnings) {
@@ -893,7 +922,7 @@ void SqliteJobStore::Impl::reap(TimePoint wall, std::vector<std::string>& warnin
   }
   for (const auto& d : dead) {
     if (const int n = interrupt_dead_runs(d.id, d.why, warnings); n > 0) {
-      warnings.push_back(
+      recorded_.push_back(
           fmt::format("job store '{}': recorded {} run(s) of dead scheduler '{}' as interrupted",
                       path_, n, d.id));
     }
@@ -911,7 +940,7 @@ void SqliteJobStore::Impl::reap(TimePoint wall, std::vector<std::string>& warnin
           std::string{
               "sked::Interrupted: the scheduler that started this run is unknown and not running"});
   if (const int n = s->exec(); n > 0) {
-    warnings.push_back(fmt::format(
+    recorded_.push_back(fmt::format(
         "job store '{}': recorded {} run(s) of unknown schedulers as interrupted", path_, n));
   }
 }
@@ -921,9 +950,12 @@ void SqliteJobStore::Impl::heartbeat() {
   std::vector<std::string> warnings;
   auto refresh = [&] {
     warnings.clear();
+    recorded_.clear();
+    beat_pending_.reset();
     WriteTransaction tx{db_};
     beat(clock_->now(), warnings);
     tx.commit();
+    committed(warnings);
   };
   try {
     locked("writing the heartbeat", refresh);
@@ -1158,6 +1190,8 @@ void SqliteJobStore::transact_(Purpose purpose, const std::function<void(Transac
       body(tx);
       return;
     }
+    impl_->recorded_.clear();
+    impl_->beat_pending_.reset();
     WriteTransaction wtx{impl_->db_};
     // This connection's own commits do not move data_version.
     impl_->idle_known_ = false;
@@ -1174,6 +1208,7 @@ void SqliteJobStore::transact_(Purpose purpose, const std::function<void(Transac
     Tx tx{*impl_, purpose, warnings};
     body(tx);
     wtx.commit();
+    impl_->committed(warnings);
     if (purpose == Purpose::claim) {
       impl_->registered_ = true;
       start_beating = !was_registered;

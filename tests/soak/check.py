@@ -2,7 +2,7 @@
 """Checks what a soak run (scripts/soak.sh) left behind and prints its one-line summary.
 
 usage: check.py SECONDS DIR
-DIR holds soak.sqlite3 and the logs: mutator.log (what the mutator did and when), sched-a.log (the
+DIR holds soak.sqlite3 (or $SOAK_DB names it) and the logs: mutator.log (what the mutator did and when), sched-a.log (the
 scheduler that is never killed) and sched-b.log (the one that is SIGKILLed and restarted), kills.log
 (`TIME_US kill PID`) and rss.log (`ELAPSED_S VMRSS_KB` of scheduler A). Times are microseconds since
 the Unix epoch; see tests/soak/soak.cpp for the log lines.
@@ -13,7 +13,8 @@ Violations (any makes the exit status 1, and each is described on stderr):
   record says executed although no task logged it;
 - unexpected: an execution record or a task run for a fire time the job did not have (off its interval
   grid, or while paused or removed), or a task run with no execution record;
-- interrupted records outside a kill window (only scheduler B is ever killed);
+- interrupted records outside a kill window, or whose message names a process that was not killed
+  (only scheduler B is ever killed); scheduler A taken for dead by another (sched-a.err says so);
 - missed records outside a kill window (misfire_grace_time is 30 s and scheduler A is always up, so
   even there a missed run is unlikely); max_instances records whose job's previous fire time was neither
   interrupted nor still running (finished less than MAX_INSTANCES_SLACK before, the time its completion
@@ -21,10 +22,16 @@ Violations (any makes the exit status 1, and each is described on stderr):
 - vanished: a job the mutator did not remove is not in sked_job (or one it removed is back, or a
   paused job is scheduled or the other way round);
 - rss: scheduler A grew by more than 50% + 10 MiB between the first sample after warm-up and the last;
-- fewer than 2 kills, a store call of the mutator that failed.
+- fewer than 2 kills, a store call of the mutator that failed, or one it had to try again outside a
+  fault window.
+
+Fault windows (faults.log: `TIME_US lock` / `unlock`, `TIME_US full` / `space`) are
+[start - FAULT_WINDOW_BEFORE, end + FAULT_WINDOW_AFTER]. In them missed and max_instances records and
+retried mutator calls are expected; everything else is checked as anywhere: a held lock or a full disk
+must not lose a run's record, run a fire time twice, or make a live scheduler look dead (interrupted).
 
 Margins: fire times within MARGIN of an add, pause, resume or remove of their job are not checked
-(the event's time is taken after the store call returned), nor those before scheduler A started plus
+(the event's time is taken after the store call returned; a resume's when it began), nor those before scheduler A started plus
 MARGIN or after it was asked to stop minus MARGIN. Scheduler A runs for the whole soak, so every fire
 time in the window had a scheduler up. A kill window is [kill - KILL_WINDOW_BEFORE, kill + KILL_WINDOW].
 """
@@ -32,6 +39,7 @@ time in the window had a scheduler up. A kill window is [kill - KILL_WINDOW_BEFO
 import calendar
 import collections
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -58,13 +66,21 @@ class PostgresRows:
 def open_db(directory):
     if os.environ.get("SOAK_PG_HOST"):
         return PostgresRows()
-    return sqlite3.connect(f"file:{os.path.join(directory, 'soak.sqlite3')}?mode=ro", uri=True)
+    path = os.environ.get("SOAK_DB") or os.path.join(directory, "soak.sqlite3")
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
 
 MARGIN = 2_000_000
 KILL_WINDOW = 15_000_000
 KILL_WINDOW_BEFORE = 5_000_000  # runs claimed by the killed scheduler are at most this late
+FAULT_WINDOW_BEFORE = 1_000_000
+FAULT_WINDOW_AFTER = 15_000_000  # what queued up during the fault drains in this time
 MAX_INSTANCES_SLACK = 1_000_000
 US = 1_000_000
+
+
+def pids_named(message):
+    """The process ids an interrupted run's message names: `pid 123`, or a scheduler id `host:123:...`."""
+    return {p for pair in re.findall(r"pid (\d+)|'[^':]*:(\d+):", message or "") for p in pair if p}
 
 
 def parse_db_time(text):
@@ -126,8 +142,37 @@ def main():
 
     # What the mutator did.
     jobs, removed, paused = {}, set(), set()
+    # The fault phases.
+    faults, began = [], None  # (start, end or None), as logged
+    for fields in lines("faults.log"):
+        if fields[1] in ("lock", "full"):
+            began = int(fields[0])
+        elif began is not None:
+            faults.append((began, int(fields[0])))
+            began = None
+    if began is not None:
+        faults.append((began, None))
+
+    def in_fault_window(t):
+        return any(a - FAULT_WINDOW_BEFORE <= t and (b is None or t <= b + FAULT_WINDOW_AFTER)
+                   for a, b in faults)
+
+    def stopped_in_fault(job, t):
+        """Whether `job` was paused or removed after fire time `t`, which fell in a fault, before the
+        store could be written again: no scheduler could claim `t`, and a pause drops what is overdue."""
+        return any(a - FAULT_WINDOW_BEFORE <= t and (b is None or t <= b) and
+                   any(t < at and (b is None or at <= b + MARGIN) and op in ("pause", "remove")
+                       for at, op in job.events)
+                   for a, b in faults)
+
+    retries = 0
     for fields in lines("mutator.log"):
         at, op = int(fields[0]), fields[1]
+        if op == "retry":
+            retries += 1
+            if not in_fault_window(at):
+                report("mutator retries outside a fault window", " ".join(fields))
+            continue
         if op == "add":
             jobs[fields[2]] = Job(int(fields[3]), int(fields[4]), at)
         elif op in ("pause", "resume", "remove"):
@@ -163,6 +208,13 @@ def main():
         return 1
     window = (a_start + MARGIN, a_stop - MARGIN)
     kills = [int(f[0]) for f in lines("kills.log") if f[1] == "kill"]
+    killed_pids = {f[2] for f in lines("kills.log") if f[1] == "kill"}
+    err_path = os.path.join(directory, "sched-a.err")
+    if os.path.exists(err_path):
+        with open(err_path) as f:
+            for line in f:
+                if "taken for dead" in line:
+                    report("scheduler A taken for dead", line.strip())
     if len(kills) < 2:
         report("too few kills", f"{len(kills)} kills")
 
@@ -173,14 +225,14 @@ def main():
     db = open_db(directory)
     records, finished = {}, {}
     statuses = collections.Counter()
-    rows = list(db.execute("SELECT job_id, run_time, status, finished FROM sked_job_execution"))
-    for job_id, run_time, status, end in rows:
+    rows = list(db.execute("SELECT job_id, run_time, status, exception, finished FROM sked_job_execution"))
+    for job_id, run_time, status, _, end in rows:
         key = (job_id, parse_db_time(run_time))
         if key in records:
             report("duplicate", f"{job_id} {run_time} recorded twice")
         records[key] = status
         finished[key] = parse_db_time(end) if end else None
-    for job_id, run_time, status, _ in rows:
+    for job_id, run_time, status, exception, _ in rows:
         key = (job_id, parse_db_time(run_time))
         statuses[status] += 1
         job = jobs.get(job_id)
@@ -188,9 +240,9 @@ def main():
             report("unexpected", f"record {job_id} {run_time} {status}: not a fire time of the job")
         elif not job.scheduled_at(key[1]) and not job.near_event(key[1]):
             report("unexpected", f"record {job_id} {run_time} {status}: job paused or removed then")
-        if status == "missed" and not in_kill_window(key[1]):
-            report("missed outside a kill window", f"{job_id} {run_time}")
-        elif status == "max_instances" and job is not None:
+        if status == "missed" and not in_kill_window(key[1]) and not in_fault_window(key[1]):
+            report("missed outside a kill or fault window", f"{job_id} {run_time}")
+        elif status == "max_instances" and job is not None and not in_fault_window(key[1]):
             previous = (job_id, key[1] - job.interval)
             while records.get(previous) == "max_instances":  # the run that blocked both
                 previous = (job_id, previous[1] - job.interval)
@@ -202,6 +254,8 @@ def main():
         elif status == "interrupted" and not in_kill_window(key[1]):
             # A live scheduler taken for dead (a heartbeat late by more than stale_after).
             report("interrupted outside a kill window", f"{job_id} {run_time}")
+        elif status == "interrupted" and not killed_pids.intersection(pids_named(exception)):
+            report("interrupted a run of a live scheduler", f"{job_id} {run_time}: {exception}")
         elif status == "error":
             report("error", f"{job_id} {run_time}")
         elif status == "started" and key[1] < a_stop - 5 * US:
@@ -223,6 +277,8 @@ def main():
         for t in job.grid(window[1]):
             if t < window[0] or not job.scheduled_at(t) or job.near_event(t):
                 continue
+            if (job_id, t) not in records and stopped_in_fault(job, t):
+                continue  # paused or removed before the store could be written to claim it
             checked += 1
             if (job_id, t) not in records:
                 report("lost", f"{job_id} {t}: no execution record")
@@ -255,7 +311,8 @@ def main():
                     if kind not in ("duplicate", "lost"))
     print(f"soak: {seconds}s, 2 schedulers, {len(jobs)} jobs, {statuses['executed']} runs, "
           f"{problems['duplicate']} duplicates, {problems['lost']} lost ({checked} fire times checked), "
-          f"{len(kills)} kills, {statuses['interrupted']} interrupted, {statuses['missed']} missed, "
+          f"{len(kills)} kills, {len(faults)} fault phases, {retries} mutator retries, "
+          f"{statuses['interrupted']} interrupted, {statuses['missed']} missed, "
           f"{statuses['max_instances']} max_instances{extra}, "
           f"rss {rss_first / 1024:.1f}->{rss_last / 1024:.1f} MiB: {'FAILED' if failed else 'OK'}")
     return 1 if failed else 0

@@ -11,7 +11,14 @@
 //     sleeps 0.3-1.5 s, so that a kill catches runs in flight, the others 0-4 ms), writes `ready`,
 //     then for SECONDS adds, pauses, resumes and removes jobs at random, about four operations a
 //     second, and writes `end`. Each event is a line `TIME_US OP JOB_ID [INTERVAL_S START_US]`,
-//     written after the store call returned.
+//     written after the store call returned (a resume's TIME_US is when its call began: it
+//     schedules from then, however long it waited for the store). A store call that fails is tried
+//     again every 250 ms (for up to 2 minutes) and its first failure logged `TIME_US retry OP
+//     JOB_ID: WHAT`: the soak's fault phases (a full disk, a held lock) make them fail for a while.
+//   sked_soak lock DB LOG SECONDS
+//     Holds the store's write lock for SECONDS, the way another program's long transaction does:
+//     `TIME_US lock` once it holds it, `TIME_US unlock` after its commit. SQLite files only
+//     (scripts/soak.sh holds a PostgreSQL store's lock with psql).
 //
 // Times are microseconds since the Unix epoch. The mutator uses a scheduler that is never started,
 // the way an admin tool changes a store that running schedulers share.
@@ -22,6 +29,7 @@
 #include <sked/stores/postgres.hpp>
 #endif
 
+#include <SQLiteCpp/Database.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <nlohmann/json.hpp>
@@ -132,6 +140,23 @@ int run_mutator(const std::string& db, const std::string& log_path, int seconds,
   const auto pick = [&random](std::size_t n) {
     return std::uniform_int_distribution<std::size_t>{0, n - 1}(random);
   };
+  // Calls `call(again)` until it returns; `again` is true after a failed try. Returns when the try
+  // that succeeded began: a resume schedules from then, however long it waited for the store.
+  const auto retrying = [&log](const char* op, const std::string& id, const auto& call) {
+    const auto give_up = std::chrono::steady_clock::now() + 2min;
+    for (bool again = false;; again = true) {
+      try {
+        const auto began = now_us();
+        call(again);
+        return began;
+      } catch (const std::exception& e) {
+        if (std::chrono::steady_clock::now() > give_up) throw;
+        if (!again)
+          log.line(std::to_string(now_us()) + " retry " + op + ' ' + id + ": " + e.what());
+        std::this_thread::sleep_for(250ms);
+      }
+    }
+  };
   std::vector<std::string> active;  // scheduled
   std::vector<std::string> paused;
   int next_id = 0;
@@ -142,13 +167,19 @@ int run_mutator(const std::string& db, const std::string& log_path, int seconds,
     const bool slow = interval >= 3 && pick(5) == 0;
     const int sleep_ms = static_cast<int>(slow ? 300 + pick(1201) : pick(5));
     const sked::TimePoint start = sked::SystemClock{}.now() + std::chrono::seconds{interval};
-    admin.add_job({.id = id,
-                   .task = std::string{task_name},
-                   .args = {{"sleep_ms", sleep_ms}},
-                   .trigger = sked::IntervalTrigger{{.seconds = interval, .start_date = start}},
-                   .misfire_grace_time = std::chrono::seconds{30},
-                   .coalesce = false,
-                   .max_instances = 1});
+    (void)retrying("add", id, [&](bool again) {
+      try {
+        admin.add_job({.id = id,
+                       .task = std::string{task_name},
+                       .args = {{"sleep_ms", sleep_ms}},
+                       .trigger = sked::IntervalTrigger{{.seconds = interval, .start_date = start}},
+                       .misfire_grace_time = std::chrono::seconds{30},
+                       .coalesce = false,
+                       .max_instances = 1});
+      } catch (const sked::ConflictingIdError&) {
+        if (!again) throw;  // a try that failed after its commit added it
+      }
+    });
     log.line(std::to_string(now_us()) + " add " + id + ' ' + std::to_string(interval) + ' ' +
              std::to_string(micros(start)));
     active.push_back(id);
@@ -176,7 +207,7 @@ int run_mutator(const std::string& db, const std::string& log_path, int seconds,
           if (active.empty()) break;
           {
             const std::string id = take(active);
-            admin.pause_job(id);
+            (void)retrying("pause", id, [&](bool) { admin.pause_job(id); });
             log.line(std::to_string(now_us()) + " pause " + id);
             paused.push_back(id);
           }
@@ -185,9 +216,11 @@ int run_mutator(const std::string& db, const std::string& log_path, int seconds,
           if (paused.empty()) break;
           {
             const std::string id = take(paused);
-            if (!admin.resume_job(id))
-              throw std::runtime_error("interval job " + id + " removed on resume");
-            log.line(std::to_string(now_us()) + " resume " + id);
+            bool resumed = true;
+            const auto began =
+                retrying("resume", id, [&](bool) { resumed = admin.resume_job(id).has_value(); });
+            if (!resumed) throw std::runtime_error("interval job " + id + " removed on resume");
+            log.line(std::to_string(began) + " resume " + id);
             active.push_back(id);
           }
           break;
@@ -196,13 +229,19 @@ int run_mutator(const std::string& db, const std::string& log_path, int seconds,
           auto& from = !paused.empty() && pick(4) == 0 ? paused : active;
           if (from.empty()) break;
           const std::string id = take(from);
-          admin.remove_job(id);
+          (void)retrying("remove", id, [&](bool again) {
+            try {
+              admin.remove_job(id);
+            } catch (const sked::JobNotFound&) {
+              if (!again) throw;  // a try that failed after its commit removed it
+            }
+          });
           log.line(std::to_string(now_us()) + " remove " + id);
           break;
         }
       }
     } catch (const std::exception& e) {
-      // A store call that failed (locked past every retry) is a finding: the check fails on it.
+      // A store call that failed for two minutes is a finding: the check fails on it.
       log.line(std::to_string(now_us()) + " failed " + e.what());
       std::cerr << "sked_soak mutator: " << e.what() << '\n';
     }
@@ -211,9 +250,21 @@ int run_mutator(const std::string& db, const std::string& log_path, int seconds,
   return 0;
 }
 
+int run_lock(const std::string& db, const std::string& log_path, int seconds) {
+  const AppendLog log{log_path};
+  SQLite::Database conn{db, SQLite::OPEN_READWRITE, 60'000};
+  conn.exec("BEGIN IMMEDIATE");
+  log.line(std::to_string(now_us()) + " lock");
+  std::this_thread::sleep_for(std::chrono::seconds{seconds});
+  conn.exec("COMMIT");
+  log.line(std::to_string(now_us()) + " unlock");
+  return 0;
+}
+
 int usage() {
   std::cerr << "usage: sked_soak scheduler DB LOG\n"
-               "       sked_soak mutator DB LOG SECONDS JOBS\n";
+               "       sked_soak mutator DB LOG SECONDS JOBS\n"
+               "       sked_soak lock DB LOG SECONDS\n";
   return 2;
 }
 
@@ -226,6 +277,8 @@ int main(int argc, char** argv) {
     if (args.size() == 5 && args[0] == "mutator") {
       return run_mutator(args[1], args[2], std::stoi(args[3]), std::stoi(args[4]));
     }
+    if (args.size() == 4 && args[0] == "lock")
+      return run_lock(args[1], args[2], std::stoi(args[3]));
   } catch (const std::exception& e) {
     std::cerr << "sked_soak: " << e.what() << '\n';
     return 1;

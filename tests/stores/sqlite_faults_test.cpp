@@ -4,13 +4,19 @@
 
 #include "support/full_disk_vfs.hpp"
 #include "support/owner.hpp"
+#include "support/process_group.hpp"
 #include "support/temp_dir.hpp"
 #include "support/warnings.hpp"
 
 #include <sked/sked.hpp>
 #include <sked/stores/sqlite.hpp>
 
+#include "detail/scheduler_registry.hpp"
+
 #include <SQLiteCpp/Database.h>
+#include <sys/wait.h>
+
+#include <csignal>
 #include <nlohmann/json.hpp>
 
 #include <catch2/catch.hpp>
@@ -109,6 +115,98 @@ TEST_CASE(
     next[0].runs.at(0).complete({});
   }
   CHECK(f.open("s2")->get_executions({.status = ExecutionStatus::max_instances}).empty());
+}
+
+TEST_CASE(
+    "sqlite: a peer's heartbeat is judged only over time the file could be written, and runs a "
+    "failed transaction would have recorded interrupted are not said to be",
+    "[store][sqlite][faults][disk][liveness]") {
+  sked::test::FullDiskVfs disk;
+  Fixture f;
+  const auto owner = std::make_shared<sked::test::RecordingOwner>(t0);
+  // s1 beats daily, so it writes nothing in this test but its claim; s2 judges it (30 min stale).
+  auto s1_options = f.options("s1");
+  s1_options.heartbeat_interval = 24h;
+  s1_options.stale_after = 72h;
+  const auto s1 = std::make_shared<sked::SqliteJobStore>(f.path, s1_options);
+  auto s2_options = f.options("s2");
+  s2_options.heartbeat_interval = 10min;
+  s2_options.stale_after = 30min;
+  const auto s2 = std::make_shared<sked::SqliteJobStore>(f.path, s2_options);
+  s1->add_job(every("j", 24h));  // due again only after the test
+  // Due at every claim of s2's below: a claim with nothing due writes nothing, so judges no one.
+  s1->add_job(every("k", 5min, 100));
+  auto claims = s1->claim_due_jobs(t0, 10, {}, owner);
+  REQUIRE(claims.size() == 2);
+  const auto& claimed_j = claims[0].job->id == "j" ? claims[0] : claims[1];
+  REQUIRE(claimed_j.runs.size() == 1);
+  const auto run_id = claimed_j.runs[0].execution().id;
+  (void)s2->claim_due_jobs(t0 + 5min, 10, {});  // registers s2
+
+  // The disk fills for 40 minutes: no one can write a heartbeat. s2's claim fails, and with it
+  // the transaction that found s1 stale: nothing was recorded, so nothing is said.
+  disk.full = true;
+  f.clock->advance(40min);
+  CHECK_THROWS_AS(s2->claim_due_jobs(f.clock->now(), 10, {}), sked::StoreError);
+  CHECK(f.warnings.count_containing("as interrupted") == 0);
+
+  // Space is back. s1 has had no chance to write since t0; s2 gives it stale_after from now.
+  disk.full = false;
+  f.clock->advance(1min);
+  const auto writable = f.clock->now();
+  // s2 claims every 5 minutes (its heartbeats): s1 stays alive until stale_after of writable time.
+  for (; f.clock->now() - writable <= 30min; f.clock->advance(5min)) {
+    (void)s2->claim_due_jobs(f.clock->now(), 10, {});
+    CHECK(s1->get_executions({.id = run_id}).at(0).status == ExecutionStatus::started);
+  }
+  CHECK(f.warnings.count_containing("as interrupted") == 0);
+
+  // Past it, with no heartbeat from s1: dead, at s2's next look (one per heartbeat interval).
+  CHECK_FALSE(s2->live_schedulers().size() == 2);
+  f.clock->advance(10min);
+  (void)s2->claim_due_jobs(f.clock->now(), 10, {});
+  CHECK(s1->get_executions({.id = run_id}).at(0).status == ExecutionStatus::interrupted);
+  // j's run and k's first, both claimed by s1.
+  CHECK(f.warnings.count_containing("recorded 2 run(s) of dead scheduler 's1' as interrupted") ==
+        1);
+}
+
+TEST_CASE(
+    "a scheduler of another process on this host is alive while its process runs, whatever its "
+    "heartbeat; stopped, it is judged by its heartbeat; gone or its pid reused, it is dead",
+    "[store][faults][liveness]") {
+  sked::test::SleepingGroup child;
+  const auto host = sked::detail::host_name();
+  const auto now = std::chrono::time_point_cast<sked::Duration>(std::chrono::system_clock::now());
+  sked::RegisteredScheduler s{.id = "peer", .host = host, .pid = child.pid(), .started = now};
+  // Its heartbeat stale (a full disk or another connection's lock held it up): alive.
+  CHECK_FALSE(sked::detail::death(s, true, "then", host));
+
+  // Stopped (SIGSTOP): its heartbeat decides.
+  REQUIRE(::kill(child.pid(), SIGSTOP) == 0);
+  int status = 0;
+  REQUIRE(::waitpid(child.pid(), &status, WUNTRACED) == child.pid());
+  CHECK_THAT(sked::detail::death(s, true, "then", host).value_or(""),
+             Catch::Contains("stopped sending heartbeats"));
+  CHECK_FALSE(sked::detail::death(s, false, "then", host));
+  REQUIRE(::kill(child.pid(), SIGCONT) == 0);
+
+  // Registered long before this process started: the pid was reused by another process.
+  auto old = s;
+  old.started = now - 1h;
+  CHECK_THAT(sked::detail::death(old, false, "then", host).value_or(""), Catch::Contains("ended"));
+
+  // On another host only the heartbeat tells.
+  auto remote = s;
+  remote.host = "elsewhere";
+  CHECK_FALSE(sked::detail::death(remote, false, "then", host));
+  CHECK(sked::detail::death(remote, true, "then", host));
+
+  // Gone (a zombie, waited for without reaping it).
+  REQUIRE(::kill(child.pid(), SIGKILL) == 0);
+  siginfo_t info{};
+  REQUIRE(::waitid(P_PID, static_cast<id_t>(child.pid()), &info, WEXITED | WNOWAIT) == 0);
+  CHECK_THAT(sked::detail::death(s, false, "then", host).value_or(""), Catch::Contains("ended"));
 }
 
 TEST_CASE("sqlite: a run whose outcome was never written is recorded interrupted after a restart",
