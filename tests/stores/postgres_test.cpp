@@ -287,15 +287,15 @@ TEST_CASE(
   auto& server = PostgresServer::instance();
   // Another session holds the run's record, so that writing how the run ended waits for it.
   const auto holders = fmt::format(
-      "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND query LIKE "
-      "'%{}.sked_job_execution%'",
+      "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event = "
+      "'PgSleep' AND query LIKE '%{}.sked_job_execution%'",
       factory.schema);
   struct Holder {
     std::string schema;
     void release() const {
       (void)PostgresServer::instance().psql(fmt::format(
-          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event = 'PgSleep' "
-          "AND query LIKE '%{}.sked_job_execution%'",
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+          "current_database() AND wait_event = 'PgSleep' AND query LIKE '%{}.sked_job_execution%'",
           schema));
     }
     ~Holder() { release(); }
@@ -310,8 +310,9 @@ TEST_CASE(
   REQUIRE(sked::test::eventually(
       [&] {
         return std::stoi(server.psql(
-                   "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND "
-                   "query LIKE 'UPDATE sked_job_execution AS e%'")) == 1;
+                   "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                   "AND wait_event_type = 'Lock' AND query LIKE 'UPDATE sked_job_execution AS "
+                   "e%'")) == 1;
       },
       30s));
   // The next fire time starts: the run before it ended, though its record still says `started`.
@@ -523,8 +524,7 @@ TEST_CASE("postgres store survives a server restart: the next call reconnects",
   auto options = factory.options();
   options.on_warning = warnings.sink();
   options.listen = true;
-  auto store =
-      std::make_shared<sked::PostgresJobStore>(PostgresServer::instance().conninfo(), options);
+  auto store = std::make_shared<sked::PostgresJobStore>(PostgresServer::own().conninfo(), options);
   std::mutex mutex;
   std::condition_variable cv;
   int calls = 0;
@@ -538,7 +538,7 @@ TEST_CASE("postgres store survives a server restart: the next call reconnects",
     std::unique_lock lock(mutex);
     REQUIRE(cv.wait_for(lock, 10s, [&] { return calls >= 1; }));
   }
-  PostgresServer::instance().restart_immediately();
+  PostgresServer::own().restart_immediately();
   const auto claims = store->claim_due_jobs(t0, 10, {});
   REQUIRE(claims.size() == 1);
   CHECK(claims[0].executions.at(0).run_time == t0);
@@ -556,10 +556,9 @@ TEST_CASE(
   PostgresStoreFactory factory;
   auto options = factory.options();
   options.reconnect_timeout = 2s;
-  auto store =
-      std::make_shared<sked::PostgresJobStore>(PostgresServer::instance().conninfo(), options);
+  auto store = std::make_shared<sked::PostgresJobStore>(PostgresServer::own().conninfo(), options);
   store->add_job(interval_job("j", 1min, t0));
-  PostgresServer::instance().kill();
+  PostgresServer::own().kill();
   const auto timed = [&] {
     const auto begin = std::chrono::steady_clock::now();
     CHECK_THROWS_WITH(store->next_run_time(), Catch::Contains("could not be reopened within 2 s"));
@@ -568,7 +567,7 @@ TEST_CASE(
   CHECK(timed() >= 2s);
   // A scheduler stopping now (its last claim, completions, unregistering) is not held 2 s per call.
   CHECK(timed() < 2s);
-  PostgresServer::instance().start();
+  PostgresServer::own().start();
   CHECK(store->next_run_time() == t0);
 }
 
@@ -579,17 +578,16 @@ TEST_CASE("postgres store: runs that finish while the server is down are recorde
   options.reconnect_timeout = 1s;
   Warnings warnings;
   options.on_warning = warnings.sink();
-  auto store =
-      std::make_shared<sked::PostgresJobStore>(PostgresServer::instance().conninfo(), options);
+  auto store = std::make_shared<sked::PostgresJobStore>(PostgresServer::own().conninfo(), options);
   for (int i = 0; i < 3; ++i) store->add_job(interval_job(fmt::format("j{}", i), 1min, t0));
   auto claims = store->claim_due_jobs(t0, 10, {});
   REQUIRE(claims.size() == 3);
-  PostgresServer::instance().kill();
+  PostgresServer::own().kill();
   // Completing never waits for the server, and nothing is reported lost.
   for (auto& c : claims) c.runs.at(0).complete({.status = sked::ExecutionStatus::executed});
   CHECK(sked::test::eventually(
       [&] { return warnings.count_containing("they are kept in memory") == 1; }, 30s));
-  PostgresServer::instance().start();
+  PostgresServer::own().start();
   CHECK(sked::test::eventually(
       [&] {
         const auto history = store->get_executions({});

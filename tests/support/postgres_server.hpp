@@ -3,6 +3,13 @@
 // test process, in a temporary directory, reachable only through a Unix socket there; stopped (and
 // its directory removed) when the process exits, also after failed tests.
 //
+// Under ctest, every test process shares one server instead (the `postgres` fixture,
+// tests/support/postgres_fixture.sh, started once per ctest run; SKED_TEST_PG_DIR names its
+// directory): each process works in a database of its own, created on first use and dropped at
+// exit, so that the processes ctest runs side by side never see each other's schemas. Starting a
+// server per test process was most of the PostgreSQL tests' time. Tests that stop or restart the
+// server use `own()`.
+//
 // Built only when CMake found the server binaries (SKED_PG_BINDIR); as root, the server runs as the
 // `postgres` user, since PostgreSQL refuses to run as root.
 
@@ -27,9 +34,21 @@ class PostgresServer {
   /// it cannot start.
   static PostgresServer& instance() {
     static PostgresServer* server = [] {
-      auto* s =
-          new PostgresServer();  // stopped by atexit, never destroyed: other statics may use it
+      const char* shared = std::getenv("SKED_TEST_PG_DIR");
+      if (shared == nullptr || *shared == '\0') return &own();
+      // Stopped by atexit, never destroyed: other statics may use it.
+      auto* s = new PostgresServer(std::filesystem::path{shared});
       std::atexit([] { instance().stop(); });
+      return s;
+    }();
+    return *server;
+  }
+
+  /// A server of this process alone, started on the first call: for tests that stop or restart it.
+  static PostgresServer& own() {
+    static PostgresServer* server = [] {
+      auto* s = new PostgresServer();
+      std::atexit([] { own().stop(); });
       return s;
     }();
     return *server;
@@ -44,15 +63,16 @@ class PostgresServer {
     return s;
   }
 
-  /// A libpq connection string for `dbname`.
-  [[nodiscard]] std::string conninfo(const std::string& dbname = "postgres") const {
-    return fmt::format("host={} port=5432 user=postgres dbname={}", dir_.string(), dbname);
+  /// A libpq connection string for `dbname` (by default this process's database).
+  [[nodiscard]] std::string conninfo(const std::string& dbname = {}) const {
+    return fmt::format("host={} port=5432 user=postgres dbname={}", dir_.string(),
+                       dbname.empty() ? db_ : dbname);
   }
   /// The same as a URL (the socket directory percent-encoded as the host).
   [[nodiscard]] std::string url() const {
     std::string host;
     for (const char c : dir_.string()) host += c == '/' ? std::string{"%2F"} : std::string(1, c);
-    return fmt::format("postgresql://postgres@{}:5432/postgres", host);
+    return fmt::format("postgresql://postgres@{}:5432/{}", host, db_);
   }
 
   /// Kills the server the hard way (as a crash would) and starts it again.
@@ -61,12 +81,15 @@ class PostgresServer {
   void kill() { pg_ctl("stop -m immediate"); }
   void start() { pg_ctl("start"); }
 
-  /// Runs `sql` with psql; returns its output (unaligned, tuples only).
-  std::string psql(const std::string& sql) const {
-    const auto out = dir_ / "psql.out";
-    run(fmt::format("{}/psql -X -q -A -t -v ON_ERROR_STOP=1 -h {} -U postgres -d postgres -c "
+  /// Runs `sql` with psql in this process's database; returns its output (unaligned, tuples only).
+  std::string psql(const std::string& sql) const { return psql_in(db_, sql); }
+
+ private:
+  std::string psql_in(const std::string& dbname, const std::string& sql) const {
+    const auto out = dir_ / fmt::format("psql-{}.out", getpid());
+    run(fmt::format("{}/psql -X -q -A -t -v ON_ERROR_STOP=1 -h {} -U postgres -d {} -c "
                     "\"{}\" >{} 2>&1",
-                    SKED_PG_BINDIR, dir_.string(), sql, out.string()),
+                    SKED_PG_BINDIR, dir_.string(), dbname, sql, out.string()),
         out);
     std::ifstream in{out};
     std::stringstream text;
@@ -74,7 +97,14 @@ class PostgresServer {
     return text.str();
   }
 
- private:
+  // Attaches to the fixture's server in `dir`, in a new database of this process's own.
+  explicit PostgresServer(std::filesystem::path dir)
+      : dir_(std::move(dir)), db_(fmt::format("sked_test_{}", getpid())), attached_(true) {
+    // Left by an earlier process with this pid that crashed.
+    (void)psql_in("postgres", fmt::format("DROP DATABASE IF EXISTS {} WITH (FORCE)", db_));
+    (void)psql_in("postgres", fmt::format("CREATE DATABASE {}", db_));
+  }
+
   PostgresServer() {
     std::string pattern = (std::filesystem::temp_directory_path() / "sked-pg-XXXXXX").string();
     if (mkdtemp(pattern.data()) == nullptr)
@@ -106,6 +136,11 @@ class PostgresServer {
   }
 
   void pg_ctl(const std::string& action) {
+    if (attached_) {
+      throw std::logic_error(
+          "this test stops or restarts the PostgreSQL server, which the test processes share: use "
+          "PostgresServer::own()");
+    }
     const auto log = dir_ / "server.log";
     // Unix socket only (no TCP port shared with other processes).
     run(fmt::format(
@@ -117,6 +152,14 @@ class PostgresServer {
   }
 
   void stop() noexcept {
+    if (attached_) {
+      try {
+        (void)psql_in("postgres", fmt::format("DROP DATABASE IF EXISTS {} WITH (FORCE)", db_));
+      } catch (...) {
+        // The fixture's cleanup removes the whole server.
+      }
+      return;
+    }
     const std::string cmd = fmt::format("{}{}/pg_ctl -D {}/data -m immediate stop >/dev/null 2>&1",
                                         as_user_, SKED_PG_BINDIR, dir_.string());
     (void)std::system(cmd.c_str());
@@ -134,6 +177,8 @@ class PostgresServer {
   }
 
   std::filesystem::path dir_;
+  std::string db_ = "postgres";
+  bool attached_ = false;
   std::string as_user_;
 };
 
