@@ -319,7 +319,8 @@ class SqliteJobStore::Impl {
     return true;
   }
 
-  // Follows the store's clock, so a ManualClock drives it in tests as it drives everything.
+  // Follows the store's clock, so a ManualClock drives it in tests as it drives everything. Used
+  // when the file watch (which beats on its own thread when it runs) does not run.
   detail::Periodic heartbeat_;
 
   // Other connections' commits, heard through a watch on the file (set_change_listener).
@@ -1190,8 +1191,13 @@ void SqliteJobStore::transact_(Purpose purpose, const std::function<void(Transac
     throw;
   }
   if (start_beating) {
-    impl_->heartbeat_.start(impl_->clock_, impl_->options_.heartbeat_interval,
-                            [this] { impl_->heartbeat(); });
+    // On the file watch's thread when there is one: a thread of its own would wake for each beat,
+    // and the watch again for the beat's own writes.
+    if (!impl_->watch_.every(impl_->clock_, impl_->options_.heartbeat_interval,
+                             [this] { impl_->heartbeat(); })) {
+      impl_->heartbeat_.start(impl_->clock_, impl_->options_.heartbeat_interval,
+                              [this] { impl_->heartbeat(); });
+    }
   }
   impl_->warn_all(warnings);
 }
