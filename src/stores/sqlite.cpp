@@ -1206,6 +1206,20 @@ void SqliteJobStore::complete_(const Execution& record, const std::optional<RunR
   impl_->complete(record, retry ? &*retry : nullptr);
 }
 
+void SqliteJobStore::complete_many_(const std::vector<Completion>& batch) {
+  // One transaction, one commit: the cost of a completion on SQLite is its commit.
+  std::vector<Impl::PendingCompletion> items;
+  items.reserve(batch.size());
+  std::vector<Impl::PendingCompletion*> pointers;
+  pointers.reserve(batch.size());
+  for (const auto& c : batch) {
+    items.push_back({c.record, *c.retry ? &**c.retry : nullptr});
+    pointers.push_back(&items.back());
+  }
+  std::lock_guard lock(impl_->mutex_);
+  impl_->write_completions(pointers);
+}
+
 void SqliteJobStore::set_change_listener(std::function<void()> listener) {
   // The watch (a thread) starts at the next claim, not here: a scheduler starts no thread before
   // start(). The claim reads the file after the watch began, so no commit falls between.
