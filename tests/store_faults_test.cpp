@@ -4,6 +4,8 @@
 
 #include "support/owner.hpp"
 
+#include "detail/runs_here.hpp"
+
 #include <sked/errors.hpp>
 #include <sked/stores/memory.hpp>
 #include <sked/triggers/interval.hpp>
@@ -16,6 +18,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -212,6 +215,40 @@ TEST_CASE(
   CHECK(store->get_executions({.status = ExecutionStatus::executed}).size() == 2);
   CHECK(store->get_executions({.status = ExecutionStatus::error}).at(0).exception == "E: boom");
   CHECK(store->unwritten_completions() == 0);
+}
+
+TEST_CASE(
+    "while a batch's ends are reported, its runs not reported yet count as runs of the reporting "
+    "thread, so a listener's shutdown does not wait for them",
+    "[store][faults][completion]") {
+  // What Scheduler::shutdown(wait) counts as the runs it is called from (detail::runs_here).
+  struct HereOwner final : sked::RunOwner {
+    sked::TimePoint now() const override { return t0 + 1s; }
+    void run_ended(const sked::RunLease& lease, const sked::Execution&,
+                   std::optional<sked::TimePoint>, const std::string&) noexcept override {
+      std::lock_guard lock(mutex);
+      here.emplace_back(lease.job().id, sked::detail::runs_here());
+    }
+    std::mutex mutex;
+    std::vector<std::pair<std::string, int>> here;
+  };
+  const auto store = std::make_shared<FaultyStore>();
+  store->batching = true;
+  const auto owner = std::make_shared<HereOwner>();
+  for (const char* id : {"a", "b", "c"}) store->add_job(every_minute(id));
+  auto claims = store->claim_due_jobs(t0 + 1s, 10, {}, owner);
+  REQUIRE(claims.size() == 3);
+
+  store->hold_next_batch = true;
+  std::thread first{[&] { claims[0].runs.at(0).complete({}); }};
+  store->wait_until_held();
+  claims[1].runs.at(0).complete({});
+  claims[2].runs.at(0).complete({});
+  store->release();
+  first.join();
+  using Here = std::vector<std::pair<std::string, int>>;
+  CHECK(owner->here == Here{{"a", 1}, {"b", 2}, {"c", 1}});
+  CHECK(sked::detail::runs_here() == 0);
 }
 
 TEST_CASE("a batch the store cannot write is kept whole and written again, oldest first",
