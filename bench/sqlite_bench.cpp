@@ -3,8 +3,10 @@
 //   cmake --preset release && cmake --build --preset release --target sqlite_bench
 //   build/release/bench/sqlite_bench
 //
-// Items per second are jobs added, or runs claimed *and* recorded as executed (each completion its
-// own committed transaction, as the scheduler writes it). The /0 variants use synchronous=NORMAL
+// Items per second are jobs added, or runs claimed *and* recorded as executed. One thread
+// completing runs one after another commits each on its own (claim_and_record); worker threads
+// finishing runs while one is being written have theirs written together, one commit per batch
+// (scheduler_end_to_end). The /0 variants use synchronous=NORMAL
 // (the default: survives a process crash), /1 synchronous=FULL (also survives power loss: one fsync
 // per commit). bench/peers/apscheduler_sqlite.py measures the same with APScheduler 3's
 // SQLAlchemyJobStore.

@@ -30,6 +30,14 @@ namespace detail {
 int runs_here() noexcept { return inside_runs; }
 InsideRun::InsideRun() noexcept { ++inside_runs; }
 InsideRun::~InsideRun() { --inside_runs; }
+InsideRuns::InsideRuns(int n) noexcept : left_(n) { inside_runs += n; }
+InsideRuns::~InsideRuns() { inside_runs -= left_; }
+void InsideRuns::leave() noexcept {
+  if (left_ > 0) {
+    --left_;
+    --inside_runs;
+  }
+}
 
 }  // namespace detail
 

@@ -5,6 +5,7 @@
 
 #include "detail/block_pool.hpp"
 #include "detail/run_process.hpp"
+#include "detail/runs_here.hpp"
 #include "detail/scheduler_registry.hpp"
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <cstdio>
 #include <deque>
 #include <mutex>
+#include <span>
 #include <utility>
 
 namespace sked {
@@ -106,7 +108,8 @@ void RunLease::complete(Outcome outcome) noexcept {
   if (!active()) return;
   // Taken first, so that a lease is settled once even if the store calls back into it.
   const std::shared_ptr<const Home> home = std::move(state_->home);
-  home->store->end_run(*this, home->owner.get(), std::move(outcome));
+  JobStore& store = *home->store;  // `home` is moved on: it keeps the store and the owner alive
+  store.end_run(*this, home, std::move(outcome));
 }
 
 void RunLease::record_process_group(int pgid) const noexcept {
@@ -165,8 +168,31 @@ struct JobStore::LocalListener {
   std::atomic<bool> set{false};  // spares changes the lock when nobody listens
 };
 
+// An outcome waiting for its batch, with what its owner is told once the batch is written: a copy
+// of the lease (the one the run held may be gone by then) and the claim's home, which keeps the
+// store and the owner alive.
+struct JobStore::Finished {
+  Execution record;
+  std::optional<RunRequest> retry;
+  std::optional<TimePoint> retry_at;
+  std::shared_ptr<const RunLease::Home> home;
+  RunLease lease;
+};
+
+struct JobStore::Batching {
+  std::mutex mutex;  // guards `queued`
+  std::vector<Finished> queued;
+  std::mutex writer;  // held by the thread writing batches
+};
+
 JobStore::JobStore()
-    : unwritten_(std::make_unique<Unwritten>()), local_(std::make_unique<LocalListener>()) {}
+    : unwritten_(std::make_unique<Unwritten>()),
+      batching_(std::make_unique<Batching>()),
+      local_(std::make_unique<LocalListener>()) {}
+
+void JobStore::complete_many_(const std::vector<Completion>& batch) {
+  for (const auto& c : batch) complete_(*c.record, *c.retry);
+}
 
 void JobStore::set_local_change_listener(std::function<void(TimePoint)> listener) {
   std::lock_guard lock(local_->mutex);
@@ -313,7 +339,9 @@ bool JobStore::insert_at_free_instant(Transaction& tx, Execution& record) {
   return false;
 }
 
-void JobStore::end_run(RunLease& lease, RunOwner* owner, Outcome outcome) noexcept {
+void JobStore::end_run(RunLease& lease, std::shared_ptr<const RunLease::Home> home,
+                       Outcome outcome) noexcept {
+  RunOwner* const owner = home->owner.get();
   const RunLease::State& lease_state = *lease.state_;
   Execution record = lease_state.execution;
   std::optional<TimePoint> retry_at;
@@ -340,6 +368,19 @@ void JobStore::end_run(RunLease& lease, RunOwner* owner, Outcome outcome) noexce
   } catch (...) {
     error = "unknown error";
     retry_at.reset();
+  }
+  if (error.empty() && batches_completions_()) {
+    std::optional<RunLease> copy;
+    try {
+      copy.emplace(RunLease{nullptr, lease_state.job, lease_state.execution, lease_state.attempt});
+    } catch (...) {
+      // Out of memory: written by this thread alone, below.
+    }
+    if (copy) {
+      finish_later(Finished{std::move(record), std::move(retry), retry_at, std::move(home),
+                            std::move(*copy)});
+      return;
+    }
   }
   if (error.empty()) {
     // Older outcomes still unwritten: the store is failing, and this one waits its turn behind
@@ -683,6 +724,64 @@ FirePlan plan_fire(const Job& job, TimePoint now, int running_instances) {
     }
   }
   return plan;
+}
+
+void JobStore::finish_later(Finished finished) noexcept {
+  Batching& b = *batching_;
+  try {
+    std::lock_guard lock(b.mutex);
+    b.queued.push_back(std::move(finished));
+  } catch (...) {
+    // Out of memory (`finished` is intact: its moves do not throw): written alone, now.
+    write_finished(std::span<Finished>{&finished, 1});
+    return;
+  }
+  // Written by this thread, or by the one writing now: it looks again before it lets go, and once
+  // more after, so nothing queued is left behind.
+  for (;;) {
+    std::unique_lock writer(b.writer, std::try_to_lock);
+    if (!writer.owns_lock()) return;
+    for (;;) {
+      std::vector<Finished> batch;
+      {
+        std::lock_guard lock(b.mutex);
+        batch.swap(b.queued);
+      }
+      if (batch.empty()) break;
+      write_finished(batch);
+    }
+    writer.unlock();
+    std::lock_guard lock(b.mutex);
+    if (b.queued.empty()) return;
+  }
+}
+
+void JobStore::write_finished(std::span<Finished> batch) noexcept {
+  std::string error;
+  if (!write_unwritten()) {
+    error = "the store still refuses older outcomes";  // these wait their turn behind them
+  } else {
+    try {
+      std::vector<Completion> completions;
+      completions.reserve(batch.size());
+      for (const Finished& f : batch) completions.push_back({&f.record, &f.retry});
+      complete_many_(completions);
+    } catch (const std::exception& e) {
+      error = e.what();
+    } catch (...) {
+      error = "unknown error";
+    }
+  }
+  if (!error.empty()) {
+    for (Finished& f : batch) keep_unwritten(f.record, f.retry, error);
+  }
+  // A listener hearing of one of these ends may wait for runs (a shutdown): the runs of the batch
+  // not reported yet end only after it returns, on this thread.
+  detail::InsideRuns reporting{static_cast<int>(batch.size())};
+  for (Finished& f : batch) {
+    if (RunOwner* owner = f.home->owner.get()) owner->run_ended(f.lease, f.record, f.retry_at, {});
+    reporting.leave();
+  }
 }
 
 }  // namespace sked

@@ -4,6 +4,8 @@
 
 #include "support/owner.hpp"
 
+#include "detail/runs_here.hpp"
+
 #include <sked/errors.hpp>
 #include <sked/stores/memory.hpp>
 #include <sked/triggers/interval.hpp>
@@ -11,9 +13,12 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 // Each test file's helpers are its own, also when files are built together (unity batches).
@@ -41,7 +46,42 @@ class FaultyStore final : public sked::MemoryJobStore {
     return warnings_;
   }
 
+  // Batching, as the SQLite store does: completions that finish while one is written wait and are
+  // written together, all or none.
+  bool batching = false;
+  std::vector<std::size_t> batches;  // the size of each batch written or tried
+  // Set, the next batch's write waits (from when `entered`) until `release` is called.
+  bool hold_next_batch = false;
+  void wait_until_held() {
+    std::unique_lock lock(hold_mutex_);
+    hold_cv_.wait(lock, [&] { return held_; });
+  }
+  void release() {
+    std::lock_guard lock(hold_mutex_);
+    hold_next_batch = false;
+    hold_cv_.notify_all();
+  }
+
  protected:
+  bool batches_completions_() const noexcept override { return batching; }
+  void complete_many_(const std::vector<Completion>& batch) override {
+    {
+      std::unique_lock lock(hold_mutex_);
+      batches.push_back(batch.size());
+      if (hold_next_batch) {
+        held_ = true;
+        hold_cv_.notify_all();
+        hold_cv_.wait(lock, [&] { return !hold_next_batch; });
+      }
+    }
+    ++completion_attempts;
+    if (fail_completions > 0) {
+      --fail_completions;
+      throw sked::StoreError("faulty.sqlite3", 13,
+                             "recording how runs ended: database or disk is full");
+    }
+    for (const auto& c : batch) MemoryJobStore::complete_(*c.record, *c.retry);
+  }
   void complete_(const sked::Execution& record,
                  const std::optional<sked::RunRequest>& retry) override {
     ++completion_attempts;
@@ -67,6 +107,9 @@ class FaultyStore final : public sked::MemoryJobStore {
  private:
   mutable std::mutex mutex_;
   mutable std::vector<std::string> warnings_;
+  std::mutex hold_mutex_;
+  std::condition_variable hold_cv_;
+  bool held_ = false;
 };
 
 sked::Job every_minute(std::string id, int max_instances = 1, sked::Duration interval = 1min) {
@@ -94,6 +137,7 @@ TEST_CASE(
     "a completion the store cannot write is kept, retried and never counts as a running instance",
     "[store][faults][completion]") {
   const auto store = std::make_shared<FaultyStore>();
+  store->batching = GENERATE(false, true);
   const auto owner = std::make_shared<sked::test::RecordingOwner>(t0 + 1s);
   store->add_job(every_minute("j"));
 
@@ -143,6 +187,103 @@ TEST_CASE(
   REQUIRE(store->warnings().size() == 2);
   CHECK_THAT(store->warnings()[1], Catch::Contains("recorded how 2 run(s) ended"));
   CHECK(store->get_executions({.status = ExecutionStatus::max_instances}).empty());
+}
+
+TEST_CASE(
+    "outcomes that finish while another is written are written together once it is, and their "
+    "owners hear of them then",
+    "[store][faults][completion]") {
+  const auto store = std::make_shared<FaultyStore>();
+  store->batching = true;
+  const auto owner = std::make_shared<sked::test::RecordingOwner>(t0 + 1s);
+  for (const char* id : {"a", "b", "c"}) store->add_job(every_minute(id));
+  auto claims = store->claim_due_jobs(t0 + 1s, 10, {}, owner);
+  REQUIRE(claims.size() == 3);
+
+  store->hold_next_batch = true;
+  std::thread first{[&] { claims[0].runs.at(0).complete({}); }};
+  store->wait_until_held();
+  // The threads that finish these go on at once; their runs still count as started until written.
+  claims[1].runs.at(0).complete({});
+  claims[2].runs.at(0).complete({.status = ExecutionStatus::error, .exception = "E: boom"});
+  CHECK(owner->ended.empty());
+  CHECK(store->get_executions({.status = ExecutionStatus::started}).size() == 3);
+  store->release();
+  first.join();
+
+  CHECK(store->batches == std::vector<std::size_t>{1, 2});
+  REQUIRE(owner->ended.size() == 3);
+  CHECK(owner->ended[1].job_id == "b");
+  CHECK(owner->ended[2].job_id == "c");
+  CHECK(store->get_executions({.status = ExecutionStatus::executed}).size() == 2);
+  CHECK(store->get_executions({.status = ExecutionStatus::error}).at(0).exception == "E: boom");
+  CHECK(store->unwritten_completions() == 0);
+}
+
+TEST_CASE(
+    "while a batch's ends are reported, its runs not reported yet count as runs of the reporting "
+    "thread, so a listener's shutdown does not wait for them",
+    "[store][faults][completion]") {
+  // What Scheduler::shutdown(wait) counts as the runs it is called from (detail::runs_here).
+  struct HereOwner final : sked::RunOwner {
+    sked::TimePoint now() const override { return t0 + 1s; }
+    void run_ended(const sked::RunLease& lease, const sked::Execution&,
+                   std::optional<sked::TimePoint>, const std::string&) noexcept override {
+      std::lock_guard lock(mutex);
+      here.emplace_back(lease.job().id, sked::detail::runs_here());
+    }
+    std::mutex mutex;
+    std::vector<std::pair<std::string, int>> here;
+  };
+  const auto store = std::make_shared<FaultyStore>();
+  store->batching = true;
+  const auto owner = std::make_shared<HereOwner>();
+  for (const char* id : {"a", "b", "c"}) store->add_job(every_minute(id));
+  auto claims = store->claim_due_jobs(t0 + 1s, 10, {}, owner);
+  REQUIRE(claims.size() == 3);
+
+  store->hold_next_batch = true;
+  std::thread first{[&] { claims[0].runs.at(0).complete({}); }};
+  store->wait_until_held();
+  claims[1].runs.at(0).complete({});
+  claims[2].runs.at(0).complete({});
+  store->release();
+  first.join();
+  using Here = std::vector<std::pair<std::string, int>>;
+  CHECK(owner->here == Here{{"a", 1}, {"b", 2}, {"c", 1}});
+  CHECK(sked::detail::runs_here() == 0);
+}
+
+TEST_CASE("a batch the store cannot write is kept whole and written again, oldest first",
+          "[store][faults][completion]") {
+  const auto store = std::make_shared<FaultyStore>();
+  store->batching = true;
+  const auto owner = std::make_shared<sked::test::RecordingOwner>(t0 + 1s);
+  for (const char* id : {"a", "b", "c"}) store->add_job(every_minute(id));
+  auto claims = store->claim_due_jobs(t0 + 1s, 10, {}, owner);
+  REQUIRE(claims.size() == 3);
+
+  store->fail_completions = 2;  // the first batch, then its outcome tried again before the next
+  store->hold_next_batch = true;
+  std::thread first{[&] { claims[0].runs.at(0).complete({}); }};
+  store->wait_until_held();
+  claims[1].runs.at(0).complete({});
+  claims[2].runs.at(0).complete({});
+  store->release();
+  first.join();
+  // Every outcome of the failed batches is kept; every owner heard, without an error.
+  CHECK(store->unwritten_completions() == 3);
+  REQUIRE(owner->ended.size() == 3);
+  CHECK(owner->errors == std::vector<std::string>(3));
+  CHECK(store->get_executions({.status = ExecutionStatus::started}).size() == 3);
+  REQUIRE(store->warnings().size() == 1);
+  CHECK_THAT(store->warnings()[0], Catch::Contains("disk is full") && Catch::Contains("kept"));
+
+  // The next claim writes them all.
+  owner->set_now(t0 + 2s);
+  (void)store->claim_due_jobs(t0 + 2s, 10, {}, owner);
+  CHECK(store->unwritten_completions() == 0);
+  CHECK(store->get_executions({.status = ExecutionStatus::executed}).size() == 3);
 }
 
 TEST_CASE("a kept completion keeps its retry, written with it",

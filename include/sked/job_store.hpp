@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -207,6 +208,20 @@ class SKED_API JobStore : public std::enable_shared_from_this<JobStore> {
   /// Records how a `started` run ended (by `record.id`) and, in the same step, adds `retry` when
   /// the job gets another attempt.
   virtual void complete_(const Execution& record, const std::optional<RunRequest>& retry) = 0;
+  /// One outcome for `complete_many_`.
+  struct Completion {
+    const Execution* record = nullptr;
+    const std::optional<RunRequest>* retry = nullptr;
+  };
+  /// True when outcomes that finish while another is being written should wait and be written
+  /// together by `complete_many_` (a store whose cost is per commit): the threads that finished
+  /// them go on at once, and each run's owner hears of its end once its batch is written. Default:
+  /// false, each outcome written by `complete_` on the thread that finished it.
+  [[nodiscard]] virtual bool batches_completions_() const noexcept { return false; }
+  /// Records several outcomes, oldest first, as `complete_` does each. A store that batches
+  /// completions writes all or none (one transaction): when it throws, every one of them is kept
+  /// and written again later. Default: `complete_` for each.
+  virtual void complete_many_(const std::vector<Completion>& batch);
 
   [[nodiscard]] virtual std::vector<Job> all_jobs_() const = 0;
   [[nodiscard]] virtual std::optional<TimePoint> next_run_time_() const = 0;
@@ -238,7 +253,13 @@ class SKED_API JobStore : public std::enable_shared_from_this<JobStore> {
 
  private:
   friend class RunLease;
-  void end_run(RunLease& lease, RunOwner* owner, Outcome outcome) noexcept;
+  void end_run(RunLease& lease, std::shared_ptr<const RunLease::Home> home,
+               Outcome outcome) noexcept;
+  // Batched completions (batches_completions_): queued by the threads that finish runs, written by
+  // one of them at a time.
+  struct Finished;
+  void finish_later(Finished finished) noexcept;
+  void write_finished(std::span<Finished> batch) noexcept;
   // Writes the kept outcomes, oldest first; false when some are still unwritten (a write failed, or
   // another thread is writing them).
   bool write_unwritten() noexcept;
@@ -258,6 +279,8 @@ class SKED_API JobStore : public std::enable_shared_from_this<JobStore> {
 
   struct Unwritten;
   std::unique_ptr<Unwritten> unwritten_;
+  struct Batching;
+  std::unique_ptr<Batching> batching_;
   struct LocalListener;
   std::unique_ptr<LocalListener> local_;
 };

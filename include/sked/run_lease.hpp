@@ -80,7 +80,9 @@ class SKED_API RunLease {
   }
 
   /// Records how the run ended. The first call does it; later calls (and calls on an empty lease)
-  /// do nothing. Never throws: a record that cannot be written is reported to the owner. Not
+  /// do nothing. A store that batches completions (SQLite) may return before the record is written
+  /// when another thread is writing outcomes: that thread writes it with its next batch and tells
+  /// the owner then. Never throws: a record that cannot be written is reported to the owner. Not
   /// thread-safe: one thread settles a lease (executors that race a timeout against the task decide
   /// the winner themselves).
   void complete(Outcome outcome) noexcept;

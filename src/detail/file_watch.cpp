@@ -10,23 +10,24 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <utility>
 
 namespace sked::detail {
 
 bool FileWatch::start(const std::string& directory, std::vector<std::string> names,
                       std::function<bool()> check, std::chrono::milliseconds recheck_after) {
-  if (inotify_ >= 0 || stop_ >= 0) return false;
+  if (inotify_ >= 0 || wake_ >= 0 || stopping_) return false;
   inotify_ = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-  stop_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  wake_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   // The directory says when a file appears (SQLite creates the -wal with the first writer); the
   // files say when they are written. Only those: a busy directory's other files wake nobody.
-  if (inotify_ < 0 || stop_ < 0 ||
+  if (inotify_ < 0 || wake_ < 0 ||
       ::inotify_add_watch(inotify_, directory.c_str(), IN_CREATE | IN_MOVED_TO | IN_ONLYDIR) < 0) {
     const int error = errno;  // for the caller's message, past the closes
     if (inotify_ >= 0) ::close(inotify_);
-    if (stop_ >= 0) ::close(stop_);
-    inotify_ = stop_ = -1;
+    if (wake_ >= 0) ::close(wake_);
+    inotify_ = wake_ = -1;
     errno = error;
     return false;
   }
@@ -76,32 +77,100 @@ bool FileWatch::drain() {
   }
 }
 
+bool FileWatch::every(std::shared_ptr<Clock> clock, Duration interval, std::function<void()> fn) {
+  if (!thread_.joinable() || !fn) return false;
+  // Subscribed outside every_mutex_: the clock calls its listeners under a lock of its own. The
+  // listener only wakes the thread, which then asks the clock.
+  Subscription jumps = clock->on_jump([this] {
+    const std::uint64_t one = 1;
+    (void)!::write(wake_, &one, sizeof one);
+  });
+  std::lock_guard lock(every_mutex_);
+  if (fn_) return false;  // `jumps` unsubscribes; its listener never took every_mutex_
+  // Timed from here, as detail::Periodic is: not from when the thread next runs.
+  next_ = clock->now() + interval;
+  clock_ = std::move(clock);
+  interval_ = interval;
+  fn_ = std::move(fn);
+  jumps_ = std::move(jumps);
+  const std::uint64_t one = 1;
+  (void)!::write(wake_, &one, sizeof one);  // the thread may be waiting with no timeout
+  return true;
+}
+
+std::optional<std::chrono::milliseconds> FileWatch::until_due() {
+  std::lock_guard lock(every_mutex_);
+  if (!fn_) return std::nullopt;
+  // By real time: right for the system clock; a ManualClock wakes the thread through on_jump. At
+  // most a minute, so that a clock that reports no jumps is asked again.
+  const auto remaining = std::chrono::ceil<std::chrono::milliseconds>(next_ - clock_->now());
+  return std::clamp<std::chrono::milliseconds>(remaining, std::chrono::milliseconds::zero(),
+                                               std::chrono::minutes{1});
+}
+
+bool FileWatch::call_if_due() {
+  std::function<void()> fn;
+  {
+    std::lock_guard lock(every_mutex_);
+    if (!fn_ || clock_->now() < next_) return false;
+    fn = fn_;
+  }
+  fn();
+  std::lock_guard lock(every_mutex_);
+  next_ = clock_->now() + interval_;
+  return true;
+}
+
 void FileWatch::loop() {
-  bool recheck = false;
+  using std::chrono::steady_clock;
+  std::optional<steady_clock::time_point> recheck_at;
   for (;;) {
-    std::array<pollfd, 2> fds{{{inotify_, POLLIN, 0}, {stop_, POLLIN, 0}}};
-    const int ready =
-        ::poll(fds.data(), fds.size(), recheck ? static_cast<int>(recheck_after_.count()) : -1);
-    if (ready < 0) continue;  // EINTR
-    if ((fds[1].revents & POLLIN) != 0) return;
-    if (ready > 0 && drain()) {
-      recheck = check_();
-    } else if (ready == 0 && recheck) {
+    int timeout = -1;
+    if (recheck_at) {
+      const auto left =
+          std::chrono::ceil<std::chrono::milliseconds>(*recheck_at - steady_clock::now());
+      timeout = static_cast<int>(std::max<std::int64_t>(left.count(), 0));
+    }
+    if (const auto due = until_due()) {
+      timeout = timeout < 0 ? static_cast<int>(due->count())
+                            : std::min(timeout, static_cast<int>(due->count()));
+    }
+    std::array<pollfd, 2> fds{{{inotify_, POLLIN, 0}, {wake_, POLLIN, 0}}};
+    if (::poll(fds.data(), fds.size(), timeout) < 0) continue;  // EINTR
+    if ((fds[1].revents & POLLIN) != 0) {
+      std::uint64_t drained = 0;
+      (void)!::read(wake_, &drained, sizeof drained);
+      if (stopping_.load()) return;
+    }
+    bool heard = (fds[0].revents & POLLIN) != 0 && drain();
+    // The function's own writes are queued by the time it returns: read here, not in a wake-up of
+    // their own. The one check also covers another process's write that came meanwhile.
+    if (call_if_due()) heard = drain() || heard;
+    if (heard) {
+      recheck_at.reset();
+      if (check_()) recheck_at = steady_clock::now() + recheck_after_;
+    } else if (recheck_at && steady_clock::now() >= *recheck_at) {
       (void)check_();  // once: a writer's commit is visible well within the delay
-      recheck = false;
+      recheck_at.reset();
     }
   }
 }
 
 void FileWatch::stop() noexcept {
+  {
+    // First, so that no jump writes to the eventfd once it is closed.
+    std::lock_guard lock(every_mutex_);
+    jumps_.reset();
+  }
   if (thread_.joinable()) {
+    stopping_ = true;
     const std::uint64_t one = 1;
-    (void)!::write(stop_, &one, sizeof one);
+    (void)!::write(wake_, &one, sizeof one);
     thread_.join();
   }
   if (inotify_ >= 0) ::close(inotify_);
-  if (stop_ >= 0) ::close(stop_);
-  inotify_ = stop_ = -1;
+  if (wake_ >= 0) ::close(wake_);
+  inotify_ = wake_ = -1;
 }
 
 }  // namespace sked::detail

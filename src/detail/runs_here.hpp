@@ -27,4 +27,18 @@ class InsideRun {
   InsideRun& operator=(const InsideRun&) = delete;
 };
 
+/// Counts the calling thread as inside `n` more runs, one fewer at each `leave()`, while it lives
+/// (runs whose ends this thread reports one after another).
+class InsideRuns {
+ public:
+  explicit InsideRuns(int n) noexcept;
+  ~InsideRuns();
+  InsideRuns(const InsideRuns&) = delete;
+  InsideRuns& operator=(const InsideRuns&) = delete;
+  void leave() noexcept;
+
+ private:
+  int left_;
+};
+
 }  // namespace sked::detail

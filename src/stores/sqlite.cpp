@@ -340,7 +340,8 @@ class SqliteJobStore::Impl {
     return true;
   }
 
-  // Follows the store's clock, so a ManualClock drives it in tests as it drives everything.
+  // Follows the store's clock, so a ManualClock drives it in tests as it drives everything. Used
+  // when the file watch (which beats on its own thread when it runs) does not run.
   detail::Periodic heartbeat_;
 
   // Other connections' commits, heard through a watch on the file (set_change_listener).
@@ -1225,14 +1226,33 @@ void SqliteJobStore::transact_(Purpose purpose, const std::function<void(Transac
     throw;
   }
   if (start_beating) {
-    impl_->heartbeat_.start(impl_->clock_, impl_->options_.heartbeat_interval,
-                            [this] { impl_->heartbeat(); });
+    // On the file watch's thread when there is one: a thread of its own would wake for each beat,
+    // and the watch again for the beat's own writes.
+    if (!impl_->watch_.every(impl_->clock_, impl_->options_.heartbeat_interval,
+                             [this] { impl_->heartbeat(); })) {
+      impl_->heartbeat_.start(impl_->clock_, impl_->options_.heartbeat_interval,
+                              [this] { impl_->heartbeat(); });
+    }
   }
   impl_->warn_all(warnings);
 }
 
 void SqliteJobStore::complete_(const Execution& record, const std::optional<RunRequest>& retry) {
   impl_->complete(record, retry ? &*retry : nullptr);
+}
+
+void SqliteJobStore::complete_many_(const std::vector<Completion>& batch) {
+  // One transaction, one commit: the cost of a completion on SQLite is its commit.
+  std::vector<Impl::PendingCompletion> items;
+  items.reserve(batch.size());
+  std::vector<Impl::PendingCompletion*> pointers;
+  pointers.reserve(batch.size());
+  for (const auto& c : batch) {
+    items.push_back({c.record, *c.retry ? &**c.retry : nullptr});
+    pointers.push_back(&items.back());
+  }
+  std::lock_guard lock(impl_->mutex_);
+  impl_->write_completions(pointers);
 }
 
 void SqliteJobStore::set_change_listener(std::function<void()> listener) {

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
@@ -554,6 +555,41 @@ TEST_CASE("another process's change to the file wakes a sleeping scheduler at on
   CHECK(ran == std::vector<std::string>{"external", "external"});
   REQUIRE(scheduler.wait_idle());
   CHECK(scheduler.waiting_until() == t0 + 1h);
+}
+
+TEST_CASE(
+    "a watched store writes its heartbeat on the watch's thread, whose own writes do not tell the "
+    "listener",
+    "[store][sqlite][idle]") {
+  Fixture f;
+  const auto threads = [] {
+    return std::distance(std::filesystem::directory_iterator("/proc/self/task"),
+                         std::filesystem::directory_iterator{});
+  };
+  auto store = f.open();
+  std::atomic<int> told{0};
+  store->set_change_listener([&] { ++told; });
+  const auto before = threads();
+  (void)store->claim_due_jobs(t0, 10, {});  // registers: the watch and the heartbeat start
+  CHECK(store->reports_changes());
+  CHECK(threads() == before + 1);  // one thread wakes per beat, not two
+
+  auto observer = f.raw();
+  const auto heartbeat = [&] {
+    SQLite::Statement s{observer, "SELECT heartbeat FROM sked_scheduler WHERE id = ?"};
+    s.bind(1, store->scheduler_id());
+    return s.executeStep() ? s.getColumn(0).getString() : std::string{};
+  };
+  CHECK(heartbeat() == db_time(t0));
+  f.clock->advance(30s);
+  CHECK(sked::test::eventually([&] { return heartbeat() == db_time(t0 + 30s); }, 5000ms));
+  f.clock->advance(30s);
+  CHECK(sked::test::eventually([&] { return heartbeat() == db_time(t0 + 60s); }, 5000ms));
+  CHECK(told == 0);
+
+  // Another connection's commit still tells it.
+  f.open()->add_job(interval_job("external", 1h, t0 + 1h));
+  CHECK(sked::test::eventually([&] { return told > 0; }, 5000ms));
 }
 
 TEST_CASE("a migrated version 1 file keeps its jobs and history",

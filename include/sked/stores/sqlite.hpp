@@ -124,6 +124,8 @@ class SKED_API SqliteJobStore final : public JobStore {
   void transact_(Purpose purpose, const std::function<void(Transaction&)>& body) override;
   /// Completions that finish together share one commit.
   void complete_(const Execution& record, const std::optional<RunRequest>& retry) override;
+  [[nodiscard]] bool batches_completions_() const noexcept override { return true; }
+  void complete_many_(const std::vector<Completion>& batch) override;
   [[nodiscard]] std::vector<Job> all_jobs_() const override;
   /// Answered from the next run time last read while `PRAGMA data_version` says no other
   /// connection has committed since (and this one wrote no change).
