@@ -45,6 +45,29 @@ void Executor::submit_batch(std::span<RunLease> runs) {
   for (RunLease& run : runs) submit(std::move(run));
 }
 
+void Executor::notify_when_available(std::function<void()> listener) {
+  std::lock_guard lock(listener_mutex_);
+  listener_ = std::move(listener);
+  // Sequentially consistent, as is the freeing worker's count: a caller that looks at `available`
+  // after this either sees the worker freed or is called by it.
+  armed_.store(static_cast<bool>(listener_));
+}
+
+void Executor::worker_freed() noexcept {
+  if (!armed_.load()) return;
+  // Called under the lock, so that a listener replaced or cancelled is not running once that
+  // returns (a scheduler going away cancels its own).
+  std::lock_guard lock(listener_mutex_);
+  if (!armed_.exchange(false)) return;
+  const std::function<void()> listener = std::move(listener_);
+  listener_ = nullptr;
+  try {
+    listener();
+  } catch (...) {
+    // A listener that throws must not take down the worker that freed.
+  }
+}
+
 std::string timed_out_message(Duration timeout) {
   using namespace std::chrono;
   if (timeout % seconds{1} == Duration::zero())

@@ -499,20 +499,46 @@ std::vector<RunRequest> JobStore::pending_runs(std::optional<std::string_view> j
 std::vector<ClaimedJob> JobStore::claim_due_jobs(TimePoint now, std::size_t limit,
                                                  const ClaimFilter& runnable,
                                                  std::shared_ptr<RunOwner> owner) {
-  return claim(now, limit, runnable, owner, nullptr);
+  return claim(now, limit, runnable, owner, nullptr, nullptr);
 }
 
 std::vector<ClaimedJob> JobStore::claim_due_jobs(TimePoint now, std::size_t limit,
                                                  const ClaimFilter& runnable,
                                                  std::shared_ptr<RunOwner> owner,
-                                                 std::vector<RunLease>& runs) {
-  return claim(now, limit, runnable, owner, &runs);
+                                                 std::vector<RunLease>& runs,
+                                                 const ClaimRoom& room) {
+  return claim(now, limit, runnable, owner, &runs, room ? &room : nullptr);
 }
+
+namespace {
+
+// The runs one claim took per executor, for `ClaimRoom`: nearly always one executor.
+class TakenRuns {
+ public:
+  std::size_t& operator[](std::string_view executor) {
+    for (auto& [name, count] : taken_) {
+      if (name == executor) return count;
+    }
+    return taken_.emplace_back(executor, 0).second;
+  }
+  void clear() noexcept { taken_.clear(); }
+
+ private:
+  std::vector<std::pair<std::string_view, std::size_t>> taken_;
+};
+
+std::size_t starting(const std::vector<Execution>& executions) noexcept {
+  return static_cast<std::size_t>(
+      std::count_if(executions.begin(), executions.end(),
+                    [](const Execution& e) { return e.status == ExecutionStatus::started; }));
+}
+
+}  // namespace
 
 std::vector<ClaimedJob> JobStore::claim(TimePoint now, std::size_t limit,
                                         const ClaimFilter& runnable,
                                         const std::shared_ptr<RunOwner>& owner,
-                                        std::vector<RunLease>* runs) {
+                                        std::vector<RunLease>* runs, const ClaimRoom* room) {
   std::vector<ClaimedJob> claimed;
   if (nothing_due_(now)) return claimed;
   std::vector<int> attempts;  // per claimed job; only requests and retries have one above 1
@@ -528,7 +554,26 @@ std::vector<ClaimedJob> JobStore::claim(TimePoint now, std::size_t limit,
     claimed.clear();
     attempts.clear();
     warnings.clear();
-    while (claimed.size() < limit) {
+    // Names viewed in the claimed jobs, which `claimed` holds while this attempt lasts.
+    TakenRuns taken;
+    // Whether the job's runs may start now; a job left is untouched (nothing was written for it).
+    bool full = false;
+    const auto fits = [&](const Job& job, std::size_t starts) {
+      if (room == nullptr || starts == 0) return true;
+      std::size_t& count = taken[job.executor];
+      switch ((*room)(job, count)) {
+        case Room::take:
+          count += starts;
+          return true;
+        case Room::full:
+          full = true;
+          return false;
+        case Room::leave:
+          break;
+      }
+      return false;
+    };
+    while (claimed.size() < limit && !full) {
       tx.expect_due(limit - claimed.size());
       std::shared_ptr<const Job> job = tx.next_due(now);
       if (!job) break;
@@ -545,6 +590,7 @@ std::vector<ClaimedJob> JobStore::claim(TimePoint now, std::size_t limit,
       // Every due fire time waits for a running instance: the job stays as it is, and is not a
       // claim (it does not count against `limit`).
       if (plan.executions.empty() && plan.waiting > 0) continue;
+      if (!fits(*job, starting(plan.executions))) continue;
       ClaimedJob c{job, std::move(plan.executions), {}};
       std::size_t kept = 0;
       for (std::size_t i = 0; i < c.executions.size(); ++i) {
@@ -565,9 +611,9 @@ std::vector<ClaimedJob> JobStore::claim(TimePoint now, std::size_t limit,
       attempts.push_back(1);
     }
     // Requests and retries after the scheduled runs, so that max_instances counts both.
-    if (claimed.size() >= limit) return;
+    if (claimed.size() >= limit || full) return;
     for (RunRequest& request : tx.due_requests(now)) {
-      if (claimed.size() >= limit) break;
+      if (claimed.size() >= limit || full) break;
       std::shared_ptr<const Job> job = tx.find_job(request.job_id);
       if (!job) {
         if (!request.snapshot || !schedule_ended(*request.snapshot, request.at)) {
@@ -577,8 +623,9 @@ std::vector<ClaimedJob> JobStore::claim(TimePoint now, std::size_t limit,
         job = request.snapshot;
       }
       if (runnable && !runnable(*job)) continue;
-      tx.delete_request(request.id);
       Execution e = plan_requested_run(*job, request.at, now, running_instances(tx, job->id));
+      if (!fits(*job, e.status == ExecutionStatus::started ? 1 : 0)) continue;
+      tx.delete_request(request.id);
       if (!insert_at_free_instant(tx, e)) continue;
       claimed.push_back(ClaimedJob{std::move(job), {std::move(e)}, {}});
       attempts.push_back(request.attempt);

@@ -85,8 +85,28 @@ class Scheduler::Owner final : public RunOwner {
   const std::shared_ptr<Clock> clock_;
 };
 
+// How an executor that freed a worker wakes the loop (Executor::notify_when_available). The
+// executor keeps it until then, and may outlive the scheduler, which detaches it.
+class Scheduler::Waker {
+ public:
+  explicit Waker(Scheduler& scheduler) : scheduler_(&scheduler) {}
+  void wake() {
+    std::shared_lock lock(mutex_);
+    if (scheduler_) scheduler_->wakeup();
+  }
+  void detach() noexcept {
+    std::unique_lock lock(mutex_);
+    scheduler_ = nullptr;
+  }
+
+ private:
+  std::shared_mutex mutex_;
+  Scheduler* scheduler_;
+};
+
 Scheduler::Scheduler(SchedulerOptions options)
-    : options_(std::move(options)),
+    : waker_(std::make_shared<Waker>(*this)),
+      options_(std::move(options)),
       clock_(options_.clock ? options_.clock : SystemClock::instance()),
       timezone_(options_.timezone ? *options_.timezone
                                   : TimeZone::local()),  // local() throws for a bad TZ
@@ -105,6 +125,8 @@ Scheduler::Scheduler(SchedulerOptions options)
 
 Scheduler::~Scheduler() {
   clock_subscription_.reset();
+  // Nor may an executor whose worker frees (it may outlive this scheduler).
+  waker_->detach();
   // No store may call wakeup() on a scheduler that is going.
   for (const auto& [alias, store] : stores_snapshot()) {
     try {
@@ -772,6 +794,64 @@ std::optional<TimePoint> Scheduler::process_jobs() {
     unknown.emplace_back(job.id, job.task);
     return false;
   };
+  // A claim takes no more runs than the executors can start at once (Executor::available): the
+  // rest stay due in the store, for the schedulers sharing it, until a worker here frees and wakes
+  // the loop (notify_when_available, armed before looking again so that no freeing is missed).
+  struct Entry {
+    std::string_view name;
+    std::shared_ptr<Executor> executor;
+    bool armed = false;  // to wake the loop once a worker frees, this pass
+  };
+  std::vector<Entry> executors;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [name, executor] : executors_) executors.push_back({name, executor});
+  }
+  // What the next claim may take at most; the store's expect_due hears of it, so that a store
+  // locking due rows ahead locks no more than these.
+  const auto total_room = [&executors] {
+    // Without executors, claimed runs are recorded as errors (submit_runs): nothing to wait for.
+    if (executors.empty()) return Executor::unlimited;
+    std::size_t total = 0;
+    for (const Entry& e : executors) {
+      const std::size_t n = e.executor->available();
+      total = n > Executor::unlimited - total ? Executor::unlimited : total + n;
+    }
+    return total;
+  };
+  Entry* last = nullptr;
+  const ClaimRoom room = [&](const Job& job, std::size_t taken) {
+    if (last == nullptr || last->name != job.executor) {
+      last = nullptr;
+      for (Entry& e : executors) {
+        if (e.name == job.executor) last = &e;
+      }
+      // An unknown executor: its runs are recorded as errors once claimed (submit_runs).
+      if (last == nullptr) return Room::take;
+    }
+    Executor& executor = *last->executor;
+    if (executor.available() > taken) return Room::take;
+    if (!last->armed) {
+      last->armed = true;
+      executor.notify_when_available([waker = waker_] { waker->wake(); });
+      if (executor.available() > taken) return Room::take;
+    }
+    for (const Entry& e : executors) {
+      if (&e != last && e.executor->available() > 0) return Room::leave;
+    }
+    return Room::full;
+  };
+  // The room of every executor, once every one is armed to wake the loop when it has more.
+  const auto room_or_arm = [&] {
+    std::size_t total = total_room();
+    if (total > 0) return total;
+    for (Entry& e : executors) {
+      if (e.armed) continue;
+      e.armed = true;
+      e.executor->notify_when_available([waker = waker_] { waker->wake(); });
+    }
+    return total_room();
+  };
   for (const auto& entry : stores_snapshot()) {
     // Named references, not a structured binding: clang before 16 cannot capture those in lambdas.
     const std::string& alias = entry.first;
@@ -786,9 +866,14 @@ std::optional<TimePoint> Scheduler::process_jobs() {
     std::vector<RunLease> runs;
     const std::shared_ptr<Owner> owner = owner_for(alias);
     for (bool more = true; more; batch = std::min(2 * batch, options_.claim_batch)) {
+      // Every worker is busy: the due jobs wait in the store, for the schedulers sharing it or
+      // for a worker here to free and wake the loop.
+      const std::size_t free = room_or_arm();
+      if (free == 0) break;
+      const std::size_t limit = std::min(free, batch);
       std::vector<ClaimedJob> claims;
       try {
-        claims = store->claim_due_jobs(now, batch, runnable, owner, runs);
+        claims = store->claim_due_jobs(now, limit, runnable, owner, runs, room);
       } catch (const std::exception& e) {
         // Retry after max_wait; asking the store for its next run time now would report the job we
         // just failed to claim as due and spin the loop.
@@ -798,8 +883,7 @@ std::optional<TimePoint> Scheduler::process_jobs() {
         failed = true;
         break;
       }
-      more = claims.size() == batch;
-      if (more) sooner(now);
+      more = claims.size() == limit;
       for (auto& claim : claims) {
         std::size_t misses = 0;
         for (auto& execution : claim.executions) {

@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <future>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -1244,6 +1245,119 @@ TEST_CASE(
   REQUIRE(main_shutdown.wait_for(10s) == std::future_status::ready);
   CHECK(returned == 2);
   CHECK(f.scheduler.get_executions({.status = ExecutionStatus::executed}).size() == 2);
+}
+
+namespace {
+
+// Tasks that block until released: counts the tasks that began.
+class Gate {
+ public:
+  Gate() = default;
+  Gate(const Gate&) = delete;
+  Gate& operator=(const Gate&) = delete;
+  ~Gate() { release(1000); }
+  void enter() {
+    std::unique_lock lock(mutex_);
+    ++entered_;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return released_ > 0; });
+    --released_;
+  }
+  [[nodiscard]] bool wait_entered(int n) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, 10s, [&] { return entered_ >= n; });
+  }
+  void release(int n) {
+    std::lock_guard lock(mutex_);
+    released_ += n;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  int entered_ = 0;
+  int released_ = 0;
+};
+
+}  // namespace
+
+TEST_CASE("a scheduler claims no more runs than its workers can start, and more as they free",
+          "[scheduler][room]") {
+  Fixture f;  // two workers
+  Gate gate;
+  for (int i = 0; i < 4; ++i) {
+    f.scheduler.add_job({.id = "j" + std::to_string(i),
+                         .callable = [&gate](const sked::JobContext&) { gate.enter(); },
+                         .trigger = sked::DateTrigger{t0}});
+  }
+  f.scheduler.start();
+  REQUIRE(gate.wait_entered(2));
+  // A record says `started` only for a run a worker has: the other two jobs wait in the store, due
+  // and unrecorded, for whichever scheduler sharing it has a free worker first.
+  CHECK(f.store->get_executions({}).size() == 2);
+  CHECK(f.store->get_executions({.status = ExecutionStatus::started}).size() == 2);
+  CHECK(f.store->get_all_jobs().size() == 2);
+  CHECK(f.store->next_run_time() == t0);
+  // A worker frees: the loop claims again at once, with the clock standing still.
+  gate.release(1);
+  REQUIRE(gate.wait_entered(3));
+  REQUIRE(f.events.wait_for(EventKind::job_executed, 1));
+  CHECK(f.store->get_executions({.status = ExecutionStatus::started}).size() == 2);
+  CHECK(f.store->get_all_jobs().size() == 1);
+  gate.release(3);
+  REQUIRE(f.scheduler.wait_idle());
+  CHECK(f.store->get_executions({.status = ExecutionStatus::executed}).size() == 4);
+  CHECK(f.events.count(EventKind::job_max_instances) == 0);
+}
+
+TEST_CASE("schedulers sharing a SQLite store each claim what their workers can start",
+          "[scheduler][room][sqlite]") {
+  sked::test::TempDir dir;
+  const std::string path = dir.file("shared.sqlite3");
+  auto clock = std::make_shared<sked::ManualClock>(t0);
+  Gate gate;
+  std::mutex mutex;
+  std::map<std::string, int> ran_by;  // scheduler name: runs begun
+  const auto make = [&](const std::string& name) {
+    auto scheduler = std::make_unique<sked::BackgroundScheduler>(sked::SchedulerOptions{
+        .clock = clock, .timezone = sked::TimeZone::utc(), .logger = [](auto, auto) {}});
+    scheduler->tasks().add("block", [&, name](const sked::JobContext&) {
+      {
+        std::lock_guard lock(mutex);
+        ++ran_by[name];
+      }
+      gate.enter();
+    });
+    scheduler->add_jobstore(std::make_shared<sked::SqliteJobStore>(
+        path, sked::SqliteJobStoreOptions{.clock = clock, .on_warning = [](std::string_view) {}}));
+    scheduler->add_executor(std::make_shared<sked::ThreadPoolExecutor>(2));
+    return scheduler;
+  };
+  auto a = make("a");
+  auto b = make("b");
+  for (int i = 0; i < 4; ++i) {
+    a->add_job({.id = "j" + std::to_string(i), .task = "block", .trigger = sked::DateTrigger{t0}});
+  }
+  a->start();
+  REQUIRE(gate.wait_entered(2));
+  // a took what its two workers can start; the other two jobs wait, due and unrecorded.
+  CHECK(a->get_executions({}).size() == 2);
+  CHECK(a->jobstore()->next_run_time() == t0);
+  b->start();
+  REQUIRE(gate.wait_entered(4));
+  {
+    std::lock_guard lock(mutex);
+    CHECK(ran_by == std::map<std::string, int>{{"a", 2}, {"b", 2}});
+  }
+  const auto records = b->get_executions({});
+  CHECK(records.size() == 4);
+  for (const auto& record : records) CHECK(record.status == ExecutionStatus::started);
+  gate.release(4);
+  REQUIRE(a->wait_idle());
+  REQUIRE(b->wait_idle());
+  CHECK(a->get_executions({.status = ExecutionStatus::executed}).size() == 4);
+  CHECK(a->get_executions({.status = ExecutionStatus::max_instances}).empty());
 }
 
 }  // namespace SKED_TEST_FILE

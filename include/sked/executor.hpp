@@ -7,7 +7,12 @@
 #include <sked/run_lease.hpp>
 #include <sked/time.hpp>
 
+#include <atomic>
+#include <cstddef>
+#include <functional>
+#include <limits>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 
@@ -33,6 +38,31 @@ class SKED_API Executor {
   /// With `wait`, finishes queued and running runs first; without, asks running tasks to stop and
   /// completes queued runs as errors. Idempotent.
   virtual void shutdown(bool wait) = 0;
+
+  /// What `available` returns for an executor that cannot tell.
+  static constexpr std::size_t unlimited = std::numeric_limits<std::size_t>::max();
+  /// How many more runs it would start at once: free workers not spoken for by queued runs. The
+  /// scheduler claims no more runs for this executor than this, so that the schedulers sharing a
+  /// store take the rest and a run's record says `started` only once a worker has it. An executor
+  /// that overrides this calls `worker_freed` whenever it may have grown. Default: `unlimited`.
+  [[nodiscard]] virtual std::size_t available() const { return unlimited; }
+  /// Calls `listener` once, the next time a worker frees (`worker_freed`), from that thread;
+  /// replaces a listener not called yet, and an empty one cancels it. Once this returns, a replaced
+  /// listener is not running and will not run. The scheduler sets it when it left due runs in the
+  /// store for want of workers, then asks `available` again. `listener` must not block.
+  /// Thread-safe.
+  void notify_when_available(std::function<void()> listener);
+
+ protected:
+  Executor() = default;
+  /// Tells the listener, if one is waiting, that a worker is free (a task returned). Costs one
+  /// atomic load when none is.
+  void worker_freed() noexcept;
+
+ private:
+  std::mutex listener_mutex_;
+  std::function<void()> listener_;
+  std::atomic<bool> armed_{false};
 };
 
 /// The message recorded for a run that exceeded its timeout: `timed out after 30s`.

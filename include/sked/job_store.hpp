@@ -47,6 +47,23 @@ struct SKED_API ClaimedJob {
 /// as they are for another process, or for later, instead of being claimed.
 using ClaimFilter = std::function<bool(const Job&)>;
 
+/// What a claim does with a due job that would start runs now (`ClaimRoom`).
+enum class Room {
+  /// Claim it.
+  take,
+  /// Leave it untouched and due, and go on with the next due job.
+  leave,
+  /// Leave it, and end the claim: nothing more can start now.
+  full,
+};
+
+/// Says whether this process can start the runs a due job would start now, given that the claim
+/// already took `taken` runs of jobs of the same executor (`Job::executor`). The scheduler answers
+/// from its executors' free workers (`Executor::available`), so that it claims no more than it can
+/// start at once and the schedulers sharing the store take the rest. Jobs whose fire times are all
+/// settled at once (`missed`, `max_instances`) are claimed without asking.
+using ClaimRoom = std::function<Room(const Job& job, std::size_t taken)>;
+
 /// Whether a scheduler of `groups` (`SchedulerOptions::groups`; "" stands for jobs without a
 /// group) may run `job`: what the scheduler's claim filter asks first.
 [[nodiscard]] SKED_API bool runs_in(const Job& job,
@@ -115,10 +132,13 @@ class SKED_API JobStore : public std::enable_shared_from_this<JobStore> {
                                                        std::shared_ptr<RunOwner> owner = {});
   /// The same, appending every lease to `runs` (in claim order) instead of to each `ClaimedJob`:
   /// the scheduler's loop keeps one vector for all its claims rather than one per claimed job.
+  /// With `room`, a due job that would start runs is claimed only if `room` takes it; one it
+  /// leaves stays untouched and due, with no record written, like one `runnable` rejects.
   [[nodiscard]] std::vector<ClaimedJob> claim_due_jobs(TimePoint now, std::size_t limit,
                                                        const ClaimFilter& runnable,
                                                        std::shared_ptr<RunOwner> owner,
-                                                       std::vector<RunLease>& runs);
+                                                       std::vector<RunLease>& runs,
+                                                       const ClaimRoom& room = {});
   /// Starts a run of a job now, outside its schedule and whatever its `max_instances` (the caller
   /// asked for it explicitly): records it `started` at `at`, or at the first microsecond after `at`
   /// that has no record of this job (a scheduled run at that very instant keeps its own record).
@@ -270,7 +290,7 @@ class SKED_API JobStore : public std::enable_shared_from_this<JobStore> {
   [[nodiscard]] std::vector<ClaimedJob> claim(TimePoint now, std::size_t limit,
                                               const ClaimFilter& runnable,
                                               const std::shared_ptr<RunOwner>& owner,
-                                              std::vector<RunLease>* runs);
+                                              std::vector<RunLease>* runs, const ClaimRoom* room);
   // Writes `record` at its run time or the first free microsecond after it.
   static bool insert_at_free_instant(Transaction& tx, Execution& record);
 

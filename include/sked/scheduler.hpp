@@ -217,6 +217,9 @@ class SKED_API Scheduler {
   void update_wanted();  // with listeners_mutex_ held
   void report_unknown_tasks(const std::string& alias,
                             const std::vector<std::pair<std::string, std::string>>& unknown);
+  class Waker;
+  // Wakes the loop when an executor frees a worker; detached by the destructor.
+  std::shared_ptr<Waker> waker_;
   class Owner;
   // The owner of the leases claimed from the store `alias`: how their ends reach this scheduler.
   [[nodiscard]] std::shared_ptr<Owner> owner_for(const std::string& alias);

@@ -69,12 +69,13 @@ std::string read_crontab_file(const std::string& path) {
 
 std::string crontab_group(const std::string& owner) { return "crontab:" + owner; }
 
-Job crontab_job(const CrontabLine& line, const std::string& owner, const TimeZone& zone) {
+Job crontab_job(const CrontabLine& line, const std::string& owner, const TimeZone& zone,
+                const std::string& group) {
   Job job;
   job.id = line.id;
   job.name = line.id;
   job.task = "shell";
-  job.group = crontab_group(owner);
+  job.group = group.empty() ? crontab_group(owner) : group;
   job.args = {{"command", line.command}, {crontab_owner_key, owner}};
   if (!line.env.empty()) job.args.edit()["env"] = line.env;
   const TimeZone line_zone = line.timezone.empty() ? zone : TimeZone::locate(line.timezone);
@@ -88,7 +89,7 @@ Job crontab_job(const CrontabLine& line, const std::string& owner, const TimeZon
 
 SyncCounts sync_crontab(JobStore& store, const std::vector<CrontabLine>& lines,
                         const std::string& owner, const TimeZone& zone, TimePoint now,
-                        const Logger& log) {
+                        const Logger& log, const std::string& group) {
   std::map<std::string, Job, std::less<>> owned;
   for (auto& job : store.get_all_jobs()) {
     if (owned_by(job, owner)) owned.emplace(job.id, std::move(job));
@@ -113,7 +114,7 @@ SyncCounts sync_crontab(JobStore& store, const std::vector<CrontabLine>& lines,
         effective.id = legacy;
       }
     }
-    Job job = crontab_job(effective, owner, zone);
+    Job job = crontab_job(effective, owner, zone, group);
     job.next_run_time = job.trigger->next_fire_time(std::nullopt, now);
     job.validate();
     nlohmann::json state = stored_state(job);

@@ -34,9 +34,9 @@ inline constexpr std::size_t max_crontab_bytes = std::size_t{16} << 20;
 
 /// The persisted `shell` job of a line: named by its id (a log line names the job, never the
 /// command that may hold a password), with its command, its variables and `owner` in its args, in
-/// the group `crontab_group(owner)`.
+/// `group`, or when it is empty the group `crontab_group(owner)`.
 [[nodiscard]] Job crontab_job(const CrontabLine& line, const std::string& owner,
-                              const TimeZone& zone);
+                              const TimeZone& zone, const std::string& group = {});
 
 struct SyncCounts {
   int added = 0, changed = 0, removed = 0, unchanged = 0;
@@ -52,8 +52,9 @@ struct SyncCounts {
 /// left alone (with a warning to `log`). A line with a derived id whose job is in the store under
 /// the 8-digit id that sked derived before (`cron-` and the first 8 of the 16 hex digits) keeps
 /// that job and id.
+/// The jobs are in `group` (`crontab_job`).
 SyncCounts sync_crontab(JobStore& store, const std::vector<CrontabLine>& lines,
                         const std::string& owner, const TimeZone& zone, TimePoint now,
-                        const Logger& log);
+                        const Logger& log, const std::string& group = {});
 
 }  // namespace sked::cli

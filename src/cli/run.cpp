@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <iostream>
 #include <mutex>
+#include <optional>
 
 #include <pthread.h>
 #include <unistd.h>
@@ -31,6 +32,7 @@ namespace {
 struct RunArgs {
   StoreArgs store{};
   std::string crontab{};
+  std::optional<std::string> group{};
   std::string grace = "30s";
   std::size_t workers = 10;
   std::string log_level = "info";
@@ -85,6 +87,18 @@ void run_daemon(const RunArgs& args) {
   const Duration grace = parse_age(args.grace, "--grace");
   const LogLevel level = parse_level(args.log_level);
   const std::string owner = std::filesystem::absolute(args.crontab).lexically_normal().string();
+  if (args.group && args.group->empty())
+    throw InvalidArgument(
+        "--group: the group name is empty (leave the option out for the file's "
+        "own group)");
+  const std::string group = args.group ? *args.group : crontab_group(owner);
+  // Checked as a stored job's group is (Job::validate), before anything is read or written.
+  if (group.size() > max_group_bytes)
+    throw InvalidArgument(fmt::format("--group: longer than {} bytes", max_group_bytes));
+  if (std::any_of(group.begin(), group.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+    throw InvalidArgument("--group: the group name must not contain control characters");
+  }
   const auto lines = parse_crontab_file(read_crontab_file(args.crontab), args.crontab);
 
   // Signals are taken by sigwait on this thread; every thread started from here on inherits the
@@ -114,12 +128,12 @@ void run_daemon(const RunArgs& args) {
                     c.unchanged));
   };
   report_unsupported(lines, args.crontab, log);
-  report(sync_crontab(*store, lines, owner, zone, SystemClock{}.now(), log), "synced");
+  report(sync_crontab(*store, lines, owner, zone, SystemClock{}.now(), log, group), "synced");
 
-  // Only this file's jobs: a store shared with other crontab files or an application runs each
-  // job in the daemons of its own file.
+  // Only this file's jobs (its group): a store shared with other crontab files or an application
+  // runs each job in the daemons of its own group.
   BackgroundScheduler scheduler{
-      {.timezone = zone, .logger = logger, .log_level = level, .groups = {crontab_group(owner)}}};
+      {.timezone = zone, .logger = logger, .log_level = level, .groups = {group}}};
   register_shell_task(scheduler.tasks());
   scheduler.add_jobstore(store);
   scheduler.add_executor(std::make_shared<ThreadPoolExecutor>(args.workers));
@@ -134,7 +148,8 @@ void run_daemon(const RunArgs& args) {
       try {
         const auto reloaded = parse_crontab_file(read_crontab_file(args.crontab), args.crontab);
         report_unsupported(reloaded, args.crontab, log);
-        report(sync_crontab(*store, reloaded, owner, zone, SystemClock{}.now(), log), "reloaded");
+        report(sync_crontab(*store, reloaded, owner, zone, SystemClock{}.now(), log, group),
+               "reloaded");
         scheduler.wakeup();
       } catch (const std::exception& e) {
         log(LogLevel::error,
@@ -184,6 +199,10 @@ void register_run(CLI::App& app) {
   cmd->add_option("--crontab", args->crontab, "The crontab-style file of jobs")
       ->type_name("FILE")
       ->required();
+  cmd->add_option("--group", args->group,
+                  "The group of the file's jobs, the only jobs this daemon runs (default: "
+                  "crontab: and the file's absolute path)")
+      ->type_name("NAME");
   cmd->add_option("--grace", args->grace,
                   "On SIGTERM/SIGINT, how long to wait for running commands (default: 30s)")
       ->type_name("AGE");
@@ -229,7 +248,10 @@ Several `sked run` on one store (on one or several hosts) share the work: each f
 once. The jobs of a file are in the group `crontab:` and the file's absolute path, and a daemon
 runs only the jobs of its own file's group (`sked jobs` shows it): daemons of other files, and
 applications, can share the store without running each other's jobs. Daemons that share one
-file must name it by the same absolute path.
+file must name it by the same absolute path. --group NAME puts the file's jobs in the group NAME
+instead, and the daemon runs only the jobs of NAME: daemons on hosts where the file has another
+path, or daemons of other files, share the work when they name the same group (a job stays the
+job of the file that added it; another file's line with the same id is skipped, as ever).
 
 If the daemon dies without stopping its commands (SIGKILL, a crash), a command still running
 outlives it. The next daemon on the store on this host stops such a command (SIGTERM, SIGKILL
@@ -247,6 +269,7 @@ or a path that is not a sked store.
 Examples:
   sked run --crontab /etc/sked/crontab --db /var/lib/sked/sked.sqlite3
   sked run --crontab jobs.cron --tz Europe/Berlin --grace 2m
+  sked run --crontab /etc/sked/crontab --db /shared/sked.sqlite3 --group nightly
 
 A crontab file:
   PATH=/usr/local/bin:/usr/bin:/bin

@@ -100,6 +100,17 @@ struct ProcessPoolExecutor::Impl {
   std::condition_variable watch_cv;
   std::multimap<TimePoint, std::uint64_t> deadlines;
   std::jthread watchdog;
+  // The executor's worker_freed(): after runs completed or workers were reaped.
+  std::function<void()> on_freed;
+
+  // Queued runs and the workers that cannot take one, with mutex held.
+  [[nodiscard]] std::size_t busy() const {
+    std::size_t busy = queue.size();
+    for (const auto& [pid, worker] : workers) {
+      if (worker.active || worker.leaving) ++busy;
+    }
+    return busy;
+  }
 
   void notify() const noexcept {
     const std::uint64_t one = 1;
@@ -114,8 +125,10 @@ struct ProcessPoolExecutor::Impl {
       std::vector<pollfd> fds;
       int timeout_ms = -1;
       bool finished = false;
+      bool workers_gone = false;
       {
         std::unique_lock lock(mutex);
+        const std::size_t workers_before = workers.size();
         read_control(completions);
         for (auto& [pid, worker] : workers) read_worker(worker, completions);
         handle_expired();
@@ -124,6 +137,7 @@ struct ProcessPoolExecutor::Impl {
         dispatch(completions);
         if (stopping != Stop::none && queue.empty()) retire_idle();
         finished = stopping != Stop::none && queue.empty() && workers.empty() && spawning == 0;
+        workers_gone = workers.size() < workers_before;
         fds.push_back({wake.get(), POLLIN, 0});
         if (lost.empty()) fds.push_back({control.get(), POLLIN, 0});
         for (const auto& [pid, worker] : workers) {
@@ -136,6 +150,9 @@ struct ProcessPoolExecutor::Impl {
           }
         }
       }
+      // Before the runs complete: a scheduler waiting for a worker is woken before its last run
+      // ends, so that it never looks idle with due runs left to claim.
+      if ((!completions.empty() || workers_gone) && on_freed) on_freed();
       for (auto& [active, outcome] : completions) active->run.complete(std::move(outcome));
       completions.clear();
       if (finished) return;
@@ -442,6 +459,7 @@ ProcessPoolExecutor::ProcessPoolExecutor(std::size_t max_workers, const TaskRegi
                     threads));
   }
   impl_->max_workers = max_workers;
+  impl_->on_freed = [this] { worker_freed(); };
   impl_->grace = kill_grace;
   impl_->task_names = tasks.names();
 
@@ -560,6 +578,11 @@ void ProcessPoolExecutor::shutdown(bool wait) {
 }
 
 std::size_t ProcessPoolExecutor::max_workers() const noexcept { return impl_->max_workers; }
+
+std::size_t ProcessPoolExecutor::available() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->max_workers - std::min(impl_->max_workers, impl_->busy());
+}
 
 const std::vector<std::string>& ProcessPoolExecutor::task_names() const noexcept {
   return impl_->task_names;

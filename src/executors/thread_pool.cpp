@@ -34,6 +34,7 @@ bool ThreadPoolExecutor::enqueue(std::size_t count, Push push) {
     std::lock_guard lock(mutex_);
     if (!accepting_) return false;
     push();
+    busy_.fetch_add(count);
     const std::size_t queued = queue_.size() - head_;
     for (std::size_t i = 0; i < count && workers_.size() < max_workers_ && queued > idle_ + i;
          ++i) {
@@ -125,6 +126,7 @@ void ThreadPoolExecutor::work(std::stop_token stop) {
     for (std::size_t i = 0; i < batch.size(); ++i) {
       // What shutdown(false) would have found still queued is reported as not started.
       if (i > 0 && stop.stop_requested()) {
+        release_one();
         batch[i].complete(dropped_outcome());
         continue;
       }
@@ -138,6 +140,7 @@ void ThreadPoolExecutor::run_item(RunLease& run, std::stop_token stop) {
   if (!run.job().timeout) {
     // The common case needs no watchdog: the worker's own stop token serves the run.
     Outcome outcome = run_task(run, std::move(stop));
+    release_one();
     run.complete(std::move(outcome));
     return;
   }
@@ -156,11 +159,21 @@ void ThreadPoolExecutor::run_item(RunLease& run, std::stop_token stop) {
   Outcome outcome =
       detail::run_task(*active->run.task(), active->run.job(), active->run.execution().run_time,
                        active->stop.get_token(), std::move(record_process_group));
+  release_one();
   {
     std::lock_guard lock(watch_mutex_);
     if (!active->settled.load()) deadlines_.erase(watched);
   }
   if (!active->settled.exchange(true)) active->run.complete(std::move(outcome));
+}
+
+std::size_t ThreadPoolExecutor::available() const {
+  return max_workers_ - std::min(max_workers_, busy_.load());
+}
+
+void ThreadPoolExecutor::release_one() noexcept {
+  busy_.fetch_sub(1);
+  worker_freed();
 }
 
 void ThreadPoolExecutor::watch(std::stop_token stop) {
@@ -209,7 +222,10 @@ void ThreadPoolExecutor::shutdown(bool wait) {
     workers.swap(workers_);
     cv_.notify_all();
   }
-  for (auto& run : dropped) run.complete(dropped_outcome());
+  for (auto& run : dropped) {
+    release_one();
+    run.complete(dropped_outcome());
+  }
   if (!wait) {
     // Asked to stop, not waited for: a thread cannot be killed, and a task that ignores its stop
     // token must not hold the caller. The workers are joined by a later shutdown(true) or the

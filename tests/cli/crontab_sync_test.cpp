@@ -73,6 +73,24 @@ TEST_CASE("a crontab job is named by its id, never by its command", "[cli][cront
   }
 }
 
+TEST_CASE("a group given for a crontab (sked run --group) replaces its file's group",
+          "[cli][crontab][group]") {
+  auto store = std::make_shared<sked::MemoryJobStore>();
+  Log log;
+  const auto lines = parse_crontab_file("id=a @daily echo a\n", "f");
+  CHECK(sked::cli::crontab_job(lines[0], owner, sked::TimeZone::utc(), "nightly").group ==
+        "nightly");
+  (void)sync_crontab(*store, lines, owner, sked::TimeZone::utc(), t0, log.logger());
+  CHECK(store->lookup_job("a")->group == sked::cli::crontab_group(owner));
+  // A later sync with the group moves the file's job into it, keeping its next run.
+  const auto next = store->lookup_job("a")->next_run_time;
+  const auto counts =
+      sync_crontab(*store, lines, owner, sked::TimeZone::utc(), t0, log.logger(), "nightly");
+  CHECK(counts.changed == 1);
+  CHECK(store->lookup_job("a")->group == "nightly");
+  CHECK(store->lookup_job("a")->next_run_time == next);
+}
+
 TEST_CASE("a crontab's jobs are in the group of its file, and a sync puts older jobs in it",
           "[cli][crontab][group]") {
   auto store = std::make_shared<sked::MemoryJobStore>();

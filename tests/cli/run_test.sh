@@ -192,6 +192,33 @@ wait_exit "$pb" 20
 expect "the daemon of b.cron exits 0" '[[ $exit_status == 0 ]]'
 expect "neither daemon warned of the other's job" '! grep -q "not registered\|not added by this crontab" "$dir/share-a.err" "$dir/share-b.err"'
 
+# --group NAME instead of the file's own group: two copies of one crontab at different paths (as on
+# two hosts) share its job when both name the group; a file's jobs are its own, so the second copy's
+# line is skipped and its daemon runs the first one's job.
+group_db="$dir/group.sqlite3"
+mkdir -p "$dir/host1" "$dir/host2"
+printf 'id=nightly * * * * * * true\n' | tee "$dir/host1/jobs.cron" >"$dir/host2/jobs.cron"
+"$sked" run --crontab "$dir/host1/jobs.cron" --group nightly --db "$group_db" 2>"$dir/group-1.err" &
+g1=$!
+wait_for 20 '[[ -e "$group_db" ]] && [[ "$("$sked" jobs --db "$group_db" --json 2>/dev/null | jq length)" == 1 ]]'
+expect "--group names the group of the file's jobs" \
+  '[[ "$("$sked" jobs --db "$group_db" --json | jq -r ".[0].group")" == nightly ]]'
+"$sked" run --crontab "$dir/host2/jobs.cron" --group nightly --db "$group_db" 2>"$dir/group-2.err" &
+g2=$!
+group_ran_by() { sqlite3 "$group_db" "SELECT count(*) FROM sked_job_execution WHERE status = 'executed' AND scheduler_id LIKE '%:$1:%'"; }
+wait_for 30 '(( $(group_ran_by $g1) >= 1 && $(group_ran_by $g2) >= 1 ))'
+expect "both daemons of the group run its job" '(( $(group_ran_by $g1) >= 1 && $(group_ran_by $g2) >= 1 ))'
+kill -TERM "$g1" "$g2"
+wait_exit "$g1" 20
+expect "the first daemon of the group exits 0" '[[ $exit_status == 0 ]]'
+wait_exit "$g2" 20
+expect "the second daemon of the group exits 0" '[[ $exit_status == 0 ]]'
+"$sked" run --crontab "$dir/host1/jobs.cron" --group '' --db "$dir/empty-group.sqlite3" 2>"$dir/empty-group.err"
+empty_group_status=$?
+expect "an empty --group is refused with exit 2" '[[ $empty_group_status == 2 ]]'
+expect "the refusal names --group" 'grep -q -- "--group: the group name is empty" "$dir/empty-group.err"'
+expect "no store is created for an empty --group" '[[ ! -e "$dir/empty-group.sqlite3" ]]'
+
 # Environment lines, as cronie reads them: variables for the commands below, CRON_TZ for their zone.
 env_db="$dir/env.sqlite3"
 cat >"$dir/env.cron" <<CRON

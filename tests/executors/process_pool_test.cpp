@@ -479,6 +479,13 @@ TEST_CASE(
   scheduler->add_executor(std::make_shared<sked::ThreadPoolExecutor>(2));
   events.attach(*scheduler);
   const auto every_10s = [] { return sked::IntervalTrigger{10s}; };
+  // First of the jobs due at t0 + 10s, so that the first claim (as many runs as the pool has
+  // workers) takes it: its timeout runs from t0 + 10s, before the clock moves on.
+  scheduler->add_job({.id = "hang",
+                      .task = "stubborn",
+                      .trigger = sked::DateTrigger{t0 + 10s},
+                      .executor = "processes",
+                      .timeout = 5s});
   scheduler->add_job(
       {.id = "segv", .task = "segfault", .trigger = every_10s(), .executor = "processes"});
   scheduler->add_job(
@@ -493,11 +500,6 @@ TEST_CASE(
   scheduler->add_job(
       {.id = "fine", .task = "echo", .trigger = every_10s(), .executor = "processes"});
   scheduler->add_job({.id = "in_thread", .task = "echo", .trigger = every_10s()});
-  scheduler->add_job({.id = "hang",
-                      .task = "stubborn",
-                      .trigger = sked::DateTrigger{t0 + 10s},
-                      .executor = "processes",
-                      .timeout = 5s});
   scheduler->start();
   REQUIRE(scheduler->wait_idle());
   clock->advance(10s);

@@ -158,6 +158,55 @@ TEMPLATE_LIST_TEST_CASE("claiming respects the batch limit and removes finished 
   CHECK(store->get_executions({.status = ExecutionStatus::started}).size() == 5);
 }
 
+TEMPLATE_LIST_TEST_CASE(
+    "a claim takes only the runs its room admits and leaves the other due jobs untouched",
+    "[store][contract][claim][room]", StoreFactories) {
+  TestType factory;
+  auto store = factory.make();
+  for (int i = 0; i < 4; ++i) {
+    sked::Job job = interval_job("due" + std::to_string(i), 1min, t0);
+    job.executor = i % 2 == 0 ? "pool" : "other";
+    store->add_job(job);
+  }
+  // Long missed: settled at once, whatever the room, because it starts nothing.
+  store->add_job(interval_job("late", 1h, t0 - 10min));
+  (void)store->request_run("due0", t0);
+  // Room for one run of "pool" and none of "other", whose jobs are left; then the claim ends.
+  std::vector<std::pair<std::string, std::size_t>> asked;
+  const sked::ClaimRoom room = [&](const sked::Job& job, std::size_t taken) {
+    asked.emplace_back(job.id, taken);
+    if (job.executor == "other") return sked::Room::leave;
+    return taken < 1 ? sked::Room::take : sked::Room::full;
+  };
+  std::vector<sked::RunLease> runs;
+  const auto claimed = store->claim_due_jobs(t0, 100, {}, {}, runs, room);
+  std::vector<std::string> claimed_ids;
+  for (const auto& c : claimed) claimed_ids.push_back(c.job->id);
+  std::sort(claimed_ids.begin(), claimed_ids.end());
+  CHECK(claimed_ids == std::vector<std::string>{"due0", "late"});
+  REQUIRE(runs.size() == 1);
+  CHECK(runs[0].job().id == "due0");
+  // "due2" was refused on room ("pool" full): the claim ended before the run request.
+  CHECK(std::find(asked.begin(), asked.end(), std::pair<std::string, std::size_t>{"due2", 1}) !=
+        asked.end());
+  CHECK(store->get_executions({.status = ExecutionStatus::started}).size() == 1);
+  CHECK(store->get_executions({.status = ExecutionStatus::missed}).size() == 1);
+  // Left untouched: still due at t0, no record, the run request still pending.
+  for (const char* id : {"due1", "due2", "due3"}) {
+    const auto job = store->lookup_job(id);
+    REQUIRE(job);
+    CHECK(job->next_run_time == t0);
+    CHECK(store->get_executions({.job_id = id}).empty());
+  }
+  CHECK(store->pending_runs("due0").size() == 1);
+  // A claim with room takes them.
+  std::vector<sked::RunLease> more;
+  CHECK(store->claim_due_jobs(t0, 100, {}, {}, more).size() == 4);
+  // due1-3; due0's request is recorded max_instances, its scheduled run not having ended.
+  CHECK(more.size() == 3);
+  CHECK(store->pending_runs().empty());
+}
+
 TEMPLATE_LIST_TEST_CASE("max_instances counts runs that have not completed",
                         "[store][contract][max_instances]", StoreFactories) {
   TestType factory;

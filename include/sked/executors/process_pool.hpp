@@ -78,6 +78,8 @@ class SKED_API ProcessPoolExecutor final : public Executor {
   void start(std::shared_ptr<Clock> clock) override;
   void submit(RunLease run) override;
   void shutdown(bool wait) override;
+  /// Workers not running a run (nor being stopped), less the runs queued for them.
+  [[nodiscard]] std::size_t available() const override;
 
   [[nodiscard]] std::size_t max_workers() const noexcept;
   /// The tasks the workers can run (sorted).

@@ -40,6 +40,9 @@ class SKED_API ThreadPoolExecutor final : public Executor {
   /// Takes the whole batch under one lock and wakes one worker.
   void submit_batch(std::span<RunLease> runs) override;
   void shutdown(bool wait) override;
+  /// Workers not running a task, less the runs queued for them. A worker whose task returned
+  /// counts as free while it records the outcome.
+  [[nodiscard]] std::size_t available() const override;
 
   [[nodiscard]] std::size_t max_workers() const noexcept { return max_workers_; }
 
@@ -56,6 +59,8 @@ class SKED_API ThreadPoolExecutor final : public Executor {
   void work(std::stop_token stop);
   void run_item(RunLease& run, std::stop_token stop);
   void watch(std::stop_token stop);
+  // A queued or running run is over for the worker: its task returned, or it was dropped.
+  void release_one() noexcept;
 
   std::size_t max_workers_;
   std::mutex mutex_;
@@ -69,6 +74,8 @@ class SKED_API ThreadPoolExecutor final : public Executor {
   std::size_t idle_ = 0;               // workers waiting on cv_
   bool waking_ = false;                // a worker was notified and has not taken the lock since
   bool accepting_ = false;
+  // Runs queued or running (until their task returns), for available(): read without the lock.
+  std::atomic<std::size_t> busy_{0};
 
   std::shared_ptr<Clock> clock_;
   std::mutex watch_mutex_;
