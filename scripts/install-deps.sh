@@ -27,7 +27,18 @@ node_modules() {
   dir="$(dirname "$0")/../tests/browser"
   if [ ! -d "$dir/node_modules/playwright-core" ] ||
      [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
-    (cd "$dir" && npm ci --no-audit --no-fund --silent)
+    # npm's own output only when it failed, with what failed named: behind a proxy that re-signs
+    # TLS, npm needs its CA (NODE_EXTRA_CA_CERTS or `npm config set cafile`).
+    local npm_log
+    npm_log=$(mktemp "${TMPDIR:-/tmp}/sked-npm.XXXXXX")
+    if ! (cd "$dir" && npm ci --no-audit --no-fund) >"$npm_log" 2>&1; then
+      cat "$npm_log" >&2
+      rm -f "$npm_log"
+      echo "sked: FAILED to install the browser tests' playwright-core (npm ci in tests/browser," \
+           "see above)" >&2
+      exit 1
+    fi
+    rm -f "$npm_log"
   fi
 }
 
