@@ -1,8 +1,11 @@
 # Warnings for sked's own targets; never added to global flags, so consumers are not affected.
 function(sked_set_warnings target)
   if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+    # -Wconversion and -Wsign-conversion: a count or an id that silently changes sign or loses bits
+    # is how a job id, a limit or a duration goes wrong without a crash.
     target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
-                                             -Wold-style-cast -Wcast-align -Woverloaded-virtual)
+                                             -Wold-style-cast -Wcast-align -Woverloaded-virtual
+                                             -Wconversion -Wsign-conversion)
     # GCC 12 at -O2 and above warns -Wrestrict inside libstdc++'s std::string (assigning or appending a
     # short literal, GCC bug 105329): a false positive in the library's code, not ours. Off for GCC 12
     # only, so newer compilers still check our own overlapping copies.

@@ -1159,7 +1159,7 @@ class PostgresJobStore::Tx final : public JobStore::Transaction {
     const std::size_t page = std::min(max_claim_page, wanted_ == 0 ? page_
                                                       : after_     ? std::max(wanted_, page_)
                                                                    : wanted_);
-    const std::string limit = decimal(page);
+    const std::string limit = decimal(static_cast<std::int64_t>(page));
     const std::string now_text = format_db_time(now);
     // The keyset page's rows, locked, then (in the same round trip, in a snapshot taken once they
     // are locked) how many runs of each are started: what a claim asks per job. The count's rows
@@ -1507,7 +1507,9 @@ void PostgresJobStore::Impl::write_loop() {
     ++done_rounds_;
     if (!kept) {
       done_settled_ += batch.size();
-      for (const Completion& c : batch) done_retries_ -= c.retry ? 1 : 0;
+      for (const Completion& c : batch) {
+        if (c.retry) --done_retries_;
+      }
       batch.clear();
       done_in_flight_ids_.clear();
       pause = std::chrono::milliseconds{50};

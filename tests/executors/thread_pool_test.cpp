@@ -62,7 +62,7 @@ TEST_CASE("the thread pool runs at most max_workers tasks at once", "[executor][
   }
   REQUIRE(gate.wait_for_waiters(workers));
   gate.open();
-  REQUIRE(done.wait_for(runs));
+  REQUIRE(done.wait_for(static_cast<std::size_t>(runs)));
   CHECK(peak.load() == workers);
   for (const auto& o : done.outcomes) CHECK(o.status == ExecutionStatus::executed);
 }

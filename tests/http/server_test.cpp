@@ -518,7 +518,7 @@ TEST_CASE("the schedulers page lists the registered schedulers, alive and dead",
   // The latest heartbeat first: the stale one last.
   CHECK(list[2]["id"] == "stale-one");
   CHECK(list[2]["alive"] == false);
-  for (int i : {0, 1}) {
+  for (std::size_t i : {0U, 1U}) {
     CHECK(list[i]["alive"] == true);
     CHECK(list[i]["pid"] == static_cast<std::int64_t>(getpid()));
   }
