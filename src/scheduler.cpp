@@ -59,19 +59,16 @@ Logger stderr_logger(LogLevel threshold) {
   };
 }
 
-// How a lease's end reaches its scheduler. Leases hold their owner, not the scheduler: a scheduler
-// that is destroyed detaches its owners, waiting for ends being reported, and later ends (a
-// thread-pool task that ignored its timeout and returned at last) are recorded in the store and
-// reported to no one.
-class Scheduler::Owner final : public RunOwner {
+// A pointer to the scheduler that outlives it: what holds one (a lease's owner, an executor's
+// waker) calls into the scheduler until the scheduler, being destroyed, detaches it. Detaching
+// waits for the calls in progress.
+class DetachableScheduler {
  public:
-  Owner(Scheduler& scheduler, std::string alias, std::shared_ptr<Clock> clock)
-      : scheduler_(&scheduler), alias_(std::move(alias)), clock_(std::move(clock)) {}
-  TimePoint now() const override { return clock_->now(); }
-  void run_ended(const RunLease& lease, const Execution& record, std::optional<TimePoint> retry_at,
-                 const std::string& error) noexcept override {
+  explicit DetachableScheduler(Scheduler& scheduler) : scheduler_(&scheduler) {}
+  template <typename Fn>
+  void call(Fn&& fn) const {
     std::shared_lock lock(mutex_);
-    if (scheduler_) scheduler_->run_ended(alias_, lease, record, retry_at, error);
+    if (scheduler_) fn(*scheduler_);
   }
   void detach() noexcept {
     std::unique_lock lock(mutex_);
@@ -79,8 +76,27 @@ class Scheduler::Owner final : public RunOwner {
   }
 
  private:
-  std::shared_mutex mutex_;
+  mutable std::shared_mutex mutex_;
   Scheduler* scheduler_;
+};
+
+// How a lease's end reaches its scheduler. Leases hold their owner, not the scheduler: a scheduler
+// that is destroyed detaches its owners, waiting for ends being reported, and later ends (a
+// thread-pool task that ignored its timeout and returned at last) are recorded in the store and
+// reported to no one.
+class Scheduler::Owner final : public RunOwner {
+ public:
+  Owner(Scheduler& scheduler, std::string alias, std::shared_ptr<Clock> clock)
+      : scheduler_(scheduler), alias_(std::move(alias)), clock_(std::move(clock)) {}
+  TimePoint now() const override { return clock_->now(); }
+  void run_ended(const RunLease& lease, const Execution& record, std::optional<TimePoint> retry_at,
+                 const std::string& error) noexcept override {
+    scheduler_.call([&](Scheduler& s) { s.run_ended(alias_, lease, record, retry_at, error); });
+  }
+  void detach() noexcept { scheduler_.detach(); }
+
+ private:
+  DetachableScheduler scheduler_;
   const std::string alias_;
   const std::shared_ptr<Clock> clock_;
 };
@@ -89,19 +105,14 @@ class Scheduler::Owner final : public RunOwner {
 // executor keeps it until then, and may outlive the scheduler, which detaches it.
 class Scheduler::Waker {
  public:
-  explicit Waker(Scheduler& scheduler) : scheduler_(&scheduler) {}
+  explicit Waker(Scheduler& scheduler) : scheduler_(scheduler) {}
   void wake() {
-    std::shared_lock lock(mutex_);
-    if (scheduler_) scheduler_->wakeup();
+    scheduler_.call([](Scheduler& s) { s.wakeup(); });
   }
-  void detach() noexcept {
-    std::unique_lock lock(mutex_);
-    scheduler_ = nullptr;
-  }
+  void detach() noexcept { scheduler_.detach(); }
 
  private:
-  std::shared_mutex mutex_;
-  Scheduler* scheduler_;
+  DetachableScheduler scheduler_;
 };
 
 Scheduler::Scheduler(SchedulerOptions options)
