@@ -547,6 +547,12 @@ class PostgresJobStore::Impl {
   int interrupt_dead_runs(const std::string& scheduler_id, const std::string& why,
                           std::vector<std::string>& warnings) const;
   void heartbeat();
+  // After a write transaction committed: what it recorded joins `warnings`.
+  void take_recorded(std::vector<std::string>& warnings) {
+    warnings.insert(warnings.end(), std::make_move_iterator(recorded_.begin()),
+                    std::make_move_iterator(recorded_.end()));
+    recorded_.clear();
+  }
   void unregister() noexcept;
 
   // Listening for other processes' changes.
@@ -569,6 +575,9 @@ class PostgresJobStore::Impl {
   mutable std::atomic<bool> lost_reported_{false};
   mutable std::atomic<bool> unreachable_{false};
   bool registered_ = false;
+  // What a write transaction recorded (runs found interrupted), said only once it commits: a
+  // transaction that fails is tried again and says it again. Guarded by mutex_.
+  std::vector<std::string> recorded_;
   TimePoint last_reap_{};
   mutable std::map<std::string, std::string> reported_bad_rows_;
   mutable Batch batch_;
@@ -1314,7 +1323,7 @@ void PostgresJobStore::Impl::register_self(bool first, std::vector<std::string>&
                                                       scheduler_id_),
                                           warnings);
   if (n > 0) {
-    warnings.push_back(
+    recorded_.push_back(
         fmt::format("job store '{}': recorded {} run(s) left started by an earlier process with "
                     "scheduler id '{}' as "
                     "interrupted",
@@ -1380,7 +1389,7 @@ void PostgresJobStore::Impl::reap(std::vector<std::string>& warnings) {
                       .get()) == 0)
       continue;
     if (const int n = interrupt_dead_runs(d.id, d.why, warnings); n > 0) {
-      warnings.push_back(
+      recorded_.push_back(
           fmt::format("job store '{}': recorded {} run(s) of dead scheduler '{}' as interrupted",
                       description_, n, d.id));
     }
@@ -1394,7 +1403,7 @@ void PostgresJobStore::Impl::reap(std::vector<std::string>& warnings) {
       {std::string{
           "sked::Interrupted: the scheduler that started this run is unknown and not running"}}));
   if (n > 0) {
-    warnings.push_back(
+    recorded_.push_back(
         fmt::format("job store '{}': recorded {} run(s) of unknown schedulers as interrupted",
                     description_, n));
   }
@@ -1404,11 +1413,13 @@ void PostgresJobStore::Impl::heartbeat() {
   std::vector<std::string> warnings;
   auto refresh = [&] {
     warnings.clear();
+    recorded_.clear();
     beat(warnings);
   };
   try {
     std::lock_guard lock(mutex_);
     write_transaction("writing the heartbeat", refresh, false);
+    take_recorded(warnings);
   } catch (const std::exception& e) {
     warnings.push_back(e.what());
   }
@@ -1765,6 +1776,7 @@ void PostgresJobStore::transact_(Purpose purpose, const std::function<void(Trans
       const bool was_registered = impl_->registered_;
       auto run = [&] {
         warnings.clear();
+        impl_->recorded_.clear();
         if (purpose == Purpose::claim) {
           // The claim's heartbeat also makes sure this scheduler's row exists: the runs it starts
           // name it.
@@ -1778,6 +1790,7 @@ void PostgresJobStore::transact_(Purpose purpose, const std::function<void(Trans
         body(tx);
       };
       impl_->write_transaction(what, run, purpose == Purpose::change);
+      impl_->take_recorded(warnings);
       if (purpose == Purpose::claim) {
         impl_->registered_ = true;
         start_beating = !was_registered;
