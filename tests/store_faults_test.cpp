@@ -189,20 +189,38 @@ TEST_CASE(
   CHECK(store->get_executions({.status = ExecutionStatus::max_instances}).empty());
 }
 
+namespace {
+
+// Three jobs due at t0 + 1s in a store that batches completions, claimed for `owner`.
+std::vector<sked::ClaimedJob> three_claimed_by(FaultyStore& store,
+                                               const std::shared_ptr<sked::RunOwner>& owner) {
+  store.batching = true;
+  for (const char* id : {"a", "b", "c"}) store.add_job(every_minute(id));
+  auto claims = store.claim_due_jobs(t0 + 1s, 10, {}, owner);
+  REQUIRE(claims.size() == 3);
+  return claims;
+}
+
+// Completes `claim`'s run on a thread of its own, and returns once the store holds its batch
+// (FaultyStore::hold_next_batch) until `release()`.
+std::thread completing_held(FaultyStore& store, sked::ClaimedJob& claim) {
+  store.hold_next_batch = true;
+  std::thread thread{[&claim] { claim.runs.at(0).complete({}); }};
+  store.wait_until_held();
+  return thread;
+}
+
+}  // namespace
+
 TEST_CASE(
     "outcomes that finish while another is written are written together once it is, and their "
     "owners hear of them then",
     "[store][faults][completion]") {
   const auto store = std::make_shared<FaultyStore>();
-  store->batching = true;
   const auto owner = std::make_shared<sked::test::RecordingOwner>(t0 + 1s);
-  for (const char* id : {"a", "b", "c"}) store->add_job(every_minute(id));
-  auto claims = store->claim_due_jobs(t0 + 1s, 10, {}, owner);
-  REQUIRE(claims.size() == 3);
+  auto claims = three_claimed_by(*store, owner);
 
-  store->hold_next_batch = true;
-  std::thread first{[&] { claims[0].runs.at(0).complete({}); }};
-  store->wait_until_held();
+  std::thread first = completing_held(*store, claims[0]);
   // The threads that finish these go on at once; their runs still count as started until written.
   claims[1].runs.at(0).complete({});
   claims[2].runs.at(0).complete({.status = ExecutionStatus::error, .exception = "E: boom"});
@@ -236,15 +254,10 @@ TEST_CASE(
     std::vector<std::pair<std::string, int>> here;
   };
   const auto store = std::make_shared<FaultyStore>();
-  store->batching = true;
   const auto owner = std::make_shared<HereOwner>();
-  for (const char* id : {"a", "b", "c"}) store->add_job(every_minute(id));
-  auto claims = store->claim_due_jobs(t0 + 1s, 10, {}, owner);
-  REQUIRE(claims.size() == 3);
+  auto claims = three_claimed_by(*store, owner);
 
-  store->hold_next_batch = true;
-  std::thread first{[&] { claims[0].runs.at(0).complete({}); }};
-  store->wait_until_held();
+  std::thread first = completing_held(*store, claims[0]);
   claims[1].runs.at(0).complete({});
   claims[2].runs.at(0).complete({});
   store->release();
@@ -257,16 +270,11 @@ TEST_CASE(
 TEST_CASE("a batch the store cannot write is kept whole and written again, oldest first",
           "[store][faults][completion]") {
   const auto store = std::make_shared<FaultyStore>();
-  store->batching = true;
   const auto owner = std::make_shared<sked::test::RecordingOwner>(t0 + 1s);
-  for (const char* id : {"a", "b", "c"}) store->add_job(every_minute(id));
-  auto claims = store->claim_due_jobs(t0 + 1s, 10, {}, owner);
-  REQUIRE(claims.size() == 3);
+  auto claims = three_claimed_by(*store, owner);
 
   store->fail_completions = 2;  // the first batch, then its outcome tried again before the next
-  store->hold_next_batch = true;
-  std::thread first{[&] { claims[0].runs.at(0).complete({}); }};
-  store->wait_until_held();
+  std::thread first = completing_held(*store, claims[0]);
   claims[1].runs.at(0).complete({});
   claims[2].runs.at(0).complete({});
   store->release();
