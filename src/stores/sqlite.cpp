@@ -159,7 +159,6 @@ class SqliteJobStore::Impl {
   template <typename Fn>
   auto locked(std::string_view what, Fn&& fn) const -> decltype(fn()) {
     std::lock_guard lock(mutex_);
-    if (clock_) asked_at_ = clock_->now();
     return retrying(what, fn);
   }
   template <typename Fn>
@@ -229,8 +228,9 @@ class SqliteJobStore::Impl {
                         const std::string& state) const;
 
   [[nodiscard]] std::string job_state(const Job& job) const;
-  // Inside a write transaction: registers this scheduler, or refreshes its heartbeat.
-  void beat(TimePoint wall, std::vector<std::string>& warnings);
+  // Inside a write transaction: registers this scheduler, or refreshes its heartbeat. `asked` is
+  // when the call began waiting for the file, `wall` when it got it.
+  void beat(TimePoint asked, TimePoint wall, std::vector<std::string>& warnings);
   void register_self(TimePoint wall, bool first, std::vector<std::string>& warnings);
   void reap(TimePoint wall, std::vector<std::string>& warnings);
   // Why a registered scheduler is dead (its runs' `interrupted` message); nothing if alive.
@@ -298,7 +298,6 @@ class SqliteJobStore::Impl {
   // against time since writable_since_, when this store last found the file writable after being
   // held up (a wait for the lock longer than half a heartbeat interval, or heartbeats that did not
   // commit). Peers on this host are judged by their processes instead (detail::death).
-  mutable TimePoint asked_at_{};  // when the current call began waiting for the file
   TimePoint writable_since_ = TimePoint::min();
   std::optional<TimePoint> beat_pending_;    // the heartbeat written by the open transaction
   std::optional<TimePoint> beat_committed_;  // the last heartbeat that committed
@@ -835,9 +834,10 @@ int SqliteJobStore::Impl::interrupt_dead_runs(const std::string& scheduler_id,
   return n + interrupt_runs_of(scheduler_id, why);
 }
 
-void SqliteJobStore::Impl::beat(TimePoint wall, std::vector<std::string>& warnings) {
+void SqliteJobStore::Impl::beat(TimePoint asked, TimePoint wall,
+                                std::vector<std::string>& warnings) {
   const auto interval = options_.heartbeat_interval;
-  const bool waited = wall - asked_at_ > interval / 2;
+  const bool waited = wall - asked > interval / 2;
   const bool missed_beats =
       beat_tried_ && (!beat_committed_ || wall - *beat_committed_ > interval + interval / 2);
   if (waited || missed_beats) writable_since_ = wall;
@@ -949,12 +949,13 @@ void SqliteJobStore::Impl::reap(TimePoint wall, std::vector<std::string>& warnin
 void SqliteJobStore::Impl::heartbeat() {
   if (corrupt_.load(std::memory_order_acquire)) return;  // said once already; not every interval
   std::vector<std::string> warnings;
+  const TimePoint asked = clock_->now();
   auto refresh = [&] {
     warnings.clear();
     recorded_.clear();
     beat_pending_.reset();
     WriteTransaction tx{db_};
-    beat(clock_->now(), warnings);
+    beat(asked, clock_->now(), warnings);
     tx.commit();
     committed(warnings);
   };
@@ -1184,6 +1185,7 @@ void SqliteJobStore::transact_(Purpose purpose, const std::function<void(Transac
   if (purpose == Purpose::claim) impl_->watch_if_wanted();
   std::vector<std::string> warnings;
   bool start_beating = false;
+  const TimePoint asked = purpose == Purpose::claim ? impl_->clock_->now() : TimePoint{};
   auto run = [&] {
     warnings.clear();
     if (purpose == Purpose::read) {
@@ -1201,7 +1203,7 @@ void SqliteJobStore::transact_(Purpose purpose, const std::function<void(Transac
       // The claim's own heartbeat also makes sure this scheduler's row exists: the runs it starts
       // name it.
       const TimePoint wall = impl_->clock_->now();
-      impl_->beat(wall, warnings);
+      impl_->beat(asked, wall, warnings);
       if (wall - impl_->last_reap_ >= impl_->options_.heartbeat_interval || !was_registered) {
         impl_->reap(wall, warnings);
       }
