@@ -228,7 +228,7 @@ stop_scheduler "$a" a; a=
 
 if [[ -n $disk ]]; then
   echo "soak: full disk for ${fault_seconds}s: the schedulers logged" \
-    "$(cat "$dir"/sched-*.err | grep -c -i 'full') store errors saying so"
+    "$(cat "$dir"/sched-*.err | grep -c 'disk is full') store errors saying so"
 else
   echo "soak: full-disk phase skipped: $full_skipped"
 fi

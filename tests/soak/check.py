@@ -31,7 +31,7 @@ retried mutator calls are expected; everything else is checked as anywhere: a he
 must not lose a run's record, run a fire time twice, or make a live scheduler look dead (interrupted).
 
 Margins: fire times within MARGIN of an add, pause, resume or remove of their job are not checked
-(the event's time is taken after the store call returned; a resume's when it began), nor those before scheduler A started plus
+(the event's time is taken after the store call returned; an add's or a resume's when its successful try began), nor those before scheduler A started plus
 MARGIN or after it was asked to stop minus MARGIN. Scheduler A runs for the whole soak, so every fire
 time in the window had a scheduler up. A kill window is [kill - KILL_WINDOW_BEFORE, kill + KILL_WINDOW].
 """

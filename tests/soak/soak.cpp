@@ -11,10 +11,11 @@
 //     sleeps 0.3-1.5 s, so that a kill catches runs in flight, the others 0-4 ms), writes `ready`,
 //     then for SECONDS adds, pauses, resumes and removes jobs at random, about four operations a
 //     second, and writes `end`. Each event is a line `TIME_US OP JOB_ID [INTERVAL_S START_US]`,
-//     written after the store call returned (a resume's TIME_US is when its call began: it
-//     schedules from then, however long it waited for the store). A store call that fails is tried
-//     again every 250 ms (for up to 2 minutes) and its first failure logged `TIME_US retry OP
-//     JOB_ID: WHAT`: the soak's fault phases (a full disk, a held lock) make them fail for a while.
+//     written after the store call returned (an add's or a resume's TIME_US is when its successful
+//     try began: it schedules from then, however long it waited for the store). A store call that
+//     fails is tried again every 250 ms (for up to 2 minutes) and its first failure logged `TIME_US
+//     retry OP JOB_ID: WHAT`: the soak's fault phases (a full disk, a held lock) make them fail for
+//     a while.
 //   sked_soak lock DB LOG SECONDS
 //     Holds the store's write lock for SECONDS, the way another program's long transaction does:
 //     `TIME_US lock` once it holds it, `TIME_US unlock` after its commit. SQLite files only
@@ -167,7 +168,9 @@ int run_mutator(const std::string& db, const std::string& log_path, int seconds,
     const bool slow = interval >= 3 && pick(5) == 0;
     const int sleep_ms = static_cast<int>(slow ? 300 + pick(1201) : pick(5));
     const sked::TimePoint start = sked::SystemClock{}.now() + std::chrono::seconds{interval};
-    (void)retrying("add", id, [&](bool again) {
+    // The add schedules from when its successful try began (the first fire time at or after
+    // then), however long it then waited for the store: logged with that time, as a resume is.
+    const auto asked = retrying("add", id, [&](bool again) {
       try {
         admin.add_job({.id = id,
                        .task = std::string{task_name},
@@ -180,7 +183,7 @@ int run_mutator(const std::string& db, const std::string& log_path, int seconds,
         if (!again) throw;  // a try that failed after its commit added it
       }
     });
-    log.line(std::to_string(now_us()) + " add " + id + ' ' + std::to_string(interval) + ' ' +
+    log.line(std::to_string(asked) + " add " + id + ' ' + std::to_string(interval) + ' ' +
              std::to_string(micros(start)));
     active.push_back(id);
   };
