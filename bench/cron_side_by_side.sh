@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 build="${1:-build/release}"
 
 if [[ ! -x "$build/bench/sked_cron_bench" || ! -x "$build/src/cli/sked" ]]; then
-  cmake --preset release -DSKED_BUILD_TESTS=OFF -DSKED_BUILD_EXAMPLES=OFF >/dev/null
+  scripts/configure.sh release -DSKED_BUILD_TESTS=OFF -DSKED_BUILD_EXAMPLES=OFF
   cmake --build --preset release --target sked_cron_bench sked_cli
 fi
 if ! /usr/bin/python3 -c 'import apscheduler' 2>/dev/null; then

@@ -36,7 +36,7 @@ if [[ ! -x /usr/sbin/cron ]]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y cron >/dev/null
 fi
 if [[ ! -x "$sked" ]]; then
-  cmake --preset release -DSKED_BUILD_TESTS=OFF -DSKED_BUILD_EXAMPLES=OFF -DSKED_BUILD_BENCHMARKS=OFF >/dev/null
+  scripts/configure.sh release -DSKED_BUILD_TESTS=OFF -DSKED_BUILD_EXAMPLES=OFF -DSKED_BUILD_BENCHMARKS=OFF
   cmake --build build/release -j2 --target sked_cli >/dev/null
 fi
 if pgrep -x cron >/dev/null; then

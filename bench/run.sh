@@ -10,7 +10,7 @@ out="$build/suite"
 python=/usr/bin/python3
 
 if [[ "$build" == build/release ]]; then
-  cmake --preset release >/dev/null
+  scripts/configure.sh release
   cmake --build --preset release -j1 --target sked_cron_bench sked_cli sked_dispatch_bench \
     sked_lateness_bench sked_store_bench sked_memory_bench sked_sqlite_bench sked_sqlite_scale_bench >/dev/null
 fi

@@ -34,7 +34,7 @@ format() {
 }
 
 asan() {
-  cmake --preset asan >/dev/null
+  scripts/configure.sh asan
   cmake --build --preset asan
   # The dashboard's browser runs (chromium driving `sked serve`) ran in the dev build; under ASan they
   # add minutes of chromium start-up and test no more of sked than the http tests do. The preset
@@ -44,7 +44,7 @@ asan() {
 }
 
 tsan() {
-  cmake --preset tsan >/dev/null
+  scripts/configure.sh tsan
   cmake --build --preset tsan --target sked_tests
   build/tsan/tests/sked_tests \
     '[scheduler]~[process_pool],[executor]~[process_pool],[store]~[process_pool],[clock]~[process_pool]'
@@ -55,7 +55,7 @@ fuzz() {
 }
 
 soak() {
-  cmake --preset dev >/dev/null
+  scripts/configure.sh dev
   cmake --build --preset dev --target sked_soak
   SKED_SOAK=build/dev/tests/sked_soak scripts/soak.sh "${SOAK_SECONDS:-20}"
   # The same on PostgreSQL (scripts/install-deps.sh installs the server).
@@ -65,27 +65,25 @@ soak() {
 # The build users ship: the unit suite (the optimizer must not change what it asserts) and the
 # benchmarks' smoke runs. Installed under /usr, so that `deb` packages this same build.
 release_configure() {
-  cmake --preset release -DSKED_TEST_EMBEDDING=OFF -DCMAKE_INSTALL_PREFIX=/usr -DSKED_INSTALL_SYSTEMD=ON >/dev/null
+  scripts/configure.sh release -DSKED_TEST_EMBEDDING=OFF -DCMAKE_INSTALL_PREFIX=/usr -DSKED_INSTALL_SYSTEMD=ON
 }
 release() {
   release_configure
   # Only what the step uses (the suite, the tool and its man page for `deb`, the benchmarks): the doc
   # blocks, examples and browser test were built and run by the dev and asan steps.
-  local benches
-  mapfile -t benches < <(cmake --build build/release --target help | sed -n 's/^\.\.\. \(sked_[a-z_]*_bench\)$/\1/p')
-  cmake --build --preset release --target sked_tests sked_sqlite_worker sked_cli sked_man "${benches[@]}"
+  cmake --build --preset release --target sked_tests sked_sqlite_worker sked_cli sked_man sked_benchmarks
   build/release/tests/sked_tests
   ctest --preset release -L bench
 }
 
 embedding() {
-  cmake --preset release -DSKED_TEST_EMBEDDING=ON >/dev/null
+  scripts/configure.sh release -DSKED_TEST_EMBEDDING=ON
   cmake --build --preset release
   ctest --preset release -L consumer
 }
 
 bench() {
-  cmake --preset release >/dev/null
+  scripts/configure.sh release
   cmake --build --preset release
   ctest --preset release -L bench
 }

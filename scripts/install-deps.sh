@@ -9,7 +9,7 @@ set -euo pipefail
 # smaller package with it (19 MB to download; on disk 96 MB, plus 214 MB of time-zone data in
 # libjs-moment-timezone for its web UI). Its server is not wanted: see prometheus_off below.
 packages=(
-  build-essential cmake pkg-config tzdata
+  build-essential cmake ninja-build pkg-config tzdata
   libhowardhinnant-date-dev libfmt-dev libsqlite3-dev libsqlitecpp-dev
   catch2 nlohmann-json3-dev libcli11-dev libbenchmark-dev sqlite3 jq curl
   libcpp-httplib-dev chromium libpq-dev postgresql prometheus

@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-cmake --preset dev >/dev/null
+scripts/configure.sh dev
 cmake --build --preset dev --target print_task
 exec build/dev/examples/print_task "$@"

@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 preset="${1:-dev}"
 scripts/install-deps.sh
-cmake --preset "$preset" >/dev/null
+scripts/configure.sh "$preset"
 cmake --build --preset "$preset"
 ctest --preset "$preset"
