@@ -1,8 +1,9 @@
 // Drives `sked serve`'s dashboard in Debian's headless chromium, against a temporary store that a
 // real scheduler (`sked run --crontab`) works on. Environment: SKED (the sked binary),
 // SKED_SCREENSHOTS (where a screenshot of each page is saved) and, for a PostgreSQL store instead of
-// an SQLite file, SKED_PG_BINDIR (the server's binaries: a throwaway server is started on a Unix
-// socket in the scratch directory).
+// an SQLite file, SKED_PG_BINDIR (the server's binaries: under ctest, SKED_TEST_PG_DIR names the run's
+// shared server and the test makes a database of its own there; else a throwaway server is started on
+// a Unix socket in the scratch directory).
 import {test, before, after} from 'node:test';
 import assert from 'node:assert/strict';
 import {spawn, execFileSync} from 'node:child_process';
@@ -14,6 +15,9 @@ import {chromium} from 'playwright-core';
 const sked = process.env.SKED;
 const shots = process.env.SKED_SCREENSHOTS ?? join(tmpdir(), 'sked-screenshots');
 const pgBin = process.env.SKED_PG_BINDIR;
+const pgShared = pgBin ? process.env.SKED_TEST_PG_DIR : undefined;
+let pgSocket;  // the server's socket directory
+let pgDatabase = 'postgres';
 const xss = '<script>alert(1)</script>';
 const xssCommand = `echo '${xss}'`;
 const dir = mkdtempSync(join(tmpdir(), 'sked-browser-'));
@@ -28,6 +32,13 @@ function run(command) {
 // A throwaway PostgreSQL server on a Unix socket in the scratch directory (as root, run as the
 // postgres user, as PostgreSQL requires).
 function startPostgres() {
+  if (pgShared) {
+    pgSocket = pgShared;
+    pgDatabase = `browser_${process.pid}`;
+    psql('postgres', `CREATE DATABASE ${pgDatabase}`);
+    return `postgresql://postgres@${encodeURIComponent(pgSocket)}/${pgDatabase}`;
+  }
+  pgSocket = dir;
   if (asPostgres.length > 0) run(['chown', 'postgres', dir]);
   run([...asPostgres, `${pgBin}/initdb`, '-D', join(dir, 'data'), '-A', 'trust', '-U', 'postgres', '-E', 'UTF8',
        '--locale=C', '--no-sync']);
@@ -36,14 +47,19 @@ function startPostgres() {
   return `postgresql://postgres@${encodeURIComponent(dir)}/postgres`;
 }
 
+function psql(database, sql) {
+  run([`${pgBin}/psql`, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', pgSocket, '-U', 'postgres', '-d', database, '-c',
+       sql]);
+}
+
 // A job named like a script, written into the store as another program would (crontab jobs are
 // named by their id): a copy of `nightly` under id `xss-name`, without the crontab's mark.
 function addScriptNamedJob() {
   if (pgBin) {
-    run([`${pgBin}/psql`, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', dir, '-U', 'postgres', '-d', 'postgres', '-c',
+    psql(pgDatabase,
          "INSERT INTO sked.sked_job (id, next_run_time, job_state) SELECT 'xss-name', next_run_time, " +
          `jsonb_set(job_state #- '{args,crontab}', '{name}', to_jsonb('${xss}'::text)) ` +
-         "FROM sked.sked_job WHERE id = 'nightly'"]);
+         "FROM sked.sked_job WHERE id = 'nightly'");
   } else {
     run(['sqlite3', '-cmd', '.timeout 10000', db,
          "INSERT INTO sked_job (id, next_run_time, job_state) SELECT 'xss-name', next_run_time, " +
@@ -123,7 +139,9 @@ after(async () => {
                                                          : new Promise((r) => c.on('exit', r)));
   for (const c of children) c.kill('SIGTERM');
   await Promise.all(exits);
-  if (pgBin) {
+  if (pgShared) {
+    psql('postgres', `DROP DATABASE IF EXISTS ${pgDatabase} WITH (FORCE)`);
+  } else if (pgBin) {
     try {
       run([...asPostgres, `${pgBin}/pg_ctl`, '-D', join(dir, 'data'), '-m', 'immediate', '-w', 'stop']);
     } catch {

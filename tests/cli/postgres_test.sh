@@ -1,25 +1,39 @@
 #!/usr/bin/env bash
-# Drives the real `sked` binary against a PostgreSQL database: a throwaway server on a Unix socket in
-# the scratch directory, two `sked run` daemons sharing it (each fire time runs once), run-now through
+# Drives the real `sked` binary against a PostgreSQL database: under ctest a database of its own on
+# the run's shared server (SKED_TEST_PG_DIR), else a throwaway server on a Unix socket in the scratch
+# directory; two `sked run` daemons sharing it (each fire time runs once), run-now through
 # them, the store commands, `sked serve` beside them, and no password in any message. Waits by polling with deadlines.
 # Usage: postgres_test.sh path/to/sked POSTGRESQL_BINDIR
 source "$(dirname "$0")/common.sh"
 bindir="$2"
 
-as_postgres=()
-if [[ "$(id -u)" == 0 ]]; then
-  chown postgres "$dir"
-  as_postgres=(runuser -u postgres --)
+psql_in() { local db=$1; shift; "$bindir/psql" -X -q -A -t -v ON_ERROR_STOP=1 -h "$sock" -U postgres -d "$db" -c "$1"; }
+if [[ -n "${SKED_TEST_PG_DIR:-}" ]]; then
+  # Under ctest: the run's shared server (fixture `postgres`), in a database of this test's own.
+  sock="$SKED_TEST_PG_DIR"
+  dbname="cli_$$"
+  psql_in postgres "CREATE DATABASE $dbname" || exit 1
+  # Daemons a failed check left running go first: the server outlives this test.
+  trap 'kill -KILL $(jobs -p) 2>/dev/null; psql_in postgres "DROP DATABASE IF EXISTS $dbname WITH (FORCE)"
+        rm -rf "$dir"' EXIT
+else
+  sock="$dir"
+  dbname=postgres
+  as_postgres=()
+  if [[ "$(id -u)" == 0 ]]; then
+    chown postgres "$dir"
+    as_postgres=(runuser -u postgres --)
+  fi
+  "${as_postgres[@]}" "$bindir/initdb" -D "$dir/data" -A trust -U postgres -E UTF8 --locale=C --no-sync \
+    >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log"; exit 1; }
+  pg_ctl() { "${as_postgres[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 "$@" >/dev/null; }
+  pg_ctl -o "-c listen_addresses='' -k $dir -c fsync=off" start || { cat "$dir/server.log"; exit 1; }
+  trap 'pg_ctl -m immediate stop; rm -rf "$dir"' EXIT
 fi
-"${as_postgres[@]}" "$bindir/initdb" -D "$dir/data" -A trust -U postgres -E UTF8 --locale=C --no-sync \
-  >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log"; exit 1; }
-pg_ctl() { "${as_postgres[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 "$@" >/dev/null; }
-pg_ctl -o "-c listen_addresses='' -k $dir -c fsync=off" start || { cat "$dir/server.log"; exit 1; }
-trap 'pg_ctl -m immediate stop; rm -rf "$dir"' EXIT
-psql() { "$bindir/psql" -X -q -A -t -h "$dir" -U postgres -d postgres -c "$1"; }
+psql() { psql_in "$dbname" "$1"; }
 
-url="postgresql://postgres@$(sed 's#/#%2F#g' <<<"$dir")/postgres"
-secret_url="postgresql://postgres:hunter2@$(sed 's#/#%2F#g' <<<"$dir")/postgres"
+url="postgresql://postgres@$(sed 's#/#%2F#g' <<<"$sock")/$dbname"
+secret_url="postgresql://postgres:hunter2@$(sed 's#/#%2F#g' <<<"$sock")/$dbname"
 cron="$dir/jobs.cron"
 
 check "a database without a sked schema is refused" 2 "" "holds no sked store" -- jobs --db "$url"
@@ -31,7 +45,7 @@ CRON
 "$sked" run --crontab "$cron" --db "$url" 2>"$dir/a.err" &
 a=$!
 wait_for 20 '[[ "$("$sked" jobs --db "$url" --json 2>/dev/null | jq length)" == 2 ]]'
-"$sked" run --crontab "$cron" --db "host=$dir user=postgres dbname=postgres" 2>"$dir/b.err" &
+"$sked" run --crontab "$cron" --db "host=$sock user=postgres dbname=$dbname" 2>"$dir/b.err" &
 b=$!
 
 executed() { psql "SELECT count(*) FROM sked.sked_job_execution WHERE job_id = 'tick' AND status = 'executed'"; }
@@ -111,6 +125,6 @@ expect "the message names the database without the password" '[[ "$err" != *hunt
 check "?schema= picks the PostgreSQL schema" 2 "" "schema 'elsewhere' holds no sked store" -- jobs --db "$url?schema=elsewhere"
 check "?schema= beside libpq's own parameters" 0 "*" "" -- jobs --db "$url?connect_timeout=5&schema=sked" --json
 expect "jobs in the schema named: both" '[[ "$(jq length <<<"$out")" == 2 ]]'
-check "schema= in a key/value connection string" 2 "" "schema 'elsewhere' holds no sked store" -- jobs --db "host=$dir user=postgres dbname=postgres schema=elsewhere"
+check "schema= in a key/value connection string" 2 "" "schema 'elsewhere' holds no sked store" -- jobs --db "host=$sock user=postgres dbname=$dbname schema=elsewhere"
 
 finish

@@ -112,7 +112,7 @@ printf 'id=slow * * * * * * sleep 30\nid=nap @yearly sleep 30\n' >"$dir/slow.cro
 c=$!
 wait_for 20 '[[ -e "$slow_db" ]] && [[ "$(sqlite3 "$slow_db" "SELECT count(*) FROM sked_job_execution WHERE status = '"'"'started'"'"'" 2>/dev/null)" == 1 ]]'
 check "run-now of a run still going when --timeout passes prints it and exits 1" 1 "*" \
-  "sked run-now: job 'nap' is still running after 5.000s (execution" -- run-now nap --db "$slow_db" --timeout 5
+  "sked run-now: job 'nap' is still running after 2.000s (execution" -- run-now nap --db "$slow_db" --timeout 2
 expect "the record printed is the started run" '[[ "$out" == *"status     started"* ]]'
 kill -INT "$c"
 wait_exit "$c" 20
