@@ -9,19 +9,21 @@
 #   fuzz   every libFuzzer target for FUZZ_SECONDS (20) each: scripts/fuzz.sh
 #   soak   two schedulers, a mutator and SIGKILLs on one SQLite file for SOAK_SECONDS (20 in CI): scripts/soak.sh
 #   release  the whole suite again in the optimized build users ship (release preset: -O3, warnings
-#          as errors, the benchmarks' smoke runs, and sked built as a subproject and as a shared library)
+#          as errors) and the benchmarks' smoke runs
 #   deb    builds the Debian packages (libsked-dev, sked) with CPack, installs them, runs the tool and
 #          builds tests/consumer against them with find_package and pkg-config, then purges them
+#   embedding  tests/consumer built against sked installed, as a subproject (add_subdirectory) and as
+#          a shared library (BUILD_SHARED_LIBS=ON): the last two build sked anew (~3 min on 2 cores)
 #   bench  only the benchmarks' smoke runs (release preset; `release` runs them too), asserting no times
 # Usage: scripts/ci.sh [step ...]   (all but bench, in this order, by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 steps=("$@")
-[[ ${#steps[@]} -gt 0 ]] || steps=(format asan tsan soak release deb)
+[[ ${#steps[@]} -gt 0 ]] || steps=(format asan tsan soak release deb embedding)
 # Under 30 minutes on 2 cores: the whole suite under ASan, the concurrent parts under TSan, the unit
-# suite and benchmark smoke runs in the optimized build, packages built from that same build. The
-# embedding tests (sked built again as a subdirectory and as a shared library) run as `embedding`, and
-# new fuzzing as `fuzz` (every preset's ctest replays each target's whole corpus: fuzz_replay_*).
+# suite and benchmark smoke runs in the optimized build, packages built from that same build, sked
+# built again as a subdirectory and as a shared library. New fuzzing runs as `fuzz` (every preset's
+# ctest replays each target's whole corpus: fuzz_replay_*).
 scripts/install-deps.sh clang libclang-rt-14-dev clang-format-14 python3
 
 # Any sanitizer report ends the process with a failure, so ctest sees it.
@@ -76,9 +78,11 @@ release() {
   ctest --preset release -L bench
 }
 
+# sked installed (find_package, pkg-config), as a subproject and as a shared library, each built
+# into tests/consumer: only the libraries are needed from this build; the last two build sked anew.
 embedding() {
   scripts/configure.sh release -DSKED_TEST_EMBEDDING=ON
-  cmake --build --preset release
+  cmake --build --preset release --target sked sked_http
   ctest --preset release -L consumer
 }
 
