@@ -6,7 +6,7 @@
 #   asan   the whole test suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   tsan   the scheduler, executor and store tests under ThreadSanitizer (the process-pool tests fork
 #          from a zygote, which TSan does not follow, so they run under ASan only)
-#   fuzz   every libFuzzer target for FUZZ_SECONDS (20) each: scripts/fuzz.sh
+#   fuzz   every libFuzzer target for FUZZ_SECONDS (8) each: scripts/fuzz.sh
 #   soak   two schedulers, a mutator and SIGKILLs on one SQLite file for SOAK_SECONDS (20 in CI): scripts/soak.sh
 #   release  the whole suite again in the optimized build users ship (release preset: -O3, warnings
 #          as errors) and the benchmarks' smoke runs
