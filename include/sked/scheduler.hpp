@@ -167,8 +167,9 @@ class SKED_API Scheduler {
   /// When the loop is asleep: the time by the scheduler's clock it will wake at; `TimePoint::max()`
   /// when nothing is scheduled and it waits for a change.
   [[nodiscard]] std::optional<TimePoint> waiting_until() const;
-  /// Blocks (up to `timeout` of real time) until the loop is asleep with no wake-up pending and no
-  /// submitted run unfinished. Returns whether that happened. Meant for tests with a ManualClock.
+  /// Blocks (up to `timeout` of real time) until the loop is asleep with no wake-up pending, no
+  /// submitted run unfinished and no due run left in a store for a worker to claim once it frees.
+  /// Returns whether that happened. Meant for tests with a ManualClock.
   [[nodiscard]] bool wait_idle(std::chrono::milliseconds timeout = std::chrono::seconds{10}) const;
 
   /// One pass of the loop: claims due jobs from every store, submits them, returns when the next
