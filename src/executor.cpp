@@ -45,27 +45,45 @@ void Executor::submit_batch(std::span<RunLease> runs) {
   for (RunLease& run : runs) submit(std::move(run));
 }
 
+namespace {
+
+// Listeners running on this thread: one that sets the next cannot wait for itself to return.
+thread_local int in_listener = 0;
+
+}  // namespace
+
 void Executor::notify_when_available(std::function<void()> listener) {
-  std::lock_guard lock(listener_mutex_);
+  std::unique_lock lock(listener_mutex_);
   listener_ = std::move(listener);
   // Sequentially consistent, as is the freeing worker's count: a caller that looks at `available`
   // after this either sees the worker freed or is called by it.
   armed_.store(static_cast<bool>(listener_));
+  // A listener replaced or cancelled (a scheduler going away cancels its own) is not running once
+  // this returns.
+  if (in_listener == 0) listener_done_.wait(lock, [this] { return listener_calls_ == 0; });
 }
 
 void Executor::worker_freed() noexcept {
   if (!armed_.load()) return;
-  // Called under the lock, so that a listener replaced or cancelled is not running once that
-  // returns (a scheduler going away cancels its own).
-  std::lock_guard lock(listener_mutex_);
-  if (!armed_.exchange(false)) return;
-  const std::function<void()> listener = std::move(listener_);
-  listener_ = nullptr;
+  std::function<void()> listener;
+  {
+    std::lock_guard lock(listener_mutex_);
+    if (!armed_.exchange(false)) return;
+    listener = std::move(listener_);
+    listener_ = nullptr;
+    ++listener_calls_;
+  }
+  // Outside the lock: the scheduler's listener claims the next runs on this thread and sets the
+  // next listener, and another worker freeing meanwhile must not wait for that.
+  ++in_listener;
   try {
     listener();
   } catch (...) {
     // A listener that throws must not take down the worker that freed.
   }
+  --in_listener;
+  std::lock_guard lock(listener_mutex_);
+  if (--listener_calls_ == 0) listener_done_.notify_all();
 }
 
 std::string timed_out_message(Duration timeout) {

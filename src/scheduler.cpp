@@ -101,13 +101,14 @@ class Scheduler::Owner final : public RunOwner {
   const std::shared_ptr<Clock> clock_;
 };
 
-// How an executor that freed a worker wakes the loop (Executor::notify_when_available). The
-// executor keeps it until then, and may outlive the scheduler, which detaches it.
+// How an executor that freed a worker has the next due runs claimed on its thread
+// (Executor::notify_when_available). The executor keeps it until then, and may outlive the
+// scheduler, which detaches it.
 class Scheduler::Waker {
  public:
   explicit Waker(Scheduler& scheduler) : scheduler_(scheduler) {}
   void wake() {
-    scheduler_.call([](Scheduler& s) { s.wakeup(); });
+    scheduler_.call([](Scheduler& s) { s.pass_on_freed_worker(); });
   }
   void detach() noexcept { scheduler_.detach(); }
 
@@ -253,7 +254,10 @@ bool Scheduler::wait_idle(std::chrono::milliseconds timeout) const {
   std::unique_lock lock(mutex_);
   return idle_cv_.wait_for(lock, timeout, [&] {
     const bool loop_idle = (sleeping_ && !wakeup_pending_) || !loop_active_;
-    return loop_idle && in_flight_.load(std::memory_order_acquire) == 0;
+    // Due runs left for a worker to claim once it frees are not idleness, even between the end
+    // of the last run and that worker's claim.
+    const bool runs_left = runs_left_ && state_ == SchedulerState::running;
+    return loop_idle && !runs_left && in_flight_.load(std::memory_order_acquire) == 0;
   });
 }
 
@@ -661,6 +665,9 @@ bool Scheduler::stop_loop() {
     // The loop finishes its current pass before it exits; never wait for it from inside it.
     if (!on_loop) idle_cv_.wait(lock, [&] { return !loop_active_; });
   }
+  // A pass on a worker's thread that began before the stop submits its runs before the executors
+  // stop; later passes see the scheduler stopped. Not from inside that pass (a listener).
+  if (passing_thread_.load() != std::this_thread::get_id()) std::lock_guard wait(pass_mutex_);
   if (background_thread_.joinable() && !on_loop_thread()) background_thread_.join();
   clock_subscription_.reset();
   return true;
@@ -758,10 +765,11 @@ void Scheduler::run_loop() {
     std::optional<TimePoint> next;
     if (state_ == SchedulerState::running) {
       lock.unlock();
-      next = process_jobs();
+      next = pass();
       lock.lock();
       if (state_ == SchedulerState::stopped) break;
-      if (wakeup_pending_) continue;
+      // A worker that freed during this pass asked for another.
+      if (wakeup_pending_ || pass_wanted_.load()) continue;
     }
     sleeping_ = true;
     idle_cv_.notify_all();
@@ -787,8 +795,51 @@ void Scheduler::run_loop() {
   idle_cv_.notify_all();
 }
 
+std::optional<TimePoint> Scheduler::pass() {
+  const std::lock_guard lock(pass_mutex_);
+  passing_thread_.store(std::this_thread::get_id());
+  pass_wanted_.store(false);
+  std::optional<TimePoint> next;
+  try {
+    next = process_jobs();
+  } catch (...) {
+    passing_thread_.store({});
+    throw;
+  }
+  passing_thread_.store({});
+  return next;
+}
+
+void Scheduler::pass_on_freed_worker() {
+  // Stored before trying the lock: a pass holding it looks at this after it lets go.
+  pass_wanted_.store(true);
+  // Inside this thread's own pass (a listener of it stopped an executor, which freed workers).
+  if (passing_thread_.load() == std::this_thread::get_id()) return;
+  while (pass_wanted_.load()) {
+    std::unique_lock lock(pass_mutex_, std::try_to_lock);
+    if (!lock.owns_lock()) return;
+    passing_thread_.store(std::this_thread::get_id());
+    pass_wanted_.store(false);
+    std::optional<TimePoint> next;
+    try {
+      next = process_jobs();
+    } catch (...) {
+      // process_jobs logs what fails; a worker's thread must not end on it.
+    }
+    passing_thread_.store({});
+    lock.unlock();
+    // The loop sleeps until the time its own last pass found; this pass may have found an earlier
+    // one (the runs that were waiting are claimed, and a later job is next).
+    wakeup_for(next);
+  }
+}
+
 std::optional<TimePoint> Scheduler::process_jobs() {
-  if (state() != SchedulerState::running) return std::nullopt;
+  if (state() != SchedulerState::running) {
+    std::lock_guard lock(mutex_);
+    runs_left_ = false;
+    return std::nullopt;
+  }
   const TimePoint now = clock_->now();
   std::optional<TimePoint> next;
   const auto sooner = [&next](TimePoint t) {
@@ -806,8 +857,8 @@ std::optional<TimePoint> Scheduler::process_jobs() {
     return false;
   };
   // A claim takes no more runs than the executors can start at once (Executor::available): the
-  // rest stay due in the store, for the schedulers sharing it, until a worker here frees and wakes
-  // the loop (notify_when_available, armed before looking again so that no freeing is missed).
+  // rest stay due in the store, for the schedulers sharing it, until a worker here frees and claims
+  // them itself (notify_when_available, armed before looking again so that no freeing is missed).
   struct Entry {
     std::string_view name;
     std::shared_ptr<Executor> executor;
@@ -960,6 +1011,13 @@ std::optional<TimePoint> Scheduler::process_jobs() {
           fmt::format("Error reading the next run time of job store '{}': {}", alias, e.what()));
       sooner(now + options_.max_wait);
     }
+  }
+  const bool left =
+      std::any_of(executors.begin(), executors.end(), [](const Entry& e) { return e.armed; });
+  {
+    std::lock_guard lock(mutex_);
+    if (runs_left_ && !left) idle_cv_.notify_all();
+    runs_left_ = left;
   }
   return next;
 }

@@ -14,8 +14,11 @@
 #include <cstdint>
 #include <future>
 #include <map>
+#include <mutex>
 #include <set>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 // Each test file's helpers are its own, also when files are built together (unity batches).
 namespace SKED_TEST_FILE {
@@ -1309,6 +1312,52 @@ TEST_CASE("a scheduler claims no more runs than its workers can start, and more 
   REQUIRE(f.scheduler.wait_idle());
   CHECK(f.store->get_executions({.status = ExecutionStatus::executed}).size() == 4);
   CHECK(f.events.count(EventKind::job_max_instances) == 0);
+}
+
+TEST_CASE("a worker that frees claims and starts the runs left due itself, not the loop",
+          "[scheduler][room]") {
+  Fixture f{{}, 1};  // one worker
+  Gate gate;
+  std::mutex mutex;
+  std::vector<std::thread::id> ran_on;        // per run, in order
+  std::vector<std::thread::id> submitted_on;  // per job_submitted, in order
+  f.scheduler.add_listener(
+      [&](const sked::Event&) {
+        std::lock_guard lock(mutex);
+        submitted_on.push_back(std::this_thread::get_id());
+      },
+      static_cast<sked::EventMask>(EventKind::job_submitted));
+  for (int i = 0; i < 3; ++i) {
+    f.scheduler.add_job({.id = "j" + std::to_string(i),
+                         .callable =
+                             [&](const sked::JobContext&) {
+                               {
+                                 std::lock_guard lock(mutex);
+                                 ran_on.push_back(std::this_thread::get_id());
+                               }
+                               gate.enter();
+                             },
+                         .trigger = sked::DateTrigger{t0}});
+  }
+  f.scheduler.start();
+  REQUIRE(gate.wait_entered(1));
+  // The loop has finished its pass and sleeps: a state to wait for, not a time.
+  const auto give_up = std::chrono::steady_clock::now() + 10s;
+  while (!f.scheduler.waiting_until() && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::yield();
+  REQUIRE(f.scheduler.waiting_until());
+  CHECK(f.store->get_executions({}).size() == 1);  // the others wait, due and unrecorded
+  // Each run that ends has its worker claim the next one, once the run is recorded: the loop,
+  // asleep, is not woken for it, and wait_idle() does not return in between.
+  gate.release(3);
+  REQUIRE(f.scheduler.wait_idle());
+  CHECK(f.store->get_executions({.status = ExecutionStatus::executed}).size() == 3);
+  std::lock_guard lock(mutex);
+  REQUIRE(ran_on.size() == 3);
+  REQUIRE(submitted_on.size() == 3);
+  CHECK(submitted_on[0] != ran_on[0]);  // the loop's first claim
+  CHECK(submitted_on[1] == ran_on[0]);  // the worker's, as its first run ended
+  CHECK(submitted_on[2] == ran_on[0]);
 }
 
 TEST_CASE("schedulers sharing a SQLite store each claim what their workers can start",

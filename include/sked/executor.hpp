@@ -8,6 +8,7 @@
 #include <sked/time.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstddef>
 #include <functional>
 #include <limits>
@@ -48,21 +49,26 @@ class SKED_API Executor {
   [[nodiscard]] virtual std::size_t available() const { return unlimited; }
   /// Calls `listener` once, the next time a worker frees (`worker_freed`), from that thread;
   /// replaces a listener not called yet, and an empty one cancels it. Once this returns, a replaced
-  /// listener is not running and will not run. The scheduler sets it when it left due runs in the
-  /// store for want of workers, then asks `available` again. `listener` must not block.
-  /// Thread-safe.
+  /// listener is not running and will not run (called from inside a listener, it does not wait for
+  /// listeners running on other threads). The scheduler sets it when it left due runs in the store
+  /// for want of workers: the freeing thread then claims and submits the next runs itself, so
+  /// `listener` may call `notify_when_available` and `submit_batch` on this executor; it does not
+  /// wait for a task. Thread-safe.
   void notify_when_available(std::function<void()> listener);
 
  protected:
   Executor() = default;
-  /// Tells the listener, if one is waiting, that a worker is free (a task returned). Costs one
-  /// atomic load when none is.
+  /// Tells the listener, if one is waiting, that a worker is free (a task returned and its run was
+  /// completed). Costs one atomic load when none is. Call it holding no lock the listener may need
+  /// (it may submit runs).
   void worker_freed() noexcept;
 
  private:
   std::mutex listener_mutex_;
+  std::condition_variable listener_done_;
   std::function<void()> listener_;
   std::atomic<bool> armed_{false};
+  int listener_calls_ = 0;  // listeners running, outside the lock; guarded by listener_mutex_
 };
 
 /// The message recorded for a run that exceeded its timeout: `timed out after 30s`.

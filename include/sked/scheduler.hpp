@@ -167,8 +167,9 @@ class SKED_API Scheduler {
   /// When the loop is asleep: the time by the scheduler's clock it will wake at; `TimePoint::max()`
   /// when nothing is scheduled and it waits for a change.
   [[nodiscard]] std::optional<TimePoint> waiting_until() const;
-  /// Blocks (up to `timeout` of real time) until the loop is asleep with no wake-up pending and no
-  /// submitted run unfinished. Returns whether that happened. Meant for tests with a ManualClock.
+  /// Blocks (up to `timeout` of real time) until the loop is asleep with no wake-up pending, no
+  /// submitted run unfinished and no due run left in a store for a worker to claim once it frees.
+  /// Returns whether that happened. Meant for tests with a ManualClock.
   [[nodiscard]] bool wait_idle(std::chrono::milliseconds timeout = std::chrono::seconds{10}) const;
 
   /// One pass of the loop: claims due jobs from every store, submits them, returns when the next
@@ -218,8 +219,14 @@ class SKED_API Scheduler {
   void report_unknown_tasks(const std::string& alias,
                             const std::vector<std::pair<std::string, std::string>>& unknown);
   class Waker;
-  // Wakes the loop when an executor frees a worker; detached by the destructor.
+  // Runs a pass on the thread of a worker that freed; detached by the destructor.
   std::shared_ptr<Waker> waker_;
+  // One pass of process_jobs at a time, on the loop's thread or on the thread of an executor's
+  // worker that freed (issue 17: waking the loop for every run that ended cost 2-3x on short jobs).
+  [[nodiscard]] std::optional<TimePoint> pass();
+  // A worker freed while due runs waited for one: claims and submits them on this thread, or, when
+  // another pass is going, has that one look again.
+  void pass_on_freed_worker();
   class Owner;
   // The owner of the leases claimed from the store `alias`: how their ends reach this scheduler.
   [[nodiscard]] std::shared_ptr<Owner> owner_for(const std::string& alias);
@@ -257,6 +264,12 @@ class SKED_API Scheduler {
   std::thread::id loop_thread_;
   std::optional<TimePoint> waiting_until_;
   std::atomic<std::size_t> in_flight_{0};  // runs submitted and not yet completed
+  std::mutex pass_mutex_;                  // held by the thread running a pass
+  std::atomic<std::thread::id> passing_thread_{};
+  std::atomic<bool> pass_wanted_{false};  // a freed worker found another pass going
+  // The last pass left due runs in a store for want of free workers, and armed an executor to
+  // claim them once one frees: not idle meanwhile. Guarded by mutex_.
+  bool runs_left_ = false;
   StoreMap stores_;
   std::map<std::string, std::shared_ptr<Executor>, std::less<>> executors_;
 

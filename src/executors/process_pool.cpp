@@ -150,11 +150,12 @@ struct ProcessPoolExecutor::Impl {
           }
         }
       }
-      // Before the runs complete: a scheduler waiting for a worker is woken before its last run
-      // ends, so that it never looks idle with due runs left to claim.
-      if ((!completions.empty() || workers_gone) && on_freed) on_freed();
+      const bool freed = !completions.empty() || workers_gone;
       for (auto& [active, outcome] : completions) active->run.complete(std::move(outcome));
       completions.clear();
+      // After the runs completed: the next claim (on this thread, by the scheduler's listener)
+      // finds them no longer running, for max_instances.
+      if (freed && on_freed) on_freed();
       if (finished) return;
       if (::poll(fds.data(), fds.size(), timeout_ms) > 0 && (fds[0].revents & POLLIN) != 0) {
         std::uint64_t count = 0;

@@ -128,6 +128,7 @@ void ThreadPoolExecutor::work(std::stop_token stop) {
       if (i > 0 && stop.stop_requested()) {
         release_one();
         batch[i].complete(dropped_outcome());
+        worker_freed();
         continue;
       }
       run_item(batch[i], stop);
@@ -142,6 +143,7 @@ void ThreadPoolExecutor::run_item(RunLease& run, std::stop_token stop) {
     Outcome outcome = run_task(run, std::move(stop));
     release_one();
     run.complete(std::move(outcome));
+    worker_freed();
     return;
   }
   auto active = std::make_shared<Active>();
@@ -165,16 +167,14 @@ void ThreadPoolExecutor::run_item(RunLease& run, std::stop_token stop) {
     if (!active->settled.load()) deadlines_.erase(watched);
   }
   if (!active->settled.exchange(true)) active->run.complete(std::move(outcome));
+  worker_freed();
 }
 
 std::size_t ThreadPoolExecutor::available() const {
   return max_workers_ - std::min(max_workers_, busy_.load());
 }
 
-void ThreadPoolExecutor::release_one() noexcept {
-  busy_.fetch_sub(1);
-  worker_freed();
-}
+void ThreadPoolExecutor::release_one() noexcept { busy_.fetch_sub(1); }
 
 void ThreadPoolExecutor::watch(std::stop_token stop) {
   std::unique_lock lock(watch_mutex_);
@@ -226,6 +226,7 @@ void ThreadPoolExecutor::shutdown(bool wait) {
     release_one();
     run.complete(dropped_outcome());
   }
+  if (!dropped.empty()) worker_freed();
   if (!wait) {
     // Asked to stop, not waited for: a thread cannot be killed, and a task that ignores its stop
     // token must not hold the caller. The workers are joined by a later shutdown(true) or the

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <functional>
 #include <future>
 
 // Each test file's helpers are its own, also when files are built together (unity batches).
@@ -122,6 +123,33 @@ TEST_CASE(
     CHECK(running.outcomes[0].status ==
           ExecutionStatus::executed);  // the running task returned when asked
   }
+}
+
+TEST_CASE("a freed worker's listener finds its run completed and may hand it the next run",
+          "[executor][thread_pool][available]") {
+  // How a scheduler keeps one worker busy without waking its loop: the listener claims the next
+  // run, submits it, and listens again, all on the worker's thread.
+  sked::ThreadPoolExecutor pool(1);
+  pool.start(nullptr);
+  Collected done;
+  constexpr int total = 5;
+  std::atomic<int> submitted{1};
+  std::atomic<bool> completed_first{true};
+  std::function<void()> listen = [&] {
+    // The run that freed the worker has been completed (recorded) before the listener is called.
+    if (done.count() < static_cast<std::size_t>(submitted.load())) completed_first = false;
+    if (submitted.load() == total) return;
+    CHECK(pool.available() == 1);
+    const int id = submitted.fetch_add(1);
+    pool.notify_when_available(listen);  // from inside a listener: does not wait for itself
+    pool.submit(done.run([](const sked::JobContext&) {}, id));
+  };
+  pool.notify_when_available(listen);
+  pool.submit(done.run([](const sked::JobContext&) {}, 0));
+  REQUIRE(done.wait_for(total));
+  pool.shutdown(true);
+  CHECK(completed_first);
+  CHECK(done.count() == total);
 }
 
 TEST_CASE("a thread pool needs at least one worker", "[executor][thread_pool][errors]") {

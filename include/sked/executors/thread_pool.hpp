@@ -59,7 +59,9 @@ class SKED_API ThreadPoolExecutor final : public Executor {
   void work(std::stop_token stop);
   void run_item(RunLease& run, std::stop_token stop);
   void watch(std::stop_token stop);
-  // A queued or running run is over for the worker: its task returned, or it was dropped.
+  // A queued or running run is over for the worker: its task returned, or it was dropped. The
+  // worker counts as free from here (available()); worker_freed() follows once the run completed,
+  // so that the claim it may lead to finds the run no longer running.
   void release_one() noexcept;
 
   std::size_t max_workers_;
