@@ -110,6 +110,10 @@ class Scheduler::Waker {
   void wake() {
     scheduler_.call([](Scheduler& s) { s.pass_on_freed_worker(); });
   }
+  // For an executor whose freeing thread must not claim (Executor::freeing_thread_claims).
+  void wake_loop() {
+    scheduler_.call([](Scheduler& s) { s.wakeup(); });
+  }
   void detach() noexcept { scheduler_.detach(); }
 
  private:
@@ -881,6 +885,14 @@ std::optional<TimePoint> Scheduler::process_jobs() {
     }
     return total;
   };
+  // The executor's next freed worker claims the runs left (on its thread, or through the loop).
+  const auto arm = [this](Executor& executor) {
+    if (executor.freeing_thread_claims()) {
+      executor.notify_when_available([waker = waker_] { waker->wake(); });
+    } else {
+      executor.notify_when_available([waker = waker_] { waker->wake_loop(); });
+    }
+  };
   Entry* last = nullptr;
   const ClaimRoom room = [&](const Job& job, std::size_t taken) {
     if (last == nullptr || last->name != job.executor) {
@@ -895,7 +907,7 @@ std::optional<TimePoint> Scheduler::process_jobs() {
     if (executor.available() > taken) return Room::take;
     if (!last->armed) {
       last->armed = true;
-      executor.notify_when_available([waker = waker_] { waker->wake(); });
+      arm(executor);
       if (executor.available() > taken) return Room::take;
     }
     for (const Entry& e : executors) {
@@ -910,7 +922,7 @@ std::optional<TimePoint> Scheduler::process_jobs() {
     for (Entry& e : executors) {
       if (e.armed) continue;
       e.armed = true;
-      e.executor->notify_when_available([waker = waker_] { waker->wake(); });
+      arm(*e.executor);
     }
     return total_room();
   };

@@ -47,6 +47,11 @@ class SKED_API Executor {
   /// store take the rest and a run's record says `started` only once a worker has it. An executor
   /// that overrides this calls `worker_freed` whenever it may have grown. Default: `unlimited`.
   [[nodiscard]] virtual std::size_t available() const { return unlimited; }
+  /// Whether the thread that calls `worker_freed` may claim the next runs from the store and submit
+  /// them itself, as the scheduler's listener does (no wake-up of its loop per freed worker). An
+  /// executor whose freeing thread must not wait for a store (a reactor that enforces timeouts and
+  /// stops hung tasks) returns false, and the scheduler's loop claims instead. Default: true.
+  [[nodiscard]] virtual bool freeing_thread_claims() const noexcept { return true; }
   /// Calls `listener` once, the next time a worker frees (`worker_freed`), from that thread;
   /// replaces a listener not called yet, and an empty one cancels it. Once this returns, a replaced
   /// listener is not running and will not run (called from inside a listener, it does not wait for

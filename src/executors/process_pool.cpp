@@ -153,8 +153,8 @@ struct ProcessPoolExecutor::Impl {
       const bool freed = !completions.empty() || workers_gone;
       for (auto& [active, outcome] : completions) active->run.complete(std::move(outcome));
       completions.clear();
-      // After the runs completed: the next claim (on this thread, by the scheduler's listener)
-      // finds them no longer running, for max_instances.
+      // After the runs completed: the next claim (by the scheduler's loop, woken here: this thread
+      // never claims, see freeing_thread_claims) finds them no longer running, for max_instances.
       if (freed && on_freed) on_freed();
       if (finished) return;
       if (::poll(fds.data(), fds.size(), timeout_ms) > 0 && (fds[0].revents & POLLIN) != 0) {

@@ -462,6 +462,41 @@ TEST_CASE("the zygote and its workers end when the program dies",
   CHECK(sked::test::children_of().empty());
 }
 
+TEST_CASE("the scheduler's loop, not the pool's reactor, claims the runs left for a freed worker",
+          "[executor][process_pool][scheduler]") {
+  // The reactor stops tasks past their timeout: it must never wait for a store's lock in a claim.
+  auto clock = std::make_shared<sked::ManualClock>(t0);
+  sked::BackgroundScheduler scheduler{{.clock = clock, .timezone = sked::TimeZone::utc()}};
+  add_test_tasks(scheduler.tasks());
+  // Created before start(): the scheduler has no thread yet.
+  auto pool = std::make_shared<sked::ProcessPoolExecutor>(1, scheduler.tasks());
+  CHECK_FALSE(pool->freeing_thread_claims());
+  scheduler.add_executor(pool, "processes");
+  std::mutex mutex;
+  std::vector<std::thread::id> submitted_on;
+  scheduler.add_listener(
+      [&](const sked::Event&) {
+        std::lock_guard lock(mutex);
+        submitted_on.push_back(std::this_thread::get_id());
+      },
+      static_cast<sked::EventMask>(sked::EventKind::job_submitted));
+  for (int i = 0; i < 3; ++i) {
+    scheduler.add_job({.id = "j" + std::to_string(i),
+                       .task = "echo",
+                       .trigger = sked::DateTrigger{t0},
+                       .executor = "processes"});
+  }
+  scheduler.start();
+  // One worker: each run is claimed once the one before has ended, and wait_idle() waits for all.
+  REQUIRE(scheduler.wait_idle());
+  CHECK(scheduler.get_executions({.status = sked::ExecutionStatus::executed}).size() == 3);
+  std::lock_guard lock(mutex);
+  REQUIRE(submitted_on.size() == 3);
+  CHECK(submitted_on[1] == submitted_on[0]);  // the loop's, as was the first
+  CHECK(submitted_on[2] == submitted_on[0]);
+  scheduler.shutdown();
+}
+
 TEST_CASE(
     "a scheduler using the process pool records crashes, timeouts and failures and keeps "
     "scheduling",

@@ -80,6 +80,9 @@ class SKED_API ProcessPoolExecutor final : public Executor {
   void shutdown(bool wait) override;
   /// Workers not running a run (nor being stopped), less the runs queued for them.
   [[nodiscard]] std::size_t available() const override;
+  /// False: workers are freed on the reactor, which stops tasks past their timeout and must not
+  /// wait for a store's lock; the scheduler's loop claims the next runs.
+  [[nodiscard]] bool freeing_thread_claims() const noexcept override { return false; }
 
   [[nodiscard]] std::size_t max_workers() const noexcept;
   /// The tasks the workers can run (sorted).
