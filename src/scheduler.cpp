@@ -801,17 +801,17 @@ void Scheduler::run_loop() {
 
 std::optional<TimePoint> Scheduler::pass() {
   const std::lock_guard lock(pass_mutex_);
+  return pass_holding_lock();
+}
+
+std::optional<TimePoint> Scheduler::pass_holding_lock() {
   passing_thread_.store(std::this_thread::get_id());
   pass_wanted_.store(false);
-  std::optional<TimePoint> next;
-  try {
-    next = process_jobs();
-  } catch (...) {
-    passing_thread_.store({});
-    throw;
-  }
-  passing_thread_.store({});
-  return next;
+  struct Done {
+    std::atomic<std::thread::id>& passing;
+    ~Done() { passing.store({}); }
+  } done{passing_thread_};
+  return process_jobs();
 }
 
 void Scheduler::pass_on_freed_worker() {
@@ -822,15 +822,12 @@ void Scheduler::pass_on_freed_worker() {
   while (pass_wanted_.load()) {
     std::unique_lock lock(pass_mutex_, std::try_to_lock);
     if (!lock.owns_lock()) return;
-    passing_thread_.store(std::this_thread::get_id());
-    pass_wanted_.store(false);
     std::optional<TimePoint> next;
     try {
-      next = process_jobs();
+      next = pass_holding_lock();
     } catch (...) {
       // process_jobs logs what fails; a worker's thread must not end on it.
     }
-    passing_thread_.store({});
     lock.unlock();
     // The loop sleeps until the time its own last pass found; this pass may have found an earlier
     // one (the runs that were waiting are claimed, and a later job is next).

@@ -224,6 +224,7 @@ class SKED_API Scheduler {
   // One pass of process_jobs at a time, on the loop's thread or on the thread of an executor's
   // worker that freed (issue 17: waking the loop for every run that ended cost 2-3x on short jobs).
   [[nodiscard]] std::optional<TimePoint> pass();
+  [[nodiscard]] std::optional<TimePoint> pass_holding_lock();  // pass_mutex_ held
   // A worker freed while due runs waited for one: claims and submits them on this thread, or, when
   // another pass is going, has that one look again.
   void pass_on_freed_worker();
