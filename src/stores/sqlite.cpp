@@ -707,8 +707,9 @@ class SqliteJobStore::Tx final : public JobStore::Transaction {
   // Due rows a page at a time (keyset pages, so rows passed over because they cannot run here do
   // not stop the jobs behind them from being claimed). Jobs due at the same time come in the order
   // they were added (rowid), as in the memory store: the next_run_time index holds the rowid, so a
-  // page reads only its own rows. Ordering by id instead sorted every row due at that time, job_state
-  // and all, for each page (with 1,000 jobs due together, 10x the cost of a one-run claim).
+  // page reads only its own rows. Ordering by id instead sorted every row due at that time,
+  // job_state and all, for each page (with 1,000 jobs due together, 10x the cost of a one-run
+  // claim).
   void read_page(TimePoint now) {
     rows_.clear();
     next_ = 0;
@@ -723,7 +724,7 @@ class SqliteJobStore::Tx final : public JobStore::Transaction {
       s->bind(2, after_time_);
       s->bind(3, after_rowid_);
     }
-    const std::size_t page = std::min(claim_page_size, wanted_ == 0 ? page_
+    const std::size_t page = std::min(claim_page_size, wanted_ == 0  ? page_
                                                        : first_page_ ? wanted_
                                                                      : std::max(wanted_, page_));
     s->bind(4, static_cast<std::int64_t>(page));
