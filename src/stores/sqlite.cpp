@@ -80,7 +80,12 @@ std::string status_text(ExecutionStatus s) { return std::string{to_string(s)}; }
 // fails half-way with SQLITE_BUSY_SNAPSHOT; it rolls back unless committed.
 class WriteTransaction {
  public:
-  explicit WriteTransaction(SQLite::Database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+  // `begin` and `commit` are the connection's prepared BEGIN IMMEDIATE and COMMIT: an idle store's
+  // only writes (its heartbeats) then parse no SQL.
+  WriteTransaction(SQLite::Database& db, SQLite::Statement& begin, SQLite::Statement& commit)
+      : db_(db), commit_(commit) {
+    run(begin);
+  }
   ~WriteTransaction() {
     if (!committed_ && sqlite3_get_autocommit(db_.getHandle()) == 0) {
       try {
@@ -93,12 +98,23 @@ class WriteTransaction {
   WriteTransaction(const WriteTransaction&) = delete;
   WriteTransaction& operator=(const WriteTransaction&) = delete;
   void commit() {
-    db_.exec("COMMIT");
+    run(commit_);
     committed_ = true;
   }
 
  private:
+  static void run(SQLite::Statement& s) {
+    try {
+      (void)s.exec();
+    } catch (...) {
+      (void)s.tryReset();
+      throw;
+    }
+    (void)s.tryReset();
+  }
+
   SQLite::Database& db_;
+  SQLite::Statement& commit_;
   bool committed_ = false;
 };
 
@@ -954,7 +970,7 @@ void SqliteJobStore::Impl::heartbeat() {
     warnings.clear();
     recorded_.clear();
     beat_pending_.reset();
-    WriteTransaction tx{db_};
+    WriteTransaction tx{db_, statement("BEGIN IMMEDIATE"), statement("COMMIT")};
     beat(asked, clock_->now(), warnings);
     tx.commit();
     committed(warnings);
@@ -1037,7 +1053,7 @@ void SqliteJobStore::Impl::unregister() noexcept {
   try {
     auto leave = [this] {
       if (!registered_) return;
-      WriteTransaction tx{db_};
+      WriteTransaction tx{db_, statement("BEGIN IMMEDIATE"), statement("COMMIT")};
       interrupt_runs_of(
           scheduler_id_,
           fmt::format("sked::Interrupted: scheduler '{}' closed its job store while this run was "
@@ -1120,7 +1136,7 @@ void SqliteJobStore::Impl::complete(const Execution& execution, const RunRequest
 // With the store's lock held.
 void SqliteJobStore::Impl::write_completions(const std::vector<PendingCompletion*>& batch) {
   auto write = [&] {
-    WriteTransaction tx{db_};
+    WriteTransaction tx{db_, statement("BEGIN IMMEDIATE"), statement("COMMIT")};
     for (const auto* p : batch) {
       const Execution& e = *p->execution;
       Use s{
@@ -1195,7 +1211,8 @@ void SqliteJobStore::transact_(Purpose purpose, const std::function<void(Transac
     }
     impl_->recorded_.clear();
     impl_->beat_pending_.reset();
-    WriteTransaction wtx{impl_->db_};
+    WriteTransaction wtx{impl_->db_, impl_->statement("BEGIN IMMEDIATE"),
+                          impl_->statement("COMMIT")};
     // This connection's own commits do not move data_version.
     impl_->idle_known_ = false;
     const bool was_registered = impl_->registered_;
