@@ -5,8 +5,12 @@
 # wake-ups (voluntary + involuntary context switches of every thread), bytes written (write(2) bytes
 # and bytes sent to storage, from /proc/PID/io) and how the store's WAL file changed; then the ratios.
 #
-# Usage: bench/idle_vs_cron.sh [--seconds N] [--runs N] [--sked PATH] [--baseline PATH]
+# Usage: bench/idle_vs_cron.sh [--seconds N] [--runs N] [--warmup N] [--sked PATH] [--baseline PATH]
 #   --seconds   measuring window per run (default 60; use 5 for a smoke run)
+#   --warmup    seconds between a daemon's start and the window (default 2: start-up, opening the
+#               store and the first claim). Past sked's first heartbeat (--warmup 65 with the 60 s
+#               default) the window is steady state: the first beat on the watch's thread also
+#               creates that thread's malloc arena, a one-off cost measured with --warmup 2
 #   --runs      runs of each daemon, alternating sked and cron (default 1); min/median/max when > 1
 #   --sked      the sked binary (default: build/release/src/cli/sked, built when missing)
 #   --baseline  a second sked binary (an earlier build) measured in the same alternation: before/after
@@ -20,16 +24,17 @@ seconds=60
 runs=1
 sked=build/release/src/cli/sked
 baseline=""
+warmup=2  # start-up (opening the store, the first claim) is not idle time
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
     --runs) runs="$2"; shift 2 ;;
+    --warmup) warmup="$2"; shift 2 ;;
     --sked) sked="$2"; shift 2 ;;
     --baseline) baseline="$2"; shift 2 ;;
-    *) echo "usage: $0 [--seconds N] [--runs N] [--sked PATH] [--baseline PATH]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--seconds N] [--runs N] [--warmup N] [--sked PATH] [--baseline PATH]" >&2; exit 2 ;;
   esac
 done
-warmup=2  # start-up (opening the store, the first claim) is not idle time
 
 if [[ $(id -u) -ne 0 ]]; then echo "run as root (cron -f, /etc/cron.d, /proc/PID/io)" >&2; exit 1; fi
 if [[ ! -x /usr/sbin/cron ]]; then
@@ -125,7 +130,7 @@ measure() {
   echo "$((b[0] - a[0])) $((b[1] - a[1])) $((b[2] - a[2])) $((b[3] - a[3])) $((b[4] - a[4]))"
 }
 
-echo "$(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) x $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg); $("$sked" --version 2>/dev/null || echo sked) vs cron $(dpkg-query -W -f '${Version}' cron); ${seconds} s per run, ${runs} run(s) each"
+echo "$(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) x $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg); $("$sked" --version 2>/dev/null || echo sked) vs cron $(dpkg-query -W -f '${Version}' cron); ${seconds} s per run after ${warmup} s, ${runs} run(s) each"
 : >"$work/sked.txt"
 : >"$work/cron.txt"
 : >"$work/baseline.txt"

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cerrno>
 #include <csignal>
@@ -66,7 +68,7 @@ bool process_alive(long pid, const std::string& scheduler_id) {
 }
 
 std::optional<std::string> death(const RegisteredScheduler& s, bool stale,
-                                 std::string_view last_beat, const std::string& host) {
+                                 std::string_view last_beat, const std::string& host, bool locked) {
   if (s.host == host) {
     // On this host another process answers for itself, before any heartbeat: a store that could
     // not be written (another connection's lock, a full disk) held up its heartbeats, not its life.
@@ -87,6 +89,10 @@ std::optional<std::string> death(const RegisteredScheduler& s, bool stale,
     }
     // Schedulers of this process (stores opened side by side, as tests do) keep the heartbeat rule.
     if (!ours && look.state == ProcessLook::State::running) return std::nullopt;
+  } else if (locked) {
+    // Its process runs on this kernel where /proc cannot show it: alive, even stopped (which only
+    // /proc could tell).
+    return std::nullopt;
   }
   if (stale) {
     return fmt::format(
@@ -96,6 +102,64 @@ std::optional<std::string> death(const RegisteredScheduler& s, bool stale,
         s.id, s.host, s.pid, last_beat);
   }
   return std::nullopt;
+}
+
+namespace {
+
+// The byte of a scheduler id in the lock file: FNV-1a, below 2^62 (any offset can be locked,
+// whatever the file's size).
+off_t lock_byte(const std::string& scheduler_id) {
+  std::uint64_t h = 14695981039346656037ULL;
+  for (const char c : scheduler_id) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ULL;
+  }
+  return static_cast<off_t>(h >> 2);
+}
+
+struct flock lock_of(const std::string& scheduler_id, short type) {
+  struct flock fl {};
+  fl.l_type = type;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = lock_byte(scheduler_id);
+  fl.l_len = 1;
+  fl.l_pid = 0;  // F_OFD_* require it
+  return fl;
+}
+
+}  // namespace
+
+LivenessLock::~LivenessLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool LivenessLock::hold(const std::string& file, const std::string& scheduler_id) {
+  if (!writable_) {
+    // Readable by its owner only whatever the umask, as the database is; one that exists keeps its
+    // mode.
+    int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0) {
+      (void)::fchmod(fd, 0600);
+    } else if (errno == EEXIST) {
+      fd = ::open(file.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    }
+    if (fd < 0) return false;
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+    writable_ = true;
+  }
+  struct flock fl = lock_of(scheduler_id, F_WRLCK);
+  return ::fcntl(fd_, F_OFD_SETLK, &fl) == 0;
+}
+
+bool LivenessLock::held(const std::string& file, const std::string& scheduler_id) {
+  if (fd_ < 0) {
+    // A store that never claimed (a read-only tool) looks through a descriptor of its own.
+    fd_ = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd_ < 0) return false;
+  }
+  struct flock fl = lock_of(scheduler_id, F_WRLCK);
+  return ::fcntl(fd_, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
 }
 
 void report_warning(const std::function<void(std::string_view)>& on_warning,

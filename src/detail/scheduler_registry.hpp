@@ -37,9 +37,37 @@ inline constexpr std::chrono::seconds pid_reuse_slack{60};
 /// Why a registered scheduler is dead (the message its unfinished runs are recorded `interrupted`
 /// with), or nothing while it lives. On `host`, this one, its process answers: gone (or its pid
 /// reused) is dead, running is alive whatever its heartbeat, stopped is judged by `stale`. On
-/// another host, `stale`: its heartbeat is older than the store allows (`last_beat` says when).
+/// another host, `stale`: its heartbeat is older than the store allows (`last_beat` says when),
+/// unless `locked`: its `LivenessLock` is held, so its process runs on this kernel (a container
+/// with a host name of its own).
 [[nodiscard]] std::optional<std::string> death(const RegisteredScheduler& s, bool stale,
-                                               std::string_view last_beat, const std::string& host);
+                                               std::string_view last_beat, const std::string& host,
+                                               bool locked = false);
+
+/// The lock a store that claims holds for its scheduler while its process lives, on one byte
+/// (chosen by the scheduler id) of a small file next to the database (`<file>-live`): an open file
+/// description lock (`F_OFD_SETLK`), which the kernel drops when the process ends, however it ends,
+/// and which every process on this kernel sees, whatever its PID namespace. Never on the database
+/// file itself: closing any descriptor of a file drops the process's POSIX locks on it, SQLite's
+/// own among them. Not thread-safe; the store calls it under its lock.
+class LivenessLock {
+ public:
+  LivenessLock() = default;
+  ~LivenessLock();
+  LivenessLock(const LivenessLock&) = delete;
+  LivenessLock& operator=(const LivenessLock&) = delete;
+
+  /// Opens `file` (created with mode 0600 when missing) and locks the byte of `scheduler_id`; false
+  /// when either fails (the store then relies on its heartbeat alone).
+  bool hold(const std::string& file, const std::string& scheduler_id);
+  /// Whether another open file description holds the byte of `scheduler_id` in `file`: a live
+  /// process (or a child it forked without exec) has it. False when `file` cannot be opened.
+  [[nodiscard]] bool held(const std::string& file, const std::string& scheduler_id);
+
+ private:
+  int fd_ = -1;
+  bool writable_ = false;
+};
 
 /// Hands a store's warning to `on_warning`, or writes it to stderr when there is none. Never
 /// throws: a broken callback must not break the store.

@@ -84,7 +84,12 @@ std::string status_text(ExecutionStatus s) { return std::string{to_string(s)}; }
 // fails half-way with SQLITE_BUSY_SNAPSHOT; it rolls back unless committed.
 class WriteTransaction {
  public:
-  explicit WriteTransaction(SQLite::Database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+  // `begin` and `commit` are the connection's prepared BEGIN IMMEDIATE and COMMIT: an idle store's
+  // only writes (its heartbeats) then parse no SQL.
+  WriteTransaction(SQLite::Database& db, SQLite::Statement& begin, SQLite::Statement& commit)
+      : db_(db), commit_(commit) {
+    run(begin);
+  }
   ~WriteTransaction() {
     if (!committed_ && sqlite3_get_autocommit(db_.getHandle()) == 0) {
       try {
@@ -97,12 +102,23 @@ class WriteTransaction {
   WriteTransaction(const WriteTransaction&) = delete;
   WriteTransaction& operator=(const WriteTransaction&) = delete;
   void commit() {
-    db_.exec("COMMIT");
+    run(commit_);
     committed_ = true;
   }
 
  private:
+  static void run(SQLite::Statement& s) {
+    try {
+      (void)s.exec();
+    } catch (...) {
+      (void)s.tryReset();
+      throw;
+    }
+    (void)s.tryReset();
+  }
+
   SQLite::Database& db_;
+  SQLite::Statement& commit_;
   bool committed_ = false;
 };
 
@@ -348,6 +364,15 @@ class SqliteJobStore::Impl {
   // when the file watch (which beats on its own thread when it runs) does not run.
   detail::Periodic heartbeat_;
 
+  // `<file>-live`, where this scheduler's liveness lock is held (none for an in-memory database).
+  std::string live_path_;
+  mutable detail::LivenessLock live_lock_;  // guarded by mutex_
+  // How often claims look for dead peers: the old heartbeat interval, so that a rarer heartbeat
+  // does not make a peer's death on this host (known at the next look) known later.
+  [[nodiscard]] Duration reap_interval() const {
+    return std::min<Duration>(options_.heartbeat_interval, std::chrono::seconds{30});
+  }
+
   // Other connections' commits, heard through a watch on the file (set_change_listener).
   void start_watch();
   // Called by the watch: tells the listener when another connection committed; true when the write
@@ -456,6 +481,9 @@ SqliteJobStore::Impl::Impl(std::string path, SqliteJobStoreOptions options)
   }
   scheduler_id_ =
       !options_.scheduler_id.empty() ? options_.scheduler_id : detail::default_scheduler_id(host_);
+  if (!path_.empty() && path_ != ":memory:" && path_.rfind("file:", 0) != 0) {
+    live_path_ = path_ + "-live";
+  }
   auto prepare = [this] {
     detail::prepare_schema(db_, path_, schema_version,
                            options_.open_mode == SqliteOpenMode::create);
@@ -902,6 +930,9 @@ void SqliteJobStore::Impl::register_self(TimePoint wall, bool first,
   s->bind(3, static_cast<std::int64_t>(getpid()));
   s->bind(4, format_db_time(wall));
   s->exec();
+  // Held from now until the process ends: peers on this kernel that cannot see the process in
+  // /proc (another PID namespace) know it alive without reading its heartbeat.
+  if (!live_path_.empty()) (void)live_lock_.hold(live_path_, scheduler_id_);
 }
 
 RegisteredScheduler SqliteJobStore::Impl::registered(SQLite::Statement& row) {
@@ -919,7 +950,11 @@ std::optional<std::string> SqliteJobStore::Impl::death(const RegisteredScheduler
                                                        TimePoint wall) const {
   // An unreadable heartbeat reads as the epoch: long stale.
   const TimePoint since = std::max(s.heartbeat, writable_since_);
-  return detail::death(s, wall - since > options_.stale_after, beat_text, host_);
+  const bool stale = wall - since > options_.stale_after;
+  // Only asked when the heartbeat alone would condemn it: one fcntl per stale peer.
+  const bool locked =
+      stale && s.host != host_ && !live_path_.empty() && live_lock_.held(live_path_, s.id);
+  return detail::death(s, stale, beat_text, host_, locked);
 }
 
 void SqliteJobStore::Impl::reap(TimePoint wall, std::vector<std::string>& warnings) {
@@ -971,7 +1006,7 @@ void SqliteJobStore::Impl::heartbeat() {
     warnings.clear();
     recorded_.clear();
     beat_pending_.reset();
-    WriteTransaction tx{db_};
+    WriteTransaction tx{db_, statement("BEGIN IMMEDIATE"), statement("COMMIT")};
     beat(std::chrono::steady_clock::now() - *began, clock_->now(), warnings);
     tx.commit();
     committed(warnings);
@@ -1054,7 +1089,7 @@ void SqliteJobStore::Impl::unregister() noexcept {
   try {
     auto leave = [this] {
       if (!registered_) return;
-      WriteTransaction tx{db_};
+      WriteTransaction tx{db_, statement("BEGIN IMMEDIATE"), statement("COMMIT")};
       interrupt_runs_of(
           scheduler_id_,
           fmt::format("sked::Interrupted: scheduler '{}' closed its job store while this run was "
@@ -1137,7 +1172,7 @@ void SqliteJobStore::Impl::complete(const Execution& execution, const RunRequest
 // With the store's lock held.
 void SqliteJobStore::Impl::write_completions(const std::vector<PendingCompletion*>& batch) {
   auto write = [&] {
-    WriteTransaction tx{db_};
+    WriteTransaction tx{db_, statement("BEGIN IMMEDIATE"), statement("COMMIT")};
     for (const auto* p : batch) {
       const Execution& e = *p->execution;
       Use s{
@@ -1216,7 +1251,8 @@ void SqliteJobStore::transact_(Purpose purpose, const std::function<void(Transac
     }
     impl_->recorded_.clear();
     impl_->beat_pending_.reset();
-    WriteTransaction wtx{impl_->db_};
+    WriteTransaction wtx{impl_->db_, impl_->statement("BEGIN IMMEDIATE"),
+                         impl_->statement("COMMIT")};
     // This connection's own commits do not move data_version.
     impl_->idle_known_ = false;
     const bool was_registered = impl_->registered_;
@@ -1225,7 +1261,7 @@ void SqliteJobStore::transact_(Purpose purpose, const std::function<void(Transac
       // name it.
       const TimePoint wall = impl_->clock_->now();
       impl_->beat(std::chrono::steady_clock::now() - *began, wall, warnings);
-      if (wall - impl_->last_reap_ >= impl_->options_.heartbeat_interval || !was_registered) {
+      if (wall - impl_->last_reap_ >= impl_->reap_interval() || !was_registered) {
         impl_->reap(wall, warnings);
       }
     }

@@ -14,6 +14,7 @@
 #include "detail/scheduler_registry.hpp"
 
 #include <SQLiteCpp/Database.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <csignal>
@@ -207,6 +208,98 @@ TEST_CASE(
   siginfo_t info{};
   REQUIRE(::waitid(P_PID, static_cast<id_t>(child.pid()), &info, WEXITED | WNOWAIT) == 0);
   CHECK_THAT(sked::detail::death(s, false, "then", host).value_or(""), Catch::Contains("ended"));
+}
+
+TEST_CASE(
+    "a scheduler under another host name is alive while its liveness lock is held, whatever its "
+    "heartbeat; a stopped one on this host is still judged by its heartbeat",
+    "[store][faults][liveness]") {
+  sked::test::SleepingGroup child;
+  const auto host = sked::detail::host_name();
+  const auto now = std::chrono::time_point_cast<sked::Duration>(std::chrono::system_clock::now());
+  sked::RegisteredScheduler remote{
+      .id = "box", .host = "container", .pid = child.pid(), .started = now};
+  CHECK_FALSE(sked::detail::death(remote, true, "then", host, true));
+  CHECK(sked::detail::death(remote, true, "then", host, false));
+
+  // A stopped process holds its lock: on this host /proc tells, and the heartbeat decides.
+  sked::RegisteredScheduler local{.id = "peer", .host = host, .pid = child.pid(), .started = now};
+  REQUIRE(::kill(child.pid(), SIGSTOP) == 0);
+  int status = 0;
+  REQUIRE(::waitpid(child.pid(), &status, WUNTRACED) == child.pid());
+  CHECK_THAT(sked::detail::death(local, true, "then", host, true).value_or(""),
+             Catch::Contains("stopped sending heartbeats"));
+  REQUIRE(::kill(child.pid(), SIGCONT) == 0);
+}
+
+TEST_CASE(
+    "sqlite: a store holds its scheduler's liveness lock from its first claim until it closes",
+    "[store][sqlite][faults][liveness]") {
+  Fixture f;
+  const std::string live = f.path + "-live";
+  sked::detail::LivenessLock probe;
+  {
+    const auto store = f.open();
+    const mode_t previous = umask(0277);  // readable by its owner only whatever the umask
+    CHECK_FALSE(probe.held(live, "s1"));  // no lock file before the first claim
+    (void)store->claim_due_jobs(t0, 10, {});
+    umask(previous);
+    CHECK(probe.held(live, "s1"));
+    CHECK_FALSE(probe.held(live, "s2"));
+    CHECK(std::filesystem::status(live).permissions() ==
+          (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+  }
+  CHECK_FALSE(probe.held(live, "s1"));
+}
+
+TEST_CASE(
+    "sqlite: a peer in another PID namespace with a stale heartbeat keeps its runs while its "
+    "liveness lock is held, and is dead at the next look once the lock is gone",
+    "[store][sqlite][faults][liveness]") {
+  Fixture f;
+  const auto store = f.open();
+  auto job = every("j", 1h);
+  job.next_run_time = t0 + 1h;
+  store->add_job(job);
+  {
+    // A scheduler in a container sharing the file: a host name of its own, a pid this host does not
+    // show as its, a heartbeat a day old (stale_after is 3 h), and a run in progress.
+    auto db = f.raw();
+    db.exec(
+        "INSERT INTO sked_scheduler (id, host, pid, started, heartbeat) VALUES "
+        "('box', 'container', 1, '2025-12-31T00:00:00.000000Z', '2025-12-31T00:00:00.000000Z')");
+    db.exec(
+        "INSERT INTO sked_job_execution (job_id, status, run_time, scheduler_id) VALUES "
+        "('j', 'started', '2025-12-31T23:00:00.000000Z', 'box')");
+  }
+  const auto status = [&] {
+    auto db = f.raw();
+    return db
+        .execAndGet(
+            "SELECT status FROM sked_job_execution WHERE run_time = '2025-12-31T23:00:00.000000Z'")
+        .getString();
+  };
+  auto lock = std::make_unique<sked::detail::LivenessLock>();
+  REQUIRE(lock->hold(f.path + "-live", "box"));
+
+  (void)store->claim_due_jobs(t0, 10, {});  // the first claim looks at every peer
+  CHECK(status() == "started");
+  CHECK(store->live_schedulers().size() == 2);
+  {
+    // A read-only tool (`sked jobs`) sees it alive through a descriptor of its own.
+    sked::SqliteJobStore tool{f.path,
+                              {.open_mode = sked::SqliteOpenMode::read_only,
+                               .clock = f.clock,
+                               .on_warning = f.warnings.sink()}};
+    CHECK(tool.live_schedulers().size() == 2);
+  }
+
+  lock.reset();  // its process ended: the kernel dropped the lock
+  CHECK(store->live_schedulers().size() == 1);
+  f.clock->advance(1h);  // j is due: the next claim looks at the peers again
+  (void)store->claim_due_jobs(f.clock->now(), 10, {});
+  CHECK(status() == "interrupted");
+  CHECK(f.warnings.count_containing("recorded 1 run(s) of dead scheduler 'box'") == 1);
 }
 
 TEST_CASE("sqlite: a run whose outcome was never written is recorded interrupted after a restart",

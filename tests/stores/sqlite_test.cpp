@@ -54,7 +54,10 @@ struct Fixture {
   std::shared_ptr<sked::ManualClock> clock = std::make_shared<sked::ManualClock>(t0);
   Warnings warnings;
 
-  sked::SqliteJobStoreOptions options() { return {.clock = clock, .on_warning = warnings.sink()}; }
+  // The heartbeat these tests were written for (the default was 30 s before it became 60 s).
+  sked::SqliteJobStoreOptions options() {
+    return {.heartbeat_interval = 30s, .clock = clock, .on_warning = warnings.sink()};
+  }
   std::shared_ptr<sked::SqliteJobStore> open() {
     return std::make_shared<sked::SqliteJobStore>(path, options());
   }

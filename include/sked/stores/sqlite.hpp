@@ -47,12 +47,16 @@ struct SKED_API SqliteJobStoreOptions {
   /// This scheduler's id in `sked_scheduler`; must be unique among the live processes sharing the
   /// file. Empty: `host:pid:random`.
   std::string scheduler_id{};
-  /// How often a store that claims jobs writes its heartbeat (an idle scheduler's only write).
-  Duration heartbeat_interval = std::chrono::seconds{30};
-  /// A scheduler whose heartbeat is older than this is dead: its `started` runs are recorded
-  /// `interrupted`. Must exceed the heartbeat interval plus the clock skew between hosts. A
-  /// scheduler on this host whose process no longer exists is known dead at once; this bounds how
-  /// late a stopped process (SIGSTOP), or one in another PID namespace, is found dead.
+  /// How often a store that claims jobs writes its heartbeat (an idle scheduler's only write; 30 s
+  /// before). Peers on this kernel know a running process alive without it (through
+  /// /proc, or the lock it holds on `<file>-live`): the heartbeat tells only of a stopped process
+  /// (SIGSTOP) and of a peer that holds no lock.
+  Duration heartbeat_interval = std::chrono::seconds{60};
+  /// A scheduler whose heartbeat is older than this, and whose process is not seen running, is
+  /// dead: its `started` runs are recorded `interrupted`. Must exceed the heartbeat interval plus
+  /// the clock skew between hosts. A scheduler on this host whose process no longer exists is known
+  /// dead at the next claim's look (every 30 s at most); this bounds how late a stopped process
+  /// (SIGSTOP), or one in another PID namespace that holds no lock, is found dead.
   Duration stale_after = std::chrono::seconds{90};
   /// Timestamps heartbeats and interruptions. Empty: the real clock. Tests pass a ManualClock.
   std::shared_ptr<Clock> clock{};
