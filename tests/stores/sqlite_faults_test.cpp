@@ -151,21 +151,24 @@ TEST_CASE(
   CHECK_THROWS_AS(s2->claim_due_jobs(f.clock->now(), 10, {}), sked::StoreError);
   CHECK(f.warnings.count_containing("as interrupted") == 0);
 
-  // Space is back. s1 has had no chance to write since t0; s2 gives it stale_after from now.
+  // Space is back. s1 has had no chance to write since t0; s2 gives it stale_after from when s2
+  // could write again: a minute from now (its next claim), or now, when its heartbeat thread, woken
+  // by the advance to now, commits its beat once the space is back.
   disk.full = false;
-  f.clock->advance(1min);
   const auto writable = f.clock->now();
-  // s2 claims every 5 minutes (its heartbeats): s1 stays alive until stale_after of writable time.
-  for (; f.clock->now() - writable <= 30min; f.clock->advance(5min)) {
+  f.clock->advance(1min);
+  // s2 claims every 5 minutes (its heartbeats): s1 stays alive for stale_after of writable time.
+  for (; f.clock->now() - writable < 30min; f.clock->advance(5min)) {
     (void)s2->claim_due_jobs(f.clock->now(), 10, {});
     CHECK(s1->get_executions({.id = run_id}).at(0).status == ExecutionStatus::started);
   }
   CHECK(f.warnings.count_containing("as interrupted") == 0);
 
-  // Past it, with no heartbeat from s1: dead, at s2's next look (one per heartbeat interval).
-  CHECK_FALSE(s2->live_schedulers().size() == 2);
-  f.clock->advance(10min);
-  (void)s2->claim_due_jobs(f.clock->now(), 10, {});
+  // Past it, with no heartbeat from s1: dead, at s2's next looks (still every 5 minutes: claims
+  // further apart would look like heartbeats s2 failed to write, and give s1 stale_after again).
+  for (int i = 0; i < 2; ++i, f.clock->advance(5min))
+    (void)s2->claim_due_jobs(f.clock->now(), 10, {});
+  CHECK(s2->live_schedulers().size() == 1);
   CHECK(s1->get_executions({.id = run_id}).at(0).status == ExecutionStatus::interrupted);
   // j's run and k's first, both claimed by s1.
   CHECK(f.warnings.count_containing("recorded 2 run(s) of dead scheduler 's1' as interrupted") ==
