@@ -11,10 +11,16 @@ as_postgres=()
 
 stop() {
   if [[ -d $dir/data ]]; then
-    "${as_postgres[@]}" "$bindir/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
+    "${as_postgres[@]}" "$bindir/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 9>&- || true
   fi
   rm -rf "$dir"
 }
+
+# Start, stop and a watcher of an earlier run take turns: without this, the watcher of a ctest run
+# that just ended could stop the server the next run was starting in the same directory. The
+# server's processes must not inherit the lock (9>&-).
+exec 9>"$dir.lock"
+flock 9
 
 case $action in
   start)
@@ -22,17 +28,22 @@ case $action in
     mkdir -p "$dir"
     [[ $(id -u) != 0 ]] || chown postgres "$dir"
     "${as_postgres[@]}" "$bindir/initdb" -D "$dir/data" -A trust -U postgres -E UTF8 --locale=C \
-      --no-sync >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
+      --no-sync >"$dir/initdb.log" 2>&1 9>&- || { cat "$dir/initdb.log" >&2; exit 1; }
     # As the tests' own servers: no fsync, no full-page writes (a commit costs no disk flush).
     "${as_postgres[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
       -o "-c listen_addresses='' -k $dir -c fsync=off -c full_page_writes=off -c max_connections=300" \
-      start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+      start >/dev/null 9>&- || { cat "$dir/server.log" >&2; exit 1; }
     # ctest runs this script; if ctest itself is killed before the cleanup test, the server goes
     # with it.
     ctest_pid=$PPID
+    echo "$ctest_pid" >"$dir/ctest.pid"
     (
+      exec 9>&-
       while kill -0 "$ctest_pid" 2>/dev/null; do sleep 1; done
-      stop
+      # Only the server of this run: a later run may have started its own here meanwhile.
+      exec 9>"$dir.lock"
+      flock 9
+      [[ "$(cat "$dir/ctest.pid" 2>/dev/null)" != "$ctest_pid" ]] || stop
     ) >/dev/null 2>&1 </dev/null &
     disown
     ;;
