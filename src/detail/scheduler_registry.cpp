@@ -13,6 +13,7 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <utility>
 
 namespace sked::detail {
 namespace {
@@ -129,37 +130,32 @@ struct flock lock_of(const std::string& scheduler_id, short type) {
 
 }  // namespace
 
-LivenessLock::~LivenessLock() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
 bool LivenessLock::hold(const std::string& file, const std::string& scheduler_id) {
   if (!writable_) {
     // Readable by its owner only whatever the umask, as the database is; one that exists keeps its
     // mode.
-    int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd >= 0) {
-      (void)::fchmod(fd, 0600);
+    UniqueFd fd{::open(file.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)};
+    if (fd) {
+      (void)::fchmod(fd.get(), 0600);
     } else if (errno == EEXIST) {
-      fd = ::open(file.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+      fd.reset(::open(file.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW));
     }
-    if (fd < 0) return false;
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
+    if (!fd) return false;
+    fd_ = std::move(fd);
     writable_ = true;
   }
   struct flock fl = lock_of(scheduler_id, F_WRLCK);
-  return ::fcntl(fd_, F_OFD_SETLK, &fl) == 0;
+  return ::fcntl(fd_.get(), F_OFD_SETLK, &fl) == 0;
 }
 
 bool LivenessLock::held(const std::string& file, const std::string& scheduler_id) {
-  if (fd_ < 0) {
+  if (!fd_) {
     // A store that never claimed (a read-only tool) looks through a descriptor of its own.
-    fd_ = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd_ < 0) return false;
+    fd_.reset(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd_) return false;
   }
   struct flock fl = lock_of(scheduler_id, F_WRLCK);
-  return ::fcntl(fd_, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+  return ::fcntl(fd_.get(), F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
 }
 
 void report_warning(const std::function<void(std::string_view)>& on_warning,

@@ -4,6 +4,8 @@
 
 #include <sked/stores/registered_scheduler.hpp>
 
+#include "detail/process.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -52,11 +54,6 @@ inline constexpr std::chrono::seconds pid_reuse_slack{60};
 /// own among them. Not thread-safe; the store calls it under its lock.
 class LivenessLock {
  public:
-  LivenessLock() = default;
-  ~LivenessLock();
-  LivenessLock(const LivenessLock&) = delete;
-  LivenessLock& operator=(const LivenessLock&) = delete;
-
   /// Opens `file` (created with mode 0600 when missing) and locks the byte of `scheduler_id`; false
   /// when either fails (the store then relies on its heartbeat alone).
   bool hold(const std::string& file, const std::string& scheduler_id);
@@ -65,7 +62,7 @@ class LivenessLock {
   [[nodiscard]] bool held(const std::string& file, const std::string& scheduler_id);
 
  private:
-  int fd_ = -1;
+  UniqueFd fd_;
   bool writable_ = false;
 };
 
