@@ -84,8 +84,8 @@ std::string status_text(ExecutionStatus s) { return std::string{to_string(s)}; }
 // fails half-way with SQLITE_BUSY_SNAPSHOT; it rolls back unless committed.
 class WriteTransaction {
  public:
-  // `begin` and `commit` are the connection's prepared BEGIN IMMEDIATE and COMMIT: an idle store's
-  // only writes (its heartbeats) then parse no SQL.
+  // `begin` and `commit` are the connection's prepared BEGIN IMMEDIATE and COMMIT
+  // (Impl::begin_write).
   WriteTransaction(SQLite::Database& db, SQLite::Statement& begin, SQLite::Statement& commit)
       : db_(db), commit_(commit) {
     run(begin);
@@ -209,6 +209,11 @@ class SqliteJobStore::Impl {
     auto& slot = statements_[sql];
     if (!slot) slot = std::make_unique<SQLite::Statement>(db_, sql);
     return *slot;
+  }
+  // BEGIN IMMEDIATE through the connection's prepared statements: an idle store's only writes (its
+  // heartbeats) then parse no SQL.
+  WriteTransaction begin_write() const {
+    return WriteTransaction{db_, statement("BEGIN IMMEDIATE"), statement("COMMIT")};
   }
 
   void warn(const std::string& message) const;
@@ -1006,7 +1011,7 @@ void SqliteJobStore::Impl::heartbeat() {
     warnings.clear();
     recorded_.clear();
     beat_pending_.reset();
-    WriteTransaction tx{db_, statement("BEGIN IMMEDIATE"), statement("COMMIT")};
+    WriteTransaction tx = begin_write();
     beat(std::chrono::steady_clock::now() - *began, clock_->now(), warnings);
     tx.commit();
     committed(warnings);
@@ -1089,7 +1094,7 @@ void SqliteJobStore::Impl::unregister() noexcept {
   try {
     auto leave = [this] {
       if (!registered_) return;
-      WriteTransaction tx{db_, statement("BEGIN IMMEDIATE"), statement("COMMIT")};
+      WriteTransaction tx = begin_write();
       interrupt_runs_of(
           scheduler_id_,
           fmt::format("sked::Interrupted: scheduler '{}' closed its job store while this run was "
@@ -1172,7 +1177,7 @@ void SqliteJobStore::Impl::complete(const Execution& execution, const RunRequest
 // With the store's lock held.
 void SqliteJobStore::Impl::write_completions(const std::vector<PendingCompletion*>& batch) {
   auto write = [&] {
-    WriteTransaction tx{db_, statement("BEGIN IMMEDIATE"), statement("COMMIT")};
+    WriteTransaction tx = begin_write();
     for (const auto* p : batch) {
       const Execution& e = *p->execution;
       Use s{
@@ -1251,8 +1256,7 @@ void SqliteJobStore::transact_(Purpose purpose, const std::function<void(Transac
     }
     impl_->recorded_.clear();
     impl_->beat_pending_.reset();
-    WriteTransaction wtx{impl_->db_, impl_->statement("BEGIN IMMEDIATE"),
-                         impl_->statement("COMMIT")};
+    WriteTransaction wtx = impl_->begin_write();
     // This connection's own commits do not move data_version.
     impl_->idle_known_ = false;
     const bool was_registered = impl_->registered_;
