@@ -60,6 +60,23 @@ struct Fixture {
   SQLite::Database raw() const { return SQLite::Database(path, SQLite::OPEN_READWRITE, 5000); }
 };
 
+// A scheduler of `child`'s process, registered now.
+sked::RegisteredScheduler registered_for(const sked::test::SleepingGroup& child, std::string id,
+                                         std::string host) {
+  return {
+      .id = std::move(id),
+      .host = std::move(host),
+      .pid = child.pid(),
+      .started = std::chrono::time_point_cast<sked::Duration>(std::chrono::system_clock::now())};
+}
+
+// Stops `child` (SIGSTOP) and waits until it is stopped.
+void stop(const sked::test::SleepingGroup& child) {
+  REQUIRE(::kill(child.pid(), SIGSTOP) == 0);
+  int status = 0;
+  REQUIRE(::waitpid(child.pid(), &status, WUNTRACED) == child.pid());
+}
+
 sked::Job every(std::string id, sked::Duration interval, int max_instances = 1) {
   sked::Job job;
   job.id = std::move(id);
@@ -181,15 +198,12 @@ TEST_CASE(
     "[store][faults][liveness]") {
   sked::test::SleepingGroup child;
   const auto host = sked::detail::host_name();
-  const auto now = std::chrono::time_point_cast<sked::Duration>(std::chrono::system_clock::now());
-  sked::RegisteredScheduler s{.id = "peer", .host = host, .pid = child.pid(), .started = now};
+  const auto s = registered_for(child, "peer", host);
   // Its heartbeat stale (a full disk or another connection's lock held it up): alive.
   CHECK_FALSE(sked::detail::death(s, true, "then", host));
 
   // Stopped (SIGSTOP): its heartbeat decides.
-  REQUIRE(::kill(child.pid(), SIGSTOP) == 0);
-  int status = 0;
-  REQUIRE(::waitpid(child.pid(), &status, WUNTRACED) == child.pid());
+  stop(child);
   CHECK_THAT(sked::detail::death(s, true, "then", host).value_or(""),
              Catch::Contains("stopped sending heartbeats"));
   CHECK_FALSE(sked::detail::death(s, false, "then", host));
@@ -197,7 +211,7 @@ TEST_CASE(
 
   // Registered long before this process started: the pid was reused by another process.
   auto old = s;
-  old.started = now - 1h;
+  old.started = s.started - 1h;
   CHECK_THAT(sked::detail::death(old, false, "then", host).value_or(""), Catch::Contains("ended"));
 
   // On another host only the heartbeat tells.
@@ -219,17 +233,13 @@ TEST_CASE(
     "[store][faults][liveness]") {
   sked::test::SleepingGroup child;
   const auto host = sked::detail::host_name();
-  const auto now = std::chrono::time_point_cast<sked::Duration>(std::chrono::system_clock::now());
-  sked::RegisteredScheduler remote{
-      .id = "box", .host = "container", .pid = child.pid(), .started = now};
+  const auto remote = registered_for(child, "box", "container");
   CHECK_FALSE(sked::detail::death(remote, true, "then", host, true));
   CHECK(sked::detail::death(remote, true, "then", host, false));
 
   // A stopped process holds its lock: on this host /proc tells, and the heartbeat decides.
-  sked::RegisteredScheduler local{.id = "peer", .host = host, .pid = child.pid(), .started = now};
-  REQUIRE(::kill(child.pid(), SIGSTOP) == 0);
-  int status = 0;
-  REQUIRE(::waitpid(child.pid(), &status, WUNTRACED) == child.pid());
+  const auto local = registered_for(child, "peer", host);
+  stop(child);
   CHECK_THAT(sked::detail::death(local, true, "then", host, true).value_or(""),
              Catch::Contains("stopped sending heartbeats"));
   REQUIRE(::kill(child.pid(), SIGCONT) == 0);
