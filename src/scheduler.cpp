@@ -254,15 +254,24 @@ std::optional<TimePoint> Scheduler::waiting_until() const {
   return waiting_until_;
 }
 
+bool Scheduler::idle_locked() const {
+  const bool loop_idle = (sleeping_ && !wakeup_pending_) || !loop_active_;
+  // Due runs left for a worker to claim once it frees are not idleness, even between the end
+  // of the last run and that worker's claim.
+  const bool runs_left = runs_left_ && state_ == SchedulerState::running;
+  return loop_idle && !runs_left && in_flight_.load(std::memory_order_acquire) == 0;
+}
+
+void Scheduler::notify_if_idle_locked() const {
+  // Only when a wait_idle() would return: with trivial jobs the last run out and the loop's sleep
+  // come thousands of times a second while due runs are left, and each wake-up of the waiter was
+  // two context switches and a fight for mutex_ with the workers.
+  if (runs_waiters_ > 0 || idle_locked()) idle_cv_.notify_all();
+}
+
 bool Scheduler::wait_idle(std::chrono::milliseconds timeout) const {
   std::unique_lock lock(mutex_);
-  return idle_cv_.wait_for(lock, timeout, [&] {
-    const bool loop_idle = (sleeping_ && !wakeup_pending_) || !loop_active_;
-    // Due runs left for a worker to claim once it frees are not idleness, even between the end
-    // of the last run and that worker's claim.
-    const bool runs_left = runs_left_ && state_ == SchedulerState::running;
-    return loop_idle && !runs_left && in_flight_.load(std::memory_order_acquire) == 0;
-  });
+  return idle_cv_.wait_for(lock, timeout, [&] { return idle_locked(); });
 }
 
 bool Scheduler::on_loop_thread() const {
@@ -697,11 +706,13 @@ bool Scheduler::wait_for_runs(std::optional<std::chrono::milliseconds> limit,
   std::unique_lock lock(mutex_);
   const auto finished = [&] { return in_flight_.load(std::memory_order_acquire) <= own; };
   const auto done = [&] { return finished() || (give_up && give_up->load()); };
+  ++runs_waiters_;
   if (limit) {
     idle_cv_.wait_for(lock, *limit, done);
   } else {
     idle_cv_.wait(lock, done);
   }
+  --runs_waiters_;
   return finished();
 }
 
@@ -776,7 +787,7 @@ void Scheduler::run_loop() {
       if (wakeup_pending_ || pass_wanted_.load()) continue;
     }
     sleeping_ = true;
-    idle_cv_.notify_all();
+    notify_if_idle_locked();
     if (state_ == SchedulerState::paused) {
       cv_.wait(lock);
     } else {
@@ -1025,8 +1036,9 @@ std::optional<TimePoint> Scheduler::process_jobs() {
       std::any_of(executors.begin(), executors.end(), [](const Entry& e) { return e.armed; });
   {
     std::lock_guard lock(mutex_);
-    if (runs_left_ && !left) idle_cv_.notify_all();
+    const bool notify = runs_left_ && !left;
     runs_left_ = left;
+    if (notify) notify_if_idle_locked();
   }
   return next;
 }
@@ -1189,11 +1201,11 @@ void Scheduler::run_ended(const std::string& alias, const RunLease& run, const E
   } catch (...) {
     // Reporting a run's end must not take down the thread that ran it.
   }
-  // Only the last run out takes the lock, to wake wait_idle(); the lock orders the wake-up after
-  // the waiter's check of in_flight_, so it cannot be lost.
+  // Only the last run out takes the lock, to wake wait_idle() and wait_for_runs(); the lock orders
+  // the wake-up after the waiter's check of in_flight_, so it cannot be lost.
   if (in_flight_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
     std::lock_guard lock(mutex_);
-    idle_cv_.notify_all();
+    notify_if_idle_locked();
   }
 }
 
