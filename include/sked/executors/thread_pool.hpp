@@ -74,7 +74,10 @@ class SKED_API ThreadPoolExecutor final : public Executor {
   std::vector<std::jthread> workers_;
   std::vector<std::jthread> retired_;  // asked to stop by shutdown(false), not joined yet
   std::size_t idle_ = 0;               // workers waiting on cv_
-  bool waking_ = false;                // a worker was notified and has not taken the lock since
+  bool spinning_ = false;              // a worker is looking for runs before it waits on cv_
+  // queue_.size() - head_, for the spinning worker to read without the lock.
+  std::atomic<std::size_t> queued_{0};
+  bool waking_ = false;  // a worker was notified and has not taken the lock since
   bool accepting_ = false;
   // Runs queued or running (until their task returns), for available(): read without the lock.
   std::atomic<std::size_t> busy_{0};
