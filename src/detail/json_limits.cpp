@@ -50,6 +50,9 @@ std::optional<std::string> json_text_too_big(std::string_view text, std::size_t 
 }
 
 std::size_t json_depth(const nlohmann::json& value, std::size_t limit) {
+  // Most jobs' args: no walk, no allocation (the walk was a tenth of an add_job's instructions).
+  if (!value.is_structured()) return 0;
+  if (value.empty()) return 1;
   std::size_t deepest = 0;
   std::vector<std::pair<const nlohmann::json*, std::size_t>> pending{{&value, 0}};
   while (!pending.empty()) {
