@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -146,7 +147,85 @@ void BM_DispatchFloor(benchmark::State& state) {
   state.counters["cpu_ns_per_run"] = cpu * 1e9 / static_cast<double>(state.iterations() * n);
 }
 
+// The floor under sked's contract for stores shared by schedulers: a worker takes a run only when
+// it is free (one at a time, nothing queued ahead), and each run leaves a record in a bounded
+// history, `started` when taken and finished when its task returns. Same heap, same jobs; each
+// worker pops the next due job itself under one mutex. What BM_DispatchFloor's queue of 512 ahead
+// and recordless runs skip is what this one pays.
+void BM_DispatchContractFloor(benchmark::State& state) {
+  struct FloorJob {
+    std::string id;
+    std::chrono::system_clock::time_point at;
+    std::function<void()> task;
+  };
+  struct Record {
+    std::string job_id;
+    std::chrono::system_clock::time_point run_time;
+    int status = 0;  // 0 started, 1 executed
+  };
+  const auto workers = static_cast<std::size_t>(state.range(0));
+  const auto n = static_cast<int>(state.range(1));
+  const auto later = [](const FloorJob& a, const FloorJob& b) { return a.at > b.at; };
+  constexpr std::size_t max_records = 10'000;  // MemoryJobStore's default history
+  double cpu = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::atomic<int> done{0};
+    std::vector<FloorJob> heap;
+    heap.reserve(static_cast<std::size_t>(n));
+    const auto t0 = std::chrono::system_clock::now();
+    for (int i = 0; i < n; ++i) {
+      heap.push_back({"job" + std::to_string(i), t0,
+                      [&done] { done.fetch_add(1, std::memory_order_relaxed); }});
+      std::push_heap(heap.begin(), heap.end(), later);
+    }
+    std::mutex mutex;
+    std::deque<Record> history;
+    std::int64_t first_id = 0;  // id of history.front()
+    state.ResumeTiming();
+    const double cpu_before = process_cpu_seconds();
+    {
+      std::vector<std::jthread> pool;
+      for (std::size_t w = 0; w < workers; ++w) {
+        pool.emplace_back([&] {
+          for (;;) {
+            FloorJob job;
+            std::int64_t id = 0;
+            {
+              std::lock_guard lock(mutex);
+              if (heap.empty() || heap.front().at > std::chrono::system_clock::now()) return;
+              std::pop_heap(heap.begin(), heap.end(), later);
+              job = std::move(heap.back());
+              heap.pop_back();
+              history.push_back({job.id, job.at, 0});
+              id = first_id + static_cast<std::int64_t>(history.size()) - 1;
+              if (history.size() > max_records) {
+                history.pop_front();
+                ++first_id;
+              }
+            }
+            job.task();
+            std::lock_guard lock(mutex);
+            if (id >= first_id) history[static_cast<std::size_t>(id - first_id)].status = 1;
+          }
+        });
+      }
+    }
+    cpu += process_cpu_seconds() - cpu_before;
+    if (done.load() != n) state.SkipWithError("not every job ran");
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+  state.counters["cpu_ns_per_run"] = cpu * 1e9 / static_cast<double>(state.iterations() * n);
+}
+
 }  // namespace
+
+BENCHMARK(BM_DispatchContractFloor)
+    ->Args({2, 1'000})
+    ->Args({2, 100'000})
+    ->Args({8, 100'000})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 BENCHMARK(BM_DispatchFloor)
     ->Args({2, 1'000})
