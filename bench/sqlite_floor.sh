@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # sked's SQLite dispatch against its floor (sqlite_bench.cpp): scheduler_end_to_end next to
-# BM_SqliteContractFloor, the least any scheduler on an SQLite file does per run when it claims no more
-# runs than its workers can start (the contract), and the same claiming up to 512 runs per transaction
-# (the way before the contract). synchronous=NORMAL and FULL; every case alternates run by run. Prints
-# runs/s min/median/max and the median CPU per run, then the machine's per-transaction floor
-# (BEGIN IMMEDIATE, one small insert, COMMIT).
+# BM_SqliteContractFloor, the least any scheduler on an SQLite file does per run when it claims no
+# more runs than its workers can start (the contract), and the same claiming up to 512 runs per
+# transaction (the way before the contract). synchronous=NORMAL and FULL; every case alternates run
+# by run. Prints runs/s min/median/max, the median CPU per run and the floor's runs per commit, then
+# the machine's per-transaction floor (BEGIN IMMEDIATE, one small insert, COMMIT).
 #
 # Usage: bench/sqlite_floor.sh [--runs N] [--bench PATH]
 set -euo pipefail
@@ -34,17 +34,18 @@ for sync in 0 1; do
   done
 done
 
-measure() {  # "runs/s cpu_us_per_run" of the benchmark matching $1
+measure() {  # "runs/s cpu_us_per_run runs_per_commit" of the benchmark matching $1
   "$bench" --benchmark_filter="$1" --benchmark_min_time=1 --benchmark_format=json 2>/dev/null |
-    "$python" -c 'import json,sys; b=json.load(sys.stdin)["benchmarks"][0]; print(round(b["items_per_second"]), round(b["cpu_us_per_run"], 1))'
+    "$python" -c 'import json,sys; b=json.load(sys.stdin)["benchmarks"][0]; print(round(b["items_per_second"]), round(b["cpu_us_per_run"], 1), round(b.get("runs_per_commit", 0), 1))'
 }
 
-declare -A rate cpu
+declare -A rate cpu batch
 for ((r = 1; r <= runs; r++)); do
   for c in "${cases[@]}"; do
-    read -r per_second per_run < <(measure "${c#*|}")
+    read -r per_second per_run per_commit < <(measure "${c#*|}")
     rate[$c]+="$per_second "
     cpu[$c]+="$per_run "
+    batch[$c]+="$per_commit "
   done
 done
 
@@ -53,9 +54,11 @@ stats() {  # min/median/max of the words of $1
 }
 
 echo "$(date -u +%Y-%m-%dT%H:%MZ), load $(cut -d' ' -f1-3 /proc/loadavg); $runs run(s) each, alternating"
-printf '%-62s %-20s %s\n' "" "runs/s min/med/max" "CPU us/run median"
+printf '%-62s %-20s %-8s %s\n' "" "runs/s min/med/max" "CPU us" "runs per commit (medians)"
 for c in "${cases[@]}"; do
-  printf '%-62s %-20s %s\n' "${c%|*}" "$(stats "${rate[$c]}")" "$(stats "${cpu[$c]}" | cut -d/ -f2)"
+  per_commit="$(stats "${batch[$c]}" | cut -d/ -f2)"
+  printf '%-62s %-20s %-8s %s\n' "${c%|*}" "$(stats "${rate[$c]}")" "$(stats "${cpu[$c]}" | cut -d/ -f2)" \
+    "$([[ $per_commit == 0 ]] && echo - || echo "$per_commit")"
 done
 "$bench" --benchmark_filter=BM_SqliteTransactionFloor --benchmark_min_time=1 --benchmark_format=json 2>/dev/null |
   "$python" -c 'import json,sys
