@@ -1,7 +1,7 @@
 // How fast the SQLite store takes jobs in and records their runs, in a file on the local disk.
 //
-//   cmake --preset release && cmake --build --preset release --target sqlite_bench
-//   build/release/bench/sqlite_bench
+//   scripts/configure.sh release && cmake --build --preset release --target sked_sqlite_bench
+//   build/release/bench/sked_sqlite_bench
 //
 // Items per second are jobs added, or runs claimed *and* recorded as executed. One thread
 // completing runs one after another commits each on its own (claim_and_record); worker threads
