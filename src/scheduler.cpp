@@ -144,7 +144,8 @@ Scheduler::~Scheduler() {
   // Nor may an executor whose worker frees (it may outlive this scheduler).
   waker_->detach();
   // No store may call wakeup() on a scheduler that is going.
-  for (const auto& [alias, store] : stores_snapshot()) {
+  const auto stores = stores_snapshot();
+  for (const auto& [alias, store] : *stores) {
     try {
       store->set_change_listener({});
       store->set_local_change_listener({});
@@ -285,11 +286,13 @@ void Scheduler::add_jobstore(std::shared_ptr<JobStore> store, std::string alias)
   if (!store) throw InvalidArgument("add_jobstore: the store is empty");
   {
     std::lock_guard lock(mutex_);
-    if (stores_.contains(alias)) {
+    if (stores_->contains(alias)) {
       throw InvalidArgument(
           fmt::format("a job store with the alias '{}' was already added", alias));
     }
-    stores_.emplace(alias, store);
+    auto stores = std::make_shared<StoreMap>(*stores_);
+    stores->emplace(alias, store);
+    stores_ = std::move(stores);
   }
   // Changes made by other processes (PostgreSQL's NOTIFY, SQLite's file watch) wake the loop, and
   // so do changes made through the store by other code in this process; outside mutex_, which the
@@ -304,10 +307,12 @@ void Scheduler::remove_jobstore(const std::string& alias) {
   std::shared_ptr<JobStore> store;
   {
     std::lock_guard lock(mutex_);
-    const auto it = stores_.find(alias);
-    if (it == stores_.end()) throw AliasNotFound("job store", alias);
+    auto stores = std::make_shared<StoreMap>(*stores_);
+    const auto it = stores->find(alias);
+    if (it == stores->end()) throw AliasNotFound("job store", alias);
     store = std::move(it->second);
-    stores_.erase(it);
+    stores->erase(it);
+    stores_ = std::move(stores);
   }
   store->set_change_listener({});
   store->set_local_change_listener({});
@@ -316,8 +321,8 @@ void Scheduler::remove_jobstore(const std::string& alias) {
 
 std::shared_ptr<JobStore> Scheduler::jobstore(const std::string& alias) const {
   std::lock_guard lock(mutex_);
-  const auto it = stores_.find(alias);
-  if (it == stores_.end()) throw AliasNotFound("job store", alias);
+  const auto it = stores_->find(alias);
+  if (it == stores_->end()) throw AliasNotFound("job store", alias);
   return it->second;
 }
 
@@ -353,7 +358,7 @@ void Scheduler::remove_executor(const std::string& alias) {
 std::shared_ptr<JobStore> Scheduler::store_or_default(const std::string& alias) {
   {
     std::lock_guard lock(mutex_);
-    if (const auto it = stores_.find(alias); it != stores_.end()) return it->second;
+    if (const auto it = stores_->find(alias); it != stores_->end()) return it->second;
   }
   if (alias != "default") throw AliasNotFound("job store", alias);
   ensure_defaults();
@@ -366,8 +371,10 @@ void Scheduler::ensure_defaults() {
   std::shared_ptr<Executor> executor;
   {
     std::lock_guard lock(mutex_);
-    if (!stores_.contains("default")) {
-      stores_.emplace("default", std::make_shared<MemoryJobStore>());
+    if (!stores_->contains("default")) {
+      auto stores = std::make_shared<StoreMap>(*stores_);
+      stores->emplace("default", std::make_shared<MemoryJobStore>());
+      stores_ = std::move(stores);
       added_store = true;
     }
     if (!executors_.contains("default")) {
@@ -380,7 +387,7 @@ void Scheduler::ensure_defaults() {
   if (added_executor) dispatch(Event{.kind = EventKind::executor_added, .alias = "default"});
 }
 
-Scheduler::StoreMap Scheduler::stores_snapshot() const {
+std::shared_ptr<const Scheduler::StoreMap> Scheduler::stores_snapshot() const {
   std::lock_guard lock(mutex_);
   return stores_;
 }
@@ -468,7 +475,8 @@ Job Scheduler::add_job(JobSpec spec) {
 template <typename Fn>
 auto Scheduler::in_store_of(const std::string& id, Fn&& fn)
     -> std::pair<std::string, decltype(fn(std::string{}, std::declval<JobStore&>()))> {
-  for (const auto& [alias, store] : stores_snapshot()) {
+  const auto stores = stores_snapshot();
+  for (const auto& [alias, store] : *stores) {
     try {
       return {alias, fn(alias, *store)};
     } catch (const JobNotFound&) {
@@ -566,7 +574,8 @@ std::optional<Job> Scheduler::resume_job(const std::string& id) {
 }
 
 void Scheduler::remove_job(const std::string& id) {
-  for (const auto& [alias, store] : stores_snapshot()) {
+  const auto stores = stores_snapshot();
+  for (const auto& [alias, store] : *stores) {
     try {
       store->remove_job(id);
     } catch (const JobNotFound&) {
@@ -580,14 +589,16 @@ void Scheduler::remove_job(const std::string& id) {
 }
 
 void Scheduler::remove_all_jobs() {
-  for (const auto& [alias, store] : stores_snapshot()) {
+  const auto stores = stores_snapshot();
+  for (const auto& [alias, store] : *stores) {
     store->remove_all_jobs();
     dispatch(Event{.kind = EventKind::all_jobs_removed, .alias = alias});
   }
 }
 
 std::optional<Job> Scheduler::get_job(const std::string& id) const {
-  for (const auto& [alias, store] : stores_snapshot()) {
+  const auto stores = stores_snapshot();
+  for (const auto& [alias, store] : *stores) {
     if (auto job = store->lookup_job(id)) return job;
   }
   return std::nullopt;
@@ -595,7 +606,8 @@ std::optional<Job> Scheduler::get_job(const std::string& id) const {
 
 std::vector<Job> Scheduler::get_jobs() const {
   std::vector<Job> out;
-  for (const auto& [alias, store] : stores_snapshot()) {
+  const auto stores = stores_snapshot();
+  for (const auto& [alias, store] : *stores) {
     auto jobs = store->get_all_jobs();
     std::move(jobs.begin(), jobs.end(), std::back_inserter(out));
   }
@@ -608,11 +620,11 @@ std::vector<Job> Scheduler::get_jobs() const {
 }
 
 void Scheduler::print_jobs(std::ostream& out, std::string_view jobstore) const {
-  const StoreMap stores = stores_snapshot();
-  if (!jobstore.empty() && !stores.contains(jobstore))
+  const auto stores = stores_snapshot();
+  if (!jobstore.empty() && !stores->contains(jobstore))
     throw AliasNotFound("job store", std::string{jobstore});
   std::string text;
-  for (const auto& [alias, store] : stores) {
+  for (const auto& [alias, store] : *stores) {
     if (!jobstore.empty() && alias != jobstore) continue;
     text += fmt::format("Jobstore {}:\n", alias);
     const auto jobs = store->get_all_jobs();
@@ -902,7 +914,7 @@ std::optional<TimePoint> Scheduler::process_jobs() {
     }
   };
   Entry* last = nullptr;
-  const ClaimRoom room = [&](const Job& job, std::size_t taken) {
+  const auto room_of = [&](const Job& job, std::size_t taken) {
     if (last == nullptr || last->name != job.executor) {
       last = nullptr;
       for (Entry& e : executors) {
@@ -923,6 +935,8 @@ std::optional<TimePoint> Scheduler::process_jobs() {
     }
     return Room::full;
   };
+  // Held by reference: a std::function of the lambda itself would allocate once a pass.
+  const ClaimRoom room = std::ref(room_of);
   // The room of every executor, once every one is armed to wake the loop when it has more.
   const auto room_or_arm = [&] {
     std::size_t total = total_room();
@@ -934,7 +948,8 @@ std::optional<TimePoint> Scheduler::process_jobs() {
     }
     return total_room();
   };
-  for (const auto& entry : stores_snapshot()) {
+  const auto stores = stores_snapshot();
+  for (const auto& entry : *stores) {
     // Named references, not a structured binding: clang before 16 cannot capture those in lambdas.
     const std::string& alias = entry.first;
     const std::shared_ptr<JobStore>& store = entry.second;

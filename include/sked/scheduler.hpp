@@ -246,7 +246,8 @@ class SKED_API Scheduler {
   auto in_store_of(const std::string& id, Fn&& fn)
       -> std::pair<std::string, decltype(fn(std::string{}, std::declval<JobStore&>()))>;
   [[nodiscard]] std::shared_ptr<JobStore> store_or_default(const std::string& alias);
-  [[nodiscard]] StoreMap stores_snapshot() const;
+  // The stores as they are now: a pointer, copied under mutex_ (each pass of the loop takes one).
+  [[nodiscard]] std::shared_ptr<const StoreMap> stores_snapshot() const;
   void ensure_defaults();
 
   SchedulerOptions options_;
@@ -275,7 +276,8 @@ class SKED_API Scheduler {
   // What wait_idle() waits for; with mutex_ held.
   [[nodiscard]] bool idle_locked() const;
   void notify_if_idle_locked() const;
-  StoreMap stores_;
+  // Copied on change, never changed in place: a snapshot stays valid without the lock.
+  std::shared_ptr<const StoreMap> stores_ = std::make_shared<const StoreMap>();
   std::map<std::string, std::shared_ptr<Executor>, std::less<>> executors_;
 
   mutable std::mutex listeners_mutex_;
