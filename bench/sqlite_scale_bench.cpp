@@ -99,28 +99,32 @@ void BM_StartUp(benchmark::State& state) {
     std::condition_variable ran_cv;
     bool ran = false;
     auto clock = std::make_shared<sked::ManualClock>(t0 + 1s);
-    state.ResumeTiming();
-
-    auto store = std::make_shared<sked::SqliteJobStore>(
-        dir.path(),
-        sked::SqliteJobStoreOptions{.clock = clock, .on_warning = [](std::string_view) {}});
-    sked::BackgroundScheduler scheduler{{.clock = clock,
-                                         .timezone = sked::TimeZone::utc(),
-                                         .logger = [](sked::LogLevel, std::string_view) {}}};
-    scheduler.tasks().add("noop", [&](const sked::JobContext&) {
-      std::lock_guard lock(mutex);
-      ran = true;
-      ran_cv.notify_all();
-    });
-    scheduler.add_jobstore(store);
-    scheduler.start();
+    // The store and the scheduler go out of scope while the timing is paused: closing the store's
+    // file watch (an inotify instance) takes the kernel 4-21 ms, which is shutdown, not start-up.
     {
-      std::unique_lock lock(mutex);
-      if (!ran_cv.wait_for(lock, 60s, [&] { return ran; })) state.SkipWithError("job0 never ran");
-    }
+      state.ResumeTiming();
 
-    state.PauseTiming();
-    scheduler.shutdown();
+      auto store = std::make_shared<sked::SqliteJobStore>(
+          dir.path(),
+          sked::SqliteJobStoreOptions{.clock = clock, .on_warning = [](std::string_view) {}});
+      sked::BackgroundScheduler scheduler{{.clock = clock,
+                                           .timezone = sked::TimeZone::utc(),
+                                           .logger = [](sked::LogLevel, std::string_view) {}}};
+      scheduler.tasks().add("noop", [&](const sked::JobContext&) {
+        std::lock_guard lock(mutex);
+        ran = true;
+        ran_cv.notify_all();
+      });
+      scheduler.add_jobstore(store);
+      scheduler.start();
+      {
+        std::unique_lock lock(mutex);
+        if (!ran_cv.wait_for(lock, 60s, [&] { return ran; })) state.SkipWithError("job0 never ran");
+      }
+
+      state.PauseTiming();
+      scheduler.shutdown();
+    }
     state.ResumeTiming();
   }
 }
