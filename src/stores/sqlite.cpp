@@ -257,6 +257,21 @@ class SqliteJobStore::Impl {
   // how long the call waited for the file (SQLite's lock, retries), `wall` when it got it.
   void beat(std::chrono::steady_clock::duration waited, TimePoint wall,
             std::vector<std::string>& warnings);
+  // Whether a claim writes a heartbeat: not within a second of the last one that committed, unless
+  // it waited for the file or is the first. With short jobs a beat per claim was a page of the WAL
+  // per claim (claims come thousands of times a second); peers judge beats over a minute or more.
+  [[nodiscard]] bool claim_beats(std::chrono::steady_clock::duration waited, TimePoint wall) const {
+    if (!registered_ || !beat_committed_ || waited > options_.heartbeat_interval / 2) return true;
+    return wall < *beat_committed_ || wall - *beat_committed_ >= std::chrono::seconds{1};
+  }
+  // Inside a write transaction: this scheduler's row is still there (a claim that does not beat
+  // reads it, which writes nothing: the runs it starts name it, and a peer that took this scheduler
+  // for dead deleted it).
+  [[nodiscard]] bool still_registered() {
+    Use s{statement("SELECT 1 FROM sked_scheduler WHERE id = ?1")};
+    s->bind(1, scheduler_id_);
+    return s->executeStep();
+  }
   void register_self(TimePoint wall, bool first, std::vector<std::string>& warnings);
   void reap(TimePoint wall, std::vector<std::string>& warnings);
   // Why a registered scheduler is dead (its runs' `interrupted` message); nothing if alive.
@@ -1264,7 +1279,10 @@ void SqliteJobStore::transact_(Purpose purpose, const std::function<void(Transac
       // The claim's own heartbeat also makes sure this scheduler's row exists: the runs it starts
       // name it.
       const TimePoint wall = impl_->clock_->now();
-      impl_->beat(std::chrono::steady_clock::now() - *began, wall, warnings);
+      const auto waited = std::chrono::steady_clock::now() - *began;
+      if (impl_->claim_beats(waited, wall) || !impl_->still_registered()) {
+        impl_->beat(waited, wall, warnings);
+      }
       if (wall - impl_->last_reap_ >= impl_->reap_interval() || !was_registered) {
         impl_->reap(wall, warnings);
       }
