@@ -124,18 +124,23 @@ bool FileWatch::call_if_due() {
 void FileWatch::loop() {
   using std::chrono::steady_clock;
   std::optional<steady_clock::time_point> recheck_at;
+  std::optional<steady_clock::time_point> quiet_until;  // the files are not listened to until then
+  const auto sooner = [](int timeout, steady_clock::time_point at) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(at - steady_clock::now());
+    const int ms = static_cast<int>(std::max<std::int64_t>(left.count(), 0));
+    return timeout < 0 ? ms : std::min(timeout, ms);
+  };
   for (;;) {
     int timeout = -1;
-    if (recheck_at) {
-      const auto left =
-          std::chrono::ceil<std::chrono::milliseconds>(*recheck_at - steady_clock::now());
-      timeout = static_cast<int>(std::max<std::int64_t>(left.count(), 0));
-    }
+    if (recheck_at) timeout = sooner(timeout, *recheck_at);
     if (const auto due = until_due()) {
       timeout = timeout < 0 ? static_cast<int>(due->count())
                             : std::min(timeout, static_cast<int>(due->count()));
     }
-    std::array<pollfd, 2> fds{{{inotify_, POLLIN, 0}, {wake_, POLLIN, 0}}};
+    if (quiet_until && steady_clock::now() >= *quiet_until) quiet_until.reset();
+    if (quiet_until) timeout = sooner(timeout, *quiet_until);
+    // poll() skips a negative descriptor: while quiet, writes queue up in the inotify instance.
+    std::array<pollfd, 2> fds{{{quiet_until ? -1 : inotify_, POLLIN, 0}, {wake_, POLLIN, 0}}};
     if (::poll(fds.data(), fds.size(), timeout) < 0) continue;  // EINTR
     if ((fds[1].revents & POLLIN) != 0) {
       std::uint64_t drained = 0;
@@ -149,6 +154,7 @@ void FileWatch::loop() {
     if (heard) {
       recheck_at.reset();
       if (check_()) recheck_at = steady_clock::now() + recheck_after_;
+      quiet_until = steady_clock::now() + min_gap;
     } else if (recheck_at && steady_clock::now() >= *recheck_at) {
       (void)check_();  // once: a writer's commit is visible well within the delay
       recheck_at.reset();

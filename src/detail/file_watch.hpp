@@ -19,7 +19,9 @@ namespace sked::detail {
 /// Calls `check` on a thread of its own whenever one of the named files in `directory` may have
 /// been written (modified, created or moved into place), however many writes came together. `check`
 /// returns true when what it found does not explain the event (a writer's data may not be visible
-/// yet): it is then called once more `recheck_after` later. Stops and joins in its destructor.
+/// yet): it is then called once more `recheck_after` later. Checks come at most every
+/// `min_gap` (writes meanwhile are heard at the end of it): a store's own commits, thousands a
+/// second when its jobs are short, each woke the thread. Stops and joins in its destructor.
 class FileWatch {
  public:
   FileWatch() = default;
@@ -59,6 +61,7 @@ class FileWatch {
   std::vector<int> file_watches_;
   std::function<bool()> check_;
   std::chrono::milliseconds recheck_after_{};
+  static constexpr std::chrono::milliseconds min_gap{10};
   std::thread thread_;
 
   std::mutex every_mutex_;  // guards the members below
