@@ -7,7 +7,7 @@
 
 #include <benchmark/benchmark.h>
 
-#include <sys/resource.h>
+#include "process_cpu.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -22,16 +22,7 @@
 
 namespace {
 
-// CPU time of the whole process (every thread), which a busy shared machine disturbs far less than
-// elapsed time: the figure to compare changes by.
-double process_cpu_seconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  const auto seconds = [](const timeval& t) {
-    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6;
-  };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
+using sked::bench::process_cpu_seconds;
 
 void BM_Dispatch(benchmark::State& state) {
   const auto workers = static_cast<std::size_t>(state.range(0));
@@ -69,32 +60,41 @@ void BM_Dispatch(benchmark::State& state) {
   state.counters["cpu_ns_per_run"] = cpu * 1e9 / static_cast<double>(state.iterations() * n);
 }
 
+// A one-shot job of the floors below: an id, a due time, a std::function.
+struct FloorJob {
+  std::string id;
+  std::chrono::system_clock::time_point at;
+  std::function<void()> task;
+};
+
+bool later(const FloorJob& a, const FloorJob& b) { return a.at > b.at; }
+
+// n jobs, all due now, in a binary heap (soonest first by `later`); each counts itself in `done`.
+std::vector<FloorJob> floor_heap(int n, std::atomic<int>& done) {
+  std::vector<FloorJob> heap;
+  heap.reserve(static_cast<std::size_t>(n));
+  const auto t0 = std::chrono::system_clock::now();
+  for (int i = 0; i < n; ++i) {
+    heap.push_back(
+        {"job" + std::to_string(i), t0, [&done] { done.fetch_add(1, std::memory_order_relaxed); }});
+    std::push_heap(heap.begin(), heap.end(), later);
+  }
+  return heap;
+}
+
 // The machine's floor for the same workload: what any scheduler must do at the least. A binary heap
 // of one-shot jobs (an id, a due time, a std::function), all due; one loop thread pops them and
 // hands them, 512 per lock, to a mutex-and-condition-variable queue that `workers` threads drain.
 // No store, no history, no records: sked's figure over this one is the share of the floor it
 // reaches.
 void BM_DispatchFloor(benchmark::State& state) {
-  struct FloorJob {
-    std::string id;
-    std::chrono::system_clock::time_point at;
-    std::function<void()> task;
-  };
   const auto workers = static_cast<std::size_t>(state.range(0));
   const auto n = static_cast<int>(state.range(1));
-  const auto later = [](const FloorJob& a, const FloorJob& b) { return a.at > b.at; };
   double cpu = 0;
   for (auto _ : state) {
     state.PauseTiming();
     std::atomic<int> done{0};
-    std::vector<FloorJob> heap;
-    heap.reserve(static_cast<std::size_t>(n));
-    const auto t0 = std::chrono::system_clock::now();
-    for (int i = 0; i < n; ++i) {
-      heap.push_back({"job" + std::to_string(i), t0,
-                      [&done] { done.fetch_add(1, std::memory_order_relaxed); }});
-      std::push_heap(heap.begin(), heap.end(), later);
-    }
+    std::vector<FloorJob> heap = floor_heap(n, done);
     std::mutex mutex;
     std::condition_variable ready;
     std::condition_variable finished;
@@ -153,11 +153,6 @@ void BM_DispatchFloor(benchmark::State& state) {
 // worker pops the next due job itself under one mutex. What BM_DispatchFloor's queue of 512 ahead
 // and recordless runs skip is what this one pays.
 void BM_DispatchContractFloor(benchmark::State& state) {
-  struct FloorJob {
-    std::string id;
-    std::chrono::system_clock::time_point at;
-    std::function<void()> task;
-  };
   struct Record {
     std::string job_id;
     std::chrono::system_clock::time_point run_time;
@@ -165,20 +160,12 @@ void BM_DispatchContractFloor(benchmark::State& state) {
   };
   const auto workers = static_cast<std::size_t>(state.range(0));
   const auto n = static_cast<int>(state.range(1));
-  const auto later = [](const FloorJob& a, const FloorJob& b) { return a.at > b.at; };
   constexpr std::size_t max_records = 10'000;  // MemoryJobStore's default history
   double cpu = 0;
   for (auto _ : state) {
     state.PauseTiming();
     std::atomic<int> done{0};
-    std::vector<FloorJob> heap;
-    heap.reserve(static_cast<std::size_t>(n));
-    const auto t0 = std::chrono::system_clock::now();
-    for (int i = 0; i < n; ++i) {
-      heap.push_back({"job" + std::to_string(i), t0,
-                      [&done] { done.fetch_add(1, std::memory_order_relaxed); }});
-      std::push_heap(heap.begin(), heap.end(), later);
-    }
+    std::vector<FloorJob> heap = floor_heap(n, done);
     std::mutex mutex;
     std::deque<Record> history;
     std::int64_t first_id = 0;  // id of history.front()

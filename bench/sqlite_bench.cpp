@@ -17,10 +17,10 @@
 #include <benchmark/benchmark.h>
 #include <nlohmann/json.hpp>
 
+#include "process_cpu.hpp"
 #include "scratch_file.hpp"
 
 #include <sqlite3.h>
-#include <sys/resource.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -48,15 +48,7 @@ sked::SqliteJobStoreOptions options(const benchmark::State& state) {
           .on_warning = [](std::string_view) {}};
 }
 
-// CPU time of the whole process (every thread), as dispatch_bench.cpp counts it.
-double process_cpu_seconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  const auto seconds = [](const timeval& t) {
-    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6;
-  };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
+using sked::bench::process_cpu_seconds;
 
 sked::Job interval_job(int i) {
   sked::Job job;
