@@ -35,8 +35,8 @@ bool ThreadPoolExecutor::enqueue(std::size_t count, Push push) {
     if (!accepting_) return false;
     push();
     busy_.fetch_add(count);
+    publish_queued();
     const std::size_t queued = queue_.size() - head_;
-    queued_.store(queued, std::memory_order_relaxed);
     for (std::size_t i = 0; i < count && workers_.size() < max_workers_ && queued > idle_ + i;
          ++i) {
       workers_.emplace_back([this](std::stop_token stop) { work(stop); });
@@ -147,7 +147,7 @@ void ThreadPoolExecutor::work(std::stop_token stop) {
         queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(head_));
         head_ = 0;
       }
-      queued_.store(queue_.size() - head_, std::memory_order_relaxed);
+      publish_queued();
       wake_next = head_ < queue_.size() && idle_ > 0 && !waking_;
       if (wake_next) waking_ = true;
     }
@@ -247,7 +247,7 @@ void ThreadPoolExecutor::shutdown(bool wait) {
                      std::make_move_iterator(queue_.end()));
       queue_.clear();
       head_ = 0;
-      queued_.store(0, std::memory_order_relaxed);
+      publish_queued();
     }
     workers.swap(workers_);
     cv_.notify_all();

@@ -75,8 +75,12 @@ class SKED_API ThreadPoolExecutor final : public Executor {
   std::vector<std::jthread> retired_;  // asked to stop by shutdown(false), not joined yet
   std::size_t idle_ = 0;               // workers waiting on cv_
   bool spinning_ = false;              // a worker is looking for runs before it waits on cv_
-  // queue_.size() - head_, for the spinning worker to read without the lock.
+  // queue_.size() - head_, for the spinning worker to read without the lock; set by
+  // publish_queued() wherever the queue changes.
   std::atomic<std::size_t> queued_{0};
+  void publish_queued() noexcept {  // with mutex_ held
+    queued_.store(queue_.size() - head_, std::memory_order_relaxed);
+  }
   bool waking_ = false;  // a worker was notified and has not taken the lock since
   bool accepting_ = false;
   // Runs queued or running (until their task returns), for available(): read without the lock.
