@@ -282,6 +282,13 @@ bool Scheduler::on_loop_thread() const {
 
 // ---- stores and executors ----------------------------------------------------------------------
 
+template <typename Change>
+void Scheduler::change_stores_locked(Change&& change) {
+  auto stores = std::make_shared<StoreMap>(*stores_);
+  change(*stores);
+  stores_ = std::move(stores);
+}
+
 void Scheduler::add_jobstore(std::shared_ptr<JobStore> store, std::string alias) {
   if (!store) throw InvalidArgument("add_jobstore: the store is empty");
   {
@@ -290,9 +297,7 @@ void Scheduler::add_jobstore(std::shared_ptr<JobStore> store, std::string alias)
       throw InvalidArgument(
           fmt::format("a job store with the alias '{}' was already added", alias));
     }
-    auto stores = std::make_shared<StoreMap>(*stores_);
-    stores->emplace(alias, store);
-    stores_ = std::move(stores);
+    change_stores_locked([&](StoreMap& stores) { stores.emplace(alias, store); });
   }
   // Changes made by other processes (PostgreSQL's NOTIFY, SQLite's file watch) wake the loop, and
   // so do changes made through the store by other code in this process; outside mutex_, which the
@@ -307,12 +312,10 @@ void Scheduler::remove_jobstore(const std::string& alias) {
   std::shared_ptr<JobStore> store;
   {
     std::lock_guard lock(mutex_);
-    auto stores = std::make_shared<StoreMap>(*stores_);
-    const auto it = stores->find(alias);
-    if (it == stores->end()) throw AliasNotFound("job store", alias);
-    store = std::move(it->second);
-    stores->erase(it);
-    stores_ = std::move(stores);
+    const auto it = stores_->find(alias);
+    if (it == stores_->end()) throw AliasNotFound("job store", alias);
+    store = it->second;
+    change_stores_locked([&](StoreMap& stores) { stores.erase(alias); });
   }
   store->set_change_listener({});
   store->set_local_change_listener({});
@@ -372,9 +375,8 @@ void Scheduler::ensure_defaults() {
   {
     std::lock_guard lock(mutex_);
     if (!stores_->contains("default")) {
-      auto stores = std::make_shared<StoreMap>(*stores_);
-      stores->emplace("default", std::make_shared<MemoryJobStore>());
-      stores_ = std::move(stores);
+      change_stores_locked(
+          [](StoreMap& stores) { stores.emplace("default", std::make_shared<MemoryJobStore>()); });
       added_store = true;
     }
     if (!executors_.contains("default")) {

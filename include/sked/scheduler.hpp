@@ -248,6 +248,9 @@ class SKED_API Scheduler {
   [[nodiscard]] std::shared_ptr<JobStore> store_or_default(const std::string& alias);
   // The stores as they are now: a pointer, copied under mutex_ (each pass of the loop takes one).
   [[nodiscard]] std::shared_ptr<const StoreMap> stores_snapshot() const;
+  // Replaces stores_ by a changed copy (`change(StoreMap&)`); with mutex_ held.
+  template <typename Change>
+  void change_stores_locked(Change&& change);
   void ensure_defaults();
 
   SchedulerOptions options_;
