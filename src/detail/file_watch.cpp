@@ -125,20 +125,20 @@ void FileWatch::loop() {
   using std::chrono::steady_clock;
   std::optional<steady_clock::time_point> recheck_at;
   std::optional<steady_clock::time_point> quiet_until;  // the files are not listened to until then
-  const auto sooner = [](int timeout, steady_clock::time_point at) {
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(at - steady_clock::now());
+  // poll()'s timeout in ms (-1: none), shortened to `left`.
+  const auto within = [](int timeout, std::chrono::milliseconds left) {
     const int ms = static_cast<int>(std::max<std::int64_t>(left.count(), 0));
     return timeout < 0 ? ms : std::min(timeout, ms);
   };
+  const auto until = [](steady_clock::time_point at) {
+    return std::chrono::ceil<std::chrono::milliseconds>(at - steady_clock::now());
+  };
   for (;;) {
     int timeout = -1;
-    if (recheck_at) timeout = sooner(timeout, *recheck_at);
-    if (const auto due = until_due()) {
-      timeout = timeout < 0 ? static_cast<int>(due->count())
-                            : std::min(timeout, static_cast<int>(due->count()));
-    }
+    if (recheck_at) timeout = within(timeout, until(*recheck_at));
+    if (const auto due = until_due()) timeout = within(timeout, *due);
     if (quiet_until && steady_clock::now() >= *quiet_until) quiet_until.reset();
-    if (quiet_until) timeout = sooner(timeout, *quiet_until);
+    if (quiet_until) timeout = within(timeout, until(*quiet_until));
     // poll() skips a negative descriptor: while quiet, writes queue up in the inotify instance.
     std::array<pollfd, 2> fds{{{quiet_until ? -1 : inotify_, POLLIN, 0}, {wake_, POLLIN, 0}}};
     if (::poll(fds.data(), fds.size(), timeout) < 0) continue;  // EINTR
