@@ -257,11 +257,15 @@ class SqliteJobStore::Impl {
   // how long the call waited for the file (SQLite's lock, retries), `wall` when it got it.
   void beat(std::chrono::steady_clock::duration waited, TimePoint wall,
             std::vector<std::string>& warnings);
+  // A wait for the file long enough that peers may have judged this scheduler's heartbeat stale.
+  [[nodiscard]] bool held_up(std::chrono::steady_clock::duration waited) const {
+    return waited > options_.heartbeat_interval / 2;
+  }
   // Whether a claim writes a heartbeat: not within a second of the last one that committed, unless
   // it waited for the file or is the first. With short jobs a beat per claim was a page of the WAL
   // per claim (claims come thousands of times a second); peers judge beats over a minute or more.
   [[nodiscard]] bool claim_beats(std::chrono::steady_clock::duration waited, TimePoint wall) const {
-    if (!registered_ || !beat_committed_ || waited > options_.heartbeat_interval / 2) return true;
+    if (!registered_ || !beat_committed_ || held_up(waited)) return true;
     return wall < *beat_committed_ || wall - *beat_committed_ >= std::chrono::seconds{1};
   }
   // Inside a write transaction: this scheduler's row is still there (a claim that does not beat
@@ -901,7 +905,7 @@ int SqliteJobStore::Impl::interrupt_dead_runs(const std::string& scheduler_id,
 void SqliteJobStore::Impl::beat(std::chrono::steady_clock::duration waited_for, TimePoint wall,
                                 std::vector<std::string>& warnings) {
   const auto interval = options_.heartbeat_interval;
-  const bool waited = waited_for > interval / 2;
+  const bool waited = held_up(waited_for);
   const bool missed_beats =
       beat_tried_ && (!beat_committed_ || wall - *beat_committed_ > interval + interval / 2);
   if (waited || missed_beats) writable_since_ = wall;
