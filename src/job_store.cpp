@@ -512,19 +512,27 @@ std::vector<ClaimedJob> JobStore::claim_due_jobs(TimePoint now, std::size_t limi
 
 namespace {
 
-// The runs one claim took per executor, for `ClaimRoom`: nearly always one executor.
+// The runs one claim took per executor, for `ClaimRoom`: nearly always one executor, kept without
+// an allocation (with short runs a claim takes one run, and each allocation shows).
 class TakenRuns {
  public:
   std::size_t& operator[](std::string_view executor) {
-    for (auto& [name, count] : taken_) {
+    if (!first_used_) {
+      first_used_ = true;
+      first_ = {executor, 0};
+      return first_.second;
+    }
+    if (first_.first == executor) return first_.second;
+    for (auto& [name, count] : more_) {
       if (name == executor) return count;
     }
-    return taken_.emplace_back(executor, 0).second;
+    return more_.emplace_back(executor, 0).second;
   }
-  void clear() noexcept { taken_.clear(); }
 
  private:
-  std::vector<std::pair<std::string_view, std::size_t>> taken_;
+  bool first_used_ = false;
+  std::pair<std::string_view, std::size_t> first_{};
+  std::vector<std::pair<std::string_view, std::size_t>> more_;
 };
 
 std::size_t starting(const std::vector<Execution>& executions) noexcept {
@@ -541,7 +549,9 @@ std::vector<ClaimedJob> JobStore::claim(TimePoint now, std::size_t limit,
                                         std::vector<RunLease>* runs, const ClaimRoom* room) {
   std::vector<ClaimedJob> claimed;
   if (nothing_due_(now)) return claimed;
-  std::vector<int> attempts;  // per claimed job; only requests and retries have one above 1
+  // (index in `claimed`, attempt) of the requests and retries claimed; every other run is a first
+  // attempt, and the common claim allocates nothing for them.
+  std::vector<std::pair<std::size_t, int>> attempts;
   std::vector<std::string> warnings;
   // Outcomes kept from failed writes go first: the runs they end no longer count as running.
   (void)write_unwritten();
@@ -608,7 +618,6 @@ std::vector<ClaimedJob> JobStore::claim(TimePoint now, std::size_t limit,
         c.schedule_ended = true;
       }
       claimed.push_back(std::move(c));
-      attempts.push_back(1);
     }
     // Requests and retries after the scheduled runs, so that max_instances counts both.
     if (claimed.size() >= limit || full) return;
@@ -627,8 +636,8 @@ std::vector<ClaimedJob> JobStore::claim(TimePoint now, std::size_t limit,
       if (!fits(*job, e.status == ExecutionStatus::started ? 1 : 0)) continue;
       tx.delete_request(request.id);
       if (!insert_at_free_instant(tx, e)) continue;
+      if (request.attempt != 1) attempts.emplace_back(claimed.size(), request.attempt);
       claimed.push_back(ClaimedJob{std::move(job), {std::move(e)}, {}});
-      attempts.push_back(request.attempt);
     }
   });
   for (const auto& w : warnings)
@@ -639,11 +648,14 @@ std::vector<ClaimedJob> JobStore::claim(TimePoint now, std::size_t limit,
   if (claimed.empty()) return claimed;
   const auto home =
       std::make_shared<const RunLease::Home>(RunLease::Home{shared_from_this(), owner});
+  auto attempt = attempts.begin();
   for (std::size_t i = 0; i < claimed.size(); ++i) {
     ClaimedJob& c = claimed[i];
+    int n = 1;
+    if (attempt != attempts.end() && attempt->first == i) n = (attempt++)->second;
     for (const Execution& e : c.executions) {
       if (e.status != ExecutionStatus::started) continue;
-      (runs ? *runs : c.runs).push_back(RunLease{home, c.job, e, attempts[i]});
+      (runs ? *runs : c.runs).push_back(RunLease{home, c.job, e, n});
     }
   }
   return claimed;

@@ -120,8 +120,45 @@ class Scheduler::Waker {
   DetachableScheduler scheduler_;
 };
 
+// With short runs a worker that frees claims one run per pass: copying the executors, taking the
+// stores' snapshot and looking up each store's owner under mutex_ at every pass were a third of the
+// pass's instructions and four of its seven trips through mutex_.
+struct Scheduler::PassCache {
+  struct ExecutorEntry {
+    std::string name;
+    std::shared_ptr<Executor> executor;
+    bool armed = false;  // to wake the loop once a worker frees, this pass
+  };
+  struct StoreEntry {
+    std::string alias;
+    std::shared_ptr<JobStore> store;
+    std::shared_ptr<Owner> owner;
+  };
+  std::uint64_t version = 0;
+  bool filled = false;
+  std::vector<StoreEntry> stores;
+  std::vector<ExecutorEntry> executors;
+  // Scratch of one pass, kept for its capacity.
+  std::vector<RunLease> runs;
+  std::vector<std::pair<std::string, std::string>> unknown;  // job id, task
+  std::vector<std::string> ended;
+
+  [[nodiscard]] Executor* find_executor(std::string_view name) const {
+    for (const ExecutorEntry& e : executors) {
+      if (e.name == name) return e.executor.get();
+    }
+    return nullptr;
+  }
+  void clear() {
+    filled = false;
+    stores.clear();
+    executors.clear();
+  }
+};
+
 Scheduler::Scheduler(SchedulerOptions options)
     : waker_(std::make_shared<Waker>(*this)),
+      pass_cache_(std::make_unique<PassCache>()),
       options_(std::move(options)),
       clock_(options_.clock ? options_.clock : SystemClock::instance()),
       timezone_(options_.timezone ? *options_.timezone
@@ -287,6 +324,14 @@ void Scheduler::change_stores_locked(Change&& change) {
   auto stores = std::make_shared<StoreMap>(*stores_);
   change(*stores);
   stores_ = std::move(stores);
+  wiring_version_.fetch_add(1, std::memory_order_release);
+}
+
+void Scheduler::drop_pass_cache() {
+  // From inside a pass (a listener), the pass drops it at its end.
+  if (passing_thread_.load() == std::this_thread::get_id()) return;
+  std::lock_guard lock(pass_mutex_);
+  pass_cache_->clear();
 }
 
 void Scheduler::add_jobstore(std::shared_ptr<JobStore> store, std::string alias) {
@@ -317,6 +362,7 @@ void Scheduler::remove_jobstore(const std::string& alias) {
     store = it->second;
     change_stores_locked([&](StoreMap& stores) { stores.erase(alias); });
   }
+  drop_pass_cache();
   store->set_change_listener({});
   store->set_local_change_listener({});
   dispatch(Event{.kind = EventKind::jobstore_removed, .alias = alias});
@@ -340,6 +386,7 @@ void Scheduler::add_executor(std::shared_ptr<Executor> executor, std::string ali
     }
     started = state_ != SchedulerState::stopped;
     executors_.emplace(alias, executor);
+    wiring_version_.fetch_add(1, std::memory_order_release);
   }
   if (started) executor->start(clock_);
   dispatch(Event{.kind = EventKind::executor_added, .alias = alias});
@@ -353,7 +400,9 @@ void Scheduler::remove_executor(const std::string& alias) {
     if (it == executors_.end()) throw AliasNotFound("executor", alias);
     executor = std::move(it->second);
     executors_.erase(it);
+    wiring_version_.fetch_add(1, std::memory_order_release);
   }
+  drop_pass_cache();
   executor->shutdown(true);
   dispatch(Event{.kind = EventKind::executor_removed, .alias = alias});
 }
@@ -382,6 +431,7 @@ void Scheduler::ensure_defaults() {
     if (!executors_.contains("default")) {
       executor = std::make_shared<ThreadPoolExecutor>();
       executors_.emplace("default", executor);
+      wiring_version_.fetch_add(1, std::memory_order_release);
       added_executor = true;
     }
   }
@@ -861,18 +911,40 @@ void Scheduler::pass_on_freed_worker() {
 }
 
 std::optional<TimePoint> Scheduler::process_jobs() {
-  if (state() != SchedulerState::running) {
+  PassCache& cache = *pass_cache_;
+  {
     std::lock_guard lock(mutex_);
-    runs_left_ = false;
-    return std::nullopt;
+    if (state_ != SchedulerState::running) {
+      runs_left_ = false;
+      return std::nullopt;
+    }
+    if (!cache.filled || cache.version != wiring_version_.load(std::memory_order_acquire)) {
+      cache.clear();
+      cache.version = wiring_version_.load(std::memory_order_acquire);
+      for (const auto& [alias, store] : *stores_) {
+        auto& owner = owners_[alias];
+        if (!owner) owner = std::make_shared<Owner>(*this, alias, clock_);
+        cache.stores.push_back({alias, store, owner});
+      }
+      for (const auto& [name, executor] : executors_) cache.executors.push_back({name, executor});
+      cache.filled = true;
+    }
   }
+  // What this pass holds of a store or an executor removed meanwhile is let go at its end.
+  struct Drop {
+    Scheduler& s;
+    PassCache& cache;
+    ~Drop() {
+      if (cache.version != s.wiring_version_.load(std::memory_order_acquire)) cache.clear();
+    }
+  } drop{*this, cache};
   const TimePoint now = clock_->now();
   std::optional<TimePoint> next;
   const auto sooner = [&next](TimePoint t) {
     if (!next || t < *next) next = t;
   };
   // Jobs whose task is missing here stay in their store for a process that has it, or for later.
-  std::vector<std::pair<std::string, std::string>> unknown;  // job id, task
+  auto& unknown = cache.unknown;
   const ClaimFilter runnable = [this, &unknown](const Job& job) {
     // Another group's job is left to the schedulers of its group, unreported: it is not ours.
     if (!runs_in(job, options_.groups)) return false;
@@ -885,16 +957,9 @@ std::optional<TimePoint> Scheduler::process_jobs() {
   // A claim takes no more runs than the executors can start at once (Executor::available): the
   // rest stay due in the store, for the schedulers sharing it, until a worker here frees and claims
   // them itself (notify_when_available, armed before looking again so that no freeing is missed).
-  struct Entry {
-    std::string_view name;
-    std::shared_ptr<Executor> executor;
-    bool armed = false;  // to wake the loop once a worker frees, this pass
-  };
-  std::vector<Entry> executors;
-  {
-    std::lock_guard lock(mutex_);
-    for (const auto& [name, executor] : executors_) executors.push_back({name, executor});
-  }
+  using Entry = PassCache::ExecutorEntry;
+  std::vector<Entry>& executors = cache.executors;
+  for (Entry& e : executors) e.armed = false;
   // What the next claim may take at most; the store's expect_due hears of it, so that a store
   // locking due rows ahead locks no more than these.
   const auto total_room = [&executors] {
@@ -950,11 +1015,9 @@ std::optional<TimePoint> Scheduler::process_jobs() {
     }
     return total_room();
   };
-  const auto stores = stores_snapshot();
-  for (const auto& entry : *stores) {
-    // Named references, not a structured binding: clang before 16 cannot capture those in lambdas.
-    const std::string& alias = entry.first;
-    const std::shared_ptr<JobStore>& store = entry.second;
+  for (const PassCache::StoreEntry& entry : cache.stores) {
+    const std::string& alias = entry.alias;
+    const std::shared_ptr<JobStore>& store = entry.store;
     bool failed = false;
     unknown.clear();
     // The first claim is small so that the first runs of a burst start while the rest is claimed
@@ -962,8 +1025,8 @@ std::optional<TimePoint> Scheduler::process_jobs() {
     // before submitting any); later claims double up to claim_batch.
     std::size_t batch = std::min(first_claim_batch, options_.claim_batch);
     // the started runs of one claim, handed to their executors together
-    std::vector<RunLease> runs;
-    const std::shared_ptr<Owner> owner = owner_for(alias);
+    std::vector<RunLease>& runs = cache.runs;
+    const std::shared_ptr<Owner>& owner = entry.owner;
     for (bool more = true; more; batch = std::min(2 * batch, options_.claim_batch)) {
       // Every worker is busy: the due jobs wait in the store, for the schedulers sharing it or
       // for a worker here to free and wake the loop.
@@ -1019,7 +1082,8 @@ std::optional<TimePoint> Scheduler::process_jobs() {
                           claim.job->name, misses, max_miss_warnings));
         }
       }
-      std::vector<std::string> ended;
+      std::vector<std::string>& ended = cache.ended;
+      ended.clear();
       if (wants(EventKind::job_removed)) {
         for (const auto& claim : claims) {
           if (claim.schedule_ended) ended.push_back(claim.job->id);
@@ -1028,7 +1092,7 @@ std::optional<TimePoint> Scheduler::process_jobs() {
       // Let go of the claimed jobs before their runs start: the last reference to a one-shot job is
       // then its run's, and the job is freed on the worker that ran it, not on this thread.
       claims.clear();
-      submit_runs(alias, runs);
+      submit_runs(alias, runs, &cache);
       // After their runs were submitted, as APScheduler removes a job whose trigger is done.
       for (std::string& id : ended) {
         dispatch(Event{.kind = EventKind::job_removed, .alias = alias, .job_id = std::move(id)});
@@ -1087,7 +1151,8 @@ std::shared_ptr<Scheduler::Owner> Scheduler::owner_for(const std::string& alias)
   return owner;
 }
 
-void Scheduler::submit_runs(const std::string& alias, std::vector<RunLease>& runs) {
+void Scheduler::submit_runs(const std::string& alias, std::vector<RunLease>& runs,
+                            const PassCache* cache) {
   if (runs.empty()) return;
   {
     std::lock_guard lock(mutex_);
@@ -1105,11 +1170,16 @@ void Scheduler::submit_runs(const std::string& alias, std::vector<RunLease>& run
     const std::string executor_name = runs[begin].job().executor;
     std::size_t end = begin + 1;
     while (end < runs.size() && runs[end].job().executor == executor_name) ++end;
-    std::shared_ptr<Executor> executor;
-    {
+    std::shared_ptr<Executor> held;  // looked up in executors_, which may let go of it meanwhile
+    Executor* executor = nullptr;
+    if (cache != nullptr) {
+      executor = cache->find_executor(executor_name);
+    } else {
       std::lock_guard lock(mutex_);
-      if (const auto it = executors_.find(executor_name); it != executors_.end())
-        executor = it->second;
+      if (const auto it = executors_.find(executor_name); it != executors_.end()) {
+        held = it->second;
+        executor = held.get();
+      }
     }
     std::size_t kept = begin;
     for (std::size_t i = begin; i < end; ++i) {

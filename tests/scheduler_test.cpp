@@ -452,6 +452,54 @@ TEST_CASE("shutdown waits for running jobs when asked to", "[scheduler][shutdown
   CHECK(f.scheduler.get_executions({.status = ExecutionStatus::executed}).size() == 1);
 }
 
+TEST_CASE("stores and executors added or removed while the scheduler runs count at once",
+          "[scheduler][stores]") {
+  Fixture f;
+  f.scheduler.start();
+  auto store = std::make_shared<sked::MemoryJobStore>();
+  auto executor = std::make_shared<sked::ThreadPoolExecutor>(1);
+  const std::weak_ptr<sked::JobStore> store_seen = store;
+  const std::weak_ptr<sked::Executor> executor_seen = executor;
+  f.scheduler.add_jobstore(std::move(store), "second");
+  f.scheduler.add_executor(std::move(executor), "other");
+  std::atomic<int> ran{0};
+  const auto count = [&ran](const sked::JobContext&) { ++ran; };
+  f.scheduler.add_job({.id = "late",
+                       .callable = count,
+                       .trigger = sked::DateTrigger{t0 + 1s},
+                       .executor = "other",
+                       .jobstore = "second"});
+  f.advance(1s);
+  CHECK(ran == 1);
+  CHECK(f.scheduler.get_executions({.job_id = "late"}, "second").size() == 1);
+
+  // Once removed, the scheduler holds neither: a store's file or connection is closed when the
+  // caller lets go of it too.
+  f.scheduler.add_job({.id = "later",
+                       .callable = count,
+                       .trigger = sked::DateTrigger{t0 + 2s},
+                       .executor = "other",
+                       .jobstore = "second"});
+  f.scheduler.remove_jobstore("second");
+  f.scheduler.remove_executor("other");
+  CHECK(store_seen.expired());
+  CHECK(executor_seen.expired());
+  f.advance(1s);
+  CHECK(ran == 1);
+  CHECK_THROWS_AS(f.scheduler.jobstore("second"), sked::AliasNotFound);
+
+  // A store added again under the same alias is claimed from like the first.
+  auto again = std::make_shared<sked::MemoryJobStore>();
+  f.scheduler.add_jobstore(again, "second");
+  f.scheduler.add_job({.id = "again",
+                       .callable = count,
+                       .trigger = sked::DateTrigger{t0 + 3s},
+                       .jobstore = "second"});
+  f.advance(1s);
+  CHECK(ran == 2);
+  CHECK(again->get_executions({.job_id = "again"}).size() == 1);
+}
+
 TEST_CASE("scheduler state changes are events, and start twice is an error", "[scheduler][state]") {
   Fixture f;
   f.scheduler.start();

@@ -16,6 +16,7 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <iosfwd>
 #include <map>
@@ -231,8 +232,19 @@ class SKED_API Scheduler {
   class Owner;
   // The owner of the leases claimed from the store `alias`: how their ends reach this scheduler.
   [[nodiscard]] std::shared_ptr<Owner> owner_for(const std::string& alias);
+  // What a pass reads of the stores, their owners and the executors, copied when they change
+  // rather than at every pass (see scheduler.cpp). Guarded by pass_mutex_.
+  struct PassCache;
+  std::unique_ptr<PassCache> pass_cache_;
+  // Bumped, with mutex_ held, whenever stores_ or executors_ change: a pass refreshes its cache.
+  std::atomic<std::uint64_t> wiring_version_{0};
+  // After a store or an executor was removed: the cache lets go of it (unless called from inside
+  // a pass, whose end does).
+  void drop_pass_cache();
   // Hands leases to their executors, a group sharing an executor in one call; `runs` is consumed.
-  void submit_runs(const std::string& alias, std::vector<RunLease>& runs);
+  // Executors are looked up in `cache` when given (a pass), else in executors_.
+  void submit_runs(const std::string& alias, std::vector<RunLease>& runs,
+                   const PassCache* cache = nullptr);
   // Wakes the loop for a job that became due at `due`, unless the loop is asleep until no later
   // than that (it looks then anyway) or is paused: adding many jobs does not wake the loop once per
   // job.
