@@ -266,19 +266,32 @@ void Scheduler::remove_listener(ListenerId id) {
   update_wanted();
 }
 
+void Scheduler::set_state_locked(SchedulerState state) noexcept {
+  state_ = state;
+  running_.store(state == SchedulerState::running, std::memory_order_release);
+}
+
 void Scheduler::wakeup() {
   std::lock_guard lock(mutex_);
   wakeup_pending_ = true;
+  asleep_until_.store(std::numeric_limits<TimePoint::rep>::max());
   cv_.notify_all();
   runs_cv_.notify_all();
 }
 
 void Scheduler::wakeup_for(std::optional<TimePoint> due) {
+  // A loop that is not running is woken by resume() and start(), which look at every store.
+  if (!due || !running_.load()) return;
+  // The loop sleeps until no later than `due` and looks at the stores then, after this caller's
+  // change (which came before this look, and the loop's waking after it): with short runs, each
+  // freed worker's pass told the loop of the next due time through mutex_.
+  if (due->time_since_epoch().count() >= asleep_until_.load()) return;
   std::lock_guard lock(mutex_);
-  if (!due || state_ != SchedulerState::running) return;  // resume() and start() wake the loop
+  if (state_ != SchedulerState::running) return;  // resume() and start() wake the loop
   // A loop that is mid-pass computed its next wake-up without this job: it must look again.
   if (sleeping_ && !wakeup_pending_ && waiting_until_ && *due >= *waiting_until_) return;
   wakeup_pending_ = true;
+  asleep_until_.store(std::numeric_limits<TimePoint::rep>::max());
   cv_.notify_all();
 }
 
@@ -489,18 +502,23 @@ Job Scheduler::add_job(JobSpec spec) {
     // listeners hear of the job before they hear of its runs, even from a pass already under way.
     // A wake-up follows, for the claim that takes it, when the loop would not look before the job
     // is due.
+    // Only when someone hears of it: a job's task that is not registered keeps the job from
+    // being claimed anyway, and adding 10^5 jobs at start-up spent a seventh of its time here.
     struct Adding {
       Scheduler& s;
       const std::string& id;
       const std::optional<TimePoint> due;
-      Adding(Scheduler& scheduler, const std::string& job_id, std::optional<TimePoint> due_at)
-          : s(scheduler), id(job_id), due(due_at) {
+      const bool reported;
+      Adding(Scheduler& scheduler, const std::string& job_id, std::optional<TimePoint> due_at,
+             bool reported_to_anyone)
+          : s(scheduler), id(job_id), due(due_at), reported(reported_to_anyone) {
+        if (!reported) return;
         std::lock_guard lock(s.mutex_);
         s.being_added_.insert(id);
         s.adding_.fetch_add(1, std::memory_order_relaxed);
       }
       ~Adding() {
-        {
+        if (reported) {
           std::lock_guard lock(s.mutex_);
           s.being_added_.erase(s.being_added_.find(id));
           s.adding_.fetch_sub(1, std::memory_order_relaxed);
@@ -509,7 +527,8 @@ Job Scheduler::add_job(JobSpec spec) {
       }
       Adding(const Adding&) = delete;
       Adding& operator=(const Adding&) = delete;
-    } adding{*this, job.id, job.next_run_time};
+    } adding{*this, job.id, job.next_run_time,
+             wants(EventKind::job_added) || logs(LogLevel::info)};
     store->add_job(job, spec.replace_existing);
     if (!job.task.empty() && !tasks_.contains(job.task)) {
       log(LogLevel::warning,
@@ -519,7 +538,8 @@ Job Scheduler::add_job(JobSpec spec) {
     if (logs(LogLevel::info)) {
       log(LogLevel::info, fmt::format("Added job '{}' to job store '{}'", job.name, spec.jobstore));
     }
-    dispatch(Event{.kind = EventKind::job_added, .alias = spec.jobstore, .job_id = job.id});
+    if (adding.reported && wants(EventKind::job_added))
+      dispatch(Event{.kind = EventKind::job_added, .alias = spec.jobstore, .job_id = job.id});
   }
   return job;
 }
@@ -721,7 +741,7 @@ void Scheduler::begin(bool paused) {
   clock_subscription_ = clock_->on_jump([this] { wakeup(); });
   {
     std::lock_guard lock(mutex_);
-    state_ = paused ? SchedulerState::paused : SchedulerState::running;
+    set_state_locked(paused ? SchedulerState::paused : SchedulerState::running);
     wakeup_pending_ = true;
     // Active from here, not from when the loop's thread gets going, so shutdown() and wait_idle()
     // called right after start() wait for the loop instead of racing it.
@@ -736,7 +756,7 @@ bool Scheduler::stop_loop() {
   {
     std::unique_lock lock(mutex_);
     if (state_ == SchedulerState::stopped) return false;
-    state_ = SchedulerState::stopped;
+    set_state_locked(SchedulerState::stopped);
     cv_.notify_all();
     const bool on_loop = loop_active_ && loop_thread_ == std::this_thread::get_id();
     // The loop finishes its current pass before it exits; never wait for it from inside it.
@@ -817,7 +837,7 @@ void Scheduler::pause() {
   {
     std::lock_guard lock(mutex_);
     if (state_ != SchedulerState::running) return;
-    state_ = SchedulerState::paused;
+    set_state_locked(SchedulerState::paused);
     cv_.notify_all();
   }
   log(LogLevel::info, "Paused scheduler job processing");
@@ -828,7 +848,7 @@ void Scheduler::resume() {
   {
     std::lock_guard lock(mutex_);
     if (state_ != SchedulerState::paused) return;
-    state_ = SchedulerState::running;
+    set_state_locked(SchedulerState::running);
     wakeup_pending_ = true;
     cv_.notify_all();
   }
@@ -863,7 +883,9 @@ void Scheduler::run_loop() {
         deadline = now + options_.max_wait;
       if (deadline > now) {
         waiting_until_ = deadline;
+        asleep_until_.store(deadline.time_since_epoch().count());
         clock_->wait_until(cv_, lock, deadline);
+        asleep_until_.store(std::numeric_limits<TimePoint::rep>::max());
         waiting_until_.reset();
       }
     }
@@ -912,7 +934,11 @@ void Scheduler::pass_on_freed_worker() {
 
 std::optional<TimePoint> Scheduler::process_jobs() {
   PassCache& cache = *pass_cache_;
-  {
+  // mutex_ only when the scheduler is not running or the cache is stale: a pass of a freed worker
+  // is one run's worth of work, and each trip through a lock the workers share shows.
+  const bool stale =
+      !cache.filled || cache.version != wiring_version_.load(std::memory_order_acquire);
+  if (stale || !running_.load(std::memory_order_acquire)) {
     std::lock_guard lock(mutex_);
     if (state_ != SchedulerState::running) {
       runs_left_ = false;
@@ -1115,7 +1141,8 @@ std::optional<TimePoint> Scheduler::process_jobs() {
   }
   const bool left =
       std::any_of(executors.begin(), executors.end(), [](const Entry& e) { return e.armed; });
-  {
+  // Only passes write runs_left_, one at a time (pass_mutex_): this one reads it without mutex_.
+  if (left != runs_left_) {
     std::lock_guard lock(mutex_);
     const bool notify = runs_left_ && !left;
     runs_left_ = left;
@@ -1135,6 +1162,7 @@ void Scheduler::report_unknown_tasks(
     {
       std::lock_guard lock(mutex_);
       if (!reported_unknown_.insert(job_id).second) continue;
+      unknown_reported_.store(true);
     }
     log(LogLevel::warning,
         fmt::format("Job '{}' is due but its task '{}' is not registered in this process; "
@@ -1154,12 +1182,11 @@ std::shared_ptr<Scheduler::Owner> Scheduler::owner_for(const std::string& alias)
 void Scheduler::submit_runs(const std::string& alias, std::vector<RunLease>& runs,
                             const PassCache* cache) {
   if (runs.empty()) return;
-  {
+  in_flight_.fetch_add(runs.size());
+  if (unknown_reported_.load()) {
     std::lock_guard lock(mutex_);
-    in_flight_.fetch_add(runs.size(), std::memory_order_relaxed);
-    if (!reported_unknown_.empty()) {
-      for (const RunLease& run : runs) reported_unknown_.erase(run.job().id);
-    }
+    for (const RunLease& run : runs) reported_unknown_.erase(run.job().id);
+    unknown_reported_.store(!reported_unknown_.empty());
   }
   // Runs of one claim mostly share an executor and a task: each consecutive group is resolved once
   // and handed over in one call.

@@ -28,7 +28,11 @@ std::shared_ptr<const TaskFn> TaskRegistry::find(std::string_view name) const {
   return it == tasks_.end() ? nullptr : it->second;
 }
 
-bool TaskRegistry::contains(std::string_view name) const { return find(name) != nullptr; }
+bool TaskRegistry::contains(std::string_view name) const {
+  // Without copying the task's pointer: adding a job asks this, and the copy was two atomic writes.
+  std::shared_lock lock(mutex_);
+  return tasks_.find(name) != tasks_.end();
+}
 
 std::vector<std::string> TaskRegistry::names() const {
   std::vector<std::string> out;

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -275,11 +276,17 @@ class SKED_API Scheduler {
   std::condition_variable cv_;
   mutable std::condition_variable idle_cv_;
   SchedulerState state_ = SchedulerState::stopped;
+  // state_ == running, set with it: a pass looks without taking mutex_ (set_state_locked).
+  std::atomic<bool> running_{false};
+  void set_state_locked(SchedulerState state) noexcept;
   bool wakeup_pending_ = false;
   bool loop_active_ = false;
   bool sleeping_ = false;
   std::thread::id loop_thread_;
   std::optional<TimePoint> waiting_until_;
+  // waiting_until_ (its count) while the loop sleeps with no wake-up pending, else the largest
+  // count: wakeup_for() skips mutex_ for a due time the loop looks at anyway.
+  std::atomic<TimePoint::rep> asleep_until_{std::numeric_limits<TimePoint::rep>::max()};
   std::atomic<std::size_t> in_flight_{0};  // runs submitted and not yet completed
   std::mutex pass_mutex_;                  // held by the thread running a pass
   std::atomic<std::thread::id> passing_thread_{};
@@ -303,6 +310,7 @@ class SKED_API Scheduler {
   std::atomic<EventMask> wanted_{0};
 
   std::set<std::string, std::less<>> reported_unknown_;  // guarded by mutex_
+  std::atomic<bool> unknown_reported_{false};            // !reported_unknown_.empty()
   // Jobs add_job has stored and not yet reported (job_added): claims leave them alone meanwhile.
   std::multiset<std::string, std::less<>> being_added_;  // guarded by mutex_
   std::atomic<std::size_t> adding_{0};  // being_added_.size(), read without the lock

@@ -497,13 +497,15 @@ void MemoryJobStore::complete_(const Execution& execution, const std::optional<R
   }
   std::lock_guard queue_lock(completed_mutex_);
   completed_.push_back(execution);
+  has_completed_.store(true, std::memory_order_release);
 }
 
 void MemoryJobStore::apply_completions() const {
+  if (!has_completed_.load(std::memory_order_acquire)) return;
   {
     std::lock_guard lock(completed_mutex_);
-    if (completed_.empty()) return;
     applying_.swap(completed_);
+    has_completed_.store(false, std::memory_order_relaxed);
   }
   for (const Execution& execution : applying_) apply_completion(execution);
   applying_.clear();

@@ -4,6 +4,7 @@
 #include <sked/export.hpp>
 #include <sked/job_store.hpp>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -171,6 +172,8 @@ class SKED_API MemoryJobStore : public JobStore {
 
   mutable std::mutex completed_mutex_;
   mutable std::vector<Execution> completed_;  // guarded by completed_mutex_
+  // !completed_.empty(), read without completed_mutex_: most calls find nothing queued.
+  mutable std::atomic<bool> has_completed_{false};
   mutable std::vector<Execution> applying_;   // guarded by mutex_; completed_'s other buffer
 };
 
