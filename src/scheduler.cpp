@@ -527,8 +527,7 @@ Job Scheduler::add_job(JobSpec spec) {
       }
       Adding(const Adding&) = delete;
       Adding& operator=(const Adding&) = delete;
-    } adding{*this, job.id, job.next_run_time,
-             wants(EventKind::job_added) || logs(LogLevel::info)};
+    } adding{*this, job.id, job.next_run_time, wants(EventKind::job_added) || logs(LogLevel::info)};
     store->add_job(job, spec.replace_existing);
     if (!job.task.empty() && !tasks_.contains(job.task)) {
       log(LogLevel::warning,
@@ -788,7 +787,9 @@ bool Scheduler::wait_for_runs(std::optional<std::chrono::milliseconds> limit,
   // scheduler: a task of another scheduler makes this wait for all runs but one.)
   const auto own = static_cast<std::size_t>(detail::runs_here());
   std::unique_lock lock(mutex_);
-  const auto finished = [&] { return in_flight_.load(std::memory_order_acquire) <= own; };
+  // Sequentially consistent, as is run_ended's look at runs_waiters_: either this sees a run's
+  // end, or that run's end sees this waiter and wakes it.
+  const auto finished = [&] { return in_flight_.load() <= own; };
   const auto done = [&] { return finished() || (give_up && give_up->load()); };
   ++runs_waiters_;
   if (limit) {
@@ -1315,9 +1316,11 @@ void Scheduler::run_ended(const std::string& alias, const RunLease& run, const E
   } catch (...) {
     // Reporting a run's end must not take down the thread that ran it.
   }
-  // Only the last run out takes the lock, to wake wait_idle() and wait_for_runs(); the lock orders
-  // the wake-up after the waiter's check of in_flight_, so it cannot be lost.
-  if (in_flight_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+  // Only the last run out takes the lock, to wake wait_idle() and wait_for_runs(), and every run
+  // while wait_for_runs() waits (a task shutting the scheduler down waits for all runs but its
+  // own, and waited out its whole grace period when the others ended first); the lock orders the
+  // wake-up after the waiter's check of in_flight_, so it cannot be lost.
+  if (in_flight_.fetch_sub(1) == 1 || runs_waiters_.load() > 0) {
     std::lock_guard lock(mutex_);
     notify_if_idle_locked();
   }

@@ -1057,6 +1057,40 @@ TEST_CASE("shutdown with a grace period waits for runs up to it, then asks them 
   CHECK(f.store->get_executions({.job_id = "u"}).at(0).status == ExecutionStatus::executed);
 }
 
+TEST_CASE("shutdown with a grace period called by a task returns once the other runs end",
+          "[scheduler][shutdown]") {
+  Fixture f;
+  sked::test::Gate gate;
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> returned{false};
+  f.scheduler.add_job({.id = "other",
+                       .callable = [&](const sked::JobContext&) { gate.wait(); },
+                       .trigger = sked::DateTrigger{t0 + 1s}});
+  f.scheduler.add_job({.id = "stopper",
+                       .callable =
+                           [&](const sked::JobContext&) {
+                             stopping = true;
+                             // Its own run cannot end before this returns: only the other one is
+                             // waited for.
+                             f.scheduler.shutdown(std::chrono::milliseconds{30s});
+                             returned = true;
+                           },
+                       .trigger = sked::DateTrigger{t0 + 1s}});
+  f.scheduler.start();
+  f.clock->advance(1s);
+  REQUIRE(gate.wait_for_waiters(1));
+  while (!stopping || f.scheduler.state() != sked::SchedulerState::stopped)
+    std::this_thread::yield();
+  CHECK_FALSE(returned);
+  gate.open();
+  // Not the 30 s grace: the other run's end wakes it.
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!returned && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  CHECK(returned);
+  REQUIRE(f.scheduler.wait_idle(40s));
+  CHECK_FALSE(f.logs.contains(sked::LogLevel::warning, "still going"));
+}
+
 TEST_CASE("shutdown with a grace period returns at once when nothing runs",
           "[scheduler][shutdown]") {
   Fixture f;

@@ -294,7 +294,8 @@ class SKED_API Scheduler {
   // The last pass left due runs in a store for want of free workers, and armed an executor to
   // claim them once one frees: not idle meanwhile. Guarded by mutex_.
   bool runs_left_ = false;
-  mutable std::size_t runs_waiters_ = 0;  // in wait_for_runs; guarded by mutex_
+  // In wait_for_runs; changed with mutex_ held, read by a run's end without it (run_ended).
+  mutable std::atomic<std::size_t> runs_waiters_{0};
   // What wait_idle() waits for; with mutex_ held.
   [[nodiscard]] bool idle_locked() const;
   void notify_if_idle_locked() const;

@@ -174,7 +174,7 @@ class SKED_API MemoryJobStore : public JobStore {
   mutable std::vector<Execution> completed_;  // guarded by completed_mutex_
   // !completed_.empty(), read without completed_mutex_: most calls find nothing queued.
   mutable std::atomic<bool> has_completed_{false};
-  mutable std::vector<Execution> applying_;   // guarded by mutex_; completed_'s other buffer
+  mutable std::vector<Execution> applying_;  // guarded by mutex_; completed_'s other buffer
 };
 
 }  // namespace sked
