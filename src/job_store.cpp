@@ -1,6 +1,8 @@
 #include <sked/errors.hpp>
 #include <sked/job_store.hpp>
 
+#include "detail/defer_completions.hpp"
+
 #include <fmt/format.h>
 
 #include "detail/block_pool.hpp"
@@ -549,6 +551,32 @@ std::vector<ClaimedJob> JobStore::claim(TimePoint now, std::size_t limit,
                                         std::vector<RunLease>* runs, const ClaimRoom* room) {
   std::vector<ClaimedJob> claimed;
   if (nothing_due_(now)) return claimed;
+  // Outcomes waiting for their batch's commit ride in this claim's: a worker that frees then writes
+  // its run's end and claims its next run in one commit, not two (issue 17 §4). Taken only by the
+  // thread that would write them (the batch's writer).
+  std::vector<Finished> finishing;
+  std::unique_lock<std::mutex> writer;
+  if (batches_completions_()) {
+    writer = std::unique_lock(batching_->writer, std::try_to_lock);
+    if (writer.owns_lock()) {
+      std::lock_guard lock(batching_->mutex);
+      finishing.swap(batching_->queued);
+    }
+    if (finishing.empty() && writer.owns_lock()) writer.unlock();
+  }
+  bool finished_here = false;  // the committed transaction wrote `finishing`
+  // After the claim, committed or not: those not written with it are written on their own.
+  const auto settle_finishing = [&] {
+    if (finishing.empty()) return;
+    if (finished_here) {
+      report_finished(finishing);
+    } else {
+      write_finished(finishing);
+    }
+    finishing.clear();
+    writer.unlock();
+    drain_finished();  // what queued while this claim held the writer's lock
+  };
   // (index in `claimed`, attempt) of the requests and retries claimed; every other run is a first
   // attempt, and the common claim allocates nothing for them.
   std::vector<std::pair<std::size_t, int>> attempts;
@@ -557,89 +585,106 @@ std::vector<ClaimedJob> JobStore::claim(TimePoint now, std::size_t limit,
   (void)write_unwritten();
   const TimePoint asked_at = now;
   const TimePoint asked_on_clock = owner ? owner->now() : now;
-  transact_(Purpose::claim, [&](Transaction& tx) {
-    // Lateness is decided when the claim holds the store, not when it asked: time spent waiting for
-    // another connection's lock counts against the misfire grace time.
-    if (owner) now = asked_at + std::max(Duration::zero(), owner->now() - asked_on_clock);
-    claimed.clear();
-    attempts.clear();
-    warnings.clear();
-    // Names viewed in the claimed jobs, which `claimed` holds while this attempt lasts.
-    TakenRuns taken;
-    // Whether the job's runs may start now; a job left is untouched (nothing was written for it).
-    bool full = false;
-    const auto fits = [&](const Job& job, std::size_t starts) {
-      if (room == nullptr || starts == 0) return true;
-      std::size_t& count = taken[job.executor];
-      switch ((*room)(job, count)) {
-        case Room::take:
-          count += starts;
-          return true;
-        case Room::full:
-          full = true;
-          return false;
-        case Room::leave:
-          break;
+  try {
+    transact_(Purpose::claim, [&](Transaction& tx) {
+      finished_here = false;
+      if (!finishing.empty()) {
+        finished_here = true;
+        for (const Finished& f : finishing) {
+          if (!tx.finish_run(f.record, f.retry ? &*f.retry : nullptr)) {
+            finished_here = false;
+            break;
+          }
+        }
       }
-      return false;
-    };
-    while (claimed.size() < limit && !full) {
-      tx.expect_due(limit - claimed.size());
-      std::shared_ptr<const Job> job = tx.next_due(now);
-      if (!job) break;
-      if (runnable && !runnable(*job)) continue;
-      FirePlan plan;
-      try {
-        plan = plan_fire(*job, now, running_instances(tx, job->id));
-      } catch (const std::exception& e) {
-        // A trigger that fails on one job must not keep the others from running.
-        warnings.push_back(
-            fmt::format("job '{}' could not be planned and stays due: {}", job->id, e.what()));
-        continue;
-      }
-      // Every due fire time waits for a running instance: the job stays as it is, and is not a
-      // claim (it does not count against `limit`).
-      if (plan.executions.empty() && plan.waiting > 0) continue;
-      if (!fits(*job, starting(plan.executions))) continue;
-      ClaimedJob c{job, std::move(plan.executions), {}};
-      std::size_t kept = 0;
-      for (std::size_t i = 0; i < c.executions.size(); ++i) {
-        // A fire time recorded before (the job was removed and added again, or its next run time
-        // was set back) has had its run and does not get another.
-        if (!tx.insert_execution(c.executions[i])) continue;
-        if (kept != i) c.executions[kept] = std::move(c.executions[i]);
-        ++kept;
-      }
-      c.executions.resize(kept);
-      if (plan.next_run_time) {
-        tx.reschedule(job->id, *plan.next_run_time);
-      } else {
-        tx.delete_job(job->id);
-        c.schedule_ended = true;
-      }
-      claimed.push_back(std::move(c));
-    }
-    // Requests and retries after the scheduled runs, so that max_instances counts both.
-    if (claimed.size() >= limit || full) return;
-    for (RunRequest& request : tx.due_requests(now)) {
-      if (claimed.size() >= limit || full) break;
-      std::shared_ptr<const Job> job = tx.find_job(request.job_id);
-      if (!job) {
-        if (!request.snapshot || !schedule_ended(*request.snapshot, request.at)) {
-          tx.delete_request(request.id);  // its job was removed: nothing left to run
+      // Lateness is decided when the claim holds the store, not when it asked: time spent waiting
+      // for another connection's lock counts against the misfire grace time.
+      if (owner) now = asked_at + std::max(Duration::zero(), owner->now() - asked_on_clock);
+      claimed.clear();
+      attempts.clear();
+      warnings.clear();
+      // Names viewed in the claimed jobs, which `claimed` holds while this attempt lasts.
+      TakenRuns taken;
+      // Whether the job's runs may start now; a job left is untouched (nothing was written for it).
+      bool full = false;
+      const auto fits = [&](const Job& job, std::size_t starts) {
+        if (room == nullptr || starts == 0) return true;
+        std::size_t& count = taken[job.executor];
+        switch ((*room)(job, count)) {
+          case Room::take:
+            count += starts;
+            return true;
+          case Room::full:
+            full = true;
+            return false;
+          case Room::leave:
+            break;
+        }
+        return false;
+      };
+      while (claimed.size() < limit && !full) {
+        tx.expect_due(limit - claimed.size());
+        std::shared_ptr<const Job> job = tx.next_due(now);
+        if (!job) break;
+        if (runnable && !runnable(*job)) continue;
+        FirePlan plan;
+        try {
+          plan = plan_fire(*job, now, running_instances(tx, job->id));
+        } catch (const std::exception& e) {
+          // A trigger that fails on one job must not keep the others from running.
+          warnings.push_back(
+              fmt::format("job '{}' could not be planned and stays due: {}", job->id, e.what()));
           continue;
         }
-        job = request.snapshot;
+        // Every due fire time waits for a running instance: the job stays as it is, and is not a
+        // claim (it does not count against `limit`).
+        if (plan.executions.empty() && plan.waiting > 0) continue;
+        if (!fits(*job, starting(plan.executions))) continue;
+        ClaimedJob c{job, std::move(plan.executions), {}};
+        std::size_t kept = 0;
+        for (std::size_t i = 0; i < c.executions.size(); ++i) {
+          // A fire time recorded before (the job was removed and added again, or its next run time
+          // was set back) has had its run and does not get another.
+          if (!tx.insert_execution(c.executions[i])) continue;
+          if (kept != i) c.executions[kept] = std::move(c.executions[i]);
+          ++kept;
+        }
+        c.executions.resize(kept);
+        if (plan.next_run_time) {
+          tx.reschedule(job->id, *plan.next_run_time);
+        } else {
+          tx.delete_job(job->id);
+          c.schedule_ended = true;
+        }
+        claimed.push_back(std::move(c));
       }
-      if (runnable && !runnable(*job)) continue;
-      Execution e = plan_requested_run(*job, request.at, now, running_instances(tx, job->id));
-      if (!fits(*job, e.status == ExecutionStatus::started ? 1 : 0)) continue;
-      tx.delete_request(request.id);
-      if (!insert_at_free_instant(tx, e)) continue;
-      if (request.attempt != 1) attempts.emplace_back(claimed.size(), request.attempt);
-      claimed.push_back(ClaimedJob{std::move(job), {std::move(e)}, {}});
-    }
-  });
+      // Requests and retries after the scheduled runs, so that max_instances counts both.
+      if (claimed.size() >= limit || full) return;
+      for (RunRequest& request : tx.due_requests(now)) {
+        if (claimed.size() >= limit || full) break;
+        std::shared_ptr<const Job> job = tx.find_job(request.job_id);
+        if (!job) {
+          if (!request.snapshot || !schedule_ended(*request.snapshot, request.at)) {
+            tx.delete_request(request.id);  // its job was removed: nothing left to run
+            continue;
+          }
+          job = request.snapshot;
+        }
+        if (runnable && !runnable(*job)) continue;
+        Execution e = plan_requested_run(*job, request.at, now, running_instances(tx, job->id));
+        if (!fits(*job, e.status == ExecutionStatus::started ? 1 : 0)) continue;
+        tx.delete_request(request.id);
+        if (!insert_at_free_instant(tx, e)) continue;
+        if (request.attempt != 1) attempts.emplace_back(claimed.size(), request.attempt);
+        claimed.push_back(ClaimedJob{std::move(job), {std::move(e)}, {}});
+      }
+    });
+  } catch (...) {
+    finished_here = false;  // rolled back with the claim
+    settle_finishing();
+    throw;
+  }
+  settle_finishing();
   for (const auto& w : warnings)
     warn_(name_().empty() ? w : fmt::format("job store '{}': {}", name_(), w));
 
@@ -785,6 +830,32 @@ FirePlan plan_fire(const Job& job, TimePoint now, int running_instances) {
   return plan;
 }
 
+namespace {
+
+thread_local int deferring = 0;
+// The stores whose outcomes this thread left queued while deferring.
+thread_local std::vector<std::shared_ptr<JobStore>> deferred_stores;
+
+}  // namespace
+
+namespace detail {
+
+DeferCompletions::DeferCompletions() noexcept { ++deferring; }
+
+DeferCompletions::~DeferCompletions() {
+  if (--deferring > 0) return;
+  // Swapped out: writing reports the runs' ends, and a listener may complete more runs.
+  std::vector<std::shared_ptr<JobStore>> stores;
+  stores.swap(deferred_stores);
+  for (const auto& store : stores) store->drain_finished();
+  stores.clear();
+  if (deferred_stores.empty()) deferred_stores.swap(stores);  // keeps the capacity
+}
+
+bool DeferCompletions::active() noexcept { return deferring > 0; }
+
+}  // namespace detail
+
 void JobStore::finish_later(Finished finished) noexcept {
   Batching& b = *batching_;
   try {
@@ -795,6 +866,21 @@ void JobStore::finish_later(Finished finished) noexcept {
     write_finished(std::span<Finished>{&finished, 1});
     return;
   }
+  if (deferring > 0) {
+    try {
+      auto self = shared_from_this();
+      if (std::find(deferred_stores.begin(), deferred_stores.end(), self) == deferred_stores.end())
+        deferred_stores.push_back(std::move(self));
+      return;
+    } catch (...) {
+      // Out of memory: written now.
+    }
+  }
+  drain_finished();
+}
+
+void JobStore::drain_finished() noexcept {
+  Batching& b = *batching_;
   // Written by this thread, or by the one writing now: it looks again before it lets go, and once
   // more after, so nothing queued is left behind.
   for (;;) {
@@ -834,6 +920,10 @@ void JobStore::write_finished(std::span<Finished> batch) noexcept {
   if (!error.empty()) {
     for (Finished& f : batch) keep_unwritten(f.record, f.retry, error);
   }
+  report_finished(batch);
+}
+
+void JobStore::report_finished(std::span<Finished> batch) noexcept {
   // A listener hearing of one of these ends may wait for runs (a shutdown): the runs of the batch
   // not reported yet end only after it returns, on this thread.
   detail::InsideRuns reporting{static_cast<int>(batch.size())};

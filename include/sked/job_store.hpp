@@ -19,6 +19,10 @@
 
 namespace sked {
 
+namespace detail {
+class DeferCompletions;
+}
+
 /// A run outside the schedule, waiting in a store: a run-now request (`attempt` 1) or a retry of a
 /// failed run (`attempt` 2 and up).
 struct SKED_API RunRequest {
@@ -219,6 +223,15 @@ class SKED_API JobStore : public std::enable_shared_from_this<JobStore> {
     [[nodiscard]] virtual std::optional<RunRequest> find_request(std::string_view job_id) = 0;
     virtual void insert_request(const RunRequest& request) = 0;
     virtual void delete_request(std::int64_t id) = 0;
+    /// Records how a `started` run ended (by `record.id`) and adds `retry` if there is one, as
+    /// `complete_many_` does, in this transaction. A store that batches completions and can do
+    /// this lets a claim carry the outcomes waiting for their batch in its own commit. Returns
+    /// false, writing nothing, when the store cannot (the default); the answer must not change.
+    virtual bool finish_run(const Execution& record, const RunRequest* retry) {
+      (void)record;
+      (void)retry;
+      return false;
+    }
   };
 
   /// Runs `body` atomically: under the store's lock, in one database transaction, committed when it
@@ -279,7 +292,12 @@ class SKED_API JobStore : public std::enable_shared_from_this<JobStore> {
   // one of them at a time.
   struct Finished;
   void finish_later(Finished finished) noexcept;
+  // Writes the queued outcomes, in batches, unless another thread is writing them.
+  void drain_finished() noexcept;
   void write_finished(std::span<Finished> batch) noexcept;
+  // Tells the owners of written outcomes that their runs ended.
+  static void report_finished(std::span<Finished> batch) noexcept;
+  friend class detail::DeferCompletions;
   // Writes the kept outcomes, oldest first; false when some are still unwritten (a write failed, or
   // another thread is writing them).
   bool write_unwritten() noexcept;

@@ -1,6 +1,7 @@
 #include <sked/errors.hpp>
 #include <sked/executors/thread_pool.hpp>
 
+#include "detail/defer_completions.hpp"
 #include "detail/runs_here.hpp"
 
 #include <algorithm>
@@ -171,6 +172,8 @@ void ThreadPoolExecutor::run_item(RunLease& run, std::stop_token stop) {
     // The common case needs no watchdog: the worker's own stop token serves the run.
     Outcome outcome = run_task(run, std::move(stop));
     release_one();
+    // The run's end is written with the claim this worker makes next, if it makes one.
+    const detail::DeferCompletions defer;
     run.complete(std::move(outcome));
     worker_freed();
     return;
@@ -195,6 +198,7 @@ void ThreadPoolExecutor::run_item(RunLease& run, std::stop_token stop) {
     std::lock_guard lock(watch_mutex_);
     if (!active->settled.load()) deadlines_.erase(watched);
   }
+  const detail::DeferCompletions defer;
   if (!active->settled.exchange(true)) active->run.complete(std::move(outcome));
   worker_freed();
 }

@@ -315,6 +315,8 @@ class SqliteJobStore::Impl {
   [[nodiscard]] RunRequest read_request(SQLite::Statement& s,
                                         std::vector<std::string>& warnings) const;
   void write_completions(const std::vector<PendingCompletion*>& batch);
+  // One outcome, inside the open write transaction.
+  void write_completion(const Execution& e, const RunRequest* retry);
 
   void backoff(int attempt) const {
     // Grows to about 100 ms, jittered so that processes that collided do not collide again in step.
@@ -753,6 +755,12 @@ class SqliteJobStore::Tx final : public JobStore::Transaction {
     Use s{s_.statement("DELETE FROM sked_run_request WHERE id = ?1")};
     s->bind(1, static_cast<std::int64_t>(id));
     s->exec();
+  }
+
+  bool finish_run(const Execution& record, const RunRequest* retry) override {
+    if (purpose_ == Purpose::read) return false;
+    s_.write_completion(record, retry);
+    return true;
   }
 
  private:
@@ -1197,30 +1205,31 @@ void SqliteJobStore::Impl::complete(const Execution& execution, const RunRequest
 void SqliteJobStore::Impl::write_completions(const std::vector<PendingCompletion*>& batch) {
   auto write = [&] {
     WriteTransaction tx = begin_write();
-    for (const auto* p : batch) {
-      const Execution& e = *p->execution;
-      Use s{
-          statement("UPDATE sked_job_execution SET status = ?2, duration = ?3, finished = ?4, "
-                    "exception = ?5, traceback = ?6 WHERE id = ?1")};
-      s->bind(1, static_cast<std::int64_t>(e.id));
-      s->bind(2, status_text(e.status));
-      if (e.duration) {
-        s->bind(3, static_cast<double>(e.duration->count()) / 1e6);
-      } else {
-        s->bind(3);
-      }
-      bind_optional_time(*s, 4, e.finished);
-      s->bind(5, e.exception);
-      s->bind(6, e.traceback);
-      s->exec();
-      if (p->retry) {
-        insert_request(*p->retry);
-        idle_known_ = false;
-      }
-    }
+    for (const auto* p : batch) write_completion(*p->execution, p->retry);
     tx.commit();
   };
   retrying(batch.size() == 1 ? "recording how a run ended" : "recording how runs ended", write);
+}
+
+void SqliteJobStore::Impl::write_completion(const Execution& e, const RunRequest* retry) {
+  Use s{
+      statement("UPDATE sked_job_execution SET status = ?2, duration = ?3, finished = ?4, "
+                "exception = ?5, traceback = ?6 WHERE id = ?1")};
+  s->bind(1, static_cast<std::int64_t>(e.id));
+  s->bind(2, status_text(e.status));
+  if (e.duration) {
+    s->bind(3, static_cast<double>(e.duration->count()) / 1e6);
+  } else {
+    s->bind(3);
+  }
+  bind_optional_time(*s, 4, e.finished);
+  s->bind(5, e.exception);
+  s->bind(6, e.traceback);
+  s->exec();
+  if (retry) {
+    insert_request(*retry);
+    idle_known_ = false;
+  }
 }
 
 // ---- the public face ---------------------------------------------------------------------------

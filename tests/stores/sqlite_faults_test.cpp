@@ -11,6 +11,7 @@
 #include <sked/sked.hpp>
 #include <sked/stores/sqlite.hpp>
 
+#include "detail/defer_completions.hpp"
 #include "detail/scheduler_registry.hpp"
 
 #include <SQLiteCpp/Database.h>
@@ -133,6 +134,65 @@ TEST_CASE(
     next[0].runs.at(0).complete({});
   }
   CHECK(f.open("s2")->get_executions({.status = ExecutionStatus::max_instances}).empty());
+}
+
+TEST_CASE(
+    "sqlite: a run's end completed by a worker that claims next is written in that claim's commit, "
+    "and kept when the claim fails",
+    "[store][sqlite][faults][disk]") {
+  sked::test::FullDiskVfs disk;
+  Fixture f;
+  const auto owner = std::make_shared<sked::test::RecordingOwner>(t0);
+  const auto store = f.open();
+  store->add_job(every("a", 1min));
+  store->add_job(every("b", 1min));
+  store->add_job(every("c", 1min));
+  auto first = store->claim_due_jobs(t0, 1, {}, owner);
+  REQUIRE(first.size() == 1);
+  const std::int64_t a_run = first.at(0).runs.at(0).execution().id;
+  const auto status_of = [&](std::int64_t id) {
+    return store->get_executions({.id = id}).at(0).status;
+  };
+
+  SECTION("the next claim writes and reports it") {
+    {
+      const sked::detail::DeferCompletions defer;  // as a thread-pool worker completes its run
+      first[0].runs[0].complete({});
+      // Queued for the claim this thread makes next: neither written nor reported yet.
+      CHECK(owner->ended.empty());
+      CHECK(status_of(a_run) == ExecutionStatus::started);
+      auto next = store->claim_due_jobs(t0, 1, {}, owner);
+      REQUIRE(next.size() == 1);
+      CHECK(owner->ended.size() == 1);
+      CHECK(status_of(a_run) == ExecutionStatus::executed);
+      next[0].runs.at(0).complete({});
+    }
+    // Without a claim after it, the outermost scope's end writes it.
+    CHECK(owner->ended.size() == 2);
+    CHECK(store->get_executions({.status = ExecutionStatus::executed}).size() == 2);
+  }
+
+  SECTION("a claim that fails leaves it kept and reported once, and a later claim writes it") {
+    {
+      const sked::detail::DeferCompletions defer;
+      first[0].runs[0].complete({.status = ExecutionStatus::error, .exception = "E: boom"});
+      disk.full = true;
+      CHECK_THROWS_AS(store->claim_due_jobs(t0, 1, {}, owner), sked::StoreError);
+      CHECK(store->unwritten_completions() == 1);
+      CHECK(owner->ended.size() == 1);  // the run ended, whether or not its record is written
+    }
+    CHECK(owner->ended.size() == 1);
+    disk.full = false;
+    auto next = store->claim_due_jobs(t0, 1, {}, owner);
+    REQUIRE(next.size() == 1);
+    CHECK(store->unwritten_completions() == 0);
+    const auto a = store->get_executions({.id = a_run}).at(0);
+    CHECK(a.status == ExecutionStatus::error);
+    CHECK(a.exception == "E: boom");
+    CHECK(owner->ended.size() == 1);
+    next[0].runs.at(0).complete({});
+    CHECK(owner->ended.size() == 2);
+  }
 }
 
 TEST_CASE(
