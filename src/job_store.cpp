@@ -564,19 +564,26 @@ std::vector<ClaimedJob> JobStore::claim(TimePoint now, std::size_t limit,
     }
     if (finishing.empty() && writer.owns_lock()) writer.unlock();
   }
-  bool finished_here = false;  // the committed transaction wrote `finishing`
-  // After the claim, committed or not: those not written with it are written on their own.
-  const auto settle_finishing = [&] {
-    if (finishing.empty()) return;
-    if (finished_here) {
-      report_finished(finishing);
-    } else {
-      write_finished(finishing);
+  bool finished_here = false;  // the transaction's last attempt wrote `finishing`
+  bool committed = false;
+  // When the claim returns or throws: the ends its committed transaction did not write are written
+  // on their own.
+  struct Settle {
+    JobStore& store;
+    std::vector<Finished>& ends;
+    std::unique_lock<std::mutex>& writer;
+    const bool& written;
+    ~Settle() {
+      if (ends.empty()) return;
+      if (written) {
+        report_finished(ends);
+      } else {
+        store.write_finished(ends);
+      }
+      writer.unlock();
+      store.drain_finished();  // what queued while the claim held the writer's lock
     }
-    finishing.clear();
-    writer.unlock();
-    drain_finished();  // what queued while this claim held the writer's lock
-  };
+  } settle{*this, finishing, writer, committed};
   // (index in `claimed`, attempt) of the requests and retries claimed; every other run is a first
   // attempt, and the common claim allocates nothing for them.
   std::vector<std::pair<std::size_t, int>> attempts;
@@ -585,106 +592,100 @@ std::vector<ClaimedJob> JobStore::claim(TimePoint now, std::size_t limit,
   (void)write_unwritten();
   const TimePoint asked_at = now;
   const TimePoint asked_on_clock = owner ? owner->now() : now;
-  try {
-    transact_(Purpose::claim, [&](Transaction& tx) {
-      finished_here = false;
-      if (!finishing.empty()) {
-        finished_here = true;
-        for (const Finished& f : finishing) {
-          if (!tx.finish_run(f.record, f.retry ? &*f.retry : nullptr)) {
-            finished_here = false;
-            break;
-          }
+  transact_(Purpose::claim, [&](Transaction& tx) {
+    finished_here = false;
+    if (!finishing.empty()) {
+      finished_here = true;
+      for (const Finished& f : finishing) {
+        if (!tx.finish_run(f.record, f.retry ? &*f.retry : nullptr)) {
+          finished_here = false;
+          break;
         }
       }
-      // Lateness is decided when the claim holds the store, not when it asked: time spent waiting
-      // for another connection's lock counts against the misfire grace time.
-      if (owner) now = asked_at + std::max(Duration::zero(), owner->now() - asked_on_clock);
-      claimed.clear();
-      attempts.clear();
-      warnings.clear();
-      // Names viewed in the claimed jobs, which `claimed` holds while this attempt lasts.
-      TakenRuns taken;
-      // Whether the job's runs may start now; a job left is untouched (nothing was written for it).
-      bool full = false;
-      const auto fits = [&](const Job& job, std::size_t starts) {
-        if (room == nullptr || starts == 0) return true;
-        std::size_t& count = taken[job.executor];
-        switch ((*room)(job, count)) {
-          case Room::take:
-            count += starts;
-            return true;
-          case Room::full:
-            full = true;
-            return false;
-          case Room::leave:
-            break;
-        }
-        return false;
-      };
-      while (claimed.size() < limit && !full) {
-        tx.expect_due(limit - claimed.size());
-        std::shared_ptr<const Job> job = tx.next_due(now);
-        if (!job) break;
-        if (runnable && !runnable(*job)) continue;
-        FirePlan plan;
-        try {
-          plan = plan_fire(*job, now, running_instances(tx, job->id));
-        } catch (const std::exception& e) {
-          // A trigger that fails on one job must not keep the others from running.
-          warnings.push_back(
-              fmt::format("job '{}' could not be planned and stays due: {}", job->id, e.what()));
+    }
+    // Lateness is decided when the claim holds the store, not when it asked: time spent waiting
+    // for another connection's lock counts against the misfire grace time.
+    if (owner) now = asked_at + std::max(Duration::zero(), owner->now() - asked_on_clock);
+    claimed.clear();
+    attempts.clear();
+    warnings.clear();
+    // Names viewed in the claimed jobs, which `claimed` holds while this attempt lasts.
+    TakenRuns taken;
+    // Whether the job's runs may start now; a job left is untouched (nothing was written for it).
+    bool full = false;
+    const auto fits = [&](const Job& job, std::size_t starts) {
+      if (room == nullptr || starts == 0) return true;
+      std::size_t& count = taken[job.executor];
+      switch ((*room)(job, count)) {
+        case Room::take:
+          count += starts;
+          return true;
+        case Room::full:
+          full = true;
+          return false;
+        case Room::leave:
+          break;
+      }
+      return false;
+    };
+    while (claimed.size() < limit && !full) {
+      tx.expect_due(limit - claimed.size());
+      std::shared_ptr<const Job> job = tx.next_due(now);
+      if (!job) break;
+      if (runnable && !runnable(*job)) continue;
+      FirePlan plan;
+      try {
+        plan = plan_fire(*job, now, running_instances(tx, job->id));
+      } catch (const std::exception& e) {
+        // A trigger that fails on one job must not keep the others from running.
+        warnings.push_back(
+            fmt::format("job '{}' could not be planned and stays due: {}", job->id, e.what()));
+        continue;
+      }
+      // Every due fire time waits for a running instance: the job stays as it is, and is not a
+      // claim (it does not count against `limit`).
+      if (plan.executions.empty() && plan.waiting > 0) continue;
+      if (!fits(*job, starting(plan.executions))) continue;
+      ClaimedJob c{job, std::move(plan.executions), {}};
+      std::size_t kept = 0;
+      for (std::size_t i = 0; i < c.executions.size(); ++i) {
+        // A fire time recorded before (the job was removed and added again, or its next run time
+        // was set back) has had its run and does not get another.
+        if (!tx.insert_execution(c.executions[i])) continue;
+        if (kept != i) c.executions[kept] = std::move(c.executions[i]);
+        ++kept;
+      }
+      c.executions.resize(kept);
+      if (plan.next_run_time) {
+        tx.reschedule(job->id, *plan.next_run_time);
+      } else {
+        tx.delete_job(job->id);
+        c.schedule_ended = true;
+      }
+      claimed.push_back(std::move(c));
+    }
+    // Requests and retries after the scheduled runs, so that max_instances counts both.
+    if (claimed.size() >= limit || full) return;
+    for (RunRequest& request : tx.due_requests(now)) {
+      if (claimed.size() >= limit || full) break;
+      std::shared_ptr<const Job> job = tx.find_job(request.job_id);
+      if (!job) {
+        if (!request.snapshot || !schedule_ended(*request.snapshot, request.at)) {
+          tx.delete_request(request.id);  // its job was removed: nothing left to run
           continue;
         }
-        // Every due fire time waits for a running instance: the job stays as it is, and is not a
-        // claim (it does not count against `limit`).
-        if (plan.executions.empty() && plan.waiting > 0) continue;
-        if (!fits(*job, starting(plan.executions))) continue;
-        ClaimedJob c{job, std::move(plan.executions), {}};
-        std::size_t kept = 0;
-        for (std::size_t i = 0; i < c.executions.size(); ++i) {
-          // A fire time recorded before (the job was removed and added again, or its next run time
-          // was set back) has had its run and does not get another.
-          if (!tx.insert_execution(c.executions[i])) continue;
-          if (kept != i) c.executions[kept] = std::move(c.executions[i]);
-          ++kept;
-        }
-        c.executions.resize(kept);
-        if (plan.next_run_time) {
-          tx.reschedule(job->id, *plan.next_run_time);
-        } else {
-          tx.delete_job(job->id);
-          c.schedule_ended = true;
-        }
-        claimed.push_back(std::move(c));
+        job = request.snapshot;
       }
-      // Requests and retries after the scheduled runs, so that max_instances counts both.
-      if (claimed.size() >= limit || full) return;
-      for (RunRequest& request : tx.due_requests(now)) {
-        if (claimed.size() >= limit || full) break;
-        std::shared_ptr<const Job> job = tx.find_job(request.job_id);
-        if (!job) {
-          if (!request.snapshot || !schedule_ended(*request.snapshot, request.at)) {
-            tx.delete_request(request.id);  // its job was removed: nothing left to run
-            continue;
-          }
-          job = request.snapshot;
-        }
-        if (runnable && !runnable(*job)) continue;
-        Execution e = plan_requested_run(*job, request.at, now, running_instances(tx, job->id));
-        if (!fits(*job, e.status == ExecutionStatus::started ? 1 : 0)) continue;
-        tx.delete_request(request.id);
-        if (!insert_at_free_instant(tx, e)) continue;
-        if (request.attempt != 1) attempts.emplace_back(claimed.size(), request.attempt);
-        claimed.push_back(ClaimedJob{std::move(job), {std::move(e)}, {}});
-      }
-    });
-  } catch (...) {
-    finished_here = false;  // rolled back with the claim
-    settle_finishing();
-    throw;
-  }
-  settle_finishing();
+      if (runnable && !runnable(*job)) continue;
+      Execution e = plan_requested_run(*job, request.at, now, running_instances(tx, job->id));
+      if (!fits(*job, e.status == ExecutionStatus::started ? 1 : 0)) continue;
+      tx.delete_request(request.id);
+      if (!insert_at_free_instant(tx, e)) continue;
+      if (request.attempt != 1) attempts.emplace_back(claimed.size(), request.attempt);
+      claimed.push_back(ClaimedJob{std::move(job), {std::move(e)}, {}});
+    }
+  });
+  committed = finished_here;
   for (const auto& w : warnings)
     warn_(name_().empty() ? w : fmt::format("job store '{}': {}", name_(), w));
 
