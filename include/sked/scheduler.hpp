@@ -259,7 +259,7 @@ class SKED_API Scheduler {
   auto in_store_of(const std::string& id, Fn&& fn)
       -> std::pair<std::string, decltype(fn(std::string{}, std::declval<JobStore&>()))>;
   [[nodiscard]] std::shared_ptr<JobStore> store_or_default(const std::string& alias);
-  // The stores as they are now: a pointer, copied under mutex_ (each pass of the loop takes one).
+  // The stores as they are now: a pointer, copied under mutex_ (a pass reads its PassCache).
   [[nodiscard]] std::shared_ptr<const StoreMap> stores_snapshot() const;
   // Replaces stores_ by a changed copy (`change(StoreMap&)`); with mutex_ held.
   template <typename Change>
