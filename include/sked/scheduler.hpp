@@ -239,6 +239,7 @@ class SKED_API Scheduler {
   std::unique_ptr<PassCache> pass_cache_;
   // Bumped, with mutex_ held, whenever stores_ or executors_ change: a pass refreshes its cache.
   std::atomic<std::uint64_t> wiring_version_{0};
+  void wiring_changed_locked() noexcept;
   // After a store or an executor was removed: the cache lets go of it (unless called from inside
   // a pass, whose end does).
   void drop_pass_cache();
@@ -287,6 +288,8 @@ class SKED_API Scheduler {
   // waiting_until_ (its count) while the loop sleeps with no wake-up pending, else the largest
   // count: wakeup_for() skips mutex_ for a due time the loop looks at anyway.
   std::atomic<TimePoint::rep> asleep_until_{std::numeric_limits<TimePoint::rep>::max()};
+  // Has the loop look at the stores again (a wake-up is pending); with mutex_ held.
+  void want_pass_locked() noexcept;
   std::atomic<std::size_t> in_flight_{0};  // runs submitted and not yet completed
   std::mutex pass_mutex_;                  // held by the thread running a pass
   std::atomic<std::thread::id> passing_thread_{};
