@@ -72,15 +72,23 @@ def main():
                       f"contract floor {span(c)}; APScheduler {span(p)}")
 
     # Lateness.
-    sked = [next(iter(b.values()), {}) for b in each("lateness_sked_{}.json", load_gbench)]
+    # Lateness, with the floor (a heap, a condition variable and a queue to the same pool).
+    late = each("lateness_sked_{}.json", load_gbench)
+
+    def lateness(prefix):
+        return [next((v for k, v in b.items() if k.startswith(prefix + "/")), {}) for b in late]
+
+    sked, floor = lateness("BM_Lateness"), lateness("BM_LatenessFloor")
     aps = each("lateness_aps_{}.json", lambda path: json.load(open(path)))
     for kind, label in (("staggered", "1,000 staggered + background"), ("burst", "burst of 200 at one instant")):
         line = []
         for stat in ("p50", "p99", "max"):
             key = f"{kind}_{stat}_us"
-            s, p = [b.get(key) for b in sked], [b.get(key) for b in aps]
+            s, p, f = [b.get(key) for b in sked], [b.get(key) for b in aps], [b.get(key) for b in floor]
             row(f"lateness {label}: {stat} (us)", s, p)
-            line.append(f"{stat} sked {span(s)}, APScheduler {span(p)}")
+            row(f"  its floor (heap, condition variable, queue): {stat}, sked's multiple", s, f,
+                higher_is_better=True)
+            line.append(f"{stat} sked {span(s)}, floor {span(f)}, APScheduler {span(p)}")
         spread.append(f"lateness {kind} (us): " + "; ".join(line))
 
     # Store scaling: one iteration is a batch of 1,000 operations.
