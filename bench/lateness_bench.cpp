@@ -112,7 +112,7 @@ void BM_LatenessFloor(benchmark::State& state) {
   using Clock = std::chrono::system_clock;
   struct Fire {
     Clock::time_point at;
-    Recorder* recorder;  // nullptr for a background run
+    Recorder* recorder = nullptr;  // nullptr for a background run
   };
   const auto later = [](const Fire& a, const Fire& b) { return a.at > b.at; };
   const auto workers = static_cast<std::size_t>(state.range(0));

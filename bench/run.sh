@@ -66,7 +66,7 @@ dispatch_aps() {
 for ((r = 1; r <= rounds; r++)); do pair "$r" dispatch_sked dispatch_aps; done
 done_step
 
-step "firing lateness (real clock, sked and its floor ~10 s, APScheduler ~5 s, $rounds rounds)"
+step "firing lateness (real clock, sked and its floor ~8 s, APScheduler ~5 s, $rounds rounds)"
 lateness_sked() {
   "$build/bench/sked_lateness_bench" --benchmark_format=json >"$out/lateness_sked_$1.json" 2>/dev/null
 }

@@ -71,7 +71,6 @@ def main():
         spread.append(f"dispatch {w} workers (runs/s): sked {span(s)}; floor {span(f)}; "
                       f"contract floor {span(c)}; APScheduler {span(p)}")
 
-    # Lateness.
     # Lateness, with the floor (a heap, a condition variable and a queue to the same pool).
     late = each("lateness_sked_{}.json", load_gbench)
 
